@@ -1,0 +1,471 @@
+// Pass 6: evaluation trees → a self-contained TypeScript (or JavaScript) module exporting
+// nngp, dNngp and the fused kernel. The module text is built only from the IR: identifiers
+// are generated here, numbers printed by `literal`, comments sanitized by `commentText`.
+// Output is deterministic: the same trees give byte-identical text.
+import { foldConstant } from './evaluate.js';
+import * as Q from './rational.js';
+import type { Expr } from './types.js';
+
+export const VERSION = '0.1.0';
+
+export interface EmitInput {
+  /** Evaluation trees (output of stabilize). */
+  readonly nngp: Expr;
+  readonly dNngp: Expr;
+  /** Where the source came from, for the banner. */
+  readonly sourceName: string;
+  /** The simplified map and derivative in math syntax, for the banner. */
+  readonly simplified: string;
+  readonly derivative: string;
+  readonly target: 'ts' | 'js';
+}
+
+/** A number as a JS literal that reads back to the same double. */
+export function literal(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '(-Infinity)';
+  if (Object.is(x, -0)) return '(-0)';
+  const s = String(x);
+  return x < 0 ? `(${s})` : s;
+}
+
+/** Text safe inside a `//` comment: one line, printable. */
+export function commentText(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ').replace(/\s+/g, ' ').trim();
+}
+
+const SYM_NAMES: Record<string, string> = { cov12: 'c', var1: 'v1', var2: 'v2', gap: 'g', rho: 'r' };
+
+function hasSym(e: Expr): boolean {
+  switch (e.k) {
+    case 'num': return false;
+    case 'sym': return e.name !== 'pi';
+    case 'add': return e.terms.some(hasSym);
+    case 'mul': return e.factors.some(hasSym);
+    case 'pow': return hasSym(e.base) || hasSym(e.exp);
+    case 'fn': return e.args.some(hasSym);
+  }
+}
+
+function usesSym(e: Expr, name: string): boolean {
+  switch (e.k) {
+    case 'num': return false;
+    case 'sym': return e.name === name;
+    case 'add': return e.terms.some((t) => usesSym(t, name));
+    case 'mul': return e.factors.some((t) => usesSym(t, name));
+    case 'pow': return usesSym(e.base, name) || usesSym(e.exp, name);
+    case 'fn': return e.args.some((t) => usesSym(t, name));
+  }
+}
+
+const MATH: Record<string, string> = {
+  exp: 'Math.exp', log: 'Math.log', log1p: 'Math.log1p', expm1: 'Math.expm1', sin: 'Math.sin', cos: 'Math.cos', tan: 'Math.tan',
+  asin: 'Math.asin', acos: 'Math.acos', atan: 'Math.atan', atan2: 'Math.atan2', sinh: 'Math.sinh', cosh: 'Math.cosh', tanh: 'Math.tanh',
+  abs: 'Math.abs', sign: 'Math.sign', min: 'Math.min', max: 'Math.max', erf: 'erf', erfc: 'erfc', angle: 'angle',
+};
+const CMP: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' };
+
+/** Straight-line code for a set of trees, sharing common subexpressions. */
+class Body {
+  readonly lines: string[] = [];
+  private readonly memo = new Map<string, string>();
+  private n = 0;
+  readonly helpers = new Set<string>();
+  constructor(private readonly prefix = 't') {}
+
+  private tmp(code: string): string {
+    const name = `${this.prefix}${this.n++}`;
+    this.lines.push(`const ${name} = ${code};`);
+    return name;
+  }
+
+  val(e: Expr): string {
+    const hit = this.memo.get(e.key);
+    if (hit) return hit;
+    const v = this.val1(e);
+    this.memo.set(e.key, v);
+    return v;
+  }
+
+  private val1(e: Expr): string {
+    if (!hasSym(e)) return literal(e.k === 'num' ? Q.toNumber(e.v) : foldConstant(e));
+    switch (e.k) {
+      case 'num': return literal(Q.toNumber(e.v));
+      case 'sym': return SYM_NAMES[e.name]!;
+      case 'add': {
+        let code = '';
+        e.terms.forEach((t, i) => {
+          const negated = negatedTerm(t);
+          if (i > 0 && negated) code += ` - ${this.factorCode(negated)}`;
+          else code += (i > 0 ? ' + ' : '') + this.val(t);
+        });
+        return this.tmp(code);
+      }
+      case 'mul': return this.tmp(this.productCode(e.factors));
+      case 'pow': return this.tmp(this.powCode(e));
+      case 'fn': return this.tmp(this.fnCode(e));
+    }
+  }
+
+  /** A term's code where it stands after a minus sign. */
+  private factorCode(e: Expr): string {
+    const v = this.val(e);
+    return /^[\w.]+$/.test(v) ? v : `(${v})`;
+  }
+
+  private productCode(factors: readonly Expr[]): string {
+    factors = [...factors];
+    const num: string[] = [];
+    const den: string[] = [];
+    // Constant factors (rationals, powers of pi, ...) folded into one literal, rounded once.
+    const consts = factors.filter((f) => !hasSym(f));
+    if (consts.length) {
+      const k = consts.length === 1 && consts[0]!.k === 'num' ? Q.toNumber(consts[0]!.v) : foldConstant({ k: 'mul', factors: consts, key: `*[${consts.map((c) => c.key).join(',')}]` });
+      if (k !== 1) num.push(literal(k));
+      factors = factors.filter(hasSym);
+    }
+    for (const f of factors) {
+      if (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n) {
+        den.push(this.powCode({ ...f, exp: { k: 'num', v: Q.neg(f.exp.v), key: '' } } as Expr & { k: 'pow' }, true));
+      } else if (f.k === 'num') {
+        num.push(literal(Q.toNumber(f.v)));
+      } else num.push(this.val(f));
+    }
+    const n = num.length ? num.join(' * ') : '1';
+    if (!den.length) return n;
+    return `${n} / ${den.length === 1 ? wrapProduct(den[0]!) : `(${den.join(' * ')})`}`;
+  }
+
+  private powCode(e: Expr & { k: 'pow' }, asFactor = false): string {
+    const b = this.val(e.base);
+    if (e.exp.k !== 'num') return `Math.pow(${b}, ${this.val(e.exp)})`;
+    const r = e.exp.v;
+    if (r.d === 1n && r.n >= 1n && r.n <= 4n) return Array(Number(r.n)).fill(b).join(' * ');
+    if (r.n === 1n && r.d === 2n) return `Math.sqrt(${b})`;
+    if (r.d === 2n && r.n > 0n && r.n <= 7n) {
+      const s = this.val({ k: 'pow', base: e.base, exp: { k: 'num', v: Q.HALF, key: '#1/2' }, key: `^[${e.base.key};#1/2]` } as Expr);
+      const whole = Number((r.n - 1n) / 2n);
+      return [...Array(whole).fill(b), s].join(' * ');
+    }
+    if (r.n < 0n) return `1 / ${wrapProduct(this.powCode({ ...e, exp: { k: 'num', v: Q.neg(r), key: '' } } as Expr & { k: 'pow' }, asFactor))}`;
+    return `Math.pow(${b}, ${literal(Q.toNumber(r))})`;
+  }
+
+  private fnCode(e: Expr & { k: 'fn' }): string {
+    switch (e.name) {
+      case 'where': {
+        const c = e.args[0]!;
+        const cond = c.k === 'fn' && CMP[c.name] ? `${this.val(c.args[0]!)} ${CMP[c.name]} ${this.val(c.args[1]!)}` : `${this.val(c)} !== 0`;
+        return `${cond} ? ${this.val(e.args[1]!)} : ${this.val(e.args[2]!)}`;
+      }
+      case 'lt': case 'le': case 'gt': case 'ge': case 'eq': case 'ne':
+        return `${this.val(e.args[0]!)} ${CMP[e.name]} ${this.val(e.args[1]!)} ? 1 : 0`;
+      case 'clip': return `Math.min(Math.max(${this.val(e.args[0]!)}, ${this.val(e.args[1]!)}), ${this.val(e.args[2]!)})`;
+      case 'dd': {
+        const [h, l] = this.ddPoly(e.args[0]!);
+        return `${h} + ${l}`;
+      }
+      case 'expdd': {
+        const [h, l] = this.ddPoly(e.args[0]!);
+        return `Math.exp(${h}) * (1 + ${l})`;
+      }
+      case 'expdiff': {
+        const [a, b, d] = e.args as [Expr, Expr, Expr];
+        const ea = a.k === 'fn' && a.name === 'exp' ? this.val(a) : this.tmp(this.fnCode({ k: 'fn', name: 'expdd', args: [a], key: `expdd(${a.key})` }));
+        const eb = b.k === 'fn' && b.name === 'exp' ? this.val(b) : this.tmp(this.fnCode({ k: 'fn', name: 'expdd', args: [b], key: `expdd(${b.key})` }));
+        const dv = this.val(d);
+        return `${dv} >= 0 ? -${ea} * Math.expm1(-${dv}) : ${eb} * Math.expm1(${dv})`;
+      }
+      default: {
+        const f = MATH[e.name];
+        if (!f) throw new Error(`emit: no code for ${e.name}`);
+        if (f === 'erf' || f === 'erfc' || f === 'angle') this.helpers.add(f);
+        return `${f}(${e.args.map((a) => this.val(a)).join(', ')})`;
+      }
+    }
+  }
+
+  /** A polynomial in double-double: exact products (two-product), compensated sums. Returns [hi, lo]. */
+  private ddPoly(p: Expr): [string, string] {
+    const hit = this.memo.get('dd:' + p.key);
+    if (hit) return hit.split(',') as [string, string];
+    this.helpers.add('dd');
+    const terms = p.k === 'add' ? p.terms : [p];
+    let acc: [string, string] | undefined;
+    for (const t of terms) {
+      const [c, vars] = monomial(t);
+      let cur: [string, string] | undefined;
+      for (const v of vars) {
+        if (!cur) { cur = [v, '0']; continue; }
+        const h = this.tmp(`ddMulD(${cur[0]}, ${cur[1]}, ${v})`);
+        cur = [h, this.tmp('LO')];
+      }
+      const ch = Q.toNumber(c);
+      const cl = Q.toNumber(Q.sub(c, Q.fromNumber(ch)));
+      if (!cur) cur = [literal(ch), literal(cl)];
+      else if (cl === 0 && isPowerOfTwo(ch)) cur = [scaled(cur[0], ch), scaled(cur[1], ch)];
+      else {
+        const h = this.tmp(`ddMulDD(${cur[0]}, ${cur[1]}, ${literal(ch)}, ${literal(cl)})`);
+        cur = [h, this.tmp('LO')];
+      }
+      if (!acc) { acc = cur; continue; }
+      const h = this.tmp(`ddAdd(${acc[0]}, ${acc[1]}, ${cur[0]}, ${cur[1]})`);
+      acc = [h, this.tmp('LO')];
+    }
+    const r: [string, string] = acc![1] === '0' ? acc! : acc!;
+    this.memo.set('dd:' + p.key, r.join(','));
+    return r;
+  }
+}
+
+function isPowerOfTwo(x: number): boolean {
+  const a = Math.abs(x);
+  return a !== 0 && Number.isFinite(a) && Math.pow(2, Math.round(Math.log2(a))) === a;
+}
+function scaled(v: string, k: number): string {
+  if (v === '0') return '0';
+  return k === 1 ? v : `${v} * ${literal(k)}`;
+}
+
+/** A monomial as coefficient and its variables (repeated by degree). */
+function monomial(t: Expr): [Q.Rat, string[]] {
+  let c = Q.ONE;
+  const vars: string[] = [];
+  const fs = t.k === 'mul' ? t.factors : [t];
+  for (const f of fs) {
+    if (f.k === 'num') c = Q.mul(c, f.v);
+    else if (f.k === 'sym') vars.push(SYM_NAMES[f.name]!);
+    else if (f.k === 'pow' && f.base.k === 'sym' && f.exp.k === 'num') for (let i = 0n; i < f.exp.v.n; i++) vars.push(SYM_NAMES[f.base.name]!);
+    else throw new Error(`emit: not a monomial: ${t.key}`);
+  }
+  return [c, vars];
+}
+
+function negatedTerm(t: Expr): Expr | undefined {
+  if (t.k === 'num' && t.v.n < 0n) return { k: 'num', v: Q.neg(t.v), key: '#' + Q.toString(Q.neg(t.v)) };
+  if (t.k === 'mul' && t.factors[0]!.k === 'num' && t.factors[0].v.n < 0n) {
+    const c = Q.neg(t.factors[0].v);
+    const rest = t.factors.slice(1);
+    const factors = Q.isOne(c) ? rest : [{ k: 'num', v: c, key: '#' + Q.toString(c) } as Expr, ...rest];
+    if (factors.length === 1) return factors[0];
+    return { k: 'mul', factors, key: `*[${factors.map((f) => f.key).join(',')}]` };
+  }
+  return undefined;
+}
+
+function wrapProduct(s: string): string {
+  return /^[\w.]+(\([^()]*\))?$/.test(s) ? s : `(${s})`;
+}
+
+// ---------------------------------------------------------------- module
+
+const HELPERS_DD = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  return `// Error-free transformations (Dekker, Knuth): JavaScript has no fma. The low part of the
+// last result is left in LO, so the kernel allocates nothing per point.
+let LO${n} = 0;
+function twoProd(a${n}, b${n})${n} {
+  const p = a * b;
+  const A = a * 134217729, ah = A - (A - a), al = a - ah;
+  const B = b * 134217729, bh = B - (B - b), bl = b - bh;
+  LO = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+  return p;
+}
+function twoSum(a${n}, b${n})${n} {
+  const s = a + b;
+  const bb = s - a;
+  LO = (a - (s - bb)) + (b - bb);
+  return s;
+}
+function ddMulD(h${n}, l${n}, y${n})${n} {
+  const p = twoProd(h, y);
+  const e = LO + l * y;
+  const s = p + e;
+  LO = e - (s - p);
+  return s;
+}
+function ddMulDD(h${n}, l${n}, yh${n}, yl${n})${n} {
+  const p = twoProd(h, yh);
+  const e = LO + (h * yl + l * yh);
+  const s = p + e;
+  LO = e - (s - p);
+  return s;
+}
+function ddAdd(h${n}, l${n}, yh${n}, yl${n})${n} {
+  const s = twoSum(h, yh);
+  const e = LO + l + yl;
+  const r = s + e;
+  LO = e - (r - s);
+  return r;
+}`;
+};
+
+const HELPER_ANGLE = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  return `/** atan2(y, x), but pi/2 at (0, 0): acos(0/0) with neural-tangents' theta = pi/2. */
+function angle(y${n}, x${n})${n} {
+  return y === 0 && x === 0 ? ${literal(Math.PI / 2)} : Math.atan2(y, x);
+}`;
+};
+
+const HELPER_ERF = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  return `/** erf and erfc: Taylor series for |x| < 2.5, continued fraction of erfc beyond (to ~1e-16 relative). */
+function erf(x${n})${n} {
+  if (Number.isNaN(x)) return x;
+  const a = Math.abs(x);
+  if (a >= 2.5) return x > 0 ? 1 - erfc(a) : erfc(a) - 1;
+  const x2 = x * x;
+  let term = x, sum = x;
+  for (let k = 1; k < 80; k++) {
+    term *= -x2 / k;
+    const t = term / (2 * k + 1);
+    sum += t;
+    if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+  }
+  return sum * 1.1283791670955126;
+}
+function erfc(x${n})${n} {
+  if (Number.isNaN(x)) return x;
+  if (x < 2.5) return 1 - erf(x);
+  if (x > 27.3) return 0;
+  // Continued fraction, evaluated backward: erfc x = exp(-x^2)/sqrt(pi) / (x + 1/2/(x + 1/(x + 3/2/(x + ...))))
+  let f = x;
+  for (let k = 60; k >= 1; k--) f = x + (k / 2) / f;
+  return Math.exp(-x * x) * 0.5641895835477563 / f;
+}`;
+};
+
+/** Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho. */
+function prologue(needs: { c: boolean; g: boolean; r: boolean }, ts: boolean): string[] {
+  if (!needs.c && !needs.g && !needs.r) return [];
+  const lines = [
+    'const pp = twoProd(v1, v2), pl = LO;',
+    'const cc = twoProd(c0, c0), cl = LO;',
+    'const gs = twoSum(pp, -cc);',
+    'const gRaw = gs + (LO + (pl - cl));',
+    // sqrt of the double-double pp + pl, for the bound and for rho.
+    'const sp = pp > 0 ? Math.sqrt(pp) + pl / (2 * Math.sqrt(pp)) : 0;',
+    `const c${ts ? ': number' : ''} = gRaw < 0 ? (c0 < 0 ? -sp : sp) : c0;`,
+  ];
+  if (needs.g) lines.push('const g = gRaw > 0 ? gRaw : 0;');
+  if (needs.r) lines.push('const r = sp > 0 ? Math.max(-1, Math.min(1, c / sp)) : 0;');
+  return lines;
+}
+
+function needsOf(...es: Expr[]) {
+  const any = (n: string) => es.some((e) => usesSym(e, n));
+  return { c: any('cov12'), g: any('gap'), r: any('rho') };
+}
+
+function fnBody(e: Expr, ts: boolean): { lines: string[]; result: string; helpers: Set<string> } {
+  const b = new Body();
+  const result = b.val(e);
+  const needs = needsOf(e);
+  if (needs.c || needs.g || needs.r) b.helpers.add('dd');
+  return { lines: [...prologue(needs, ts), ...b.lines], result, helpers: b.helpers };
+}
+
+/** The module text. */
+export function emitModule(input: EmitInput): string {
+  const ts = input.target === 'ts';
+  const n = ts ? ': number' : '';
+  const f = fnBody(input.nngp, ts);
+  const d = fnBody(input.dNngp, ts);
+  // Fused body: one Body over both trees, so shared subexpressions are computed once.
+  const fused = new Body();
+  const fusedN = fused.val(input.nngp);
+  const fusedD = fused.val(input.dNngp);
+  const fusedNeeds = needsOf(input.nngp, input.dNngp);
+  const nOnly = new Body();
+  const nOnlyV = nOnly.val(input.nngp);
+  const helpers = new Set([...f.helpers, ...d.helpers, ...fused.helpers]);
+  const ind = (lines: string[], k: number) => lines.map((l) => ' '.repeat(k) + l).join('\n');
+
+  const out: string[] = [];
+  out.push(`// Generated by nngpc ${VERSION} from ${commentText(input.sourceName)}. Do not edit: edit the source and regenerate.`);
+  out.push(`//   nngp(cov12, var1, var2) = ${commentText(input.simplified)}`);
+  out.push(`//   d nngp / d cov12        = ${commentText(input.derivative)}`);
+  out.push('/* eslint-disable */');
+  out.push('');
+  if (ts) {
+    out.push('export interface KernelInput { readonly nngp: Float64Array; readonly ntk?: Float64Array; readonly cov1: Float64Array; readonly cov2?: Float64Array }');
+    out.push('export interface KernelOutput { nngp: Float64Array; ntk?: Float64Array; cov1: Float64Array; cov2?: Float64Array }');
+    out.push('');
+  }
+  if (helpers.has('dd') || fusedNeeds.c) out.push(HELPERS_DD(ts), '');
+  if (helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
+  if (helpers.has('erf') || helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
+
+  out.push(`/** nngp_fn(cov12, var1, var2) = E[f(x1) f(x2)]. */`);
+  out.push(`export function nngp(cov12${n}, var1${n}, var2${n})${n} {`);
+  out.push('  const c0 = cov12, v1 = var1, v2 = var2;');
+  out.push(ind([...f.lines, `return ${f.result};`], 2));
+  out.push('}');
+  out.push('');
+  out.push(`/** d nngp_fn / d cov12 = E[f'(x1) f'(x2)]. */`);
+  out.push(`export function dNngp(cov12${n}, var1${n}, var2${n})${n} {`);
+  out.push('  const c0 = cov12, v1 = var1, v2 = var2;');
+  out.push(ind([...d.lines, `return ${d.result};`], 2));
+  out.push('}');
+  out.push('');
+  const inT = ts ? ': KernelInput' : '';
+  const outT = ts ? ': KernelOutput' : '';
+  out.push(`/**
+ * The layer's kernel map (neural-tangents semantics): nngp'[i,j] = nngp_fn(nngp[i,j], cov1[i], cov2[j]),
+ * ntk'[i,j] = ntk[i,j] * d_nngp_fn(...), cov1'[i] = nngp_fn(cov1[i], cov1[i], cov1[i]), cov2' likewise.
+ * Inputs are not modified; new arrays are returned.
+ */`);
+  out.push(`export function kernel(input${inT})${outT} {`);
+  out.push(`  if (input === null || typeof input !== 'object') throw new TypeError('kernel: expected { nngp, ntk?, cov1, cov2? }');
+  const K = input.nngp, T = input.ntk, C1 = input.cov1, C2 = input.cov2 === undefined ? input.cov1 : input.cov2;
+  for (const [name, a] of [['nngp', K], ['cov1', C1], ['cov2', C2], ['ntk', T]] as const) {
+    if (a !== undefined && !(a instanceof Float64Array)) throw new TypeError('kernel: ' + name + ' must be a Float64Array');
+  }
+  const n1 = C1.length, n2 = C2.length;
+  if (K.length !== n1 * n2) throw new RangeError('kernel: nngp has ' + K.length + ' entries, expected cov1.length * cov2.length = ' + n1 + ' * ' + n2 + ' = ' + n1 * n2);
+  if (T !== undefined && T.length !== K.length) throw new RangeError('kernel: ntk has ' + T.length + ' entries, expected ' + K.length + ' (the size of nngp)');
+  const outK = new Float64Array(K.length);
+  if (T !== undefined) {
+    const outT = new Float64Array(T.length);
+    for (let i = 0; i < n1; i++) {
+      const v1 = C1[i]${ts ? '!' : ''};
+      for (let j = 0; j < n2; j++) {
+        const v2 = C2[j]${ts ? '!' : ''}, idx = i * n2 + j, c0 = K[idx]${ts ? '!' : ''};
+${ind([...prologue(fusedNeeds, ts), ...fused.lines], 8)}
+        outK[idx] = ${fusedN};
+        outT[idx] = T[idx]${ts ? '!' : ''} * ${fusedD};
+      }
+    }
+    return finish(input, outK, outT);
+  }
+  for (let i = 0; i < n1; i++) {
+    const v1 = C1[i]${ts ? '!' : ''};
+    for (let j = 0; j < n2; j++) {
+      const v2 = C2[j]${ts ? '!' : ''}, idx = i * n2 + j, c0 = K[idx]${ts ? '!' : ''};
+${ind([...prologue(needsOf(input.nngp), ts), ...nOnly.lines], 6)}
+      outK[idx] = ${nOnlyV};
+    }
+  }
+  return finish(input, outK, undefined);
+}
+
+function finish(input${inT}, outK${ts ? ': Float64Array' : ''}, outT${ts ? ': Float64Array | undefined' : ''})${outT} {
+  const C1 = input.cov1;
+  const outC1 = new Float64Array(C1.length);
+  for (let i = 0; i < C1.length; i++) outC1[i] = nngp(C1[i]${ts ? '!' : ''}, C1[i]${ts ? '!' : ''}, C1[i]${ts ? '!' : ''});
+  const result${outT} = { nngp: outK, cov1: outC1 };
+  if (outT !== undefined) result.ntk = outT;
+  if (input.cov2 !== undefined) {
+    const C2 = input.cov2;
+    const outC2 = new Float64Array(C2.length);
+    for (let i = 0; i < C2.length; i++) outC2[i] = nngp(C2[i]${ts ? '!' : ''}, C2[i]${ts ? '!' : ''}, C2[i]${ts ? '!' : ''});
+    result.cov2 = outC2;
+  }
+  return result;
+}`);
+  let text = out.join('\n') + '\n';
+  if (!ts) text = text.replace(/ as const\)/g, ')');
+  return text;
+}

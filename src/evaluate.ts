@@ -1,0 +1,147 @@
+// Evaluation of core IR and evaluation trees in high precision (decimal.js), independent of
+// the emitted float64 code. Used to fold constants (rounded once to a double) and as the
+// truth for accuracy measurements.
+import Decimal from 'decimal.js';
+import type { Expr } from './types.js';
+
+export const HP = Decimal.clone({ precision: 50, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -9e15, toExpPos: 9e15, minE: -9e15, maxE: 9e15 });
+export type HPNum = InstanceType<typeof HP>;
+
+export interface HPInputs {
+  readonly cov12: HPNum;
+  readonly var1: HPNum;
+  readonly var2: HPNum;
+}
+
+const piCache = new Map<number, HPNum>();
+function pi(): HPNum {
+  const p = HP.precision;
+  let v = piCache.get(p);
+  if (!v) { v = HP.acos(-1); piCache.set(p, v); }
+  return v;
+}
+
+/** erf by its Taylor series (|x| < 3) or the continued fraction of erfc, in HP. */
+export function erfHP(x: HPNum): HPNum {
+  if (x.isZero()) return new HP(0);
+  if (x.isNeg()) return erfHP(x.neg()).neg();
+  if (x.lt(3)) {
+    // erf x = 2/sqrt(pi) * sum_n (-1)^n x^(2n+1) / (n! (2n+1))
+    const x2 = x.mul(x);
+    let term = x;
+    let sum = x;
+    const eps = new HP(10).pow(-HP.precision - 5);
+    for (let n = 1; n < 2000; n++) {
+      term = term.mul(x2).neg().div(n);
+      const add = term.div(2 * n + 1);
+      sum = sum.add(add);
+      if (add.abs().lt(eps)) break;
+    }
+    return sum.mul(2).div(pi().sqrt());
+  }
+  return new HP(1).sub(erfcHP(x));
+}
+
+/** erfc for x ≥ 3 by its continued fraction (evaluated backward with many terms). */
+export function erfcHP(x: HPNum): HPNum {
+  if (x.lt(3)) return new HP(1).sub(erfHP(x));
+  // erfc x = exp(-x^2)/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...)))))
+  let f = x;
+  for (let k = 400; k >= 1; k--) f = x.add(new HP(k).div(2).div(f));
+  return x.mul(x).neg().exp().div(pi().sqrt()).div(f);
+}
+
+/** Evaluates e at the inputs, in HP. Throws on undefined values (NaN-like). */
+export function evaluateHP(e: Expr, at: HPInputs): HPNum {
+  const memo = new Map<string, HPNum>();
+  const p = at.var1.mul(at.var2);
+  const gap = () => { const g = p.sub(at.cov12.mul(at.cov12)); return g.isNeg() ? new HP(0) : g; };
+  const rho = () => { if (p.isZero()) return new HP(0); const r = at.cov12.div(p.sqrt()); return HP.max(-1, HP.min(1, r)); };
+  const ev = (e: Expr): HPNum => {
+    const hit = memo.get(e.key);
+    if (hit) return hit;
+    const r = ev1(e);
+    memo.set(e.key, r);
+    return r;
+  };
+  const ev1 = (e: Expr): HPNum => {
+    switch (e.k) {
+      case 'num': return new HP(e.v.n.toString()).div(e.v.d.toString());
+      case 'sym':
+        switch (e.name) {
+          case 'cov12': return at.cov12;
+          case 'var1': return at.var1;
+          case 'var2': return at.var2;
+          case 'pi': return pi();
+          case 'gap': return gap();
+          case 'rho': return rho();
+        }
+        break;
+      case 'add': return e.terms.reduce((s, t) => s.add(ev(t)), new HP(0));
+      case 'mul': return e.factors.reduce((s, t) => s.mul(ev(t)), new HP(1));
+      case 'pow': {
+        const b = ev(e.base);
+        if (e.exp.k === 'num' && e.exp.v.d === 1n) return b.pow(e.exp.v.n.toString());
+        if (e.exp.k === 'num' && e.exp.v.d === 2n) {
+          const s = b.sqrt();
+          return e.exp.v.n === 1n ? s : s.pow(e.exp.v.n.toString());
+        }
+        return b.pow(ev(e.exp));
+      }
+      case 'fn': {
+        const a = e.args.map(ev);
+        const [x, y, z] = a as [HPNum, HPNum, HPNum];
+        switch (e.name) {
+          case 'exp': case 'expdd': return x.exp();
+          case 'log': return x.ln();
+          case 'log1p': return x.add(1).ln();
+          case 'expm1': return x.exp().sub(1);
+          case 'expdiff': return x.exp().sub(y.exp());
+          case 'dd': return x;
+          case 'sin': return x.sin();
+          case 'cos': return x.cos();
+          case 'tan': return x.tan();
+          case 'asin': return x.asin();
+          case 'acos': return x.acos();
+          case 'atan': return x.atan();
+          case 'atan2': return HP.atan2(x, y);
+          case 'angle': return x.isZero() && y.isZero() ? pi().div(2) : HP.atan2(x, y);
+          case 'sinh': return x.sinh();
+          case 'cosh': return x.cosh();
+          case 'tanh': return x.tanh();
+          case 'erf': return erfHP(x);
+          case 'erfc': return erfcHP(x);
+          case 'abs': return x.abs();
+          case 'sign': return new HP(x.isZero() ? 0 : x.isNeg() ? -1 : 1);
+          case 'min': return HP.min(x, y);
+          case 'max': return HP.max(x, y);
+          case 'clip': return HP.min(HP.max(x, y), z);
+          case 'where': return truthy(e.args[0]!, ev) ? y : z;
+          case 'lt': case 'le': case 'gt': case 'ge': case 'eq': case 'ne': return new HP(truthy(e, ev) ? 1 : 0);
+        }
+      }
+    }
+    throw new Error(`cannot evaluate ${e.key}`);
+  };
+  return ev(e);
+}
+
+function truthy(c: Expr, ev: (e: Expr) => HPNum): boolean {
+  if (c.k !== 'fn') return !ev(c).isZero();
+  const [a, b] = c.args.map(ev) as [HPNum, HPNum];
+  switch (c.name) {
+    case 'lt': return a.lt(b);
+    case 'le': return a.lte(b);
+    case 'gt': return a.gt(b);
+    case 'ge': return a.gte(b);
+    case 'eq': return a.eq(b);
+    case 'ne': return !a.eq(b);
+    default: return !ev(c).isZero();
+  }
+}
+
+/** The double nearest to a constant expression (evaluated in HP, rounded once). */
+export function foldConstant(e: Expr): number {
+  const v = evaluateHP(e, { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
+  return v.toNumber();
+}

@@ -1,0 +1,396 @@
+// Constructors of the core IR. Every constructor returns its result in canonical form
+// ("automatic simplification"): sums and products flattened, like terms and like bases
+// collected, constants folded exactly, products of sums expanded, powers of products
+// distributed where that is sound. Two expressions equal under these rules get the same
+// `key`, which is how the passes recognise that terms cancel.
+//
+// Domain facts the rules rely on (all true of a kernel: x1, x2 jointly Gaussian):
+//   var1 ≥ 0, var2 ≥ 0, and var1*var2 - cov12^2 ≥ 0 (Cauchy–Schwarz).
+// Real-valued semantics: sqrt of a negative number is undefined (NaN), never complex.
+import * as Q from './rational.js';
+import type { Add, Expr, Fn, FnName, Mul, Num, Pow, Rat, Sym, SymName } from './types.js';
+
+/** Products of sums are expanded only while the result stays below this many terms. */
+export const MAX_EXPANDED_TERMS = 4000;
+/** Integer powers of sums are expanded up to this exponent. */
+export const MAX_EXPANDED_POWER = 32;
+
+// ---------------------------------------------------------------- atoms
+
+const numCache = new Map<string, Num>();
+export function num(v: Rat | number | bigint): Num {
+  const r = typeof v === 'object' ? v : typeof v === 'bigint' ? Q.rat(v) : Q.fromNumber(v);
+  const key = '#' + Q.toString(r);
+  let n = numCache.get(key);
+  if (!n) {
+    n = { k: 'num', v: r, key };
+    if (numCache.size < 10_000) numCache.set(key, n);
+  }
+  return n;
+}
+export const ZERO = num(0);
+export const ONE = num(1);
+export const MINUS_ONE = num(-1);
+export const HALF = num(Q.HALF);
+
+export function sym(name: SymName): Sym {
+  return { k: 'sym', name, key: name };
+}
+export const COV12 = sym('cov12');
+export const VAR1 = sym('var1');
+export const VAR2 = sym('var2');
+export const PI = sym('pi');
+
+export const isNum = (e: Expr): e is Num => e.k === 'num';
+export const isZero = (e: Expr) => e.k === 'num' && e.v.n === 0n;
+export const isOne = (e: Expr) => e.k === 'num' && Q.isOne(e.v);
+
+/** Ordering of terms and factors: numbers first, then by key. Deterministic. */
+function order(a: Expr, b: Expr): number {
+  if (a.k === 'num' && b.k !== 'num') return -1;
+  if (b.k === 'num' && a.k !== 'num') return 1;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+export function rawAdd(terms: Expr[]): Add {
+  return { k: 'add', terms, key: `+[${terms.map((t) => t.key).join(',')}]` };
+}
+export function rawMul(factors: Expr[]): Mul {
+  return { k: 'mul', factors, key: `*[${factors.map((t) => t.key).join(',')}]` };
+}
+export function rawPow(base: Expr, exp: Expr): Pow {
+  return { k: 'pow', base, exp, key: `^[${base.key};${exp.key}]` };
+}
+export function rawFn(name: FnName, args: readonly Expr[]): Fn {
+  return { k: 'fn', name, args, key: `${name}(${args.map((a) => a.key).join(',')})` };
+}
+
+/** A term as coefficient × rest, the rest free of a numeric factor. */
+export function splitCoeff(e: Expr): [Rat, Expr] {
+  if (e.k === 'num') return [e.v, ONE];
+  if (e.k === 'mul' && e.factors[0]!.k === 'num') {
+    const rest = e.factors.slice(1);
+    return [(e.factors[0] as Num).v, rest.length === 1 ? rest[0]! : rawMul(rest)];
+  }
+  return [Q.ONE, e];
+}
+
+/** c × e for a rational c and a canonical e, without re-canonicalising e. */
+export function scale(c: Rat, e: Expr): Expr {
+  if (Q.isZero(c)) return ZERO;
+  const [c0, rest] = splitCoeff(e);
+  const k = Q.mul(c, c0);
+  if (rest.k === 'num') return num(k);
+  if (Q.isOne(k)) return rest;
+  if (rest.k === 'add') return add(...rest.terms.map((t) => scale(k, t)));
+  return rawMul([num(k), ...(rest.k === 'mul' ? rest.factors : [rest])]);
+}
+
+// ---------------------------------------------------------------- sums
+
+export function add(...xs: Expr[]): Expr {
+  let constant = Q.ZERO;
+  const acc = new Map<string, { c: Rat; e: Expr }>();
+  const put = (x: Expr) => {
+    if (x.k === 'add') { for (const t of x.terms) put(t); return; }
+    if (x.k === 'num') { constant = Q.add(constant, x.v); return; }
+    const [c, rest] = splitCoeff(x);
+    const prev = acc.get(rest.key);
+    if (prev) prev.c = Q.add(prev.c, c);
+    else acc.set(rest.key, { c, e: rest });
+  };
+  for (const x of xs) put(x);
+  const terms: Expr[] = [];
+  for (const { c, e } of acc.values()) {
+    if (Q.isZero(c)) continue;
+    terms.push(Q.isOne(c) ? e : rawMul([num(c), ...(e.k === 'mul' ? e.factors : [e])]));
+  }
+  terms.sort(order);
+  if (!Q.isZero(constant)) terms.unshift(num(constant));
+  if (terms.length === 0) return ZERO;
+  if (terms.length === 1) return terms[0]!;
+  return rawAdd(terms);
+}
+
+export const sub = (a: Expr, b: Expr) => add(a, mul(MINUS_ONE, b));
+export const neg = (a: Expr) => mul(MINUS_ONE, a);
+export const div = (a: Expr, b: Expr) => mul(a, pow(b, MINUS_ONE));
+
+// ---------------------------------------------------------------- products
+
+export function mul(...xs: Expr[]): Expr {
+  let coef = Q.ONE;
+  let bases = new Map<string, { base: Expr; exps: Expr[] }>();
+  const expArgs: Expr[] = [];
+  const put = (x: Expr) => {
+    if (x.k === 'mul') { for (const f of x.factors) put(f); return; }
+    if (x.k === 'num') { coef = Q.mul(coef, x.v); return; }
+    if (x.k === 'fn' && x.name === 'exp') { expArgs.push(x.args[0]!); return; }
+    const [base, e] = x.k === 'pow' ? [x.base, x.exp] : [x, ONE];
+    const prev = bases.get(base.key);
+    if (prev) prev.exps.push(e);
+    else bases.set(base.key, { base, exps: [e] });
+  };
+  for (const x of xs) put(x);
+  if (Q.isZero(coef)) return ZERO;
+
+  // Combine like bases; a combined power may itself be a product or a number
+  // (sqrt(2)*sqrt(2) = 2, (x*y)^(1/2) distributed), so repeat until stable.
+  for (let round = 0; round < 8; round++) {
+    const items = [...bases.values()];
+    bases = new Map();
+    let changed = false;
+    for (const { base, exps } of items) {
+      const p = exps.length === 1 && exps[0] === ONE ? base : pow(base, add(...exps));
+      if (p.k === 'mul' || p.k === 'num' || (p.k === 'fn' && p.name === 'exp')) changed = true;
+      if (exps.length > 1) changed = true;
+      put(p);
+    }
+    if (!changed) break;
+  }
+  if (Q.isZero(coef)) return ZERO;
+
+  const factors: Expr[] = [];
+  for (const { base, exps } of bases.values()) {
+    const p = exps.length === 1 && exps[0] === ONE ? base : pow(base, add(...exps));
+    if (p.k === 'num') { coef = Q.mul(coef, p.v); continue; }
+    if (!isOne(p)) factors.push(p);
+  }
+  if (expArgs.length) {
+    const e = fn('exp', [add(...expArgs)]);
+    if (e.k === 'num') coef = Q.mul(coef, e.v);
+    else factors.push(e);
+  }
+
+  // Expand: distribute over the first sum factor (recursion distributes over the rest).
+  const sumIndex = factors.findIndex((f) => f.k === 'add');
+  if (sumIndex >= 0) {
+    const sums = factors.filter((f) => f.k === 'add') as Add[];
+    const size = sums.reduce((n, s) => n * s.terms.length, 1);
+    if (size <= MAX_EXPANDED_TERMS) {
+      const sum = factors[sumIndex] as Add;
+      const others = factors.filter((_, i) => i !== sumIndex);
+      return add(...sum.terms.map((t) => mul(num(coef), t, ...others)));
+    }
+  }
+
+  factors.sort(order);
+  if (factors.length === 0) return num(coef);
+  if (Q.isOne(coef) && factors.length === 1) return factors[0]!;
+  return rawMul(Q.isOne(coef) ? factors : [num(coef), ...factors]);
+}
+
+// ---------------------------------------------------------------- powers
+
+export function pow(b: Expr, e: Expr): Expr {
+  if (e.k === 'num') return powRat(b, e.v);
+  if (b.k === 'fn' && b.name === 'exp') return fn('exp', [mul(b.args[0]!, e)]); // (e^a)^x = e^(a x)
+  if (isOne(b)) return ONE;
+  return rawPow(b, e);
+}
+
+function powRat(b: Expr, r: Rat): Expr {
+  if (Q.isZero(r)) return ONE; // x^0 = 1 (also 0^0, as JS and JAX take it)
+  if (Q.isOne(r)) return b;
+  switch (b.k) {
+    case 'num': {
+      const exact = Q.powRat(b.v, r);
+      if (exact) return num(exact);
+      if (b.v.n < 0n && !Q.isInt(r)) return rawPow(b, num(r));
+      if (Q.isInt(r)) return rawPow(b, num(r)); // 0^-k
+      // b^(p/q) = b^floor(p/q) × b^frac: keep the irrational part in (0, 1).
+      const whole = Q.floor(r);
+      const frac = Q.sub(r, whole);
+      const w = Q.powRat(b.v, whole);
+      const p = rawPow(b, num(frac));
+      return w && !Q.isOne(w) ? rawMul([num(w), p]) : p;
+    }
+    case 'pow':
+      // (x^a)^r = x^(a r) when r is an integer, or x ≥ 0.
+      if (Q.isInt(r) || isNonneg(b.base)) return pow(b.base, mul(b.exp, num(r)));
+      return rawPow(b, num(r));
+    case 'mul': {
+      // (x y)^r = x^r y^r when r is an integer, or for the factors known to be ≥ 0.
+      if (Q.isInt(r)) return mul(...b.factors.map((f) => powRat(f, r)));
+      const [c, rest] = splitCoeff(b);
+      const restFactors = rest.k === 'mul' ? rest.factors : [rest];
+      const known = restFactors.filter(isNonneg);
+      const other = restFactors.filter((f) => !isNonneg(f));
+      if (c.n < 0n) other.unshift(MINUS_ONE);
+      const cAbs = c.n < 0n ? Q.neg(c) : c;
+      if (known.length === 0 && Q.isOne(cAbs)) return rawPow(b, num(r));
+      const otherBase = other.length === 0 ? ONE : other.length === 1 ? other[0]! : rawMul(other);
+      return mul(powRat(num(cAbs), r), ...known.map((f) => powRat(f, r)), isOne(otherBase) ? ONE : rawPow(otherBase, num(r)));
+    }
+    case 'add': {
+      if (Q.isInt(r) && r.n > 0n && r.n <= BigInt(MAX_EXPANDED_POWER) && b.terms.length ** Number(r.n) <= MAX_EXPANDED_TERMS * 4) {
+        // (a + b)^n expanded, by repeated squaring, multiplying term by term.
+        let acc: Expr = ONE;
+        let sq: Expr = b;
+        let k = r.n;
+        while (k > 0n) {
+          if (k & 1n) acc = expandProduct(acc, sq);
+          k >>= 1n;
+          if (k > 0n) sq = expandProduct(sq, sq);
+        }
+        return acc;
+      }
+      const [k, m, rest] = factorSum(b, Q.isInt(r));
+      if (isOne(k) && isOne(m)) return rawPow(b, num(r));
+      return mul(powRat(k, r), powRat(m, r), powRat(rest, r));
+    }
+    case 'fn':
+      if (b.name === 'exp') return fn('exp', [mul(b.args[0]!, num(r))]);
+      if (b.name === 'abs' && Q.isInt(r) && r.n % 2n === 0n) return powRat(b.args[0]!, r);
+      return rawPow(b, num(r));
+    default:
+      return rawPow(b, num(r));
+  }
+}
+
+/** a × b with sums distributed term by term (no base collection of a with b). */
+function expandProduct(a: Expr, b: Expr): Expr {
+  const ta = a.k === 'add' ? a.terms : [a];
+  const tb = b.k === 'add' ? b.terms : [b];
+  return add(...ta.flatMap((t) => tb.map((u) => mul(t, u))));
+}
+
+/**
+ * A sum as content × monomial × primitive sum: the positive rational gcd of the
+ * coefficients, the common factors (least exponent of each base present in every term,
+ * keeping only factors known ≥ 0 unless `anySign`), and the rest. With `anySign` the
+ * sign is normalised too, so that the first term of the rest is positive.
+ */
+export function factorSum(s: Add, anySign: boolean): [Expr, Expr, Expr] {
+  const coeffs = s.terms.map((t) => splitCoeff(t)[0]);
+  let g = coeffs.reduce((a, c) => Q.rat(Q.gcdB(a.n, c.n), lcm(a.d, c.d)), Q.rat(0, 1));
+  if (g.n === 0n) return [ONE, ONE, s];
+  if (anySign && coeffs[0]!.n < 0n) g = Q.neg(g);
+  // Common monomial: for each base with a numeric exponent, the least exponent over all terms.
+  const exps = s.terms.map(monomialExponents);
+  const common: Expr[] = [];
+  for (const [key, { base, exp }] of exps[0]!) {
+    let least = exp;
+    let everywhere = true;
+    for (const m of exps.slice(1)) {
+      const other = m.get(key);
+      if (!other) { least = Q.min(least, Q.ZERO); everywhere = false; continue; }
+      least = Q.min(least, other.exp);
+    }
+    if (!everywhere && Q.cmp(least, Q.ZERO) >= 0) continue;
+    if (Q.isZero(least)) continue;
+    const f = powRat(base, least);
+    if (anySign || isNonneg(f)) common.push(f);
+  }
+  // Bases missing from the first term but with negative exponents elsewhere.
+  for (const m of exps.slice(1)) {
+    for (const [key, { base }] of m) {
+      if (exps[0]!.has(key) || common.some((c) => baseKey(c) === key)) continue;
+      let least = Q.ZERO;
+      for (const mm of exps) least = Q.min(least, mm.get(key)?.exp ?? Q.ZERO);
+      if (Q.isZero(least)) continue;
+      const f = powRat(base, least);
+      if (anySign || isNonneg(f)) common.push(f);
+    }
+  }
+  const k = num(g);
+  const monomial = mul(...common);
+  if (Q.isOne(g) && isOne(monomial)) return [ONE, ONE, s];
+  const inv = mul(num(Q.div(Q.ONE, g)), pow(monomial, MINUS_ONE));
+  const rest = add(...s.terms.map((t) => mul(t, inv)));
+  return [k, monomial, rest];
+}
+
+function lcm(a: bigint, b: bigint): bigint {
+  return (a / Q.gcdB(a, b)) * b;
+}
+
+function baseKey(f: Expr): string {
+  return f.k === 'pow' ? f.base.key : f.key;
+}
+
+/** base key → (base, numeric exponent) of a term's factors with numeric exponents. */
+function monomialExponents(t: Expr): Map<string, { base: Expr; exp: Rat }> {
+  const m = new Map<string, { base: Expr; exp: Rat }>();
+  const [, rest] = splitCoeff(t);
+  const fs = rest.k === 'mul' ? rest.factors : isOne(rest) ? [] : [rest];
+  for (const f of fs) {
+    if (f.k === 'pow') {
+      if (f.exp.k === 'num') m.set(f.base.key, { base: f.base, exp: f.exp.v });
+    } else m.set(f.key, { base: f, exp: Q.ONE });
+  }
+  return m;
+}
+
+// ---------------------------------------------------------------- functions
+
+/** A function application; identities that hold everywhere are applied by `simplify`. */
+export function fn(name: FnName, args: readonly Expr[]): Expr {
+  if (name === 'exp' && isZero(args[0]!)) return ONE;
+  return rawFn(name, args);
+}
+
+// ---------------------------------------------------------------- facts
+
+/** True when e ≥ 0 (or undefined) at every point of the kernel domain. */
+export function isNonneg(e: Expr): boolean {
+  switch (e.k) {
+    case 'num': return e.v.n >= 0n;
+    case 'sym': return e.name === 'var1' || e.name === 'var2' || e.name === 'pi' || e.name === 'gap';
+    case 'pow': {
+      if (e.exp.k === 'num') {
+        const r = e.exp.v;
+        if (r.d % 2n === 0n || r.n % 2n === 0n) return true; // even root or even power
+        return isNonneg(e.base);
+      }
+      return isNonneg(e.base);
+    }
+    case 'mul': return e.factors.every(isNonneg);
+    case 'add': return e.terms.every(isNonneg);
+    case 'fn':
+      switch (e.name) {
+        case 'exp': case 'expdd': case 'cosh': case 'abs': case 'acos': case 'erfc': case 'angle': return true;
+        case 'sinh': case 'tanh': case 'erf': case 'asin': case 'atan': case 'sin': case 'tan': case 'expm1': case 'log1p':
+          return isNonneg(e.args[0]!); // odd, increasing through 0
+        case 'dd': return isNonneg(e.args[0]!);
+        case 'min': return e.args.every(isNonneg);
+        case 'max': return e.args.some(isNonneg);
+        default: return false;
+      }
+    default: return false;
+  }
+}
+
+/** Does e mention the symbol `name`? */
+export function mentions(e: Expr, name: SymName): boolean {
+  switch (e.k) {
+    case 'sym': return e.name === name;
+    case 'num': return false;
+    case 'add': return e.terms.some((t) => mentions(t, name));
+    case 'mul': return e.factors.some((t) => mentions(t, name));
+    case 'pow': return mentions(e.base, name) || mentions(e.exp, name);
+    case 'fn': return e.args.some((t) => mentions(t, name));
+  }
+}
+
+/** Rebuilds e bottom-up through the canonical constructors, mapping each node with f first. */
+export function rebuild(e: Expr, f: (e: Expr) => Expr): Expr {
+  switch (e.k) {
+    case 'num': case 'sym': return f(e);
+    case 'add': return f(add(...e.terms.map((t) => rebuild(t, f))));
+    case 'mul': return f(mul(...e.factors.map((t) => rebuild(t, f))));
+    case 'pow': return f(pow(rebuild(e.base, f), rebuild(e.exp, f)));
+    case 'fn': return f(fn(e.name, e.args.map((t) => rebuild(t, f))));
+  }
+}
+
+/** Number of nodes, for limits and reports. */
+export function size(e: Expr): number {
+  switch (e.k) {
+    case 'num': case 'sym': return 1;
+    case 'add': return 1 + e.terms.reduce((n, t) => n + size(t), 0);
+    case 'mul': return 1 + e.factors.reduce((n, t) => n + size(t), 0);
+    case 'pow': return 1 + size(e.base) + size(e.exp);
+    case 'fn': return 1 + e.args.reduce((n, t) => n + size(t), 0);
+  }
+}

@@ -1,0 +1,81 @@
+// The functions of the source language: their names, aliases and arity. The derivative
+// of each lives in the table in differentiate.ts; identities in simplify.ts.
+
+/** Source-level name → how it lowers. `core` names a core IR function; others are lowered by ast.ts. */
+export interface FunctionInfo {
+  readonly name: string;
+  readonly arity: readonly [min: number, max: number];
+}
+
+const table: Record<string, FunctionInfo> = {};
+function def(name: string, arity: number | [number, number], ...aliases: string[]): void {
+  const info: FunctionInfo = { name, arity: typeof arity === 'number' ? [arity, arity] : arity };
+  table[name] = info;
+  for (const a of aliases) table[a] = info;
+}
+
+def('sqrt', 1);
+def('exp', 1);
+def('log', 1, 'ln');
+def('log1p', 1);
+def('expm1', 1);
+def('sin', 1);
+def('cos', 1);
+def('tan', 1);
+def('asin', 1, 'arcsin');
+def('acos', 1, 'arccos');
+def('atan', 1, 'arctan');
+def('atan2', 2, 'arctan2');
+def('sinh', 1);
+def('cosh', 1);
+def('tanh', 1);
+def('erf', 1);
+def('erfc', 1);
+def('abs', 1, 'absolute', 'fabs');
+def('sign', 1);
+def('min', 2, 'minimum', 'fmin');
+def('max', 2, 'maximum', 'fmax');
+def('clip', 3);
+def('where', 3);
+def('pow', 2, 'power');
+def('square', 1);
+
+/** Module prefixes a pasted neural-tangents function may use. Longest first. */
+export const PREFIXES = ['jax.scipy.special.', 'jax.numpy.', 'scipy.special.', 'numpy.', 'jnp.', 'np.', 'math.', 'sp.'];
+
+/** Strips a known module prefix: `jnp.arcsin` → `arcsin`. */
+export function stripPrefix(name: string): string {
+  for (const p of PREFIXES) if (name.startsWith(p)) return name.slice(p.length);
+  return name;
+}
+
+export function lookupFunction(name: string): FunctionInfo | undefined {
+  return Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;
+}
+
+export function knownFunctionNames(): string[] {
+  return Object.keys(table).sort();
+}
+
+/** Named constants of the language. */
+export const CONSTANTS = new Set(['pi', 'e']);
+
+/** The known name nearest to `name` (edit distance ≤ 2), for "did you mean" hints. */
+export function nearest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestD) { bestD = d; best = c; }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) dp[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      dp[i]![j] = Math.min(dp[i - 1]![j]! + 1, dp[i]![j - 1]! + 1, dp[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return dp[a.length]![b.length]!;
+}

@@ -1,0 +1,92 @@
+// Pass 4: simplify. The canonical constructors (expr.ts) already fold constants, collect
+// like terms and bases, expand products of sums and distribute powers; this pass rebuilds
+// an expression through them and applies the identities below, bottom-up, to a fixpoint.
+import * as E from './expr.js';
+import * as Q from './rational.js';
+import type { Expr, Fn, FnName } from './types.js';
+
+const two = E.num(2);
+const mhalf = E.num(-0.5);
+const oneMinusSq = (x: Expr) => E.sub(E.ONE, E.pow(x, two));
+const isFn = (e: Expr, name: FnName): e is Fn => e.k === 'fn' && e.name === name;
+const arg0 = (e: Expr) => (e as Fn).args[0]!;
+
+export interface Identity {
+  readonly name: string;
+  /** Why the rewrite is sound. */
+  readonly sound: string;
+  readonly apply: (e: Fn) => Expr | undefined;
+}
+
+/**
+ * Identities on function applications. Each holds wherever both sides are defined
+ * (real arithmetic; sqrt of a negative number is undefined on both sides).
+ */
+export const IDENTITIES: readonly Identity[] = [
+  { name: 'exp(log x) = x', sound: 'exp inverts log on x > 0, where log x is defined', apply: (e) => (isFn(e, 'exp') && isFn(arg0(e), 'log') ? arg0(arg0(e)) : undefined) },
+  { name: 'log(exp x) = x', sound: 'log inverts exp on all reals', apply: (e) => (isFn(e, 'log') && isFn(arg0(e), 'exp') ? arg0(arg0(e)) : undefined) },
+  { name: 'log(x^r) = r log x', sound: 'for x > 0, where the left side is defined for non-integer r', apply: (e) => { const a = arg0(e); return isFn(e, 'log') && a.k === 'pow' && E.isNonneg(a.base) ? E.mul(a.exp, E.fn('log', [a.base])) : undefined; } },
+  { name: 'sin(asin x) = x', sound: 'sin inverts asin on [-1, 1]', apply: (e) => (isFn(e, 'sin') && isFn(arg0(e), 'asin') ? arg0(arg0(e)) : undefined) },
+  { name: 'cos(acos x) = x', sound: 'cos inverts acos on [-1, 1]', apply: (e) => (isFn(e, 'cos') && isFn(arg0(e), 'acos') ? arg0(arg0(e)) : undefined) },
+  { name: 'tan(atan x) = x', sound: 'tan inverts atan', apply: (e) => (isFn(e, 'tan') && isFn(arg0(e), 'atan') ? arg0(arg0(e)) : undefined) },
+  { name: 'sin(acos x) = sqrt(1 - x^2)', sound: 'acos x is in [0, pi], where sin ≥ 0', apply: (e) => (isFn(e, 'sin') && isFn(arg0(e), 'acos') ? E.pow(oneMinusSq(arg0(arg0(e))), E.HALF) : undefined) },
+  { name: 'cos(asin x) = sqrt(1 - x^2)', sound: 'asin x is in [-pi/2, pi/2], where cos ≥ 0', apply: (e) => (isFn(e, 'cos') && isFn(arg0(e), 'asin') ? E.pow(oneMinusSq(arg0(arg0(e))), E.HALF) : undefined) },
+  { name: 'cos(atan x) = 1/sqrt(1 + x^2)', sound: 'atan x is in (-pi/2, pi/2), where cos > 0', apply: (e) => (isFn(e, 'cos') && isFn(arg0(e), 'atan') ? E.pow(E.add(E.ONE, E.pow(arg0(arg0(e)), two)), mhalf) : undefined) },
+  { name: 'sin(atan x) = x/sqrt(1 + x^2)', sound: 'sin = tan cos on (-pi/2, pi/2)', apply: (e) => (isFn(e, 'sin') && isFn(arg0(e), 'atan') ? E.mul(arg0(arg0(e)), E.pow(E.add(E.ONE, E.pow(arg0(arg0(e)), two)), mhalf)) : undefined) },
+  { name: 'cos(atan2(y, x)) = x/sqrt(x^2 + y^2)', sound: 'the point (x, y) has angle atan2(y, x) and radius sqrt(x^2 + y^2)', apply: (e) => { if (!isFn(e, 'cos') || !isFn(arg0(e), 'atan2')) return undefined; const [y, x] = (arg0(e) as Fn).args; return E.mul(x!, E.pow(E.add(E.pow(x!, two), E.pow(y!, two)), mhalf)); } },
+  { name: 'sin(atan2(y, x)) = y/sqrt(x^2 + y^2)', sound: 'as above', apply: (e) => { if (!isFn(e, 'sin') || !isFn(arg0(e), 'atan2')) return undefined; const [y, x] = (arg0(e) as Fn).args; return E.mul(y!, E.pow(E.add(E.pow(x!, two), E.pow(y!, two)), mhalf)); } },
+  { name: 'f(0) for odd f', sound: 'sin, tan, asin, atan, sinh, tanh, erf, expm1, log1p vanish at 0', apply: (e) => (['sin', 'tan', 'asin', 'atan', 'sinh', 'tanh', 'erf', 'expm1', 'log1p', 'sign'].includes(e.name) && E.isZero(arg0(e)) ? E.ZERO : undefined) },
+  { name: 'cos(0) = cosh(0) = erfc(0) = 1, log(1) = 0, acos(0) = pi/2, acos(1) = 0', sound: 'values at a point', apply: (e) => {
+    const a = e.args[0]!;
+    if ((e.name === 'cos' || e.name === 'cosh' || e.name === 'erfc') && E.isZero(a)) return E.ONE;
+    if (e.name === 'log' && E.isOne(a)) return E.ZERO;
+    if (e.name === 'acos' && E.isZero(a)) return E.mul(E.HALF, E.PI);
+    if (e.name === 'acos' && E.isOne(a)) return E.ZERO;
+    return undefined;
+  } },
+  { name: 'odd f(-x) = -f(x)', sound: 'sin, tan, asin, atan, sinh, tanh, erf, sign are odd', apply: (e) => {
+    if (!['sin', 'tan', 'asin', 'atan', 'sinh', 'tanh', 'erf', 'sign'].includes(e.name)) return undefined;
+    const [c] = E.splitCoeff(e.args[0]!);
+    return c.n < 0n ? E.neg(E.fn(e.name, [E.neg(e.args[0]!)])) : undefined;
+  } },
+  { name: 'even f(-x) = f(x)', sound: 'cos, cosh, abs are even', apply: (e) => {
+    if (!['cos', 'cosh', 'abs'].includes(e.name)) return undefined;
+    const [c] = E.splitCoeff(e.args[0]!);
+    return c.n < 0n ? E.fn(e.name, [E.neg(e.args[0]!)]) : undefined;
+  } },
+  { name: 'abs(x) = x for x ≥ 0', sound: 'definition of abs', apply: (e) => (isFn(e, 'abs') && E.isNonneg(arg0(e)) ? arg0(e) : undefined) },
+  { name: 'sign(x) = 1 for x > 0 known', sound: 'definition of sign (only for positive constants)', apply: (e) => (isFn(e, 'sign') && arg0(e).k === 'num' ? E.num(Q.rat(BigInt(Math.sign(Number((arg0(e) as { v: { n: bigint } }).v.n))))) : undefined) },
+  { name: 'where(c, a, a) = a', sound: 'both branches agree', apply: (e) => (isFn(e, 'where') && e.args[1]!.key === e.args[2]!.key ? e.args[1]! : undefined) },
+  { name: 'comparison of constants', sound: 'decided exactly on rationals', apply: (e) => {
+    if (!isFn(e, 'where')) return undefined;
+    const c = e.args[0] as Fn;
+    const [a, b] = c.args;
+    if (a!.k !== 'num' || b!.k !== 'num') return undefined;
+    const s = Q.cmp(a.v, b.v);
+    const holds = { lt: s < 0, le: s <= 0, gt: s > 0, ge: s >= 0, eq: s === 0, ne: s !== 0 }[c.name as 'lt'];
+    return holds ? e.args[1]! : e.args[2]!;
+  } },
+];
+
+function applyIdentities(e: Expr): Expr {
+  for (let i = 0; i < 16 && e.k === 'fn'; i++) {
+    let changed = false;
+    for (const rule of IDENTITIES) {
+      const r = rule.apply(e as Fn);
+      if (r && r.key !== e.key) { e = r; changed = true; break; }
+    }
+    if (!changed) break;
+  }
+  return e;
+}
+
+/** Simplifies e: canonical form plus the identities above, to a fixpoint. */
+export function simplify(e: Expr): Expr {
+  let cur = e;
+  for (let i = 0; i < 8; i++) {
+    const next = E.rebuild(cur, applyIdentities);
+    if (next.key === cur.key) return next;
+    cur = next;
+  }
+  return cur;
+}

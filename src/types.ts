@@ -1,0 +1,145 @@
+// The data types every pass shares. The pipeline is
+//
+//   source --parse--> Program (surface AST, with locations)
+//          --lower--> Expr (core IR: canonical, exact rationals)
+//          --differentiate / simplify--> Expr
+//          --stabilize--> Expr (core IR plus the stable primitives below)
+//          --emit--> TypeScript text
+//
+// Every pass is a pure function from one of these representations to the next.
+
+// ---------------------------------------------------------------- source locations
+
+export interface Loc {
+  /** 0-based offset of the first character. */
+  readonly offset: number;
+  /** 1-based line and column. */
+  readonly line: number;
+  readonly column: number;
+  /** Length in characters (at least 1 for a caret). */
+  readonly length: number;
+}
+
+// ---------------------------------------------------------------- surface AST
+
+export type Node =
+  | { readonly type: 'number'; readonly text: string; readonly loc: Loc }
+  | { readonly type: 'name'; readonly name: string; readonly loc: Loc }
+  | { readonly type: 'unary'; readonly op: '-' | '+'; readonly arg: Node; readonly loc: Loc }
+  | { readonly type: 'binary'; readonly op: BinaryOp; readonly left: Node; readonly right: Node; readonly loc: Loc }
+  | { readonly type: 'call'; readonly callee: string; readonly calleeLoc: Loc; readonly args: readonly Node[]; readonly loc: Loc }
+  | { readonly type: 'tuple'; readonly items: readonly Node[]; readonly loc: Loc };
+
+export type BinaryOp = '+' | '-' | '*' | '/' | '^' | '<' | '<=' | '>' | '>=' | '==' | '!=';
+
+export interface Assignment {
+  readonly targets: readonly { readonly name: string; readonly loc: Loc }[];
+  /** '=' or an augmented operator. */
+  readonly op: '=' | '+=' | '-=' | '*=' | '/=';
+  readonly value: Node;
+  readonly loc: Loc;
+}
+
+export interface Program {
+  readonly form: 'math' | 'python';
+  /** For the Python form: the def's name and its three parameter names, positionally (cov12, var1, var2). */
+  readonly def?: { readonly name: string; readonly params: readonly { readonly name: string; readonly loc: Loc }[]; readonly loc: Loc };
+  readonly body: readonly Assignment[];
+  readonly result: Node;
+}
+
+// ---------------------------------------------------------------- core IR
+
+/** An exact rational number n/d with d > 0 and gcd(n, d) = 1. */
+export interface Rat {
+  readonly n: bigint;
+  readonly d: bigint;
+}
+
+/**
+ * The names a core expression may mention. `cov12`, `var1`, `var2` are the inputs;
+ * `pi` is the constant. The stabilize pass adds derived inputs, see `StableSym`.
+ */
+export type SymName = 'cov12' | 'var1' | 'var2' | 'pi' | StableSym;
+
+/**
+ * Derived inputs the stabilize pass introduces; emit computes them once per point.
+ * - `gap`: var1*var2 - cov12^2, from exact products, clamped at 0 (Cauchy–Schwarz).
+ * - `rho`: cov12/sqrt(var1*var2) clamped to [-1, 1], and 0 when a variance is 0.
+ */
+export type StableSym = 'gap' | 'rho';
+
+/** Functions of the core IR (after aliases such as arcsin → asin are resolved). */
+export type FnName =
+  | 'exp' | 'log' | 'log1p' | 'expm1'
+  | 'sin' | 'cos' | 'tan' | 'asin' | 'acos' | 'atan' | 'atan2'
+  | 'sinh' | 'cosh' | 'tanh' | 'erf' | 'erfc'
+  | 'abs' | 'sign' | 'min' | 'max' | 'clip' | 'where'
+  | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne'
+  | StableFn;
+
+/**
+ * Primitives only the stabilize pass introduces.
+ * - `angle(y, x)`: atan2(y, x), but pi/2 at (0, 0): acos(0/0) with neural-tangents' theta = pi/2.
+ * - `dd(p)`: the polynomial p in the inputs, evaluated with exact products and compensated sums.
+ * - `expdd(p)`: exp of the polynomial p, its argument evaluated as `dd` (exp(hi) * (1 + lo)).
+ * - `expdiff(a, b, d)`: exp(a) - exp(b), with d = a - b simplified symbolically.
+ */
+export type StableFn = 'angle' | 'dd' | 'expdd' | 'expdiff';
+
+export type Expr = Num | Sym | Add | Mul | Pow | Fn;
+
+export interface Num { readonly k: 'num'; readonly v: Rat; readonly key: string }
+export interface Sym { readonly k: 'sym'; readonly name: SymName; readonly key: string }
+/** A sum: at least two terms, none a sum, like terms collected, sorted by key; a constant term first. */
+export interface Add { readonly k: 'add'; readonly terms: readonly Expr[]; readonly key: string }
+/** A product: no factor a product, bases collected, sorted; a rational coefficient (never 1) first. */
+export interface Mul { readonly k: 'mul'; readonly factors: readonly Expr[]; readonly key: string }
+export interface Pow { readonly k: 'pow'; readonly base: Expr; readonly exp: Expr; readonly key: string }
+export interface Fn { readonly k: 'fn'; readonly name: FnName; readonly args: readonly Expr[]; readonly key: string }
+
+// ---------------------------------------------------------------- compiler output
+
+export interface KernelInput {
+  /** n1 × n2 row-major NNGP kernel. */
+  readonly nngp: Float64Array;
+  /** Optional n1 × n2 row-major NTK. */
+  readonly ntk?: Float64Array;
+  /** The n1 variances of the first batch. */
+  readonly cov1: Float64Array;
+  /** The n2 variances of the second batch; defaults to cov1. */
+  readonly cov2?: Float64Array;
+}
+
+export interface KernelOutput {
+  nngp: Float64Array;
+  ntk?: Float64Array;
+  cov1: Float64Array;
+  cov2?: Float64Array;
+}
+
+export interface CompileOptions {
+  /** Values for the free identifiers of the source (compile-time constants). */
+  readonly params?: Readonly<Record<string, number>>;
+  /** Name for the kernel, used in the banner. */
+  readonly name?: string;
+  /** File name for error messages and the banner. */
+  readonly filename?: string;
+  /** Emit TypeScript (default) or plain JavaScript. */
+  readonly target?: 'ts' | 'js';
+}
+
+export interface CompiledKernel {
+  readonly name: string;
+  nngp(cov12: number, var1: number, var2: number): number;
+  dNngp(cov12: number, var1: number, var2: number): number;
+  kernel(input: KernelInput): KernelOutput;
+  /** The simplified d nngp / d cov12 in plain math syntax (itself accepted by compile). */
+  readonly derivative: string;
+  /** The simplified nngp map in plain math syntax. */
+  readonly simplified: string;
+  /** The emitted module. */
+  readonly code: string;
+  /** The stabilized IR, for tools (verify, accuracy, bench). */
+  readonly ir: { readonly nngp: Expr; readonly dNngp: Expr; readonly stableNngp: Expr; readonly stableDNngp: Expr };
+}
