@@ -2,7 +2,7 @@
 // nngp, dNngp and the fused kernel. The module text is built only from the IR: identifiers
 // are generated here, numbers printed by `literal`, comments sanitized by `commentText`.
 // Output is deterministic: the same trees give byte-identical text.
-import { foldConstant } from './evaluate.js';
+import { HP, evaluateHP, foldConstant } from './evaluate.js';
 import * as Q from './rational.js';
 import type { Expr } from './types.js';
 
@@ -62,7 +62,7 @@ function usesSym(e: Expr, name: string): boolean {
 const MATH: Record<string, string> = {
   exp: 'Math.exp', log: 'Math.log', log1p: 'Math.log1p', expm1: 'Math.expm1', sin: 'Math.sin', cos: 'Math.cos', tan: 'Math.tan',
   asin: 'Math.asin', acos: 'Math.acos', atan: 'Math.atan', atan2: 'Math.atan2', sinh: 'Math.sinh', cosh: 'Math.cosh', tanh: 'Math.tanh',
-  abs: 'Math.abs', sign: 'Math.sign', min: 'Math.min', max: 'Math.max', erf: 'erf', erfc: 'erfc', angle: 'angle',
+  abs: 'Math.abs', sign: 'Math.sign', min: 'Math.min', max: 'Math.max', erf: 'erf', erfc: 'erfc', angle: 'angle', ymxangle: 'ymxangle',
 };
 const CMP: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' };
 
@@ -166,6 +166,20 @@ class Body {
         const [h, l] = this.ddPoly(e.args[0]!);
         return `${h} + ${l}`;
       }
+      case 'csum': {
+        const sum = e.args[0]!;
+        const terms = sum.k === 'add' ? sum.terms : [sum];
+        let acc: [string, string] | undefined;
+        for (const t of terms) {
+          const v = this.ddTerm(t);
+          acc = acc ? this.ddOp('ddAdd', acc, v) : v;
+        }
+        return `${acc![0]} + ${acc![1]}`;
+      }
+      case 'ddq': {
+        const [h, l] = this.ddValue(e.args[0]!);
+        return `${h} + ${l}`;
+      }
       case 'expdd': {
         const [h, l] = this.ddPoly(e.args[0]!);
         return `Math.exp(${h}) * (1 + ${l})`;
@@ -180,10 +194,75 @@ class Body {
       default: {
         const f = MATH[e.name];
         if (!f) throw new Error(`emit: no code for ${e.name}`);
-        if (f === 'erf' || f === 'erfc' || f === 'angle') this.helpers.add(f);
+        if (f === 'erf' || f === 'erfc' || f === 'angle' || f === 'ymxangle') this.helpers.add(f);
+        if (f === 'ymxangle') this.helpers.add('angle');
         return `${f}(${e.args.map((a) => this.val(a)).join(', ')})`;
       }
     }
+  }
+
+  /** A product of constants, polynomials and their (half-)integer powers, in double-double. */
+  private ddValue(e: Expr): [string, string] {
+    this.helpers.add('dd');
+    if (!hasSym(e)) {
+      const hi = e.k === 'num' ? Q.toNumber(e.v) : foldConstant(e);
+      const lo = e.k === 'num' ? Q.toNumber(Q.sub(e.v, Q.fromNumber(hi))) : foldLow(e, hi);
+      return [literal(hi), literal(lo)];
+    }
+    if (e.k === 'add' || e.k === 'sym') return this.ddPoly(e);
+    if (e.k === 'mul') {
+      const consts = e.factors.filter((f) => !hasSym(f));
+      const rest = e.factors.filter(hasSym);
+      let acc: [string, string] | undefined = consts.length ? this.ddValue(consts.length === 1 ? consts[0]! : { k: 'mul', factors: consts, key: `*[${consts.map((c) => c.key).join(',')}]` }) : undefined;
+      const dens: [string, string][] = [];
+      for (const f of rest) {
+        if (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n) {
+          dens.push(this.ddValue({ k: 'pow', base: f.base, exp: { k: 'num', v: Q.neg(f.exp.v), key: '' }, key: `^[${f.base.key};#${Q.toString(Q.neg(f.exp.v))}]` } as Expr));
+          continue;
+        }
+        const v = this.ddValue(f);
+        acc = acc ? this.ddOp('ddMulDD', acc, v) : v;
+      }
+      let den: [string, string] | undefined;
+      for (const d of dens) den = den ? this.ddOp('ddMulDD', den, d) : d;
+      if (!acc) acc = ['1', '0'];
+      return den ? this.ddOp('ddDiv', acc, den) : acc;
+    }
+    if (e.k === 'pow' && e.exp.k === 'num') {
+      const r = e.exp.v;
+      const b = this.ddValue(e.base);
+      let acc: [string, string] | undefined;
+      for (let i = 0n; i < r.n / r.d; i++) acc = acc ? this.ddOp('ddMulDD', acc, b) : b;
+      if (r.d === 2n) {
+        const h = this.tmp(`ddSqrt(${b[0]}, ${b[1]})`);
+        const s: [string, string] = [h, this.tmp('LO')];
+        acc = acc ? this.ddOp('ddMulDD', acc, s) : s;
+      }
+      return acc ?? ['1', '0'];
+    }
+    throw new Error(`emit: not a double-double value: ${e.key}`);
+  }
+
+  /** A term of a compensated sum as double-double: ddq as is, constant × value exactly. */
+  private ddTerm(t: Expr): [string, string] {
+    this.helpers.add('dd');
+    if (t.k === 'fn' && t.name === 'ddq') return this.ddValue(t.args[0]!);
+    if (t.k === 'mul') {
+      const consts = t.factors.filter((f) => !hasSym(f));
+      const rest = t.factors.filter(hasSym);
+      if (consts.length && rest.length) {
+        const k = this.ddValue(consts.length === 1 ? consts[0]! : { k: 'mul', factors: consts, key: `*[${consts.map((c) => c.key).join(',')}]` });
+        const v = this.val(rest.length === 1 ? rest[0]! : { k: 'mul', factors: rest, key: `*[${rest.map((c) => c.key).join(',')}]` });
+        const h = this.tmp(`ddMulDD(${v}, 0, ${k[0]}, ${k[1]})`);
+        return [h, this.tmp('LO')];
+      }
+    }
+    return [this.val(t), '0'];
+  }
+
+  private ddOp(op: string, a: [string, string], b: [string, string]): [string, string] {
+    const h = this.tmp(`${op}(${a[0]}, ${a[1]}, ${b[0]}, ${b[1]})`);
+    return [h, this.tmp('LO')];
   }
 
   /** A polynomial in double-double: exact products (two-product), compensated sums. Returns [hi, lo]. */
@@ -217,6 +296,12 @@ class Body {
     this.memo.set('dd:' + p.key, r.join(','));
     return r;
   }
+}
+
+/** The low part of a constant: its HP value minus the double hi. */
+function foldLow(e: Expr, hi: number): number {
+  const v = evaluateHP(e, { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
+  return v.sub(new HP(hi)).toNumber();
 }
 
 function isPowerOfTwo(x: number): boolean {
@@ -292,6 +377,23 @@ function ddMulDD(h${n}, l${n}, yh${n}, yl${n})${n} {
   LO = e - (s - p);
   return s;
 }
+function ddDiv(h${n}, l${n}, yh${n}, yl${n})${n} {
+  const q = h / yh;
+  const p = twoProd(q, yh);
+  const r = ((h - p) - LO + l - q * yl) / yh;
+  const s = q + r;
+  LO = r - (s - q);
+  return s;
+}
+function ddSqrt(h${n}, l${n})${n} {
+  if (!(h > 0)) { LO = 0; return h === 0 ? 0 : NaN; }
+  const s = Math.sqrt(h);
+  const p = twoProd(s, s);
+  const e = ((h - p) - LO + l) / (2 * s);
+  const r = s + e;
+  LO = e - (r - s);
+  return r;
+}
 function ddAdd(h${n}, l${n}, yh${n}, yl${n})${n} {
   const s = twoSum(h, yh);
   const e = LO + l + yl;
@@ -306,6 +408,30 @@ const HELPER_ANGLE = (ts: boolean) => {
   return `/** atan2(y, x), but pi/2 at (0, 0): acos(0/0) with neural-tangents' theta = pi/2. */
 function angle(y${n}, x${n})${n} {
   return y === 0 && x === 0 ? ${literal(Math.PI / 2)} : Math.atan2(y, x);
+}`;
+};
+
+const HELPER_YMXANGLE = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  return `/**
+ * y - x * angle(y, x). For small angles (x > 0, |y| < 2x), with r = hypot(x, y) and
+ * u = y / (x + r) = tan(angle/2):  y - x * angle = y^3 / (x + r)^2 + 2 x (u - atan u),
+ * and u - atan u = u^3 (1/3 - u^2/5 + u^4/7 - ...): no cancellation anywhere.
+ */
+function ymxangle(y${n}, x${n})${n} {
+  if (x > 0 && Math.abs(y) < 2 * x) {
+    const w = x + Math.sqrt(x * x + y * y);
+    const u = y / w, u2 = u * u;
+    let s = 0, p = 1;
+    for (let k = 0; k < 80; k++) {
+      const term = p / (2 * k + 3);
+      s += term;
+      if (Math.abs(term) <= 1e-17 * s) break;
+      p *= -u2;
+    }
+    return y * y * y / (w * w) + 2 * x * u * u2 * s;
+  }
+  return y - x * angle(y, x);
 }`;
 };
 
@@ -396,6 +522,7 @@ export function emitModule(input: EmitInput): string {
   }
   if (helpers.has('dd') || fusedNeeds.c) out.push(HELPERS_DD(ts), '');
   if (helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
+  if (helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
   if (helpers.has('erf') || helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
 
   out.push(`/** nngp_fn(cov12, var1, var2) = E[f(x1) f(x2)]. */`);

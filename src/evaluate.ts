@@ -97,7 +97,7 @@ export function evaluateHP(e: Expr, at: HPInputs): HPNum {
           case 'log1p': return x.add(1).ln();
           case 'expm1': return x.exp().sub(1);
           case 'expdiff': return x.exp().sub(y.exp());
-          case 'dd': return x;
+          case 'dd': case 'ddq': case 'csum': return x;
           case 'sin': return x.sin();
           case 'cos': return x.cos();
           case 'tan': return x.tan();
@@ -105,6 +105,7 @@ export function evaluateHP(e: Expr, at: HPInputs): HPNum {
           case 'acos': return x.acos();
           case 'atan': return x.atan();
           case 'atan2': return HP.atan2(x, y);
+          case 'ymxangle': return x.sub(y.mul(x.isZero() && y.isZero() ? pi().div(2) : HP.atan2(x, y)));
           case 'angle': return x.isZero() && y.isZero() ? pi().div(2) : HP.atan2(x, y);
           case 'sinh': return x.sinh();
           case 'cosh': return x.cosh();

@@ -198,6 +198,12 @@ function powRat(b: Expr, r: Rat): Expr {
       if (exact) return num(exact);
       if (b.v.n < 0n && !Q.isInt(r)) return rawPow(b, num(r));
       if (Q.isInt(r)) return rawPow(b, num(r)); // 0^-k
+      // (k^q m)^(1/q) = k m^(1/q) for integers: pull perfect powers out of surds.
+      if (b.v.n > 0n && r.n === 1n) {
+        const [kn, mn] = Q.extractPower(b.v.n, r.d);
+        const [kd, md] = Q.extractPower(b.v.d, r.d);
+        if (kn !== 1n || kd !== 1n) return mul(num(Q.rat(kn, kd)), pow(num(Q.rat(mn, md)), num(r)));
+      }
       // b^(p/q) = b^floor(p/q) × b^frac: keep the irrational part in (0, 1).
       const whole = Q.floor(r);
       const frac = Q.sub(r, whole);
@@ -296,8 +302,10 @@ export function factorSum(s: Add, anySign: boolean): [Expr, Expr, Expr] {
   const k = num(g);
   const monomial = mul(...common);
   if (Q.isOne(g) && isOne(monomial)) return [ONE, ONE, s];
-  const inv = mul(num(Q.div(Q.ONE, g)), pow(monomial, MINUS_ONE));
-  const rest = add(...s.terms.map((t) => mul(t, inv)));
+  // Divide each term by k × monomial. The inverse factors stay unexpanded powers so that
+  // mul combines them with the term's own powers of the same base before expanding.
+  const inv = [num(Q.div(Q.ONE, g)), ...common.map((f) => (f.k === 'pow' ? rawPow(f.base, mul(f.exp, MINUS_ONE)) : rawPow(f, MINUS_ONE)))];
+  const rest = add(...s.terms.map((t) => mul(t, ...inv)));
   return [k, monomial, rest];
 }
 

@@ -154,3 +154,17 @@ function ldexpBig(q: bigint, sticky: boolean, e: number): number {
 export function toString(a: Rat): string {
   return a.d === 1n ? a.n.toString() : `${a.n}/${a.d}`;
 }
+
+/**
+ * Splits a positive integer n as k^q * m with m free of q-th powers of primes below 1000:
+ * n^(1/q) = k * m^(1/q).
+ */
+export function extractPower(n: bigint, q: bigint): [bigint, bigint] {
+  let k = 1n;
+  let m = n;
+  for (let p = 2n; p < 1000n && p ** q <= m; p++) {
+    const pq = p ** q;
+    while (m % pq === 0n) { m /= pq; k *= p; }
+  }
+  return [k, m];
+}

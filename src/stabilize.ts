@@ -24,6 +24,7 @@ export const REWRITES: readonly Rewrite[] = [
   { name: 'asin(u) -> atan2(u, sqrt(1 - u^2)) with 1 - u^2 simplified', sound: 'asin(u) is the angle of the point (sqrt(1 - u^2), u)', helps: 'asin loses half the digits near |u| = 1; 1 - u^2 built symbolically is var1*var2 - cov12^2 over a positive factor, computed exactly' },
   { name: 'acos(u) -> angle(sqrt(1 - u^2), u)', sound: 'acos(u) is the angle of (u, sqrt(1 - u^2)); angle(0, 0) = pi/2 is neural-tangents\' theta at zero inputs', helps: 'as for asin; finite at zero inputs' },
   { name: 'atan2(k y, k x) -> atan2(y, x) for k > 0', sound: 'the angle of a point does not change under positive scaling', helps: 'removes the 0/0 of cov12/sqrt(var1*var2) and a rounding' },
+  { name: 'm*y - m*x*atan2(y, x) -> m*ymxangle(y, x)', sound: 'definition; ymxangle evaluates x*(t - atan t), t = y/x, as x*(t^3/(1 + sqrt(1 + t^2))^2 + 2*(u - atan u)) with u = t/(1 + sqrt(1 + t^2)) (atan t = 2 atan u), u - atan u by its series', helps: 'sin(theta) - theta*cos(theta) (arc-cosine kernels near rho = -1) cancels to theta^3/3' },
   { name: 'k*exp(a) - k*exp(b) -> k*expdiff(a, b, a - b)', sound: 'exp(a) - exp(b) = exp(max) * -expm1(-|a - b|) (sign restored), a - b simplified exactly', helps: 'no cancellation when a ≈ b (sin, sinh-like maps); no inf*0 when exp overflows' },
   { name: 'k*exp(a) - k -> k*expm1(a)', sound: 'expm1(a) = exp(a) - 1', helps: 'exp(a) - 1 cancels for small a' },
   { name: 'log(1 + x) -> log1p(x)', sound: 'definition of log1p', helps: '1 + x rounds away x when x is small' },
@@ -31,6 +32,8 @@ export const REWRITES: readonly Rewrite[] = [
   { name: 'var1*var2 -> gap + cov12^2 in a polynomial, when that leaves every term of one sign', sound: 'gap is defined as var1*var2 - cov12^2 and computed from exact products (two-product), clamped at 0', helps: 'difference of products: (1 + 2 v1)(1 + 2 v2) - 4 c^2 is 1 + 2 v1 + 2 v2 + 4 gap without cancellation' },
   { name: 'polynomial with terms of both signs -> dd(p)', sound: 'exact products (two-product) and compensated sums evaluate p to ~106 bits before one rounding', helps: 'cancellation among the terms of p' },
   { name: 'terms sharing factors -> common factor × polynomial', sound: 'distributivity; sums S with S > 0 are combined across integer powers (S^(1/2) = S * S^(-1/2))', helps: 'cancellation among the terms happens symbolically, and the rest is one polynomial' },
+  { name: 'polynomial × powers of polynomials -> ddq(...)', sound: 'the same product, evaluated in double-double (two-product, compensated division and square root) and rounded once', helps: 'a rational factor that cancels against another term (gelu at cov12 < 0) keeps ~0.5 ulp instead of a rounding per operation' },
+  { name: 'sum of non-polynomial terms -> csum(...)', sound: 'the same sum, accumulated with two-sum and exact constant products, rounded once', helps: 'terms that partly cancel (a rational part against an angle) keep their own accuracy' },
   { name: 'cov12/sqrt(var1*var2) -> rho', sound: 'rho is the correlation clamped to [-1, 1]; 0 when a variance is 0 (neural-tangents\' convention)', helps: 'finite at zero inputs and just outside the Cauchy–Schwarz bound' },
   { name: 'cov12 -> projected cov12', sound: 'a kernel has |cov12| ≤ sqrt(var1*var2); outside it (by rounding in a Dense layer) the value at the bound is taken', helps: 'values just outside the bound are those at the bound, not NaN' },
 ];
@@ -98,6 +101,18 @@ function rewriteSum(s: Add): Expr {
           const rest = terms.filter((_, k) => k !== i && k !== j);
           return E.add(...rest, make());
         }
+      }
+    }
+    // y - x * angle(y, x): the arc-cosine kernel's J_1 near theta = 0.
+    const an = pick(t, (f) => isFn(f, 'angle', 'atan2'));
+    if (an) {
+      const [k, F] = an;
+      const [y, x] = F.args as [Expr, Expr];
+      const m = simplify(E.neg(E.mul(k, E.pow(x, E.MINUS_ONE))));
+      const j = find(simplify(E.mul(m, y)), i);
+      if (j >= 0) {
+        const rest = terms.filter((_, q) => q !== i && q !== j);
+        return E.add(...rest, E.mul(m, E.fn('ymxangle', [y, x])));
       }
     }
     // Differences of exponentials, and exp(a) - 1.
@@ -281,6 +296,14 @@ function substituteRho(m: Expr): Expr {
   return E.mul(m, E.sym('rho'), E.pow(E.COV12, E.MINUS_ONE), E.pow(E.VAR1, E.HALF), E.pow(E.VAR2, E.HALF));
 }
 
+/** Can emit evaluate this factor in double-double? Constants, and integer or half-integer powers of polynomials. */
+function isDDFactor(f: Expr): boolean {
+  if (f.k === 'num') return true;
+  if (f.k === 'sym') return f.name === 'pi' || POLY_VARS.has(f.name);
+  if (f.k === 'pow' && f.exp.k === 'num' && (f.exp.v.d === 1n || f.exp.v.d === 2n)) return (f.base.k === 'sym' && f.base.name === 'pi') || (isPolynomial(f.base) && (f.exp.v.d === 1n || isPositiveSum(f.base)));
+  return false;
+}
+
 function lowerSum(s: Add): Expr {
   const withRho = s.terms.map(substituteRho);
   const sum = E.add(...withRho);
@@ -325,12 +348,18 @@ function lowerSum(s: Add): Expr {
     for (const [k, v] of least) if (g.some((p) => !p.atoms.has(k))) least.set(k, { base: v.base, exp: Q.min(v.exp, Q.ZERO) });
     const inner = E.add(...g.map((p) => E.mul(p.coef, ...p.poly, ...[...least].map(([k, { base, exp }]) => E.pow(base, E.num(Q.sub(p.atoms.get(k)?.exp ?? Q.ZERO, exp)))))));
     const common = [...g[0]!.other, ...[...least.values()].filter(({ exp }) => !Q.isZero(exp)).map(({ base, exp }) => E.pow(base, E.num(exp)))];
-    const innerTree = isPolynomial(inner) ? stablePolynomial(inner) : lowerTree(inner);
     if (E.isZero(inner)) continue;
+    if (isPolynomial(inner) && common.length && common.every(isDDFactor)) {
+      // The whole group in double-double: polynomial × constants × powers of positive sums.
+      const poly = inner.k === 'add' && !isSignDefinite(inner) && isSignDefinite(substituteGap(inner)) ? substituteGap(inner) : inner;
+      out.push(E.rawFn('ddq', [E.rawMul([poly, ...common])]));
+      continue;
+    }
+    const innerTree = isPolynomial(inner) ? stablePolynomial(inner) : lowerTree(inner);
     out.push(common.length ? E.rawMul([innerTree, ...common.map(lowerTree)]) : innerTree);
   }
   if (out.length === 0) return E.ZERO;
-  return out.length === 1 ? out[0]! : E.rawAdd(out);
+  return out.length === 1 ? out[0]! : E.rawFn('csum', [E.rawAdd(out)]);
 }
 
 /** The stabilize pass: canonical expression → evaluation tree. */

@@ -84,8 +84,13 @@ export type FnName =
  * - `dd(p)`: the polynomial p in the inputs, evaluated with exact products and compensated sums.
  * - `expdd(p)`: exp of the polynomial p, its argument evaluated as `dd` (exp(hi) * (1 + lo)).
  * - `expdiff(a, b, d)`: exp(a) - exp(b), with d = a - b simplified symbolically.
+ * - `ymxangle(y, x)`: y - x * angle(y, x), without the cancellation at small angles.
+ * - `ddq(e)`: a product of constants, polynomials and their integer or half-integer powers,
+ *   evaluated entirely in double-double and rounded once.
+ * - `csum(a + b + ...)`: a sum of non-polynomial terms, accumulated in double-double (each
+ *   constant × value product taken exactly) and rounded once.
  */
-export type StableFn = 'angle' | 'dd' | 'expdd' | 'expdiff';
+export type StableFn = 'angle' | 'dd' | 'expdd' | 'expdiff' | 'ymxangle' | 'ddq' | 'csum';
 
 export type Expr = Num | Sym | Add | Mul | Pow | Fn;
 

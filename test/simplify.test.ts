@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { lower } from '../src/ast.js';
+import { differentiate } from '../src/differentiate.js';
+import { parse } from '../src/parse.js';
+import { toMath } from '../src/print.js';
+import { IDENTITIES, simplify } from '../src/simplify.js';
+import { compile } from '../src/compile.js';
+
+const s = (src: string) => toMath(simplify(lower(parse(src), src)));
+const d = (src: string) => toMath(simplify(differentiate(simplify(lower(parse(src), src)))));
+
+describe('simplify', () => {
+  it('folds constants exactly', () => {
+    expect(s('0.1 + 0.2 - 0.3')).toBe('0');
+    expect(s('2*3/4')).toBe('3/2');
+    expect(s('sqrt(8)/sqrt(2)')).toBe('2');
+  });
+
+  it('collects like terms and bases, and cancels', () => {
+    expect(s('cov12 + 2*cov12 - 3*cov12')).toBe('0');
+    expect(s('cov12*cov12^2/cov12^3')).toBe('1');
+    expect(s('sqrt(var1)*sqrt(var1)')).toBe('var1');
+    expect(s('(var1 + 1)/(1 + var1)')).toBe('1');
+  });
+
+  it('expands products of sums into a canonical polynomial', () => {
+    expect(s('(1 + 2*var1)*(1 + 2*var2) - 4*cov12^2')).toBe(s('1 + 2*var1 + 2*var2 + 4*(var1*var2 - cov12^2)'));
+  });
+
+  it('applies inverse-trig and sqrt identities', () => {
+    expect(s('sin(acos(cov12))')).toBe('sqrt(1 - cov12^2)');
+    expect(s('cos(asin(cov12))')).toBe('sqrt(1 - cov12^2)');
+    expect(s('exp(log(var1))')).toBe('var1');
+    expect(s('sin(-cov12)')).toBe('-sin(cov12)');
+    expect(IDENTITIES.every((r) => r.sound.length > 0)).toBe(true);
+  });
+
+  it('cancels the singular terms of the ReLU arccos form exactly (a general mechanism)', () => {
+    const relu = '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2*pi)';
+    const dr = d(relu);
+    expect(dr).toBe('1/2 - acos(cov12/(sqrt(var1)*sqrt(var2)))/(2*pi)');
+    expect(dr).not.toMatch(/sqrt\(-cov12\^2 \+ var1\*var2\)/);
+    // The same mechanism on a form it was not written for: LeakyRelu(alpha) = ABRelu(alpha, 1).
+    const leaky = compile('F*sqrt(var1*var2 - cov12^2) + ((a^2 + 1)/2 - F*acos(cov12/sqrt(var1*var2)))*cov12', { params: { a: 0.2, F: (0.2 - 1) ** 2 / (2 * Math.PI) } });
+    expect(leaky.derivative).not.toMatch(/sqrt\(-cov12\^2/);
+    for (const v of [1e-3, 1, 7, 1e5]) expect(Number.isFinite(leaky.dNngp(v, v, v))).toBe(true);
+  });
+
+  it('prints derivatives that compile back to the same map', () => {
+    const k = compile('2*asin(2*cov12/sqrt((1+2*var1)*(1+2*var2)))/pi');
+    const again = compile(k.derivative);
+    for (const [c, a, b] of [[0.3, 1, 2], [-1, 4, 0.5], [2, 2, 2]] as const) {
+      expect(again.nngp(c, a, b)).toBeCloseTo(k.dNngp(c, a, b), 14);
+    }
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { lower } from '../src/ast.js';
+import { parse } from '../src/parse.js';
+import { simplify } from '../src/simplify.js';
+import { REWRITES, isSignDefinite, rewriteCanonical, stabilize, substituteGap } from '../src/stabilize.js';
+import { toMath } from '../src/print.js';
+import { compile } from '../src/compile.js';
+
+const canon = (src: string) => simplify(lower(parse(src), src));
+const uses = (src: string, fn: string) => stabilize(canon(src)).key.includes(fn);
+
+describe('stabilize', () => {
+  it('documents every rewrite with a reason it is sound and when it helps', () => {
+    expect(REWRITES.length).toBeGreaterThan(10);
+    for (const r of REWRITES) {
+      expect(r.sound.length).toBeGreaterThan(10);
+      expect(r.helps.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('turns pi - acos(u) into acos(-u), and pi/2 - acos(u) into asin(u)', () => {
+    expect(toMath(rewriteCanonical(canon('pi - acos(cov12/sqrt(var1*var2))')))).toBe('angle(sqrt(-cov12^2 + var1*var2), -cov12)');
+    expect(toMath(rewriteCanonical(canon('pi/2 - acos(cov12/sqrt(var1*var2))')))).toBe('atan2(cov12, sqrt(-cov12^2 + var1*var2))');
+  });
+
+  it('uses the Cauchy–Schwarz gap where it removes a difference of products', () => {
+    const p = canon('(1 + 2*var1)*(1 + 2*var2) - 4*cov12^2');
+    expect(isSignDefinite(p)).toBe(false);
+    expect(toMath(substituteGap(p))).toBe('1 + 2*var1 + 2*var2 + 4*gap');
+    expect(isSignDefinite(substituteGap(p))).toBe(true);
+  });
+
+  it('evaluates mixed-sign polynomials in double-double, exp of polynomials too', () => {
+    expect(uses('sqrt(3*var1 - 2*cov12 + var2)', 'dd(')).toBe(true);
+    expect(uses('exp(cov12 - var1/2 - var2/2)', 'expdd(')).toBe(true);
+  });
+
+  it('rewrites differences of exponentials, exp(x) - 1 and log(1 + x)', () => {
+    expect(uses('exp(cov12 - var1) - exp(-cov12 - var1)', 'expdiff(')).toBe(true);
+    expect(uses('exp(cov12) - 1', 'expm1(')).toBe(true);
+    expect(uses('log(1 + cov12^2)', 'log1p(')).toBe(true);
+  });
+
+  it('gains accuracy where the naive form cancels', () => {
+    const k = compile('exp(cov12) - 1');
+    expect(k.nngp(1e-12, 1, 1)).toBe(Math.expm1(1e-12));
+    const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2*pi)');
+    // Near rho = -1 the map is ~ theta^3/(6 pi): the naive form returns cancellation noise.
+    const v = 1, c = -(1 - 1e-12);
+    const theta = Math.acos(-c); // small
+    const expected = (Math.sin(theta) - theta * Math.cos(theta)) / (2 * Math.PI);
+    expect(Math.abs(relu.nngp(c, v, v) / expected - 1)).toBeLessThan(1e-3);
+    expect(relu.nngp(c, v, v)).toBeGreaterThan(0);
+  });
+
+  it('is finite at zero inputs and just outside the Cauchy–Schwarz bound', () => {
+    const k = compile('sqrt(var1*var2) * exp(cov12/sqrt(var1*var2) - 1)');
+    expect(k.nngp(0, 0, 1)).toBe(0);
+    expect(k.dNngp(0, 0, 0)).toBe(Math.exp(-1));
+    const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2*pi)');
+    expect(relu.dNngp(1 + 2 ** -51, 1, 1)).toBe(0.5);
+    expect(relu.nngp(1 + 2 ** -51, 1, 1)).toBe(0.5);
+    expect(relu.dNngp(0, 0, 0)).toBe(0.25); // theta = pi/2 at 0/0, as neural-tangents
+  });
+});
