@@ -3,6 +3,7 @@ import { lower } from './ast.js';
 import { differentiate } from './differentiate.js';
 import { emitModule } from './emit.js';
 import { parse } from './parse.js';
+import { fileParams } from './sourcefile.js';
 import { toMath } from './print.js';
 import { simplify } from './simplify.js';
 import { stabilize } from './stabilize.js';
@@ -21,7 +22,9 @@ export interface Derivation {
 export function derive(source: string, options: CompileOptions = {}): Derivation {
   const filename = options.filename ?? '<input>';
   const program = parse(source, filename);
-  const nngp = simplify(lower(program, source, { params: options.params, filename }));
+  // `# params:` directives in the source, overridden by options.params.
+  const params = { ...fileParams(source, filename), ...options.params };
+  const nngp = simplify(lower(program, source, { params, filename }));
   const dNngp = simplify(differentiate(nngp, 'cov12'));
   return { nngp, dNngp, stableNngp: stabilize(nngp), stableDNngp: stabilize(dNngp) };
 }

@@ -4,7 +4,7 @@
 // Output is deterministic: the same trees give byte-identical text.
 import { HP, evaluateHP, foldConstant } from './evaluate.js';
 import * as Q from './rational.js';
-import type { Expr } from './types.js';
+import type { Expr, Rat } from './types.js';
 
 export const VERSION = '0.1.0';
 
@@ -314,7 +314,7 @@ function scaled(v: string, k: number): string {
 }
 
 /** A monomial as coefficient and its variables (repeated by degree). */
-function monomial(t: Expr): [Q.Rat, string[]] {
+function monomial(t: Expr): [Rat, string[]] {
   let c = Q.ONE;
   const vars: string[] = [];
   const fs = t.k === 'mul' ? t.factors : [t];

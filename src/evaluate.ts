@@ -1,7 +1,7 @@
 // Evaluation of core IR and evaluation trees in high precision (decimal.js), independent of
 // the emitted float64 code. Used to fold constants (rounded once to a double) and as the
 // truth for accuracy measurements.
-import Decimal from 'decimal.js';
+import { Decimal } from 'decimal.js';
 import type { Expr } from './types.js';
 
 export const HP = Decimal.clone({ precision: 50, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -9e15, toExpPos: 9e15, minE: -9e15, maxE: 9e15 });
@@ -122,7 +122,7 @@ export function evaluateHP(e: Expr, at: HPInputs): HPNum {
         }
       }
     }
-    throw new Error(`cannot evaluate ${e.key}`);
+    throw new Error(`cannot evaluate ${(e as Expr).key}`);
   };
   return ev(e);
 }

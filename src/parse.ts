@@ -102,9 +102,10 @@ class Parser {
   constructor(private readonly toks: Tok[], private readonly src: string, private readonly file: string) {}
 
   private get t(): Tok { return this.toks[this.i]!; }
+  private type(): TokType { return this.toks[this.i]!.type; }
   private peek(k = 1): Tok { return this.toks[Math.min(this.i + k, this.toks.length - 1)]!; }
-  private is(text: string): boolean { return this.t.type === 'op' && this.t.text === text; }
-  private isName(text: string): boolean { return this.t.type === 'name' && this.t.text === text; }
+  private is(text: string): boolean { return this.type() === 'op' && this.t.text === text; }
+  private isName(text: string): boolean { return this.type() === 'name' && this.t.text === text; }
   private next(): Tok { return this.toks[this.i++]!; }
 
   fail(code: ErrorCode, msg: string, loc: Loc = this.t.loc): never {
@@ -123,29 +124,29 @@ class Parser {
   }
 
   private skipNewlines(): void {
-    while (this.t.type === 'newline' || this.is(';')) this.next();
+    while (this.type() === 'newline' || this.is(';')) this.next();
   }
 
   private endStatement(): void {
     if (this.is(';')) { this.next(); return; }
-    if (this.t.type !== 'newline') this.fail('E_SYNTAX', `expected end of line, found ${this.describe(this.t)}`);
+    if (this.type() !== 'newline') this.fail('E_SYNTAX', `expected end of line, found ${this.describe(this.t)}`);
     this.next();
   }
 
   program(): Program {
     this.skipNewlines();
-    if (this.t.type === 'eof') this.fail('E_SYNTAX', 'empty source: expected an expression or a def');
+    if (this.type() === 'eof') this.fail('E_SYNTAX', 'empty source: expected an expression or a def');
     if (this.isName('def')) return this.pythonDef();
     const body: Assignment[] = [];
     for (;;) {
       this.skipNewlines();
-      if (this.t.type === 'eof') break;
+      if (this.type() === 'eof') break;
       this.rejectKeyword();
       const stmt = this.statement();
       this.endStatement();
       if ('result' in stmt) {
         this.skipNewlines();
-        if (this.t.type !== 'eof') this.fail('E_SYNTAX', `unexpected ${this.describe(this.t)} after the result expression: the last line must be the result`);
+        if (this.type() !== 'eof') this.fail('E_SYNTAX', `unexpected ${this.describe(this.t)} after the result expression: the last line must be the result`);
         return { form: 'math', body, result: stmt.result };
       }
       body.push(stmt);
@@ -155,7 +156,7 @@ class Parser {
   }
 
   private rejectKeyword(): void {
-    if (this.t.type === 'name' && PYTHON_KEYWORDS.has(this.t.text)) {
+    if (this.type() === 'name' && PYTHON_KEYWORDS.has(this.t.text)) {
       const kw = this.t.text;
       const hint = kw === 'if' || kw === 'else' || kw === 'elif' ? 'use where(cond, a, b)' : kw === 'import' || kw === 'from' ? 'imports are not needed: jnp., np., math. and scipy.special. prefixes are understood' : 'write the map as assignments and one return';
       this.fail('E_UNSUPPORTED', `'${kw}' is not supported in an nngp_fn: ${hint}`);
@@ -187,13 +188,13 @@ class Parser {
 
   private pythonDef(): Program {
     const defTok = this.next();
-    if (this.t.type !== 'name') this.fail('E_SYNTAX', `expected a function name after 'def', found ${this.describe(this.t)}`);
+    if (this.type() !== 'name') this.fail('E_SYNTAX', `expected a function name after 'def', found ${this.describe(this.t)}`);
     const name = this.next().text;
     this.expect('(');
     const params: { name: string; loc: Loc }[] = [];
     while (!this.is(')')) {
       if (this.is('*')) this.fail('E_UNSUPPORTED', 'variadic parameters are not supported: an nngp_fn takes (cov12, var1, var2)');
-      if (this.t.type !== 'name') this.fail('E_SYNTAX', `expected a parameter name, found ${this.describe(this.t)}`);
+      if (this.type() !== 'name') this.fail('E_SYNTAX', `expected a parameter name, found ${this.describe(this.t)}`);
       params.push({ name: this.t.text, loc: this.t.loc });
       this.next();
       if (this.is(':')) { this.next(); this.skipType(); }
@@ -209,23 +210,23 @@ class Parser {
     this.expect(':', "':' after the def's parameters");
     const body: Assignment[] = [];
     let result: Node | undefined;
-    if (this.t.type !== 'newline') {
+    if (this.type() !== 'newline') {
       // def f(a, b, c): return expr
       if (!this.isName('return')) this.fail('E_SYNTAX', `expected 'return' or a new line after ':', found ${this.describe(this.t)}`);
     }
     for (;;) {
       this.skipNewlines();
-      if (this.t.type === 'eof') break;
-      if (this.t.type === 'string') { this.next(); this.endStatement(); continue; } // docstring
+      if (this.type() === 'eof') break;
+      if (this.type() === 'string') { this.next(); this.endStatement(); continue; } // docstring
       this.rejectKeyword();
       if (this.isName('return')) {
         const r = this.next();
-        if (this.t.type === 'newline' || this.t.type === 'eof') this.fail('E_SYNTAX', "'return' needs an expression", r.loc);
+        if (this.type() === 'newline' || this.type() === 'eof') this.fail('E_SYNTAX', "'return' needs an expression", r.loc);
         result = this.expr();
         if (result.type === 'tuple') this.fail('E_UNSUPPORTED', 'an nngp_fn returns one value, not a tuple', result.loc);
         this.endStatement();
         this.skipNewlines();
-        if (this.t.type !== 'eof') this.fail('E_UNSUPPORTED', `code after 'return' is not supported (found ${this.describe(this.t)})`);
+        if (this.type() !== 'eof') this.fail('E_UNSUPPORTED', `code after 'return' is not supported (found ${this.describe(this.t)})`);
         break;
       }
       const stmt = this.statement();
@@ -257,7 +258,7 @@ class Parser {
     const items = [first];
     while (this.is(',')) {
       this.next();
-      if (this.t.type === 'newline' || this.t.type === 'eof' || this.is(')')) break;
+      if (this.type() === 'newline' || this.type() === 'eof' || this.is(')')) break;
       items.push(this.comparison());
     }
     return { type: 'tuple', items, loc: first.loc };
@@ -265,10 +266,10 @@ class Parser {
 
   private comparison(): Node {
     const left = this.additive();
-    if (this.t.type === 'op' && ['<', '<=', '>', '>=', '==', '!='].includes(this.t.text)) {
+    if (this.type() === 'op' && ['<', '<=', '>', '>=', '==', '!='].includes(this.t.text)) {
       const op = this.next();
       const right = this.additive();
-      if (this.t.type === 'op' && ['<', '<=', '>', '>=', '==', '!='].includes(this.t.text)) this.fail('E_UNSUPPORTED', 'chained comparisons are not supported', this.t.loc);
+      if (this.type() === 'op' && ['<', '<=', '>', '>=', '==', '!='].includes(this.t.text)) this.fail('E_UNSUPPORTED', 'chained comparisons are not supported', this.t.loc);
       return { type: 'binary', op: op.text as BinaryOp, left, right, loc: op.loc };
     }
     return left;

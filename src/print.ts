@@ -13,6 +13,11 @@ export function toMath(e: Expr): string {
 interface Out { text: string; prec: number }
 
 function ratText(v: Rat): Out {
+  // Rationals that came from doubles (huge power-of-two denominators) print as the double.
+  if (v.d > 1_000_000n || v.n > 10n ** 15n || v.n < -(10n ** 15n)) {
+    const x = Q.toNumber(v);
+    return { text: String(x), prec: x < 0 ? PREC.unary : PREC.atom };
+  }
   if (v.d === 1n) return { text: v.n.toString(), prec: v.n < 0n ? PREC.unary : PREC.atom };
   return { text: `${v.n}/${v.d}`, prec: PREC.mul };
 }
@@ -39,8 +44,11 @@ function p(e: Expr): Out {
       const fs = rest.k === 'mul' ? rest.factors : [rest];
       const numer: string[] = [];
       const denom: string[] = [];
-      if (c.n !== 1n && c.n !== -1n) numer.push((c.n < 0n ? -c.n : c.n).toString());
-      if (c.d !== 1n) denom.push(c.d.toString());
+      if (c.d > 1_000_000n || c.n > 10n ** 15n || c.n < -(10n ** 15n)) numer.push(ratText(Q.rat(c.n < 0n ? -c.n : c.n, c.d)).text);
+      else {
+        if (c.n !== 1n && c.n !== -1n) numer.push((c.n < 0n ? -c.n : c.n).toString());
+        if (c.d !== 1n) denom.push(c.d.toString());
+      }
       for (const f of fs) {
         if (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n) {
           denom.push(wrapIf(p(E.pow(f.base, E.num(Q.neg(f.exp.v)))), PREC.pow));

@@ -1,0 +1,31 @@
+// Directives of an .nngp file (grammar/nngp.ebnf, "Directives"): `# params: a=1, b=0.5`.
+import { CompileError, locAt } from './errors.js';
+
+/** Parses `a=1,b=0.5` (as given to --params or in a directive). */
+export function parseParams(text: string, source = text, offset = 0, filename = '<params>'): Record<string, number> {
+  const out: Record<string, number> = {};
+  let pos = 0;
+  for (const part of text.split(',')) {
+    const at = offset + pos;
+    pos += part.length + 1;
+    if (part.trim() === '') continue;
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)\s*$/.exec(part);
+    const value = m ? Number(m[2]) : NaN;
+    if (!m || !Number.isFinite(value)) {
+      throw new CompileError('E_PARAM', `bad param '${part.trim()}': expected name=number`, source, locAt(source, at + (part.length - part.trimStart().length), Math.max(1, part.trim().length)), filename);
+    }
+    out[m[1]!] = value;
+  }
+  return out;
+}
+
+/** The params bound by `# params:` directives of a source file. */
+export function fileParams(source: string, filename = '<input>'): Record<string, number> {
+  const out: Record<string, number> = {};
+  const re = /^[ \t]*#[ \t]*params:(.*)$/gm;
+  for (let m = re.exec(source); m; m = re.exec(source)) {
+    const start = m.index + m[0].indexOf(':') + 1;
+    Object.assign(out, parseParams(m[1]!, source, start, filename));
+  }
+  return out;
+}

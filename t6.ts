@@ -1,0 +1,10 @@
+import { compile } from './src/index.js';
+import { Project } from 'ts-morph';
+const k = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2*pi)');
+const p = new Project({ useInMemoryFileSystem: true, compilerOptions: { strict: true, target: 9, module: 99, lib: ['lib.es2022.d.ts'] } });
+p.createSourceFile('/k.ts', k.code);
+const d = p.getPreEmitDiagnostics();
+console.log(d.length, d.slice(0, 5).map((x) => x.getMessageText()));
+console.log(k.nngp(1, 1, 1), k.dNngp(1, 1, 1), k.dNngp(2, 2, 2), k.dNngp(0, 0, 0), k.nngp(0,0,0));
+const r = k.kernel({ nngp: new Float64Array([1, 0.5, 0.5, 2]), ntk: new Float64Array([1,1,1,1]), cov1: new Float64Array([1, 2]) });
+console.log(r);

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { compile as compileFromPackage } from 'nngpc';
+import { compile } from '../src/index.js';
+
+const NT_DOCSTRING = `def nngp_fn(cov12, var1, var2):
+  prod = (1 + 2 * var1) * (1 + 2 * var2)
+  return jnp.arcsin(2 * cov12 / np.sqrt(prod)) * 2 / np.pi
+`;
+
+describe('API', () => {
+  it('is importable by package name after npm ci (exports["."])', () => {
+    expect(typeof compileFromPackage).toBe('function');
+    expect(compileFromPackage('cov12').dNngp(1, 2, 3)).toBe(1);
+  });
+
+  it('compiles the neural-tangents docstring example verbatim', () => {
+    const k = compile(NT_DOCSTRING);
+    expect(k.nngp(0.5, 1, 1)).toBeCloseTo((2 / Math.PI) * Math.asin(1 / 3), 15);
+    expect(k.dNngp(0.5, 1, 1)).toBeCloseTo(4 / (Math.PI * Math.sqrt(9 - 1)), 15);
+    expect(k.derivative).toBe('4/(sqrt(1 - 4*cov12^2 + 2*var1 + 2*var2 + 4*var1*var2)*pi)');
+    expect(compile(k.derivative).nngp(0.3, 1, 2)).toBeCloseTo(k.dNngp(0.3, 1, 2), 15);
+  });
+
+  it('maps def parameters positionally whatever their names, and binds params', () => {
+    const k = compile('def f(x, a, b):\n  return s * x * a', { params: { s: 3 } });
+    expect(k.nngp(2, 5, 7)).toBe(30);
+    expect(k.dNngp(2, 5, 7)).toBe(15);
+  });
+
+  it('kernel() follows neural-tangents semantics and never modifies its inputs', () => {
+    const k = compile(NT_DOCSTRING);
+    const cov1 = new Float64Array([1, 2]);
+    const cov2 = new Float64Array([0.5, 1, 3]);
+    const nngp = new Float64Array([0.1, 0.2, 0.3, -0.4, 0.5, 0.6]);
+    const ntk = new Float64Array([1, 2, 3, 4, 5, 6]);
+    const copy = [cov1.slice(), cov2.slice(), nngp.slice(), ntk.slice()];
+    const out = k.kernel({ nngp, ntk, cov1, cov2 });
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 3; j++) {
+        const idx = i * 3 + j;
+        expect(out.nngp[idx]).toBe(k.nngp(nngp[idx]!, cov1[i]!, cov2[j]!));
+        expect(out.ntk![idx]).toBe(ntk[idx]! * k.dNngp(nngp[idx]!, cov1[i]!, cov2[j]!));
+      }
+      expect(out.cov1[i]).toBe(k.nngp(cov1[i]!, cov1[i]!, cov1[i]!));
+    }
+    for (let j = 0; j < 3; j++) expect(out.cov2![j]).toBe(k.nngp(cov2[j]!, cov2[j]!, cov2[j]!));
+    expect([cov1, cov2, nngp, ntk]).toEqual(copy);
+    expect(out.nngp).not.toBe(nngp);
+  });
+
+  it('kernel() defaults cov2 to cov1, and rejects mismatched lengths clearly', () => {
+    const k = compile('cov12*2');
+    const out = k.kernel({ nngp: new Float64Array([1, 2, 3, 4]), cov1: new Float64Array([1, 4]) });
+    expect(Array.from(out.nngp)).toEqual([1, 2, 3, 4].map((x) => Math.min(2 * x, 2 * Math.sqrt([1, 1, 4, 4][x - 1]! * [1, 4, 1, 4][x - 1]!))));
+    expect(out.ntk).toBeUndefined();
+    expect(() => k.kernel({ nngp: new Float64Array(3), cov1: new Float64Array(2) })).toThrow(/nngp has 3 entries, expected cov1.length \* cov2.length = 2 \* 2 = 4/);
+    expect(() => k.kernel({ nngp: new Float64Array(4), ntk: new Float64Array(1), cov1: new Float64Array(2) })).toThrow(/ntk has 1 entries/);
+  });
+
+  it('gives 1/2 at the ReLU diagonal where autodiff gives NaN', () => {
+    const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2*pi)');
+    for (const v of [1e-300, 1e-8, 1, 3.7, 1e8]) expect(relu.dNngp(v, v, v)).toBe(0.5);
+    // What autodiff of the same formula computes there: -c/sqrt(0) + c/(sqrt(p)*sqrt(0)) = NaN.
+    const c = 1, p = 1;
+    expect((-c / Math.sqrt(p - c * c) + c / (Math.sqrt(p) * Math.sqrt(1 - (c * c) / p)) + Math.PI - Math.acos(c / Math.sqrt(p))) / (2 * Math.PI)).toBeNaN();
+  });
+});

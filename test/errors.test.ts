@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { CompileError, compile } from '../src/index.js';
+
+function err(src: string, params?: Record<string, number>): CompileError {
+  try {
+    compile(src, { filename: 'k.nngp', params });
+  } catch (e) {
+    expect(e).toBeInstanceOf(CompileError);
+    return e as CompileError;
+  }
+  throw new Error('expected a CompileError');
+}
+
+describe('errors', () => {
+  it('unknown function: names it, suggests the nearest, frames it with a caret', () => {
+    const e = err('x = 1\nx + jnp.arcsn(cov12)');
+    expect(e.code).toBe('E_UNKNOWN_FUNCTION');
+    expect(e.message).toContain("unknown function 'jnp.arcsn'; did you mean 'arcsin'?");
+    expect([e.line, e.column]).toEqual([2, 5]);
+    expect(e.frame).toBe(["k.nngp:2:5: error: unknown function 'jnp.arcsn'; did you mean 'arcsin'?", '  |', '2 | x + jnp.arcsn(cov12)', '  |     ^^^^^^^^^'].join('\n'));
+  });
+
+  it('wrong arity', () => {
+    const e = err('atan2(cov12)');
+    expect(e.code).toBe('E_ARITY');
+    expect(e.reason).toBe('atan2 takes 2 arguments, got 1');
+  });
+
+  it('unbound name, with how to bind it', () => {
+    const e = err('a * cov12');
+    expect(e.code).toBe('E_UNBOUND');
+    expect(e.reason).toContain("unbound name 'a'");
+    expect(e.column).toBe(1);
+    expect(compile('a * cov12', { params: { a: 2 } }).nngp(3, 4, 4)).toBe(6);
+  });
+
+  it('syntax errors point at the offending token', () => {
+    const e = err('cov12 + * var1');
+    expect(e.code).toBe('E_SYNTAX');
+    expect(e.column).toBe(9);
+    expect(e.frame).toContain('^');
+  });
+
+  it('unterminated brackets and bad characters', () => {
+    expect(err('exp(cov12').code).toBe('E_UNTERMINATED');
+    expect(err('cov12 @ var1').code).toBe('E_CHAR');
+  });
+
+  it('unsupported Python gets a hint', () => {
+    const e = err('def f(c, v1, v2):\n  if c > 0:\n    return c\n  return 0');
+    expect(e.code).toBe('E_UNSUPPORTED');
+    expect(e.reason).toContain('where(cond, a, b)');
+    expect(e.line).toBe(2);
+  });
+
+  it('missing return, assignment to an input, bad params, empty source', () => {
+    expect(err('def f(c, v1, v2):\n  x = c\n').code).toBe('E_NO_RETURN');
+    expect(err('cov12 = 2\ncov12').code).toBe('E_ASSIGN_INPUT');
+    expect(err('a*cov12', { a: Number.NaN }).code).toBe('E_PARAM');
+    expect(err('  \n# nothing\n').code).toBe('E_EMPTY');
+  });
+
+  it('never throws anything but CompileError for bad text', () => {
+    for (const s of ['(', ')', 'def', 'def f(', 'def f(a,b,c):', '1 +', '**', 'x = ', 'f()', 'sqrt()', '"unterminated', 'cov12 ,', 'a, b = 1', '\u2028']) {
+      expect(() => compile(s)).toThrow(CompileError);
+    }
+  });
+});
