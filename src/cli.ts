@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The nngpc command line: a codegen step for build scripts and CI.
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { compile } from './compile.js';
 import { VERSION } from './emit.js';
@@ -91,6 +91,7 @@ function outputPath(file: string, o: Opts): string {
 
 /** Writes via a temporary file and rename, so a failed run never leaves a half-written file. */
 function writeAtomic(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     writeFileSync(tmp, text);
