@@ -42,7 +42,9 @@ export function lower(program: Program, source: string, options: LowerOptions = 
 
   const lowerNode = (n: Node): Expr => {
     switch (n.type) {
-      case 'number': return E.num(Q.fromDecimal(n.text));
+      case 'number':
+        if (!Number.isFinite(Number(n.text.replace(/_/g, '')))) fail('E_SYNTAX', `number '${n.text}' is out of the range of doubles`, n.loc);
+        return E.num(Q.fromDecimal(n.text));
       case 'name': return lowerName(n.name, n.loc);
       case 'unary': return n.op === '-' ? E.neg(lowerNode(n.arg)) : lowerNode(n.arg);
       case 'tuple': return fail('E_SYNTAX', 'a tuple is not a number', n.loc);

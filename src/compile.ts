@@ -7,7 +7,9 @@ import { fileParams } from './sourcefile.js';
 import { toMath } from './print.js';
 import { simplify } from './simplify.js';
 import { stabilize } from './stabilize.js';
-import type { CompiledKernel, CompileOptions, Expr, KernelInput, KernelOutput } from './types.js';
+import type { CompiledKernel, CompileOptions, Expr, KernelInput, KernelOutput, Program } from './types.js';
+import { CompileError } from './errors.js';
+import { TooComplex } from './expr.js';
 
 export interface Derivation {
   /** The simplified nngp map and its derivative (canonical IR). */
@@ -22,6 +24,19 @@ export interface Derivation {
 export function derive(source: string, options: CompileOptions = {}): Derivation {
   const filename = options.filename ?? '<input>';
   const program = parse(source, filename);
+  try {
+    return deriveProgram(program, source, filename, options);
+  } catch (e) {
+    // Canonicalisation that recurses without end (a defect, found by fuzzing) or exhausts the
+    // stack is reported as a compile error, never as a crash.
+    if (e instanceof TooComplex || (e instanceof RangeError && /call stack/.test(e.message))) {
+      throw new CompileError('E_TOO_LARGE', 'expression too complex to simplify; split it or simplify it by hand', source, program.result.loc, filename);
+    }
+    throw e;
+  }
+}
+
+function deriveProgram(program: Program, source: string, filename: string, options: CompileOptions): Derivation {
   // `# params:` directives in the source, overridden by options.params.
   const params = { ...fileParams(source, filename), ...options.params };
   const nngp = simplify(lower(program, source, { params, filename }));

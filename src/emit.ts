@@ -205,8 +205,8 @@ class Body {
   private ddValue(e: Expr): [string, string] {
     this.helpers.add('dd');
     if (!hasSym(e)) {
-      const hi = e.k === 'num' ? Q.toNumber(e.v) : foldConstant(e);
-      const lo = e.k === 'num' ? Q.toNumber(Q.sub(e.v, Q.fromNumber(hi))) : foldLow(e, hi);
+      const [hi, lo] = e.k === 'num' ? splitRat(e.v) : [foldConstant(e), 0];
+      if (e.k !== 'num' && Number.isFinite(hi)) return [literal(hi), literal(foldLow(e, hi))];
       return [literal(hi), literal(lo)];
     }
     if (e.k === 'add' || e.k === 'sym') return this.ddPoly(e);
@@ -280,8 +280,7 @@ class Body {
         const h = this.tmp(`ddMulD(${cur[0]}, ${cur[1]}, ${v})`);
         cur = [h, this.tmp('LO')];
       }
-      const ch = Q.toNumber(c);
-      const cl = Q.toNumber(Q.sub(c, Q.fromNumber(ch)));
+      const [ch, cl] = splitRat(c);
       if (!cur) cur = [literal(ch), literal(cl)];
       else if (cl === 0 && isPowerOfTwo(ch)) cur = [scaled(cur[0], ch), scaled(cur[1], ch)];
       else {
@@ -296,6 +295,12 @@ class Body {
     this.memo.set('dd:' + p.key, r.join(','));
     return r;
   }
+}
+
+/** A rational as a double-double hi + lo (lo = 0 when hi overflows). */
+function splitRat(v: Rat): [number, number] {
+  const hi = Q.toNumber(v);
+  return [hi, Number.isFinite(hi) ? Q.toNumber(Q.sub(v, Q.fromNumber(hi))) : 0];
 }
 
 /** The low part of a constant: its HP value minus the double hi. */

@@ -64,16 +64,31 @@ function printable(s: string): string {
   return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Location of a character offset in `source`. */
-export function locAt(source: string, offset: number, length = 1): Loc {
-  let line = 1;
-  let col = 1;
-  for (let i = 0; i < offset && i < source.length; i++) {
-    const ch = source[i];
-    if (ch === '\n' || (ch === '\r' && source[i + 1] !== '\n')) {
-      line++;
-      col = 1;
-    } else if (ch !== '\r') col++;
+let cachedSource: string | undefined;
+let cachedStarts: number[] = [];
+
+/** Offsets at which each line starts (\n, \r\n and lone \r end a line). */
+function lineStarts(source: string): number[] {
+  if (source === cachedSource) return cachedStarts;
+  const starts = [0];
+  for (let i = 0; i < source.length; i++) {
+    const ch = source.charCodeAt(i);
+    if (ch === 10 || (ch === 13 && source.charCodeAt(i + 1) !== 10)) starts.push(i + 1);
   }
-  return { offset, line, column: col, length };
+  cachedSource = source;
+  cachedStarts = starts;
+  return starts;
+}
+
+/** Location of a character offset in `source` (O(log lines) after the first call). */
+export function locAt(source: string, offset: number, length = 1): Loc {
+  const starts = lineStarts(source);
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return { offset, line: lo + 1, column: offset - starts[lo]! + 1, length };
 }

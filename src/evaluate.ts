@@ -21,6 +21,16 @@ function pi(): HPNum {
   return v;
 }
 
+/**
+ * exp in HP, saturated beyond |x| > 1e5 (exp(-1e5) and exp(1e5) are 0 and ∞ as doubles
+ * and as far out as any kernel value goes); decimal.js would take unbounded memory there.
+ */
+function expHP(x: HPNum): HPNum {
+  if (x.gt(1e5)) return new HP(Infinity);
+  if (x.lt(-1e5)) return new HP(0);
+  return x.exp();
+}
+
 /** erf by its Taylor series (|x| < 3) or the continued fraction of erfc, in HP. */
 export function erfHP(x: HPNum): HPNum {
   if (x.isZero()) return new HP(0);
@@ -45,10 +55,11 @@ export function erfHP(x: HPNum): HPNum {
 /** erfc for x ≥ 3 by its continued fraction (evaluated backward with many terms). */
 export function erfcHP(x: HPNum): HPNum {
   if (x.lt(3)) return new HP(1).sub(erfHP(x));
+  if (x.gt(1e4)) return new HP(0);
   // erfc x = exp(-x^2)/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...)))))
   let f = x;
   for (let k = 400; k >= 1; k--) f = x.add(new HP(k).div(2).div(f));
-  return x.mul(x).neg().exp().div(pi().sqrt()).div(f);
+  return expHP(x.mul(x).neg()).div(pi().sqrt()).div(f);
 }
 
 /** Evaluates e at the inputs, in HP. Throws on undefined values (NaN-like). */
@@ -81,22 +92,32 @@ export function evaluateHP(e: Expr, at: HPInputs): HPNum {
       case 'mul': return e.factors.reduce((s, t) => s.mul(ev(t)), new HP(1));
       case 'pow': {
         const b = ev(e.base);
-        if (e.exp.k === 'num' && e.exp.v.d === 1n) return b.pow(e.exp.v.n.toString());
+        if (e.exp.k === 'num' && e.exp.v.d === 1n) {
+          const n = e.exp.v.n;
+          if ((n > 4096n || n < -4096n) && !b.isZero()) {
+            // Huge integer powers through exp(n log|b|), saturated like exp.
+            const mag = expHP(b.abs().ln().mul(n.toString()));
+            return b.isNeg() && n % 2n !== 0n ? mag.neg() : mag;
+          }
+          return b.pow(n.toString());
+        }
         if (e.exp.k === 'num' && e.exp.v.d === 2n) {
           const s = b.sqrt();
           return e.exp.v.n === 1n ? s : s.pow(e.exp.v.n.toString());
         }
-        return b.pow(ev(e.exp));
+        const x = ev(e.exp);
+        if (b.gt(0)) return expHP(b.ln().mul(x)); // saturates like exp for huge results
+        return b.pow(x);
       }
       case 'fn': {
         const a = e.args.map(ev);
         const [x, y, z] = a as [HPNum, HPNum, HPNum];
         switch (e.name) {
-          case 'exp': case 'expdd': return x.exp();
+          case 'exp': case 'expdd': return expHP(x);
           case 'log': return x.ln();
           case 'log1p': return x.add(1).ln();
-          case 'expm1': return x.exp().sub(1);
-          case 'expdiff': return x.exp().sub(y.exp());
+          case 'expm1': return expHP(x).sub(1);
+          case 'expdiff': return expHP(x).sub(expHP(y));
           case 'dd': case 'ddq': case 'csum': return x;
           case 'sin': return x.sin();
           case 'cos': return x.cos();
@@ -107,9 +128,9 @@ export function evaluateHP(e: Expr, at: HPInputs): HPNum {
           case 'atan2': return HP.atan2(x, y);
           case 'ymxangle': return x.sub(y.mul(x.isZero() && y.isZero() ? pi().div(2) : HP.atan2(x, y)));
           case 'angle': return x.isZero() && y.isZero() ? pi().div(2) : HP.atan2(x, y);
-          case 'sinh': return x.sinh();
-          case 'cosh': return x.cosh();
-          case 'tanh': return x.tanh();
+          case 'sinh': return x.abs().gt(1e3) ? expHP(x.abs()).div(2).mul(x.isNeg() ? -1 : 1) : x.sinh();
+          case 'cosh': return x.abs().gt(1e3) ? expHP(x.abs()).div(2) : x.cosh();
+          case 'tanh': return x.abs().gt(1e3) ? new HP(x.isNeg() ? -1 : 1) : x.tanh();
           case 'erf': return erfHP(x);
           case 'erfc': return erfcHP(x);
           case 'abs': return x.abs();

@@ -118,7 +118,17 @@ export const div = (a: Expr, b: Expr) => mul(a, pow(b, MINUS_ONE));
 
 // ---------------------------------------------------------------- products
 
+/** Thrown when canonicalisation recurses beyond MAX_DEPTH; compile() reports it as E_TOO_LARGE. */
+export class TooComplex extends Error {}
+const MAX_DEPTH = 400;
+let depth = 0;
+
 export function mul(...xs: Expr[]): Expr {
+  if (++depth > MAX_DEPTH) { depth = 0; throw new TooComplex('expression too complex to simplify'); }
+  try { return mulCanonical(xs); } finally { if (depth > 0) depth--; }
+}
+
+function mulCanonical(xs: Expr[]): Expr {
   let coef = Q.ONE;
   let bases = new Map<string, { base: Expr; exps: Expr[] }>();
   const expArgs: Expr[] = [];
@@ -194,6 +204,9 @@ function powRat(b: Expr, r: Rat): Expr {
   if (Q.isOne(r)) return b;
   switch (b.k) {
     case 'num': {
+      // Exact folding only while the result stays small (2^100000 is kept symbolic).
+      const bits = (x: bigint) => (x < 0n ? -x : x).toString(2).length;
+      if (r.d > 64n || (bits(b.v.n) + bits(b.v.d)) * Number(r.n < 0n ? -r.n : r.n) > 20_000) return rawPow(b, num(r));
       const exact = Q.powRat(b.v, r);
       if (exact) return num(exact);
       if (b.v.n < 0n && !Q.isInt(r)) return rawPow(b, num(r));
@@ -269,9 +282,8 @@ function expandProduct(a: Expr, b: Expr): Expr {
  */
 export function factorSum(s: Add, anySign: boolean): [Expr, Expr, Expr] {
   const coeffs = s.terms.map((t) => splitCoeff(t)[0]);
-  let g = coeffs.reduce((a, c) => Q.rat(Q.gcdB(a.n, c.n), lcm(a.d, c.d)), Q.rat(0, 1));
+  let g: Rat = coeffs.reduce((a, c) => Q.rat(Q.gcdB(a.n, c.n), lcm(a.d, c.d)), Q.rat(0, 1));
   if (g.n === 0n) return [ONE, ONE, s];
-  if (anySign && coeffs[0]!.n < 0n) g = Q.neg(g);
   // Common monomial: for each base with a numeric exponent, the least exponent over all terms.
   const exps = s.terms.map(monomialExponents);
   const common: Expr[] = [];
@@ -285,7 +297,7 @@ export function factorSum(s: Add, anySign: boolean): [Expr, Expr, Expr] {
     }
     if (!everywhere && Q.cmp(least, Q.ZERO) >= 0) continue;
     if (Q.isZero(least)) continue;
-    const f = powRat(base, least);
+    const f = Q.isOne(least) ? base : rawPow(base, num(least));
     if (anySign || isNonneg(f)) common.push(f);
   }
   // Bases missing from the first term but with negative exponents elsewhere.
@@ -295,18 +307,23 @@ export function factorSum(s: Add, anySign: boolean): [Expr, Expr, Expr] {
       let least = Q.ZERO;
       for (const mm of exps) least = Q.min(least, mm.get(key)?.exp ?? Q.ZERO);
       if (Q.isZero(least)) continue;
-      const f = powRat(base, least);
+      const f = Q.isOne(least) ? base : rawPow(base, num(least));
       if (anySign || isNonneg(f)) common.push(f);
     }
   }
-  const k = num(g);
   const monomial = mul(...common);
-  if (Q.isOne(g) && isOne(monomial)) return [ONE, ONE, s];
   // Divide each term by k × monomial. The inverse factors stay unexpanded powers so that
   // mul combines them with the term's own powers of the same base before expanding.
   const inv = [num(Q.div(Q.ONE, g)), ...common.map((f) => (f.k === 'pow' ? rawPow(f.base, mul(f.exp, MINUS_ONE)) : rawPow(f, MINUS_ONE)))];
-  const rest = add(...s.terms.map((t) => mul(t, ...inv)));
-  return [k, monomial, rest];
+  let rest = add(...s.terms.map((t) => mul(t, ...inv)));
+  // Sign: with anySign, the first term of the *divided* sum is made positive, so that
+  // factorSum(rest) finds nothing more to extract (idempotent).
+  if (anySign && rest.k === 'add' && splitCoeff(rest.terms[0]!)[0].n < 0n) {
+    g = Q.neg(g);
+    rest = add(...rest.terms.map((t) => scale(Q.rat(-1), t)));
+  }
+  if (Q.isOne(g) && isOne(monomial)) return [ONE, ONE, s];
+  return [num(g), monomial, rest];
 }
 
 function lcm(a: bigint, b: bigint): bigint {

@@ -53,17 +53,14 @@ export function powInt(a: Rat, k: bigint): Rat {
 function rootB(x: bigint, q: bigint): bigint | undefined {
   if (x < 0n) return undefined;
   if (x < 2n) return x;
-  // Newton on bigints from a float estimate.
-  let r = BigInt(Math.round(Math.pow(Number(x), 1 / Number(q))));
-  for (let i = 0; i < 8; i++) {
-    if (r <= 0n) r = 1n;
-    const rq1 = r ** (q - 1n);
-    const next = ((q - 1n) * r + x / rq1) / q;
-    if (next === r) break;
+  // Integer Newton from above: r0 = 2^ceil(bits/q) ≥ the root; iterate while decreasing.
+  let r = 1n << BigInt(Math.ceil(bitLength(x) / Number(q)));
+  for (let i = 0; i < 4000; i++) {
+    const next = ((q - 1n) * r + x / r ** (q - 1n)) / q;
+    if (next >= r) break;
     r = next;
   }
-  for (const c of [r - 1n, r, r + 1n]) if (c >= 0n && c ** q === x) return c;
-  return undefined;
+  return r ** q === x ? r : undefined;
 }
 
 /** a^(p/q) when it is rational (a ≥ 0), else undefined. */
