@@ -92,6 +92,9 @@ export function lower(program: Program, source: string, options: LowerOptions = 
 
   const lowerCall = (n: Extract<Node, { type: 'call' }>): Expr => {
     const name = stripPrefix(n.callee);
+    if (env.has(n.callee) || inputNames.has(n.callee)) {
+      fail('E_UNSUPPORTED', `calls of user functions are not supported: '${n.callee}' is a value here; inline the helper`, n.calleeLoc);
+    }
     const info = lookupFunction(name);
     if (!info) {
       const hint = nearest(name, knownFunctionNames());

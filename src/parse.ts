@@ -129,6 +129,8 @@ class Parser {
 
   private endStatement(): void {
     if (this.is(';')) { this.next(); return; }
+    if (this.type() === 'name' && ['if', 'else'].includes(this.t.text)) this.fail('E_UNSUPPORTED', "conditional expressions ('x if c else y') are not supported: use where(cond, a, b)");
+    if (this.type() === 'name' && ['and', 'or', 'not', 'in', 'is'].includes(this.t.text)) this.fail('E_UNSUPPORTED', `'${this.t.text}' is not supported: conditions are single comparisons inside where()`);
     if (this.type() !== 'newline') this.fail('E_SYNTAX', `expected end of line, found ${this.describe(this.t)}`);
     this.next();
   }

@@ -53,10 +53,29 @@ describe('errors', () => {
     expect(e.line).toBe(2);
   });
 
+  it('every unsupported Python construct is named, with a hint', () => {
+    const cases: [string, RegExp][] = [
+      ['def f(c, v1, v2):\n  for i in range(3):\n    c = c\n  return c', /'for' is not supported/],
+      ['def f(c, v1, v2):\n  while c:\n    c = c\n  return c', /'while' is not supported/],
+      ['g = lambda x: x\ncov12', /'lambda' is not supported/],
+      ['import jax\ncov12', /imports are not needed/],
+      ['def f(c, v1, v2):\n  h = c * 2\n  return h(v1)', /calls of user functions are not supported/],
+      ['def f(c, v1, v2):\n  def g(x):\n    return x\n  return g(c)', /nested def is not supported/],
+      ['cov12 if var1 > 0 else var2', /use where\(cond, a, b\)/],
+    ];
+    for (const [src, re] of cases) {
+      const e = err(src);
+      expect(e.code, src).toBe('E_UNSUPPORTED');
+      expect(e.reason, src).toMatch(re);
+    }
+  });
+
   it('missing return, assignment to an input, bad params, empty source', () => {
     expect(err('def f(c, v1, v2):\n  x = c\n').code).toBe('E_NO_RETURN');
     expect(err('cov12 = 2\ncov12').code).toBe('E_ASSIGN_INPUT');
     expect(err('a*cov12', { a: Number.NaN }).code).toBe('E_PARAM');
+    expect(err('a*cov12', { a: '1' as unknown as number }).code).toBe('E_PARAM');
+    expect(err('a*cov12', { a: Infinity }).reason).toBe("param 'a' must be a finite number, got Infinity");
     expect(err('  \n# nothing\n').code).toBe('E_EMPTY');
   });
 
