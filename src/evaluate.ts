@@ -3,9 +3,17 @@
 // truth for accuracy measurements.
 import { Decimal } from 'decimal.js';
 import type { Expr } from './types.js';
+import { fromNumber } from './rational.js';
 
 export const HP = Decimal.clone({ precision: 50, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -9e15, toExpPos: 9e15, minE: -9e15, maxE: 9e15 });
 export type HPNum = InstanceType<typeof HP>;
+
+/** A double's exact binary value in HP (new HP(x) would go through its 17-digit decimal string). */
+export function hpFromDouble(x: number): HPNum {
+  if (!Number.isFinite(x)) return new HP(x);
+  const r = fromNumber(x);
+  return new HP(r.n.toString()).div(r.d.toString());
+}
 
 export interface HPInputs {
   readonly cov12: HPNum;
@@ -66,7 +74,9 @@ export function erfcHP(x: HPNum): HPNum {
 export function evaluateHP(e: Expr, at: HPInputs): HPNum {
   const memo = new Map<string, HPNum>();
   const p = at.var1.mul(at.var2);
-  const gap = () => { const g = p.sub(at.cov12.mul(at.cov12)); return g.isNeg() ? new HP(0) : g; };
+  // For double inputs p - c^2 is 0 or at least ~2^-106 p, so a relative 1e-40 is 0 (it is the
+  // rounding of a bound sqrt(p) given in HP).
+  const gap = () => { const g = p.sub(at.cov12.mul(at.cov12)); return g.isNeg() || g.abs().lt(p.mul('1e-40')) ? new HP(0) : g; };
   const rho = () => { if (p.isZero()) return new HP(0); const r = at.cov12.div(p.sqrt()); return HP.max(-1, HP.min(1, r)); };
   const ev = (e: Expr): HPNum => {
     const hit = memo.get(e.key);
@@ -117,7 +127,11 @@ export function evaluateHP(e: Expr, at: HPInputs): HPNum {
           case 'log': return x.ln();
           case 'log1p': return x.add(1).ln();
           case 'expm1': return expHP(x).sub(1);
-          case 'expdiff': return expHP(x).sub(expHP(y));
+          case 'expdiff': {
+            // Non-polynomial arguments arrive as exp(...) nodes already (see stabilize.lowerTree).
+            const ex = (i: number, v: HPNum) => (e.args[i]!.k === 'fn' && (e.args[i] as { name: string }).name === 'exp' ? v : expHP(v));
+            return ex(0, x).sub(ex(1, y));
+          }
           case 'dd': case 'ddq': case 'csum': return x;
           case 'sin': return x.sin();
           case 'cos': return x.cos();
@@ -166,4 +180,76 @@ function truthy(c: Expr, ev: (e: Expr) => HPNum): boolean {
 export function foldConstant(e: Expr): number {
   const v = evaluateHP(e, { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
   return v.toNumber();
+}
+
+/** erf in double precision (series below 2.5, continued fraction of erfc above). */
+function erfD(x: number): number {
+  if (Number.isNaN(x)) return x;
+  const a = Math.abs(x);
+  if (a >= 2.5) return x > 0 ? 1 - erfcD(a) : erfcD(a) - 1;
+  const x2 = x * x;
+  let term = x, sum = x;
+  for (let k = 1; k < 80; k++) {
+    term *= -x2 / k;
+    const t = term / (2 * k + 1);
+    sum += t;
+    if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+  }
+  return sum * 1.1283791670955126;
+}
+function erfcD(x: number): number {
+  if (x < 2.5) return 1 - erfD(x);
+  if (x > 27.3) return 0;
+  let f = x;
+  for (let k = 60; k >= 1; k--) f = x + k / 2 / f;
+  return (Math.exp(-x * x) * 0.5641895835477563) / f;
+}
+
+/** Evaluates a core expression in float64, directly (no stabilization): for quadrature integrands. */
+export function evaluateDouble(e: Expr, at: { cov12: number; var1: number; var2: number }): number {
+  const ev = (e: Expr): number => {
+    switch (e.k) {
+      case 'num': return Number(e.v.n) / Number(e.v.d);
+      case 'sym': return e.name === 'pi' ? Math.PI : e.name === 'cov12' ? at.cov12 : e.name === 'var1' ? at.var1 : e.name === 'var2' ? at.var2 : NaN;
+      case 'add': return e.terms.reduce((s, t) => s + ev(t), 0);
+      case 'mul': return e.factors.reduce((s, t) => s * ev(t), 1);
+      case 'pow': return Math.pow(ev(e.base), ev(e.exp));
+      case 'fn': {
+        const a = e.args;
+        const x = ev(a[0]!);
+        switch (e.name) {
+          case 'exp': return Math.exp(x);
+          case 'log': return Math.log(x);
+          case 'log1p': return Math.log1p(x);
+          case 'expm1': return Math.expm1(x);
+          case 'sin': return Math.sin(x);
+          case 'cos': return Math.cos(x);
+          case 'tan': return Math.tan(x);
+          case 'asin': return Math.asin(x);
+          case 'acos': return Math.acos(x);
+          case 'atan': return Math.atan(x);
+          case 'atan2': return Math.atan2(x, ev(a[1]!));
+          case 'sinh': return Math.sinh(x);
+          case 'cosh': return Math.cosh(x);
+          case 'tanh': return Math.tanh(x);
+          case 'erf': return erfD(x);
+          case 'erfc': return erfcD(x);
+          case 'abs': return Math.abs(x);
+          case 'sign': return Math.sign(x);
+          case 'min': return Math.min(x, ev(a[1]!));
+          case 'max': return Math.max(x, ev(a[1]!));
+          case 'clip': return Math.min(Math.max(x, ev(a[1]!)), ev(a[2]!));
+          case 'where': return ev(a[0]!) !== 0 ? ev(a[1]!) : ev(a[2]!);
+          case 'lt': return x < ev(a[1]!) ? 1 : 0;
+          case 'le': return x <= ev(a[1]!) ? 1 : 0;
+          case 'gt': return x > ev(a[1]!) ? 1 : 0;
+          case 'ge': return x >= ev(a[1]!) ? 1 : 0;
+          case 'eq': return x === ev(a[1]!) ? 1 : 0;
+          case 'ne': return x !== ev(a[1]!) ? 1 : 0;
+          default: return NaN;
+        }
+      }
+    }
+  };
+  return ev(e);
 }

@@ -10,3 +10,7 @@ export { stabilize, REWRITES } from './stabilize.js';
 export { emitModule, VERSION } from './emit.js';
 export { toMath } from './print.js';
 export type { CompiledKernel, CompileOptions, Expr, KernelInput, KernelOutput, Program } from './types.js';
+export { activations, catalog, compileActivation } from './catalog.js';
+export type { CatalogEntry } from './catalog.js';
+export { verify, accuracy, gaussianExpectation, bitsOfError } from './verify.js';
+export type { VerifyReport, VerifyOptions, AccuracyReport } from './verify.js';

@@ -44,6 +44,18 @@ export const IDENTITIES: readonly Identity[] = [
     if (e.name === 'acos' && E.isOne(a)) return E.ZERO;
     return undefined;
   } },
+  { name: 'sin and cos at multiples of pi/2', sound: 'sin(k pi/2), cos(k pi/2) are 0 or ±1 for integer k', apply: (e) => {
+    if (e.name !== 'sin' && e.name !== 'cos') return undefined;
+    const a = e.args[0]!;
+    const [c, rest] = E.splitCoeff(a);
+    if (E.isZero(a) || rest.key !== E.PI.key) return undefined;
+    const twice = Q.mul(c, Q.rat(2));
+    if (!Q.isInt(twice)) return undefined;
+    const k = Number(((twice.n % 4n) + 4n) % 4n); // angle = k * pi/2 (mod 2 pi)
+    const sin = [0, 1, 0, -1][k]!;
+    const cos = [1, 0, -1, 0][k]!;
+    return E.num(e.name === 'sin' ? sin : cos);
+  } },
   { name: 'odd f(-x) = -f(x)', sound: 'sin, tan, asin, atan, sinh, tanh, erf, sign are odd', apply: (e) => {
     if (!['sin', 'tan', 'asin', 'atan', 'sinh', 'tanh', 'erf', 'sign'].includes(e.name)) return undefined;
     const [c] = E.splitCoeff(e.args[0]!);

@@ -18,6 +18,7 @@ export interface Rewrite {
 /** The rewrites of this pass, documented in one place (tests and README list them). */
 export const REWRITES: readonly Rewrite[] = [
   { name: 'm*acos(u) - m*pi -> -m*acos(-u)', sound: 'acos(-u) = pi - acos(u)', helps: 'pi - acos(u) cancels when u -> -1; acos(-u) is computed directly' },
+  { name: 'r*m*pi + m*acos(u) -> (r + 1)*m*pi - m*acos(-u)  (r < -1)', sound: 'acos(-u) = pi - acos(u)', helps: 'ABRelu / LeakyRelu: (a^2+b^2)/2*c - F*c*acos(rho) cancels near rho = -1; the new terms have one sign' },
   { name: 'm*acos(u) - m*pi/2 -> -m*asin(u)', sound: 'asin(u) = pi/2 - acos(u)', helps: 'pi/2 - acos(u) cancels when u -> 0' },
   { name: 'm*asin(u) ± m*pi/2 -> ±m*acos(∓u)', sound: 'acos(-u) = pi/2 + asin(u), acos(u) = pi/2 - asin(u)', helps: 'the sum cancels when asin(u) -> ∓pi/2' },
   { name: 'm*atan2(y, x) ± m*pi/2 -> ±m*atan2(x, ∓y)  (x ≥ 0)', sound: 'adding pi/2 rotates (x, y) by a right angle', helps: 'the sum cancels when atan2 -> ∓pi/2 (large |cov12| against the variances)' },
@@ -100,6 +101,18 @@ function rewriteSum(s: Add): Expr {
         if (j >= 0) {
           const rest = terms.filter((_, k) => k !== i && k !== j);
           return E.add(...rest, make());
+        }
+      }
+      // General form: T = r*m*pi with r < -1 (ABRelu's (a^2+b^2)/2*c beside F*c*acos):
+      // T + m*acos(u) = (r + 1)*m*pi - m*acos(-u), two terms of one sign.
+      if (F.name === 'acos') {
+        const mpi = E.mul(m, E.PI);
+        for (let j = 0; j < terms.length; j++) {
+          if (j === i) continue;
+          const ratio = simplify(E.div(terms[j]!, mpi));
+          if (ratio.k !== 'num' || Q.cmp(ratio.v, Q.rat(-1)) >= 0) continue;
+          const rest = terms.filter((_, k) => k !== i && k !== j);
+          return E.add(...rest, E.mul(E.num(Q.add(ratio.v, Q.ONE)), mpi), E.neg(E.mul(m, E.fn('acos', [E.neg(u)]))));
         }
       }
     }
