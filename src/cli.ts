@@ -6,6 +6,8 @@ import { compile } from './compile.js';
 import { VERSION } from './emit.js';
 import { CompileError } from './errors.js';
 import { fileParams, parseParams } from './sourcefile.js';
+import { parseCatalogFile, type CatalogEntry } from './catalog.js';
+import { accuracy, GROUPS, verify } from './verify.js';
 
 const HELP = `nngpc ${VERSION}: compile neural-tangents nngp_fn maps to stable TypeScript kernels
 
@@ -17,6 +19,11 @@ Usage:
       --watch   recompile on change; keep running on errors
   nngpc derive <file | expression | -> [--params a=1]
       Print the simplified d nngp / d cov12.
+  nngpc verify <files or globs...> [--fn 'expr in x'] [--params a=1] [--points N]
+      Check nngp against E[f(x1) f(x2)] and its derivative against E[f'(x1) f'(x2)] by
+      quadrature (f from --fn or the file's '# fn:' line). Exit 1 above 1e-8 relative.
+  nngpc accuracy <files or globs...> [--params a=1] [--points N]
+      Bits of error of the emitted code against a 50-digit evaluation, per domain group.
   nngpc --help | --version
 
 Exit codes: 0 ok, 1 compile errors or stale output, 2 usage.
@@ -31,6 +38,8 @@ interface Opts {
   target: 'ts' | 'js';
   check: boolean;
   watch: boolean;
+  fn?: string;
+  points?: number;
   rest: string[];
 }
 
@@ -53,6 +62,12 @@ function parseArgs(argv: string[]): Opts {
       o.target = t;
     } else if (a === '--check') o.check = true;
     else if (a === '--watch') o.watch = true;
+    else if (a === '--fn') o.fn = value();
+    else if (a === '--points') {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new UsageError('--points takes a whole number from 1 to 100000');
+      o.points = n;
+    }
     else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option '${a}'`);
     else o.rest.push(a);
   }
@@ -172,6 +187,52 @@ function cmdDerive(o: Opts): number {
   }
 }
 
+function readSources(o: Opts): { file: string; source: string; entry: CatalogEntry }[] {
+  if (!o.rest.length) throw new UsageError('needs at least one file or glob');
+  const files = [...new Set(o.rest.flatMap(expandGlob))];
+  if (!files.length) throw new UsageError(`no files match ${o.rest.join(' ')}`);
+  return files.map((file) => {
+    const source = readFileSync(file, 'utf8');
+    return { file, source, entry: parseCatalogFile(basename(file, extname(file)), source) };
+  });
+}
+
+function cmdVerify(o: Opts): number {
+  let failed = false;
+  const rows: string[][] = [['file', 'points', 'nngp vs E[f f]', 'worst at (cov12, var1, var2)', "d vs E[f' f']", 'worst at']];
+  for (const { file, source, entry } of readSources(o)) {
+    const fn = o.fn ?? entry.fn;
+    if (!fn) { process.stderr.write(`nngpc: ${file} has no '# fn:' line; give the activation with --fn\n`); failed = true; continue; }
+    try {
+      const r = verify(source, { fn, params: { ...entry.params, ...o.params }, filename: file, points: o.points, unitVariance: entry.unitVariance, jump: entry.jump });
+      const at = (d: { at: { cov12: number; var1: number; var2: number } }) => `(${d.at.cov12.toPrecision(4)}, ${d.at.var1.toPrecision(4)}, ${d.at.var2.toPrecision(4)})`;
+      rows.push([file, String(r.points), r.nngp.worst.toExponential(1), at(r.nngp), r.dNngp ? r.dNngp.worst.toExponential(1) : 'skipped (f jumps)', r.dNngp ? at(r.dNngp) : '']);
+      if (!(r.nngp.worst < 1e-8) || (r.dNngp && !(r.dNngp.worst < 1e-8))) failed = true;
+    } catch (e) { report(e); failed = true; }
+  }
+  process.stdout.write(table(rows));
+  return failed ? 1 : 0;
+}
+
+function cmdAccuracy(o: Opts): number {
+  let failed = false;
+  const rows: string[][] = [['file', ...GROUPS.map((g) => `${g} nngp / d`), 'non-finite']];
+  for (const { file, source, entry } of readSources(o)) {
+    try {
+      const a = accuracy(source, { params: { ...entry.params, ...o.params }, filename: file, points: o.points, unitVariance: entry.unitVariance });
+      const cell = (b: { mean: number; max: number }) => `${b.mean.toFixed(2)}/${b.max.toFixed(1)}`;
+      rows.push([file, ...GROUPS.map((g) => `${cell(a.groups[g].nngp)} · ${cell(a.groups[g].dNngp)}`), String(GROUPS.reduce((n, g) => n + a.groups[g].nonFinite, 0))]);
+    } catch (e) { report(e); failed = true; }
+  }
+  process.stdout.write(table(rows) + 'bits of error, mean/max (0 = correctly rounded)\n');
+  return failed ? 1 : 0;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r, k) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + (k === 0 ? '\n' + widths.map((w) => '-'.repeat(w)).join('  ') : '')).join('\n') + '\n';
+}
+
 export function main(argv: string[]): number {
   try {
     const [cmd, ...rest] = argv;
@@ -180,6 +241,8 @@ export function main(argv: string[]): number {
     const o = parseArgs(rest);
     if (cmd === 'compile') return cmdCompile(o);
     if (cmd === 'derive') return cmdDerive(o);
+    if (cmd === 'verify') return cmdVerify(o);
+    if (cmd === 'accuracy') return cmdAccuracy(o);
     throw new UsageError(`unknown command '${cmd}'`);
   } catch (e) {
     if (e instanceof UsageError) {

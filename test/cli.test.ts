@@ -68,4 +68,16 @@ describe('CLI', () => {
     run(['compile', 'erf.nngp', '-o', 'gen2'], dir);
     expect(statSync(join(dir, 'gen2', 'erf.ts')).mtimeMs).toBe(before);
   });
+
+  it('verify and accuracy print tables; a wrong closed form fails verify with exit 1', () => {
+    const ok = run(['verify', join(ROOT, 'fixtures/activations/erf.nngp'), '--points', '5'], dir);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/nngp vs E\[f f\]/);
+    writeFileSync(join(dir, 'wrong.nngp'), '# fn: max(x, 0)\n(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2.2*pi)\n');
+    expect(run(['verify', 'wrong.nngp', '--points', '5'], dir).status).toBe(1);
+    expect(run(['verify', 'erf.nngp'], dir).status).toBe(1); // no '# fn:' line and no --fn
+    const acc = run(['accuracy', join(ROOT, 'fixtures/activations/relu.nngp'), '--points', '5'], dir);
+    expect(acc.status, acc.stderr).toBe(0);
+    expect(acc.stdout).toMatch(/interior nngp \/ d/);
+  });
 });
