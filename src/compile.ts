@@ -7,11 +7,15 @@ import { fileParams } from './sourcefile.js';
 import { toMath } from './print.js';
 import { simplify } from './simplify.js';
 import { stabilize } from './stabilize.js';
-import type { CompiledKernel, CompileOptions, Expr, KernelInput, KernelOutput, Program } from './types.js';
-import { CompileError } from './errors.js';
+import type { CompiledKernel, CompileOptions, Expr, KernelInput, KernelOutput, Loc, Program } from './types.js';
+import { CompileError, locAt } from './errors.js';
+import { HP, evaluateHP, hpFromDouble } from './evaluate.js';
+import { GROUPS, bitsOfError, samplePoints } from './measure.js';
 import { TooComplex } from './expr.js';
 
 export interface Derivation {
+  /** Which derivative is emitted: the symbolic one, or the user's d_nngp (more accurate, and agreeing). */
+  readonly derivativeSource: 'symbolic' | 'user';
   /** The simplified nngp map and its derivative (canonical IR). */
   readonly nngp: Expr;
   readonly dNngp: Expr;
@@ -41,7 +45,61 @@ function deriveProgram(program: Program, source: string, filename: string, optio
   const params = { ...fileParams(source, filename), ...options.params };
   const nngp = simplify(lower(program, source, { params, filename }));
   const dNngp = simplify(differentiate(nngp, 'cov12'));
-  return { nngp, dNngp, stableNngp: stabilize(nngp), stableDNngp: stabilize(dNngp) };
+  const stableNngp = stabilize(nngp);
+  const stableDNngp = stabilize(dNngp);
+  const user = userDerivative(source, filename, options);
+  if (!user) return { derivativeSource: 'symbolic', nngp, dNngp, stableNngp, stableDNngp };
+  const userD = simplify(lower(parse(user.text, user.file), user.text, { params, filename: user.file }));
+  // 1. The user's d_nngp must be the derivative: compare in 50 digits at interior points.
+  for (const [c, v1, v2] of samplePoints('interior', 16, 3)) {
+    const at = { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) };
+    let a: number;
+    let b: number;
+    try {
+      const x = evaluateHP(dNngp, at);
+      const y = evaluateHP(userD, at);
+      const rel = x.sub(y).abs().div(HP.max(x.abs(), y.abs(), '1e-300'));
+      a = x.toNumber();
+      b = y.toNumber();
+      if (!rel.gt('1e-12')) continue;
+    } catch {
+      continue;
+    }
+    throw new CompileError('E_DERIVATIVE', `d_nngp disagrees with d nngp / d cov12 at (cov12, var1, var2) = (${c}, ${v1}, ${v2}): ${b} vs ${a}`, user.source, user.loc, user.file);
+  }
+  // 2. Both are right: emit the more accurate (mean bits of error over all domain groups).
+  const stableUser = stabilize(userD);
+  const bits = (tree: Expr) => {
+    const mod = instantiate(emitModule({ nngp: stableNngp, dNngp: tree, sourceName: '', simplified: '', derivative: '', target: 'js' }));
+    let total = 0;
+    let n = 0;
+    GROUPS.forEach((g, gi) => {
+      for (const [c, v1, v2] of samplePoints(g, 24, 11 + gi)) {
+        // Truth: the two derivatives are equal (checked above); take whichever evaluates finitely.
+        const at = { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) };
+        let t = NaN;
+        for (const candidate of [stableDNngp, stableUser]) {
+          try { t = evaluateHP(candidate, at).toNumber(); } catch { t = NaN; }
+          if (Number.isFinite(t)) break;
+        }
+        if (Number.isFinite(t)) { total += bitsOfError(mod.dNngp(c, v1, v2), t); n++; }
+      }
+    });
+    return total / Math.max(1, n);
+  };
+  const useUser = bits(stableUser) < bits(stableDNngp);
+  return useUser
+    ? { derivativeSource: 'user', nngp, dNngp: userD, stableNngp, stableDNngp: stableUser }
+    : { derivativeSource: 'symbolic', nngp, dNngp, stableNngp, stableDNngp };
+}
+
+/** The user's d_nngp: options.dNngp, or a `# d_nngp: expr` line of the source. */
+function userDerivative(source: string, filename: string, options: CompileOptions): { text: string; source: string; file: string; loc: Loc } | undefined {
+  if (options.dNngp !== undefined) return { text: options.dNngp, source: options.dNngp, file: `${filename} (d_nngp)`, loc: locAt(options.dNngp, 0, Math.max(1, options.dNngp.length)) };
+  const m = /^[ \t]*#[ \t]*d_nngp:[ \t]*(.*)$/m.exec(source);
+  if (!m) return undefined;
+  const offset = m.index + m[0].indexOf(m[1]!);
+  return { text: ' '.repeat(0) + m[1]!, source, file: filename, loc: locAt(source, offset, Math.max(1, m[1]!.length)) };
 }
 
 type Exports = Pick<CompiledKernel, 'nngp' | 'dNngp' | 'kernel'>;

@@ -357,6 +357,7 @@ const HELPERS_DD = (ts: boolean) => {
 let LO${n} = 0;
 function twoProd(a${n}, b${n})${n} {
   const p = a * b;
+  if (!(Math.abs(p) < Infinity)) { LO = 0; return p; } // overflow or NaN: no low part
   const A = a * 134217729, ah = A - (A - a), al = a - ah;
   const B = b * 134217729, bh = B - (B - b), bl = b - bh;
   LO = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
@@ -364,6 +365,7 @@ function twoProd(a${n}, b${n})${n} {
 }
 function twoSum(a${n}, b${n})${n} {
   const s = a + b;
+  if (!(Math.abs(s) < Infinity)) { LO = 0; return s; }
   const bb = s - a;
   LO = (a - (s - bb)) + (b - bb);
   return s;
@@ -372,14 +374,14 @@ function ddMulD(h${n}, l${n}, y${n})${n} {
   const p = twoProd(h, y);
   const e = LO + l * y;
   const s = p + e;
-  LO = e - (s - p);
+  LO = Math.abs(s) < Infinity ? e - (s - p) : 0;
   return s;
 }
 function ddMulDD(h${n}, l${n}, yh${n}, yl${n})${n} {
   const p = twoProd(h, yh);
   const e = LO + (h * yl + l * yh);
   const s = p + e;
-  LO = e - (s - p);
+  LO = Math.abs(s) < Infinity ? e - (s - p) : 0;
   return s;
 }
 function ddDiv(h${n}, l${n}, yh${n}, yl${n})${n} {
@@ -387,7 +389,7 @@ function ddDiv(h${n}, l${n}, yh${n}, yl${n})${n} {
   const p = twoProd(q, yh);
   const r = ((h - p) - LO + l - q * yl) / yh;
   const s = q + r;
-  LO = r - (s - q);
+  LO = Math.abs(s) < Infinity ? r - (s - q) : 0;
   return s;
 }
 function ddSqrt(h${n}, l${n})${n} {
@@ -396,14 +398,14 @@ function ddSqrt(h${n}, l${n})${n} {
   const p = twoProd(s, s);
   const e = ((h - p) - LO + l) / (2 * s);
   const r = s + e;
-  LO = e - (r - s);
+  LO = Math.abs(r) < Infinity ? e - (r - s) : 0;
   return r;
 }
 function ddAdd(h${n}, l${n}, yh${n}, yl${n})${n} {
   const s = twoSum(h, yh);
   const e = LO + l + yl;
   const r = s + e;
-  LO = e - (r - s);
+  LO = Math.abs(r) < Infinity ? e - (r - s) : 0;
   return r;
 }`;
 };

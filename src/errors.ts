@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'E_PARAM' // a param that is not a finite number
   | 'E_EMPTY'
   | 'E_TOO_LARGE' // source or expression beyond the compiler's limits
+  | 'E_DERIVATIVE' // a user-supplied d_nngp that disagrees with the derivative of nngp
   | 'E_KERNEL'; // bad arguments to kernel()
 
 /**

@@ -132,6 +132,12 @@ export interface CompileOptions {
   readonly filename?: string;
   /** Emit TypeScript (default) or plain JavaScript. */
   readonly target?: 'ts' | 'js';
+  /**
+   * A user-supplied d_nngp_fn (plain math or a def), as `stax.Elementwise` takes it; a
+   * `# d_nngp: expr` line in the source does the same. It is checked against the symbolic
+   * derivative (E_DERIVATIVE if they disagree) and emitted when it is the more accurate.
+   */
+  readonly dNngp?: string;
 }
 
 export interface CompiledKernel {

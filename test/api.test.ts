@@ -64,4 +64,19 @@ describe('API', () => {
     const c = 1, p = 1;
     expect((-c / Math.sqrt(p - c * c) + c / (Math.sqrt(p) * Math.sqrt(1 - (c * c) / p)) + Math.PI - Math.acos(c / Math.sqrt(p))) / (2 * Math.PI)).toBeNaN();
   });
+
+  it('checks a user-supplied d_nngp against the symbolic derivative, and emits the more accurate', () => {
+    const relu = '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2*pi)';
+    const agree = compile(relu, { dNngp: '1/2 - acos(cov12/sqrt(var1*var2))/(2*pi)' });
+    expect(agree.ir.derivativeSource).toBe('symbolic'); // nngpc's stable form is at least as accurate
+    expect(agree.dNngp(1, 1, 1)).toBe(0.5);
+    expect(() => compile(relu, { dNngp: '1/2 - acos(cov12/sqrt(var1*var2))/(3*pi)' })).toThrow(/d_nngp disagrees with d nngp \/ d cov12 at/);
+    // softplus-like map: the symbolic derivative exp(c)/(1 + exp(c)) overflows to NaN for large
+    // cov12; the user's 1/(1 + exp(-c)) does not, so it is emitted.
+    const sp = compile('log(1 + exp(cov12))', { dNngp: '1/(1 + exp(-cov12))' });
+    expect(sp.ir.derivativeSource).toBe('user');
+    expect(sp.dNngp(1e6, 1e6, 1e6)).toBe(1);
+    // The same, as a directive line of the source.
+    expect(compile('# d_nngp: 1/(1 + exp(-cov12))\nlog(1 + exp(cov12))').ir.derivativeSource).toBe('user');
+  });
 });

@@ -62,4 +62,10 @@ describe('stabilize', () => {
     expect(relu.nngp(1 + 2 ** -51, 1, 1)).toBe(0.5);
     expect(relu.dNngp(0, 0, 0)).toBe(0.25); // theta = pi/2 at 0/0, as neural-tangents
   });
+
+  it('double-double evaluation survives overflow: 1/(1 + exp(-c)) is 0, not NaN, for c << 0', () => {
+    const k = compile('1/(1 + exp(-cov12))');
+    expect(k.nngp(-3e4, 1e9, 1e9)).toBe(0);
+    expect(k.nngp(3e4, 1e9, 1e9)).toBe(1);
+  });
 });
