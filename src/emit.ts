@@ -234,8 +234,7 @@ class Body {
       let acc: [string, string] | undefined;
       for (let i = 0n; i < r.n / r.d; i++) acc = acc ? this.ddOp('ddMulDD', acc, b) : b;
       if (r.d === 2n) {
-        const h = this.tmp(`ddSqrt(${b[0]}, ${b[1]})`);
-        const s: [string, string] = [h, this.tmp('LO')];
+        const s = this.ddSqrt(b);
         acc = acc ? this.ddOp('ddMulDD', acc, s) : s;
       }
       return acc ?? ['1', '0'];
@@ -253,16 +252,75 @@ class Body {
       if (consts.length && rest.length) {
         const k = this.ddValue(consts.length === 1 ? consts[0]! : { k: 'mul', factors: consts, key: `*[${consts.map((c) => c.key).join(',')}]` });
         const v = this.val(rest.length === 1 ? rest[0]! : { k: 'mul', factors: rest, key: `*[${rest.map((c) => c.key).join(',')}]` });
-        const h = this.tmp(`ddMulDD(${v}, 0, ${k[0]}, ${k[1]})`);
-        return [h, this.tmp('LO')];
+        return this.ddOp('ddMulDD', [v, '0'], k);
       }
     }
     return [this.val(t), '0'];
   }
 
-  private ddOp(op: string, a: [string, string], b: [string, string]): [string, string] {
-    const h = this.tmp(`${op}(${a[0]}, ${a[1]}, ${b[0]}, ${b[1]})`);
-    return [h, this.tmp('LO')];
+  /** A fresh temporary name. */
+  private fresh(): string {
+    return `${this.prefix}${this.n++}`;
+  }
+
+  /** Error-free product a*b = p + lo, inlined (Dekker; JavaScript has no fma). */
+  private twoProd(a: string, b: string): [string, string] {
+    const p = this.fresh();
+    this.lines.push(
+      `const ${p} = ${a} * ${b};`,
+      `const ${p}a = ${a} * 134217729, ${p}ah = ${p}a - (${p}a - ${a}), ${p}al = ${a} - ${p}ah;`,
+      `const ${p}b = ${b} * 134217729, ${p}bh = ${p}b - (${p}b - ${b}), ${p}bl = ${b} - ${p}bh;`,
+      `const ${p}l = Math.abs(${p}) < Infinity ? ((${p}ah * ${p}bh - ${p}) + ${p}ah * ${p}bl + ${p}al * ${p}bh) + ${p}al * ${p}bl : 0;`,
+    );
+    return [p, `${p}l`];
+  }
+
+  /** Error-free sum a+b = s + lo, inlined (Knuth). */
+  private twoSum(a: string, b: string): [string, string] {
+    const s = this.fresh();
+    this.lines.push(`const ${s} = ${a} + ${b};`, `const ${s}v = ${s} - ${a};`, `const ${s}l = Math.abs(${s}) < Infinity ? (${a} - (${s} - ${s}v)) + (${b} - ${s}v) : 0;`);
+    return [s, `${s}l`];
+  }
+
+  /** Renormalises hi + e into a double-double. */
+  private renorm(hi: string, e: string): [string, string] {
+    const r = this.fresh();
+    this.lines.push(`const ${r} = ${hi} + ${e};`, `const ${r}l = Math.abs(${r}) < Infinity ? ${e} - (${r} - ${hi}) : 0;`);
+    return [r, `${r}l`];
+  }
+
+  /** Double-double operations, inlined as local constants (no shared state, no allocation). */
+  private ddOp(op: 'ddMulDD' | 'ddAdd' | 'ddDiv', a: [string, string], b: [string, string]): [string, string] {
+    this.helpers.add('dd');
+    if (op === 'ddAdd') {
+      const [s, sl] = this.twoSum(a[0], b[0]);
+      const e = this.fresh();
+      this.lines.push(`const ${e} = ${sl} + ${a[1]} + ${b[1]};`);
+      return this.renorm(s, e);
+    }
+    if (op === 'ddMulDD') {
+      const [p, pl] = this.twoProd(a[0], b[0]);
+      const e = this.fresh();
+      const cross = [b[1] === '0' ? '' : `${a[0]} * ${b[1]}`, a[1] === '0' ? '' : `${a[1]} * ${b[0]}`].filter(Boolean);
+      this.lines.push(`const ${e} = ${[pl, ...cross].join(' + ')};`);
+      return this.renorm(p, e);
+    }
+    const q = this.fresh();
+    this.lines.push(`const ${q} = ${a[0]} / ${b[0]};`);
+    const [p, pl] = this.twoProd(q, b[0]);
+    const r = this.fresh();
+    this.lines.push(`const ${r} = ((${a[0]} - ${p}) - ${pl} + ${a[1]} - ${q} * ${b[1]}) / ${b[0]};`);
+    return this.renorm(q, r);
+  }
+
+  /** sqrt of a double-double, one Newton correction; 0 at 0, NaN below. */
+  private ddSqrt(a: [string, string]): [string, string] {
+    const s = this.fresh();
+    this.lines.push(`const ${s} = Math.sqrt(${a[0]});`);
+    const [p, pl] = this.twoProd(s, s);
+    const e = this.fresh();
+    this.lines.push(`const ${e} = ${a[0]} > 0 ? ((${a[0]} - ${p}) - ${pl} + ${a[1]}) / (2 * ${s}) : 0;`);
+    return this.renorm(s, e);
   }
 
   /** A polynomial in double-double: exact products (two-product), compensated sums. Returns [hi, lo]. */
@@ -276,20 +334,13 @@ class Body {
       const [c, vars] = monomial(t);
       let cur: [string, string] | undefined;
       for (const v of vars) {
-        if (!cur) { cur = [v, '0']; continue; }
-        const h = this.tmp(`ddMulD(${cur[0]}, ${cur[1]}, ${v})`);
-        cur = [h, this.tmp('LO')];
+        cur = cur ? this.ddOp('ddMulDD', cur, [v, '0']) : [v, '0'];
       }
       const [ch, cl] = splitRat(c);
       if (!cur) cur = [literal(ch), literal(cl)];
       else if (cl === 0 && isPowerOfTwo(ch)) cur = [scaled(cur[0], ch), scaled(cur[1], ch)];
-      else {
-        const h = this.tmp(`ddMulDD(${cur[0]}, ${cur[1]}, ${literal(ch)}, ${literal(cl)})`);
-        cur = [h, this.tmp('LO')];
-      }
-      if (!acc) { acc = cur; continue; }
-      const h = this.tmp(`ddAdd(${acc[0]}, ${acc[1]}, ${cur[0]}, ${cur[1]})`);
-      acc = [h, this.tmp('LO')];
+      else cur = this.ddOp('ddMulDD', cur, [literal(ch), literal(cl)]);
+      acc = acc ? this.ddOp('ddAdd', acc, cur) : cur;
     }
     const r: [string, string] = acc![1] === '0' ? acc! : acc!;
     this.memo.set('dd:' + p.key, r.join(','));
@@ -352,61 +403,11 @@ function wrapProduct(s: string): string {
 
 const HELPERS_DD = (ts: boolean) => {
   const n = ts ? ': number' : '';
-  return `// Error-free transformations (Dekker, Knuth): JavaScript has no fma. The low part of the
-// last result is left in LO, so the kernel allocates nothing per point.
-let LO${n} = 0;
-function twoProd(a${n}, b${n})${n} {
-  const p = a * b;
-  if (!(Math.abs(p) < Infinity)) { LO = 0; return p; } // overflow or NaN: no low part
-  const A = a * 134217729, ah = A - (A - a), al = a - ah;
-  const B = b * 134217729, bh = B - (B - b), bl = b - bh;
-  LO = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-  return p;
-}
-function twoSum(a${n}, b${n})${n} {
-  const s = a + b;
-  if (!(Math.abs(s) < Infinity)) { LO = 0; return s; }
-  const bb = s - a;
-  LO = (a - (s - bb)) + (b - bb);
-  return s;
-}
-function ddMulD(h${n}, l${n}, y${n})${n} {
-  const p = twoProd(h, y);
-  const e = LO + l * y;
-  const s = p + e;
-  LO = Math.abs(s) < Infinity ? e - (s - p) : 0;
-  return s;
-}
-function ddMulDD(h${n}, l${n}, yh${n}, yl${n})${n} {
-  const p = twoProd(h, yh);
-  const e = LO + (h * yl + l * yh);
-  const s = p + e;
-  LO = Math.abs(s) < Infinity ? e - (s - p) : 0;
-  return s;
-}
-function ddDiv(h${n}, l${n}, yh${n}, yl${n})${n} {
-  const q = h / yh;
-  const p = twoProd(q, yh);
-  const r = ((h - p) - LO + l - q * yl) / yh;
-  const s = q + r;
-  LO = Math.abs(s) < Infinity ? r - (s - q) : 0;
-  return s;
-}
-function ddSqrt(h${n}, l${n})${n} {
-  if (!(h > 0)) { LO = 0; return h === 0 ? 0 : NaN; }
+  return `/** sqrt(h + l) to about an ulp, for a double-double h + l; 0 for h <= 0. */
+function sqrtDD(h${n}, l${n})${n} {
+  if (!(h > 0)) return 0;
   const s = Math.sqrt(h);
-  const p = twoProd(s, s);
-  const e = ((h - p) - LO + l) / (2 * s);
-  const r = s + e;
-  LO = Math.abs(r) < Infinity ? e - (r - s) : 0;
-  return r;
-}
-function ddAdd(h${n}, l${n}, yh${n}, yl${n})${n} {
-  const s = twoSum(h, yh);
-  const e = LO + l + yl;
-  const r = s + e;
-  LO = Math.abs(r) < Infinity ? e - (r - s) : 0;
-  return r;
+  return s + l / (2 * s);
 }`;
 };
 
@@ -473,17 +474,20 @@ function erfc(x${n})${n} {
 /** Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho. */
 function prologue(needs: { c: boolean; g: boolean; r: boolean }, ts: boolean): string[] {
   if (!needs.c && !needs.g && !needs.r) return [];
+  const split = (x: string, v: string) => `const ${x}a = ${v} * 134217729, ${x}h = ${x}a - (${x}a - ${v}), ${x}l = ${v} - ${x}h;`;
   const lines = [
-    'const pp = twoProd(v1, v2), pl = LO;',
-    'const cc = twoProd(c0, c0), cl = LO;',
-    'const gs = twoSum(pp, -cc);',
-    'const gRaw = gs + (LO + (pl - cl));',
-    // sqrt of the double-double pp + pl, for the bound and for rho.
-    'const sp = pp > 0 ? Math.sqrt(pp) + pl / (2 * Math.sqrt(pp)) : 0;',
-    `const c${ts ? ': number' : ''} = gRaw < 0 ? (c0 < 0 ? -sp : sp) : c0;`,
+    // pp + pl = var1*var2 and cc + cl = cov12^2 exactly (Dekker's two-product).
+    split('a', 'v1'), split('b', 'v2'), split('k', 'c0'),
+    'const pp = v1 * v2, pl = Math.abs(pp) < Infinity ? ((ah * bh - pp) + ah * bl + al * bh) + al * bl : 0;',
+    'const cc = c0 * c0, cl = Math.abs(cc) < Infinity ? ((kh * kh - cc) + 2 * kh * kl) + kl * kl : 0;',
+    // gap = pp + pl - cc - cl, from Knuth's two-sum of the high parts.
+    'const gs = pp - cc, gv = gs - pp, ge = Math.abs(gs) < Infinity ? (pp - (gs - gv)) + (-cc - gv) : 0;',
+    'const gRaw = gs + (ge + (pl - cl));',
+    // Outside the bound (rare): cov12 := ±sqrt(pp + pl).
+    `const c${ts ? ': number' : ''} = gRaw < 0 ? (c0 < 0 ? -sqrtDD(pp, pl) : sqrtDD(pp, pl)) : c0;`,
   ];
   if (needs.g) lines.push('const g = gRaw > 0 ? gRaw : 0;');
-  if (needs.r) lines.push('const r = sp > 0 ? Math.max(-1, Math.min(1, c / sp)) : 0;');
+  if (needs.r) lines.push('const sp = sqrtDD(pp, pl);', 'const r = sp > 0 ? Math.max(-1, Math.min(1, c / sp)) : 0;');
   return lines;
 }
 

@@ -14,3 +14,5 @@ export { activations, catalog, compileActivation } from './catalog.js';
 export type { CatalogEntry } from './catalog.js';
 export { verify, accuracy, gaussianExpectation, bitsOfError } from './verify.js';
 export type { VerifyReport, VerifyOptions, AccuracyReport } from './verify.js';
+export { HP, evaluateHP, hpFromDouble } from './evaluate.js';
+export { GROUPS, samplePoints } from './measure.js';

@@ -1,0 +1,127 @@
+// Speed benchmark: kernel() on a realistic n×n kernel against hand-written JS, mathjs and
+// nerdamer; compile latency; CLI cold start; memory per kernel() call. Ratios are measured
+// in this process, alternating runs, medians over >= 7 runs after warm-up.
+import { spawnSync } from 'node:child_process';
+import { create, all } from 'mathjs';
+import nerdamer from 'nerdamer';
+import 'nerdamer/Calculus.js';
+import { compile, catalog, compileActivation } from 'nngpc';
+import { formula, HAND } from './lib/baselines.mjs';
+
+const progress = (s) => process.stderr.write(`\r\x1b[K${s}`);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+
+/** X X^T / d for Gaussian X (n × d): the diagonal is exact (cov12 = var1 = var2 on it). */
+function inputKernel(n, d = 64, seed = 1) {
+  let s = seed;
+  const rnd = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
+  const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-300)) * Math.cos(2 * Math.PI * rnd());
+  const X = Float64Array.from({ length: n * d }, gauss);
+  const K = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
+    let acc = 0;
+    for (let k = 0; k < d; k++) acc += X[i * d + k] * X[j * d + k];
+    K[i * n + j] = K[j * n + i] = acc / d;
+  }
+  const cov = Float64Array.from({ length: n }, (_, i) => K[i * n + i]);
+  return { nngp: K, cov1: cov, ntk: K.slice() };
+}
+
+/** A kernel() built from scalar nngp/dNngp functions: the loop users write by hand. */
+function loopKernel(nngp, dNngp) {
+  return ({ nngp: K, ntk: T, cov1 }) => {
+    const n = cov1.length;
+    const outK = new Float64Array(K.length), outT = new Float64Array(K.length);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      const idx = i * n + j, c = K[idx];
+      outK[idx] = nngp(c, cov1[i], cov1[j]);
+      outT[idx] = T[idx] * dNngp(c, cov1[i], cov1[j]);
+    }
+    return { nngp: outK, ntk: outT, cov1: Float64Array.from(cov1, (v) => nngp(v, v, v)) };
+  };
+}
+
+function timeRuns(fns, input, runs) {
+  const times = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+  for (const f of Object.values(fns)) f(input); // warm-up
+  for (const f of Object.values(fns)) f(input);
+  for (let r = 0; r < runs; r++) {
+    for (const [k, f] of Object.entries(fns)) { // alternating
+      const t = performance.now();
+      f(input);
+      times[k].push(performance.now() - t);
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+}
+
+export function runSpeed({ n = 2048, runs = 7 } = {}) {
+  console.log(`\n# Speed: kernel() on a ${n}×${n} input kernel (X Xᵀ/d, Gaussian X), nngp and ntk; median of ${runs} alternating runs after warm-up`);
+  const big = inputKernel(n);
+  const small = inputKernel(256);
+  const math = create(all);
+  console.log(`  ${'map'.padEnd(6)} ${'nngpc ms'.padStart(9)} ${'hand ms'.padStart(9)} ${'nngpc/hand'.padStart(11)} ${'mathjs ns/entry'.padStart(16)} ${'nerdamer ns/entry'.padStart(18)} ${'mathjs/nngpc'.padStart(13)}`);
+  for (const id of ['erf', 'relu', 'gelu']) {
+    progress(`speed: ${id}`);
+    const entry = catalog().find((e) => e.id === id);
+    const k = compileActivation(id);
+    const hand = HAND[id];
+    const t = timeRuns({ nngpc: (x) => k.kernel(x), hand: loopKernel(hand.nngp, hand.dNngp) }, big, runs);
+    // mathjs and nerdamer are ~100x slower: timed on a 256×256 kernel, per entry.
+    const f = formula(entry.source, entry.params);
+    const others = { nngpc: (x) => k.kernel(x) };
+    try {
+      const mf = math.compile(f), md = math.simplify(math.derivative(f, 'cov12')).compile();
+      others.mathjs = loopKernel((c, a, b) => mf.evaluate({ cov12: c, var1: a, var2: b }), (c, a, b) => md.evaluate({ cov12: c, var1: a, var2: b }));
+    } catch { /* mathjs cannot differentiate it (atan2) */ }
+    try {
+      const nf = nerdamer(f).buildFunction(['cov12', 'var1', 'var2']);
+      const nd = nerdamer.diff(f, 'cov12').buildFunction(['cov12', 'var1', 'var2']);
+      others.nerdamer = loopKernel(nf, nd);
+    } catch { /* nerdamer cannot */ }
+    const ts = timeRuns(others, small, Math.max(3, Math.min(runs, 7)));
+    const per = (ms, nn) => (ms === undefined ? 'n/a' : ((ms * 1e6) / (nn * nn)).toFixed(0));
+    const ratio = ts.mathjs === undefined ? 'n/a' : `${(ts.mathjs / ts.nngpc).toFixed(0)}×`;
+    console.log(`  ${id.padEnd(6)} ${t.nngpc.toFixed(1).padStart(9)} ${t.hand.toFixed(1).padStart(9)} ${(t.nngpc / t.hand).toFixed(2).padStart(10)}× ${per(ts.mathjs, 256).padStart(16)} ${per(ts.nerdamer, 256).padStart(18)} ${ratio.padStart(13)}`);
+  }
+
+  progress('speed: compile latency');
+  const lat = [];
+  for (const e of catalog()) {
+    const xs = [];
+    for (let r = 0; r < 7; r++) { const t = performance.now(); compile(e.source, { params: e.params }); xs.push(performance.now() - t); }
+    lat.push([e.id, median(xs)]);
+  }
+  const all_ = lat.map(([, t]) => t);
+  console.log(`\n# Compile latency (parse → emit, in process), per catalog entry, median of 7: p50 ${pct(all_, 0.5).toFixed(1)} ms, p95 ${pct(all_, 0.95).toFixed(1)} ms, max ${Math.max(...all_).toFixed(1)} ms (${lat.sort((a, b) => b[1] - a[1])[0][0]})`);
+
+  progress('speed: CLI cold start');
+  const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+  const file = new URL('../fixtures/examples/erf.nngp', import.meta.url).pathname;
+  const cold = [];
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    spawnSync(process.execPath, [cli, 'compile', file, '--check', '-o', '/nonexistent-nngpc-out'], { encoding: 'utf8' });
+    cold.push(performance.now() - t);
+  }
+  console.log(`# CLI cold start (node dist/cli.js compile erf.nngp --check), median of 5: ${median(cold).toFixed(0)} ms`);
+
+  progress('speed: memory');
+  if (typeof globalThis.gc === 'function') {
+    const k = compileActivation('gelu');
+    const input = inputKernel(512);
+    k.kernel(input);
+    const outBytes = 2 * 512 * 512 * 8 + 512 * 8;
+    globalThis.gc();
+    const before = process.memoryUsage();
+    const keep = [];
+    const calls = 10;
+    for (let i = 0; i < calls; i++) keep.push(k.kernel(input));
+    const after = process.memoryUsage();
+    const grown = (after.heapUsed - before.heapUsed + after.arrayBuffers - before.arrayBuffers) / calls;
+    console.log(`# Memory per kernel() call (512×512, outputs kept): ${(grown / 1024).toFixed(0)} KiB, of which outputs ${(outBytes / 1024).toFixed(0)} KiB (${((grown - outBytes) / 1024).toFixed(1)} KiB other)`);
+    keep.length = 0;
+  } else console.log('# Memory: run with node --expose-gc to measure');
+  progress('');
+}
