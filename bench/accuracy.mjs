@@ -52,7 +52,20 @@ function measure(ways, rows) {
 }
 
 const cell = (xs) => (xs.length ? `${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1)}/${Math.max(...xs).toFixed(0)}` : '-');
+const summary = [];
+function pooled(title, res) {
+  const row = [title];
+  for (const name of ['nngpc', 'autodiff', 'mathjs', 'nerdamer', 'hand']) {
+    const r = res[name];
+    if (!r || r.error) { row.push('n/a'); continue; }
+    const d = Object.values(r.groups).flatMap((g) => g.d);
+    row.push(`${(d.reduce((a, b) => a + b, 0) / Math.max(1, d.length)).toFixed(1)}/${Math.max(0, ...d).toFixed(0)} (${r.nonFinite})`);
+  }
+  summary.push(row);
+}
+
 function print(title, res) {
+  pooled(title, res);
   const lines = [`\n${title}`, `  ${'approach'.padEnd(9)} ${GROUPS.map((g) => `${g} nngp · d`.padEnd(22)).join(' ')} non-finite`];
   for (const [name, r] of Object.entries(res)) {
     if (r.error) { lines.push(`  ${name.padEnd(9)} n/a: ${r.error}`); continue; }
@@ -91,4 +104,8 @@ export function runAccuracy() {
     print(`catalog ${e.id} (${e.layer})`, measure(approaches(e.id, e.source, e.params), rows));
   }
   progress('');
+  console.log('\n# Summary: derivative bits of error over all groups, mean/max (non-finite outputs of nngp or d where the truth is finite)');
+  const head = ['case', 'nngpc', 'autodiff', 'mathjs', 'nerdamer', 'hand-derived'];
+  const w = head.map((h, i) => Math.max(h.length, ...summary.map((r) => r[i].length)));
+  for (const r of [head, ...summary]) console.log('  ' + r.map((c, i) => c.padEnd(w[i])).join('  '));
 }

@@ -51,6 +51,17 @@ describe('catalog', () => {
     });
   }
 
+  it('integer families agree with quadrature for every n (Monomial 0..5, RectifiedMonomial 0..3, Hermite 0..5)', () => {
+    for (const [id, ns] of [['monomial', [0, 1, 2, 3, 4, 5]], ['rectified_monomial', [0, 1, 2, 3]], ['hermite', [0, 1, 2, 3, 4, 5]]] as const) {
+      const e = catalog().find((x) => x.id === id)!;
+      for (const n of ns) {
+        const r = verify(e.source, { fn: e.fn!, params: { n }, unitVariance: e.unitVariance, jump: e.jump || (id === 'rectified_monomial' && n === 0), points: 12, degree: 24 });
+        expect(r.nngp.worst, `${id} n=${n} nngp ${JSON.stringify(r.nngp)}`).toBeLessThan(TOL);
+        if (r.dNngp) expect(r.dNngp.worst, `${id} n=${n} d ${JSON.stringify(r.dNngp)}`).toBeLessThan(TOL);
+      }
+    }
+  });
+
   it('catches a wrong closed form (a wrong constant, a wrong sign)', () => {
     const relu = catalog().find((e) => e.id === 'relu')!;
     const wrongConstant = relu.source.replace('(2 * jnp.pi)', '(2.01 * jnp.pi)');

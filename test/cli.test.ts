@@ -80,4 +80,24 @@ describe('CLI', () => {
     expect(acc.status, acc.stderr).toBe(0);
     expect(acc.stdout).toMatch(/interior nngp \/ d/);
   });
+
+  it('--watch recompiles on change and keeps running through errors', async () => {
+    const { spawn } = await import('node:child_process');
+    writeFileSync(join(dir, 'w.nngp'), 'cov12^2');
+    const child = spawn(process.execPath, [CLI, 'compile', 'w.nngp', '-o', 'wgen', '--watch'], { cwd: dir });
+    let stderr = '';
+    child.stderr.on('data', (b) => { stderr += String(b); });
+    const out = join(dir, 'wgen', 'w.ts');
+    const until = async (cond: () => boolean) => { for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 50)); return cond(); };
+    try {
+      expect(await until(() => existsSync(out) && readFileSync(out, 'utf8').includes('cov12^2'))).toBe(true);
+      writeFileSync(join(dir, 'w.nngp'), 'x = cov12\nfoo(x)');
+      expect(await until(() => stderr.includes("unknown function 'foo'"))).toBe(true);
+      expect(child.exitCode).toBeNull(); // still running
+      writeFileSync(join(dir, 'w.nngp'), 'cov12^3');
+      expect(await until(() => readFileSync(out, 'utf8').includes('cov12^3'))).toBe(true);
+    } finally {
+      child.kill();
+    }
+  });
 });

@@ -51,6 +51,11 @@ const DUAL_FNS = {
   erf: (x) => D(erf(x.v), x.d * 1.1283791670955126 * Math.exp(-x.v * x.v)),
   abs: (x) => D(Math.abs(x.v), x.d * Math.sign(x.v)),
   square: (x) => D(x.v * x.v, 2 * x.v * x.d),
+  sign: (x) => D(Math.sign(x.v), 0),
+  min: (a, b) => (a.v < b.v ? a : b),
+  max: (a, b) => (a.v > b.v ? a : b),
+  clip: (x, lo, hi) => (x.v < lo.v ? lo : x.v > hi.v ? hi : x),
+  where: (c, a, b) => (c.v !== 0 ? a : b), // jnp.where: a select
 };
 function dualNode(n, env) {
   switch (n.type) {
@@ -71,6 +76,12 @@ function dualNode(n, env) {
         case '-': return D(a.v - b.v, a.d - b.d);
         case '*': return D(a.v * b.v, a.d * b.v + a.v * b.d);
         case '/': return D(a.v / b.v, (a.d * b.v - a.v * b.d) / (b.v * b.v));
+        case '<': return D(a.v < b.v ? 1 : 0, 0);
+        case '<=': return D(a.v <= b.v ? 1 : 0, 0);
+        case '>': return D(a.v > b.v ? 1 : 0, 0);
+        case '>=': return D(a.v >= b.v ? 1 : 0, 0);
+        case '==': return D(a.v === b.v ? 1 : 0, 0);
+        case '!=': return D(a.v !== b.v ? 1 : 0, 0);
         case '^': {
           // JAX: integer_pow for integer literals (x**2 -> 2 x dx), pow otherwise.
           if (b.d === 0 && Number.isInteger(b.v)) return D(Math.pow(a.v, b.v), b.v * Math.pow(a.v, b.v - 1) * a.d);
