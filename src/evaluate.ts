@@ -4,6 +4,7 @@
 import { Decimal } from 'decimal.js';
 import type { Expr } from './types.js';
 import { fromNumber } from './rational.js';
+import { HELPER_ERF } from './runtime.js';
 
 export const HP = Decimal.clone({ precision: 50, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -9e15, toExpPos: 9e15, minE: -9e15, maxE: 9e15 });
 export type HPNum = InstanceType<typeof HP>;
@@ -182,28 +183,8 @@ export function foldConstant(e: Expr): number {
   return v.toNumber();
 }
 
-/** erf in double precision (series below 2.5, continued fraction of erfc above). */
-function erfD(x: number): number {
-  if (Number.isNaN(x)) return x;
-  const a = Math.abs(x);
-  if (a >= 2.5) return x > 0 ? 1 - erfcD(a) : erfcD(a) - 1;
-  const x2 = x * x;
-  let term = x, sum = x;
-  for (let k = 1; k < 80; k++) {
-    term *= -x2 / k;
-    const t = term / (2 * k + 1);
-    sum += t;
-    if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
-  }
-  return sum * 1.1283791670955126;
-}
-function erfcD(x: number): number {
-  if (x < 2.5) return 1 - erfD(x);
-  if (x > 27.3) return 0;
-  let f = x;
-  for (let k = 60; k >= 1; k--) f = x + k / 2 / f;
-  return (Math.exp(-x * x) * 0.5641895835477563) / f;
-}
+/** erf and erfc in float64: the very helper emitted modules contain (runtime.ts). */
+const { erf: erfD, erfc: erfcD } = new Function(`${HELPER_ERF(false)}\nreturn { erf, erfc };`)() as { erf: (x: number) => number; erfc: (x: number) => number };
 
 /** Evaluates a core expression in float64, directly (no stabilization): for quadrature integrands. */
 export function evaluateDouble(e: Expr, at: { cov12: number; var1: number; var2: number }): number {

@@ -1,6 +1,7 @@
 // Shared test helpers: reference fixtures and the bits-of-error metric.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bitsOfError as bitsOfErrorNumber } from '../src/measure.js';
 
 export const ROOT = join(import.meta.dirname, '..');
 
@@ -17,24 +18,9 @@ export function references(): Reference[] {
   return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Reference);
 }
 
-/** Position of a double on the number line of doubles (monotone, adjacent doubles differ by 1). */
-function ordinal(x: number): bigint {
-  const b = new DataView(new ArrayBuffer(8));
-  b.setFloat64(0, x);
-  const i = b.getBigInt64(0);
-  return i < 0n ? -(i & 0x7fffffffffffffffn) : i;
-}
-
-/**
- * Bits of error as Herbie measures it: log2(1 + number of doubles strictly between the
- * output and the correctly rounded truth, plus one); 64 for a non-finite output.
- */
+/** Bits of error (src/measure.ts) against a decimal truth string, correctly rounded by Number(). */
 export function bitsOfError(out: number, truth: string): number {
-  if (!Number.isFinite(out)) return 64;
-  const t = Number(truth); // correctly rounded
-  const d = ordinal(out) - ordinal(t);
-  const n = d < 0n ? -d : d;
-  return n === 0n ? 0 : Math.log2(1 + Number(n));
+  return bitsOfErrorNumber(out, Number(truth));
 }
 
 export function meanMax(xs: number[]): { mean: number; max: number } {

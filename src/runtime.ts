@@ -1,0 +1,76 @@
+// The runtime helpers an emitted module may contain, as source text (TypeScript or plain
+// JavaScript), in one place. emit.ts copies the ones a module uses; evaluate.ts instantiates
+// erf from the same text, so quadrature integrands use exactly the erf users get.
+
+const PI_OVER_2 = String(Math.PI / 2);
+
+export const HELPERS_DD = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  return `/** sqrt(h + l) to about an ulp, for a double-double h + l; 0 for h <= 0. */
+function sqrtDD(h${n}, l${n})${n} {
+  if (!(h > 0)) return 0;
+  const s = Math.sqrt(h);
+  return s + l / (2 * s);
+}`;
+};
+
+export const HELPER_ANGLE = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  return `/** atan2(y, x), but pi/2 at (0, 0): acos(0/0) with neural-tangents' theta = pi/2. */
+function angle(y${n}, x${n})${n} {
+  return y === 0 && x === 0 ? ${PI_OVER_2} : Math.atan2(y, x);
+}`;
+};
+
+export const HELPER_YMXANGLE = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  return `/**
+ * y - x * angle(y, x). For small angles (x > 0, |y| < 2x), with r = hypot(x, y) and
+ * u = y / (x + r) = tan(angle/2):  y - x * angle = y^3 / (x + r)^2 + 2 x (u - atan u),
+ * and u - atan u = u^3 (1/3 - u^2/5 + u^4/7 - ...): no cancellation anywhere.
+ */
+function ymxangle(y${n}, x${n})${n} {
+  if (x > 0 && Math.abs(y) < 2 * x) {
+    const w = x + Math.sqrt(x * x + y * y);
+    const u = y / w, u2 = u * u;
+    let s = 0, p = 1;
+    for (let k = 0; k < 80; k++) {
+      const term = p / (2 * k + 3);
+      s += term;
+      if (Math.abs(term) <= 1e-17 * s) break;
+      p *= -u2;
+    }
+    return y * y * y / (w * w) + 2 * x * u * u2 * s;
+  }
+  return y - x * angle(y, x);
+}`;
+};
+
+export const HELPER_ERF = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  return `/** erf and erfc: Taylor series for |x| < 2.5, continued fraction of erfc beyond (to ~1e-16 relative). */
+function erf(x${n})${n} {
+  if (Number.isNaN(x)) return x;
+  const a = Math.abs(x);
+  if (a >= 2.5) return x > 0 ? 1 - erfc(a) : erfc(a) - 1;
+  const x2 = x * x;
+  let term = x, sum = x;
+  for (let k = 1; k < 80; k++) {
+    term *= -x2 / k;
+    const t = term / (2 * k + 1);
+    sum += t;
+    if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+  }
+  return sum * 1.1283791670955126;
+}
+function erfc(x${n})${n} {
+  if (Number.isNaN(x)) return x;
+  if (x < 2.5) return 1 - erf(x);
+  if (x > 27.3) return 0;
+  // Continued fraction, evaluated backward: erfc x = exp(-x^2)/sqrt(pi) / (x + 1/2/(x + 1/(x + 3/2/(x + ...))))
+  let f = x;
+  for (let k = 60; k >= 1; k--) f = x + (k / 2) / f;
+  return Math.exp(-x * x) * 0.5641895835477563 / f;
+}`;
+};
+
