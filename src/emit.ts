@@ -128,7 +128,8 @@ class Body {
     }
     for (const f of factors) {
       if (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n) {
-        den.push(this.powCode({ ...f, exp: { k: 'num', v: Q.neg(f.exp.v), key: '' } } as Expr & { k: 'pow' }, true));
+        const r = Q.neg(f.exp.v);
+        den.push(Q.isOne(r) ? this.val(f.base) : this.val({ k: 'pow', base: f.base, exp: { k: 'num', v: r, key: '#' + Q.toString(r) }, key: `^[${f.base.key};#${Q.toString(r)}]` } as Expr));
       } else if (f.k === 'num') {
         num.push(literal(Q.toNumber(f.v)));
       } else num.push(this.val(f));
@@ -149,7 +150,11 @@ class Body {
       const whole = Number((r.n - 1n) / 2n);
       return [...Array(whole).fill(b), s].join(' * ');
     }
-    if (r.n < 0n) return `1 / ${wrapProduct(this.powCode({ ...e, exp: { k: 'num', v: Q.neg(r), key: '' } } as Expr & { k: 'pow' }, asFactor))}`;
+    if (r.n < 0n) {
+      // Through val() so that sqrt(x) is shared with other uses of it.
+      const positive = { k: 'pow', base: e.base, exp: { k: 'num', v: Q.neg(r), key: '#' + Q.toString(Q.neg(r)) }, key: `^[${e.base.key};#${Q.toString(Q.neg(r))}]` } as Expr;
+      return `1 / ${wrapProduct(this.val(positive))}`;
+    }
     return `Math.pow(${b}, ${literal(Q.toNumber(r))})`;
   }
 
@@ -435,6 +440,27 @@ function fnBody(e: Expr, ts: boolean): { lines: string[]; result: string; helper
   return { lines: [...prologue(needs, ts), ...b.lines], result, helpers: b.helpers };
 }
 
+const GLOBALS = new Set(['Math', 'Infinity', 'NaN', 'number', 'const', 'sqrtDD', 'angle', 'ymxangle', 'erf', 'erfc']);
+
+/**
+ * Splits straight-line code into what depends only on `seed` names (hoisted out of the inner
+ * loop: per-row work such as the split of var1) and the rest, keeping order.
+ */
+export function hoist(lines: readonly string[], seed: readonly string[]): { outer: string[]; inner: string[] } {
+  const invariant = new Set(seed);
+  const outer: string[] = [];
+  const inner: string[] = [];
+  for (const line of lines) {
+    const declared = [...line.matchAll(/(?:const|,)\s*([A-Za-z_]\w*)(?:\s*:\s*number)?\s*=(?!=)/g)].map((m) => m[1]!);
+    const used = [...line.matchAll(/(?<![.\w])([A-Za-z_]\w*)/g)].map((m) => m[1]!).filter((n) => !GLOBALS.has(n) && !declared.includes(n));
+    if (declared.length && used.every((n) => invariant.has(n))) {
+      outer.push(line);
+      for (const d of declared) invariant.add(d);
+    } else inner.push(line);
+  }
+  return { outer, inner };
+}
+
 /** The module text. */
 export function emitModule(input: EmitInput): string {
   const ts = input.target === 'ts';
@@ -449,6 +475,8 @@ export function emitModule(input: EmitInput): string {
   const nOnly = new Body();
   const nOnlyV = nOnly.val(input.nngp);
   const helpers = new Set([...f.helpers, ...d.helpers, ...fused.helpers]);
+  const fusedLoop = hoist([...prologue(fusedNeeds, ts), ...fused.lines], ['v1']);
+  const nOnlyLoop = hoist([...prologue(needsOf(input.nngp), ts), ...nOnly.lines], ['v1']);
   const ind = (lines: string[], k: number) => lines.map((l) => ' '.repeat(k) + l).join('\n');
 
   const out: string[] = [];
@@ -500,9 +528,10 @@ export function emitModule(input: EmitInput): string {
     const outT = new Float64Array(T.length);
     for (let i = 0; i < n1; i++) {
       const v1 = C1[i]${ts ? '!' : ''};
+${ind(fusedLoop.outer, 6)}
       for (let j = 0; j < n2; j++) {
         const v2 = C2[j]${ts ? '!' : ''}, idx = i * n2 + j, c0 = K[idx]${ts ? '!' : ''};
-${ind([...prologue(fusedNeeds, ts), ...fused.lines], 8)}
+${ind(fusedLoop.inner, 8)}
         outK[idx] = ${fusedN};
         outT[idx] = T[idx]${ts ? '!' : ''} * ${fusedD};
       }
@@ -511,9 +540,10 @@ ${ind([...prologue(fusedNeeds, ts), ...fused.lines], 8)}
   }
   for (let i = 0; i < n1; i++) {
     const v1 = C1[i]${ts ? '!' : ''};
+${ind(nOnlyLoop.outer, 4)}
     for (let j = 0; j < n2; j++) {
       const v2 = C2[j]${ts ? '!' : ''}, idx = i * n2 + j, c0 = K[idx]${ts ? '!' : ''};
-${ind([...prologue(needsOf(input.nngp), ts), ...nOnly.lines], 6)}
+${ind(nOnlyLoop.inner, 6)}
       outK[idx] = ${nOnlyV};
     }
   }
