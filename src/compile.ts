@@ -99,7 +99,7 @@ function userDerivative(source: string, filename: string, options: CompileOption
   const m = /^[ \t]*#[ \t]*d_nngp:[ \t]*(.*)$/m.exec(source);
   if (!m) return undefined;
   const offset = m.index + m[0].indexOf(m[1]!);
-  return { text: ' '.repeat(0) + m[1]!, source, file: filename, loc: locAt(source, offset, Math.max(1, m[1]!.length)) };
+  return { text: m[1]!, source, file: filename, loc: locAt(source, offset, Math.max(1, m[1]!.length)) };
 }
 
 type Exports = Pick<CompiledKernel, 'nngp' | 'dNngp' | 'kernel'>;

@@ -5,7 +5,6 @@ import * as E from './expr.js';
 import type { Expr, Fn, FnName, SymName } from './types.js';
 
 const two = E.num(2);
-const half = E.HALF;
 const mhalf = E.num(-0.5);
 /** 2/sqrt(pi), exactly as a product of a rational and a power of pi. */
 const twoOverSqrtPi = E.mul(two, E.pow(E.PI, mhalf));
@@ -43,7 +42,7 @@ export const DERIVATIVES: Partial<Record<FnName, Rule>> = {
   min: ([a, b], [da, db]) => where(E.fn('lt', [a!, b!]), da!, db!),
   max: ([a, b], [da, db]) => where(E.fn('gt', [a!, b!]), da!, db!),
   clip: ([x, lo, hi], [dx, dlo, dhi]) => where(E.fn('lt', [x!, lo!]), dlo!, where(E.fn('gt', [x!, hi!]), dhi!, dx!)),
-  where: ([c, a, b], [, da, db]) => where(c!, da!, db!),
+  where: ([c], [, da, db]) => where(c!, da!, db!),
   // Comparisons are piecewise constant.
   lt: () => E.ZERO, le: () => E.ZERO, gt: () => E.ZERO, ge: () => E.ZERO, eq: () => E.ZERO, ne: () => E.ZERO,
 };

@@ -139,7 +139,7 @@ class Body {
     return `${n} / ${den.length === 1 ? wrapProduct(den[0]!) : `(${den.join(' * ')})`}`;
   }
 
-  private powCode(e: Expr & { k: 'pow' }, asFactor = false): string {
+  private powCode(e: Expr & { k: 'pow' }): string {
     const b = this.val(e.base);
     if (e.exp.k !== 'num') return `Math.pow(${b}, ${this.val(e.exp)})`;
     const r = e.exp.v;
@@ -348,9 +348,8 @@ class Body {
       else cur = this.ddOp('ddMulDD', cur, [literal(ch), literal(cl)]);
       acc = acc ? this.ddOp('ddAdd', acc, cur) : cur;
     }
-    const r: [string, string] = acc![1] === '0' ? acc! : acc!;
-    this.memo.set('dd:' + p.key, r.join(','));
-    return r;
+    this.memo.set('dd:' + p.key, acc!.join(','));
+    return acc!;
   }
 }
 

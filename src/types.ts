@@ -152,5 +152,12 @@ export interface CompiledKernel {
   /** The emitted module. */
   readonly code: string;
   /** The stabilized IR, for tools (verify, accuracy, bench). */
-  readonly ir: { readonly nngp: Expr; readonly dNngp: Expr; readonly stableNngp: Expr; readonly stableDNngp: Expr };
+  readonly ir: {
+    /** Which derivative is emitted: the symbolic one, or a user-supplied d_nngp found more accurate. */
+    readonly derivativeSource: 'symbolic' | 'user';
+    readonly nngp: Expr;
+    readonly dNngp: Expr;
+    readonly stableNngp: Expr;
+    readonly stableDNngp: Expr;
+  };
 }
