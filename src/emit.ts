@@ -192,8 +192,10 @@ class Body {
       }
       case 'expdiff': {
         const [a, b, d] = e.args as [Expr, Expr, Expr];
-        const ea = a.k === 'fn' && a.name === 'exp' ? this.val(a) : this.tmp(this.fnCode({ k: 'fn', name: 'expdd', args: [a], key: `expdd(${a.key})` }));
-        const eb = b.k === 'fn' && b.name === 'exp' ? this.val(b) : this.tmp(this.fnCode({ k: 'fn', name: 'expdd', args: [b], key: `expdd(${b.key})` }));
+        // exp of each exponent: exp(hi) * (1 + lo) for a dd polynomial, Math.exp otherwise.
+        const exp = (x: Expr) => (x.k === 'fn' && x.name === 'dd' ? this.tmp(this.fnCode({ k: 'fn', name: 'expdd', args: x.args, key: `expdd(${x.args[0]!.key})` })) : this.tmp(`Math.exp(${this.val(x)})`));
+        const ea = exp(a);
+        const eb = exp(b);
         const dv = this.val(d);
         return `${dv} >= 0 ? -${ea} * Math.expm1(-${dv}) : ${eb} * Math.expm1(${dv})`;
       }

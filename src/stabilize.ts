@@ -277,8 +277,9 @@ export function lowerTree(e: Expr): Expr {
       if (e.name === 'exp' && isPolynomial(e.args[0]!) && e.args[0]!.k !== 'num' && e.args[0]!.k !== 'sym') return E.rawFn('expdd', [substituteRhoDeep(e.args[0]!)]);
       if (e.name === 'expdiff') {
         const [a, b, d] = e.args.map(substituteRhoDeep);
-        if (isPolynomial(a!) && isPolynomial(b!)) return E.rawFn('expdiff', [a!, b!, isPolynomial(d!) ? stablePolynomial(d!) : lowerTree(d!)]);
-        return E.rawFn('expdiff', [E.rawFn('exp', [lowerTree(a!)]), E.rawFn('exp', [lowerTree(b!)]), lowerTree(d!)]);
+        // The exponents a and b: a polynomial one as dd(p) (its exp taken as exp(hi) * (1 + lo)).
+        const exponent = (x: Expr) => (isPolynomial(x) && x.k !== 'num' && x.k !== 'sym' ? E.rawFn('dd', [x]) : lowerTree(x));
+        return E.rawFn('expdiff', [exponent(a!), exponent(b!), isPolynomial(d!) ? stablePolynomial(d!) : lowerTree(d!)]);
       }
       return E.rawFn(e.name, e.args.map(lowerTree));
     }

@@ -83,7 +83,8 @@ export type FnName =
  * - `angle(y, x)`: atan2(y, x), but pi/2 at (0, 0): acos(0/0) with neural-tangents' theta = pi/2.
  * - `dd(p)`: the polynomial p in the inputs, evaluated with exact products and compensated sums.
  * - `expdd(p)`: exp of the polynomial p, its argument evaluated as `dd` (exp(hi) * (1 + lo)).
- * - `expdiff(a, b, d)`: exp(a) - exp(b), with d = a - b simplified symbolically.
+ * - `expdiff(a, b, d)`: exp(a) - exp(b), with d = a - b simplified symbolically; a
+ *   polynomial exponent comes as dd(p), so that exp(hi + lo) = exp(hi) * (1 + lo).
  * - `ymxangle(y, x)`: y - x * angle(y, x), without the cancellation at small angles.
  * - `ddq(e)`: a product of constants, polynomials and their integer or half-integer powers,
  *   evaluated entirely in double-double and rounded once.

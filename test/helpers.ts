@@ -2,6 +2,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bitsOfError as bitsOfErrorNumber } from '../src/measure.js';
+import { lower } from '../src/ast.js';
+import { differentiate } from '../src/differentiate.js';
+import { parse } from '../src/parse.js';
+import { toMath } from '../src/print.js';
+import { simplify } from '../src/simplify.js';
 
 export const ROOT = join(import.meta.dirname, '..');
 
@@ -26,3 +31,8 @@ export function bitsOfError(out: number, truth: string): number {
 export function meanMax(xs: number[]): { mean: number; max: number } {
   return { mean: xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length), max: Math.max(0, ...xs) };
 }
+
+/** Source → canonical simplified IR, and the same printed; its derivative printed. */
+export const canonical = (src: string) => simplify(lower(parse(src), src));
+export const simplifiedText = (src: string) => toMath(canonical(src));
+export const derivativeText = (src: string) => toMath(simplify(differentiate(canonical(src))));

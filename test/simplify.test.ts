@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { lower } from '../src/ast.js';
-import { differentiate } from '../src/differentiate.js';
-import { parse } from '../src/parse.js';
-import { toMath } from '../src/print.js';
-import { IDENTITIES, simplify } from '../src/simplify.js';
+import { IDENTITIES } from '../src/simplify.js';
 import { compile } from '../src/compile.js';
-
-const s = (src: string) => toMath(simplify(lower(parse(src), src)));
-const d = (src: string) => toMath(simplify(differentiate(simplify(lower(parse(src), src)))));
+import { derivativeText as d, simplifiedText as s } from './helpers.js';
 
 describe('simplify', () => {
   it('folds constants exactly', () => {

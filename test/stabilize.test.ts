@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { lower } from '../src/ast.js';
-import { parse } from '../src/parse.js';
-import { simplify } from '../src/simplify.js';
-import { REWRITES, isSignDefinite, rewriteCanonical, stabilize, substituteGap } from '../src/stabilize.js';
 import { toMath } from '../src/print.js';
+import { REWRITES, isSignDefinite, rewriteCanonical, stabilize, substituteGap } from '../src/stabilize.js';
 import { compile } from '../src/compile.js';
+import { canonical as canon } from './helpers.js';
 
-const canon = (src: string) => simplify(lower(parse(src), src));
 const uses = (src: string, fn: string) => stabilize(canon(src)).key.includes(fn);
 
 describe('stabilize', () => {
