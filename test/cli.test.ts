@@ -86,11 +86,16 @@ describe('CLI', () => {
     writeFileSync(join(dir, 'w.nngp'), 'cov12^2');
     const child = spawn(process.execPath, [CLI, 'compile', 'w.nngp', '-o', 'wgen', '--watch'], { cwd: dir });
     let stderr = '';
+    let stdout = '';
     child.stderr.on('data', (b) => { stderr += String(b); });
+    child.stdout.on('data', (b) => { stdout += String(b); });
     const out = join(dir, 'wgen', 'w.ts');
-    const until = async (cond: () => boolean) => { for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 50)); return cond(); };
+    // Generous deadlines: the rest of the suite keeps both cores busy meanwhile.
+    const until = async (cond: () => boolean) => { for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 50)); return cond(); };
     try {
-      expect(await until(() => existsSync(out) && readFileSync(out, 'utf8').includes('cov12^2'))).toBe(true);
+      // Edit only once the watcher is registered (it says so).
+      expect(await until(() => stdout.includes('watching'))).toBe(true);
+      expect(existsSync(out) && readFileSync(out, 'utf8').includes('cov12^2')).toBe(true);
       writeFileSync(join(dir, 'w.nngp'), 'x = cov12\nfoo(x)');
       expect(await until(() => stderr.includes("unknown function 'foo'"))).toBe(true);
       expect(child.exitCode).toBeNull(); // still running
