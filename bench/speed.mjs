@@ -28,18 +28,27 @@ function inputKernel(n, d = 64, seed = 1) {
   return { nngp: K, cov1: cov, ntk: K.slice() };
 }
 
-/** A kernel() built from scalar nngp/dNngp functions: the loop users write by hand. */
-function loopKernel(nngp, dNngp) {
-  return ({ nngp: K, ntk: T, cov1 }) => {
-    const n = cov1.length;
-    const outK = new Float64Array(K.length), outT = new Float64Array(K.length);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
-      const idx = i * n + j, c = K[idx];
-      outK[idx] = nngp(c, cov1[i], cov1[j]);
-      outT[idx] = T[idx] * dNngp(c, cov1[i], cov1[j]);
+/**
+ * A kernel() built from scalar nngp/dNngp functions: the loop users write by hand. Each call
+ * compiles a fresh copy of the loop, so V8 sees one nngp and one dNngp at its call sites
+ * (monomorphic) and inlines them, as it would in a user's own code. A single shared loop
+ * would see every map's functions and call them without inlining, flattering nngpc.
+ */
+const LOOP = `return ({ nngp: K, ntk: T, cov1 }) => {
+  const n = cov1.length;
+  const outK = new Float64Array(K.length), outT = new Float64Array(K.length);
+  for (let i = 0; i < n; i++) {
+    const a = cov1[i];
+    for (let j = 0; j < n; j++) {
+      const idx = i * n + j, c = K[idx], b = cov1[j];
+      outK[idx] = nngp(c, a, b);
+      outT[idx] = T[idx] * dNngp(c, a, b);
     }
-    return { nngp: outK, ntk: outT, cov1: Float64Array.from(cov1, (v) => nngp(v, v, v)) };
-  };
+  }
+  return { nngp: outK, ntk: outT, cov1: cov1.map((v) => nngp(v, v, v)) };
+};`;
+function loopKernel(nngp, dNngp) {
+  return new Function('nngp', 'dNngp', LOOP)(nngp, dNngp);
 }
 
 function timeRuns(fns, input, runs) {

@@ -3,7 +3,7 @@
 // are generated here, numbers printed by `literal`, comments sanitized by `commentText`.
 // Output is deterministic: the same trees give byte-identical text.
 import { HP, evaluateHP, foldConstant } from './evaluate.js';
-import { HELPER_ANGLE, HELPER_ERF, HELPER_YMXANGLE, HELPERS_DD } from './runtime.js';
+import { HELPER_ANGLE, HELPER_ATAN2, HELPER_ERF, HELPER_YMXANGLE, HELPERS_DD } from './runtime.js';
 import * as Q from './rational.js';
 import type { Expr, Rat } from './types.js';
 
@@ -62,8 +62,8 @@ function usesSym(e: Expr, name: string): boolean {
 
 const MATH: Record<string, string> = {
   exp: 'Math.exp', log: 'Math.log', log1p: 'Math.log1p', expm1: 'Math.expm1', sin: 'Math.sin', cos: 'Math.cos', tan: 'Math.tan',
-  asin: 'Math.asin', acos: 'Math.acos', atan: 'Math.atan', atan2: 'Math.atan2', sinh: 'Math.sinh', cosh: 'Math.cosh', tanh: 'Math.tanh',
-  abs: 'Math.abs', sign: 'Math.sign', min: 'Math.min', max: 'Math.max', erf: 'erf', erfc: 'erfc', angle: 'angle', ymxangle: 'ymxangle',
+  asin: 'Math.asin', acos: 'Math.acos', atan: 'Math.atan', atan2: 'atan2', sinh: 'Math.sinh', cosh: 'Math.cosh', tanh: 'Math.tanh',
+  abs: 'Math.abs', sign: 'Math.sign', min: 'Math.min', max: 'Math.max', erf: 'erf', erfc: 'erfc',angle: 'angle',
 };
 const CMP: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' };
 
@@ -199,11 +199,20 @@ class Body {
         const dv = this.val(d);
         return `${dv} >= 0 ? -${ea} * Math.expm1(-${dv}) : ${eb} * Math.expm1(${dv})`;
       }
+      case 'ymxangle': {
+        // The series only for small angles (rare); otherwise y - x * angle, the angle shared
+        // with any other use of angle(y, x) (the derivative of arc-cosine maps is one).
+        this.helpers.add('ymxangle');
+        const [y, x] = e.args as [Expr, Expr];
+        const a = this.val({ k: 'fn', name: 'angle', args: [y, x], key: `angle(${y.key},${x.key})` } as Expr);
+        const yv = this.val(y), xv = this.val(x);
+        return `${xv} > 0 && Math.abs(${yv}) < 2 * ${xv} ? ymxangleSmall(${yv}, ${xv}) : ${yv} - ${xv} * ${a}`;
+      }
       default: {
         const f = MATH[e.name];
         if (!f) throw new Error(`emit: no code for ${e.name}`);
-        if (f === 'erf' || f === 'erfc' || f === 'angle' || f === 'ymxangle') this.helpers.add(f);
-        if (f === 'ymxangle') this.helpers.add('angle');
+        if (f === 'erf' || f === 'erfc' || f === 'angle' || f === 'atan2') this.helpers.add(f);
+        if (f === 'angle') this.helpers.add('atan2');
         return `${f}(${e.args.map((a) => this.val(a)).join(', ')})`;
       }
     }
@@ -441,7 +450,7 @@ function fnBody(e: Expr, ts: boolean): { lines: string[]; result: string; helper
   return { lines: [...prologue(needs, ts), ...b.lines], result, helpers: b.helpers };
 }
 
-const GLOBALS = new Set(['Math', 'Infinity', 'NaN', 'number', 'const', 'sqrtDD', 'angle', 'ymxangle', 'erf', 'erfc']);
+const GLOBALS = new Set(['Math', 'Infinity', 'NaN', 'number', 'const', 'sqrtDD', 'atan2', 'angle', 'ymxangleSmall', 'erf', 'erfc']);
 
 /**
  * Splits straight-line code into what depends only on `seed` names (hoisted out of the inner
@@ -492,6 +501,7 @@ export function emitModule(input: EmitInput): string {
     out.push('');
   }
   if (helpers.has('dd') || fusedNeeds.c) out.push(HELPERS_DD(ts), '');
+  if (helpers.has('atan2')) out.push(HELPER_ATAN2(ts), '');
   if (helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
   if (helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
   if (helpers.has('erf') || helpers.has('erfc')) out.push(HELPER_ERF(ts), '');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile as compileFromPackage } from 'nngpc';
-import { compile } from '../src/index.js';
+import { catalog, compile, compileActivation } from '../src/index.js';
+import { references } from './helpers.js';
 
 const NT_DOCSTRING = `def nngp_fn(cov12, var1, var2):
   prod = (1 + 2 * var1) * (1 + 2 * var2)
@@ -46,6 +47,26 @@ describe('API', () => {
     for (let j = 0; j < 3; j++) expect(out.cov2![j]).toBe(k.nngp(cov2[j]!, cov2[j]!, cov2[j]!));
     expect([cov1, cov2, nngp, ntk]).toEqual(copy);
     expect(out.nngp).not.toBe(nngp);
+  });
+
+  it('kernel() gives the scalar functions\' doubles, bit for bit, on every reference row and catalog entry', () => {
+    const cases = [
+      ...references().flatMap((r) => [r.py, r.math].filter((s): s is string => !!s).map((s) => ({ k: compile(s, { params: r.params }), rows: r.rows.map((x) => [Number(x[1]), Number(x[2]), Number(x[3])] as const) }))),
+    ];
+    const rows = references().find((r) => r.name === 'gelu')!.rows.map((x) => [Number(x[1]), Number(x[2]), Number(x[3])] as const);
+    for (const e of catalog()) cases.push({ k: compileActivation(e.id), rows });
+    let checked = 0;
+    for (const { k, rows } of cases) {
+      for (const [c, v1, v2] of rows) {
+        const out = k.kernel({ nngp: new Float64Array([c]), ntk: new Float64Array([1]), cov1: new Float64Array([v1]), cov2: new Float64Array([v2]) });
+        expect(Object.is(out.nngp[0], k.nngp(c, v1, v2)), `${k.name} nngp(${c}, ${v1}, ${v2})`).toBe(true);
+        expect(Object.is(out.ntk![0], k.dNngp(c, v1, v2)), `${k.name} dNngp(${c}, ${v1}, ${v2})`).toBe(true);
+        const only = k.kernel({ nngp: new Float64Array([c]), cov1: new Float64Array([v1]), cov2: new Float64Array([v2]) });
+        expect(Object.is(only.nngp[0], out.nngp[0])).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(1000);
   });
 
   it('kernel() defaults cov2 to cov1, and rejects mismatched lengths clearly', () => {

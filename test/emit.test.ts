@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Project, ts } from 'ts-morph';
 import { compile } from '../src/index.js';
 import { references } from './helpers.js';
+import { HELPER_ATAN2 } from '../src/runtime.js';
 
 function typeErrors(code: string): string[] {
   const project = new Project({
@@ -44,6 +45,23 @@ describe('emit', () => {
     const fused = loop.slice(0, loop.indexOf('return finish(input, outK, outT)'));
     // 1 + 2 v1 + 2 v2 + 4 gap appears once in the fused loop, used by both outputs.
     expect(fused.match(/1 \+ 2 \* v1 \+ 2 \* v2|2 \* v1/g)?.length).toBe(1);
+  });
+
+  it('emits an atan2 that is Math.atan2 bit for bit (it is only faster)', () => {
+    const atan2 = new Function(`${HELPER_ATAN2(false)}\nreturn atan2;`)() as (y: number, x: number) => number;
+    let s = 7;
+    const rnd = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
+    const xs = [0, -0, 1, -1, Infinity, -Infinity, NaN, 5e-324, -5e-324, 1e308, -1e308, 2 ** 59, 2 ** 60, 2 ** 61, 2 ** -59, 2 ** -61];
+    for (let i = 0; i < 300; i++) xs.push((rnd() - 0.5) * 2 ** Math.floor(rnd() * 140 - 70), (rnd() - 0.5) * 2 ** Math.floor(rnd() * 2000 - 1000));
+    let differ = 0;
+    for (const y of xs) for (const x of xs) if (!Object.is(atan2(y, x), Math.atan2(y, x))) differ++;
+    for (let i = 0; i < 20000; i++) { // |y| close to |x|, all four quadrants
+      const x = (rnd() - 0.5) * 10, y = x * (1 + (rnd() - 0.5) * 1e-3) * (rnd() < 0.5 ? 1 : -1);
+      if (!Object.is(atan2(y, x), Math.atan2(y, x))) differ++;
+    }
+    expect(differ).toBe(0);
+    // The comparison can fail: a plain atan(y/x) is wrong in the left half-plane.
+    expect(Object.is(Math.atan(1 / -2), Math.atan2(1, -2))).toBe(false);
   });
 
   it('emits plain JavaScript for target js', () => {
