@@ -65,6 +65,8 @@ const MATH: Record<string, string> = {
   asin: 'Math.asin', acos: 'Math.acos', atan: 'Math.atan', atan2: 'atan2', sinh: 'Math.sinh', cosh: 'Math.cosh', tanh: 'Math.tanh',
   abs: 'Math.abs', sign: 'Math.sign', min: 'Math.min', max: 'Math.max', erf: 'erf', erfc: 'erfc',angle: 'angle',
 };
+/** Nodes evaluated in double-double, whose values the unguarded fused loop checks. */
+const DD_NODES = new Set(['dd', 'csum', 'ddq', 'expdd']);
 const CMP: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' };
 
 /** Straight-line code for a set of trees, sharing common subexpressions. */
@@ -73,7 +75,21 @@ class Body {
   private readonly memo = new Map<string, string>();
   private n = 0;
   readonly helpers = new Set<string>();
-  constructor(private readonly prefix = 't') {}
+  /** Values of the double-double nodes: NaN in any of them flags an overflow (see `guard`). */
+  readonly checks: string[] = [];
+  /**
+   * guarded: every error term is taken as 0 where its high part is not finite, so overflow
+   * gives what plain arithmetic would. Unguarded code is the same arithmetic without those
+   * selects: identical wherever no high part overflows, and NaN at the node otherwise (an
+   * infinite high part meets its own error term in the next renormalisation, Inf - Inf), which
+   * the fused loop detects in `checks` to redo that entry with the guarded functions.
+   */
+  constructor(private readonly prefix = 't', private readonly guarded = true) {}
+
+  /** An error term, guarded (0 unless its high part is finite) if this body is guarded. */
+  private guard(hi: string, lo: string): string {
+    return this.guarded ? `Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo;
+  }
 
   private tmp(code: string): string {
     const name = `${this.prefix}${this.n++}`;
@@ -105,7 +121,11 @@ class Body {
       }
       case 'mul': return this.tmp(this.productCode(e.factors));
       case 'pow': return this.tmp(this.powCode(e));
-      case 'fn': return this.tmp(this.fnCode(e));
+      case 'fn': {
+        const v = this.tmp(this.fnCode(e));
+        if (DD_NODES.has(e.name)) this.checks.push(v);
+        return v;
+      }
     }
   }
 
@@ -193,7 +213,7 @@ class Body {
       case 'expdiff': {
         const [a, b, d] = e.args as [Expr, Expr, Expr];
         // exp of each exponent: exp(hi) * (1 + lo) for a dd polynomial, Math.exp otherwise.
-        const exp = (x: Expr) => (x.k === 'fn' && x.name === 'dd' ? this.tmp(this.fnCode({ k: 'fn', name: 'expdd', args: x.args, key: `expdd(${x.args[0]!.key})` })) : this.tmp(`Math.exp(${this.val(x)})`));
+        const exp = (x: Expr) => (x.k === 'fn' && x.name === 'dd' ? this.val({ k: 'fn', name: 'expdd', args: x.args, key: `expdd(${x.args[0]!.key})` } as Expr) : this.tmp(`Math.exp(${this.val(x)})`));
         const ea = exp(a);
         const eb = exp(b);
         const dv = this.val(d);
@@ -287,7 +307,7 @@ class Body {
       `const ${p} = ${a} * ${b};`,
       `const ${p}a = ${a} * 134217729, ${p}ah = ${p}a - (${p}a - ${a}), ${p}al = ${a} - ${p}ah;`,
       `const ${p}b = ${b} * 134217729, ${p}bh = ${p}b - (${p}b - ${b}), ${p}bl = ${b} - ${p}bh;`,
-      `const ${p}l = Math.abs(${p}) < Infinity ? ((${p}ah * ${p}bh - ${p}) + ${p}ah * ${p}bl + ${p}al * ${p}bh) + ${p}al * ${p}bl : 0;`,
+      `const ${p}l = ${this.guard(p, `((${p}ah * ${p}bh - ${p}) + ${p}ah * ${p}bl + ${p}al * ${p}bh) + ${p}al * ${p}bl`)};`,
     );
     return [p, `${p}l`];
   }
@@ -295,14 +315,14 @@ class Body {
   /** Error-free sum a+b = s + lo, inlined (Knuth). */
   private twoSum(a: string, b: string): [string, string] {
     const s = this.fresh();
-    this.lines.push(`const ${s} = ${a} + ${b};`, `const ${s}v = ${s} - ${a};`, `const ${s}l = Math.abs(${s}) < Infinity ? (${a} - (${s} - ${s}v)) + (${b} - ${s}v) : 0;`);
+    this.lines.push(`const ${s} = ${a} + ${b};`, `const ${s}v = ${s} - ${a};`, `const ${s}l = ${this.guard(s, `(${a} - (${s} - ${s}v)) + (${b} - ${s}v)`)};`);
     return [s, `${s}l`];
   }
 
   /** Renormalises hi + e into a double-double. */
   private renorm(hi: string, e: string): [string, string] {
     const r = this.fresh();
-    this.lines.push(`const ${r} = ${hi} + ${e};`, `const ${r}l = Math.abs(${r}) < Infinity ? ${e} - (${r} - ${hi}) : 0;`);
+    this.lines.push(`const ${r} = ${hi} + ${e};`, `const ${r}l = ${this.guard(r, `${e} - (${r} - ${hi})`)};`);
     return [r, `${r}l`];
   }
 
@@ -418,16 +438,17 @@ function wrapProduct(s: string): string {
 // ---------------------------------------------------------------- module
 
 /** Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho. */
-function prologue(needs: { c: boolean; g: boolean; r: boolean }, ts: boolean): string[] {
+function prologue(needs: { c: boolean; g: boolean; r: boolean }, ts: boolean, guarded = true): string[] {
   if (!needs.c && !needs.g && !needs.r) return [];
+  const guard = (hi: string, lo: string) => (guarded ? `Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo);
   const split = (x: string, v: string) => `const ${x}a = ${v} * 134217729, ${x}h = ${x}a - (${x}a - ${v}), ${x}l = ${v} - ${x}h;`;
   const lines = [
     // pp + pl = var1*var2 and cc + cl = cov12^2 exactly (Dekker's two-product).
     split('a', 'v1'), split('b', 'v2'), split('k', 'c0'),
-    'const pp = v1 * v2, pl = Math.abs(pp) < Infinity ? ((ah * bh - pp) + ah * bl + al * bh) + al * bl : 0;',
-    'const cc = c0 * c0, cl = Math.abs(cc) < Infinity ? ((kh * kh - cc) + 2 * kh * kl) + kl * kl : 0;',
+    `const pp = v1 * v2, pl = ${guard('pp', '((ah * bh - pp) + ah * bl + al * bh) + al * bl')};`,
+    `const cc = c0 * c0, cl = ${guard('cc', '((kh * kh - cc) + 2 * kh * kl) + kl * kl')};`,
     // gap = pp + pl - cc - cl, from Knuth's two-sum of the high parts.
-    'const gs = pp - cc, gv = gs - pp, ge = Math.abs(gs) < Infinity ? (pp - (gs - gv)) + (-cc - gv) : 0;',
+    `const gs = pp - cc, gv = gs - pp, ge = ${guard('gs', '(pp - (gs - gv)) + (-cc - gv)')};`,
     'const gRaw = gs + (ge + (pl - cl));',
     // Outside the bound (rare): cov12 := ±sqrt(pp + pl).
     `const c${ts ? ': number' : ''} = gRaw < 0 ? (c0 < 0 ? -sqrtDD(pp, pl) : sqrtDD(pp, pl)) : c0;`,
@@ -478,15 +499,27 @@ export function emitModule(input: EmitInput): string {
   const f = fnBody(input.nngp, ts);
   const d = fnBody(input.dNngp, ts);
   // Fused body: one Body over both trees, so shared subexpressions are computed once.
-  const fused = new Body();
+  // Unguarded (see Body): one NaN test per entry instead of a select per error term; an entry
+  // that fails it (an overflow somewhere, or NaN input) is redone by the guarded functions.
+  const fused = new Body('t', false);
   const fusedN = fused.val(input.nngp);
   const fusedD = fused.val(input.dNngp);
   const fusedNeeds = needsOf(input.nngp, input.dNngp);
-  const nOnly = new Body();
+  const nOnly = new Body('t', false);
   const nOnlyV = nOnly.val(input.nngp);
+  const nOnlyNeeds = needsOf(input.nngp);
   const helpers = new Set([...f.helpers, ...d.helpers, ...fused.helpers]);
-  const fusedLoop = hoist([...prologue(fusedNeeds, ts), ...fused.lines], ['v1']);
-  const nOnlyLoop = hoist([...prologue(needsOf(input.nngp), ts), ...nOnly.lines], ['v1']);
+  const fusedLoop = hoist([...prologue(fusedNeeds, ts, false), ...fused.lines], ['v1']);
+  const nOnlyLoop = hoist([...prologue(nOnlyNeeds, ts, false), ...nOnly.lines], ['v1']);
+  /** The expression that is NaN when an entry must be redone (undefined: never). */
+  const check = (needs: { c: boolean; g: boolean; r: boolean }, b: Body) => {
+    const xs = [...(needs.c || needs.g || needs.r ? ['gRaw'] : []), ...new Set(b.checks)];
+    return xs.length ? xs.join(' + ') : undefined;
+  };
+  const store = (chk: string | undefined, fast: string[], slow: string[]) =>
+    chk === undefined ? fast : [`const chk = ${chk};`, 'if (chk === chk) {', ...fast.map((l) => '  ' + l), '} else {', ...slow.map((l) => '  ' + l), '}'];
+  const fusedStore = store(check(fusedNeeds, fused), [`outK[idx] = ${fusedN};`, `outT[idx] = T[idx]${ts ? '!' : ''} * ${fusedD};`], ['outK[idx] = nngp(c0, v1, v2);', `outT[idx] = T[idx]${ts ? '!' : ''} * dNngp(c0, v1, v2);`]);
+  const nOnlyStore = store(check(nOnlyNeeds, nOnly), [`outK[idx] = ${nOnlyV};`], ['outK[idx] = nngp(c0, v1, v2);']);
   const ind = (lines: string[], k: number) => lines.map((l) => ' '.repeat(k) + l).join('\n');
 
   const out: string[] = [];
@@ -542,9 +575,7 @@ export function emitModule(input: EmitInput): string {
 ${ind(fusedLoop.outer, 6)}
       for (let j = 0; j < n2; j++) {
         const v2 = C2[j]${ts ? '!' : ''}, idx = i * n2 + j, c0 = K[idx]${ts ? '!' : ''};
-${ind(fusedLoop.inner, 8)}
-        outK[idx] = ${fusedN};
-        outT[idx] = T[idx]${ts ? '!' : ''} * ${fusedD};
+${ind([...fusedLoop.inner, ...fusedStore], 8)}
       }
     }
     return finish(input, outK, outT);
@@ -554,8 +585,7 @@ ${ind(fusedLoop.inner, 8)}
 ${ind(nOnlyLoop.outer, 4)}
     for (let j = 0; j < n2; j++) {
       const v2 = C2[j]${ts ? '!' : ''}, idx = i * n2 + j, c0 = K[idx]${ts ? '!' : ''};
-${ind(nOnlyLoop.inner, 6)}
-      outK[idx] = ${nOnlyV};
+${ind([...nOnlyLoop.inner, ...nOnlyStore], 6)}
     }
   }
   return finish(input, outK, undefined);
