@@ -226,7 +226,7 @@ class Body {
         const [y, x] = e.args as [Expr, Expr];
         const a = this.val({ k: 'fn', name: 'angle', args: [y, x], key: `angle(${y.key},${x.key})` } as Expr);
         const yv = this.val(y), xv = this.val(x);
-        return `${xv} > 0 && Math.abs(${yv}) < 2 * ${xv} ? ymxangleSmall(${yv}, ${xv}) : ${yv} - ${xv} * ${a}`;
+        return `Math.abs(${yv}) < 2 * ${xv} ? ymxangleSmall(${yv}, ${xv}) : ${yv} - ${xv} * ${a}`; // (implies x > 0)
       }
       default: {
         const f = MATH[e.name];
@@ -337,8 +337,11 @@ class Body {
     }
     if (op === 'ddMulDD') {
       const [p, pl] = this.twoProd(a[0], b[0]);
-      const e = this.fresh();
       const cross = [b[1] === '0' ? '' : `${a[0]} * ${b[1]}`, a[1] === '0' ? '' : `${a[1]} * ${b[0]}`].filter(Boolean);
+      // Two doubles: the two-product is already normalised (|pl| <= ulp(p)/2, so p + pl
+      // rounds to p, ties included), and renormalising would return it unchanged.
+      if (!cross.length) return [p, pl];
+      const e = this.fresh();
       this.lines.push(`const ${e} = ${[pl, ...cross].join(' + ')};`);
       return this.renorm(p, e);
     }
