@@ -128,7 +128,7 @@ export function formula(source, params) {
 
 // ---------------------------------------------------------------- hand-derived (ACTIVATIONS.md), transcribed
 
-const acosRho = (c, p) => Math.acos(c / Math.sqrt(p));
+export const acosRho = (c, p) => Math.acos(c / Math.sqrt(p));
 export const HAND = {
   identity: { nngp: (c) => c, dNngp: () => 1 },
   relu: {
