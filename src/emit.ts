@@ -332,25 +332,25 @@ class Body {
     if (op === 'ddAdd') {
       const [s, sl] = this.twoSum(a[0], b[0]);
       const e = this.fresh();
-      this.lines.push(`const ${e} = ${sl} + ${a[1]} + ${b[1]};`);
+      this.lines.push(`const ${e} = ${[sl, a[1], b[1]].filter((x) => x !== '0').join(' + ')};`);
       return this.renorm(s, e);
     }
     if (op === 'ddMulDD') {
       const [p, pl] = this.twoProd(a[0], b[0]);
       const cross = [b[1] === '0' ? '' : `${a[0]} * ${b[1]}`, a[1] === '0' ? '' : `${a[1]} * ${b[0]}`].filter(Boolean);
-      // Two doubles: the two-product is already normalised (|pl| <= ulp(p)/2, so p + pl
-      // rounds to p, ties included), and renormalising would return it unchanged.
       if (!cross.length) return [p, pl];
+      // Not renormalised: |e| is a few ulps of p, so p still carries the value for the next
+      // product, quotient or root, and sums renormalise (they must: they can cancel).
       const e = this.fresh();
-      this.lines.push(`const ${e} = ${[pl, ...cross].join(' + ')};`);
-      return this.renorm(p, e);
+      this.lines.push(`const ${e} = ${this.guard(p, [pl, ...cross].join(' + '))};`);
+      return [p, e];
     }
     const q = this.fresh();
     this.lines.push(`const ${q} = ${a[0]} / ${b[0]};`);
     const [p, pl] = this.twoProd(q, b[0]);
     const r = this.fresh();
-    this.lines.push(`const ${r} = ((${a[0]} - ${p}) - ${pl} + ${a[1]} - ${q} * ${b[1]}) / ${b[0]};`);
-    return this.renorm(q, r);
+    this.lines.push(`const ${r} = ${this.guard(q, `((${a[0]} - ${p}) - ${pl} + ${a[1]} - ${q} * ${b[1]}) / ${b[0]}`)};`);
+    return [q, r]; // |r| is about an ulp of q: normal enough (see ddMulDD)
   }
 
   /** sqrt of a double-double, one Newton correction; 0 at 0, NaN below. */
@@ -359,8 +359,8 @@ class Body {
     this.lines.push(`const ${s} = Math.sqrt(${a[0]});`);
     const [p, pl] = this.twoProd(s, s);
     const e = this.fresh();
-    this.lines.push(`const ${e} = ${a[0]} > 0 ? ((${a[0]} - ${p}) - ${pl} + ${a[1]}) / (2 * ${s}) : 0;`);
-    return this.renorm(s, e);
+    this.lines.push(`const ${e} = ${this.guard(s, `${a[0]} > 0 ? ((${a[0]} - ${p}) - ${pl} + ${a[1]}) / (2 * ${s}) : 0`)};`);
+    return [s, e]; // |e| is about an ulp of s (see ddMulDD)
   }
 
   /** A polynomial in double-double: exact products (two-product), compensated sums. Returns [hi, lo]. */
@@ -368,22 +368,46 @@ class Body {
     const hit = this.memo.get('dd:' + p.key);
     if (hit) return hit.split(',') as [string, string];
     this.helpers.add('dd');
-    const terms = p.k === 'add' ? p.terms : [p];
-    let acc: [string, string] | undefined;
-    for (const t of terms) {
-      const [c, vars] = monomial(t);
-      let cur: [string, string] | undefined;
-      for (const v of vars) {
-        cur = cur ? this.ddOp('ddMulDD', cur, [v, '0']) : [v, '0'];
+    const acc = this.ddHorner((p.k === 'add' ? p.terms : [p]).map(monomial));
+    this.memo.set('dd:' + p.key, acc.join(','));
+    return acc;
+  }
+
+  /**
+   * Sum of monomials, greedy multivariate Horner: the variable found in most terms is factored
+   * out of them (c^2 g + c^2 v1 + c^2 -> c (c (g + v1 + 1))), which replaces a double-double
+   * product per term by one for the group. Every operation stays in double-double, so the
+   * value is the same to ~2^-100 relative; the rounded result to the last bit but for ties.
+   */
+  private ddHorner(terms: readonly (readonly [Rat, readonly string[]])[]): [string, string] {
+    const counts = new Map<string, number>();
+    for (const [, vars] of terms) for (const v of new Set(vars)) counts.set(v, (counts.get(v) ?? 0) + 1);
+    let best: string | undefined;
+    let most = 1;
+    for (const [v, k] of counts) if (k > most) [best, most] = [v, k];
+    if (best === undefined) {
+      let acc: [string, string] | undefined;
+      for (const t of terms) {
+        const cur = this.ddMonomial(t);
+        acc = acc ? this.ddOp('ddAdd', acc, cur) : cur;
       }
-      const [ch, cl] = splitRat(c);
-      if (!cur) cur = [literal(ch), literal(cl)];
-      else if (cl === 0 && isPowerOfTwo(ch)) cur = [scaled(cur[0], ch), scaled(cur[1], ch)];
-      else cur = this.ddOp('ddMulDD', cur, [literal(ch), literal(cl)]);
-      acc = acc ? this.ddOp('ddAdd', acc, cur) : cur;
+      return acc!;
     }
-    this.memo.set('dd:' + p.key, acc!.join(','));
-    return acc!;
+    const v = best;
+    const inner = terms.filter(([, vars]) => vars.includes(v)).map(([c, vars]) => [c, vars.filter((x, i) => i !== vars.indexOf(v))] as const);
+    const rest = terms.filter(([, vars]) => !vars.includes(v));
+    const factored = this.ddOp('ddMulDD', this.ddHorner(inner), [v, '0']);
+    return rest.length ? this.ddOp('ddAdd', factored, this.ddHorner(rest)) : factored;
+  }
+
+  /** c * x * y * ... in double-double (a power-of-two c scales exactly). */
+  private ddMonomial([c, vars]: readonly [Rat, readonly string[]]): [string, string] {
+    let cur: [string, string] | undefined;
+    for (const v of vars) cur = cur ? this.ddOp('ddMulDD', cur, [v, '0']) : [v, '0'];
+    const [ch, cl] = splitRat(c);
+    if (!cur) return [literal(ch), literal(cl)];
+    if (cl === 0 && isPowerOfTwo(ch)) return [scaled(cur[0], ch), scaled(cur[1], ch)];
+    return this.ddOp('ddMulDD', cur, [literal(ch), literal(cl)]);
   }
 }
 
