@@ -327,13 +327,19 @@ class Body {
   }
 
   /** Double-double operations, inlined as local constants (no shared state, no allocation). */
-  private ddOp(op: 'ddMulDD' | 'ddAdd' | 'ddDiv', a: [string, string], b: [string, string]): [string, string] {
+  private ddOp(op: 'ddMulDD' | 'ddAdd' | 'ddDiv', a: [string, string], b: [string, string], sameSign = false): [string, string] {
     this.helpers.add('dd');
     if (op === 'ddAdd') {
       const [s, sl] = this.twoSum(a[0], b[0]);
       const e = this.fresh();
       this.lines.push(`const ${e} = ${[sl, a[1], b[1]].filter((x) => x !== '0').join(' + ')};`);
-      return this.renorm(s, e);
+      // A sum of two values of one sign cannot cancel: |e| stays a few ulps of s, as after a
+      // product. Otherwise s may be far smaller than the terms, and e must be folded in.
+      if (!sameSign) return this.renorm(s, e);
+      if (!this.guarded) return [s, e];
+      const el = this.fresh();
+      this.lines.push(`const ${el} = ${this.guard(s, e)};`);
+      return [s, el];
     }
     if (op === 'ddMulDD') {
       const [p, pl] = this.twoProd(a[0], b[0]);
@@ -385,11 +391,13 @@ class Body {
     let best: string | undefined;
     let most = 1;
     for (const [v, k] of counts) if (k > most) [best, most] = [v, k];
+    const signs = new Set(terms.map(monomialSign));
+    const sameSign = signs.size === 1 && !signs.has(0);
     if (best === undefined) {
       let acc: [string, string] | undefined;
       for (const t of terms) {
         const cur = this.ddMonomial(t);
-        acc = acc ? this.ddOp('ddAdd', acc, cur) : cur;
+        acc = acc ? this.ddOp('ddAdd', acc, cur, sameSign) : cur;
       }
       return acc!;
     }
@@ -397,7 +405,7 @@ class Body {
     const inner = terms.filter(([, vars]) => vars.includes(v)).map(([c, vars]) => [c, vars.filter((x, i) => i !== vars.indexOf(v))] as const);
     const rest = terms.filter(([, vars]) => !vars.includes(v));
     const factored = this.ddOp('ddMulDD', this.ddHorner(inner), [v, '0']);
-    return rest.length ? this.ddOp('ddAdd', factored, this.ddHorner(rest)) : factored;
+    return rest.length ? this.ddOp('ddAdd', factored, this.ddHorner(rest), sameSign) : factored;
   }
 
   /** c * x * y * ... in double-double (a power-of-two c scales exactly). */
@@ -430,6 +438,20 @@ function isPowerOfTwo(x: number): boolean {
 function scaled(v: string, k: number): string {
   if (v === '0') return '0';
   return k === 1 ? v : `${v} * ${literal(k)}`;
+}
+
+/**
+ * The sign of a monomial where it is known for every input: var1, var2 (variances) and the
+ * clamped gap are >= 0, cov12 and rho have either sign (known only in an even power); 0 when
+ * unknown.
+ */
+function monomialSign([c, vars]: readonly [Rat, readonly string[]]): -1 | 0 | 1 {
+  if (c.n === 0n) return 0;
+  for (const v of new Set(vars)) {
+    if (v === 'v1' || v === 'v2' || v === 'g') continue;
+    if (vars.filter((x) => x === v).length % 2) return 0;
+  }
+  return c.n > 0n ? 1 : -1;
 }
 
 /** A monomial as coefficient and its variables (repeated by degree). */
