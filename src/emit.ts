@@ -219,6 +219,10 @@ class Body {
         const dv = this.val(d);
         return `${dv} >= 0 ? -${ea} * Math.expm1(-${dv}) : ${eb} * Math.expm1(${dv})`;
       }
+      case 'xangle': {
+        const [y, x] = e.args as [Expr, Expr];
+        return `${this.val(x)} * ${this.val(atan2Of(y, x))}`;
+      }
       case 'ymxangle': {
         // The series only for small angles (rare); otherwise y - x * angle, the angle shared
         // with any other use of angle(y, x) (the derivative of arc-cosine maps is one).
@@ -283,16 +287,57 @@ class Body {
   private ddTerm(t: Expr): [string, string] {
     this.helpers.add('dd');
     if (t.k === 'fn' && t.name === 'ddq') return this.ddValue(t.args[0]!);
+    if (t.k === 'fn' && t.name === 'xangle') return this.ddXangle(t.args[0]!, t.args[1]!);
+    if (t.k === 'fn' && t.name === 'atan2') return this.ddAngle(t.args[0]!, t.args[1]!);
     if (t.k === 'mul') {
       const consts = t.factors.filter((f) => !hasSym(f));
       const rest = t.factors.filter(hasSym);
       if (consts.length && rest.length) {
         const k = this.ddValue(consts.length === 1 ? consts[0]! : { k: 'mul', factors: consts, key: `*[${consts.map((c) => c.key).join(',')}]` });
-        const v = this.val(rest.length === 1 ? rest[0]! : { k: 'mul', factors: rest, key: `*[${rest.map((c) => c.key).join(',')}]` });
+        const r = rest[0]!;
+        if (rest.length === 1 && r.k === 'fn' && r.name === 'xangle') return this.ddOp('ddMulDD', this.ddXangle(r.args[0]!, r.args[1]!), k);
+        if (rest.length === 1 && r.k === 'fn' && r.name === 'atan2') return this.ddOp('ddMulDD', this.ddAngle(r.args[0]!, r.args[1]!), k);
+        const v = this.val(rest.length === 1 ? r : { k: 'mul', factors: rest, key: `*[${rest.map((c) => c.key).join(',')}]` });
         return this.ddOp('ddMulDD', [v, '0'], k);
       }
     }
     return [this.val(t), '0'];
+  }
+
+  /**
+   * At small angles (x > 0, |y| < x/2), x * atan2(y, x) = y - ymxangle(y, x) in double-double
+   * (y too, where it is a root of a polynomial): what a rounded angle loses where a sum cancels
+   * it (gelu at cov12 = -var), this keeps.
+   */
+  private smallAngle(y: Expr, x: Expr): { small: string; xt: [string, string]; theta: string; xv: string } {
+    this.helpers.add('ymxangle');
+    const theta = this.val(atan2Of(y, x));
+    const yv = this.val(y);
+    const xv = this.val(x);
+    // Below tan(angle) = 1/2, ymxangle is under a sixth of x * angle, so its few ulps are
+    // fewer than the half ulp of x * (rounded angle); above, the product is the better.
+    const small = this.tmp(`2 * Math.abs(${yv}) < ${xv}`);
+    const ymx = this.tmp(`${small} ? -ymxangleSmall(${yv}, ${xv}) : 0`);
+    const xt = this.ddOp('ddAdd', ddable(y) ? this.ddValue(y) : [yv, '0'], [ymx, '0']);
+    return { small, xt, theta, xv };
+  }
+
+  private select(cond: string, a: [string, string], b: [string, string]): [string, string] {
+    const h = this.fresh();
+    this.lines.push(`const ${h} = ${cond} ? ${a[0]} : ${b[0]}, ${h}l = ${cond} ? ${a[1]} : ${b[1]};`);
+    return [h, `${h}l`];
+  }
+
+  /** x * atan2(y, x) in double-double: see smallAngle; elsewhere x times the angle, exactly. */
+  private ddXangle(y: Expr, x: Expr): [string, string] {
+    const { small, xt, theta, xv } = this.smallAngle(y, x);
+    return this.select(small, xt, this.twoProd(xv, theta));
+  }
+
+  /** atan2(y, x) in double-double: (x * angle) / x at small angles, the rounded angle elsewhere. */
+  private ddAngle(y: Expr, x: Expr): [string, string] {
+    const { small, xt, theta, xv } = this.smallAngle(y, x);
+    return this.select(small, this.ddOp('ddDiv', xt, [xv, '0']), [theta, '0']);
   }
 
   /** A fresh temporary name. */
@@ -416,6 +461,23 @@ class Body {
     if (!cur) return [literal(ch), literal(cl)];
     if (cl === 0 && isPowerOfTwo(ch)) return [scaled(cur[0], ch), scaled(cur[1], ch)];
     return this.ddOp('ddMulDD', cur, [literal(ch), literal(cl)]);
+  }
+}
+
+/** atan2(y, x) as a node (shared with other uses of the same angle). */
+function atan2Of(y: Expr, x: Expr): Expr {
+  return { k: 'fn', name: 'atan2', args: [y, x], key: `atan2(${y.key},${x.key})` };
+}
+
+/** Can ddValue evaluate e: constants, polynomials, and their products and positive (half-)integer powers? */
+function ddable(e: Expr): boolean {
+  if (!hasSym(e)) return true;
+  switch (e.k) {
+    case 'sym': return true;
+    case 'add': return e.terms.every((t) => { try { monomial(t); return true; } catch { return false; } });
+    case 'mul': return e.factors.every((f) => (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n ? ddable({ ...f, exp: { k: 'num', v: Q.neg(f.exp.v), key: '' } } as Expr) : ddable(f)));
+    case 'pow': return e.exp.k === 'num' && e.exp.v.n > 0n && (e.exp.v.d === 1n || e.exp.v.d === 2n) && ddable(e.base);
+    default: return false;
   }
 }
 

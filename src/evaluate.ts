@@ -139,6 +139,7 @@ export function evaluateHP(e: Expr, at: HPInputs): HPNum {
           case 'atan2': return HP.atan2(x, y);
           case 'ymxangle': return x.sub(y.mul(x.isZero() && y.isZero() ? pi().div(2) : HP.atan2(x, y)));
           case 'angle': return x.isZero() && y.isZero() ? pi().div(2) : HP.atan2(x, y);
+          case 'xangle': return y.isZero() ? new HP(0) : y.mul(HP.atan2(x, y));
           case 'sinh': return x.abs().gt(1e3) ? expHP(x.abs()).div(2).mul(x.isNeg() ? -1 : 1) : x.sinh();
           case 'cosh': return x.abs().gt(1e3) ? expHP(x.abs()).div(2) : x.cosh();
           case 'tanh': return x.abs().gt(1e3) ? new HP(x.isNeg() ? -1 : 1) : x.tanh();

@@ -34,6 +34,7 @@ export const REWRITES: readonly Rewrite[] = [
   { name: 'polynomial with terms of both signs -> dd(p)', sound: 'exact products (two-product) and compensated sums evaluate p to ~106 bits before one rounding', helps: 'cancellation among the terms of p' },
   { name: 'terms sharing factors -> common factor × polynomial', sound: 'distributivity; sums S with S > 0 are combined across integer powers (S^(1/2) = S * S^(-1/2))', helps: 'cancellation among the terms happens symbolically, and the rest is one polynomial' },
   { name: 'polynomial × powers of polynomials -> ddq(...)', sound: 'the same product, evaluated in double-double (two-product, compensated division and square root) and rounded once', helps: 'a rational factor that cancels against another term (gelu at cov12 < 0) keeps ~0.5 ulp instead of a rounding per operation' },
+  { name: 'k*x*atan2(y, x) in a compensated sum -> k*xangle(y, x)', sound: 'x*atan2(y, x) = y - ymxangle(y, x); xangle is evaluated so, with y in double-double, at small angles (x > 0, |y| < x/2), and as x times the angle, exactly (two-product), elsewhere', helps: 'gelu at cov12 = -var: the angle term cancels against the rational part down to ~1/sqrt(var) of its size, which a rounded angle cannot survive' },
   { name: 'sum of non-polynomial terms -> csum(...)', sound: 'the same sum, accumulated with two-sum and exact constant products, rounded once', helps: 'terms that partly cancel (a rational part against an angle) keep their own accuracy' },
   { name: 'cov12/sqrt(var1*var2) -> rho', sound: 'rho is the correlation clamped to [-1, 1]; 0 when a variance is 0 (neural-tangents\' convention)', helps: 'finite at zero inputs and just outside the Cauchy–Schwarz bound' },
   { name: 'cov12 -> projected cov12', sound: 'a kernel has |cov12| ≤ sqrt(var1*var2); outside it (by rounding in a Dense layer) the value at the bound is taken', helps: 'values just outside the bound are those at the bound, not NaN' },
@@ -373,7 +374,20 @@ function lowerSum(s: Add): Expr {
     out.push(common.length ? E.rawMul([innerTree, ...common.map(lowerTree)]) : innerTree);
   }
   if (out.length === 0) return E.ZERO;
-  return out.length === 1 ? out[0]! : E.rawFn('csum', [E.rawAdd(out)]);
+  return out.length === 1 ? out[0]! : E.rawFn('csum', [E.rawAdd(out.map(xangleTerm))]);
+}
+
+const isConstant = (e: Expr): boolean =>
+  e.k === 'num' || (e.k === 'sym' && e.name === 'pi') || (e.k === 'mul' && e.factors.every(isConstant)) || (e.k === 'pow' && isConstant(e.base) && isConstant(e.exp));
+
+/** A term k * x * atan2(y, x) of a compensated sum (k constant) as k * xangle(y, x). */
+function xangleTerm(t: Expr): Expr {
+  if (t.k !== 'mul') return t;
+  const i = t.factors.findIndex((f) => isFn(f, 'atan2'));
+  if (i < 0) return t;
+  const [y, x] = (t.factors[i] as Fn).args as [Expr, Expr];
+  const k = simplify(E.div(E.mul(...t.factors.filter((_, j) => j !== i)), x));
+  return isConstant(k) ? E.rawMul([k, E.rawFn('xangle', [y, x])]) : t;
 }
 
 /** The stabilize pass: canonical expression → evaluation tree. */

@@ -86,12 +86,14 @@ export type FnName =
  * - `expdiff(a, b, d)`: exp(a) - exp(b), with d = a - b simplified symbolically; a
  *   polynomial exponent comes as dd(p), so that exp(hi + lo) = exp(hi) * (1 + lo).
  * - `ymxangle(y, x)`: y - x * angle(y, x), without the cancellation at small angles.
+ * - `xangle(y, x)`: x * atan2(y, x); inside `csum`, to double-double accuracy at small angles
+ *   (as y - ymxangle(y, x)).
  * - `ddq(e)`: a product of constants, polynomials and their integer or half-integer powers,
  *   evaluated entirely in double-double and rounded once.
  * - `csum(a + b + ...)`: a sum of non-polynomial terms, accumulated in double-double (each
  *   constant × value product taken exactly) and rounded once.
  */
-export type StableFn = 'angle' | 'dd' | 'expdd' | 'expdiff' | 'ymxangle' | 'ddq' | 'csum';
+export type StableFn = 'angle' | 'dd' | 'expdd' | 'expdiff' | 'ymxangle' | 'xangle' | 'ddq' | 'csum';
 
 export type Expr = Num | Sym | Add | Mul | Pow | Fn;
 
