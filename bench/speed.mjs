@@ -33,7 +33,8 @@ function inputKernel(n, d = 64, seed = 1) {
  * A kernel() built from scalar nngp/dNngp functions: the loop users write by hand. Each call
  * compiles a fresh copy of the loop, so V8 sees one nngp and one dNngp at its call sites
  * (monomorphic) and inlines them, as it would in a user's own code. A single shared loop
- * would see every map's functions and call them without inlining, flattering nngpc.
+ * would see every map's functions and call them without inlining, flattering nngpc; so would
+ * one cached compilation of the same source text.
  */
 const LOOP = `return ({ nngp: K, ntk: T, cov1 }) => {
   const n = cov1.length;
@@ -55,15 +56,18 @@ function allocOnly({ nngp: K, ntk: T }) {
   return [a, b];
 }
 
+let copies = 0;
 function loopKernel(nngp, dNngp) {
-  return new Function('nngp', 'dNngp', LOOP)(nngp, dNngp);
+  // A distinct source text: V8 caches compiled code by source, and a cached copy would share
+  // its type feedback (and so its call targets) with every other loop.
+  return new Function('nngp', 'dNngp', `// copy ${++copies}\n${LOOP}`)(nngp, dNngp);
 }
 
 /**
  * A fresh copy of a hand-written function (same source, own type feedback), so that the
  * accuracy run's calls, with other maps sharing helpers, cannot slow it down here.
  */
-const fresh = (f) => new Function('acosRho', `return ${f.toString()};`)(new Function(`return ${acosRho.toString()};`)());
+const fresh = (f) => new Function('acosRho', `// copy ${++copies}\nreturn ${f.toString()};`)(new Function(`// copy ${++copies}\nreturn ${acosRho.toString()};`)());
 
 /** Alternating runs after two warm-ups: per function, the median and the best time (ms). */
 function timeRuns(fns, input, runs) {
@@ -85,7 +89,7 @@ export function runSpeed({ n = 2048, runs = 9 } = {}) {
   console.log(`\n# Speed: kernel() (nngp and ntk) on an n×n input kernel (X Xᵀ/d, Gaussian X), against the same map hand-written in JS
 #   n = ${n}: median of ${runs} alternating runs after warm-up, end to end. Allocating and first touching the two
 #   n×n outputs is part of every kernel() call and costs the same on both sides (measured below as "alloc").
-#   n = ${m}: best of ${runs} runs, ns per entry: the arithmetic, where the allocator reuses memory.`);
+#   n = ${m}: best of ${3 * runs} runs, ns per entry: the arithmetic, where the allocator reuses memory.`);
   const big = inputKernel(n);
   const mid = m === n ? big : inputKernel(m);
   const small = inputKernel(256);
@@ -100,7 +104,7 @@ export function runSpeed({ n = 2048, runs = 9 } = {}) {
     const hand = HAND[id];
     const fns = { nngpc: (x) => k.kernel(x), hand: loopKernel(fresh(hand.nngp), fresh(hand.dNngp)) };
     const t = timeRuns(fns, big, runs);
-    const u = timeRuns(fns, mid, runs);
+    const u = timeRuns(fns, mid, 3 * runs); // cheap at this size; the best of more runs is steadier
     // mathjs and nerdamer are ~100x slower: timed on a 256×256 kernel, per entry.
     const f = formula(entry.source, entry.params);
     const others = { nngpc: (x) => k.kernel(x) };
