@@ -63,7 +63,7 @@ function usesSym(e: Expr, name: string): boolean {
 const MATH: Record<string, string> = {
   exp: 'Math.exp', log: 'Math.log', log1p: 'Math.log1p', expm1: 'Math.expm1', sin: 'Math.sin', cos: 'Math.cos', tan: 'Math.tan',
   asin: 'Math.asin', acos: 'Math.acos', atan: 'Math.atan', atan2: 'atan2', sinh: 'Math.sinh', cosh: 'Math.cosh', tanh: 'Math.tanh',
-  abs: 'Math.abs', sign: 'Math.sign', min: 'Math.min', max: 'Math.max', erf: 'erf', erfc: 'erfc',angle: 'angle',
+  abs: 'Math.abs', sign: 'Math.sign', min: 'Math.min', max: 'Math.max', erf: 'erf', erfc: 'erfc', angle: 'angle',
 };
 /** Nodes evaluated in double-double, whose values the unguarded fused loop checks. */
 const DD_NODES = new Set(['dd', 'csum', 'ddq', 'expdd']);
@@ -221,14 +221,14 @@ class Body {
       }
       case 'xangle': {
         const [y, x] = e.args as [Expr, Expr];
-        return `${this.val(x)} * ${this.val(atan2Of(y, x))}`;
+        return `${this.val(x)} * ${this.val(fnNode('atan2', y, x))}`;
       }
       case 'ymxangle': {
         // The series only for small angles (rare); otherwise y - x * angle, the angle shared
         // with any other use of angle(y, x) (the derivative of arc-cosine maps is one).
         this.helpers.add('ymxangle');
         const [y, x] = e.args as [Expr, Expr];
-        const a = this.val({ k: 'fn', name: 'angle', args: [y, x], key: `angle(${y.key},${x.key})` } as Expr);
+        const a = this.val(fnNode('angle', y, x));
         const yv = this.val(y), xv = this.val(x);
         return `Math.abs(${yv}) < 2 * ${xv} ? ymxangleSmall(${yv}, ${xv}) : ${yv} - ${xv} * ${a}`; // (implies x > 0)
       }
@@ -311,7 +311,7 @@ class Body {
    */
   private smallAngle(y: Expr, x: Expr): { small: string; xt: [string, string]; theta: string; xv: string } {
     this.helpers.add('ymxangle');
-    const theta = this.val(atan2Of(y, x));
+    const theta = this.val(fnNode('atan2', y, x));
     const yv = this.val(y);
     const xv = this.val(x);
     // Below tan(angle) = 1/2, ymxangle is under a sixth of x * angle, so its few ulps are
@@ -464,9 +464,9 @@ class Body {
   }
 }
 
-/** atan2(y, x) as a node (shared with other uses of the same angle). */
-function atan2Of(y: Expr, x: Expr): Expr {
-  return { k: 'fn', name: 'atan2', args: [y, x], key: `atan2(${y.key},${x.key})` };
+/** angle(y, x) or atan2(y, x) as a node, keyed as the IR keys it (so its value is shared). */
+function fnNode(name: 'angle' | 'atan2', y: Expr, x: Expr): Expr {
+  return { k: 'fn', name, args: [y, x], key: `${name}(${y.key},${x.key})` };
 }
 
 /** Can ddValue evaluate e: constants, polynomials, and their products and positive (half-)integer powers? */
