@@ -81,14 +81,14 @@ class Body {
    * guarded: every error term is taken as 0 where its high part is not finite, so overflow
    * gives what plain arithmetic would. Unguarded code is the same arithmetic without those
    * selects: identical wherever no high part overflows, and NaN at the node otherwise (an
-   * infinite high part meets its own error term in the next renormalisation, Inf - Inf), which
-   * the fused loop detects in `checks` to redo that entry with the guarded functions.
+   * infinite high part comes with an error term that is NaN or the opposite infinity, and
+   * every later operation and the node's final hi + lo keep it so), which the fused loop
+   * detects in `checks` to redo that entry with the guarded functions.
    */
   constructor(private readonly prefix = 't', private readonly guarded = true) {}
 
-  /** An error term, guarded (0 unless its high part is finite) if this body is guarded. */
   private guard(hi: string, lo: string): string {
-    return this.guarded ? `Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo;
+    return guardText(this.guarded, hi, lo);
   }
 
   private tmp(code: string): string {
@@ -464,6 +464,11 @@ class Body {
   }
 }
 
+/** An error term, guarded (0 unless its high part is finite) or not (see Body). */
+function guardText(guarded: boolean, hi: string, lo: string): string {
+  return guarded ? `Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo;
+}
+
 /** angle(y, x) or atan2(y, x) as a node, keyed as the IR keys it (so its value is shared). */
 function fnNode(name: 'angle' | 'atan2', y: Expr, x: Expr): Expr {
   return { k: 'fn', name, args: [y, x], key: `${name}(${y.key},${x.key})` };
@@ -551,7 +556,7 @@ function wrapProduct(s: string): string {
 /** Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho. */
 function prologue(needs: { c: boolean; g: boolean; r: boolean }, ts: boolean, guarded = true): string[] {
   if (!needs.c && !needs.g && !needs.r) return [];
-  const guard = (hi: string, lo: string) => (guarded ? `Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo);
+  const guard = (hi: string, lo: string) => guardText(guarded, hi, lo);
   const split = (x: string, v: string) => `const ${x}a = ${v} * 134217729, ${x}h = ${x}a - (${x}a - ${v}), ${x}l = ${v} - ${x}h;`;
   const lines = [
     // pp + pl = var1*var2 and cc + cl = cov12^2 exactly (Dekker's two-product).
