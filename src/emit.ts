@@ -77,6 +77,7 @@ class Body {
   readonly helpers = new Set<string>();
   /** Values of the double-double nodes: NaN in any of them flags an overflow (see `guard`). */
   readonly checks: string[] = [];
+  private readonly smallAngles = new Map<string, { small: string; xt: [string, string]; theta: string; xv: string }>();
   /**
    * guarded: every error term is taken as 0 where its high part is not finite, so overflow
    * gives what plain arithmetic would. Unguarded code is the same arithmetic without those
@@ -310,6 +311,9 @@ class Body {
    * it (gelu at cov12 = -var), this keeps.
    */
   private smallAngle(y: Expr, x: Expr): { small: string; xt: [string, string]; theta: string; xv: string } {
+    const key = `small:${y.key};${x.key}`;
+    const hit = this.smallAngles.get(key);
+    if (hit) return hit; // nngp's x*angle and the derivative's angle share it in the fused loop
     this.helpers.add('ymxangle');
     const theta = this.val(fnNode('atan2', y, x));
     const yv = this.val(y);
@@ -319,7 +323,9 @@ class Body {
     const small = this.tmp(`2 * Math.abs(${yv}) < ${xv}`);
     const ymx = this.tmp(`${small} ? -ymxangleSmall(${yv}, ${xv}) : 0`);
     const xt = this.ddOp('ddAdd', ddable(y) ? this.ddValue(y) : [yv, '0'], [ymx, '0']);
-    return { small, xt, theta, xv };
+    const parts = { small, xt, theta, xv };
+    this.smallAngles.set(key, parts);
+    return parts;
   }
 
   private select(cond: string, a: [string, string], b: [string, string]): [string, string] {

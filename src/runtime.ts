@@ -19,8 +19,9 @@ const PI_LO = '1.2246467991473532e-16'; // pi - Math.PI, as fdlibm's pi_lo
 /**
  * atan2 through Math.atan: the same formula as fdlibm's e_atan2.c, which V8's Math.atan2 runs
  * (z = atan(|y/x|); z, -z, pi - (z - pi_lo) or (z - pi_lo) - pi by quadrant), so the same
- * double for finite x > 0 and for x < 0 with 0 < |y/x| <= 2^59, while V8 optimises Math.atan into the loop and Math.atan2 is a
- * slower call (measured: ~10 ns per entry of an erf kernel). The rest goes to Math.atan2.
+ * double for finite x > 0 and for x < 0 with 0 < |y/x| <= 2^59; V8 optimises Math.atan into
+ * the loop, while Math.atan2 is a slower call (measured: ~10 ns per entry of an erf kernel).
+ * The rest goes to Math.atan2.
  */
 export const HELPER_ATAN2 = (ts: boolean) => {
   const n = ts ? ': number' : '';
