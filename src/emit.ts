@@ -222,7 +222,7 @@ class Body {
       }
       case 'xangle': {
         const [y, x] = e.args as [Expr, Expr];
-        return `${this.val(x)} * ${this.val(fnNode('atan2', y, x))}`;
+        return `${this.val(x)} * ${this.val(fnNode('angle', y, x))}`; // x * angle = x * atan2: both 0 at x = 0
       }
       case 'ymxangle': {
         // The series only for small angles (rare); otherwise y - x * angle, the angle shared
@@ -289,7 +289,7 @@ class Body {
     this.helpers.add('dd');
     if (t.k === 'fn' && t.name === 'ddq') return this.ddValue(t.args[0]!);
     if (t.k === 'fn' && t.name === 'xangle') return this.ddXangle(t.args[0]!, t.args[1]!);
-    if (t.k === 'fn' && t.name === 'atan2') return this.ddAngle(t.args[0]!, t.args[1]!);
+    if (t.k === 'fn' && (t.name === 'atan2' || t.name === 'angle')) return this.ddAngle(t.name, t.args[0]!, t.args[1]!);
     if (t.k === 'mul') {
       const consts = t.factors.filter((f) => !hasSym(f));
       const rest = t.factors.filter(hasSym);
@@ -297,7 +297,7 @@ class Body {
         const k = this.ddValue(consts.length === 1 ? consts[0]! : { k: 'mul', factors: consts, key: `*[${consts.map((c) => c.key).join(',')}]` });
         const r = rest[0]!;
         if (rest.length === 1 && r.k === 'fn' && r.name === 'xangle') return this.ddOp('ddMulDD', this.ddXangle(r.args[0]!, r.args[1]!), k);
-        if (rest.length === 1 && r.k === 'fn' && r.name === 'atan2') return this.ddOp('ddMulDD', this.ddAngle(r.args[0]!, r.args[1]!), k);
+        if (rest.length === 1 && r.k === 'fn' && (r.name === 'atan2' || r.name === 'angle')) return this.ddOp('ddMulDD', this.ddAngle(r.name, r.args[0]!, r.args[1]!), k);
         const v = this.val(rest.length === 1 ? r : { k: 'mul', factors: rest, key: `*[${rest.map((c) => c.key).join(',')}]` });
         return this.ddOp('ddMulDD', [v, '0'], k);
       }
@@ -310,12 +310,12 @@ class Body {
    * (y too, where it is a root of a polynomial): what a rounded angle loses where a sum cancels
    * it (gelu at cov12 = -var), this keeps.
    */
-  private smallAngle(y: Expr, x: Expr): { small: string; xt: [string, string]; theta: string; xv: string } {
-    const key = `small:${y.key};${x.key}`;
+  private smallAngle(y: Expr, x: Expr, name: 'angle' | 'atan2' = 'angle'): { small: string; xt: [string, string]; theta: string; xv: string } {
+    const key = `small:${name}:${y.key};${x.key}`;
     const hit = this.smallAngles.get(key);
     if (hit) return hit; // nngp's x*angle and the derivative's angle share it in the fused loop
     this.helpers.add('ymxangle');
-    const theta = this.val(fnNode('atan2', y, x));
+    const theta = this.val(fnNode(name, y, x));
     const yv = this.val(y);
     const xv = this.val(x);
     // Below tan(angle) = 1/2, ymxangle is under a sixth of x * angle, so its few ulps are
@@ -340,9 +340,9 @@ class Body {
     return this.select(small, xt, this.twoProd(xv, theta));
   }
 
-  /** atan2(y, x) in double-double: (x * angle) / x at small angles, the rounded angle elsewhere. */
-  private ddAngle(y: Expr, x: Expr): [string, string] {
-    const { small, xt, theta, xv } = this.smallAngle(y, x);
+  /** atan2(y, x) or angle(y, x) in double-double: (x * angle) / x at small angles, the rounded angle elsewhere. */
+  private ddAngle(name: 'angle' | 'atan2', y: Expr, x: Expr): [string, string] {
+    const { small, xt, theta, xv } = this.smallAngle(y, x, name);
     return this.select(small, this.ddOp('ddDiv', xt, [xv, '0']), [theta, '0']);
   }
 

@@ -7,6 +7,7 @@
 // Domain facts the rules rely on (all true of a kernel: x1, x2 jointly Gaussian):
 //   var1 ≥ 0, var2 ≥ 0, and var1*var2 - cov12^2 ≥ 0 (Cauchy–Schwarz).
 // Real-valued semantics: sqrt of a negative number is undefined (NaN), never complex.
+import * as P from './poly.js';
 import * as Q from './rational.js';
 import type { Add, Expr, Fn, FnName, Mul, Num, Pow, Rat, Sym, SymName } from './types.js';
 
@@ -316,14 +317,29 @@ export function factorSum(s: Add, anySign: boolean): [Expr, Expr, Expr] {
   // mul combines them with the term's own powers of the same base before expanding.
   const inv = [num(Q.div(Q.ONE, g)), ...common.map((f) => (f.k === 'pow' ? rawPow(f.base, mul(f.exp, MINUS_ONE)) : rawPow(f, MINUS_ONE)))];
   let rest = add(...s.terms.map((t) => mul(t, ...inv)));
-  // Sign: with anySign, the first term of the *divided* sum is made positive, so that
+  // Sign: with anySign, the leading term of the *divided* sum is made positive, so that
   // factorSum(rest) finds nothing more to extract (idempotent).
-  if (anySign && rest.k === 'add' && splitCoeff(rest.terms[0]!)[0].n < 0n) {
+  if (anySign && rest.k === 'add' && leadsNegative(rest)) {
     g = Q.neg(g);
     rest = add(...rest.terms.map((t) => scale(Q.rat(-1), t)));
   }
   if (Q.isOne(g) && isOne(monomial)) return [ONE, ONE, s];
   return [num(g), monomial, rest];
+}
+
+/**
+ * Whether u's leading term is negative, where "leading" does not depend on signs: the term
+ * whose non-numeric part has the least key. So exactly one of u and -u leads negative, and a
+ * sign normalisation by it is idempotent.
+ */
+export function leadsNegative(u: Expr): boolean {
+  const terms = u.k === 'add' ? u.terms : [u];
+  let best: [Rat, string] | undefined;
+  for (const t of terms) {
+    const [c, rest] = splitCoeff(t);
+    if (!best || rest.key < best[1]) best = [c, rest.key];
+  }
+  return !!best && best[0].n < 0n;
 }
 
 function lcm(a: bigint, b: bigint): bigint {
@@ -371,7 +387,7 @@ export function isNonneg(e: Expr): boolean {
       return isNonneg(e.base);
     }
     case 'mul': return e.factors.every(isNonneg);
-    case 'add': return e.terms.every(isNonneg);
+    case 'add': return e.terms.every(isNonneg) || polynomialNonneg(e);
     case 'fn':
       switch (e.name) {
         case 'exp': case 'expdd': case 'cosh': case 'abs': case 'acos': case 'erfc': case 'angle': return true;
@@ -384,6 +400,27 @@ export function isNonneg(e: Expr): boolean {
       }
     default: return false;
   }
+}
+
+const polySignCache = new Map<string, boolean>();
+/**
+ * A sum that is a (Laurent) polynomial in the inputs and ≥ 0 on the kernel domain: term by
+ * term after the Cauchy–Schwarz substitution var1*var2 = gap + cov12^2 (poly.ts). So
+ * var1*var2 - cov12^2 and (1 + 2 var1)(1 + 2 var2) - 4 cov12^2 are known ≥ 0, and their roots
+ * distribute and cancel like those of a variance.
+ */
+function polynomialNonneg(e: Add): boolean {
+  const hit = polySignCache.get(e.key);
+  if (hit !== undefined) return hit;
+  const p = P.fromExpr(e, true);
+  const r = !!p && P.nonnegOnDomain(p);
+  if (polySignCache.size < 10_000) polySignCache.set(e.key, r);
+  return r;
+}
+
+/** A polynomial (poly.ts) as canonical IR. */
+export function fromPoly(p: P.Poly): Expr {
+  return add(...P.terms(p).map(({ coef, vars }) => mul(num(coef), ...vars.map(([v, k]) => pow(sym(v), num(k))))));
 }
 
 /** Does e mention the symbol `name`? */

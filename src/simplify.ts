@@ -1,6 +1,8 @@
 // Pass 4: simplify. The canonical constructors (expr.ts) already fold constants, collect
 // like terms and bases, expand products of sums and distribute powers; this pass rebuilds
 // an expression through them and applies the identities below, bottom-up, to a fixpoint.
+import { cancelSum } from './cancel.js';
+import { compareOnDomain, isGuardEpsilon, nonnegOnDomain, positiveInsideDomain } from './domain.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import type { Expr, Fn, FnName } from './types.js';
@@ -10,6 +12,37 @@ const mhalf = E.num(-0.5);
 const oneMinusSq = (x: Expr) => E.sub(E.ONE, E.pow(x, two));
 const isFn = (e: Expr, name: FnName): e is Fn => e.k === 'fn' && e.name === name;
 const arg0 = (e: Expr) => (e as Fn).args[0]!;
+const PI_HALF = E.mul(E.HALF, E.PI);
+const radius = (x: Expr, y: Expr) => E.pow(E.add(E.pow(x, two), E.pow(y, two)), mhalf);
+
+/**
+ * A guard in `where`, decided on the domain: the comparison x > y (or x ≥ y) holds
+ * everywhere on the domain, or nowhere, or fails only on the boundary (where the guard
+ * supplies the limit the compiler implements itself), or acts only within a floor of at most
+ * GUARD_EPSILON of the boundary. Returns the branch that holds, or undefined.
+ */
+function decideWhere(e: Fn): Expr | undefined {
+  const c = e.args[0]!;
+  if (c.k !== 'fn') return undefined;
+  const [a, b] = [e.args[1]!, e.args[2]!];
+  // Normalise to x > y / x >= y / x == y / x != y.
+  const swap = c.name === 'lt' || c.name === 'le';
+  const [x, y] = swap ? [c.args[1]!, c.args[0]!] : [c.args[0]!, c.args[1]!];
+  const strict = c.name === 'lt' || c.name === 'gt';
+  const clamp = (a.key === x.key && b.key === y.key) || (a.key === y.key && b.key === x.key); // branches agree where x = y
+  const d = E.sub(x, y);
+  if (c.name === 'eq' || c.name === 'ne') {
+    if (!positiveInsideDomain(d) && !positiveInsideDomain(E.neg(d))) return undefined;
+    return c.name === 'eq' ? b : a; // x = y only on the boundary
+  }
+  if (!strict && !clamp && !['gt', 'ge', 'lt', 'le'].includes(c.name)) return undefined;
+  // x > eps with x ≥ 0 on the domain, eps a tiny floor: acts only at the boundary.
+  if (isGuardEpsilon(y) && positiveInsideDomain(x)) return a;
+  const rel = compareOnDomain(x, y);
+  if (rel === 'ge') return !strict || clamp || positiveInsideDomain(d) ? a : undefined;
+  if (rel === 'le') return strict || clamp || positiveInsideDomain(E.neg(d)) ? b : undefined;
+  return undefined;
+}
 
 export interface Identity {
   readonly name: string;
@@ -56,6 +89,19 @@ export const IDENTITIES: readonly Identity[] = [
     const cos = [1, 0, -1, 0][k]!;
     return E.num(e.name === 'sin' ? sin : cos);
   } },
+  { name: 'sin and cos of x + k pi/2', sound: 'sin(x + pi/2) = cos x, cos(x + pi/2) = -sin x, applied k times (k integer)', apply: (e) => {
+    if ((e.name !== 'sin' && e.name !== 'cos') || arg0(e).k !== 'add') return undefined;
+    const terms = (arg0(e) as { terms: readonly Expr[] }).terms;
+    const i = terms.findIndex((t) => { const [c, rest] = E.splitCoeff(t); return rest.key === E.PI.key && Q.isInt(Q.mul(c, Q.rat(2))); });
+    if (i < 0) return undefined;
+    const twice = Q.mul(E.splitCoeff(terms[i]!)[0], Q.rat(2));
+    const k = Number(((twice.n % 4n) + 4n) % 4n);
+    const x = E.add(...terms.filter((_, j) => j !== i));
+    // sin(x + k pi/2) = [sin, cos, -sin, -cos][k](x); cos(x + k pi/2) = [cos, -sin, -cos, sin][k](x)
+    const table: [FnName, number][] = e.name === 'sin' ? [['sin', 1], ['cos', 1], ['sin', -1], ['cos', -1]] : [['cos', 1], ['sin', -1], ['cos', -1], ['sin', 1]];
+    const [f, sign] = table[k]!;
+    return E.mul(E.num(sign), E.fn(f, [x]));
+  } },
   { name: 'odd f(-x) = -f(x)', sound: 'sin, tan, asin, atan, sinh, tanh, erf, sign are odd', apply: (e) => {
     if (!['sin', 'tan', 'asin', 'atan', 'sinh', 'tanh', 'erf', 'sign'].includes(e.name)) return undefined;
     const [c] = E.splitCoeff(e.args[0]!);
@@ -66,8 +112,42 @@ export const IDENTITIES: readonly Identity[] = [
     const [c] = E.splitCoeff(e.args[0]!);
     return c.n < 0n ? E.fn(e.name, [E.neg(e.args[0]!)]) : undefined;
   } },
-  { name: 'abs(x) = x for x ≥ 0', sound: 'definition of abs', apply: (e) => (isFn(e, 'abs') && E.isNonneg(arg0(e)) ? arg0(e) : undefined) },
+  { name: 'abs(x) = x for x ≥ 0', sound: 'definition of abs', apply: (e) => (isFn(e, 'abs') && nonnegOnDomain(arg0(e)) ? arg0(e) : undefined) },
   { name: 'sign(x) = 1 for x > 0 known', sound: 'definition of sign (only for positive constants)', apply: (e) => (isFn(e, 'sign') && arg0(e).k === 'num' ? E.num(Q.rat(BigInt(Math.sign(Number((arg0(e) as { v: { n: bigint } }).v.n))))) : undefined) },
+  { name: 'asin(u) = pi/2 - acos(u)', sound: 'asin and acos are complementary on [-1, 1]', apply: (e) => (isFn(e, 'asin') ? E.sub(PI_HALF, E.fn('acos', [arg0(e)])) : undefined) },
+  { name: 'atan(u) = pi/2 - acos(u/sqrt(1 + u^2))', sound: 'atan u = asin(u/sqrt(1 + u^2)), the angle of the point (1, u)', apply: (e) => (isFn(e, 'atan') ? E.sub(PI_HALF, E.fn('acos', [E.mul(arg0(e), radius(E.ONE, arg0(e)))])) : undefined) },
+  { name: 'atan2(y, x) = acos(x/sqrt(x^2 + y^2)) for y ≥ 0', sound: 'the angle of (x, y) with y ≥ 0 is in [0, pi], where acos inverts cos; (x, y) ≠ (0, 0)', apply: (e) => {
+    if (!isFn(e, 'atan2') || !nonnegOnDomain(e.args[0]!)) return undefined;
+    const [y, x] = e.args as [Expr, Expr];
+    return E.fn('acos', [E.mul(x, radius(x, y))]);
+  } },
+  { name: 'atan2(y, x) = pi/2 - acos(y/sqrt(x^2 + y^2)) for x ≥ 0', sound: 'the angle of (x, y) with x ≥ 0 is in [-pi/2, pi/2], where it is asin(y/r) = pi/2 - acos(y/r); (x, y) ≠ (0, 0)', apply: (e) => {
+    if (!isFn(e, 'atan2') || !nonnegOnDomain(e.args[1]!)) return undefined;
+    const [y, x] = e.args as [Expr, Expr];
+    return E.sub(PI_HALF, E.fn('acos', [E.mul(y, radius(x, y))]));
+  } },
+  { name: 'acos(u) = pi - acos(-u) when u leads with a negative term', sound: 'acos(-u) = pi - acos(u) on [-1, 1]', apply: (e) => (isFn(e, 'acos') && E.leadsNegative(arg0(e)) ? E.sub(E.PI, E.fn('acos', [E.neg(arg0(e))])) : undefined) },
+  { name: 'sinh(x) = (exp(x) - exp(-x))/2', sound: 'definition', apply: (e) => (isFn(e, 'sinh') ? E.mul(E.HALF, E.sub(E.fn('exp', [arg0(e)]), E.fn('exp', [E.neg(arg0(e))]))) : undefined) },
+  { name: 'cosh(x) = (exp(x) + exp(-x))/2', sound: 'definition', apply: (e) => (isFn(e, 'cosh') ? E.mul(E.HALF, E.add(E.fn('exp', [arg0(e)]), E.fn('exp', [E.neg(arg0(e))]))) : undefined) },
+  { name: 'clip(u, lo, hi) = u where lo ≤ u ≤ hi on the domain', sound: 'the clip acts only outside the domain (a guard: the compiler projects onto the bound itself)', apply: (e) => {
+    if (!isFn(e, 'clip')) return undefined;
+    const [u, lo, hi] = e.args as [Expr, Expr, Expr];
+    return compareOnDomain(u, lo) === 'ge' && compareOnDomain(u, hi) === 'le' ? u : undefined;
+  } },
+  { name: 'max(a, b) = a where a ≥ b on the domain, or b is a tiny floor under a ≥ 0', sound: 'the max acts only outside the domain, or within GUARD_EPSILON of its boundary (a guard)', apply: (e) => {
+    if (!isFn(e, 'max')) return undefined;
+    for (const [a, b] of [[e.args[0]!, e.args[1]!], [e.args[1]!, e.args[0]!]] as const) {
+      if (compareOnDomain(a, b) === 'ge' || (isGuardEpsilon(b) && nonnegOnDomain(a))) return a;
+    }
+    return undefined;
+  } },
+  { name: 'min(a, b) = a where a ≤ b on the domain', sound: 'the min acts only outside the domain (a guard)', apply: (e) => {
+    if (!isFn(e, 'min')) return undefined;
+    if (compareOnDomain(e.args[0]!, e.args[1]!) === 'le') return e.args[0]!;
+    if (compareOnDomain(e.args[1]!, e.args[0]!) === 'le') return e.args[1]!;
+    return undefined;
+  } },
+  { name: 'where(x > y, a, b) decided on the domain', sound: 'the comparison holds everywhere on the domain, or nowhere, or fails only on its boundary (a guard for 0/0 or the bound) or within GUARD_EPSILON of it', apply: (e) => (isFn(e, 'where') ? decideWhere(e) : undefined) },
   { name: 'where(c, a, a) = a', sound: 'both branches agree', apply: (e) => (isFn(e, 'where') && e.args[1]!.key === e.args[2]!.key ? e.args[1]! : undefined) },
   { name: 'comparison of constants', sound: 'decided exactly on rationals', apply: (e) => {
     if (!isFn(e, 'where')) return undefined;
@@ -81,6 +161,7 @@ export const IDENTITIES: readonly Identity[] = [
 ];
 
 function applyIdentities(e: Expr): Expr {
+  if (e.k === 'add') return cancelSum(e) ?? e;
   for (let i = 0; i < 16 && e.k === 'fn'; i++) {
     let changed = false;
     for (const rule of IDENTITIES) {

@@ -335,7 +335,8 @@ function lowerSum(s: Add): Expr {
       else if (f.k === 'pow' && f.exp.k === 'num' && isPositiveSum(f.base)) part.atoms.set(f.base.key, { base: f.base, exp: f.exp.v });
       else part.other.push(f);
     }
-    const atomSig = [...part.atoms.entries()].map(([k, { exp }]) => `${k}@${Q.toString(Q.sub(exp, Q.floor(exp)))}`).sort();
+    // Integer powers of a positive sum combine with any term (a missing atom has exponent 0).
+    const atomSig = [...part.atoms.entries()].filter(([, { exp }]) => !Q.isInt(exp)).map(([k, { exp }]) => `${k}@${Q.toString(Q.sub(exp, Q.floor(exp)))}`).sort();
     part.sig = [...part.other.map((o) => o.key).sort(), ...atomSig].join('|');
     return part;
   });
@@ -383,7 +384,7 @@ const isConstant = (e: Expr): boolean =>
 /** A term k * x * atan2(y, x) of a compensated sum (k constant) as k * xangle(y, x). */
 function xangleTerm(t: Expr): Expr {
   if (t.k !== 'mul') return t;
-  const i = t.factors.findIndex((f) => isFn(f, 'atan2'));
+  const i = t.factors.findIndex((f) => isFn(f, 'atan2', 'angle')); // x*angle = x*atan2 (both 0 at x = 0)
   if (i < 0) return t;
   const [y, x] = (t.factors[i] as Fn).args as [Expr, Expr];
   const k = simplify(E.div(E.mul(...t.factors.filter((_, j) => j !== i)), x));

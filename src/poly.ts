@@ -1,0 +1,222 @@
+// Sparse multivariate polynomials with exact rational coefficients in the kernel's inputs.
+// They serve two jobs of the canonical form: exact division (cancelling a common factor of
+// a numerator and a radical or polynomial denominator) and the domain's sign facts
+// (var1, var2 >= 0 and the Cauchy–Schwarz gap var1*var2 - cov12^2 >= 0).
+//
+// This module reads the IR's data (types.ts) but builds no IR: expr.ts converts back.
+import * as Q from './rational.js';
+import type { Expr, Rat, SymName } from './types.js';
+
+/** The polynomial variables, in the lexicographic order division uses. */
+export const POLY_VARS = ['cov12', 'var1', 'var2', 'gap', 'rho'] as const satisfies readonly SymName[];
+export type PolyVar = (typeof POLY_VARS)[number];
+const INDEX = new Map<string, number>(POLY_VARS.map((v, i) => [v, i]));
+const NV = POLY_VARS.length;
+
+export interface Term {
+  readonly coef: Rat;
+  /** Exponent of each of POLY_VARS. */
+  readonly exps: readonly number[];
+}
+
+/** A polynomial: monomial key (its exponents joined) → term; no zero coefficients. */
+export type Poly = ReadonlyMap<string, Term>;
+
+/** Polynomials with more terms than this are not built (their callers give up instead). */
+export const MAX_POLY_TERMS = 2000;
+
+const keyOf = (exps: readonly number[]) => exps.join(',');
+const ZERO_EXPS: readonly number[] = Array(NV).fill(0);
+
+export function constant(c: Rat): Poly {
+  return Q.isZero(c) ? new Map() : new Map([[keyOf(ZERO_EXPS), { coef: c, exps: ZERO_EXPS }]]);
+}
+
+export function variable(name: PolyVar, power = 1): Poly {
+  const exps = [...ZERO_EXPS];
+  exps[INDEX.get(name)!] = power;
+  return new Map([[keyOf(exps), { coef: Q.ONE, exps }]]);
+}
+
+function put(acc: Map<string, Term>, coef: Rat, exps: readonly number[]): void {
+  const k = keyOf(exps);
+  const prev = acc.get(k);
+  const c = prev ? Q.add(prev.coef, coef) : coef;
+  if (Q.isZero(c)) acc.delete(k);
+  else acc.set(k, { coef: c, exps });
+}
+
+export function add(a: Poly, b: Poly, scaleB: Rat = Q.ONE): Poly {
+  const out = new Map(a);
+  for (const t of b.values()) put(out, Q.mul(scaleB, t.coef), t.exps);
+  return out;
+}
+
+export const sub = (a: Poly, b: Poly): Poly => add(a, b, Q.rat(-1));
+
+/** a × b, or undefined when the product would exceed MAX_POLY_TERMS. */
+export function mul(a: Poly, b: Poly): Poly | undefined {
+  if (a.size * b.size > MAX_POLY_TERMS * 4) return undefined;
+  const out = new Map<string, Term>();
+  for (const s of a.values()) {
+    for (const t of b.values()) put(out, Q.mul(s.coef, t.coef), s.exps.map((e, i) => e + t.exps[i]!));
+  }
+  return out.size > MAX_POLY_TERMS ? undefined : out;
+}
+
+export function pow(a: Poly, k: number): Poly | undefined {
+  let acc: Poly | undefined = constant(Q.ONE);
+  for (let i = 0; i < k && acc; i++) acc = mul(acc, a);
+  return acc;
+}
+
+/** Lexicographic comparison of exponent vectors (POLY_VARS order). */
+function lexCmp(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < NV; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+function leading(p: Poly): Term | undefined {
+  let best: Term | undefined;
+  for (const t of p.values()) if (!best || lexCmp(t.exps, best.exps) > 0) best = t;
+  return best;
+}
+
+/**
+ * n / d when d divides n exactly, else undefined. Division by leading terms in lex order:
+ * if d | n then lt(d) | lt(n) at every step, so a leading term that does not divide proves
+ * that d does not divide n.
+ */
+export function divExact(n: Poly, d: Poly): Poly | undefined {
+  const ld = leading(d);
+  if (!ld) return undefined;
+  let rest: Poly = n;
+  const q = new Map<string, Term>();
+  for (let steps = 0; rest.size > 0; steps++) {
+    if (steps > MAX_POLY_TERMS) return undefined;
+    const lt = leading(rest)!;
+    const exps = lt.exps.map((e, i) => e - ld.exps[i]!);
+    if (exps.some((e) => e < 0)) return undefined;
+    const coef = Q.div(lt.coef, ld.coef);
+    put(q, coef, exps);
+    const m = mul(new Map([[keyOf(exps), { coef, exps }]]), d);
+    if (!m) return undefined;
+    rest = sub(rest, m);
+  }
+  return q;
+}
+
+/**
+ * The polynomial e in POLY_VARS with rational coefficients, or undefined if e is not one.
+ * With `laurent`, a variable may also have a negative integer exponent (a Laurent
+ * polynomial; see `clearDenominators`).
+ */
+export function fromExpr(e: Expr, laurent = false): Poly | undefined {
+  switch (e.k) {
+    case 'num': return constant(e.v);
+    case 'sym': return INDEX.has(e.name) ? variable(e.name as PolyVar) : undefined;
+    case 'pow': {
+      if (e.exp.k !== 'num' || !Q.isInt(e.exp.v) || e.exp.v.n > 64n || e.exp.v.n < (laurent ? -64n : 0n)) return undefined;
+      if (e.exp.v.n < 0n) return e.base.k === 'sym' && INDEX.has(e.base.name) ? variable(e.base.name as PolyVar, Number(e.exp.v.n)) : undefined;
+      const b = fromExpr(e.base, laurent);
+      return b && pow(b, Number(e.exp.v.n));
+    }
+    case 'mul': {
+      let acc: Poly | undefined = constant(Q.ONE);
+      for (const f of e.factors) {
+        const p = fromExpr(f, laurent);
+        if (!p || !acc) return undefined;
+        acc = mul(acc, p);
+      }
+      return acc;
+    }
+    case 'add': {
+      let acc: Poly = new Map();
+      for (const t of e.terms) {
+        const p = fromExpr(t, laurent);
+        if (!p) return undefined;
+        acc = add(acc, p);
+      }
+      return acc;
+    }
+    default: return undefined;
+  }
+}
+
+/**
+ * A Laurent polynomial times the monomial that clears its negative exponents, chosen ≥ 0 on
+ * the domain (an even power of cov12 and rho), so that the sign is kept wherever p is defined.
+ */
+export function clearDenominators(p: Poly): Poly {
+  const shift = POLY_VARS.map((v, i) => {
+    const least = Math.min(0, ...[...p.values()].map((t) => t.exps[i]!));
+    return v === 'cov12' || v === 'rho' ? -2 * Math.floor(least / 2) : -least;
+  });
+  if (shift.every((s) => s === 0)) return p;
+  const out = new Map<string, Term>();
+  for (const t of p.values()) put(out, t.coef, t.exps.map((e, i) => e + shift[i]!));
+  return out;
+}
+
+// ---------------------------------------------------------------- domain sign facts
+
+const C = INDEX.get('cov12')!;
+const V1 = INDEX.get('var1')!;
+const V2 = INDEX.get('var2')!;
+
+/**
+ * var1^a var2^b → var1^(a-m) var2^(b-m) (gap + cov12^2)^m with m = min(a, b), in every term:
+ * the Cauchy–Schwarz substitution var1*var2 = gap + cov12^2.
+ */
+export function substituteGap(p: Poly): Poly | undefined {
+  const gapPlus = add(variable('gap'), variable('cov12', 2));
+  let out: Poly = new Map();
+  for (const t of p.values()) {
+    const m = Math.min(t.exps[V1]!, t.exps[V2]!);
+    if (m === 0) { out = add(out, new Map([[keyOf(t.exps), t]])); continue; }
+    const exps = [...t.exps];
+    exps[V1] -= m;
+    exps[V2] -= m;
+    const g = pow(gapPlus, m);
+    const prod = g && mul(g, new Map([[keyOf(exps), { coef: t.coef, exps }]]));
+    if (!prod) return undefined;
+    out = add(out, prod);
+  }
+  return out;
+}
+
+/** Every term ≥ 0 for var1, var2, gap ≥ 0 and any cov12, rho (their powers even). */
+function termsNonneg(p: Poly): boolean {
+  for (const t of p.values()) {
+    if (t.coef.n < 0n) return false;
+    if (t.exps[C]! % 2 !== 0 || t.exps[INDEX.get('rho')!]! % 2 !== 0) return false;
+  }
+  return true;
+}
+
+/** p ≥ 0 on the kernel domain (where defined), proved term by term before or after the gap substitution. */
+export function nonnegOnDomain(p: Poly): boolean {
+  p = clearDenominators(p);
+  if (termsNonneg(p)) return true;
+  const g = substituteGap(p);
+  return !!g && termsNonneg(g);
+}
+
+/**
+ * p ≥ 0 on the domain and p = 0 only on its boundary (a zero variance or gap = 0): after the
+ * gap substitution every term is ≥ 0, so p vanishes only where every term does, and one term
+ * free of cov12 vanishes only where a variance or the gap does.
+ */
+export function positiveInsideDomain(p: Poly): boolean {
+  p = clearDenominators(p);
+  for (const cand of [p, substituteGap(p)]) {
+    if (!cand || cand.size === 0 || !termsNonneg(cand)) continue;
+    if ([...cand.values()].some((t) => t.exps[C] === 0 && t.exps[INDEX.get('rho')!] === 0)) return true;
+  }
+  return false;
+}
+
+/** The polynomial's terms as (coefficient, variable → exponent) for building IR. */
+export function terms(p: Poly): { coef: Rat; vars: [PolyVar, number][] }[] {
+  return [...p.values()].map((t) => ({ coef: t.coef, vars: POLY_VARS.map((v, i) => [v, t.exps[i]!] as [PolyVar, number]).filter(([, e]) => e > 0) }));
+}
