@@ -6,14 +6,21 @@ import type { Expr } from './types.js';
 import { fromNumber } from './rational.js';
 import { HELPER_ERF } from './runtime.js';
 
-export const HP = Decimal.clone({ precision: 50, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -9e15, toExpPos: 9e15, minE: -9e15, maxE: 9e15 });
+/** A decimal.js class with the given precision (significant digits) and an unbounded exponent. */
+export function decimalClass(precision: number) {
+  return Decimal.clone({ precision, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -9e15, toExpPos: 9e15, minE: -9e15, maxE: 9e15 });
+}
+/** 50 significant digits: the default high precision. Evaluation runs in the class of its inputs. */
+export const HP = decimalClass(50);
 export type HPNum = InstanceType<typeof HP>;
+type HPClass = typeof HP;
+const classOf = (x: HPNum) => x.constructor as HPClass;
 
 /** A double's exact binary value in HP (new HP(x) would go through its 17-digit decimal string). */
-export function hpFromDouble(x: number): HPNum {
-  if (!Number.isFinite(x)) return new HP(x);
+export function hpFromDouble(x: number, D: HPClass = HP): HPNum {
+  if (!Number.isFinite(x)) return new D(x);
   const r = fromNumber(x);
-  return new HP(r.n.toString()).div(r.d.toString());
+  return new D(r.n.toString()).div(r.d.toString());
 }
 
 export interface HPInputs {
@@ -23,11 +30,11 @@ export interface HPInputs {
 }
 
 const piCache = new Map<number, HPNum>();
-function pi(): HPNum {
-  const p = HP.precision;
+function pi(D: HPClass): HPNum {
+  const p = D.precision;
   let v = piCache.get(p);
-  if (!v) { v = HP.acos(-1); piCache.set(p, v); }
-  return v;
+  if (!v) { v = D.acos(-1); piCache.set(p, v); }
+  return new D(v);
 }
 
 /**
@@ -35,6 +42,7 @@ function pi(): HPNum {
  * and as far out as any kernel value goes); decimal.js would take unbounded memory there.
  */
 function expHP(x: HPNum): HPNum {
+  const HP = classOf(x);
   if (x.gt(1e5)) return new HP(Infinity);
   if (x.lt(-1e5)) return new HP(0);
   return x.exp();
@@ -42,6 +50,7 @@ function expHP(x: HPNum): HPNum {
 
 /** erf by its Taylor series (|x| < 3) or the continued fraction of erfc, in HP. */
 export function erfHP(x: HPNum): HPNum {
+  const HP = classOf(x);
   if (x.isZero()) return new HP(0);
   if (x.isNeg()) return erfHP(x.neg()).neg();
   if (x.lt(3)) {
@@ -56,23 +65,25 @@ export function erfHP(x: HPNum): HPNum {
       sum = sum.add(add);
       if (add.abs().lt(eps)) break;
     }
-    return sum.mul(2).div(pi().sqrt());
+    return sum.mul(2).div(pi(HP).sqrt());
   }
   return new HP(1).sub(erfcHP(x));
 }
 
 /** erfc for x ≥ 3 by its continued fraction (evaluated backward with many terms). */
 export function erfcHP(x: HPNum): HPNum {
+  const HP = classOf(x);
   if (x.lt(3)) return new HP(1).sub(erfHP(x));
   if (x.gt(1e4)) return new HP(0);
   // erfc x = exp(-x^2)/sqrt(pi) * 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + 2/(x + ...)))))
   let f = x;
   for (let k = 400; k >= 1; k--) f = x.add(new HP(k).div(2).div(f));
-  return expHP(x.mul(x).neg()).div(pi().sqrt()).div(f);
+  return expHP(x.mul(x).neg()).div(pi(HP).sqrt()).div(f);
 }
 
 /** Evaluates e at the inputs, in HP. Throws on undefined values (NaN-like). */
 export function evaluateHP(e: Expr, at: HPInputs): HPNum {
+  const HP = classOf(at.cov12);
   const memo = new Map<string, HPNum>();
   const p = at.var1.mul(at.var2);
   // For double inputs p - c^2 is 0 or at least ~2^-106 p, so a relative 1e-40 is 0 (it is the
@@ -94,7 +105,7 @@ export function evaluateHP(e: Expr, at: HPInputs): HPNum {
           case 'cov12': return at.cov12;
           case 'var1': return at.var1;
           case 'var2': return at.var2;
-          case 'pi': return pi();
+          case 'pi': return pi(HP);
           case 'gap': return gap();
           case 'rho': return rho();
         }
@@ -137,8 +148,8 @@ export function evaluateHP(e: Expr, at: HPInputs): HPNum {
           case 'acos': return x.acos();
           case 'atan': return x.atan();
           case 'atan2': return HP.atan2(x, y);
-          case 'ymxangle': return x.sub(y.mul(x.isZero() && y.isZero() ? pi().div(2) : HP.atan2(x, y)));
-          case 'angle': return x.isZero() && y.isZero() ? pi().div(2) : HP.atan2(x, y);
+          case 'ymxangle': return x.sub(y.mul(x.isZero() && y.isZero() ? pi(HP).div(2) : HP.atan2(x, y)));
+          case 'angle': return x.isZero() && y.isZero() ? pi(HP).div(2) : HP.atan2(x, y);
           case 'xangle': return y.isZero() ? new HP(0) : y.mul(HP.atan2(x, y));
           case 'sinh': return x.abs().gt(1e3) ? expHP(x.abs()).div(2).mul(x.isNeg() ? -1 : 1) : x.sinh();
           case 'cosh': return x.abs().gt(1e3) ? expHP(x.abs()).div(2) : x.cosh();

@@ -1,180 +1,164 @@
-// Pass 5: rewrite a simplified expression for floating-point stability. Input is the
-// canonical IR; output is an evaluation tree (built with raw constructors, so that a
-// factored form is kept as written) that may use the stable primitives of types.ts:
-// gap, rho, angle, dd, expdd, expdiff.
-//
-// Every rule: a one-line reason it is sound, and when it helps. See REWRITES.
+// The stabilize pass: canonical IR → evaluation tree, for floating-point stability. Two steps:
+//   1. REWRITES, rules on the canonical IR (data, rewrite.ts's driver): trig complements
+//      chosen by the residual they leave, acos/asin as angles of exactly computed points,
+//      y - x*angle without cancellation, differences of exponentials, log1p;
+//   2. lowering to the evaluation tree (LOWERINGS, below `lowerTree`): raw constructors, so
+//      that a factored form is kept as written, and the stable primitives of types.ts
+//      (gap, rho, angle, dd, ddq, csum, expdd, expdiff, xangle).
 import * as E from './expr.js';
 import * as Q from './rational.js';
+import { fixpoint, type Rule } from './rewrite.js';
 import { simplify } from './simplify.js';
 import type { Add, Expr, Fn, Rat } from './types.js';
-
-export interface Rewrite {
-  readonly name: string;
-  readonly sound: string;
-  readonly helps: string;
-}
-
-/** The rewrites of this pass, documented in one place (tests and README list them). */
-export const REWRITES: readonly Rewrite[] = [
-  { name: 'm*acos(u) - m*pi -> -m*acos(-u)', sound: 'acos(-u) = pi - acos(u)', helps: 'pi - acos(u) cancels when u -> -1; acos(-u) is computed directly' },
-  { name: 'r*m*pi + m*acos(u) -> (r + 1)*m*pi - m*acos(-u)  (r < -1)', sound: 'acos(-u) = pi - acos(u)', helps: 'ABRelu / LeakyRelu: (a^2+b^2)/2*c - F*c*acos(rho) cancels near rho = -1; the new terms have one sign' },
-  { name: 'm*acos(u) - m*pi/2 -> -m*asin(u)', sound: 'asin(u) = pi/2 - acos(u)', helps: 'pi/2 - acos(u) cancels when u -> 0' },
-  { name: 'm*asin(u) ± m*pi/2 -> ±m*acos(∓u)', sound: 'acos(-u) = pi/2 + asin(u), acos(u) = pi/2 - asin(u)', helps: 'the sum cancels when asin(u) -> ∓pi/2' },
-  { name: 'm*atan2(y, x) ± m*pi/2 -> ±m*atan2(x, ∓y)  (x ≥ 0)', sound: 'adding pi/2 rotates (x, y) by a right angle', helps: 'the sum cancels when atan2 -> ∓pi/2 (large |cov12| against the variances)' },
-  { name: 'asin(u) -> atan2(u, sqrt(1 - u^2)) with 1 - u^2 simplified', sound: 'asin(u) is the angle of the point (sqrt(1 - u^2), u)', helps: 'asin loses half the digits near |u| = 1; 1 - u^2 built symbolically is var1*var2 - cov12^2 over a positive factor, computed exactly' },
-  { name: 'acos(u) -> angle(sqrt(1 - u^2), u)', sound: 'acos(u) is the angle of (u, sqrt(1 - u^2)); angle(0, 0) = pi/2 is neural-tangents\' theta at zero inputs', helps: 'as for asin; finite at zero inputs' },
-  { name: 'atan2(k y, k x) -> atan2(y, x) for k > 0', sound: 'the angle of a point does not change under positive scaling', helps: 'removes the 0/0 of cov12/sqrt(var1*var2) and a rounding' },
-  { name: 'm*y - m*x*atan2(y, x) -> m*ymxangle(y, x)', sound: 'definition; ymxangle evaluates x*(t - atan t), t = y/x, as x*(t^3/(1 + sqrt(1 + t^2))^2 + 2*(u - atan u)) with u = t/(1 + sqrt(1 + t^2)) (atan t = 2 atan u), u - atan u by its series', helps: 'sin(theta) - theta*cos(theta) (arc-cosine kernels near rho = -1) cancels to theta^3/3' },
-  { name: 'k*exp(a) - k*exp(b) -> k*expdiff(a, b, a - b)', sound: 'exp(a) - exp(b) = exp(max) * -expm1(-|a - b|) (sign restored), a - b simplified exactly', helps: 'no cancellation when a ≈ b (sin, sinh-like maps); no inf*0 when exp overflows' },
-  { name: 'k*exp(a) - k -> k*expm1(a)', sound: 'expm1(a) = exp(a) - 1', helps: 'exp(a) - 1 cancels for small a' },
-  { name: 'log(1 + x) -> log1p(x)', sound: 'definition of log1p', helps: '1 + x rounds away x when x is small' },
-  { name: 'exp(p) -> expdd(p) for a polynomial p', sound: 'exp(hi + lo) = exp(hi) * (1 + lo) to within lo^2', helps: 'rounding in a large argument p is amplified by exp: p is evaluated in double-double' },
-  { name: 'var1*var2 -> gap + cov12^2 in a polynomial, when that leaves every term of one sign', sound: 'gap is defined as var1*var2 - cov12^2 and computed from exact products (two-product), clamped at 0', helps: 'difference of products: (1 + 2 v1)(1 + 2 v2) - 4 c^2 is 1 + 2 v1 + 2 v2 + 4 gap without cancellation' },
-  { name: 'polynomial with terms of both signs -> dd(p)', sound: 'exact products (two-product) and compensated sums evaluate p to ~106 bits before one rounding', helps: 'cancellation among the terms of p' },
-  { name: 'terms sharing factors -> common factor × polynomial', sound: 'distributivity; sums S with S > 0 are combined across integer powers (S^(1/2) = S * S^(-1/2))', helps: 'cancellation among the terms happens symbolically, and the rest is one polynomial' },
-  { name: 'polynomial × powers of polynomials -> ddq(...)', sound: 'the same product, evaluated in double-double (two-product, compensated division and square root) and rounded once', helps: 'a rational factor that cancels against another term (gelu at cov12 < 0) keeps ~0.5 ulp instead of a rounding per operation' },
-  { name: 'k*x*atan2(y, x) in a compensated sum -> k*xangle(y, x)', sound: 'x*atan2(y, x) = y - ymxangle(y, x); xangle is evaluated so, with y in double-double, at small angles (x > 0, |y| < x/2), and as x times the angle, exactly (two-product), elsewhere', helps: 'gelu at cov12 = -var: the angle term cancels against the rational part down to ~1/sqrt(var) of its size, which a rounded angle cannot survive' },
-  { name: 'sum of non-polynomial terms -> csum(...)', sound: 'the same sum, accumulated with two-sum and exact constant products, rounded once; an angle term (alone or as xangle) at small angles as (y - ymxangle(y, x)) (/ x) in double-double', helps: 'terms that partly cancel (a rational part against an angle) keep their own accuracy' },
-  { name: 'cov12/sqrt(var1*var2) -> rho', sound: 'rho is the correlation clamped to [-1, 1]; 0 when a variance is 0 (neural-tangents\' convention)', helps: 'finite at zero inputs and just outside the Cauchy–Schwarz bound' },
-  { name: 'cov12 -> projected cov12', sound: 'a kernel has |cov12| ≤ sqrt(var1*var2); outside it (by rounding in a Dense layer) the value at the bound is taken', helps: 'values just outside the bound are those at the bound, not NaN' },
-];
 
 const PI_HALF = E.mul(E.HALF, E.PI);
 const isFn = (e: Expr, ...names: string[]): e is Fn => e.k === 'fn' && names.includes(e.name);
 
-// ---------------------------------------------------------------- canonical-level rewrites
-
-/**
- * Applies the canonical-level rewrites: first those on sums (trig complements, exp
- * differences), which must see acos/asin before they become atan2 forms; then those on
- * functions (asin/acos → atan2/angle, log(1 + x) → log1p).
- */
-export function rewriteCanonical(e: Expr): Expr {
-  const fixpoint = (x: Expr, f: (e: Expr) => Expr): Expr => {
-    let cur = x;
-    for (let i = 0; i < 6; i++) {
-      const next = E.rebuild(cur, f);
-      if (next.key === cur.key) return next;
-      cur = next;
-    }
-    return cur;
-  };
-  const sums = fixpoint(e, (x) => (x.k === 'add' ? rewriteSum(x) : x));
-  return fixpoint(sums, (x) => (x.k === 'fn' ? rewriteFn(x) : x.k === 'add' ? rewriteSum(x) : x));
-}
-
 /** Splits a term into m × F for its first factor F satisfying pred. */
-function pick(t: Expr, pred: (f: Expr) => boolean): [Expr, Fn] | undefined {
+function splitFactor(t: Expr, pred: (f: Expr) => boolean): [Expr, Fn] | undefined {
   const fs = t.k === 'mul' ? t.factors : [t];
   const i = fs.findIndex(pred);
   if (i < 0) return undefined;
   return [E.mul(...fs.filter((_, j) => j !== i)), fs[i] as Fn];
 }
 
-function rewriteSum(s: Add): Expr {
-  const terms = [...s.terms];
-  const find = (target: Expr, skip: number) => terms.findIndex((t, j) => j !== skip && t.key === target.key);
-  for (let i = 0; i < terms.length; i++) {
-    const t = terms[i]!;
-    // Trig complements.
-    const tr = pick(t, (f) => isFn(f, 'acos', 'asin', 'atan2', 'atan'));
-    if (tr) {
-      const [m, F] = tr;
-      const u = F.args[0]!;
-      const cands: [Expr, () => Expr][] = [];
-      if (F.name === 'acos') {
-        cands.push([E.neg(E.mul(m, E.PI)), () => E.neg(E.mul(m, E.fn('acos', [E.neg(u)])))]);
-        cands.push([E.neg(E.mul(m, PI_HALF)), () => E.neg(E.mul(m, E.fn('asin', [u])))]);
-      } else if (F.name === 'asin') {
-        cands.push([E.mul(m, PI_HALF), () => E.mul(m, E.fn('acos', [E.neg(u)]))]);
-        cands.push([E.neg(E.mul(m, PI_HALF)), () => E.neg(E.mul(m, E.fn('acos', [u])))]);
-      } else if (F.name === 'atan2' && E.isNonneg(F.args[1]!)) {
-        const [y, x] = F.args;
-        cands.push([E.mul(m, PI_HALF), () => E.mul(m, E.fn('atan2', [x!, E.neg(y!)]))]);
-        cands.push([E.neg(E.mul(m, PI_HALF)), () => E.neg(E.mul(m, E.fn('atan2', [x!, y!])))]);
-      } else if (F.name === 'atan') {
-        cands.push([E.mul(m, PI_HALF), () => E.mul(m, E.fn('atan2', [E.ONE, E.neg(u)]))]);
-        cands.push([E.neg(E.mul(m, PI_HALF)), () => E.neg(E.mul(m, E.fn('atan2', [E.ONE, u])))]);
-      }
-      for (const [target, make] of cands) {
-        const j = find(target, i);
-        if (j >= 0) {
-          const rest = terms.filter((_, k) => k !== i && k !== j);
-          return E.add(...rest, make());
-        }
-      }
-      // General form: T = r*m*pi with r < -1 (ABRelu's (a^2+b^2)/2*c beside F*c*acos):
-      // T + m*acos(u) = (r + 1)*m*pi - m*acos(-u), two terms of one sign.
-      if (F.name === 'acos') {
-        const mpi = E.mul(m, E.PI);
-        for (let j = 0; j < terms.length; j++) {
-          if (j === i) continue;
-          const ratio = simplify(E.div(terms[j]!, mpi));
-          if (ratio.k !== 'num' || Q.cmp(ratio.v, Q.rat(-1)) >= 0) continue;
-          const rest = terms.filter((_, k) => k !== i && k !== j);
-          return E.add(...rest, E.mul(E.num(Q.add(ratio.v, Q.ONE)), mpi), E.neg(E.mul(m, E.fn('acos', [E.neg(u)]))));
-        }
-      }
-    }
-    // y - x * angle(y, x): the arc-cosine kernel's J_1 near theta = 0.
-    const an = pick(t, (f) => isFn(f, 'angle', 'atan2'));
-    if (an) {
-      const [k, F] = an;
-      const [y, x] = F.args as [Expr, Expr];
-      const m = simplify(E.neg(E.mul(k, E.pow(x, E.MINUS_ONE))));
-      const j = find(simplify(E.mul(m, y)), i);
-      if (j >= 0) {
-        const rest = terms.filter((_, q) => q !== i && q !== j);
-        return E.add(...rest, E.mul(m, E.fn('ymxangle', [y, x])));
-      }
-    }
-    // Differences of exponentials, and exp(a) - 1.
-    const ex = pick(t, (f) => isFn(f, 'exp'));
-    if (ex) {
-      const [m, F] = ex;
-      const a = F.args[0]!;
-      const negm = E.neg(m);
-      const j1 = find(negm, i);
-      if (j1 >= 0) {
-        const rest = terms.filter((_, k) => k !== i && k !== j1);
-        return E.add(...rest, E.mul(m, E.fn('expm1', [a])));
-      }
-      for (let j = 0; j < terms.length; j++) {
-        if (j === i) continue;
-        const other = pick(terms[j]!, (f) => isFn(f, 'exp'));
-        if (!other || other[0].key !== negm.key) continue;
-        const b = other[1].args[0]!;
-        const d = simplify(E.sub(a, b));
-        const rest = terms.filter((_, k) => k !== i && k !== j);
-        return E.add(...rest, E.mul(m, E.fn('expdiff', [a, b, d])));
-      }
+/** For a sum, the first pair of terms (i, j) for which `match` gives a replacement of both. */
+function rewritePair(e: Expr, match: (ti: Expr, tj: Expr) => Expr | undefined): Expr | undefined {
+  if (e.k !== 'add') return undefined;
+  const ts = e.terms;
+  for (let i = 0; i < ts.length; i++) {
+    for (let j = 0; j < ts.length; j++) {
+      if (i === j) continue;
+      const r = match(ts[i]!, ts[j]!);
+      if (r) return E.add(...ts.filter((_, k) => k !== i && k !== j), r);
     }
   }
-  return s;
+  return undefined;
 }
 
-function rewriteFn(f: Fn): Expr {
-  const u = f.args[0]!;
-  switch (f.name) {
-    case 'asin': {
-      const [y, x] = cancelPositive(u, E.pow(simplify(E.sub(E.ONE, E.pow(u, E.num(2)))), E.HALF));
-      return E.fn('atan2', [y, x]);
-    }
-    case 'acos': {
-      const [y, x] = cancelPositive(E.pow(simplify(E.sub(E.ONE, E.pow(u, E.num(2)))), E.HALF), u);
-      return E.fn('angle', [y, x]);
-    }
-    case 'atan2': case 'angle': {
-      const [y, x] = cancelPositive(f.args[0]!, f.args[1]!);
-      return y.key === f.args[0]!.key && x.key === f.args[1]!.key ? f : E.fn(f.name, [y, x]);
-    }
-    case 'log':
-      if (u.k === 'add' && u.terms[0]!.k === 'num' && Q.isOne(u.terms[0]!.v)) return E.fn('log1p', [E.add(...u.terms.slice(1))]);
-      return f;
-    default:
-      return f;
-  }
+/**
+ * m*acos(u) + T with T = r*m*pi (r rational): the angle and the constant, written with the
+ * residual constant nearest zero, so that the angle term carries the value:
+ *   m*(acos(u) + r pi)               |r|        (r ≥ -1/4: kept as is)
+ *   -m*asin(u) + (r + 1/2)*m*pi      |r + 1/2|  (-3/4 < r < -1/4)
+ *   -m*acos(-u) + (r + 1)*m*pi       |r + 1|    (r ≤ -3/4)
+ * (pi - acos(u) = acos(-u) exactly, ReLU near rho = -1; pi/2 - acos(u) = asin(u), erf.)
+ */
+function acosComplement(ti: Expr, tj: Expr): Expr | undefined {
+  const a = splitFactor(ti, (f) => isFn(f, 'acos'));
+  if (!a) return undefined;
+  const [m, F] = a;
+  const ratio = simplify(E.div(tj, E.mul(m, E.PI)));
+  if (ratio.k !== 'num') return undefined;
+  const r = ratio.v;
+  const u = F.args[0]!;
+  const mpi = E.mul(m, E.PI);
+  if (Q.cmp(r, Q.rat(-1, 4)) >= 0) return undefined;
+  if (Q.cmp(r, Q.rat(-3, 4)) > 0) return E.add(E.neg(E.mul(m, E.fn('asin', [u]))), E.mul(E.num(Q.add(r, Q.HALF)), mpi));
+  return E.add(E.neg(E.mul(m, E.fn('acos', [E.neg(u)]))), E.mul(E.num(Q.add(r, Q.ONE)), mpi));
+}
+
+/** m*y - m*x*angle(y, x) → m*ymxangle(y, x). */
+function ymxangle(ti: Expr, tj: Expr): Expr | undefined {
+  const an = splitFactor(ti, (f) => isFn(f, 'angle', 'atan2'));
+  if (!an) return undefined;
+  const [k, F] = an;
+  const [y, x] = F.args as [Expr, Expr];
+  const m = simplify(E.neg(E.mul(k, E.pow(x, E.MINUS_ONE))));
+  return tj.key === simplify(E.mul(m, y)).key ? E.mul(m, E.fn('ymxangle', [y, x])) : undefined;
+}
+
+/** k*exp(a) - k → k*expm1(a); k*exp(a) - k*exp(b) → k*expdiff(a, b, a - b). */
+function expDifference(ti: Expr, tj: Expr): Expr | undefined {
+  const ex = splitFactor(ti, (f) => isFn(f, 'exp'));
+  if (!ex) return undefined;
+  const [m, F] = ex;
+  const a = F.args[0]!;
+  const negm = E.neg(m);
+  if (tj.key === negm.key) return E.mul(m, E.fn('expm1', [a]));
+  const other = splitFactor(tj, (f) => isFn(f, 'exp'));
+  if (!other || other[0].key !== negm.key) return undefined;
+  const b = other[1].args[0]!;
+  return E.mul(m, E.fn('expdiff', [a, b, simplify(E.sub(a, b))]));
+}
+
+/** 1 - u^2 simplified, its root: the other coordinate of the point at angle acos(u) or asin(u). */
+const cosine = (u: Expr) => E.pow(simplify(E.sub(E.ONE, E.pow(u, E.num(2)))), E.HALF);
+
+/** Rules on sums (run first, while acos/asin are still visible, then with FUNCTION_REWRITES). */
+const SUM_REWRITES: readonly Rule[] = [
+  {
+    name: 'm*acos(u) + r*m*pi → with the residual constant nearest 0: -m*asin(u) + (r + 1/2)*m*pi or -m*acos(-u) + (r + 1)*m*pi',
+    sound: 'acos(-u) = pi - acos(u) and asin(u) = pi/2 - acos(u) on [-1, 1]',
+    helps: 'pi - acos(u) cancels when u → -1 (ReLU near rho = -1), pi/2 - acos(u) when u → 0 (erf); the angle computed directly keeps its digits',
+    examples: ['(pi - acos(cov12/sqrt(var1*var2)))*cov12', '1 - 2*acos(cov12/sqrt(var1*var2))/pi', '0.7*cov12 - 0.2*cov12*acos(cov12/sqrt(var1*var2))/pi'],
+    apply: (e) => rewritePair(e, acosComplement),
+  },
+  {
+    name: 'm*y - m*x*angle(y, x) → m*ymxangle(y, x)',
+    sound: 'definition; ymxangle evaluates x*(t - atan t), t = y/x, as x*(t^3/(1 + sqrt(1 + t^2))^2 + 2*(u - atan u)) with u = t/(1 + sqrt(1 + t^2)) (atan t = 2 atan u), u - atan u by its series',
+    helps: 'sin(theta) - theta*cos(theta) (arc-cosine kernels near rho = -1) cancels to theta^3/3',
+    examples: ['sqrt(var1*var2 - cov12^2) - cov12*atan2(sqrt(var1*var2 - cov12^2), cov12)'],
+    apply: (e) => rewritePair(e, ymxangle),
+  },
+  {
+    name: 'k*exp(a) - k → k*expm1(a); k*exp(a) - k*exp(b) → k*expdiff(a, b, a - b)',
+    sound: 'expm1(a) = exp(a) - 1; exp(a) - exp(b) = exp(max) * -expm1(-|a - b|) (sign restored), a - b simplified exactly',
+    helps: 'no cancellation when a ≈ b (sin, sinh-like maps) or a ≈ 0; no inf*0 when exp overflows',
+    examples: ['exp(cov12) - 1', 'exp(cov12 - var1) - exp(-cov12 - var1)'],
+    apply: (e) => rewritePair(e, expDifference),
+  },
+];
+
+/** Rules on functions (second step). */
+const FUNCTION_REWRITES: readonly Rule[] = [
+  {
+    name: 'asin(u) → atan2(u, sqrt(1 - u^2)) with 1 - u^2 simplified',
+    sound: 'asin(u) is the angle of the point (sqrt(1 - u^2), u)',
+    helps: 'asin loses half the digits near |u| = 1; 1 - u^2 built symbolically is var1*var2 - cov12^2 over a positive factor, computed exactly',
+    examples: ['asin(cov12/sqrt(var1*var2))'],
+    apply: (e) => (isFn(e, 'asin') ? E.fn('atan2', cancelPositive(e.args[0]!, cosine(e.args[0]!))) : undefined),
+  },
+  {
+    name: 'acos(u) → angle(sqrt(1 - u^2), u) with 1 - u^2 simplified',
+    sound: "acos(u) is the angle of (u, sqrt(1 - u^2)); angle(0, 0) = pi/2 is neural-tangents' theta at zero inputs",
+    helps: 'as for asin; finite at zero inputs',
+    examples: ['acos(cov12/sqrt(var1*var2))'],
+    apply: (e) => (isFn(e, 'acos') ? E.fn('angle', cancelPositive(cosine(e.args[0]!), e.args[0]!)) : undefined),
+  },
+  {
+    name: 'atan2(k y, k x) → atan2(y, x) for k > 0 (angle likewise)',
+    sound: 'the angle of a point does not change under positive scaling',
+    helps: 'removes the 0/0 of cov12/sqrt(var1*var2) and a rounding',
+    examples: ['atan2(cov12*var1, var1*var2)'],
+    apply: (e) => {
+      if (!isFn(e, 'atan2', 'angle')) return undefined;
+      const [y, x] = cancelPositive(e.args[0]!, e.args[1]!);
+      return y.key === e.args[0]!.key && x.key === e.args[1]!.key ? undefined : E.fn(e.name, [y, x]);
+    },
+  },
+  {
+    name: 'log(1 + x) → log1p(x)',
+    sound: 'definition of log1p',
+    helps: '1 + x rounds away x when x is small',
+    examples: ['log(1 + cov12^2)'],
+    apply: (e) => {
+      if (!isFn(e, 'log')) return undefined;
+      const u = e.args[0]!;
+      return u.k === 'add' && u.terms[0]!.k === 'num' && Q.isOne(u.terms[0]!.v) ? E.fn('log1p', [E.add(...u.terms.slice(1))]) : undefined;
+    },
+  },
+];
+
+/** The canonical-level rewrites of this pass (tests sample each for soundness). */
+export const REWRITES: readonly Rule[] = [...SUM_REWRITES, ...FUNCTION_REWRITES];
+
+/**
+ * Applies the canonical-level rewrites: first those on sums, which must see acos before it
+ * becomes an angle; then all of them.
+ */
+export function rewriteCanonical(e: Expr): Expr {
+  return fixpoint(fixpoint(e, SUM_REWRITES, 6), REWRITES, 6);
 }
 
 /** Divides y and x by the factors they share that are known ≥ 0 (same base and exponent). */
@@ -188,6 +172,28 @@ function cancelPositive(y: Expr, x: Expr): [Expr, Expr] {
 }
 
 // ---------------------------------------------------------------- evaluation tree
+
+/** A decision of the lowering to the evaluation tree; `node` names the primitive it introduces. */
+export interface Lowering {
+  readonly name: string;
+  readonly sound: string;
+  readonly helps: string;
+  /** Sources whose evaluation tree contains `node` (test/stabilize.test.ts checks both). */
+  readonly examples: readonly string[];
+  readonly node: string;
+}
+
+/** The evaluation-tree decisions of `lowerTree`, documented in one place (tests sample each example). */
+export const LOWERINGS: readonly Lowering[] = [
+  { name: 'exp(p) → expdd(p) for a polynomial p', sound: 'exp(hi + lo) = exp(hi) * (1 + lo) to within lo^2', helps: 'rounding in a large argument p is amplified by exp: p is evaluated in double-double', examples: ['exp(cov12 - var1/2 - var2/2)'], node: 'expdd(' },
+  { name: 'var1*var2 → gap + cov12^2 in a polynomial, when that leaves every term of one sign', sound: 'gap is defined as var1*var2 - cov12^2 and computed from exact products (two-product), clamped at 0', helps: 'difference of products: (1 + 2 v1)(1 + 2 v2) - 4 c^2 is 1 + 2 v1 + 2 v2 + 4 gap without cancellation', examples: ['1/sqrt((1 + 2*var1)*(1 + 2*var2) - 4*cov12^2)'], node: 'gap' },
+  { name: 'polynomial with terms of both signs → dd(p)', sound: 'exact products (two-product) and compensated sums evaluate p to ~106 bits before one rounding', helps: 'cancellation among the terms of p', examples: ['sqrt(3*var1 - 2*cov12 + var2)'], node: 'dd(' },
+  { name: 'terms sharing factors → common factor × polynomial; polynomial × powers of positive polynomials → ddq(...)', sound: 'distributivity; the same product evaluated in double-double (two-product, compensated division and square root) and rounded once', helps: 'a rational part that cancels against another term (gelu at cov12 < 0) keeps ~0.5 ulp instead of a rounding per operation', examples: ['cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + cov12^3/sqrt(1 + var1 + var2 + var1*var2 - cov12^2)^3 + acos(cov12/sqrt(1 + var1 + var2 + var1*var2))'], node: 'ddq(' },
+  { name: 'k*x*angle(y, x) in a compensated sum → k*xangle(y, x)', sound: 'x*atan2(y, x) = y - ymxangle(y, x); xangle is evaluated so, with y in double-double, at small angles (x > 0, |y| < x/2), and as x times the angle, exactly (two-product), elsewhere', helps: 'gelu at cov12 = -var: the angle term cancels against the rational part down to ~1/sqrt(var) of its size, which a rounded angle cannot survive', examples: ['cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + cov12*acos(-cov12/sqrt(1 + var1 + var2 + var1*var2))'], node: 'xangle(' },
+  { name: 'sum of non-polynomial terms → csum(...)', sound: 'the same sum, accumulated with two-sum and exact constant products, rounded once; an angle term (alone or as xangle) at small angles as (y - ymxangle(y, x)) (/ x) in double-double', helps: 'terms that partly cancel (a rational part against an angle) keep their own accuracy', examples: ['cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + acos(cov12/sqrt(1 + var1 + var2 + var1*var2))'], node: 'csum(' },
+  { name: 'cov12/sqrt(var1*var2) → rho', sound: "rho is the correlation clamped to [-1, 1]; 0 when a variance is 0 (neural-tangents' convention)", helps: 'finite at zero inputs and just outside the Cauchy–Schwarz bound', examples: ['sqrt(var1*var2)*exp(cov12/sqrt(var1*var2))'], node: 'rho' },
+  { name: 'cov12 → cov12 projected onto |cov12| ≤ sqrt(var1*var2) (emit)', sound: 'a kernel has |cov12| ≤ sqrt(var1*var2); outside it (by rounding in a Dense layer) the value at the bound is taken', helps: 'values just outside the bound are those at the bound, not NaN', examples: ['cov12^2'], node: 'cov12' },
+];
 
 const POLY_VARS = new Set(['cov12', 'var1', 'var2', 'rho', 'gap']);
 

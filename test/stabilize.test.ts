@@ -1,19 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { toMath } from '../src/print.js';
-import { REWRITES, isSignDefinite, rewriteCanonical, stabilize, substituteGap } from '../src/stabilize.js';
+import { LOWERINGS, REWRITES, isSignDefinite, rewriteCanonical, stabilize, substituteGap } from '../src/stabilize.js';
 import { compile } from '../src/compile.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
-import { bitsOfError } from '../src/measure.js';
+import { bitsOfError, samplePoints } from '../src/measure.js';
 import { canonical as canon, references } from './helpers.js';
 
 const uses = (src: string, fn: string) => stabilize(canon(src)).key.includes(fn);
 
 describe('stabilize', () => {
-  it('documents every rewrite with a reason it is sound and when it helps', () => {
-    expect(REWRITES.length).toBeGreaterThan(10);
-    for (const r of REWRITES) {
+  it('documents every rewrite and lowering with a reason it is sound and when it helps', () => {
+    expect(REWRITES.length).toBeGreaterThan(5);
+    for (const r of [...REWRITES, ...LOWERINGS]) {
       expect(r.sound.length).toBeGreaterThan(10);
       expect(r.helps.length).toBeGreaterThan(10);
+    }
+  });
+
+  it('every lowering happens on its examples, and the evaluation tree has the value of the canonical form', () => {
+    const points = [...samplePoints('interior', 8, 3), ...samplePoints('scale', 4, 4)];
+    for (const l of LOWERINGS) {
+      for (const src of l.examples) {
+        const e = canon(src);
+        const tree = stabilize(e);
+        expect(tree.key, `${l.name} on ${src}`).toContain(l.node);
+        for (const [c, v1, v2] of points) {
+          const at = { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) };
+          const x = evaluateHP(e, at);
+          const y = evaluateHP(tree, at);
+          if (!x.isFinite()) continue;
+          expect(x.sub(y).abs().lte(x.abs().add(1).mul('1e-30')), `${src} at (${c}, ${v1}, ${v2})`).toBe(true);
+        }
+      }
     }
   });
 
