@@ -7,7 +7,9 @@ import { VERSION } from './emit.js';
 import { CompileError } from './errors.js';
 import { fileParams, parseParams } from './sourcefile.js';
 import { parseCatalogFile, type CatalogEntry } from './catalog.js';
-import { accuracy, GROUPS, verify } from './verify.js';
+import { accuracy, misses } from './accuracy.js';
+import { GROUPS } from './measure.js';
+import { verify } from './verify.js';
 
 const HELP = `nngpc ${VERSION}: compile neural-tangents nngp_fn maps to stable TypeScript kernels
 
@@ -216,15 +218,23 @@ function cmdVerify(o: Opts): number {
 
 function cmdAccuracy(o: Opts): number {
   let failed = false;
-  const rows: string[][] = [['file', ...GROUPS.map((g) => `${g} nngp / d`), 'non-finite']];
+  const rows: string[][] = [['file', ...GROUPS.map((g) => `${g} nngp / d`), 'non-finite', 'undecided']];
+  const missed: string[] = [];
   for (const { file, source, entry } of readSources(o)) {
     try {
       const a = accuracy(source, { params: { ...entry.params, ...o.params }, filename: file, points: o.points, unitVariance: entry.unitVariance });
       const cell = (b: { mean: number; max: number }) => `${b.mean.toFixed(2)}/${b.max.toFixed(1)}`;
-      rows.push([file, ...GROUPS.map((g) => `${cell(a.groups[g].nngp)} · ${cell(a.groups[g].dNngp)}`), String(GROUPS.reduce((n, g) => n + a.groups[g].nonFinite, 0))]);
+      const nonFinite = GROUPS.reduce((n, g) => n + a.groups[g].nonFinite, 0) + a.zero.nonFinite;
+      const undecided = GROUPS.reduce((n, g) => n + a.groups[g].undecided, 0);
+      rows.push([file, ...GROUPS.map((g) => `${cell(a.groups[g].nngp)} · ${cell(a.groups[g].dNngp)}`), String(nonFinite), String(undecided)]);
+      for (const m of misses(a)) missed.push(`${file}: ${m}`);
     } catch (e) { report(e); failed = true; }
   }
-  process.stdout.write(table(rows) + 'bits of error, mean/max (0 = correctly rounded)\n');
+  process.stdout.write(table(rows) + 'bits of error against the source as written, mean/max (0 = correctly rounded); target mean <= 1, max <= 8\n');
+  if (missed.length) {
+    process.stdout.write(missed.map((m) => `miss: ${m}`).join('\n') + '\n');
+    failed = true;
+  }
   return failed ? 1 : 0;
 }
 

@@ -3,7 +3,7 @@
 // truth for accuracy measurements.
 import { Decimal } from 'decimal.js';
 import type { Expr } from './types.js';
-import { fromNumber } from './rational.js';
+import { fromNumber, toNumber } from './rational.js';
 import { HELPER_ERF } from './runtime.js';
 
 /** A decimal.js class with the given precision (significant digits) and an unbounded exponent. */
@@ -194,51 +194,51 @@ export function foldConstant(e: Expr): number {
 /** erf and erfc in float64: the very helper emitted modules contain (runtime.ts). */
 const { erf: erfD, erfc: erfcD } = new Function(`${HELPER_ERF(false)}\nreturn { erf, erfc };`)() as { erf: (x: number) => number; erfc: (x: number) => number };
 
-/** Evaluates a core expression in float64, directly (no stabilization): for quadrature integrands. */
-export function evaluateDouble(e: Expr, at: { cov12: number; var1: number; var2: number }): number {
-  const ev = (e: Expr): number => {
-    switch (e.k) {
-      case 'num': return Number(e.v.n) / Number(e.v.d);
-      case 'sym': return e.name === 'pi' ? Math.PI : e.name === 'cov12' ? at.cov12 : e.name === 'var1' ? at.var1 : e.name === 'var2' ? at.var2 : NaN;
-      case 'add': return e.terms.reduce((s, t) => s + ev(t), 0);
-      case 'mul': return e.factors.reduce((s, t) => s * ev(t), 1);
-      case 'pow': return Math.pow(ev(e.base), ev(e.exp));
-      case 'fn': {
-        const a = e.args;
-        const x = ev(a[0]!);
-        switch (e.name) {
-          case 'exp': return Math.exp(x);
-          case 'log': return Math.log(x);
-          case 'log1p': return Math.log1p(x);
-          case 'expm1': return Math.expm1(x);
-          case 'sin': return Math.sin(x);
-          case 'cos': return Math.cos(x);
-          case 'tan': return Math.tan(x);
-          case 'asin': return Math.asin(x);
-          case 'acos': return Math.acos(x);
-          case 'atan': return Math.atan(x);
-          case 'atan2': return Math.atan2(x, ev(a[1]!));
-          case 'sinh': return Math.sinh(x);
-          case 'cosh': return Math.cosh(x);
-          case 'tanh': return Math.tanh(x);
-          case 'erf': return erfD(x);
-          case 'erfc': return erfcD(x);
-          case 'abs': return Math.abs(x);
-          case 'sign': return Math.sign(x);
-          case 'min': return Math.min(x, ev(a[1]!));
-          case 'max': return Math.max(x, ev(a[1]!));
-          case 'clip': return Math.min(Math.max(x, ev(a[1]!)), ev(a[2]!));
-          case 'where': return ev(a[0]!) !== 0 ? ev(a[1]!) : ev(a[2]!);
-          case 'lt': return x < ev(a[1]!) ? 1 : 0;
-          case 'le': return x <= ev(a[1]!) ? 1 : 0;
-          case 'gt': return x > ev(a[1]!) ? 1 : 0;
-          case 'ge': return x >= ev(a[1]!) ? 1 : 0;
-          case 'eq': return x === ev(a[1]!) ? 1 : 0;
-          case 'ne': return x !== ev(a[1]!) ? 1 : 0;
-          default: return NaN;
-        }
+type DoubleFn = (c: number, v1: number, v2: number) => number;
+
+const MATH1: Partial<Record<string, (x: number) => number>> = {
+  exp: Math.exp, log: Math.log, log1p: Math.log1p, expm1: Math.expm1, sin: Math.sin, cos: Math.cos, tan: Math.tan,
+  asin: Math.asin, acos: Math.acos, atan: Math.atan, sinh: Math.sinh, cosh: Math.cosh, tanh: Math.tanh,
+  erf: erfD, erfc: erfcD, abs: Math.abs, sign: Math.sign,
+};
+const MATH2: Partial<Record<string, (x: number, y: number) => number>> = {
+  atan2: Math.atan2, min: Math.min, max: Math.max,
+  lt: (x, y) => (x < y ? 1 : 0), le: (x, y) => (x <= y ? 1 : 0), gt: (x, y) => (x > y ? 1 : 0),
+  ge: (x, y) => (x >= y ? 1 : 0), eq: (x, y) => (x === y ? 1 : 0), ne: (x, y) => (x !== y ? 1 : 0),
+};
+
+/**
+ * A core expression as a float64 function of (cov12, var1, var2), evaluated directly as
+ * written (no stabilization): closures built once, for quadrature integrands.
+ */
+export function doubleFunction(e: Expr): DoubleFn {
+  switch (e.k) {
+    case 'num': { const k = toNumber(e.v); return () => k; }
+    case 'sym':
+      switch (e.name) {
+        case 'pi': return () => Math.PI;
+        case 'cov12': return (c) => c;
+        case 'var1': return (_, v1) => v1;
+        case 'var2': return (_, __, v2) => v2;
+        default: return () => NaN;
       }
+    case 'add': { const fs = e.terms.map(doubleFunction); return (c, v1, v2) => { let s = 0; for (const f of fs) s += f(c, v1, v2); return s; }; }
+    case 'mul': { const fs = e.factors.map(doubleFunction); return (c, v1, v2) => { let s = 1; for (const f of fs) s *= f(c, v1, v2); return s; }; }
+    case 'pow': { const b = doubleFunction(e.base); const x = doubleFunction(e.exp); return (c, v1, v2) => Math.pow(b(c, v1, v2), x(c, v1, v2)); }
+    case 'fn': {
+      const [a, b, d] = e.args.map(doubleFunction) as [DoubleFn, DoubleFn | undefined, DoubleFn | undefined];
+      const f1 = MATH1[e.name];
+      if (f1) return (c, v1, v2) => f1(a(c, v1, v2));
+      const f2 = MATH2[e.name];
+      if (f2) return (c, v1, v2) => f2(a(c, v1, v2), b!(c, v1, v2));
+      if (e.name === 'clip') return (c, v1, v2) => Math.min(Math.max(a(c, v1, v2), b!(c, v1, v2)), d!(c, v1, v2));
+      if (e.name === 'where') return (c, v1, v2) => (a(c, v1, v2) !== 0 ? b!(c, v1, v2) : d!(c, v1, v2));
+      return () => NaN;
     }
-  };
-  return ev(e);
+  }
+}
+
+/** Evaluates a core expression in float64, directly (no stabilization). */
+export function evaluateDouble(e: Expr, at: { cov12: number; var1: number; var2: number }): number {
+  return doubleFunction(e)(at.cov12, at.var1, at.var2);
 }

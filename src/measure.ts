@@ -15,10 +15,6 @@ export function rng(seed: number): () => number {
 export const GROUPS = ['interior', 'near', 'diagonal', 'scale', 'outside'] as const;
 export type Group = (typeof GROUPS)[number];
 
-export interface BitsSummary { readonly mean: number; readonly max: number; readonly count: number }
-export interface AccuracyReport {
-  readonly groups: Record<Group, { readonly nngp: BitsSummary; readonly dNngp: BitsSummary; readonly nonFinite: number }>;
-}
 
 function ordinal(x: number): bigint {
   const b = new DataView(new ArrayBuffer(8));
