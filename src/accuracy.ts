@@ -9,7 +9,7 @@ import { GROUPS, bitsOfError, samplePoints, type Group } from './measure.js';
 import { parse } from './parse.js';
 import { readGuards } from './simplify.js';
 import { fileParams } from './sourcefile.js';
-import { truthAt } from './truth.js';
+import { truthAt, type Truth } from './truth.js';
 import type { CompiledKernel, CompileOptions, Expr } from './types.js';
 
 export interface BitsSummary { readonly mean: number; readonly max: number; readonly count: number }
@@ -68,37 +68,54 @@ export function misses(report: AccuracyReport, target: { mean: number; max: numb
 
 const summary = (xs: number[]): BitsSummary => ({ mean: xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length), max: Math.max(0, ...xs), count: xs.length });
 
-/** Bits of error of a compiled kernel against given truths (the meaning of its source by default). */
-export function measureKernel(k: Pick<CompiledKernel, 'nngp' | 'dNngp'>, truth: { nngp: Expr; dNngp: Expr }, options: Omit<AccuracyOptions, keyof CompileOptions> = {}): AccuracyReport {
-  const groups = {} as Record<Group, GroupAccuracy>;
+/** Sample points of every group with the truth of nngp and its derivative at each (computed once, reusable). */
+export interface TruthTable {
+  readonly groups: Record<Group, readonly { readonly at: readonly [number, number, number]; readonly nngp: Truth; readonly dNngp: Truth }[]>;
+}
+
+export function truthTable(truth: { nngp: Expr; dNngp: Expr }, options: Omit<AccuracyOptions, keyof CompileOptions> = {}): TruthTable {
+  const groups = {} as Record<Group, { at: [number, number, number]; nngp: Truth; dNngp: Truth }[]>;
   GROUPS.forEach((g, gi) => {
+    groups[g] = samplePoints(g, options.points ?? 40, (options.seed ?? 7) * 31 + gi, options.unitVariance).map((at) => ({
+      at,
+      nngp: truthAt(truth.nngp, ...at),
+      dNngp: truthAt(truth.dNngp, ...at),
+    }));
+  });
+  return { groups };
+}
+
+const ZERO_INPUTS: readonly [number, number, number][] = [[0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 1e-8], [0, 2.5, 0]];
+
+/** Bits of error of a compiled kernel against a truth table. */
+export function measureKernel(k: Pick<CompiledKernel, 'nngp' | 'dNngp'>, table: TruthTable): AccuracyReport {
+  const groups = {} as Record<Group, GroupAccuracy>;
+  for (const g of GROUPS) {
     const bits = { nngp: [] as number[], dNngp: [] as number[] };
     let nonFinite = 0;
     let undecided = 0;
     let infinite = 0;
-    for (const [c, v1, v2] of samplePoints(g, options.points ?? 40, (options.seed ?? 7) * 31 + gi, options.unitVariance)) {
+    for (const row of table.groups[g]) {
       for (const what of ['nngp', 'dNngp'] as const) {
-        const out = k[what](c, v1, v2);
-        const t = truthAt(truth[what], c, v1, v2);
+        const out = k[what](...row.at);
+        const t = row[what];
         if (t.kind === 'undecided') { undecided++; continue; }
-        if (t.kind === 'infinite') { infinite++; continue; }
-        if (!Number.isFinite(t.value)) { infinite++; continue; } // beyond the doubles
+        if (t.kind === 'infinite' || !Number.isFinite(t.value)) { infinite++; continue; } // beyond the doubles too
         if (!Number.isFinite(out)) nonFinite++;
         bits[what].push(bitsOfError(out, t.value));
       }
     }
     groups[g] = { nngp: summary(bits.nngp), dNngp: summary(bits.dNngp), nonFinite, undecided, infinite };
-  });
-  const zeros: [number, number, number][] = [[0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 1e-8], [0, 3e5, 0]];
-  let zeroNonFinite = 0;
-  for (const [c, v1, v2] of zeros) {
-    if (!Number.isFinite(k.nngp(c, v1, v2))) zeroNonFinite++;
-    if (!Number.isFinite(k.dNngp(c, v1, v2))) zeroNonFinite++;
   }
-  return { groups, zero: { points: zeros.length, nonFinite: zeroNonFinite } };
+  let zeroNonFinite = 0;
+  for (const at of ZERO_INPUTS) {
+    if (!Number.isFinite(k.nngp(...at))) zeroNonFinite++;
+    if (!Number.isFinite(k.dNngp(...at))) zeroNonFinite++;
+  }
+  return { groups, zero: { points: ZERO_INPUTS.length, nonFinite: zeroNonFinite } };
 }
 
 /** Bits of error of the compiled source against its meaning, per domain group. */
 export function accuracy(source: string, options: AccuracyOptions = {}): AccuracyReport {
-  return measureKernel(compile(source, options), meaning(source, options), options);
+  return measureKernel(compile(source, options), truthTable(meaning(source, options), options));
 }

@@ -83,7 +83,7 @@ export function lower(program: Program, source: string, options: LowerOptions = 
       if (name === 'e') return E.fn('exp', [E.ONE]);
       if (name !== raw) fail('E_UNBOUND', `unknown constant '${raw}'`, loc);
     }
-    if (Object.prototype.hasOwnProperty.call(params, raw)) return E.num(Q.fromNumber(params[raw]!));
+    if (Object.prototype.hasOwnProperty.call(params, raw)) return E.num(Q.fromShortestDecimal(params[raw]!)); // 0.8 is 4/5, as the literal
     const candidates = [...INPUTS, ...env.keys(), ...Object.keys(params)];
     const hint = nearest(raw, candidates);
     const fnHint = lookupFunction(name) ? ` ('${raw}' is a function; call it)` : '';

@@ -6,7 +6,7 @@
 import * as E from './expr.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
-import type { Expr } from './types.js';
+import type { Expr, Rat } from './types.js';
 
 /**
  * The largest floor a guard may add and still be read as a domain guard: `max(gap, eps)`,
@@ -21,9 +21,9 @@ export function nonnegOnDomain(e: Expr, depth = 0): boolean {
   if (E.isNonneg(e)) return true;
   if (e.k === 'mul') return e.factors.every((f) => nonnegOnDomain(f, depth));
   if (e.k !== 'add' || depth >= MAX_DEPTH) return false;
-  const p = P.fromExpr(e, true);
+  const p = P.fromExpr(clearPositiveDenominators(e), true);
   if (p) return P.nonnegOnDomain(p);
-  // k + sum of terms t with |t| ≤ |coefficient| (t = coefficient × u, u^2 ≤ 1): ≥ 0 if k covers them.
+  // k + terms t with |t| ≤ 1 (t^2 ≤ 1): ≥ 0 if k is at least their number.
   let budget = Q.ZERO;
   const rest: Expr[] = [];
   for (const t of e.terms) {
@@ -31,12 +31,29 @@ export function nonnegOnDomain(e: Expr, depth = 0): boolean {
     else rest.push(t);
   }
   for (const t of rest) {
-    const [c, u] = E.splitCoeff(t);
-    if (c.n >= 0n && nonnegOnDomain(u, depth + 1)) continue;
-    if (!absAtMostOne(u, depth + 1)) return false;
-    budget = Q.sub(budget, c.n < 0n ? Q.neg(c) : c);
+    if (nonnegOnDomain(t, depth + 1)) continue;
+    if (!absAtMostOne(t, depth + 1)) return false;
+    budget = Q.sub(budget, Q.ONE);
   }
   return budget.n >= 0n;
+}
+
+/**
+ * A sum times the powers of its positive denominators (bases known ≥ 0 with negative
+ * exponents), which keeps its sign: 1 - 4 c^2/P becomes P - 4 c^2.
+ */
+function clearPositiveDenominators(s: Expr): Expr {
+  if (s.k !== 'add') return s;
+  const most = new Map<string, { base: Expr; exp: Rat }>();
+  for (const t of s.terms) {
+    for (const f of t.k === 'mul' ? t.factors : [t]) {
+      if (f.k !== 'pow' || f.exp.k !== 'num' || f.exp.v.n >= 0n || !E.isNonneg(f.base)) continue;
+      const prev = most.get(f.base.key);
+      if (!prev || Q.cmp(f.exp.v, prev.exp) < 0) most.set(f.base.key, { base: f.base, exp: f.exp.v });
+    }
+  }
+  if (most.size === 0) return s;
+  return E.mul(s, ...[...most.values()].map(({ base, exp }) => E.pow(base, E.num(Q.neg(exp)))));
 }
 
 /** |u| ≤ 1 on the domain: 1 - u^2 ≥ 0 (the correlation, sqrt(1 - rho^2), their products). */

@@ -108,6 +108,17 @@ export function fromDecimal(text: string): Rat {
   return exp >= 0n ? rat(digits * 10n ** exp) : rat(digits, 10n ** -exp);
 }
 
+/**
+ * The decimal a parameter's value is written as: the shortest decimal that reads back as x
+ * (JavaScript's String(x)), exactly, so that a param 0.8 is 4/5 as the literal 0.8 is.
+ */
+export function fromShortestDecimal(x: number): Rat {
+  if (!Number.isFinite(x)) throw new RangeError(`not a finite number: ${x}`);
+  const text = String(Math.abs(x));
+  const r = fromDecimal(text);
+  return x < 0 ? neg(r) : r;
+}
+
 /** The double nearest to a (round half to even), by exact integer arithmetic. */
 export function toNumber(a: Rat): number {
   if (a.n === 0n) return 0;

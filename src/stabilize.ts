@@ -22,14 +22,26 @@ function splitFactor(t: Expr, pred: (f: Expr) => boolean): [Expr, Fn] | undefine
   return [E.mul(...fs.filter((_, j) => j !== i)), fs[i] as Fn];
 }
 
-/** For a sum, the first pair of terms (i, j) for which `match` gives a replacement of both. */
-function rewritePair(e: Expr, match: (ti: Expr, tj: Expr) => Expr | undefined): Expr | undefined {
+/**
+ * For a sum, the first term i for which `partner` names the key of another term j (the key of
+ * its non-numeric part) and a replacement of both; the sum with the pair replaced.
+ */
+type Partner = (ti: Expr) => { readonly restKey: string; readonly replace: (tj: Expr) => Expr | undefined } | undefined;
+
+function rewritePair(e: Expr, partner: Partner): Expr | undefined {
   if (e.k !== 'add') return undefined;
   const ts = e.terms;
+  const byRest = new Map<string, number[]>();
+  ts.forEach((t, j) => {
+    const k = E.splitCoeff(t)[1].key;
+    byRest.set(k, [...(byRest.get(k) ?? []), j]);
+  });
   for (let i = 0; i < ts.length; i++) {
-    for (let j = 0; j < ts.length; j++) {
-      if (i === j) continue;
-      const r = match(ts[i]!, ts[j]!);
+    const p = partner(ts[i]!);
+    if (!p) continue;
+    for (const j of byRest.get(p.restKey) ?? []) {
+      if (j === i) continue;
+      const r = p.replace(ts[j]!);
       if (r) return E.add(...ts.filter((_, k) => k !== i && k !== j), r);
     }
   }
@@ -44,29 +56,35 @@ function rewritePair(e: Expr, match: (ti: Expr, tj: Expr) => Expr | undefined): 
  *   -m*acos(-u) + (r + 1)*m*pi       |r + 1|    (r ≤ -3/4)
  * (pi - acos(u) = acos(-u) exactly, ReLU near rho = -1; pi/2 - acos(u) = asin(u), erf.)
  */
-function acosComplement(ti: Expr, tj: Expr): Expr | undefined {
+const acosComplement: Partner = (ti) => {
   const a = splitFactor(ti, (f) => isFn(f, 'acos'));
   if (!a) return undefined;
   const [m, F] = a;
-  const ratio = simplify(E.div(tj, E.mul(m, E.PI)));
-  if (ratio.k !== 'num') return undefined;
-  const r = ratio.v;
-  const u = F.args[0]!;
   const mpi = E.mul(m, E.PI);
-  if (Q.cmp(r, Q.rat(-1, 4)) >= 0) return undefined;
-  if (Q.cmp(r, Q.rat(-3, 4)) > 0) return E.add(E.neg(E.mul(m, E.fn('asin', [u]))), E.mul(E.num(Q.add(r, Q.HALF)), mpi));
-  return E.add(E.neg(E.mul(m, E.fn('acos', [E.neg(u)]))), E.mul(E.num(Q.add(r, Q.ONE)), mpi));
-}
+  const u = F.args[0]!;
+  return {
+    restKey: E.splitCoeff(mpi)[1].key,
+    replace: (tj) => {
+      const ratio = E.div(tj, mpi); // a rational: tj has the key of m*pi
+      if (ratio.k !== 'num') return undefined;
+      const r = ratio.v;
+      if (Q.cmp(r, Q.rat(-1, 4)) >= 0) return undefined;
+      if (Q.cmp(r, Q.rat(-3, 4)) > 0) return E.add(E.neg(E.mul(m, E.fn('asin', [u]))), E.mul(E.num(Q.add(r, Q.HALF)), mpi));
+      return E.add(E.neg(E.mul(m, E.fn('acos', [E.neg(u)]))), E.mul(E.num(Q.add(r, Q.ONE)), mpi));
+    },
+  };
+};
 
 /** m*y - m*x*angle(y, x) → m*ymxangle(y, x). */
-function ymxangle(ti: Expr, tj: Expr): Expr | undefined {
+const ymxangle: Partner = (ti) => {
   const an = splitFactor(ti, (f) => isFn(f, 'angle', 'atan2'));
   if (!an) return undefined;
   const [k, F] = an;
   const [y, x] = F.args as [Expr, Expr];
-  const m = simplify(E.neg(E.mul(k, E.pow(x, E.MINUS_ONE))));
-  return tj.key === simplify(E.mul(m, y)).key ? E.mul(m, E.fn('ymxangle', [y, x])) : undefined;
-}
+  const m = E.neg(E.mul(k, E.pow(x, E.MINUS_ONE)));
+  const target = E.mul(m, y);
+  return { restKey: E.splitCoeff(target)[1].key, replace: (tj) => (tj.key === target.key ? E.mul(m, E.fn('ymxangle', [y, x])) : undefined) };
+};
 
 /** k*exp(a) - k → k*expm1(a); k*exp(a) - k*exp(b) → k*expdiff(a, b, a - b). */
 function expDifference(ti: Expr, tj: Expr): Expr | undefined {
@@ -82,8 +100,30 @@ function expDifference(ti: Expr, tj: Expr): Expr | undefined {
   return E.mul(m, E.fn('expdiff', [a, b, simplify(E.sub(a, b))]));
 }
 
+/** The pairs expDifference can match: every other term (few sums hold exponentials). */
+function expPairs(e: Expr): Expr | undefined {
+  if (e.k !== 'add' || !e.terms.some((t) => splitFactor(t, (f) => isFn(f, 'exp')))) return undefined;
+  const ts = e.terms;
+  for (let i = 0; i < ts.length; i++) {
+    for (let j = 0; j < ts.length; j++) {
+      if (i === j) continue;
+      const r = expDifference(ts[i]!, ts[j]!);
+      if (r) return E.add(...ts.filter((_, k) => k !== i && k !== j), r);
+    }
+  }
+  return undefined;
+}
+
 /** 1 - u^2 simplified, its root: the other coordinate of the point at angle acos(u) or asin(u). */
-const cosine = (u: Expr) => E.pow(simplify(E.sub(E.ONE, E.pow(u, E.num(2)))), E.HALF);
+const cosineCache = new Map<string, Expr>();
+function cosine(u: Expr): Expr {
+  let c = cosineCache.get(u.key);
+  if (!c) {
+    c = E.pow(simplify(E.sub(E.ONE, E.pow(u, E.num(2)))), E.HALF);
+    if (cosineCache.size < 1000) cosineCache.set(u.key, c);
+  }
+  return c;
+}
 
 /** Rules on sums (run first, while acos/asin are still visible, then with FUNCTION_REWRITES). */
 const SUM_REWRITES: readonly Rule[] = [
@@ -106,7 +146,7 @@ const SUM_REWRITES: readonly Rule[] = [
     sound: 'expm1(a) = exp(a) - 1; exp(a) - exp(b) = exp(max) * -expm1(-|a - b|) (sign restored), a - b simplified exactly',
     helps: 'no cancellation when a ≈ b (sin, sinh-like maps) or a ≈ 0; no inf*0 when exp overflows',
     examples: ['exp(cov12) - 1', 'exp(cov12 - var1) - exp(-cov12 - var1)'],
-    apply: (e) => rewritePair(e, expDifference),
+    apply: expPairs,
   },
 ];
 
