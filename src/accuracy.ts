@@ -2,13 +2,9 @@
 // of the source as written (truth.ts): the source lowered with its guards read by the guard
 // rule, and its derivative taken without simplification. The compiler's own simplified or
 // stabilized trees are never the truth, so an unsound rewrite shows up here as error.
-import { lower } from './ast.js';
 import { compile } from './compile.js';
-import { differentiate } from './differentiate.js';
 import { GROUPS, bitsOfError, samplePoints, type Group } from './measure.js';
-import { parse } from './parse.js';
-import { readGuards } from './simplify.js';
-import { fileParams } from './sourcefile.js';
+import { meaning } from './meaning.js';
 import { truthAt, type Truth } from './truth.js';
 import type { CompiledKernel, CompileOptions, Expr } from './types.js';
 
@@ -42,13 +38,7 @@ export interface AccuracyOptions extends CompileOptions {
 /** The target: mean ≤ 1 and max ≤ 8 bits per group, no non-finite output, every point decided. */
 export const TARGET = { mean: 1, max: 8 } as const;
 
-/** The meaning of a source: its map as written (guards read by the guard rule) and the map's derivative. */
-export function meaning(source: string, options: CompileOptions = {}): { nngp: Expr; dNngp: Expr } {
-  const filename = options.filename ?? '<input>';
-  const params = { ...fileParams(source, filename), ...options.params };
-  const nngp = readGuards(lower(parse(source, filename), source, { params, filename }));
-  return { nngp, dNngp: differentiate(nngp, 'cov12') };
-}
+export { meaning } from './meaning.js';
 
 /** Per group, does the report meet the target? Lists what misses it. */
 export function misses(report: AccuracyReport, target: { mean: number; max: number } = TARGET): string[] {

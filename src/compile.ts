@@ -11,7 +11,10 @@ import type { CompiledKernel, CompileOptions, Expr, KernelInput, KernelOutput, L
 import { CompileError, locAt } from './errors.js';
 import { HP, evaluateHP, hpFromDouble } from './evaluate.js';
 import { GROUPS, bitsOfError, samplePoints } from './measure.js';
+import * as E from './expr.js';
 import { TooComplex } from './expr.js';
+import { choose, selectedTree } from './choose.js';
+import { meaningOf, type Meaning } from './meaning.js';
 
 export interface Derivation {
   /** Which derivative is emitted: the symbolic one, or the user's d_nngp (more accurate, and agreeing). */
@@ -22,6 +25,8 @@ export interface Derivation {
   /** Their evaluation trees (after stabilize). */
   readonly stableNngp: Expr;
   readonly stableDNngp: Expr;
+  /** The source as written (guards read) and its plain derivative: the other candidate (choose.ts). */
+  readonly written: Meaning;
 }
 
 /** Source → simplified map, derivative and their stable evaluation trees. */
@@ -43,12 +48,14 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
 function deriveProgram(program: Program, source: string, filename: string, options: CompileOptions): Derivation {
   // `# params:` directives in the source, overridden by options.params.
   const params = { ...fileParams(source, filename), ...options.params };
-  const nngp = simplify(lower(program, source, { params, filename }));
+  const lowered = lower(program, source, { params, filename });
+  const written = meaningOf(lowered);
+  const nngp = simplify(lowered);
   const dNngp = simplify(differentiate(nngp, 'cov12'));
   const stableNngp = stabilize(nngp);
   const stableDNngp = stabilize(dNngp);
   const user = userDerivative(source, filename, options);
-  if (!user) return { derivativeSource: 'symbolic', nngp, dNngp, stableNngp, stableDNngp };
+  if (!user) return { derivativeSource: 'symbolic', nngp, dNngp, stableNngp, stableDNngp, written };
   const userD = simplify(lower(parse(user.text, user.file), user.text, { params, filename: user.file }));
   // 1. The user's d_nngp must be the derivative: compare in 50 digits at interior points.
   for (const [c, v1, v2] of samplePoints('interior', 16, 3)) {
@@ -89,8 +96,8 @@ function deriveProgram(program: Program, source: string, filename: string, optio
   };
   const useUser = bits(stableUser) < bits(stableDNngp);
   return useUser
-    ? { derivativeSource: 'user', nngp, dNngp: userD, stableNngp, stableDNngp: stableUser }
-    : { derivativeSource: 'symbolic', nngp, dNngp, stableNngp, stableDNngp };
+    ? { derivativeSource: 'user', nngp, dNngp: userD, stableNngp, stableDNngp: stableUser, written }
+    : { derivativeSource: 'symbolic', nngp, dNngp, stableNngp, stableDNngp, written };
 }
 
 /** The user's d_nngp: options.dNngp, or a `# d_nngp: expr` line of the source. */
@@ -113,26 +120,38 @@ export function instantiate(jsModule: string): Exports {
 
 /** Compiles nngp_fn source to a kernel: scalar nngp, dNngp, fused kernel, derivative and code. */
 export function compile(source: string, options: CompileOptions = {}): CompiledKernel {
-  const d = derive(source, options);
+  const derived = derive(source, options);
   const name = options.name ?? options.filename ?? 'nngp_fn';
-  const common = {
-    nngp: d.stableNngp,
-    dNngp: d.stableDNngp,
+  const text = {
     sourceName: options.filename ?? options.name ?? '<input>',
-    simplified: toMath(d.nngp),
-    derivative: toMath(d.dNngp),
+    simplified: toMath(derived.nngp),
+    derivative: toMath(derived.dNngp),
   };
-  const code = emitModule({ ...common, target: options.target ?? 'ts' });
-  const js = options.target === 'js' ? code : emitModule({ ...common, target: 'js' });
-  const mod = instantiate(js);
+  const emitJs = (trees: { nngp: Expr; dNngp: Expr }) => emitModule({ ...trees, ...text, target: 'js' });
+  let js = emitJs({ nngp: derived.stableNngp, dNngp: derived.stableDNngp });
+  let mod = instantiate(js);
+  // The stable code against the source as written, per region (choose.ts).
+  const written = derived.written;
+  const choice = choose(mod, written, { nngp: derived.nngp, dNngp: derived.dNngp });
+  const nearbound = (x: Expr, y: Expr) => E.rawFn('nearbound', [x, y]);
+  const trees = {
+    nngp: selectedTree(choice.nngp, derived.stableNngp, written.nngp, nearbound),
+    dNngp: selectedTree(choice.dNngp, derived.stableDNngp, written.dNngp, nearbound),
+  };
+  const changed = trees.nngp !== derived.stableNngp || trees.dNngp !== derived.stableDNngp;
+  if (changed) {
+    js = emitJs(trees);
+    mod = instantiate(js);
+  }
+  const code = options.target === 'js' ? js : emitModule({ ...trees, ...text, target: 'ts' });
   return {
     name,
     nngp: mod.nngp,
     dNngp: mod.dNngp,
     kernel: (input: KernelInput): KernelOutput => mod.kernel(input),
-    derivative: common.derivative,
-    simplified: common.simplified,
+    derivative: text.derivative,
+    simplified: text.simplified,
     code,
-    ir: d,
+    ir: { ...derived, stableNngp: trees.nngp, stableDNngp: trees.dNngp, choice },
   };
 }

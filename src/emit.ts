@@ -45,7 +45,7 @@ function hasSym(e: Expr): boolean {
     case 'add': return e.terms.some(hasSym);
     case 'mul': return e.factors.some(hasSym);
     case 'pow': return hasSym(e.base) || hasSym(e.exp);
-    case 'fn': return e.args.some(hasSym);
+    case 'fn': return e.name === 'nearbound' || e.args.some(hasSym); // nearbound reads the inputs itself
   }
 }
 
@@ -189,6 +189,7 @@ class Body {
       case 'lt': case 'le': case 'gt': case 'ge': case 'eq': case 'ne':
         return `${this.val(e.args[0]!)} ${CMP[e.name]} ${this.val(e.args[1]!)} ? 1 : 0`;
       case 'clip': return `Math.min(Math.max(${this.val(e.args[0]!)}, ${this.val(e.args[1]!)}), ${this.val(e.args[2]!)})`;
+      case 'nearbound': return `gRaw <= 0.015625 * (pp + pl) ? ${this.val(e.args[0]!)} : ${this.val(e.args[1]!)}`; // gap ≤ var1*var2/64
       case 'dd': {
         const [h, l] = this.ddPoly(e.args[0]!);
         return `${h} + ${l}`;
@@ -582,7 +583,7 @@ function prologue(needs: { c: boolean; g: boolean; r: boolean }, ts: boolean, gu
 
 function needsOf(...es: Expr[]) {
   const any = (n: string) => es.some((e) => usesSym(e, n));
-  return { c: any('cov12'), g: any('gap'), r: any('rho') };
+  return { c: any('cov12') || es.some((e) => e.key.includes('nearbound(')), g: any('gap'), r: any('rho') };
 }
 
 function fnBody(e: Expr, ts: boolean): { lines: string[]; result: string; helpers: Set<string> } {

@@ -81,10 +81,9 @@ export function erfcHP(x: HPNum): HPNum {
   return expHP(x.mul(x).neg()).div(pi(HP).sqrt()).div(f);
 }
 
-/** Evaluates e at the inputs, in HP. Throws on undefined values (NaN-like). */
-export function evaluateHP(e: Expr, at: HPInputs): HPNum {
+/** Evaluates e at the inputs, in HP (values of subexpressions shared through `memo`, for one point). */
+export function evaluateHP(e: Expr, at: HPInputs, memo = new Map<string, HPNum>()): HPNum {
   const HP = classOf(at.cov12);
-  const memo = new Map<string, HPNum>();
   const p = at.var1.mul(at.var2);
   // For double inputs p - c^2 is 0 or at least ~2^-106 p, so a relative 1e-40 is 0 (it is the
   // rounding of a bound sqrt(p) given in HP).
@@ -162,6 +161,7 @@ export function evaluateHP(e: Expr, at: HPInputs): HPNum {
           case 'max': return HP.max(x, y);
           case 'clip': return HP.min(HP.max(x, y), z);
           case 'where': return truthy(e.args[0]!, ev) ? y : z;
+          case 'nearbound': return p.sub(at.cov12.mul(at.cov12)).lte(p.div(64)) ? x : y;
           case 'lt': case 'le': case 'gt': case 'ge': case 'eq': case 'ne': return new HP(truthy(e, ev) ? 1 : 0);
         }
       }

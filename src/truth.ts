@@ -24,9 +24,9 @@ const HP50 = decimalClass(50);
 const HP120 = decimalClass(120);
 const STEPS = ['1e-15', '1e-25', '1e-35'] as const;
 
-function evaluate(e: Expr, c: HPNum, v1: HPNum, v2: HPNum): HPNum | undefined {
+function evaluate(e: Expr, c: HPNum, v1: HPNum, v2: HPNum, memo?: Map<string, HPNum>): HPNum | undefined {
   try {
-    const x = evaluateHP(e, { cov12: c, var1: v1, var2: v2 });
+    const x = evaluateHP(e, { cov12: c, var1: v1, var2: v2 }, memo);
     return x.isFinite() ? x : undefined;
   } catch {
     return undefined;
@@ -76,4 +76,20 @@ export function truthAt(e: Expr, cov12: number, var1: number, var2: number): Tru
     if (direct) return { kind: 'value', value: direct.toNumber() };
   }
   return limitFromInside(e, cov12, var1, var2, outside || onBound(cov12, var1, var2));
+}
+
+/**
+ * The values of forms without singular terms (the canonical map and its derivative) at one
+ * point, projected onto the bound, in 50 digits with their common subexpressions evaluated
+ * once; the limit (truthAt) only where a form is undefined there.
+ */
+export function truthsOfRegularForms(es: readonly Expr[], cov12: number, var1: number, var2: number): Truth[] {
+  const [C, V1, V2] = [hpFromDouble(cov12, HP50), hpFromDouble(var1, HP50), hpFromDouble(var2, HP50)];
+  const bound = V1.mul(V2).sqrt();
+  const c = C.abs().gt(bound) ? (cov12 < 0 ? bound.neg() : bound) : C;
+  const memo = new Map<string, HPNum>();
+  return es.map((e) => {
+    const direct = evaluate(e, c, V1, V2, memo);
+    return direct ? { kind: 'value', value: direct.toNumber() } : truthAt(e, cov12, var1, var2);
+  });
 }

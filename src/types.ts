@@ -92,8 +92,10 @@ export type FnName =
  *   evaluated entirely in double-double and rounded once.
  * - `csum(a + b + ...)`: a sum of non-polynomial terms, accumulated in double-double (each
  *   constant × value product taken exactly) and rounded once.
+ * - `nearbound(x, y)`: x where gap ≤ var1*var2/64 (|rho| ≥ 0.992, on or outside the bound, zero
+ *   inputs), y elsewhere: each region's more accurate candidate (choose.ts).
  */
-export type StableFn = 'angle' | 'dd' | 'expdd' | 'expdiff' | 'ymxangle' | 'xangle' | 'ddq' | 'csum';
+export type StableFn = 'angle' | 'dd' | 'expdd' | 'expdiff' | 'ymxangle' | 'xangle' | 'ddq' | 'csum' | 'nearbound';
 
 export type Expr = Num | Sym | Add | Mul | Pow | Fn;
 
@@ -162,5 +164,7 @@ export interface CompiledKernel {
     readonly dNngp: Expr;
     readonly stableNngp: Expr;
     readonly stableDNngp: Expr;
+    /** The compile-time comparison with the source as written, per region (choose.ts). */
+    readonly choice: import('./choose.js').Choice;
   };
 }
