@@ -10,6 +10,7 @@
 // The result is kept only when it has fewer terms than the group it replaces, so forms that
 // do not cancel stay as they are (expanded, one term per monomial).
 import * as E from './expr.js';
+import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
 import type { Add, Expr, Rat } from './types.js';
@@ -29,14 +30,9 @@ interface TermParts {
   readonly signature: string;
 }
 
-const polyCache = new Map<string, P.Poly | null>();
+const polyMemo = memoTable<P.Poly | undefined>();
 function polyOf(e: Expr): P.Poly | undefined {
-  let p = polyCache.get(e.key);
-  if (p === undefined) {
-    p = (e.k === 'sym' || e.k === 'add') ? P.fromExpr(e) ?? null : null;
-    if (polyCache.size < 10_000) polyCache.set(e.key, p);
-  }
-  return p ?? undefined;
+  return polyMemo.get(e.key, () => (e.k === 'sym' || e.k === 'add' ? P.fromExpr(e) : undefined));
 }
 
 function parts(t: Expr): TermParts {
@@ -95,7 +91,24 @@ function combine(group: TermParts[]): Expr | undefined {
     }
   }
   const common = [...least.values()].map((a) => E.pow(a.base, E.num(a.exp)));
-  return E.mul(E.fromPoly(numerator), ...common, ...group[0]!.other);
+  const other = group[0]!.other;
+  const expanded = E.mul(E.fromPoly(numerator), ...common, ...other);
+  // One radical of a sum B: the numerator in base B, N = r0 + r1 B + ..., each digit reduced by
+  // B, gives the group as r0 B^m + r1 B^(m+1) + ...; the form with fewer terms is the canonical
+  // one (a tie goes to the digits), whatever shape the source gave the group.
+  const radicals = [...least.values()].filter((a) => a.base.k === 'add' && !Q.isInt(a.exp));
+  if (radicals.length !== 1) return expanded;
+  const B = radicals[0]!;
+  const digits = P.radixDigits(numerator, B.poly);
+  if (!digits || digits.length < 2) return expanded;
+  const rest = [...least.values()].filter((a) => a !== B).map((a) => E.pow(a.base, E.num(a.exp)));
+  const inBase = E.add(...digits.map((r, i) => E.mul(E.fromPoly(r), E.pow(B.base, E.num(Q.add(B.exp, Q.rat(i)))), ...rest, ...other)));
+  return termCount(inBase) <= termCount(expanded) ? inBase : expanded;
+}
+
+/** Does the group hold exactly one radical of a sum (where the digit form is canonical)? */
+function hasSumRadical(group: TermParts[]): boolean {
+  return group.some((p) => [...p.algebraic.values()].some((a) => a.base.k === 'add' && !Q.isInt(a.exp)));
 }
 
 const termCount = (e: Expr) => (e.k === 'add' ? e.terms.length : E.isZero(e) ? 0 : 1);
@@ -104,7 +117,12 @@ const termCount = (e: Expr) => (e.k === 'add' ? e.terms.length : E.isZero(e) ? 0
  * The sum with every group of like-signature terms combined where that cancels (fewer terms
  * than before); undefined when nothing cancels.
  */
+const cancelMemo = memoTable<Expr | undefined>(5000);
 export function cancelSum(s: Add): Expr | undefined {
+  return cancelMemo.get(s.key, () => cancelSumUncached(s));
+}
+
+function cancelSumUncached(s: Add): Expr | undefined {
   const all = s.terms.map(parts);
   if (all.filter(hasDenominatorOrRadical).length === 0) return undefined;
   const groups = new Map<string, number[]>();
@@ -120,7 +138,12 @@ export function cancelSum(s: Add): Expr | undefined {
     const group = idx.map((i) => all[i]!);
     if (!group.some(hasDenominatorOrRadical)) continue;
     const combined = combine(group);
-    if (!combined || termCount(combined) >= idx.length) continue;
+    if (!combined) continue;
+    // Groups with a radical of a sum take their canonical form whenever it differs; others only
+    // when it cancels (fewer terms).
+    const before = E.add(...idx.map((i) => s.terms[i]!));
+    if (combined.key === before.key) continue;
+    if (!hasSumRadical(group) && termCount(combined) >= idx.length) continue;
     for (const i of idx) replaced.add(i);
     out.push(combined);
   }

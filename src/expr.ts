@@ -7,6 +7,7 @@
 // Domain facts the rules rely on (all true of a kernel: x1, x2 jointly Gaussian):
 //   var1 ≥ 0, var2 ≥ 0, and var1*var2 - cov12^2 ≥ 0 (Cauchy–Schwarz).
 // Real-valued semantics: sqrt of a negative number is undefined (NaN), never complex.
+import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
 import type { Add, Expr, Fn, FnName, Mul, Num, Pow, Rat, Sym, SymName } from './types.js';
@@ -212,6 +213,8 @@ function powRat(b: Expr, r: Rat): Expr {
       if (exact) return num(exact);
       if (b.v.n < 0n && !Q.isInt(r)) return rawPow(b, num(r));
       if (Q.isInt(r)) return rawPow(b, num(r)); // 0^-k
+      // (n/d)^r = n^r d^-r: radicals of integers only, so that sqrt(1/2)*sqrt(2) meets as 2^(-1/2)*2^(1/2).
+      if (b.v.n > 0n && b.v.d > 1n) return mul(powRat(num(b.v.n), r), powRat(num(b.v.d), Q.neg(r)));
       // (k^q m)^(1/q) = k m^(1/q) for integers: pull perfect powers out of surds.
       if (b.v.n > 0n && r.n === 1n) {
         const [kn, mn] = Q.extractPower(b.v.n, r.d);
@@ -256,7 +259,12 @@ function powRat(b: Expr, r: Rat): Expr {
         return acc;
       }
       const [k, m, rest] = factorSum(b, Q.isInt(r));
-      if (isOne(k) && isOne(m)) return rawPow(b, num(r));
+      if (isOne(k) && isOne(m)) {
+        // A variance-only polynomial that is a product f(var1) g(var2) (the normalisation
+        // (1 + 2 var1)(1 + 2 var2), expanded or not): its power is the powers of the two factors.
+        const fg = !Q.isInt(r) ? separate(b) : undefined;
+        return fg ? mul(powRat(fg[0], r), powRat(fg[1], r)) : rawPow(b, num(r));
+      }
       return mul(powRat(k, r), powRat(m, r), powRat(rest, r));
     }
     case 'fn':
@@ -266,6 +274,22 @@ function powRat(b: Expr, r: Rat): Expr {
     default:
       return rawPow(b, num(r));
   }
+}
+
+/**
+ * s = f(var1) × g(var2) with f, g non-constant and ≥ 0, when s is a polynomial in var1 and
+ * var2 alone whose coefficient matrix has rank one; undefined otherwise.
+ */
+function separate(s: Add): [Expr, Expr] | undefined {
+  if (mentions(s, 'cov12') || mentions(s, 'gap') || mentions(s, 'rho')) return undefined;
+  const p = P.fromExpr(s);
+  if (!p) return undefined;
+  const f = P.separateVar1(p);
+  if (!f) return undefined;
+  const g = P.divExact(p, f);
+  if (!g) return undefined;
+  const [fe, ge] = [fromPoly(f), fromPoly(g)];
+  return isNonneg(fe) && isNonneg(ge) && fe.k === 'add' && ge.k === 'add' ? [fe, ge] : undefined;
 }
 
 /** a × b with sums distributed term by term (no base collection of a with b). */
@@ -402,7 +426,7 @@ export function isNonneg(e: Expr): boolean {
   }
 }
 
-const polySignCache = new Map<string, boolean>();
+const polySignMemo = memoTable<boolean>();
 /**
  * A sum that is a (Laurent) polynomial in the inputs and ≥ 0 on the kernel domain: term by
  * term after the Cauchy–Schwarz substitution var1*var2 = gap + cov12^2 (poly.ts). So
@@ -410,12 +434,10 @@ const polySignCache = new Map<string, boolean>();
  * distribute and cancel like those of a variance.
  */
 function polynomialNonneg(e: Add): boolean {
-  const hit = polySignCache.get(e.key);
-  if (hit !== undefined) return hit;
-  const p = P.fromExpr(e, true);
-  const r = !!p && P.nonnegOnDomain(p);
-  if (polySignCache.size < 10_000) polySignCache.set(e.key, r);
-  return r;
+  return polySignMemo.get(e.key, () => {
+    const p = P.fromExpr(e, true);
+    return !!p && P.nonnegOnDomain(p);
+  });
 }
 
 /** A polynomial (poly.ts) as canonical IR. */

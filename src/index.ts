@@ -21,3 +21,4 @@ export type { Truth } from './truth.js';
 export { bitsOfError } from './measure.js';
 export { HP, evaluateHP, hpFromDouble } from './evaluate.js';
 export { GROUPS, samplePoints } from './measure.js';
+export { clearMemos } from './memo.js';

@@ -107,6 +107,48 @@ export function divExact(n: Poly, d: Poly): Poly | undefined {
 }
 
 /**
+ * n = q d + r with no term of r divisible by the leading term of d (lex order): the remainder
+ * of one step of division, deterministic for given n and d.
+ */
+export function divRem(n: Poly, d: Poly): [Poly, Poly] | undefined {
+  const ld = leading(d);
+  if (!ld) return undefined;
+  let rest: Poly = n;
+  const q = new Map<string, Term>();
+  const r = new Map<string, Term>();
+  for (let steps = 0; rest.size > 0; steps++) {
+    if (steps > MAX_POLY_TERMS) return undefined;
+    const lt = leading(rest)!;
+    const exps = lt.exps.map((e, i) => e - ld.exps[i]!);
+    if (exps.some((e) => e < 0)) {
+      put(r, lt.coef, lt.exps);
+      rest = sub(rest, new Map([[keyOf(lt.exps), lt]]));
+      continue;
+    }
+    const coef = Q.div(lt.coef, ld.coef);
+    put(q, coef, exps);
+    const m = mul(new Map([[keyOf(exps), { coef, exps }]]), d);
+    if (!m) return undefined;
+    rest = sub(rest, m);
+  }
+  return [q, r];
+}
+
+/** The digits of n in base d: n = r0 + r1 d + r2 d^2 + ..., each digit reduced by d (divRem). */
+export function radixDigits(n: Poly, d: Poly): Poly[] | undefined {
+  const digits: Poly[] = [];
+  let cur: Poly = n;
+  while (cur.size > 0) {
+    if (digits.length > 64) return undefined;
+    const qr = divRem(cur, d);
+    if (!qr) return undefined;
+    digits.push(qr[1]);
+    cur = qr[0];
+  }
+  return digits;
+}
+
+/**
  * The polynomial e in POLY_VARS with rational coefficients, or undefined if e is not one.
  * With `laurent`, a variable may also have a negative integer exponent (a Laurent
  * polynomial; see `clearDenominators`).
@@ -156,6 +198,26 @@ export function clearDenominators(p: Poly): Poly {
   const out = new Map<string, Term>();
   for (const t of p.values()) put(out, t.coef, t.exps.map((e, i) => e + shift[i]!));
   return out;
+}
+
+/**
+ * The var1 factor f of a polynomial p = f(var1) g(var2) in var1 and var2 alone (the part of p
+ * of least degree in var2, which divides p exactly when p separates); undefined otherwise.
+ */
+export function separateVar1(p: Poly): Poly | undefined {
+  const i1 = INDEX.get('var1')!;
+  const i2 = INDEX.get('var2')!;
+  for (const t of p.values()) if (t.exps.some((e, i) => e !== 0 && i !== i1 && i !== i2)) return undefined;
+  const least = Math.min(...[...p.values()].map((t) => t.exps[i2]!));
+  const f = new Map<string, Term>();
+  for (const t of p.values()) {
+    if (t.exps[i2] !== least) continue;
+    const exps = [...t.exps];
+    exps[i2] = 0;
+    put(f, t.coef, exps);
+  }
+  if (f.size < 2) return undefined; // a monomial in var1: nothing to separate
+  return divExact(p, f) ? f : undefined;
 }
 
 // ---------------------------------------------------------------- domain sign facts

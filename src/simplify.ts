@@ -161,6 +161,19 @@ function atQuarterTurns(e: Expr): Expr | undefined {
  */
 export const IDENTITIES: readonly Rule[] = [
   { name: 'exp(log x) = x', sound: 'exp inverts log on x > 0, where log x is defined', helps: CANONICAL, examples: ['exp(log(var1))'], apply: (e) => inner(e, 'exp', 'log') },
+  {
+    name: 'exp(a + r log b) = b^r exp(a)', sound: 'exp(r log b) = b^r for b > 0, where log b is defined', helps: CANONICAL, examples: ['exp(cov12/sqrt(var1*var2) - 1 + log(sqrt(var1*var2)))'],
+    apply: (e) => {
+      if (!isFn(e, 'exp') || arg0(e).k !== 'add') return undefined;
+      const terms = (arg0(e) as { terms: readonly Expr[] }).terms;
+      const logs = terms.map((t) => E.splitCoeff(t)).filter(([, rest]) => isFn(rest, 'log'));
+      if (!logs.length) return undefined;
+      const rest = terms.filter((t) => !isFn(E.splitCoeff(t)[1], 'log'));
+      return E.mul(E.fn('exp', [E.add(...rest)]), ...logs.map(([r, l]) => E.pow(arg0(l), E.num(r))));
+    },
+  },
+  { name: 'expm1(x) = exp(x) - 1', sound: 'definition (stabilize writes expm1 back where a sum needs it)', helps: 'a product exp(a)*expm1(b) merges into single exponentials: no inf*0 at large arguments', examples: ['exp(-cov12 - var1/2)*expm1(2*cov12)'], apply: (e) => (isFn(e, 'expm1') ? E.sub(E.fn('exp', [arg0(e)]), E.ONE) : undefined) },
+  { name: 'log1p(x) = log(1 + x)', sound: 'definition (stabilize writes log1p back)', helps: CANONICAL, examples: ['log1p(var1) - log(1 + var1)'], apply: (e) => (isFn(e, 'log1p') ? E.fn('log', [E.add(E.ONE, arg0(e))]) : undefined) },
   { name: 'log(exp x) = x', sound: 'log inverts exp on all reals', helps: CANONICAL, examples: ['log(exp(cov12))'], apply: (e) => inner(e, 'log', 'exp') },
   {
     name: 'log(x^r) = r log x', sound: 'for x > 0, where the left side is defined for non-integer r', helps: CANONICAL, examples: ['log(sqrt(var1))', 'log(var1^3)'],

@@ -7,7 +7,9 @@
 //      (gap, rho, angle, dd, ddq, csum, expdd, expdiff, xangle).
 import * as E from './expr.js';
 import * as Q from './rational.js';
+import { memoTable } from './memo.js';
 import { fixpoint, type Rule } from './rewrite.js';
+import { HP, evaluateHP } from './evaluate.js';
 import { simplify } from './simplify.js';
 import type { Add, Expr, Fn, Rat } from './types.js';
 
@@ -86,7 +88,11 @@ const ymxangle: Partner = (ti) => {
   return { restKey: E.splitCoeff(target)[1].key, replace: (tj) => (tj.key === target.key ? E.mul(m, E.fn('ymxangle', [y, x])) : undefined) };
 };
 
-/** k*exp(a) - k → k*expm1(a); k*exp(a) - k*exp(b) → k*expdiff(a, b, a - b). */
+/**
+ * k*exp(a) - k → k*expm1(a); k*exp(a) - k'*exp(b) → k*expdiff(a, b, a - b) + (k - k')*exp(b)
+ * where k' = k or k'/k is a constant within 2^-20 of 1 (a param such as c0 = -1.5707963267948966
+ * makes cos(2*c0 + pi) = -1 + 7.5e-33: the difference is then a tiny separate term).
+ */
 function expDifference(ti: Expr, tj: Expr): Expr | undefined {
   const ex = splitFactor(ti, (f) => isFn(f, 'exp'));
   if (!ex) return undefined;
@@ -95,18 +101,41 @@ function expDifference(ti: Expr, tj: Expr): Expr | undefined {
   const negm = E.neg(m);
   if (tj.key === negm.key) return E.mul(m, E.fn('expm1', [a]));
   const other = splitFactor(tj, (f) => isFn(f, 'exp'));
-  if (!other || other[0].key !== negm.key) return undefined;
-  const b = other[1].args[0]!;
-  return E.mul(m, E.fn('expdiff', [a, b, simplify(E.sub(a, b))]));
+  if (!other) return undefined;
+  const [m2, G] = other;
+  const b = G.args[0]!;
+  const diff = () => E.mul(m, E.fn('expdiff', [a, b, simplify(E.sub(a, b))]));
+  if (m2.key === negm.key) return diff();
+  const ratio = E.div(m2, negm);
+  if (!isConstant(ratio)) return undefined;
+  // k' = r k with r ≈ 1: the correction (k - k')*exp(b) = k (1 - r) exp(b), 1 - r folded to one
+  // rational in 50 digits (its own rounding is relative to a term 2^20 times smaller than k).
+  const oneMinusR = evaluateHP(E.sub(E.ONE, ratio), { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
+  if (!oneMinusR.isFinite() || !oneMinusR.abs().lt(2 ** -20)) return undefined;
+  return E.add(diff(), E.mul(E.num(Q.fromNumber(oneMinusR.toNumber())), m, G));
 }
 
-/** The pairs expDifference can match: every other term (few sums hold exponentials). */
+/** The key of a term's non-constant factors (two terms whose keys agree differ by a constant factor). */
+function variableKey(t: Expr): string {
+  const fs = t.k === 'mul' ? t.factors : [t];
+  return fs.filter((f) => !isConstant(f)).map((f) => f.key).join('*');
+}
+
+/** The pairs expDifference can match: terms k*exp(a) whose cofactors k differ by a constant. */
 function expPairs(e: Expr): Expr | undefined {
-  if (e.k !== 'add' || !e.terms.some((t) => splitFactor(t, (f) => isFn(f, 'exp')))) return undefined;
+  if (e.k !== 'add') return undefined;
   const ts = e.terms;
+  const keys = ts.map((t) => {
+    const ex = splitFactor(t, (f) => isFn(f, 'exp'));
+    return ex ? variableKey(ex[0]) : undefined;
+  });
+  if (keys.every((k) => k === undefined)) return undefined;
   for (let i = 0; i < ts.length; i++) {
+    if (keys[i] === undefined) continue;
     for (let j = 0; j < ts.length; j++) {
       if (i === j) continue;
+      // exp(a) - 1 pairs with a constant multiple of the cofactor; exp(a) - exp(b) with another exp term.
+      if (keys[j] !== undefined ? keys[j] !== keys[i] : variableKey(ts[j]!) !== keys[i]) continue;
       const r = expDifference(ts[i]!, ts[j]!);
       if (r) return E.add(...ts.filter((_, k) => k !== i && k !== j), r);
     }
@@ -115,14 +144,9 @@ function expPairs(e: Expr): Expr | undefined {
 }
 
 /** 1 - u^2 simplified, its root: the other coordinate of the point at angle acos(u) or asin(u). */
-const cosineCache = new Map<string, Expr>();
+const cosineMemo = memoTable<Expr>(1000);
 function cosine(u: Expr): Expr {
-  let c = cosineCache.get(u.key);
-  if (!c) {
-    c = E.pow(simplify(E.sub(E.ONE, E.pow(u, E.num(2)))), E.HALF);
-    if (cosineCache.size < 1000) cosineCache.set(u.key, c);
-  }
-  return c;
+  return cosineMemo.get(u.key, () => E.pow(simplify(E.sub(E.ONE, E.pow(u, E.num(2)))), E.HALF));
 }
 
 /** Rules on sums (run first, while acos/asin are still visible, then with FUNCTION_REWRITES). */
@@ -352,8 +376,9 @@ function substituteRho(m: Expr): Expr {
   const a = exp('var1');
   const b = exp('var2');
   if (!c || !a || !b) return m;
-  const mh = Q.rat(-1, 2);
-  if (Q.cmp(c, Q.ONE) < 0 || Q.cmp(a, mh) > 0 || Q.cmp(b, mh) > 0) return m;
+  // Only the correlation itself: cov12^k (var1 var2)^(-k/2) = rho^k (c/(var1 var2) is left alone,
+  // its roundings are fewer as written).
+  if (Q.cmp(c, Q.ONE) < 0 || !Q.eq(a, Q.mul(c, Q.rat(-1, 2))) || !Q.eq(b, a)) return m;
   return E.mul(m, E.sym('rho'), E.pow(E.COV12, E.MINUS_ONE), E.pow(E.VAR1, E.HALF), E.pow(E.VAR2, E.HALF));
 }
 
@@ -425,7 +450,8 @@ function lowerSum(s: Add): Expr {
 }
 
 const isConstant = (e: Expr): boolean =>
-  e.k === 'num' || (e.k === 'sym' && e.name === 'pi') || (e.k === 'mul' && e.factors.every(isConstant)) || (e.k === 'pow' && isConstant(e.base) && isConstant(e.exp));
+  e.k === 'num' || (e.k === 'sym' && e.name === 'pi') || (e.k === 'mul' && e.factors.every(isConstant)) || (e.k === 'pow' && isConstant(e.base) && isConstant(e.exp)) ||
+  (e.k === 'fn' && e.args.every(isConstant)) || (e.k === 'add' && e.terms.every(isConstant));
 
 /** A term k * x * atan2(y, x) of a compensated sum (k constant) as k * xangle(y, x). */
 function xangleTerm(t: Expr): Expr {

@@ -2,7 +2,8 @@
 // into equivalent sources the way users write them, compiles to code as accurate as the
 // catalog form's: no non-finite output where the truth is finite (zero inputs included), per
 // domain group a mean within 0.5 bit of the catalog form's and a max of at most 8 bits (or the
-// catalog form's own max). The truth is the catalog form's meaning (src/truth.ts).
+// catalog form's own max), and the same canonical map and derivative (the normal form). The
+// truth is the catalog form's meaning (src/truth.ts).
 // NNGPC_PARAPHRASES sets the number per entry (npm run fuzz runs many more).
 import { describe, expect, it } from 'vitest';
 import { compile, compileActivation } from '../src/index.js';
@@ -32,12 +33,16 @@ describe('paraphrases compile to code as accurate as the catalog form', () => {
     it(`${entry.id} ${JSON.stringify(entry.params)}: ${PER_ENTRY} paraphrases`, () => {
       const options = { points: 10, unitVariance: entry.unitVariance, seed: 3 };
       const table = truthTable(meaning(entry.source, { params: entry.params }), options);
-      const base = measureKernel(compileActivation(entry.id, entry.params), table);
+      const catalogForm = compileActivation(entry.id, entry.params);
+      const base = measureKernel(catalogForm, table);
       const unconverged = rewriteStats.unconverged;
       for (let i = 0; i < PER_ENTRY; i++) {
         const p = paraphrase(entry.source, entry.params, SEED + 1000 * i + entry.id.length);
         const where = `${entry.id} paraphrase ${i} [${p.families.join(', ')}]:\n${p.text}`;
         const k = compile(p.text, { filename: `${entry.id}-paraphrase-${i}.nngp` });
+        // The normal form: equivalent sources meet in the same canonical map and derivative.
+        expect(k.simplified, `${where}\ncanonical nngp`).toBe(catalogForm.simplified);
+        expect(k.derivative, `${where}\ncanonical derivative`).toBe(catalogForm.derivative);
         const r = measureKernel(k, table);
         for (const g of GROUPS) {
           const [a, b] = [r.groups[g], base.groups[g]];

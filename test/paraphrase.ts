@@ -3,7 +3,8 @@
 //   temporaries, tuple and augmented assignment, renamed def parameters, reciprocals,
 //   0.5 vs 1/2, np.pi / math.pi / jnp.pi, factored vs expanded, one vs two square roots,
 //   sqrt as a power, arccos / arcsin / arctan / arctan2 interchanges, sin and cos of theta,
-//   guards (clip, where, maximum/minimum, abs, floors), sinh/cosh for sums of exponentials.
+//   guards (clip, where, maximum/minimum, abs, floors), sinh/cosh for sums of exponentials,
+//   expm1 for differences of exponentials, a factor moved into an exponential as a log.
 // Every rewrite is an identity wherever the source is defined, except the floor 1e-30 under a
 // square root, which the guard rule reads as a domain guard.
 import { lookupFunction, stripPrefix } from '../src/functions.js';
@@ -20,7 +21,7 @@ export type T =
   | { readonly k: 'bin'; readonly op: string; readonly a: T; readonly b: T }
   | { readonly k: 'call'; readonly f: string; readonly args: readonly T[] };
 
-export const FAMILIES = ['temporaries', 'tuple', 'augmented', 'rename', 'reciprocal', 'numbers', 'pi', 'distribute', 'roots', 'power', 'inverse-trig', 'theta', 'guards', 'hyperbolic'] as const;
+export const FAMILIES = ['temporaries', 'tuple', 'augmented', 'rename', 'reciprocal', 'numbers', 'pi', 'distribute', 'roots', 'power', 'inverse-trig', 'theta', 'guards', 'hyperbolic', 'expm1', 'log-form'] as const;
 export type Family = (typeof FAMILIES)[number];
 
 const num = (v: string | number): T => ({ k: 'num', v: String(v) });
@@ -136,6 +137,13 @@ function isVariance(t: T): boolean {
   return (t.k === 'name' && (t.n === 'var1' || t.n === 'var2')) || (t.k === 'bin' && t.op === '*' && isVariance(t.a) && isVariance(t.b));
 }
 const mentionsCov = (t: T): boolean => keyOf(t).includes('cov12');
+/** 1 + k*var with k a positive literal (a normalisation factor), or a variance. */
+function isPositiveSum(t: T): boolean {
+  if (isVariance(t)) return true;
+  if (t.k !== 'bin' || t.op !== '+') return false;
+  const positive = (x: T): boolean => x.k === 'num' || isVariance(x) || (x.k === 'bin' && (x.op === '*' || x.op === '/' || x.op === '^') && positive(x.a) && positive(x.b));
+  return positive(t.a) && positive(t.b) && !mentionsCov(t);
+}
 
 /** One bottom-up pass of a family's local rewrite, each match taken with probability p. */
 function local(t: T, r: Rand, p: number, f: (t: T) => T | undefined): T {
@@ -180,7 +188,17 @@ const LOCAL: Partial<Record<Family, (t: T, r: Rand) => T | undefined>> = {
     if (!s || s.k !== 'bin' || !o) return undefined;
     return bin(s.op, bin('*', o, s.a), bin('*', o, s.b));
   },
-  roots: (t) => (t.k === 'call' && t.f === 'sqrt' && t.args[0]!.k === 'bin' && t.args[0]!.op === '*' && isVariance(t.args[0]!) ? bin('*', sqrt(t.args[0]!.a), sqrt(t.args[0]!.b)) : undefined),
+  // sqrt(x*y) = sqrt(x)*sqrt(y) for variances and for sums of them with positive coefficients.
+  roots: (t) => (t.k === 'call' && t.f === 'sqrt' && t.args[0]!.k === 'bin' && t.args[0]!.op === '*' && (isVariance(t.args[0]!) || (isPositiveSum(t.args[0]!.a) && isPositiveSum(t.args[0]!.b))) ? bin('*', sqrt(t.args[0]!.a), sqrt(t.args[0]!.b)) : undefined),
+  // exp(a) - exp(b) = exp(b)*expm1(a - b)
+  expm1: (t) => (t.k === 'bin' && t.op === '-' && t.a.k === 'call' && t.a.f === 'exp' && t.b.k === 'call' && t.b.f === 'exp' ? bin('*', t.b, call('expm1', bin('-', t.a.args[0]!, t.b.args[0]!))) : undefined),
+  // s * exp(y) = exp(y + log(s)) for a positive factor s (a square root of variances)
+  'log-form': (t) => {
+    if (t.k !== 'bin' || t.op !== '*') return undefined;
+    const [s, x] = t.b.k === 'call' && t.b.f === 'exp' ? [t.a, t.b] : t.a.k === 'call' && t.a.f === 'exp' ? [t.b, t.a] : [undefined, undefined];
+    if (!s || !x || x.k !== 'call' || !(s.k === 'call' && s.f === 'sqrt' && isVariance(s.args[0]!))) return undefined;
+    return call('exp', bin('+', x.args[0]!, call('log', s)));
+  },
   power: (t, r) => (t.k === 'call' && t.f === 'sqrt' ? (r() < 0.5 ? bin('^', t.args[0]!, num('0.5')) : call('pow', t.args[0]!, bin('/', num(1), num(2)))) : undefined),
   'inverse-trig': (t, r) => {
     if (t.k !== 'call') return undefined;

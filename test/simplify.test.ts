@@ -47,4 +47,31 @@ describe('simplify', () => {
       expect(again.nngp(c, a, b)).toBeCloseTo(k.dNngp(c, a, b), 14);
     }
   });
+
+  it('brings equivalent spellings found by an independent held-out check to one canonical form', () => {
+    // Each pair: a catalog-style form and a spelling users write, which once compiled to NaN or
+    // to worse code (log form at zero inputs, a product of square roots, expm1 times exp).
+    const pairs: [string, string][] = [
+      ['sqrt(var1*var2)*exp(cov12/sqrt(var1*var2) - 1)', 'exp(cov12/sqrt(var1*var2) - 1 + log(sqrt(var1*var2)))'],
+      ['1/sqrt((1 + 2*var1)*(1 + 2*var2) - 4*cov12^2)', '1/sqrt(1 + 2*var1)/sqrt(1 + 2*var2)/sqrt(1 - 4*cov12^2/((1 + 2*var1)*(1 + 2*var2)))'],
+      ['(exp(cov12 - (var1 + var2)/2) - exp(-cov12 - (var1 + var2)/2))/2', 'exp(-cov12 - (var1 + var2)/2)*expm1(2*cov12)/2'],
+      ['(exp(cov12 - (var1 + var2)/2) - exp(-cov12 - (var1 + var2)/2))/2', 'exp(-(var1 + var2)/2)*sinh(cov12)'],
+      ['(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)', '(sqrt(max(var1*var2 - cov12^2, 0)) + (pi - atan2(sqrt(max(var1*var2 - cov12^2, 0)), cov12))*cov12)/(2*pi)'],
+    ];
+    for (const [a, b] of pairs) {
+      expect(s(b), b).toBe(s(a));
+      expect(d(b), b).toBe(d(a));
+    }
+  });
+
+  it('keeps an exponential difference stable when its coefficients differ by a rounding (a param -pi/2 as a double)', () => {
+    // Cos = Sin with c0 = -pi/2: cos(2*c0 + pi) is -1 + 7.5e-33, not -1, for the double c0.
+    const src = 's1 = exp(cov12 - (var1 + var2)/2)\ns2 = exp(-cov12 - (var1 + var2)/2) * cos(2*c0 + pi)\n(s1 - s2)/2';
+    const k = compile(src, { params: { c0: -1.5707963267948966 } });
+    expect(k.ir.stableNngp.key).toContain('expdiff(');
+    for (const c of [1e-6, 1e-9, 3e-4]) {
+      const exact = Math.exp(-1) * Math.sinh(c); // var1 = var2 = 1
+      expect(Math.abs(k.nngp(c, 1, 1) / exact - 1)).toBeLessThan(1e-14);
+    }
+  });
 });
