@@ -22,3 +22,6 @@ export { bitsOfError } from './measure.js';
 export { HP, evaluateHP, hpFromDouble } from './evaluate.js';
 export { GROUPS, samplePoints } from './measure.js';
 export { clearMemos } from './memo.js';
+export { choose } from './choose.js';
+export type { Choice, Selection } from './choose.js';
+export { meaningOf } from './meaning.js';
