@@ -12,20 +12,15 @@ import { accuracy, activations, catalog, compileActivation, verify } from '../sr
 const TOL = 1e-8;
 
 /**
- * Measured misses of the accuracy target, and why: ABRelu(a, b) with a b < 0 has a derivative
- * (a^2+b^2)/2 - F*theta that changes sign; near its root one rounding of theta is amplified.
- * Gabor's derivative is a sum of four exponential terms of mixed sign (measured 1.1-1.2 mean).
- * Gelu's nngp at cov12 < 0 is the small difference of its closed form's two terms.
+ * Measured misses of the accuracy target, and why: Gabor's derivative is a sum of four
+ * exponential terms of mixed sign (measured 1.07-1.09 mean in three groups). (ABRelu(a, b) with
+ * a b < 0, whose derivative changes sign, met it once the acos complement was chosen by the
+ * residual nearest zero.)
  */
 const EXCEPTIONS: Record<string, { mean: number; max: number }> = {
-  'ab_relu/dNngp/interior': { mean: 1.6, max: 8 },
-  'ab_relu/dNngp/scale': { mean: 2, max: 8 },
-  'gabor/dNngp/interior': { mean: 1.4, max: 8 },
-  'gabor/dNngp/near': { mean: 1.4, max: 8 },
-  'gabor/dNngp/diagonal': { mean: 1.4, max: 8 },
-  'gabor/dNngp/scale': { mean: 1.4, max: 8 },
-  'gabor/dNngp/outside': { mean: 1.4, max: 8 },
-  'gabor/nngp/near': { mean: 1.2, max: 8 },
+  'gabor/dNngp/interior': { mean: 1.2, max: 8 },
+  'gabor/dNngp/near': { mean: 1.2, max: 8 },
+  'gabor/dNngp/scale': { mean: 1.2, max: 8 },
 };
 
 describe('catalog', () => {
