@@ -189,6 +189,33 @@ class Body {
       case 'lt': case 'le': case 'gt': case 'ge': case 'eq': case 'ne':
         return `${this.val(e.args[0]!)} ${CMP[e.name]} ${this.val(e.args[1]!)} ? 1 : 0`;
       case 'clip': return `Math.min(Math.max(${this.val(e.args[0]!)}, ${this.val(e.args[1]!)}), ${this.val(e.args[2]!)})`;
+      case 'smallangle': {
+        // phi < phiMax: scale * phi^k0 * series(phi), Horner (in phi^2 when the series is even);
+        // elsewhere the sum itself.
+        const [y, x, scale, direct, phiMax, k0, ...coeffs] = e.args as [Expr, Expr, Expr, Expr, Expr, Expr, ...Expr[]];
+        const phi = this.val(fnNode('angle', y, x));
+        const cs = coeffs.map((c) => Q.toNumber((c as Expr & { k: 'num' }).v));
+        const even = cs.every((c, j) => j % 2 === 0 || c === 0);
+        const step = even ? this.tmp(`${phi} * ${phi}`) : phi;
+        const used = even ? cs.filter((_, j) => j % 2 === 0) : cs;
+        let horner = literal(used[used.length - 1]!);
+        for (let j = used.length - 2; j >= 0; j--) horner = `${literal(used[j]!)} + ${step} * (${horner})`;
+        // phi^k0 × series × scale in double-double, phi itself in double-double at small angles
+        // (ddAngle): a rounded phi would err k0 times over in phi^k0.
+        const k = Number((k0 as Expr & { k: 'num' }).v.n);
+        // phi in double-double (phi^k0 amplifies a rounded phi's error k0 times): up to
+        // tan(phi) = 1 as (y - ymxangle(y, x))/x, from there to 3 pi/4 as pi/2 - atan2(x, y) the
+        // same way (ymxangle's series converges to tan 2; its few ulps are a fifth of the angle).
+        const near0 = this.ddAngle('angle', y, x, 1);
+        const complement = this.ddAngle('angle', x, y, 1);
+        const yv = this.val(y), xv = this.val(x);
+        const phiDD = this.select(`Math.abs(${yv}) < ${xv}`, near0, this.select(`Math.abs(${xv}) <= ${yv}`, this.ddOp('ddAdd', ['1.5707963267948966', '6.123233995736766e-17'], [`-${complement[0]}`, `-${complement[1]}`]), [phi, '0']));
+        let acc = phiDD;
+        for (let i = 1; i < k; i++) acc = this.ddOp('ddMulDD', acc, phiDD);
+        acc = this.ddOp('ddMulDD', acc, [this.tmp(horner), '0']);
+        acc = this.ddOp('ddMulDD', acc, [this.val(scale), '0']);
+        return `${phi} < ${literal(Q.toNumber((phiMax as Expr & { k: 'num' }).v))} ? ${acc[0]} + ${acc[1]} : ${this.val(direct)}`;
+      }
       case 'nearbound': return `gRaw <= 0.015625 * (pp + pl) ? ${this.val(e.args[0]!)} : ${this.val(e.args[1]!)}`; // gap ≤ var1*var2/64
       case 'dd': {
         const [h, l] = this.ddPoly(e.args[0]!);
@@ -311,8 +338,8 @@ class Body {
    * (y too, where it is a root of a polynomial): what a rounded angle loses where a sum cancels
    * it (gelu at cov12 = -var), this keeps.
    */
-  private smallAngle(y: Expr, x: Expr, name: 'angle' | 'atan2' = 'angle'): { small: string; xt: [string, string]; theta: string; xv: string } {
-    const key = `small:${name}:${y.key};${x.key}`;
+  private smallAngle(y: Expr, x: Expr, name: 'angle' | 'atan2' = 'angle', ratio = 2): { small: string; xt: [string, string]; theta: string; xv: string } {
+    const key = `small:${name}:${ratio}:${y.key};${x.key}`;
     const hit = this.smallAngles.get(key);
     if (hit) return hit; // nngp's x*angle and the derivative's angle share it in the fused loop
     this.helpers.add('ymxangle');
@@ -321,7 +348,7 @@ class Body {
     const xv = this.val(x);
     // Below tan(angle) = 1/2, ymxangle is under a sixth of x * angle, so its few ulps are
     // fewer than the half ulp of x * (rounded angle); above, the product is the better.
-    const small = this.tmp(`2 * Math.abs(${yv}) < ${xv}`);
+    const small = this.tmp(`${ratio === 1 ? '' : `${ratio} * `}Math.abs(${yv}) < ${xv}`);
     const ymx = this.tmp(`${small} ? -ymxangleSmall(${yv}, ${xv}) : 0`);
     const xt = this.ddOp('ddAdd', ddable(y) ? this.ddValue(y) : [yv, '0'], [ymx, '0']);
     const parts = { small, xt, theta, xv };
@@ -342,8 +369,8 @@ class Body {
   }
 
   /** atan2(y, x) or angle(y, x) in double-double: (x * angle) / x at small angles, the rounded angle elsewhere. */
-  private ddAngle(name: 'angle' | 'atan2', y: Expr, x: Expr): [string, string] {
-    const { small, xt, theta, xv } = this.smallAngle(y, x, name);
+  private ddAngle(name: 'angle' | 'atan2', y: Expr, x: Expr, ratio = 2): [string, string] {
+    const { small, xt, theta, xv } = this.smallAngle(y, x, name, ratio);
     return this.select(small, this.ddOp('ddDiv', xt, [xv, '0']), [theta, '0']);
   }
 

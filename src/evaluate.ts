@@ -161,6 +161,7 @@ export function evaluateHP(e: Expr, at: HPInputs, memo = new Map<string, HPNum>(
           case 'max': return HP.max(x, y);
           case 'clip': return HP.min(HP.max(x, y), z);
           case 'where': return truthy(e.args[0]!, ev) ? y : z;
+          case 'smallangle': return ev(e.args[3]!); // the sum itself; the series is its expansion
           case 'nearbound': return p.sub(at.cov12.mul(at.cov12)).lte(p.div(64)) ? x : y;
           case 'lt': case 'le': case 'gt': case 'ge': case 'eq': case 'ne': return new HP(truthy(e, ev) ? 1 : 0);
         }

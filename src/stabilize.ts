@@ -11,6 +11,7 @@ import { memoTable } from './memo.js';
 import { fixpoint, type Rule } from './rewrite.js';
 import { HP, evaluateHP } from './evaluate.js';
 import { simplify } from './simplify.js';
+import { smallAngleSeries } from './smallangle.js';
 import type { Add, Expr, Fn, Rat } from './types.js';
 
 const PI_HALF = E.mul(E.HALF, E.PI);
@@ -222,8 +223,22 @@ export const REWRITES: readonly Rule[] = [...SUM_REWRITES, ...FUNCTION_REWRITES]
  * becomes an angle; then all of them.
  */
 export function rewriteCanonical(e: Expr): Expr {
-  return fixpoint(fixpoint(e, SUM_REWRITES, 6), REWRITES, 6);
+  const sums = fixpoint(e, SUM_REWRITES, 6);
+  // Angles first, then the small-angle series of the sums that hold one (a single pass: the
+  // series keeps the sum as its `direct` argument, which the rewrites below then stabilize).
+  const angles = fixpoint(sums, FUNCTION_REWRITES, 6);
+  const series = E.rebuild(angles, (x) => SMALL_ANGLE.apply(x) ?? x);
+  return fixpoint(series, REWRITES, 6);
 }
+
+/** The small-angle series (smallangle.ts), applied once between the two fixed points above. */
+export const SMALL_ANGLE: Rule = {
+  name: 'sum of c cov12^i gap^(j/2) (var1 var2)^k theta^e → smallangle(..., Taylor series in theta) where the terms cancel to high order at theta → 0',
+  sound: 'the polar form (±cov12, sqrt(gap)) = r (cos theta, sin theta), r^2 = var1 var2, and the Taylor series of the resulting F(theta) with exact coefficients, truncated where its tail at PHI_MAX is below 2^-60 of F; the sum as written elsewhere',
+  helps: 'J_2 and J_3 (rectified monomials of degree 2, 3) near rho = -1 cancel to theta^5 and theta^7 against terms of order theta: they lost up to all their bits',
+  examples: ['((var1*var2/2 + cov12^2)*acos(-cov12/sqrt(var1*var2)) + 3*sqrt(var1*var2 - cov12^2)*cov12/2)/pi'],
+  apply: smallAngleSeries,
+};
 
 /** Divides y and x by the factors they share that are known ≥ 0 (same base and exponent). */
 function cancelPositive(y: Expr, x: Expr): [Expr, Expr] {

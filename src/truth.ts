@@ -7,7 +7,8 @@
 //   (cov12^2 = var1*var2 exactly, the diagonal: a formula's sqrt(var1)*sqrt(var2) rounds, and
 //   1/sqrt(1 - rho^2) amplifies any rounding without bound; outside, the value is the one at
 //   the bound): the limit from inside along cov12, from three points at 1e-15, 1e-25, 1e-35 of
-//   the bound, in 120 digits,
+//   the bound, each in 110 digits checked at 125 (and more, until two agree: near rho = -1 a formula's rounding is
+//   amplified by 1/sqrt(s), and J_3 vanishes like s^3.5),
 //   extrapolated by Aitken's delta-squared (exact for f0 + c s^a, so a limit of 0 is found
 //   as 0). If the three do not converge the point is undecided, and callers count it as a
 //   failure, never as zero error.
@@ -21,8 +22,9 @@ export type Truth =
   | { readonly kind: 'undecided'; readonly why: string };
 
 const HP50 = decimalClass(50);
-const HP120 = decimalClass(120);
+const PRECISIONS = [HP50, decimalClass(60), decimalClass(100), decimalClass(200)];
 const STEPS = ['1e-15', '1e-25', '1e-35'] as const;
+const LIMIT_PRECISIONS = [decimalClass(110), decimalClass(125), decimalClass(250), decimalClass(400)];
 
 function evaluate(e: Expr, c: HPNum, v1: HPNum, v2: HPNum, memo?: Map<string, HPNum>): HPNum | undefined {
   try {
@@ -41,26 +43,44 @@ function onBound(c: number, v1: number, v2: number): boolean {
 
 /** The limit of e as cov12 → the bound (or the point) from inside, by Aitken's delta-squared. */
 function limitFromInside(e: Expr, cov12: number, var1: number, var2: number, atBound: boolean): Truth {
-  const V1 = hpFromDouble(var1, HP120);
-  const V2 = hpFromDouble(var2, HP120);
-  const B = V1.mul(V2).sqrt();
-  if (B.isZero()) return { kind: 'undecided', why: 'undefined at a zero variance' };
-  const C0 = atBound ? (cov12 < 0 ? B.neg() : B) : hpFromDouble(cov12, HP120);
-  // Toward the inside: |cov12| shrinks (at cov12 = 0, toward -bound).
-  const at = (s: string) => evaluate(e, C0.isZero() ? B.neg().mul(s) : C0.sub(C0.mul(s)), V1, V2);
-  const f = STEPS.map(at);
+  // Each sample in 120 digits, checked at 240: near rho = -1 a formula's rounding is amplified by
+  // 1/sqrt(s), and it may cancel to s^3.5 (J_3), far below its terms.
+  const sample = (s: string) => agreeingValue((D) => {
+    const V1 = hpFromDouble(var1, D);
+    const V2 = hpFromDouble(var2, D);
+    const B = V1.mul(V2).sqrt();
+    if (B.isZero()) return undefined;
+    const C0 = atBound ? (cov12 < 0 ? B.neg() : B) : hpFromDouble(cov12, D);
+    // Toward the inside: |cov12| shrinks (at cov12 = 0, toward -bound).
+    return evaluate(e, C0.isZero() ? B.neg().mul(s) : C0.sub(C0.mul(s)), V1, V2);
+  }, LIMIT_PRECISIONS);
+  if (var1 === 0 || var2 === 0) return { kind: 'undecided', why: 'undefined at a zero variance' };
+  const f = STEPS.map(sample);
   if (f.some((x) => x === undefined)) return { kind: 'undecided', why: 'undefined near the point' };
   const [f1, f2, f3] = f as [HPNum, HPNum, HPNum];
-  const scale = HP120.max(f1.abs(), f2.abs(), f3.abs());
-  if (f3.abs().gt(f2.abs().mul('1e6')) && f2.abs().gt(f1.abs().mul('1e6'))) return { kind: 'infinite' };
+  const D = LIMIT_PRECISIONS[LIMIT_PRECISIONS.length - 1]!;
+  const scale = D.max(f1.abs(), f2.abs(), f3.abs());
+  if (f3.abs().gt(f2.abs().mul(100)) && f2.abs().gt(f1.abs().mul(100))) return { kind: 'infinite' };
   const d1 = f2.sub(f1);
   const d2 = f3.sub(f2);
   if (d2.abs().gt(d1.abs().mul('1e-3')) && d2.abs().gt(scale.mul('1e-40'))) return { kind: 'undecided', why: 'no limit found' };
   const den = d2.sub(d1);
   const limit = den.isZero() ? f3 : f3.sub(d2.mul(d2).div(den));
   // Aitken's estimate is good to about the next difference, d2^2/d1: a limit below that is 0.
-  const resolution = HP120.max(d1.isZero() ? 0 : d2.mul(d2).div(d1).abs().mul(10), scale.mul('1e-100'));
+  const resolution = D.max(d1.isZero() ? 0 : d2.mul(d2).div(d1).abs().mul(10), scale.mul('1e-100'));
   return { kind: 'value', value: limit.abs().lte(resolution) ? 0 : limit.toNumber() };
+}
+
+/** f at increasing precision until two agree to 1e-25 relative (the last one otherwise). */
+function agreeingValue(f: (D: typeof HP50) => HPNum | undefined, precisions: readonly (typeof HP50)[]): HPNum | undefined {
+  let prev: HPNum | undefined;
+  for (const D of precisions) {
+    const x = f(D);
+    if (!x) return undefined;
+    if (prev && x.sub(prev).abs().lte(x.abs().mul('1e-25'))) return x;
+    prev = x;
+  }
+  return prev;
 }
 
 /**
@@ -72,10 +92,26 @@ export function truthAt(e: Expr, cov12: number, var1: number, var2: number): Tru
   const p = Q.mul(Q.fromNumber(var1), Q.fromNumber(var2));
   const outside = Q.cmp(cc, p) > 0;
   if (!outside && !onBound(cov12, var1, var2)) {
-    const direct = evaluate(e, hpFromDouble(cov12, HP50), hpFromDouble(var1, HP50), hpFromDouble(var2, HP50));
-    if (direct) return { kind: 'value', value: direct.toNumber() };
+    const direct = agreeing((D) => evaluate(e, hpFromDouble(cov12, D), hpFromDouble(var1, D), hpFromDouble(var2, D)));
+    if (direct) return direct;
   }
   return limitFromInside(e, cov12, var1, var2, outside || onBound(cov12, var1, var2));
+}
+
+/**
+ * A value computed at increasing precision until two precisions agree to 1e-25 relative (a
+ * formula may cancel to far below its terms: J_2 near rho = -1 to theta^5, 37 digits at
+ * 1 - |rho| = 1e-15); undefined if it is undefined or never agrees.
+ */
+function agreeing(f: (D: typeof HP50) => HPNum | undefined, precisions = PRECISIONS): Truth | undefined {
+  let prev: HPNum | undefined;
+  for (const D of precisions) {
+    const x = f(D);
+    if (!x) return undefined;
+    if (prev && x.sub(prev).abs().lte(x.abs().mul('1e-25'))) return { kind: 'value', value: x.toNumber() };
+    prev = x;
+  }
+  return { kind: 'undecided', why: `no agreement up to ${precisions[precisions.length - 1]!.precision} digits` };
 }
 
 /**
@@ -88,8 +124,19 @@ export function truthsOfRegularForms(es: readonly Expr[], cov12: number, var1: n
   const bound = V1.mul(V2).sqrt();
   const c = C.abs().gt(bound) ? (cov12 < 0 ? bound.neg() : bound) : C;
   const memo = new Map<string, HPNum>();
+  const memo100 = new Map<string, HPNum>();
+  const at100 = () => {
+    const [C1, W1, W2] = [hpFromDouble(cov12, PRECISIONS[1]!), hpFromDouble(var1, PRECISIONS[1]!), hpFromDouble(var2, PRECISIONS[1]!)];
+    const b = W1.mul(W2).sqrt();
+    return [C1.abs().gt(b) ? (cov12 < 0 ? b.neg() : b) : C1, W1, W2] as const;
+  };
   return es.map((e) => {
     const direct = evaluate(e, c, V1, V2, memo);
-    return direct ? { kind: 'value', value: direct.toNumber() } : truthAt(e, cov12, var1, var2);
+    if (!direct) return truthAt(e, cov12, var1, var2);
+    // Checked at 100 digits: a form may cancel far below its terms.
+    const [C1, W1, W2] = at100();
+    const again = evaluate(e, C1, W1, W2, memo100);
+    if (again && again.sub(direct).abs().lte(again.abs().mul('1e-25'))) return { kind: 'value', value: again.toNumber() };
+    return truthAt(e, cov12, var1, var2);
   });
 }

@@ -94,8 +94,10 @@ export type FnName =
  *   constant × value product taken exactly) and rounded once.
  * - `nearbound(x, y)`: x where gap ≤ var1*var2/64 (|rho| ≥ 0.992, on or outside the bound, zero
  *   inputs), y elsewhere: each region's more accurate candidate (choose.ts).
+ * - `smallangle(y, x, scale, direct, phiMax, k0, a0, a1, ...)`: with phi = angle(y, x), the value
+ *   of `direct`, computed at phi < phiMax as scale * phi^k0 * (a0 + a1 phi + ...) (smallangle.ts).
  */
-export type StableFn = 'angle' | 'dd' | 'expdd' | 'expdiff' | 'ymxangle' | 'xangle' | 'ddq' | 'csum' | 'nearbound';
+export type StableFn = 'angle' | 'dd' | 'expdd' | 'expdiff' | 'ymxangle' | 'xangle' | 'ddq' | 'csum' | 'nearbound' | 'smallangle';
 
 export type Expr = Num | Sym | Add | Mul | Pow | Fn;
 
