@@ -7,8 +7,10 @@
 // of error is emitted; B must win by more than MARGIN bits (rounding luck at a few points is
 // not a reason to switch). The truth is computed only where A and B differ by more than two
 // ulps, so a compile where they agree costs no high-precision evaluation at all; and it is
-// the canonical simplified map (sound by the rules' tests, and free of the singular terms that
-// make the source as written need limits at the bound), in 50 digits.
+// the stabilized tree itself in 50 digits (the same map as the source by the rules' soundness
+// tests, free of the singular terms that make the source as written need limits at the bound,
+// and exact there: its gap is 0 on the diagonal), in 50 digits checked at 60. What A loses is then its float64 rounding,
+// which is what the choice is about; accuracy() keeps the source as written as its truth.
 import { doubleFunction } from './evaluate.js';
 import { GROUPS, bitsOfError, samplePoints } from './measure.js';
 import { truthsOfRegularForms } from './truth.js';
@@ -70,7 +72,7 @@ function selection(near: Sums, elsewhere: Sums): Selection {
 }
 
 /** Chooses, for nngp and its derivative, between the compiled stable code and the source as written. */
-export function choose(compiled: { nngp: Fn64; dNngp: Fn64 }, written: { nngp: Expr; dNngp: Expr }, canonical: { nngp: Expr; dNngp: Expr }): Choice {
+export function choose(compiled: { nngp: Fn64; dNngp: Fn64 }, written: { nngp: Expr; dNngp: Expr }, exact: { nngp: Expr; dNngp: Expr }): Choice {
   const fns = ['nngp', 'dNngp'] as const;
   const asWritten = { nngp: doubleFunction(written.nngp), dNngp: doubleFunction(written.dNngp) };
   const sums = { nngp: { near: { n: 0, a: 0, b: 0 }, elsewhere: { n: 0, a: 0, b: 0 } }, dNngp: { near: { n: 0, a: 0, b: 0 }, elsewhere: { n: 0, a: 0, b: 0 } } };
@@ -96,7 +98,7 @@ export function choose(compiled: { nngp: Fn64; dNngp: Fn64 }, written: { nngp: E
     }
     if (!open.length) continue;
     truthEvaluations++;
-    const truths = truthsOfRegularForms(open.map((f) => canonical[f]), c, v1, v2);
+    const truths = truthsOfRegularForms(open.map((f) => exact[f]), c, v1, v2);
     open.forEach((f, i) => {
       const t = truths[i]!;
       if (t.kind !== 'value' || !Number.isFinite(t.value)) return;

@@ -132,7 +132,7 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
   let mod = instantiate(js);
   // The stable code against the source as written, per region (choose.ts).
   const written = derived.written;
-  const choice = choose(mod, written, { nngp: derived.nngp, dNngp: derived.dNngp });
+  const choice = choose(mod, written, { nngp: derived.stableNngp, dNngp: derived.stableDNngp });
   const nearbound = (x: Expr, y: Expr) => E.rawFn('nearbound', [x, y]);
   const trees = {
     nngp: selectedTree(choice.nngp, derived.stableNngp, written.nngp, nearbound),

@@ -7,6 +7,7 @@
 // computed here, has no cancellation: at phi < PHI_MAX the sum is evaluated as
 // K r^n phi^k0 (a0 + a1 phi + ...), elsewhere as written.
 import * as E from './expr.js';
+import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
 import * as S from './series.js';
@@ -14,13 +15,19 @@ import type { Expr, Fn, Rat } from './types.js';
 
 /** The series is used below at most this angle; its coefficients are taken until the tail there is < 2^-60. */
 export const PHI_MAX = 2.5;
-const TERMS = 96;
+const TERMS = 64;
 
 const GAP = P.sub(P.mul(P.variable('var1'), P.variable('var2'))!, P.variable('cov12', 2));
 const isGap = (e: Expr) => {
   const p = e.k === 'add' ? P.fromExpr(e) : undefined;
   return !!p && P.sub(p, GAP).size === 0;
 };
+
+const trigMemo = memoTable<S.Series>(200);
+/** cos^p sin^q as a series of n terms (memoized: the same powers recur in every J_n). */
+function trigPower(p: number, q: number, n: number): S.Series {
+  return trigMemo.get(`${p},${q},${n}`, () => S.mul(S.pow(S.cos(n), p), S.pow(S.sin(n), q)));
+}
 
 /** angle(sqrt(var1*var2 - cov12^2), s*cov12) with s = ±1: s, else undefined. */
 function polarAngle(f: Expr): 1 | -1 | undefined {
@@ -88,16 +95,20 @@ export function smallAngleSeries(s: Expr): Expr | undefined {
   if (!angle || !sign) return undefined;
   const terms = s.terms.map((t) => polar(t, angle!.key, sign!));
   if (terms.some((t) => !t) || new Set(terms.map((t) => t!.group)).size !== 1) return undefined;
-  let F: S.Series = S.zeros(TERMS);
-  let lowest = Infinity;
-  for (const t of terms as PolarTerm[]) {
-    const piece = S.mul(S.mul(S.pow(S.cos(TERMS), t.p), S.pow(S.sin(TERMS), t.q)), S.monomial(t.e, TERMS));
-    F = S.add(F, piece, t.coef);
-    lowest = Math.min(lowest, t.q + t.e);
-  }
+  const series = (n: number) => {
+    let F: S.Series = S.zeros(n);
+    for (const t of terms as PolarTerm[]) F = S.add(F, S.mul(trigPower(t.p, t.q, n), S.monomial(t.e, n)), t.coef);
+    return F;
+  };
+  const lowest = Math.min(...(terms as PolarTerm[]).map((t) => t.q + t.e));
+  // A short series first: most sums (one angle term, or no cancellation) stop here.
+  const short = series(lowest + 3);
+  const first = short.findIndex((c) => !Q.isZero(c));
+  if (first >= 0 && first <= lowest + 1) return undefined; // at most one order cancels: little to gain
+  const F = series(TERMS);
   const k0 = F.findIndex((c) => !Q.isZero(c));
   if (k0 < 0) return E.ZERO;
-  if (k0 <= lowest + 1) return undefined; // at most one order cancels: little to gain
+  if (k0 <= lowest + 1) return undefined;
   // Where the series is the more accurate (measured on J_2, J_3: the sum as written, accumulated
   // in double-double, errs by about a fifth of a bit per unit of its condition number, the sum
   // of the terms' magnitudes over the value; the series by 1-1.7 bits, from phi^k0 of a rounded
@@ -115,8 +126,8 @@ export function smallAngleSeries(s: Expr): Expr | undefined {
   let n = k0 + 1;
   while (n < TERMS && at(TERMS) - at(n) > 2 ** -60 * total) n++;
   if (n >= TERMS - 2) return undefined;
-  const first = terms[0]!;
-  const scale = E.mul(first.constant, first.param, E.pow(E.mul(E.VAR1, E.VAR2), E.num(Q.div(first.r, Q.rat(2)))));
+  const t0 = terms[0]!;
+  const scale = E.mul(t0.constant, t0.param, E.pow(E.mul(E.VAR1, E.VAR2), E.num(Q.div(t0.r, Q.rat(2)))));
   const [y, x] = angle.args as [Expr, Expr];
   return E.fn('smallangle', [y, x, scale, s, E.num(Q.fromNumber(phiMax)), E.num(k0), ...F.slice(k0, n).map((c) => E.num(c))]);
 }

@@ -23,6 +23,8 @@ export type Truth =
 
 const HP50 = decimalClass(50);
 const PRECISIONS = [HP50, decimalClass(60), decimalClass(100), decimalClass(200)];
+/** The quick pair of truthsOfRegularForms: ample for a stabilized tree, which cancels little. */
+const QUICK = [HP50, decimalClass(60)] as const;
 const STEPS = ['1e-15', '1e-25', '1e-35'] as const;
 const LIMIT_PRECISIONS = [decimalClass(110), decimalClass(125), decimalClass(250), decimalClass(400)];
 
@@ -115,28 +117,29 @@ function agreeing(f: (D: typeof HP50) => HPNum | undefined, precisions = PRECISI
 }
 
 /**
- * The values of forms without singular terms (the canonical map and its derivative) at one
- * point, projected onto the bound, in 50 digits with their common subexpressions evaluated
- * once; the limit (truthAt) only where a form is undefined there.
+ * The values of forms without singular terms (a stabilized map and its derivative) at one point,
+ * projected onto the bound, in 50 digits with their common subexpressions evaluated once,
+ * checked at 60; truthAt (more digits, or the limit) only where that does not agree.
  */
 export function truthsOfRegularForms(es: readonly Expr[], cov12: number, var1: number, var2: number): Truth[] {
-  const [C, V1, V2] = [hpFromDouble(cov12, HP50), hpFromDouble(var1, HP50), hpFromDouble(var2, HP50)];
-  const bound = V1.mul(V2).sqrt();
-  const c = C.abs().gt(bound) ? (cov12 < 0 ? bound.neg() : bound) : C;
-  const memo = new Map<string, HPNum>();
-  const memo100 = new Map<string, HPNum>();
-  const at100 = () => {
-    const [C1, W1, W2] = [hpFromDouble(cov12, PRECISIONS[1]!), hpFromDouble(var1, PRECISIONS[1]!), hpFromDouble(var2, PRECISIONS[1]!)];
-    const b = W1.mul(W2).sqrt();
-    return [C1.abs().gt(b) ? (cov12 < 0 ? b.neg() : b) : C1, W1, W2] as const;
+  // Outside the bound, the point on it (a stabilized tree's gap is then 0 and its rho ±1 exactly).
+  const inside = (D: typeof HP50): [HPNum, HPNum, HPNum] => {
+    const [C, V1, V2] = [hpFromDouble(cov12, D), hpFromDouble(var1, D), hpFromDouble(var2, D)];
+    const bound = V1.mul(V2).sqrt();
+    return [C.abs().gt(bound) ? (cov12 < 0 ? bound.neg() : bound) : C, V1, V2];
   };
+  const [c, V1, V2] = inside(QUICK[0]);
+  const memo = new Map<string, HPNum>();
+  const memo40 = new Map<string, HPNum>();
+  const at40 = () => inside(QUICK[1]);
   return es.map((e) => {
     const direct = evaluate(e, c, V1, V2, memo);
     if (!direct) return truthAt(e, cov12, var1, var2);
-    // Checked at 100 digits: a form may cancel far below its terms.
-    const [C1, W1, W2] = at100();
-    const again = evaluate(e, C1, W1, W2, memo100);
-    if (again && again.sub(direct).abs().lte(again.abs().mul('1e-25'))) return { kind: 'value', value: again.toNumber() };
+    // Checked at 60 digits (a form may cancel far below its terms): 1e-20 is ample to round to
+    // a double.
+    const [C1, W1, W2] = at40();
+    const again = evaluate(e, C1, W1, W2, memo40);
+    if (again && again.sub(direct).abs().lte(again.abs().mul('1e-20'))) return { kind: 'value', value: again.toNumber() };
     return truthAt(e, cov12, var1, var2);
   });
 }
