@@ -223,15 +223,13 @@ export const REWRITES: readonly Rule[] = [...SUM_REWRITES, ...FUNCTION_REWRITES]
  * becomes an angle; then all of them.
  */
 export function rewriteCanonical(e: Expr): Expr {
-  const sums = fixpoint(e, SUM_REWRITES, 6);
-  // Angles first, then the small-angle series of the sums that hold one (a single pass: the
-  // series keeps the sum as its `direct` argument, which the rewrites below then stabilize).
-  const angles = fixpoint(sums, FUNCTION_REWRITES, 6);
-  const series = E.rebuild(angles, (x) => SMALL_ANGLE.apply(x) ?? x);
-  return fixpoint(series, REWRITES, 6);
+  const rewritten = fixpoint(fixpoint(e, SUM_REWRITES, 6), REWRITES, 6);
+  // Then the small-angle series of the sums that still cancel at small angles (J_1 has become
+  // ymxangle, cheaper; J_2, J_3 remain): one pass, the series keeping the sum as `direct`.
+  return E.rebuild(rewritten, (x) => SMALL_ANGLE.apply(x) ?? x);
 }
 
-/** The small-angle series (smallangle.ts), applied once between the two fixed points above. */
+/** The small-angle series (smallangle.ts), applied once after the fixed points above. */
 export const SMALL_ANGLE: Rule = {
   name: 'sum of c cov12^i gap^(j/2) (var1 var2)^k theta^e → smallangle(..., Taylor series in theta) where the terms cancel to high order at theta → 0',
   sound: 'the polar form (±cov12, sqrt(gap)) = r (cos theta, sin theta), r^2 = var1 var2, and the Taylor series of the resulting F(theta) with exact coefficients, truncated where its tail at PHI_MAX is below 2^-60 of F; the sum as written elsewhere',
