@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { create, all } from 'mathjs';
 import nerdamer from 'nerdamer';
 import 'nerdamer/Calculus.js';
-import { choose, clearMemos, compile, catalog, compileActivation, instantiate } from 'nngpc';
+import { choose, clearMemos, compile, catalog, compileActivation, instantiate, printModule } from 'nngpc';
 import { acosRho, formula, HAND } from './lib/baselines.mjs';
 
 const progress = (s) => process.stderr.write(`\r\x1b[K${s}`);
@@ -102,7 +102,7 @@ export function runSpeed({ n = 2048, runs = 9 } = {}) {
     const entry = catalog().find((e) => e.id === id);
     // A fresh instance (distinct source, see loopKernel): the accuracy run's calls, zeros and
     // overflow included, do not shape its type feedback, as they do not the hand-written copy's.
-    const k = instantiate(`// copy ${++copies}\n${compile(entry.source, { params: entry.params, target: 'js' }).code}`);
+    const k = instantiate(`// copy ${++copies}\n${printModule(compile(entry.source, { params: entry.params }).ir.module, { target: 'js', form: 'body' })}`);
     const hand = HAND[id];
     const fns = { nngpc: (x) => k.kernel(x), hand: loopKernel(fresh(hand.nngp), fresh(hand.dNngp)) };
     const t = timeRuns(fns, big, runs);

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { compile } from './compile.js';
-import { VERSION } from './emit.js';
+import { VERSION } from './emit/index.js';
 import { CompileError } from './errors.js';
 import { fileParams, parseParams } from './sourcefile.js';
 import { parseCatalogFile, type CatalogEntry } from './catalog.js';

@@ -1,7 +1,7 @@
 // The pipeline: parse → lower → simplify → differentiate → simplify → stabilize → emit.
 import { lower } from './ast.js';
 import { differentiate } from './differentiate.js';
-import { emitModule } from './emit.js';
+import { buildModule, printModule, type ModuleParts } from './emit/index.js';
 import { parse } from './parse.js';
 import { fileParams } from './sourcefile.js';
 import { toMath } from './print.js';
@@ -77,7 +77,7 @@ function deriveProgram(program: Program, source: string, filename: string, optio
   // 2. Both are right: emit the more accurate (mean bits of error over all domain groups).
   const stableUser = stabilize(userD);
   const bits = (tree: Expr) => {
-    const mod = instantiate(emitModule({ nngp: stableNngp, dNngp: tree, sourceName: '', simplified: '', derivative: '', target: 'js' }));
+    const mod = instantiate(buildModule({ nngp: stableNngp, dNngp: tree, sourceName: '', simplified: '', derivative: '' }));
     let total = 0;
     let n = 0;
     GROUPS.forEach((g, gi) => {
@@ -111,11 +111,14 @@ function userDerivative(source: string, filename: string, options: CompileOption
 
 type Exports = Pick<CompiledKernel, 'nngp' | 'dNngp' | 'kernel'>;
 
-/** Instantiates emitted JavaScript module text (the same function bodies users get). */
-export function instantiate(jsModule: string): Exports {
-  const body = jsModule.replace(/^export (function|interface|const) /gm, '$1 ');
+/**
+ * Instantiates an emitted module in process (the same function bodies users get): its parts,
+ * or their JavaScript printed as a function body (printModule with form 'body').
+ */
+export function instantiate(module: ModuleParts | string): Exports {
+  const body = typeof module === 'string' ? module : printModule(module, { target: 'js', form: 'body' });
   // eslint-disable-next-line no-new-func
-  return new Function(`${body}\nreturn { nngp, dNngp, kernel };`)() as Exports;
+  return new Function(body)() as Exports;
 }
 
 /** Compiles nngp_fn source to a kernel: scalar nngp, dNngp, fused kernel, derivative and code. */
@@ -127,9 +130,8 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
     simplified: toMath(derived.nngp),
     derivative: toMath(derived.dNngp),
   };
-  const emitJs = (trees: { nngp: Expr; dNngp: Expr }) => emitModule({ ...trees, ...text, target: 'js' });
-  let js = emitJs({ nngp: derived.stableNngp, dNngp: derived.stableDNngp });
-  let mod = instantiate(js);
+  let parts = buildModule({ nngp: derived.stableNngp, dNngp: derived.stableDNngp, ...text });
+  let mod = instantiate(parts);
   // The stable code against the source as written, per region (choose.ts).
   const written = derived.written;
   const choice = choose(mod, written, { nngp: derived.stableNngp, dNngp: derived.stableDNngp });
@@ -138,12 +140,11 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
     nngp: selectedTree(choice.nngp, derived.stableNngp, written.nngp, nearbound),
     dNngp: selectedTree(choice.dNngp, derived.stableDNngp, written.dNngp, nearbound),
   };
-  const changed = trees.nngp !== derived.stableNngp || trees.dNngp !== derived.stableDNngp;
-  if (changed) {
-    js = emitJs(trees);
-    mod = instantiate(js);
+  if (trees.nngp !== derived.stableNngp || trees.dNngp !== derived.stableDNngp) {
+    parts = buildModule({ ...trees, ...text });
+    mod = instantiate(parts);
   }
-  const code = options.target === 'js' ? js : emitModule({ ...trees, ...text, target: 'ts' });
+  const code = printModule(parts, { target: options.target ?? 'ts' });
   return {
     name,
     nngp: mod.nngp,
@@ -152,6 +153,6 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
     derivative: text.derivative,
     simplified: text.simplified,
     code,
-    ir: { ...derived, stableNngp: trees.nngp, stableDNngp: trees.dNngp, choice },
+    ir: { ...derived, stableNngp: trees.nngp, stableDNngp: trees.dNngp, choice, module: parts },
   };
 }

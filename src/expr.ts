@@ -445,16 +445,25 @@ export function fromPoly(p: P.Poly): Expr {
   return add(...P.terms(p).map(({ coef, vars }) => mul(num(coef), ...vars.map(([v, k]) => pow(sym(v), num(k))))));
 }
 
+/** The children of a node, in order. */
+export function children(e: Expr): readonly Expr[] {
+  switch (e.k) {
+    case 'num': case 'sym': return [];
+    case 'add': return e.terms;
+    case 'mul': return e.factors;
+    case 'pow': return [e.base, e.exp];
+    case 'fn': return e.args;
+  }
+}
+
+/** Does any node of e (e itself included) satisfy pred? */
+export function some(e: Expr, pred: (x: Expr) => boolean): boolean {
+  return pred(e) || children(e).some((c) => some(c, pred));
+}
+
 /** Does e mention the symbol `name`? */
 export function mentions(e: Expr, name: SymName): boolean {
-  switch (e.k) {
-    case 'sym': return e.name === name;
-    case 'num': return false;
-    case 'add': return e.terms.some((t) => mentions(t, name));
-    case 'mul': return e.factors.some((t) => mentions(t, name));
-    case 'pow': return mentions(e.base, name) || mentions(e.exp, name);
-    case 'fn': return e.args.some((t) => mentions(t, name));
-  }
+  return some(e, (x) => x.k === 'sym' && x.name === name);
 }
 
 /** Rebuilds e bottom-up through the canonical constructors, mapping each node with f first. */
@@ -470,11 +479,5 @@ export function rebuild(e: Expr, f: (e: Expr) => Expr): Expr {
 
 /** Number of nodes, for limits and reports. */
 export function size(e: Expr): number {
-  switch (e.k) {
-    case 'num': case 'sym': return 1;
-    case 'add': return 1 + e.terms.reduce((n, t) => n + size(t), 0);
-    case 'mul': return 1 + e.factors.reduce((n, t) => n + size(t), 0);
-    case 'pow': return 1 + size(e.base) + size(e.exp);
-    case 'fn': return 1 + e.args.reduce((n, t) => n + size(t), 0);
-  }
+  return 1 + children(e).reduce((n, c) => n + size(c), 0);
 }

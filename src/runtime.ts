@@ -95,3 +95,74 @@ function erfc(x${n})${n} {
 }`;
 };
 
+
+/** The pieces of the kernel loop the module writer fills in (emit/module.ts), as printed text. */
+export interface KernelLoops {
+  /** The fused loop (nngp and ntk): per-row statements, per-entry statements and stores. */
+  readonly fusedOuter: string;
+  readonly fusedInner: string;
+  readonly nngpOuter: string;
+  readonly nngpInner: string;
+}
+
+/**
+ * The layer's kernel map and its finishing step, for TypeScript or JavaScript: validation of
+ * the inputs, the two loops (with the NTK, and without), and the variances' own maps.
+ */
+export const KERNEL = (ts: boolean, exported: boolean, loops: KernelLoops) => {
+  const bang = ts ? '!' : '';
+  const inT = ts ? ': KernelInput' : '';
+  const outT = ts ? ': KernelOutput' : '';
+  return `/**
+ * The layer's kernel map (neural-tangents semantics): nngp'[i,j] = nngp_fn(nngp[i,j], cov1[i], cov2[j]),
+ * ntk'[i,j] = ntk[i,j] * d_nngp_fn(...), cov1'[i] = nngp_fn(cov1[i], cov1[i], cov1[i]), cov2' likewise.
+ * Inputs are not modified; new arrays are returned.
+ */
+${exported ? 'export ' : ''}function kernel(input${inT})${outT} {
+  if (input === null || typeof input !== 'object') throw new TypeError('kernel: expected { nngp, ntk?, cov1, cov2? }');
+  const K = input.nngp, T = input.ntk, C1 = input.cov1, C2 = input.cov2 === undefined ? input.cov1 : input.cov2;
+  for (const [name, a] of [['nngp', K], ['cov1', C1], ['cov2', C2], ['ntk', T]]${ts ? ' as const' : ''}) {
+    if (a !== undefined && !(a instanceof Float64Array)) throw new TypeError('kernel: ' + name + ' must be a Float64Array');
+  }
+  const n1 = C1.length, n2 = C2.length;
+  if (K.length !== n1 * n2) throw new RangeError('kernel: nngp has ' + K.length + ' entries, expected cov1.length * cov2.length = ' + n1 + ' * ' + n2 + ' = ' + n1 * n2);
+  if (T !== undefined && T.length !== K.length) throw new RangeError('kernel: ntk has ' + T.length + ' entries, expected ' + K.length + ' (the size of nngp)');
+  const outK = new Float64Array(K.length);
+  if (T !== undefined) {
+    const outT = new Float64Array(T.length);
+    for (let i = 0; i < n1; i++) {
+      const v1 = C1[i]${bang};
+${loops.fusedOuter}
+      for (let j = 0; j < n2; j++) {
+        const v2 = C2[j]${bang}, idx = i * n2 + j, c0 = K[idx]${bang};
+${loops.fusedInner}
+      }
+    }
+    return finish(input, outK, outT);
+  }
+  for (let i = 0; i < n1; i++) {
+    const v1 = C1[i]${bang};
+${loops.nngpOuter}
+    for (let j = 0; j < n2; j++) {
+      const v2 = C2[j]${bang}, idx = i * n2 + j, c0 = K[idx]${bang};
+${loops.nngpInner}
+    }
+  }
+  return finish(input, outK, undefined);
+}
+
+function finish(input${inT}, outK${ts ? ': Float64Array' : ''}, outT${ts ? ': Float64Array | undefined' : ''})${outT} {
+  const C1 = input.cov1;
+  const outC1 = new Float64Array(C1.length);
+  for (let i = 0; i < C1.length; i++) outC1[i] = nngp(C1[i]${bang}, C1[i]${bang}, C1[i]${bang});
+  const result${outT} = { nngp: outK, cov1: outC1 };
+  if (outT !== undefined) result.ntk = outT;
+  if (input.cov2 !== undefined) {
+    const C2 = input.cov2;
+    const outC2 = new Float64Array(C2.length);
+    for (let i = 0; i < C2.length; i++) outC2[i] = nngp(C2[i]${bang}, C2[i]${bang}, C2[i]${bang});
+    result.cov2 = outC2;
+  }
+  return result;
+}`;
+};

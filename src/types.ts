@@ -168,5 +168,7 @@ export interface CompiledKernel {
     readonly stableDNngp: Expr;
     /** The compile-time comparison with the source as written, per region (choose.ts). */
     readonly choice: import('./choose.js').Choice;
+    /** The emitted module before printing (emit/module.ts: printModule prints it for a target). */
+    readonly module: import('./emit/module.js').ModuleParts;
   };
 }

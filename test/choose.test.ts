@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { choose, selectedTree } from '../src/choose.js';
 import { compile, instantiate } from '../src/compile.js';
-import { emitModule } from '../src/emit.js';
+import { buildModule } from '../src/emit/index.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import * as E from '../src/expr.js';
 import { meaning } from '../src/meaning.js';
@@ -34,7 +34,7 @@ describe('accuracy-driven choice', () => {
 
   it('emits nearbound(x, y) as x within gap ≤ var1*var2/64 and y elsewhere, as the evaluator reads it', () => {
     const tree = E.rawFn('nearbound', [E.ONE, E.num(2)]);
-    const mod = instantiate(emitModule({ nngp: tree, dNngp: tree, sourceName: 't', simplified: '', derivative: '', target: 'js' }));
+    const mod = instantiate(buildModule({ nngp: tree, dNngp: tree, sourceName: 't', simplified: '', derivative: '' }));
     for (const [c, v1, v2] of [[0.999, 1, 1], [0.99, 1, 1], [-0.995, 1, 1], [1 + 2 ** -50, 1, 1], [0, 0, 0], [0.5, 1, 1], [3, 2, 5]] as [number, number, number][]) {
       const hp = evaluateHP(tree, { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) }).toNumber();
       expect(mod.nngp(c, v1, v2), `at (${c}, ${v1}, ${v2})`).toBe(hp);

@@ -1,0 +1,98 @@
+// The statement IR of the emitted code, between values and text. A `Code` is an expression's
+// text with the names it reads; a `Statement` declares names and records its uses, so that
+// hoisting works on uses (no reading back of text), and the target (TypeScript or JavaScript)
+// is only a parameter of the printer.
+
+/** An expression of the emitted code: its text and the names (inputs, temporaries) it reads. */
+export interface Code {
+  readonly text: string;
+  readonly uses: readonly string[];
+}
+
+/** A name the code reads. */
+export const ref = (name: string): Code => ({ text: name, uses: [name] });
+/** Text that reads no name (a literal, an operator). */
+export const lit = (text: string): Code => ({ text, uses: [] });
+export const ZERO = lit('0');
+export const ONE = lit('1');
+
+/** Code from a template: interpolated Codes keep their uses, strings are plain text. */
+export function js(strings: TemplateStringsArray, ...parts: (Code | string)[]): Code {
+  let text = strings[0]!;
+  const uses: string[] = [];
+  parts.forEach((p, i) => {
+    if (typeof p === 'string') text += p;
+    else {
+      text += p.text;
+      uses.push(...p.uses);
+    }
+    text += strings[i + 1]!;
+  });
+  return { text, uses };
+}
+
+/** Codes joined by a separator. */
+export function join(parts: readonly Code[], sep: string): Code {
+  return { text: parts.map((p) => p.text).join(sep), uses: parts.flatMap((p) => p.uses) };
+}
+
+export interface Declaration {
+  readonly name: string;
+  readonly value: Code;
+  /** Annotated `: number` in TypeScript (where the original printer did, for identical text). */
+  readonly typed?: boolean;
+}
+
+/** `const a = ..., b = ...;`: its declarations, and the names it reads from outside itself. */
+export interface Statement {
+  readonly declarations: readonly Declaration[];
+  readonly uses: readonly string[];
+}
+
+export function statement(...declarations: Declaration[]): Statement {
+  const own = new Set<string>();
+  const uses = new Set<string>();
+  for (const d of declarations) {
+    for (const u of d.value.uses) if (!own.has(u)) uses.add(u);
+    own.add(d.name);
+  }
+  return { declarations, uses: [...uses] };
+}
+
+export type Target = 'ts' | 'js';
+
+export function printStatement(s: Statement, target: Target): string {
+  return `const ${s.declarations.map((d) => `${d.name}${d.typed && target === 'ts' ? ': number' : ''} = ${d.value.text}`).join(', ')};`;
+}
+
+/**
+ * Splits straight-line code into what depends only on `seed` names (hoisted out of the inner
+ * loop: per-row work such as the split of var1) and the rest, keeping order.
+ */
+export function hoist(statements: readonly Statement[], seed: readonly string[]): { outer: Statement[]; inner: Statement[] } {
+  const invariant = new Set(seed);
+  const outer: Statement[] = [];
+  const inner: Statement[] = [];
+  for (const s of statements) {
+    if (s.uses.every((u) => invariant.has(u))) {
+      outer.push(s);
+      for (const d of s.declarations) invariant.add(d.name);
+    } else inner.push(s);
+  }
+  return { outer, inner };
+}
+
+/** A number as a JS literal that reads back to the same double. */
+export function literal(x: number): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '(-Infinity)';
+  if (Object.is(x, -0)) return '(-0)';
+  const s = String(x);
+  return x < 0 ? `(${s})` : s;
+}
+
+/** Text safe inside a `//` comment: one line, printable. */
+export function commentText(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ').replace(/\s+/g, ' ').trim();
+}

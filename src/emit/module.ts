@@ -1,0 +1,180 @@
+// The module writer: an emitted module's parts (the scalar functions, the fused kernel loops,
+// the runtime helpers they call) built once from the evaluation trees, then printed for a
+// target: TypeScript or JavaScript, as an ES module with exports or as a function body that
+// returns { nngp, dNngp, kernel } (for `instantiate`, in process). One build serves every print.
+import { HELPER_ANGLE, HELPER_ATAN2, HELPER_ERF, HELPER_YMXANGLE, HELPERS_DD, KERNEL } from '../runtime.js';
+import * as E from '../expr.js';
+import type { Expr } from '../types.js';
+import { type Code, type Statement, type Target, commentText, hoist, js, printStatement, ref, statement } from './code.js';
+import { ValueCode } from './values.js';
+
+export const VERSION = '0.1.0';
+
+export interface EmitInput {
+  /** Evaluation trees (output of stabilize). */
+  readonly nngp: Expr;
+  readonly dNngp: Expr;
+  /** Where the source came from, for the banner. */
+  readonly sourceName: string;
+  /** The simplified map and derivative in math syntax, for the banner. */
+  readonly simplified: string;
+  readonly derivative: string;
+}
+
+interface Needs { readonly c: boolean; readonly g: boolean; readonly r: boolean }
+
+interface Straight { readonly statements: readonly Statement[]; readonly result: Code }
+
+
+function needsOf(...es: Expr[]): Needs {
+  const any = (n: 'cov12' | 'gap' | 'rho') => es.some((e) => E.mentions(e, n));
+  return { c: any('cov12') || es.some((e) => E.some(e, (x) => x.k === 'fn' && x.name === 'nearbound')), g: any('gap'), r: any('rho') };
+}
+
+/** Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho. */
+function prologue(needs: Needs, guarded = true): Statement[] {
+  if (!needs.c && !needs.g && !needs.r) return [];
+  const guard = (hi: Code, lo: Code) => (guarded ? js`Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo);
+  const [v1, v2, c0, pp, pl, cc, cl, gs, gv, ge, gRaw, sp, c] = ['v1', 'v2', 'c0', 'pp', 'pl', 'cc', 'cl', 'gs', 'gv', 'ge', 'gRaw', 'sp', 'c'].map(ref) as Code[];
+  const split = (x: string, v: Code) => statement(
+    { name: `${x}a`, value: js`${v!} * 134217729` },
+    { name: `${x}h`, value: js`${ref(`${x}a`)} - (${ref(`${x}a`)} - ${v!})` },
+    { name: `${x}l`, value: js`${v!} - ${ref(`${x}h`)}` },
+  );
+  const [ah, al, bh, bl, kh, kl] = ['ah', 'al', 'bh', 'bl', 'kh', 'kl'].map(ref) as Code[];
+  const out = [
+    // pp + pl = var1*var2 and cc + cl = cov12^2 exactly (Dekker's two-product).
+    split('a', v1!), split('b', v2!), split('k', c0!),
+    statement({ name: 'pp', value: js`${v1!} * ${v2!}` }, { name: 'pl', value: guard(pp!, js`((${ah!} * ${bh!} - ${pp!}) + ${ah!} * ${bl!} + ${al!} * ${bh!}) + ${al!} * ${bl!}`) }),
+    statement({ name: 'cc', value: js`${c0!} * ${c0!}` }, { name: 'cl', value: guard(cc!, js`((${kh!} * ${kh!} - ${cc!}) + 2 * ${kh!} * ${kl!}) + ${kl!} * ${kl!}`) }),
+    // gap = pp + pl - cc - cl, from Knuth's two-sum of the high parts.
+    statement({ name: 'gs', value: js`${pp!} - ${cc!}` }, { name: 'gv', value: js`${gs!} - ${pp!}` }, { name: 'ge', value: guard(gs!, js`(${pp!} - (${gs!} - ${gv!})) + (-${cc!} - ${gv!})`) }),
+    statement({ name: 'gRaw', value: js`${gs!} + (${ge!} + (${pl!} - ${cl!}))` }),
+    // Outside the bound (rare): cov12 := ±sqrt(pp + pl).
+    statement({ name: 'c', value: js`${gRaw!} < 0 ? (${c0!} < 0 ? -sqrtDD(${pp!}, ${pl!}) : sqrtDD(${pp!}, ${pl!})) : ${c0!}`, typed: true }),
+  ];
+  if (needs.g) out.push(statement({ name: 'g', value: js`${gRaw!} > 0 ? ${gRaw!} : 0` }));
+  if (needs.r) out.push(statement({ name: 'sp', value: js`sqrtDD(${pp!}, ${pl!})` }), statement({ name: 'r', value: js`${sp!} > 0 ? Math.max(-1, Math.min(1, ${c!} / ${sp!})) : 0` }));
+  return out;
+}
+
+function scalar(e: Expr): Straight & { helpers: ReadonlySet<string> } {
+  const b = new ValueCode();
+  const result = b.val(e);
+  const needs = needsOf(e);
+  if (needs.c || needs.g || needs.r) b.helpers.add('dd');
+  return { statements: [...prologue(needs), ...b.statements], result, helpers: b.helpers };
+}
+
+/** One kernel loop's body: per-row statements, per-entry statements, the values it stores, and the overflow test. */
+interface Loop {
+  readonly outer: readonly Statement[];
+  readonly inner: readonly Statement[];
+  readonly values: readonly Code[];
+  /** Terms whose sum is NaN when an entry must be redone (empty: never). */
+  readonly checks: readonly string[];
+}
+
+/**
+ * One kernel loop body, unguarded (ddasm.ts): one NaN test per entry instead of a select per
+ * error term; an entry that fails it (an overflow somewhere, or NaN input) is redone by the
+ * guarded scalar functions. Per-row work (the split of var1) is hoisted out of the inner loop.
+ */
+function loop(trees: Expr[]): Loop & { helpers: ReadonlySet<string>; needs: Needs } {
+  const b = new ValueCode('t', false);
+  const values = trees.map((t) => b.val(t));
+  const needs = needsOf(...trees);
+  const { outer, inner } = hoist([...prologue(needs, false), ...b.statements], ['v1']);
+  const checks = [...(needs.c || needs.g || needs.r ? ['gRaw'] : []), ...new Set(b.checks.map((c) => c.text))];
+  return { outer, inner, values, checks, helpers: b.helpers, needs };
+}
+
+/** An emitted module before printing. */
+export interface ModuleParts {
+  readonly banner: readonly string[];
+  readonly helpers: ReadonlySet<string>;
+  /** The loops' prologue projects cov12 (the double-double helper is needed). */
+  readonly needsPrologue: boolean;
+  readonly nngp: Straight;
+  readonly dNngp: Straight;
+  /** The loop computing nngp and its derivative (with the NTK), and the one computing nngp only. */
+  readonly fused: Loop;
+  readonly nngpOnly: Loop;
+}
+
+/** Builds the parts of a module (everything but the target's spelling). */
+export function buildModule(input: EmitInput): ModuleParts {
+  const f = scalar(input.nngp);
+  const d = scalar(input.dNngp);
+  // Fused: one ValueCode over both trees, so shared subexpressions are computed once.
+  const fused = loop([input.nngp, input.dNngp]);
+  const nngpOnly = loop([input.nngp]);
+  return {
+    banner: [
+      `// Generated by nngpc ${VERSION} from ${commentText(input.sourceName)}. Do not edit: edit the source and regenerate.`,
+      `//   nngp(cov12, var1, var2) = ${commentText(input.simplified)}`,
+      `//   d nngp / d cov12        = ${commentText(input.derivative)}`,
+    ],
+    helpers: new Set([...f.helpers, ...d.helpers, ...fused.helpers]),
+    needsPrologue: fused.needs.c,
+    nngp: f,
+    dNngp: d,
+    fused,
+    nngpOnly,
+  };
+}
+
+export interface PrintOptions {
+  readonly target: Target;
+  /** 'module': an ES module with exports; 'body': a function body returning { nngp, dNngp, kernel }. */
+  readonly form?: 'module' | 'body';
+}
+
+/** The module's text for a target. */
+export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOptions): string {
+  const ts = target === 'ts';
+  const exported = form === 'module';
+  const ex = exported ? 'export ' : '';
+  const n = ts ? ': number' : '';
+  const bang = ts ? '!' : '';
+  const ind = (lines: readonly string[], k: number) => lines.map((l) => ' '.repeat(k) + l).join('\n');
+  const stmts = (ss: readonly Statement[]) => ss.map((s) => printStatement(s, target));
+  const store = (l: Loop, fast: string[], slow: string[]) =>
+    l.checks.length ? [`const chk = ${l.checks.join(' + ')};`, 'if (chk === chk) {', ...fast.map((x) => '  ' + x), '} else {', ...slow.map((x) => '  ' + x), '}'] : fast;
+  const [fn, fd] = m.fused.values as [Code, Code];
+  const fusedStore = store(m.fused, [`outK[idx] = ${fn.text};`, `outT[idx] = T[idx]${bang} * ${fd.text};`], ['outK[idx] = nngp(c0, v1, v2);', `outT[idx] = T[idx]${bang} * dNngp(c0, v1, v2);`]);
+  const nngpStore = store(m.nngpOnly, [`outK[idx] = ${m.nngpOnly.values[0]!.text};`], ['outK[idx] = nngp(c0, v1, v2);']);
+
+  const out: string[] = [...m.banner, '/* eslint-disable */', ''];
+  if (ts) {
+    out.push(`${ex}interface KernelInput { readonly nngp: Float64Array; readonly ntk?: Float64Array; readonly cov1: Float64Array; readonly cov2?: Float64Array }`);
+    out.push(`${ex}interface KernelOutput { nngp: Float64Array; ntk?: Float64Array; cov1: Float64Array; cov2?: Float64Array }`);
+    out.push('');
+  }
+  if (m.helpers.has('dd') || m.needsPrologue) out.push(HELPERS_DD(ts), '');
+  if (m.helpers.has('atan2')) out.push(HELPER_ATAN2(ts), '');
+  if (m.helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
+  if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
+  if (m.helpers.has('erf') || m.helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
+  for (const [name, doc, f] of [['nngp', 'nngp_fn(cov12, var1, var2) = E[f(x1) f(x2)].', m.nngp], ['dNngp', "d nngp_fn / d cov12 = E[f'(x1) f'(x2)].", m.dNngp]] as const) {
+    out.push(`/** ${doc} */`);
+    out.push(`${ex}function ${name}(cov12${n}, var1${n}, var2${n})${n} {`);
+    out.push('  const c0 = cov12, v1 = var1, v2 = var2;');
+    out.push(ind([...stmts(f.statements), `return ${f.result.text};`], 2));
+    out.push('}');
+    out.push('');
+  }
+  out.push(KERNEL(ts, exported, {
+    fusedOuter: ind(stmts(m.fused.outer), 6),
+    fusedInner: ind([...stmts(m.fused.inner), ...fusedStore], 8),
+    nngpOuter: ind(stmts(m.nngpOnly.outer), 4),
+    nngpInner: ind([...stmts(m.nngpOnly.inner), ...nngpStore], 6),
+  }));
+  if (!exported) out.push('return { nngp, dNngp, kernel };');
+  return out.join('\n') + '\n';
+}
+
+/** The module text (ES module) for a target. */
+export function emitModule(input: EmitInput & { readonly target: Target }): string {
+  return printModule(buildModule(input), { target: input.target });
+}
