@@ -1,5 +1,5 @@
 // The pipeline: parse → lower → simplify → differentiate → simplify → stabilize → emit.
-import { lower } from './ast.js';
+import { lower } from './lower.js';
 import { differentiate } from './differentiate.js';
 import { buildModule, printModule, type ModuleParts } from './emit/index.js';
 import { parse } from './parse.js';

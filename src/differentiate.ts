@@ -1,4 +1,4 @@
-// Pass 3: symbolic d/dx of a core expression (x is cov12 for d_nngp_fn).
+// The differentiate pass: symbolic d/dx of a core expression (x is cov12 for d_nngp_fn).
 // The chain rule is applied here; the rule for each function is one row of DERIVATIVES.
 // Non-smooth functions get the derivative neural-tangents / JAX use almost everywhere.
 import * as E from './expr.js';

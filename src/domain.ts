@@ -91,3 +91,89 @@ export function compareOnDomain(x: Expr, y: Expr): 'ge' | 'le' | undefined {
 export function isGuardEpsilon(e: Expr): boolean {
   return e.k === 'num' && e.v.n >= 0n && Q.cmp(e.v, GUARD_EPSILON) <= 0;
 }
+
+// ---------------------------------------------------------------- polynomials and signs
+
+const POLY_VARS = new Set(['cov12', 'var1', 'var2', 'rho', 'gap']);
+
+/** Is e a polynomial (integer powers ≥ 1) in the inputs, with rational coefficients? */
+export function isMonomial(e: Expr): boolean {
+  if (e.k === 'num') return true;
+  if (e.k === 'sym') return POLY_VARS.has(e.name);
+  if (e.k === 'pow') return e.base.k === 'sym' && POLY_VARS.has(e.base.name) && e.exp.k === 'num' && Q.isInt(e.exp.v) && e.exp.v.n > 0n;
+  if (e.k === 'mul') return e.factors.every(isMonomial);
+  return false;
+}
+export function isPolynomial(e: Expr): boolean {
+  return e.k === 'add' ? e.terms.every(isMonomial) : isMonomial(e);
+}
+
+/** Exponent of a symbol in a monomial. */
+function degreeIn(m: Expr, name: string): number {
+  const fs = m.k === 'mul' ? m.factors : [m];
+  let d = 0;
+  for (const f of fs) {
+    if (f.k === 'sym' && f.name === name) d += 1;
+    if (f.k === 'pow' && f.base.k === 'sym' && f.base.name === name && f.exp.k === 'num') d += Number(f.exp.v.n);
+  }
+  return d;
+}
+
+/** The sign class of a monomial: its sign, as a function of sign(cov12) (rho has cov12's sign). */
+function signClass(m: Expr): string {
+  const [c] = E.splitCoeff(m);
+  const odd = (degreeIn(m, 'cov12') + degreeIn(m, 'rho')) % 2 === 1;
+  return (c.n < 0n ? '-' : '+') + (odd ? 'c' : '');
+}
+
+/** Do all terms of the polynomial p have one sign class (no cancellation among them)? */
+export function isSignDefinite(p: Expr): boolean {
+  const terms = p.k === 'add' ? p.terms : [p];
+  return new Set(terms.map(signClass)).size <= 1;
+}
+
+/** var1^a var2^b → var1^(a-m) var2^(b-m) (gap + cov12^2)^m, m = min(a, b), expanded. */
+export function substituteGap(p: Expr): Expr {
+  const terms = p.k === 'add' ? p.terms : [p];
+  const gapPlus = E.add(E.sym('gap'), E.pow(E.COV12, E.num(2)));
+  return E.add(...terms.map((t) => {
+    const m = Math.min(degreeIn(t, 'var1'), degreeIn(t, 'var2'));
+    if (m === 0) return t;
+    return E.mul(t, E.pow(E.mul(E.VAR1, E.VAR2), E.num(-m)), E.pow(gapPlus, E.num(m)));
+  }));
+}
+
+/** Is the sum S known to be > 0 (a positive constant and every other term ≥ 0, modulo gap)? */
+export function isPositiveSum(s: Expr): boolean {
+  if (s.k !== 'add' || !isPolynomial(s)) return false;
+  for (const cand of [s, substituteGap(s)]) {
+    if (cand.k !== 'add') continue;
+    const first = cand.terms[0]!;
+    if (first.k === 'num' && first.v.n > 0n && cand.terms.slice(1).every(E.isNonneg)) return true;
+  }
+  return false;
+}
+
+
+export { isNonnegSymbol } from './poly.js';
+
+/** Does the value depend on the inputs (not a constant to fold)? `nearbound` reads them itself. */
+export function dependsOnInputs(e: Expr): boolean {
+  return E.some(e, (x) => (x.k === 'sym' && x.name !== 'pi') || (x.k === 'fn' && x.name === 'nearbound'));
+}
+
+/**
+ * Can emit evaluate e entirely in double-double: constants, the inputs, polynomials, their
+ * products, quotients and positive integer or half-integer powers. (Stabilize groups terms into
+ * a `ddq` only where this holds, and emit evaluates `ddq` by it: one predicate for both.)
+ */
+export function evaluableInDoubleDouble(e: Expr): boolean {
+  if (!dependsOnInputs(e)) return true;
+  switch (e.k) {
+    case 'sym': return true;
+    case 'add': return e.terms.every(isMonomial);
+    case 'mul': return e.factors.every((f) => (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n ? evaluableInDoubleDouble(E.rawPow(f.base, E.num(Q.neg(f.exp.v)))) : evaluableInDoubleDouble(f)));
+    case 'pow': return e.exp.k === 'num' && e.exp.v.n > 0n && (e.exp.v.d === 1n || e.exp.v.d === 2n) && evaluableInDoubleDouble(e.base);
+    default: return false;
+  }
+}

@@ -401,7 +401,7 @@ export function fn(name: FnName, args: readonly Expr[]): Expr {
 export function isNonneg(e: Expr): boolean {
   switch (e.k) {
     case 'num': return e.v.n >= 0n;
-    case 'sym': return e.name === 'var1' || e.name === 'var2' || e.name === 'pi' || e.name === 'gap';
+    case 'sym': return P.isNonnegSymbol(e.name);
     case 'pow': {
       if (e.exp.k === 'num') {
         const r = e.exp.v;

@@ -3,7 +3,7 @@ export { compile, derive, instantiate } from './compile.js';
 export { CompileError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { parse } from './parse.js';
-export { lower } from './ast.js';
+export { lower } from './lower.js';
 export { differentiate, DERIVATIVES } from './differentiate.js';
 export { simplify, IDENTITIES } from './simplify.js';
 export { stabilize, REWRITES } from './stabilize.js';

@@ -2,7 +2,7 @@
 // rule (grammar/nngp.ebnf, "Guards"), and the map's derivative taken without simplification
 // (what autodiff of the source computes). It is the truth of accuracy() and the candidate "as
 // written" of the compile-time choice; the compiler's simplified and stabilized trees never are.
-import { lower } from './ast.js';
+import { lower } from './lower.js';
 import { differentiate } from './differentiate.js';
 import { parse } from './parse.js';
 import { readGuards } from './simplify.js';

@@ -1,4 +1,4 @@
-// Pass 1: source text → surface AST (Program). A small direct lexer and recursive-descent
+// The parse pass: source text → surface AST (Program). A small direct lexer and recursive-descent
 // parser for the grammar in grammar/nngp.ebnf; every node carries its source location.
 import { CompileError, locAt, type ErrorCode } from './errors.js';
 import type { Assignment, BinaryOp, Loc, Node, Program } from './types.js';

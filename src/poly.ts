@@ -247,6 +247,11 @@ export function substituteGap(p: Poly): Poly | undefined {
   return out;
 }
 
+/** Symbols known ≥ 0 at every input: the variances, the clamped gap, pi. */
+export function isNonnegSymbol(name: string): boolean {
+  return name === 'var1' || name === 'var2' || name === 'gap' || name === 'pi';
+}
+
 /** Every term ≥ 0 for var1, var2, gap ≥ 0 and any cov12, rho (their powers even). */
 function termsNonneg(p: Poly): boolean {
   for (const t of p.values()) {

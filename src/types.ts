@@ -2,9 +2,10 @@
 //
 //   source --parse--> Program (surface AST, with locations)
 //          --lower--> Expr (core IR: canonical, exact rationals)
-//          --differentiate / simplify--> Expr
-//          --stabilize--> Expr (core IR plus the stable primitives below)
-//          --emit--> TypeScript text
+//          --simplify--> Expr (the normal form) --differentiate--> Expr --simplify--> Expr
+//          --stabilize--> Expr (an evaluation tree: core IR plus the stable primitives below)
+//          --choose--> the trees to emit (stable, as written, or each in its region)
+//          --emit--> module parts --print--> TypeScript or JavaScript text
 //
 // Every pass is a pure function from one of these representations to the next.
 

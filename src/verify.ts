@@ -2,7 +2,7 @@
 // E[f'(x1) f'(x2)] by quadrature over the bivariate Gaussian, against nngp and the symbolic
 // derivative (Price's theorem), at interior points and near |rho| = 1 and the diagonal.
 // (accuracy.ts measures bits of error against the source's meaning.)
-import { lower } from './ast.js';
+import { lower } from './lower.js';
 import { compile } from './compile.js';
 import { differentiate } from './differentiate.js';
 import { doubleFunction } from './evaluate.js';

@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bitsOfError as bitsOfErrorNumber } from '../src/measure.js';
-import { lower } from '../src/ast.js';
+import { lower } from '../src/lower.js';
 import { differentiate } from '../src/differentiate.js';
 import { parse } from '../src/parse.js';
 import { toMath } from '../src/print.js';

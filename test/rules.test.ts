@@ -2,7 +2,7 @@
 // before and after agree in 50 digits at sampled points of the kernel domain (Herbie's
 // test-rules idea). A rule that is not an identity under its precondition fails here.
 import { describe, expect, it } from 'vitest';
-import { lower } from '../src/ast.js';
+import { lower } from '../src/lower.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import * as E from '../src/expr.js';
 import { samplePoints } from '../src/measure.js';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { toMath } from '../src/print.js';
-import { LOWERINGS, REWRITES, isSignDefinite, rewriteCanonical, stabilize, substituteGap } from '../src/stabilize.js';
+import { REWRITES, rewriteCanonical, stabilize } from '../src/stabilize.js';
+import { LOWERINGS } from '../src/evaluation.js';
+import { isSignDefinite, substituteGap } from '../src/domain.js';
 import { compile } from '../src/compile.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, samplePoints } from '../src/measure.js';

@@ -1,6 +1,7 @@
 // The values of evaluation trees as straight-line statements, sharing common subexpressions:
 // each node becomes a named constant (or a literal, for constants folded in 50 digits), and the
 // stable primitives of types.ts become their double-double or series evaluations (ddasm.ts).
+import { dependsOnInputs, evaluableInDoubleDouble, isNonnegSymbol } from '../domain.js';
 import { HP, evaluateHP, foldConstant } from '../evaluate.js';
 import * as E from '../expr.js';
 import * as Q from '../rational.js';
@@ -10,8 +11,7 @@ import { DoubleDouble, type Monomial, type Pair, splitRat } from './ddasm.js';
 
 /** The emitted names of the inputs and of the per-point derived values (prologue). */
 export const SYM_NAMES: Record<string, string> = { cov12: 'c', var1: 'v1', var2: 'v2', gap: 'g', rho: 'r' };
-/** Variables known ≥ 0 at every input: the variances and the clamped gap. */
-const NONNEG = new Set(['v1', 'v2', 'g']);
+const SYMBOL_OF = new Map(Object.entries(SYM_NAMES).map(([sym, name]) => [name, sym]));
 
 const MATH: Record<string, string> = {
   exp: 'Math.exp', log: 'Math.log', log1p: 'Math.log1p', expm1: 'Math.expm1', sin: 'Math.sin', cos: 'Math.cos', tan: 'Math.tan',
@@ -21,11 +21,6 @@ const MATH: Record<string, string> = {
 /** Nodes evaluated in double-double, whose values the unguarded fused loop checks. */
 const DD_NODES = new Set(['dd', 'csum', 'ddq', 'expdd']);
 const CMP: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' };
-
-/** Does the value depend on the inputs (not a constant to fold)? */
-export function dependsOnInputs(e: Expr): boolean {
-  return E.some(e, (x) => (x.k === 'sym' && x.name !== 'pi') || (x.k === 'fn' && x.name === 'nearbound'));
-}
 
 const angleNode = (name: 'angle' | 'atan2', y: Expr, x: Expr) => E.rawFn(name, [y, x]);
 const power = (base: Expr, r: Rat) => E.rawPow(base, E.num(r));
@@ -315,7 +310,7 @@ export class ValueCode {
     const xv = this.val(x);
     const small = this.tmp(js`${ratio === 1 ? '' : `${ratio} * `}Math.abs(${yv}) < ${xv}`);
     const ymx = this.tmp(js`${small} ? -ymxangleSmall(${yv}, ${xv}) : 0`);
-    const xt = this.ddAdd(isDDValue(y) ? this.ddValue(y) : [yv, ZERO], [ymx, ZERO]);
+    const xt = this.ddAdd(evaluableInDoubleDouble(y) ? this.ddValue(y) : [yv, ZERO], [ymx, ZERO]);
     const parts = { small, xt, theta, xv };
     this.smallAngles.set(key, parts);
     return parts;
@@ -338,21 +333,9 @@ export class ValueCode {
     const hit = this.pairs.get(p.key);
     if (hit) return hit;
     this.helpers.add('dd');
-    const acc = this.dd.horner((p.k === 'add' ? p.terms : [p]).map(monomial), (v) => NONNEG.has(v.text));
+    const acc = this.dd.horner((p.k === 'add' ? p.terms : [p]).map(monomial), (v) => isNonnegSymbol(SYMBOL_OF.get(v.text) ?? ''));
     this.pairs.set(p.key, acc);
     return acc;
-  }
-}
-
-/** Can ddValue evaluate e: constants, polynomials, and their products and positive (half-)integer powers? */
-function isDDValue(e: Expr): boolean {
-  if (!dependsOnInputs(e)) return true;
-  switch (e.k) {
-    case 'sym': return true;
-    case 'add': return e.terms.every((t) => monomialOrUndefined(t) !== undefined);
-    case 'mul': return e.factors.every((f) => (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n ? isDDValue(power(f.base, Q.neg(f.exp.v))) : isDDValue(f)));
-    case 'pow': return e.exp.k === 'num' && e.exp.v.n > 0n && (e.exp.v.d === 1n || e.exp.v.d === 2n) && isDDValue(e.base);
-    default: return false;
   }
 }
 

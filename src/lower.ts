@@ -1,4 +1,4 @@
-// Pass 2: surface AST → core IR. Resolves names (def parameters map positionally to
+// The lower pass: surface AST → core IR. Resolves names (def parameters map positionally to
 // cov12, var1, var2; assignments are inlined in order; other free names are compile-time
 // params), resolves function aliases and module prefixes, checks arity, and builds the
 // canonical Expr through the constructors of expr.ts.
