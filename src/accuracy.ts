@@ -4,7 +4,6 @@
 // stabilized trees are never the truth, so an unsound rewrite shows up here as error.
 import { compile } from './compile.js';
 import { GROUPS, bitsOfError, samplePoints, type Group } from './measure.js';
-import { meaning } from './meaning.js';
 import { truthAt, type Truth } from './truth.js';
 import type { CompiledKernel, CompileOptions, Expr } from './types.js';
 
@@ -107,5 +106,6 @@ export function measureKernel(k: Pick<CompiledKernel, 'nngp' | 'dNngp'>, table: 
 
 /** Bits of error of the compiled source against its meaning, per domain group. */
 export function accuracy(source: string, options: AccuracyOptions = {}): AccuracyReport {
-  return measureKernel(compile(source, options), truthTable(meaning(source, options), options));
+  const k = compile(source, options);
+  return measureKernel(k, truthTable(k.ir.written, options)); // the compiled kernel's own meaning of its source
 }

@@ -50,7 +50,7 @@ export function catalog(): CatalogEntry[] {
 export function compileActivation(id: string, params: Record<string, number> = {}): CompiledKernel {
   const entry = catalog().find((e) => e.id === id);
   if (!entry) throw new RangeError(`no activation '${id}' in the catalog (${catalog().map((e) => e.id).join(', ')})`);
-  return compile(entry.source, { params: { ...entry.params, ...params }, name: entry.layer, filename: `${id}.nngp` });
+  return compile(entry.source, { params, name: entry.layer, filename: `${id}.nngp` }); // over the file's own # params:
 }
 
 type Factory = (params?: Record<string, number>) => CompiledKernel;

@@ -5,7 +5,7 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { compile } from './compile.js';
 import { VERSION } from './emit/index.js';
 import { CompileError } from './errors.js';
-import { fileParams, parseParams } from './sourcefile.js';
+import { parseParams } from './sourcefile.js';
 import { parseCatalogFile, type CatalogEntry } from './catalog.js';
 import { accuracy, misses } from './accuracy.js';
 import { GROUPS } from './measure.js';
@@ -131,8 +131,7 @@ function compileFile(file: string, o: Opts): 'ok' | 'stale' | 'error' {
   if (resolve(out) === resolve(file)) { process.stderr.write(`nngpc: refusing to overwrite the source ${file}; use -o DIR\n`); return 'error'; }
   try {
     const name = relative(process.cwd(), file) || file;
-    const params = { ...fileParams(source, name), ...o.params };
-    const k = compile(source, { params, filename: name, target: o.target });
+    const k = compile(source, { params: o.params, filename: name, target: o.target });
     if (o.check) {
       if (!existsSync(out) || readFileSync(out, 'utf8') !== k.code) {
         process.stderr.write(`nngpc: ${out} is ${existsSync(out) ? 'stale' : 'missing'} (run nngpc compile ${file})\n`);
@@ -180,7 +179,7 @@ function cmdDerive(o: Opts): number {
   else if (existsSync(arg) && statSync(arg).isFile()) { source = readFileSync(arg, 'utf8'); name = arg; }
   else { source = arg; name = '<expression>'; }
   try {
-    const k = compile(source, { params: { ...fileParams(source, name), ...o.params }, filename: name, target: 'js' });
+    const k = compile(source, { params: o.params, filename: name, target: 'js' });
     process.stdout.write(k.derivative + '\n');
     return 0;
   } catch (e) {
@@ -206,7 +205,7 @@ function cmdVerify(o: Opts): number {
     const fn = o.fn ?? entry.fn;
     if (!fn) { process.stderr.write(`nngpc: ${file} has no '# fn:' line; give the activation with --fn\n`); failed = true; continue; }
     try {
-      const r = verify(source, { fn, params: { ...entry.params, ...o.params }, filename: file, points: o.points, unitVariance: entry.unitVariance, jump: entry.jump });
+      const r = verify(source, { fn, params: o.params, filename: file, points: o.points, unitVariance: entry.unitVariance, jump: entry.jump });
       const at = (d: { at: { cov12: number; var1: number; var2: number } }) => `(${d.at.cov12.toPrecision(4)}, ${d.at.var1.toPrecision(4)}, ${d.at.var2.toPrecision(4)})`;
       rows.push([file, String(r.points), r.nngp.worst.toExponential(1), at(r.nngp), r.dNngp ? r.dNngp.worst.toExponential(1) : 'skipped (f jumps)', r.dNngp ? at(r.dNngp) : '']);
       if (!(r.nngp.worst < 1e-8) || (r.dNngp && !(r.dNngp.worst < 1e-8))) failed = true;
@@ -222,7 +221,7 @@ function cmdAccuracy(o: Opts): number {
   const missed: string[] = [];
   for (const { file, source, entry } of readSources(o)) {
     try {
-      const a = accuracy(source, { params: { ...entry.params, ...o.params }, filename: file, points: o.points, unitVariance: entry.unitVariance });
+      const a = accuracy(source, { params: o.params, filename: file, points: o.points, unitVariance: entry.unitVariance });
       const cell = (b: { mean: number; max: number }) => `${b.mean.toFixed(2)}/${b.max.toFixed(1)}`;
       const nonFinite = GROUPS.reduce((n, g) => n + a.groups[g].nonFinite, 0) + a.zero.nonFinite;
       const undecided = GROUPS.reduce((n, g) => n + a.groups[g].undecided, 0);

@@ -3,31 +3,19 @@ import { lower } from './lower.js';
 import { differentiate } from './differentiate.js';
 import { buildModule, printModule, type ModuleParts } from './emit/index.js';
 import { parse } from './parse.js';
-import { fileParams } from './sourcefile.js';
+import { effectiveParams } from './sourcefile.js';
 import { toMath } from './print.js';
 import { simplify } from './simplify.js';
 import { stabilize } from './stabilize.js';
-import type { CompiledKernel, CompileOptions, Expr, KernelInput, KernelOutput, Loc, Program } from './types.js';
+import type { CompiledKernel, CompileOptions, Derivation, Expr, KernelInput, KernelOutput, Loc, Program } from './types.js';
 import { CompileError, locAt } from './errors.js';
 import { HP, evaluateHP, hpFromDouble } from './evaluate.js';
 import { GROUPS, bitsOfError, samplePoints } from './measure.js';
 import * as E from './expr.js';
 import { TooComplex } from './expr.js';
 import { choose, selectedTree } from './choose.js';
-import { meaningOf, type Meaning } from './meaning.js';
+import { meaningOf } from './meaning.js';
 
-export interface Derivation {
-  /** Which derivative is emitted: the symbolic one, or the user's d_nngp (more accurate, and agreeing). */
-  readonly derivativeSource: 'symbolic' | 'user';
-  /** The simplified nngp map and its derivative (canonical IR). */
-  readonly nngp: Expr;
-  readonly dNngp: Expr;
-  /** Their evaluation trees (after stabilize). */
-  readonly stableNngp: Expr;
-  readonly stableDNngp: Expr;
-  /** The source as written (guards read) and its plain derivative: the other candidate (choose.ts). */
-  readonly written: Meaning;
-}
 
 /** Source → simplified map, derivative and their stable evaluation trees. */
 export function derive(source: string, options: CompileOptions = {}): Derivation {
@@ -46,8 +34,7 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
 }
 
 function deriveProgram(program: Program, source: string, filename: string, options: CompileOptions): Derivation {
-  // `# params:` directives in the source, overridden by options.params.
-  const params = { ...fileParams(source, filename), ...options.params };
+  const params = effectiveParams(source, filename, options.params);
   const lowered = lower(program, source, { params, filename });
   const written = meaningOf(lowered);
   const nngp = simplify(lowered);

@@ -6,10 +6,11 @@ import { lower } from './lower.js';
 import { differentiate } from './differentiate.js';
 import { parse } from './parse.js';
 import { readGuards } from './simplify.js';
-import { fileParams } from './sourcefile.js';
+import { effectiveParams } from './sourcefile.js';
 import type { CompileOptions, Expr } from './types.js';
 
-export interface Meaning { readonly nngp: Expr; readonly dNngp: Expr }
+export type { Meaning } from './types.js';
+import type { Meaning } from './types.js';
 
 /** The meaning of a lowered source (lower.ts's output, before simplification). */
 export function meaningOf(lowered: Expr): Meaning {
@@ -19,6 +20,6 @@ export function meaningOf(lowered: Expr): Meaning {
 
 export function meaning(source: string, options: CompileOptions = {}): Meaning {
   const filename = options.filename ?? '<input>';
-  const params = { ...fileParams(source, filename), ...options.params };
+  const params = effectiveParams(source, filename, options.params);
   return meaningOf(lower(parse(source, filename), source, { params, filename }));
 }

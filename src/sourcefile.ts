@@ -29,3 +29,11 @@ export function fileParams(source: string, filename = '<input>'): Record<string,
   }
   return out;
 }
+
+/**
+ * The params a source compiles with: its `# params:` directives, overridden by the caller's
+ * (options.params, --params, the plugin's options). The one place they are merged.
+ */
+export function effectiveParams(source: string, filename: string, overrides: Readonly<Record<string, number>> = {}): Record<string, number> {
+  return { ...fileParams(source, filename), ...overrides };
+}

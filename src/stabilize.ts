@@ -13,9 +13,8 @@ import { HP, evaluateHP } from './evaluate.js';
 import { evaluationTree, isConstant } from './evaluation.js';
 import { simplify } from './simplify.js';
 import { smallAngleSeries } from './smallangle.js';
-import type { Add, Expr, Fn, Rat } from './types.js';
+import type { Expr, Fn } from './types.js';
 
-const PI_HALF = E.mul(E.HALF, E.PI);
 const isFn = (e: Expr, ...names: string[]): e is Fn => e.k === 'fn' && names.includes(e.name);
 
 /** Splits a term into m × F for its first factor F satisfying pred. */

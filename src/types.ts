@@ -148,6 +148,23 @@ export interface CompileOptions {
   readonly dNngp?: string;
 }
 
+/** A source's map and derivative as written (guards read by the guard rule): its meaning (meaning.ts). */
+export interface Meaning { readonly nngp: Expr; readonly dNngp: Expr }
+
+/** What the compiler derives from a source, before emitting. */
+export interface Derivation {
+  /** Which derivative is emitted: the symbolic one, or the user's d_nngp (more accurate, and agreeing). */
+  readonly derivativeSource: 'symbolic' | 'user';
+  /** The simplified nngp map and its derivative (canonical IR). */
+  readonly nngp: Expr;
+  readonly dNngp: Expr;
+  /** Their evaluation trees (after stabilize; in a compiled kernel, the trees emitted). */
+  readonly stableNngp: Expr;
+  readonly stableDNngp: Expr;
+  /** The source as written and its plain derivative: the other candidate (choose.ts), and accuracy's truth. */
+  readonly written: Meaning;
+}
+
 export interface CompiledKernel {
   readonly name: string;
   nngp(cov12: number, var1: number, var2: number): number;
@@ -159,14 +176,8 @@ export interface CompiledKernel {
   readonly simplified: string;
   /** The emitted module. */
   readonly code: string;
-  /** The stabilized IR, for tools (verify, accuracy, bench). */
-  readonly ir: {
-    /** Which derivative is emitted: the symbolic one, or a user-supplied d_nngp found more accurate. */
-    readonly derivativeSource: 'symbolic' | 'user';
-    readonly nngp: Expr;
-    readonly dNngp: Expr;
-    readonly stableNngp: Expr;
-    readonly stableDNngp: Expr;
+  /** The derivation, for tools (verify, accuracy, bench), with the trees emitted and how they were chosen. */
+  readonly ir: Derivation & {
     /** The compile-time comparison with the source as written, per region (choose.ts). */
     readonly choice: import('./choose.js').Choice;
     /** The emitted module before printing (emit/module.ts: printModule prints it for a target). */

@@ -10,6 +10,7 @@ import { parse } from './parse.js';
 import { simplify } from './simplify.js';
 import type { CompileOptions, Expr } from './types.js';
 import { rng } from './measure.js';
+import { effectiveParams } from './sourcefile.js';
 
 // ---------------------------------------------------------------- quadrature
 
@@ -137,7 +138,7 @@ function activationExprs(fn: string, params: Record<string, number> | undefined)
 /** Checks nngp (and its derivative) against quadrature of E[f f] (and E[f' f']). */
 export function verify(source: string, options: VerifyOptions): VerifyReport {
   const k = compile(source, options);
-  const params = { ...options.params };
+  const params = effectiveParams(source, options.filename ?? '<input>', options.params);
   const [f, df] = activationExprs(options.fn, params);
   const fx = (e: Expr) => { const f = doubleFunction(e); return (x: number) => f(x, 0, 0); };
   const [F, DF] = [fx(f), fx(df)];
