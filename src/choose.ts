@@ -98,7 +98,7 @@ export function choose(compiled: { nngp: Fn64; dNngp: Fn64 }, written: { nngp: E
     }
     if (!open.length) continue;
     truthEvaluations++;
-    const truths = truthsOfRegularForms(open.map((f) => exact[f]), c, v1, v2);
+    const truths = truthsOfRegularForms(open.map((f) => exact[f]), c, v1, v2, false); // undecided points are skipped
     open.forEach((f, i) => {
       const t = truths[i]!;
       if (t.kind !== 'value' || !Number.isFinite(t.value)) return;

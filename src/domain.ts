@@ -4,6 +4,7 @@
 //
 // Every answer here is a proof or "don't know" (false/undefined), never a guess.
 import * as E from './expr.js';
+import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
 import type { Expr, Rat } from './types.js';
@@ -16,9 +17,18 @@ export const GUARD_EPSILON = Q.fromDecimal('1e-12');
 
 const MAX_DEPTH = 4;
 
+/** Expressions larger than this are not reasoned about (the proofs square and expand them). */
+const MAX_SIZE = 80;
+const nonnegMemo = memoTable<boolean>();
+
 /** e ≥ 0 everywhere on the domain where e is defined (a proof, or false). */
 export function nonnegOnDomain(e: Expr, depth = 0): boolean {
   if (E.isNonneg(e)) return true;
+  if (E.size(e) > MAX_SIZE) return false;
+  return nonnegMemo.get(`${depth}:${e.key}`, () => nonnegProof(e, depth));
+}
+
+function nonnegProof(e: Expr, depth: number): boolean {
   if (e.k === 'mul') return e.factors.every((f) => nonnegOnDomain(f, depth));
   if (e.k !== 'add' || depth >= MAX_DEPTH) return false;
   const p = P.fromExpr(clearPositiveDenominators(e), true);
@@ -80,6 +90,7 @@ export function positiveInsideDomain(e: Expr): boolean {
 
 /** How x compares with y everywhere on the domain: 'ge' (x ≥ y), 'le' (x ≤ y), or unknown. */
 export function compareOnDomain(x: Expr, y: Expr): 'ge' | 'le' | undefined {
+  if (E.size(x) + E.size(y) > MAX_SIZE) return undefined;
   const d = E.sub(x, y);
   if (d.k === 'num') return d.v.n >= 0n ? 'ge' : 'le';
   if (nonnegOnDomain(d)) return 'ge';

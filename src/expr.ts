@@ -120,14 +120,14 @@ export const div = (a: Expr, b: Expr) => mul(a, pow(b, MINUS_ONE));
 
 // ---------------------------------------------------------------- products
 
-/** Thrown when canonicalisation recurses beyond MAX_DEPTH; compile() reports it as E_TOO_LARGE. */
+/**
+ * Thrown where canonicalisation cannot finish (a nesting the constructors would recurse through
+ * without end); compile() reports it, and a stack overflow, as E_TOO_LARGE.
+ */
 export class TooComplex extends Error {}
-const MAX_DEPTH = 400;
-let depth = 0;
 
 export function mul(...xs: Expr[]): Expr {
-  if (++depth > MAX_DEPTH) { depth = 0; throw new TooComplex('expression too complex to simplify'); }
-  try { return mulCanonical(xs); } finally { if (depth > 0) depth--; }
+  return mulCanonical(xs);
 }
 
 function mulCanonical(xs: Expr[]): Expr {
@@ -194,8 +194,12 @@ function mulCanonical(xs: Expr[]): Expr {
 
 // ---------------------------------------------------------------- powers
 
+const powMemo = memoTable<Expr>(20_000);
+
 export function pow(b: Expr, e: Expr): Expr {
-  if (e.k === 'num') return powRat(b, e.v);
+  // Powers of sums and products factor and distribute (factorSum): worth remembering, as every
+  // rebuild of a fixed point asks for the same powers again.
+  if (e.k === 'num') return b.k === 'add' || b.k === 'mul' ? powMemo.get(`${b.key}^${e.key}`, () => powRat(b, e.v)) : powRat(b, e.v);
   if (b.k === 'fn' && b.name === 'exp') return fn('exp', [mul(b.args[0]!, e)]); // (e^a)^x = e^(a x)
   if (isOne(b)) return ONE;
   return rawPow(b, e);

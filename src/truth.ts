@@ -119,9 +119,11 @@ function agreeing(f: (D: typeof HP50) => HPNum | undefined, precisions = PRECISI
 /**
  * The values of forms without singular terms (a stabilized map and its derivative) at one point,
  * projected onto the bound, in 50 digits with their common subexpressions evaluated once,
- * checked at 60; truthAt (more digits, or the limit) only where that does not agree.
+ * checked at 60; truthAt (more digits, or the limit) only where that does not agree, and only
+ * if `escalate` (else that point is undecided: the compile-time choice skips it rather than spend
+ * seconds on it).
  */
-export function truthsOfRegularForms(es: readonly Expr[], cov12: number, var1: number, var2: number): Truth[] {
+export function truthsOfRegularForms(es: readonly Expr[], cov12: number, var1: number, var2: number, escalate = true): Truth[] {
   // Outside the bound, the point on it (a stabilized tree's gap is then 0 and its rho ±1 exactly).
   const inside = (D: typeof HP50): [HPNum, HPNum, HPNum] => {
     const [C, V1, V2] = [hpFromDouble(cov12, D), hpFromDouble(var1, D), hpFromDouble(var2, D)];
@@ -134,12 +136,12 @@ export function truthsOfRegularForms(es: readonly Expr[], cov12: number, var1: n
   const at40 = () => inside(QUICK[1]);
   return es.map((e) => {
     const direct = evaluate(e, c, V1, V2, memo);
-    if (!direct) return truthAt(e, cov12, var1, var2);
+    if (!direct) return escalate ? truthAt(e, cov12, var1, var2) : { kind: 'undecided', why: 'undefined in 50 digits' };
     // Checked at 60 digits (a form may cancel far below its terms): 1e-20 is ample to round to
     // a double.
     const [C1, W1, W2] = at40();
     const again = evaluate(e, C1, W1, W2, memo40);
     if (again && again.sub(direct).abs().lte(again.abs().mul('1e-20'))) return { kind: 'value', value: again.toNumber() };
-    return truthAt(e, cov12, var1, var2);
+    return escalate ? truthAt(e, cov12, var1, var2) : { kind: 'undecided', why: '50 and 60 digits disagree' };
   });
 }
