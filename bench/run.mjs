@@ -4,6 +4,8 @@ import { runAccuracy } from './accuracy.mjs';
 import { runSpeed } from './speed.mjs';
 
 const only = process.argv[2];
-console.log(`nngpc benchmark, ${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, Node ${process.version}`);
+console.log(
+  `nngpc benchmark, ${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, Node ${process.version}`,
+);
 if (only !== 'speed') runAccuracy();
 if (only !== 'accuracy') runSpeed({ n: Number(process.env.BENCH_N ?? 2048) });

@@ -7,7 +7,11 @@ import { GROUPS, bitsOfError, samplePoints, type Group } from './measure.js';
 import { truthAt, type Truth } from './truth.js';
 import type { CompiledKernel, CompileOptions, Expr } from './types.js';
 
-export interface BitsSummary { readonly mean: number; readonly max: number; readonly count: number }
+export interface BitsSummary {
+  readonly mean: number;
+  readonly max: number;
+  readonly count: number;
+}
 
 export interface GroupAccuracy {
   readonly nngp: BitsSummary;
@@ -55,26 +59,44 @@ export function misses(report: AccuracyReport, target: { mean: number; max: numb
   return out;
 }
 
-const summary = (xs: number[]): BitsSummary => ({ mean: xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length), max: Math.max(0, ...xs), count: xs.length });
+const summary = (xs: number[]): BitsSummary => ({
+  mean: xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length),
+  max: Math.max(0, ...xs),
+  count: xs.length,
+});
 
 /** Sample points of every group with the truth of nngp and its derivative at each (computed once, reusable). */
 export interface TruthTable {
-  readonly groups: Record<Group, readonly { readonly at: readonly [number, number, number]; readonly nngp: Truth; readonly dNngp: Truth }[]>;
+  readonly groups: Record<
+    Group,
+    readonly { readonly at: readonly [number, number, number]; readonly nngp: Truth; readonly dNngp: Truth }[]
+  >;
 }
 
-export function truthTable(truth: { nngp: Expr; dNngp: Expr }, options: Omit<AccuracyOptions, keyof CompileOptions> = {}): TruthTable {
+export function truthTable(
+  truth: { nngp: Expr; dNngp: Expr },
+  options: Omit<AccuracyOptions, keyof CompileOptions> = {},
+): TruthTable {
   const groups = {} as Record<Group, { at: [number, number, number]; nngp: Truth; dNngp: Truth }[]>;
   GROUPS.forEach((g, gi) => {
-    groups[g] = samplePoints(g, options.points ?? 40, (options.seed ?? 7) * 31 + gi, options.unitVariance).map((at) => ({
-      at,
-      nngp: truthAt(truth.nngp, ...at),
-      dNngp: truthAt(truth.dNngp, ...at),
-    }));
+    groups[g] = samplePoints(g, options.points ?? 40, (options.seed ?? 7) * 31 + gi, options.unitVariance).map(
+      (at) => ({
+        at,
+        nngp: truthAt(truth.nngp, ...at),
+        dNngp: truthAt(truth.dNngp, ...at),
+      }),
+    );
   });
   return { groups };
 }
 
-const ZERO_INPUTS: readonly [number, number, number][] = [[0, 0, 0], [0, 0, 1], [0, 1, 0], [0, 0, 1e-8], [0, 2.5, 0]];
+const ZERO_INPUTS: readonly [number, number, number][] = [
+  [0, 0, 0],
+  [0, 0, 1],
+  [0, 1, 0],
+  [0, 0, 1e-8],
+  [0, 2.5, 0],
+];
 
 /** Bits of error of a compiled kernel against a truth table. */
 export function measureKernel(k: Pick<CompiledKernel, 'nngp' | 'dNngp'>, table: TruthTable): AccuracyReport {
@@ -88,8 +110,14 @@ export function measureKernel(k: Pick<CompiledKernel, 'nngp' | 'dNngp'>, table: 
       for (const what of ['nngp', 'dNngp'] as const) {
         const out = k[what](...row.at);
         const t = row[what];
-        if (t.kind === 'undecided') { undecided++; continue; }
-        if (t.kind === 'infinite' || !Number.isFinite(t.value)) { infinite++; continue; } // beyond the doubles too
+        if (t.kind === 'undecided') {
+          undecided++;
+          continue;
+        }
+        if (t.kind === 'infinite' || !Number.isFinite(t.value)) {
+          infinite++;
+          continue;
+        } // beyond the doubles too
         if (!Number.isFinite(out)) nonFinite++;
         bits[what].push(bitsOfError(out, t.value));
       }

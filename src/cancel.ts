@@ -46,7 +46,9 @@ function parts(t: Expr): TermParts {
     if (poly && exp.k === 'num') algebraic.set(base.key, { base, poly, exp: exp.v });
     else other.push(f);
   }
-  const fractional = [...algebraic.entries()].filter(([, a]) => !Q.isInt(a.exp)).map(([k, a]) => `${k}@${Q.toString(Q.sub(a.exp, Q.floor(a.exp)))}`);
+  const fractional = [...algebraic.entries()]
+    .filter(([, a]) => !Q.isInt(a.exp))
+    .map(([k, a]) => `${k}@${Q.toString(Q.sub(a.exp, Q.floor(a.exp)))}`);
   const signature = [...other.map((o) => o.key), ...fractional].sort().join('|');
   return { coef, algebraic, other, signature };
 }
@@ -102,7 +104,9 @@ function combine(group: TermParts[]): Expr | undefined {
   const digits = P.radixDigits(numerator, B.poly);
   if (!digits || digits.length < 2) return expanded;
   const rest = [...least.values()].filter((a) => a !== B).map((a) => E.pow(a.base, E.num(a.exp)));
-  const inBase = E.add(...digits.map((r, i) => E.mul(E.fromPoly(r), E.pow(B.base, E.num(Q.add(B.exp, Q.rat(i)))), ...rest, ...other)));
+  const inBase = E.add(
+    ...digits.map((r, i) => E.mul(E.fromPoly(r), E.pow(B.base, E.num(Q.add(B.exp, Q.rat(i)))), ...rest, ...other)),
+  );
   return termCount(inBase) <= termCount(expanded) ? inBase : expanded;
 }
 

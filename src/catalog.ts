@@ -42,14 +42,22 @@ export function parseCatalogFile(id: string, source: string): CatalogEntry {
 let cache: CatalogEntry[] | undefined;
 /** Every catalog entry, sorted by id. */
 export function catalog(): CatalogEntry[] {
-  cache ??= readdirSync(DIR).filter((f) => f.endsWith('.nngp')).sort().map((f) => parseCatalogFile(f.replace(/\.nngp$/, ''), readFileSync(new URL(f, DIR), 'utf8')));
+  cache ??= readdirSync(DIR)
+    .filter((f) => f.endsWith('.nngp'))
+    .sort()
+    .map((f) => parseCatalogFile(f.replace(/\.nngp$/, ''), readFileSync(new URL(f, DIR), 'utf8')));
   return cache;
 }
 
 /** Compiles a catalog entry with params over its defaults. */
 export function compileActivation(id: string, params: Record<string, number> = {}): CompiledKernel {
   const entry = catalog().find((e) => e.id === id);
-  if (!entry) throw new RangeError(`no activation '${id}' in the catalog (${catalog().map((e) => e.id).join(', ')})`);
+  if (!entry)
+    throw new RangeError(
+      `no activation '${id}' in the catalog (${catalog()
+        .map((e) => e.id)
+        .join(', ')})`,
+    );
   return compile(entry.source, { params, name: entry.layer, filename: `${id}.nngp` }); // over the file's own # params:
 }
 
@@ -64,5 +72,6 @@ export const activations: Record<string, Factory> = new Proxy({} as Record<strin
     return entry ? (params?: Record<string, number>) => compileActivation(entry.id, params) : undefined;
   },
   ownKeys: () => catalog().map((e) => camel(e.id)),
-  getOwnPropertyDescriptor: (_, key) => (catalog().some((e) => camel(e.id) === key) ? { enumerable: true, configurable: true } : undefined),
+  getOwnPropertyDescriptor: (_, key) =>
+    catalog().some((e) => camel(e.id) === key) ? { enumerable: true, configurable: true } : undefined,
 });

@@ -21,7 +21,11 @@ export const NEAR_BOUND = 1 / 64;
 /** B replaces A in a region only if its mean bits of error there are lower by more than this. */
 export const MARGIN = 1;
 const POINTS_PER_GROUP = 2;
-const ZERO_INPUTS: readonly [number, number, number][] = [[0, 0, 0], [0, 0, 1], [0, 1, 0]];
+const ZERO_INPUTS: readonly [number, number, number][] = [
+  [0, 0, 0],
+  [0, 0, 1],
+  [0, 1, 0],
+];
 
 export interface RegionScore {
   readonly points: number;
@@ -52,7 +56,8 @@ function ordinal(x: number): bigint {
   const i = b.getBigInt64(0);
   return i < 0n ? -(i & 0x7fffffffffffffffn) : i;
 }
-const within2ulps = (a: number, b: number) => Number.isFinite(a) && Number.isFinite(b) && (ordinal(a) - ordinal(b) <= 2n && ordinal(b) - ordinal(a) <= 2n);
+const within2ulps = (a: number, b: number) =>
+  Number.isFinite(a) && Number.isFinite(b) && ordinal(a) - ordinal(b) <= 2n && ordinal(b) - ordinal(a) <= 2n;
 
 /** The input as emitted code sees it: cov12 projected onto |cov12| ≤ sqrt(var1*var2). */
 function projected(c: number, v1: number, v2: number): number {
@@ -62,26 +67,48 @@ function projected(c: number, v1: number, v2: number): number {
 
 const isNear = (c: number, v1: number, v2: number) => v1 * v2 - c * c <= NEAR_BOUND * v1 * v2;
 
-interface Sums { n: number; a: number; b: number }
+interface Sums {
+  n: number;
+  a: number;
+  b: number;
+}
 
 function selection(near: Sums, elsewhere: Sums): Selection {
-  const summary = (r: Sums): RegionScore => ({ points: r.n, stable: r.a / Math.max(1, r.n), asWritten: r.b / Math.max(1, r.n) });
+  const summary = (r: Sums): RegionScore => ({
+    points: r.n,
+    stable: r.a / Math.max(1, r.n),
+    asWritten: r.b / Math.max(1, r.n),
+  });
   const [n, e] = [summary(near), summary(elsewhere)];
   const wins = (r: RegionScore) => r.asWritten < r.stable - MARGIN;
-  return { emitted: wins(n) && wins(e) ? 'as-written' : wins(n) || wins(e) ? 'by region' : 'stable', near: n, elsewhere: e };
+  return {
+    emitted: wins(n) && wins(e) ? 'as-written' : wins(n) || wins(e) ? 'by region' : 'stable',
+    near: n,
+    elsewhere: e,
+  };
 }
 
 /** Chooses, for nngp and its derivative, between the compiled stable code and the source as written. */
-export function choose(compiled: { nngp: Fn64; dNngp: Fn64 }, written: { nngp: Expr; dNngp: Expr }, exact: { nngp: Expr; dNngp: Expr }): Choice {
+export function choose(
+  compiled: { nngp: Fn64; dNngp: Fn64 },
+  written: { nngp: Expr; dNngp: Expr },
+  exact: { nngp: Expr; dNngp: Expr },
+): Choice {
   const fns = ['nngp', 'dNngp'] as const;
   const asWritten = { nngp: doubleFunction(written.nngp), dNngp: doubleFunction(written.dNngp) };
-  const sums = { nngp: { near: { n: 0, a: 0, b: 0 }, elsewhere: { n: 0, a: 0, b: 0 } }, dNngp: { near: { n: 0, a: 0, b: 0 }, elsewhere: { n: 0, a: 0, b: 0 } } };
+  const sums = {
+    nngp: { near: { n: 0, a: 0, b: 0 }, elsewhere: { n: 0, a: 0, b: 0 } },
+    dNngp: { near: { n: 0, a: 0, b: 0 }, elsewhere: { n: 0, a: 0, b: 0 } },
+  };
   let truthEvaluations = 0;
   const points = GROUPS.flatMap((g, gi) => samplePoints(g, POINTS_PER_GROUP, 401 + gi));
   for (const [c, v1, v2] of [...points, ...ZERO_INPUTS]) {
     const region = isNear(c, v1, v2) ? 'near' : 'elsewhere';
     const x = { nngp: compiled.nngp(c, v1, v2), dNngp: compiled.dNngp(c, v1, v2) };
-    const y = { nngp: asWritten.nngp(projected(c, v1, v2), v1, v2), dNngp: asWritten.dNngp(projected(c, v1, v2), v1, v2) };
+    const y = {
+      nngp: asWritten.nngp(projected(c, v1, v2), v1, v2),
+      dNngp: asWritten.dNngp(projected(c, v1, v2), v1, v2),
+    };
     const open: ('nngp' | 'dNngp')[] = [];
     for (const f of fns) {
       const r = sums[f][region];
@@ -98,7 +125,13 @@ export function choose(compiled: { nngp: Fn64; dNngp: Fn64 }, written: { nngp: E
     }
     if (!open.length) continue;
     truthEvaluations++;
-    const truths = truthsOfRegularForms(open.map((f) => exact[f]), c, v1, v2, false); // undecided points are skipped
+    const truths = truthsOfRegularForms(
+      open.map((f) => exact[f]),
+      c,
+      v1,
+      v2,
+      false,
+    ); // undecided points are skipped
     open.forEach((f, i) => {
       const t = truths[i]!;
       if (t.kind !== 'value' || !Number.isFinite(t.value)) return;
@@ -106,11 +139,20 @@ export function choose(compiled: { nngp: Fn64; dNngp: Fn64 }, written: { nngp: E
       sums[f][region].b += bitsOfError(y[f], t.value);
     });
   }
-  return { nngp: selection(sums.nngp.near, sums.nngp.elsewhere), dNngp: selection(sums.dNngp.near, sums.dNngp.elsewhere), truthEvaluations };
+  return {
+    nngp: selection(sums.nngp.near, sums.nngp.elsewhere),
+    dNngp: selection(sums.dNngp.near, sums.dNngp.elsewhere),
+    truthEvaluations,
+  };
 }
 
 /** Which tree to emit for a selection: A, B, or `nearbound(near, elsewhere)` with each region's winner. */
-export function selectedTree(s: Selection, stable: Expr, written: Expr, nearbound: (near: Expr, elsewhere: Expr) => Expr): Expr {
+export function selectedTree(
+  s: Selection,
+  stable: Expr,
+  written: Expr,
+  nearbound: (near: Expr, elsewhere: Expr) => Expr,
+): Expr {
   if (s.emitted === 'stable') return stable;
   if (s.emitted === 'as-written') return written;
   const pick = (r: RegionScore) => (r.asWritten < r.stable - MARGIN ? written : stable);

@@ -1,6 +1,16 @@
 #!/usr/bin/env node
 // The nngpc command line: a codegen step for build scripts and CI.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  watch,
+  writeFileSync,
+} from 'node:fs';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { compile } from './compile.js';
 import { VERSION } from './emit/index.js';
@@ -57,7 +67,11 @@ function parseArgs(argv: string[]): Opts {
     if (a === '-o' || a === '--out-dir') o.out = value();
     else if (a === '--out-file') o.outFile = value();
     else if (a === '--params') {
-      try { Object.assign(o.params, parseParams(value())); } catch (e) { throw new UsageError(e instanceof CompileError ? e.reason : String(e)); }
+      try {
+        Object.assign(o.params, parseParams(value()));
+      } catch (e) {
+        throw new UsageError(e instanceof CompileError ? e.reason : String(e));
+      }
     } else if (a === '--target') {
       const t = value();
       if (t !== 'ts' && t !== 'js') throw new UsageError(`--target must be ts or js, not '${t}'`);
@@ -67,10 +81,10 @@ function parseArgs(argv: string[]): Opts {
     else if (a === '--fn') o.fn = value();
     else if (a === '--points') {
       const n = Number(value());
-      if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new UsageError('--points takes a whole number from 1 to 100000');
+      if (!Number.isInteger(n) || n < 1 || n > 100_000)
+        throw new UsageError('--points takes a whole number from 1 to 100000');
       o.points = n;
-    }
-    else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option '${a}'`);
+    } else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option '${a}'`);
     else o.rest.push(a);
   }
   return o;
@@ -83,11 +97,30 @@ export function expandGlob(pattern: string): string[] {
   const fixed: string[] = [];
   while (parts.length && !/[*?]/.test(parts[0]!)) fixed.push(parts.shift()!);
   const root = fixed.join('/') || '.';
-  const re = new RegExp('^' + parts.map((p) => (p === '**' ? '(?:.*/)?' : p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]') + '/')).join('').replace(/\/$/, '').replace(/\(\?:\.\*\/\)\?\//g, '(?:.*/)?') + '$');
+  const re = new RegExp(
+    '^' +
+      parts
+        .map((p) =>
+          p === '**'
+            ? '(?:.*/)?'
+            : p
+                .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+                .replace(/\*/g, '[^/]*')
+                .replace(/\?/g, '[^/]') + '/',
+        )
+        .join('')
+        .replace(/\/$/, '')
+        .replace(/\(\?:\.\*\/\)\?\//g, '(?:.*/)?') +
+      '$',
+  );
   const out: string[] = [];
   const walk = (dir: string, rel: string) => {
     let entries: string[];
-    try { entries = readdirSync(dir).sort(); } catch { return; }
+    try {
+      entries = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
     for (const e of entries) {
       if (e === 'node_modules' || e.startsWith('.')) continue;
       const full = join(dir, e);
@@ -114,7 +147,11 @@ function writeAtomic(path: string, text: string): void {
     writeFileSync(tmp, text);
     renameSync(tmp, path);
   } catch (e) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw e;
   }
 }
@@ -126,9 +163,17 @@ function report(e: unknown): void {
 
 function compileFile(file: string, o: Opts): 'ok' | 'stale' | 'error' {
   let source: string;
-  try { source = readFileSync(file, 'utf8'); } catch (e) { process.stderr.write(`nngpc: cannot read ${file}: ${(e as Error).message}\n`); return 'error'; }
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (e) {
+    process.stderr.write(`nngpc: cannot read ${file}: ${(e as Error).message}\n`);
+    return 'error';
+  }
   const out = outputPath(file, o);
-  if (resolve(out) === resolve(file)) { process.stderr.write(`nngpc: refusing to overwrite the source ${file}; use -o DIR\n`); return 'error'; }
+  if (resolve(out) === resolve(file)) {
+    process.stderr.write(`nngpc: refusing to overwrite the source ${file}; use -o DIR\n`);
+    return 'error';
+  }
   try {
     const name = relative(process.cwd(), file) || file;
     const k = compile(source, { params: o.params, filename: name, target: o.target });
@@ -175,9 +220,16 @@ function cmdDerive(o: Opts): number {
   if (arg === undefined || o.rest.length > 1) throw new UsageError('derive takes one file, expression, or -');
   let source: string;
   let name: string;
-  if (arg === '-') { source = readFileSync(0, 'utf8'); name = '<stdin>'; }
-  else if (existsSync(arg) && statSync(arg).isFile()) { source = readFileSync(arg, 'utf8'); name = arg; }
-  else { source = arg; name = '<expression>'; }
+  if (arg === '-') {
+    source = readFileSync(0, 'utf8');
+    name = '<stdin>';
+  } else if (existsSync(arg) && statSync(arg).isFile()) {
+    source = readFileSync(arg, 'utf8');
+    name = arg;
+  } else {
+    source = arg;
+    name = '<expression>';
+  }
   try {
     const k = compile(source, { params: o.params, filename: name, target: 'js' });
     process.stdout.write(k.derivative + '\n');
@@ -200,16 +252,40 @@ function readSources(o: Opts): { file: string; source: string; entry: CatalogEnt
 
 function cmdVerify(o: Opts): number {
   let failed = false;
-  const rows: string[][] = [['file', 'points', 'nngp vs E[f f]', 'worst at (cov12, var1, var2)', "d vs E[f' f']", 'worst at']];
+  const rows: string[][] = [
+    ['file', 'points', 'nngp vs E[f f]', 'worst at (cov12, var1, var2)', "d vs E[f' f']", 'worst at'],
+  ];
   for (const { file, source, entry } of readSources(o)) {
     const fn = o.fn ?? entry.fn;
-    if (!fn) { process.stderr.write(`nngpc: ${file} has no '# fn:' line; give the activation with --fn\n`); failed = true; continue; }
+    if (!fn) {
+      process.stderr.write(`nngpc: ${file} has no '# fn:' line; give the activation with --fn\n`);
+      failed = true;
+      continue;
+    }
     try {
-      const r = verify(source, { fn, params: o.params, filename: file, points: o.points, unitVariance: entry.unitVariance, jump: entry.jump });
-      const at = (d: { at: { cov12: number; var1: number; var2: number } }) => `(${d.at.cov12.toPrecision(4)}, ${d.at.var1.toPrecision(4)}, ${d.at.var2.toPrecision(4)})`;
-      rows.push([file, String(r.points), r.nngp.worst.toExponential(1), at(r.nngp), r.dNngp ? r.dNngp.worst.toExponential(1) : 'skipped (f jumps)', r.dNngp ? at(r.dNngp) : '']);
+      const r = verify(source, {
+        fn,
+        params: o.params,
+        filename: file,
+        points: o.points,
+        unitVariance: entry.unitVariance,
+        jump: entry.jump,
+      });
+      const at = (d: { at: { cov12: number; var1: number; var2: number } }) =>
+        `(${d.at.cov12.toPrecision(4)}, ${d.at.var1.toPrecision(4)}, ${d.at.var2.toPrecision(4)})`;
+      rows.push([
+        file,
+        String(r.points),
+        r.nngp.worst.toExponential(1),
+        at(r.nngp),
+        r.dNngp ? r.dNngp.worst.toExponential(1) : 'skipped (f jumps)',
+        r.dNngp ? at(r.dNngp) : '',
+      ]);
       if (!(r.nngp.worst < 1e-8) || (r.dNngp && !(r.dNngp.worst < 1e-8))) failed = true;
-    } catch (e) { report(e); failed = true; }
+    } catch (e) {
+      report(e);
+      failed = true;
+    }
   }
   process.stdout.write(table(rows));
   return failed ? 1 : 0;
@@ -221,15 +297,31 @@ function cmdAccuracy(o: Opts): number {
   const missed: string[] = [];
   for (const { file, source, entry } of readSources(o)) {
     try {
-      const a = accuracy(source, { params: o.params, filename: file, points: o.points, unitVariance: entry.unitVariance });
+      const a = accuracy(source, {
+        params: o.params,
+        filename: file,
+        points: o.points,
+        unitVariance: entry.unitVariance,
+      });
       const cell = (b: { mean: number; max: number }) => `${b.mean.toFixed(2)}/${b.max.toFixed(1)}`;
       const nonFinite = GROUPS.reduce((n, g) => n + a.groups[g].nonFinite, 0) + a.zero.nonFinite;
       const undecided = GROUPS.reduce((n, g) => n + a.groups[g].undecided, 0);
-      rows.push([file, ...GROUPS.map((g) => `${cell(a.groups[g].nngp)} · ${cell(a.groups[g].dNngp)}`), String(nonFinite), String(undecided)]);
+      rows.push([
+        file,
+        ...GROUPS.map((g) => `${cell(a.groups[g].nngp)} · ${cell(a.groups[g].dNngp)}`),
+        String(nonFinite),
+        String(undecided),
+      ]);
       for (const m of misses(a)) missed.push(`${file}: ${m}`);
-    } catch (e) { report(e); failed = true; }
+    } catch (e) {
+      report(e);
+      failed = true;
+    }
   }
-  process.stdout.write(table(rows) + 'bits of error against the source as written, mean/max (0 = correctly rounded); target mean <= 1, max <= 8\n');
+  process.stdout.write(
+    table(rows) +
+      'bits of error against the source as written, mean/max (0 = correctly rounded); target mean <= 1, max <= 8\n',
+  );
   if (missed.length) {
     process.stdout.write(missed.map((m) => `miss: ${m}`).join('\n') + '\n');
     failed = true;
@@ -239,14 +331,30 @@ function cmdAccuracy(o: Opts): number {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r, k) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + (k === 0 ? '\n' + widths.map((w) => '-'.repeat(w)).join('  ') : '')).join('\n') + '\n';
+  return (
+    rows
+      .map(
+        (r, k) =>
+          r
+            .map((c, i) => c.padEnd(widths[i]!))
+            .join('  ')
+            .trimEnd() + (k === 0 ? '\n' + widths.map((w) => '-'.repeat(w)).join('  ') : ''),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export function main(argv: string[]): number {
   try {
     const [cmd, ...rest] = argv;
-    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') { process.stdout.write(HELP); return cmd === undefined ? 2 : 0; }
-    if (cmd === '--version' || cmd === '-v') { process.stdout.write(VERSION + '\n'); return 0; }
+    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      process.stdout.write(HELP);
+      return cmd === undefined ? 2 : 0;
+    }
+    if (cmd === '--version' || cmd === '-v') {
+      process.stdout.write(VERSION + '\n');
+      return 0;
+    }
     const o = parseArgs(rest);
     if (cmd === 'compile') return cmdCompile(o);
     if (cmd === 'derive') return cmdDerive(o);

@@ -7,7 +7,16 @@ import { effectiveParams } from './sourcefile.js';
 import { toMath } from './print.js';
 import { simplify } from './simplify.js';
 import { stabilize } from './stabilize.js';
-import type { CompiledKernel, CompileOptions, Derivation, Expr, KernelInput, KernelOutput, Loc, Program } from './types.js';
+import type {
+  CompiledKernel,
+  CompileOptions,
+  Derivation,
+  Expr,
+  KernelInput,
+  KernelOutput,
+  Loc,
+  Program,
+} from './types.js';
 import { CompileError, locAt } from './errors.js';
 import { HP, evaluateHP, hpFromDouble } from './evaluate.js';
 import { GROUPS, bitsOfError, samplePoints } from './measure.js';
@@ -15,7 +24,6 @@ import * as E from './expr.js';
 import { TooComplex } from './expr.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
-
 
 /** Source → simplified map, derivative and their stable evaluation trees. */
 export function derive(source: string, options: CompileOptions = {}): Derivation {
@@ -27,7 +35,13 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
     // Canonicalisation that recurses without end (a defect, found by fuzzing) or exhausts the
     // stack is reported as a compile error, never as a crash.
     if (e instanceof TooComplex || (e instanceof RangeError && /call stack/.test(e.message))) {
-      throw new CompileError('E_TOO_LARGE', 'expression too complex to simplify; split it or simplify it by hand', source, program.result.loc, filename);
+      throw new CompileError(
+        'E_TOO_LARGE',
+        'expression too complex to simplify; split it or simplify it by hand',
+        source,
+        program.result.loc,
+        filename,
+      );
     }
     throw e;
   }
@@ -52,19 +66,30 @@ function deriveProgram(program: Program, source: string, filename: string, optio
     try {
       const x = evaluateHP(dNngp, at);
       const y = evaluateHP(userD, at);
-      const rel = x.sub(y).abs().div(HP.max(x.abs(), y.abs(), '1e-300'));
+      const rel = x
+        .sub(y)
+        .abs()
+        .div(HP.max(x.abs(), y.abs(), '1e-300'));
       a = x.toNumber();
       b = y.toNumber();
       if (!rel.gt('1e-12')) continue;
     } catch {
       continue;
     }
-    throw new CompileError('E_DERIVATIVE', `d_nngp disagrees with d nngp / d cov12 at (cov12, var1, var2) = (${c}, ${v1}, ${v2}): ${b} vs ${a}`, user.source, user.loc, user.file);
+    throw new CompileError(
+      'E_DERIVATIVE',
+      `d_nngp disagrees with d nngp / d cov12 at (cov12, var1, var2) = (${c}, ${v1}, ${v2}): ${b} vs ${a}`,
+      user.source,
+      user.loc,
+      user.file,
+    );
   }
   // 2. Both are right: emit the more accurate (mean bits of error over all domain groups).
   const stableUser = stabilize(userD);
   const bits = (tree: Expr) => {
-    const mod = instantiate(buildModule({ nngp: stableNngp, dNngp: tree, sourceName: '', simplified: '', derivative: '' }));
+    const mod = instantiate(
+      buildModule({ nngp: stableNngp, dNngp: tree, sourceName: '', simplified: '', derivative: '' }),
+    );
     let total = 0;
     let n = 0;
     GROUPS.forEach((g, gi) => {
@@ -73,10 +98,17 @@ function deriveProgram(program: Program, source: string, filename: string, optio
         const at = { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) };
         let t = NaN;
         for (const candidate of [stableDNngp, stableUser]) {
-          try { t = evaluateHP(candidate, at).toNumber(); } catch { t = NaN; }
+          try {
+            t = evaluateHP(candidate, at).toNumber();
+          } catch {
+            t = NaN;
+          }
           if (Number.isFinite(t)) break;
         }
-        if (Number.isFinite(t)) { total += bitsOfError(mod.dNngp(c, v1, v2), t); n++; }
+        if (Number.isFinite(t)) {
+          total += bitsOfError(mod.dNngp(c, v1, v2), t);
+          n++;
+        }
       }
     });
     return total / Math.max(1, n);
@@ -88,8 +120,18 @@ function deriveProgram(program: Program, source: string, filename: string, optio
 }
 
 /** The user's d_nngp: options.dNngp, or a `# d_nngp: expr` line of the source. */
-function userDerivative(source: string, filename: string, options: CompileOptions): { text: string; source: string; file: string; loc: Loc } | undefined {
-  if (options.dNngp !== undefined) return { text: options.dNngp, source: options.dNngp, file: `${filename} (d_nngp)`, loc: locAt(options.dNngp, 0, Math.max(1, options.dNngp.length)) };
+function userDerivative(
+  source: string,
+  filename: string,
+  options: CompileOptions,
+): { text: string; source: string; file: string; loc: Loc } | undefined {
+  if (options.dNngp !== undefined)
+    return {
+      text: options.dNngp,
+      source: options.dNngp,
+      file: `${filename} (d_nngp)`,
+      loc: locAt(options.dNngp, 0, Math.max(1, options.dNngp.length)),
+    };
   const m = /^[ \t]*#[ \t]*d_nngp:[ \t]*(.*)$/m.exec(source);
   if (!m) return undefined;
   const offset = m.index + m[0].indexOf(m[1]!);

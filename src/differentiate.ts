@@ -44,7 +44,12 @@ export const DERIVATIVES: Partial<Record<FnName, Rule>> = {
   clip: ([x, lo, hi], [dx, dlo, dhi]) => where(E.fn('lt', [x!, lo!]), dlo!, where(E.fn('gt', [x!, hi!]), dhi!, dx!)),
   where: ([c], [, da, db]) => where(c!, da!, db!),
   // Comparisons are piecewise constant.
-  lt: () => E.ZERO, le: () => E.ZERO, gt: () => E.ZERO, ge: () => E.ZERO, eq: () => E.ZERO, ne: () => E.ZERO,
+  lt: () => E.ZERO,
+  le: () => E.ZERO,
+  gt: () => E.ZERO,
+  ge: () => E.ZERO,
+  eq: () => E.ZERO,
+  ne: () => E.ZERO,
 };
 
 /** where(c, a, a) = a; otherwise the piecewise node. */
@@ -65,9 +70,12 @@ export function differentiate(e: Expr, x: SymName = 'cov12'): Expr {
   };
   const d1 = (e: Expr): Expr => {
     switch (e.k) {
-      case 'num': return E.ZERO;
-      case 'sym': return e.name === x ? E.ONE : E.ZERO;
-      case 'add': return E.add(...e.terms.map(d));
+      case 'num':
+        return E.ZERO;
+      case 'sym':
+        return e.name === x ? E.ONE : E.ZERO;
+      case 'add':
+        return E.add(...e.terms.map(d));
       case 'mul': {
         // Product rule: sum over factors of (d factor) × the others.
         const terms: Expr[] = [];
@@ -89,7 +97,8 @@ export function differentiate(e: Expr, x: SymName = 'cov12'): Expr {
         // d b^g = b^g (g' log b + g b'/b)
         return E.mul(e, E.add(E.mul(de, E.fn('log', [e.base])), E.mul(e.exp, db, E.pow(e.base, E.MINUS_ONE))));
       }
-      case 'fn': return dFn(e);
+      case 'fn':
+        return dFn(e);
     }
   };
   const dFn = (e: Fn): Expr => {

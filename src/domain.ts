@@ -76,15 +76,20 @@ export function absAtMostOne(u: Expr, depth = 0): boolean {
 /** e ≥ 0 on the domain and e = 0 only on its boundary (zero variance or gap = 0). */
 export function positiveInsideDomain(e: Expr): boolean {
   switch (e.k) {
-    case 'num': return e.v.n > 0n;
-    case 'sym': return e.name === 'var1' || e.name === 'var2' || e.name === 'pi' || e.name === 'gap';
-    case 'mul': return e.factors.every(positiveInsideDomain);
-    case 'pow': return e.exp.k === 'num' && positiveInsideDomain(e.base);
+    case 'num':
+      return e.v.n > 0n;
+    case 'sym':
+      return e.name === 'var1' || e.name === 'var2' || e.name === 'pi' || e.name === 'gap';
+    case 'mul':
+      return e.factors.every(positiveInsideDomain);
+    case 'pow':
+      return e.exp.k === 'num' && positiveInsideDomain(e.base);
     case 'add': {
       const p = P.fromExpr(e, true);
       return !!p && P.positiveInsideDomain(p);
     }
-    case 'fn': return e.name === 'exp';
+    case 'fn':
+      return e.name === 'exp';
   }
 }
 
@@ -111,7 +116,8 @@ const POLY_VARS = new Set(['cov12', 'var1', 'var2', 'rho', 'gap']);
 export function isMonomial(e: Expr): boolean {
   if (e.k === 'num') return true;
   if (e.k === 'sym') return POLY_VARS.has(e.name);
-  if (e.k === 'pow') return e.base.k === 'sym' && POLY_VARS.has(e.base.name) && e.exp.k === 'num' && Q.isInt(e.exp.v) && e.exp.v.n > 0n;
+  if (e.k === 'pow')
+    return e.base.k === 'sym' && POLY_VARS.has(e.base.name) && e.exp.k === 'num' && Q.isInt(e.exp.v) && e.exp.v.n > 0n;
   if (e.k === 'mul') return e.factors.every(isMonomial);
   return false;
 }
@@ -147,11 +153,13 @@ export function isSignDefinite(p: Expr): boolean {
 export function substituteGap(p: Expr): Expr {
   const terms = p.k === 'add' ? p.terms : [p];
   const gapPlus = E.add(E.sym('gap'), E.pow(E.COV12, E.num(2)));
-  return E.add(...terms.map((t) => {
-    const m = Math.min(degreeIn(t, 'var1'), degreeIn(t, 'var2'));
-    if (m === 0) return t;
-    return E.mul(t, E.pow(E.mul(E.VAR1, E.VAR2), E.num(-m)), E.pow(gapPlus, E.num(m)));
-  }));
+  return E.add(
+    ...terms.map((t) => {
+      const m = Math.min(degreeIn(t, 'var1'), degreeIn(t, 'var2'));
+      if (m === 0) return t;
+      return E.mul(t, E.pow(E.mul(E.VAR1, E.VAR2), E.num(-m)), E.pow(gapPlus, E.num(m)));
+    }),
+  );
 }
 
 /** Is the sum S known to be > 0 (a positive constant and every other term ≥ 0, modulo gap)? */
@@ -164,7 +172,6 @@ export function isPositiveSum(s: Expr): boolean {
   }
   return false;
 }
-
 
 export { isNonnegSymbol } from './poly.js';
 
@@ -181,10 +188,21 @@ export function dependsOnInputs(e: Expr): boolean {
 export function evaluableInDoubleDouble(e: Expr): boolean {
   if (!dependsOnInputs(e)) return true;
   switch (e.k) {
-    case 'sym': return true;
-    case 'add': return e.terms.every(isMonomial);
-    case 'mul': return e.factors.every((f) => (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n ? evaluableInDoubleDouble(E.rawPow(f.base, E.num(Q.neg(f.exp.v)))) : evaluableInDoubleDouble(f)));
-    case 'pow': return e.exp.k === 'num' && e.exp.v.n > 0n && (e.exp.v.d === 1n || e.exp.v.d === 2n) && evaluableInDoubleDouble(e.base);
-    default: return false;
+    case 'sym':
+      return true;
+    case 'add':
+      return e.terms.every(isMonomial);
+    case 'mul':
+      return e.factors.every((f) =>
+        f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n
+          ? evaluableInDoubleDouble(E.rawPow(f.base, E.num(Q.neg(f.exp.v))))
+          : evaluableInDoubleDouble(f),
+      );
+    case 'pow':
+      return (
+        e.exp.k === 'num' && e.exp.v.n > 0n && (e.exp.v.d === 1n || e.exp.v.d === 2n) && evaluableInDoubleDouble(e.base)
+      );
+    default:
+      return false;
   }
 }

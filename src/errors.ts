@@ -62,7 +62,10 @@ export function codeFrame(source: string, loc: Loc, filename: string, reason: st
 
 /** Control characters (and U+2028/9) shown as escapes so a frame never breaks a terminal. */
 function printable(s: string): string {
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return s.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 let cachedSource: string | undefined;

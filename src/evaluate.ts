@@ -8,7 +8,14 @@ import { HELPER_ERF } from './runtime.js';
 
 /** A decimal.js class with the given precision (significant digits) and an unbounded exponent. */
 export function decimalClass(precision: number) {
-  return Decimal.clone({ precision, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -9e15, toExpPos: 9e15, minE: -9e15, maxE: 9e15 });
+  return Decimal.clone({
+    precision,
+    rounding: Decimal.ROUND_HALF_EVEN,
+    toExpNeg: -9e15,
+    toExpPos: 9e15,
+    minE: -9e15,
+    maxE: 9e15,
+  });
 }
 /** 50 significant digits: the default high precision. Evaluation runs in the class of its inputs. */
 export const HP = decimalClass(50);
@@ -33,7 +40,10 @@ const piCache = new Map<number, HPNum>();
 function pi(D: HPClass): HPNum {
   const p = D.precision;
   let v = piCache.get(p);
-  if (!v) { v = D.acos(-1); piCache.set(p, v); }
+  if (!v) {
+    v = D.acos(-1);
+    piCache.set(p, v);
+  }
   return new D(v);
 }
 
@@ -87,8 +97,15 @@ export function evaluateHP(e: Expr, at: HPInputs, memo = new Map<string, HPNum>(
   const p = at.var1.mul(at.var2);
   // For double inputs p - c^2 is 0 or at least ~2^-106 p, so a relative 1e-40 is 0 (it is the
   // rounding of a bound sqrt(p) given in HP).
-  const gap = () => { const g = p.sub(at.cov12.mul(at.cov12)); return g.isNeg() || g.abs().lt(p.mul('1e-40')) ? new HP(0) : g; };
-  const rho = () => { if (p.isZero()) return new HP(0); const r = at.cov12.div(p.sqrt()); return HP.max(-1, HP.min(1, r)); };
+  const gap = () => {
+    const g = p.sub(at.cov12.mul(at.cov12));
+    return g.isNeg() || g.abs().lt(p.mul('1e-40')) ? new HP(0) : g;
+  };
+  const rho = () => {
+    if (p.isZero()) return new HP(0);
+    const r = at.cov12.div(p.sqrt());
+    return HP.max(-1, HP.min(1, r));
+  };
   const ev = (e: Expr): HPNum => {
     const hit = memo.get(e.key);
     if (hit) return hit;
@@ -98,19 +115,28 @@ export function evaluateHP(e: Expr, at: HPInputs, memo = new Map<string, HPNum>(
   };
   const ev1 = (e: Expr): HPNum => {
     switch (e.k) {
-      case 'num': return new HP(e.v.n.toString()).div(e.v.d.toString());
+      case 'num':
+        return new HP(e.v.n.toString()).div(e.v.d.toString());
       case 'sym':
         switch (e.name) {
-          case 'cov12': return at.cov12;
-          case 'var1': return at.var1;
-          case 'var2': return at.var2;
-          case 'pi': return pi(HP);
-          case 'gap': return gap();
-          case 'rho': return rho();
+          case 'cov12':
+            return at.cov12;
+          case 'var1':
+            return at.var1;
+          case 'var2':
+            return at.var2;
+          case 'pi':
+            return pi(HP);
+          case 'gap':
+            return gap();
+          case 'rho':
+            return rho();
         }
         break;
-      case 'add': return e.terms.reduce((s, t) => s.add(ev(t)), new HP(0));
-      case 'mul': return e.factors.reduce((s, t) => s.mul(ev(t)), new HP(1));
+      case 'add':
+        return e.terms.reduce((s, t) => s.add(ev(t)), new HP(0));
+      case 'mul':
+        return e.factors.reduce((s, t) => s.mul(ev(t)), new HP(1));
       case 'pow': {
         const b = ev(e.base);
         if (e.exp.k === 'num' && e.exp.v.d === 1n) {
@@ -134,36 +160,78 @@ export function evaluateHP(e: Expr, at: HPInputs, memo = new Map<string, HPNum>(
         const a = e.args.map(ev);
         const [x, y, z] = a as [HPNum, HPNum, HPNum];
         switch (e.name) {
-          case 'exp': case 'expdd': return expHP(x);
-          case 'log': return x.ln();
-          case 'log1p': return x.add(1).ln();
-          case 'expm1': return expHP(x).sub(1);
-          case 'expdiff': return expHP(x).sub(expHP(y));
-          case 'dd': case 'ddq': case 'csum': return x;
-          case 'sin': return x.sin();
-          case 'cos': return x.cos();
-          case 'tan': return x.tan();
-          case 'asin': return x.asin();
-          case 'acos': return x.acos();
-          case 'atan': return x.atan();
-          case 'atan2': return HP.atan2(x, y);
-          case 'ymxangle': return x.sub(y.mul(x.isZero() && y.isZero() ? pi(HP).div(2) : HP.atan2(x, y)));
-          case 'angle': return x.isZero() && y.isZero() ? pi(HP).div(2) : HP.atan2(x, y);
-          case 'xangle': return y.isZero() ? new HP(0) : y.mul(HP.atan2(x, y));
-          case 'sinh': return x.abs().gt(1e3) ? expHP(x.abs()).div(2).mul(x.isNeg() ? -1 : 1) : x.sinh();
-          case 'cosh': return x.abs().gt(1e3) ? expHP(x.abs()).div(2) : x.cosh();
-          case 'tanh': return x.abs().gt(1e3) ? new HP(x.isNeg() ? -1 : 1) : x.tanh();
-          case 'erf': return erfHP(x);
-          case 'erfc': return erfcHP(x);
-          case 'abs': return x.abs();
-          case 'sign': return new HP(x.isZero() ? 0 : x.isNeg() ? -1 : 1);
-          case 'min': return HP.min(x, y);
-          case 'max': return HP.max(x, y);
-          case 'clip': return HP.min(HP.max(x, y), z);
-          case 'where': return truthy(e.args[0]!, ev) ? y : z;
-          case 'smallangle': return ev(e.args[3]!); // the sum itself; the series is its expansion
-          case 'nearbound': return p.sub(at.cov12.mul(at.cov12)).lte(p.div(64)) ? x : y;
-          case 'lt': case 'le': case 'gt': case 'ge': case 'eq': case 'ne': return new HP(truthy(e, ev) ? 1 : 0);
+          case 'exp':
+          case 'expdd':
+            return expHP(x);
+          case 'log':
+            return x.ln();
+          case 'log1p':
+            return x.add(1).ln();
+          case 'expm1':
+            return expHP(x).sub(1);
+          case 'expdiff':
+            return expHP(x).sub(expHP(y));
+          case 'dd':
+          case 'ddq':
+          case 'csum':
+            return x;
+          case 'sin':
+            return x.sin();
+          case 'cos':
+            return x.cos();
+          case 'tan':
+            return x.tan();
+          case 'asin':
+            return x.asin();
+          case 'acos':
+            return x.acos();
+          case 'atan':
+            return x.atan();
+          case 'atan2':
+            return HP.atan2(x, y);
+          case 'ymxangle':
+            return x.sub(y.mul(x.isZero() && y.isZero() ? pi(HP).div(2) : HP.atan2(x, y)));
+          case 'angle':
+            return x.isZero() && y.isZero() ? pi(HP).div(2) : HP.atan2(x, y);
+          case 'xangle':
+            return y.isZero() ? new HP(0) : y.mul(HP.atan2(x, y));
+          case 'sinh':
+            return x.abs().gt(1e3)
+              ? expHP(x.abs())
+                  .div(2)
+                  .mul(x.isNeg() ? -1 : 1)
+              : x.sinh();
+          case 'cosh':
+            return x.abs().gt(1e3) ? expHP(x.abs()).div(2) : x.cosh();
+          case 'tanh':
+            return x.abs().gt(1e3) ? new HP(x.isNeg() ? -1 : 1) : x.tanh();
+          case 'erf':
+            return erfHP(x);
+          case 'erfc':
+            return erfcHP(x);
+          case 'abs':
+            return x.abs();
+          case 'sign':
+            return new HP(x.isZero() ? 0 : x.isNeg() ? -1 : 1);
+          case 'min':
+            return HP.min(x, y);
+          case 'max':
+            return HP.max(x, y);
+          case 'clip':
+            return HP.min(HP.max(x, y), z);
+          case 'where':
+            return truthy(e.args[0]!, ev) ? y : z;
+          case 'smallangle':
+            return ev(e.args[3]!); // the sum itself; the series is its expansion
+          case 'nearbound':
+            return p.sub(at.cov12.mul(at.cov12)).lte(p.div(64)) ? x : y;
+          case 'lt':
+          case 'le':
+          case 'gt':
+          case 'ge':
+          case 'eq':
+          case 'ne':
+            return new HP(truthy(e, ev) ? 1 : 0);
         }
       }
     }
@@ -176,13 +244,20 @@ function truthy(c: Expr, ev: (e: Expr) => HPNum): boolean {
   if (c.k !== 'fn') return !ev(c).isZero();
   const [a, b] = c.args.map(ev) as [HPNum, HPNum];
   switch (c.name) {
-    case 'lt': return a.lt(b);
-    case 'le': return a.lte(b);
-    case 'gt': return a.gt(b);
-    case 'ge': return a.gte(b);
-    case 'eq': return a.eq(b);
-    case 'ne': return !a.eq(b);
-    default: return !ev(c).isZero();
+    case 'lt':
+      return a.lt(b);
+    case 'le':
+      return a.lte(b);
+    case 'gt':
+      return a.gt(b);
+    case 'ge':
+      return a.gte(b);
+    case 'eq':
+      return a.eq(b);
+    case 'ne':
+      return !a.eq(b);
+    default:
+      return !ev(c).isZero();
   }
 }
 
@@ -193,19 +268,42 @@ export function foldConstant(e: Expr): number {
 }
 
 /** erf and erfc in float64: the very helper emitted modules contain (runtime.ts). */
-const { erf: erfD, erfc: erfcD } = new Function(`${HELPER_ERF(false)}\nreturn { erf, erfc };`)() as { erf: (x: number) => number; erfc: (x: number) => number };
+const { erf: erfD, erfc: erfcD } = new Function(`${HELPER_ERF(false)}\nreturn { erf, erfc };`)() as {
+  erf: (x: number) => number;
+  erfc: (x: number) => number;
+};
 
 type DoubleFn = (c: number, v1: number, v2: number) => number;
 
 const MATH1: Partial<Record<string, (x: number) => number>> = {
-  exp: Math.exp, log: Math.log, log1p: Math.log1p, expm1: Math.expm1, sin: Math.sin, cos: Math.cos, tan: Math.tan,
-  asin: Math.asin, acos: Math.acos, atan: Math.atan, sinh: Math.sinh, cosh: Math.cosh, tanh: Math.tanh,
-  erf: erfD, erfc: erfcD, abs: Math.abs, sign: Math.sign,
+  exp: Math.exp,
+  log: Math.log,
+  log1p: Math.log1p,
+  expm1: Math.expm1,
+  sin: Math.sin,
+  cos: Math.cos,
+  tan: Math.tan,
+  asin: Math.asin,
+  acos: Math.acos,
+  atan: Math.atan,
+  sinh: Math.sinh,
+  cosh: Math.cosh,
+  tanh: Math.tanh,
+  erf: erfD,
+  erfc: erfcD,
+  abs: Math.abs,
+  sign: Math.sign,
 };
 const MATH2: Partial<Record<string, (x: number, y: number) => number>> = {
-  atan2: Math.atan2, min: Math.min, max: Math.max,
-  lt: (x, y) => (x < y ? 1 : 0), le: (x, y) => (x <= y ? 1 : 0), gt: (x, y) => (x > y ? 1 : 0),
-  ge: (x, y) => (x >= y ? 1 : 0), eq: (x, y) => (x === y ? 1 : 0), ne: (x, y) => (x !== y ? 1 : 0),
+  atan2: Math.atan2,
+  min: Math.min,
+  max: Math.max,
+  lt: (x, y) => (x < y ? 1 : 0),
+  le: (x, y) => (x <= y ? 1 : 0),
+  gt: (x, y) => (x > y ? 1 : 0),
+  ge: (x, y) => (x >= y ? 1 : 0),
+  eq: (x, y) => (x === y ? 1 : 0),
+  ne: (x, y) => (x !== y ? 1 : 0),
 };
 
 /**
@@ -214,18 +312,44 @@ const MATH2: Partial<Record<string, (x: number, y: number) => number>> = {
  */
 export function doubleFunction(e: Expr): DoubleFn {
   switch (e.k) {
-    case 'num': { const k = toNumber(e.v); return () => k; }
+    case 'num': {
+      const k = toNumber(e.v);
+      return () => k;
+    }
     case 'sym':
       switch (e.name) {
-        case 'pi': return () => Math.PI;
-        case 'cov12': return (c) => c;
-        case 'var1': return (_, v1) => v1;
-        case 'var2': return (_, __, v2) => v2;
-        default: return () => NaN;
+        case 'pi':
+          return () => Math.PI;
+        case 'cov12':
+          return (c) => c;
+        case 'var1':
+          return (_, v1) => v1;
+        case 'var2':
+          return (_, __, v2) => v2;
+        default:
+          return () => NaN;
       }
-    case 'add': { const fs = e.terms.map(doubleFunction); return (c, v1, v2) => { let s = 0; for (const f of fs) s += f(c, v1, v2); return s; }; }
-    case 'mul': { const fs = e.factors.map(doubleFunction); return (c, v1, v2) => { let s = 1; for (const f of fs) s *= f(c, v1, v2); return s; }; }
-    case 'pow': { const b = doubleFunction(e.base); const x = doubleFunction(e.exp); return (c, v1, v2) => Math.pow(b(c, v1, v2), x(c, v1, v2)); }
+    case 'add': {
+      const fs = e.terms.map(doubleFunction);
+      return (c, v1, v2) => {
+        let s = 0;
+        for (const f of fs) s += f(c, v1, v2);
+        return s;
+      };
+    }
+    case 'mul': {
+      const fs = e.factors.map(doubleFunction);
+      return (c, v1, v2) => {
+        let s = 1;
+        for (const f of fs) s *= f(c, v1, v2);
+        return s;
+      };
+    }
+    case 'pow': {
+      const b = doubleFunction(e.base);
+      const x = doubleFunction(e.exp);
+      return (c, v1, v2) => Math.pow(b(c, v1, v2), x(c, v1, v2));
+    }
     case 'fn': {
       const [a, b, d] = e.args.map(doubleFunction) as [DoubleFn, DoubleFn | undefined, DoubleFn | undefined];
       const f1 = MATH1[e.name];

@@ -2,7 +2,15 @@
 // constructors, so that a factored form is kept as written, and the stable primitives of
 // types.ts (gap, rho, dd, ddq, csum, expdd, expdiff, xangle). Every decision is listed in
 // LOWERINGS with why it is sound and when it helps.
-import { dependsOnInputs, evaluableInDoubleDouble, isMonomial, isPolynomial, isPositiveSum, isSignDefinite, substituteGap } from './domain.js';
+import {
+  dependsOnInputs,
+  evaluableInDoubleDouble,
+  isMonomial,
+  isPolynomial,
+  isPositiveSum,
+  isSignDefinite,
+  substituteGap,
+} from './domain.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import { simplify } from './simplify.js';
@@ -22,14 +30,72 @@ export interface Lowering {
 
 /** The evaluation-tree decisions of `evaluationTree`, documented in one place (tests sample each example). */
 export const LOWERINGS: readonly Lowering[] = [
-  { name: 'exp(p) → expdd(p) for a polynomial p', sound: 'exp(hi + lo) = exp(hi) * (1 + lo) to within lo^2', helps: 'rounding in a large argument p is amplified by exp: p is evaluated in double-double', examples: ['exp(cov12 - var1/2 - var2/2)'], node: 'expdd(' },
-  { name: 'var1*var2 → gap + cov12^2 in a polynomial, when that leaves every term of one sign', sound: 'gap is defined as var1*var2 - cov12^2 and computed from exact products (two-product), clamped at 0', helps: 'difference of products: (1 + 2 v1)(1 + 2 v2) - 4 c^2 is 1 + 2 v1 + 2 v2 + 4 gap without cancellation', examples: ['1/sqrt((1 + 2*var1)*(1 + 2*var2) - 4*cov12^2)'], node: 'gap' },
-  { name: 'polynomial with terms of both signs → dd(p)', sound: 'exact products (two-product) and compensated sums evaluate p to ~106 bits before one rounding', helps: 'cancellation among the terms of p', examples: ['sqrt(3*var1 - 2*cov12 + var2)'], node: 'dd(' },
-  { name: 'terms sharing factors → common factor × polynomial; polynomial × powers of positive polynomials → ddq(...)', sound: 'distributivity; the same product evaluated in double-double (two-product, compensated division and square root) and rounded once', helps: 'a rational part that cancels against another term (gelu at cov12 < 0) keeps ~0.5 ulp instead of a rounding per operation', examples: ['cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + cov12^3/sqrt(1 + var1 + var2 + var1*var2 - cov12^2)^3 + acos(cov12/sqrt(1 + var1 + var2 + var1*var2))'], node: 'ddq(' },
-  { name: 'k*x*angle(y, x) in a compensated sum → k*xangle(y, x)', sound: 'x*atan2(y, x) = y - ymxangle(y, x); xangle is evaluated so, with y in double-double, at small angles (x > 0, |y| < x/2), and as x times the angle, exactly (two-product), elsewhere', helps: 'gelu at cov12 = -var: the angle term cancels against the rational part down to ~1/sqrt(var) of its size, which a rounded angle cannot survive', examples: ['cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + cov12*acos(-cov12/sqrt(1 + var1 + var2 + var1*var2))'], node: 'xangle(' },
-  { name: 'sum of non-polynomial terms → csum(...)', sound: 'the same sum, accumulated with two-sum and exact constant products, rounded once; an angle term (alone or as xangle) at small angles as (y - ymxangle(y, x)) (/ x) in double-double', helps: 'terms that partly cancel (a rational part against an angle) keep their own accuracy', examples: ['cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + acos(cov12/sqrt(1 + var1 + var2 + var1*var2))'], node: 'csum(' },
-  { name: 'cov12/sqrt(var1*var2) → rho', sound: "rho is the correlation clamped to [-1, 1]; 0 when a variance is 0 (neural-tangents' convention)", helps: 'finite at zero inputs and just outside the Cauchy–Schwarz bound', examples: ['sqrt(var1*var2)*exp(cov12/sqrt(var1*var2))'], node: 'rho' },
-  { name: 'cov12 → cov12 projected onto |cov12| ≤ sqrt(var1*var2) (emit)', sound: 'a kernel has |cov12| ≤ sqrt(var1*var2); outside it (by rounding in a Dense layer) the value at the bound is taken', helps: 'values just outside the bound are those at the bound, not NaN', examples: ['cov12^2'], node: 'cov12' },
+  {
+    name: 'exp(p) → expdd(p) for a polynomial p',
+    sound: 'exp(hi + lo) = exp(hi) * (1 + lo) to within lo^2',
+    helps: 'rounding in a large argument p is amplified by exp: p is evaluated in double-double',
+    examples: ['exp(cov12 - var1/2 - var2/2)'],
+    node: 'expdd(',
+  },
+  {
+    name: 'var1*var2 → gap + cov12^2 in a polynomial, when that leaves every term of one sign',
+    sound: 'gap is defined as var1*var2 - cov12^2 and computed from exact products (two-product), clamped at 0',
+    helps: 'difference of products: (1 + 2 v1)(1 + 2 v2) - 4 c^2 is 1 + 2 v1 + 2 v2 + 4 gap without cancellation',
+    examples: ['1/sqrt((1 + 2*var1)*(1 + 2*var2) - 4*cov12^2)'],
+    node: 'gap',
+  },
+  {
+    name: 'polynomial with terms of both signs → dd(p)',
+    sound: 'exact products (two-product) and compensated sums evaluate p to ~106 bits before one rounding',
+    helps: 'cancellation among the terms of p',
+    examples: ['sqrt(3*var1 - 2*cov12 + var2)'],
+    node: 'dd(',
+  },
+  {
+    name: 'terms sharing factors → common factor × polynomial; polynomial × powers of positive polynomials → ddq(...)',
+    sound:
+      'distributivity; the same product evaluated in double-double (two-product, compensated division and square root) and rounded once',
+    helps:
+      'a rational part that cancels against another term (gelu at cov12 < 0) keeps ~0.5 ulp instead of a rounding per operation',
+    examples: [
+      'cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + cov12^3/sqrt(1 + var1 + var2 + var1*var2 - cov12^2)^3 + acos(cov12/sqrt(1 + var1 + var2 + var1*var2))',
+    ],
+    node: 'ddq(',
+  },
+  {
+    name: 'k*x*angle(y, x) in a compensated sum → k*xangle(y, x)',
+    sound:
+      'x*atan2(y, x) = y - ymxangle(y, x); xangle is evaluated so, with y in double-double, at small angles (x > 0, |y| < x/2), and as x times the angle, exactly (two-product), elsewhere',
+    helps:
+      'gelu at cov12 = -var: the angle term cancels against the rational part down to ~1/sqrt(var) of its size, which a rounded angle cannot survive',
+    examples: [
+      'cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + cov12*acos(-cov12/sqrt(1 + var1 + var2 + var1*var2))',
+    ],
+    node: 'xangle(',
+  },
+  {
+    name: 'sum of non-polynomial terms → csum(...)',
+    sound:
+      'the same sum, accumulated with two-sum and exact constant products, rounded once; an angle term (alone or as xangle) at small angles as (y - ymxangle(y, x)) (/ x) in double-double',
+    helps: 'terms that partly cancel (a rational part against an angle) keep their own accuracy',
+    examples: ['cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + acos(cov12/sqrt(1 + var1 + var2 + var1*var2))'],
+    node: 'csum(',
+  },
+  {
+    name: 'cov12/sqrt(var1*var2) → rho',
+    sound: "rho is the correlation clamped to [-1, 1]; 0 when a variance is 0 (neural-tangents' convention)",
+    helps: 'finite at zero inputs and just outside the Cauchy–Schwarz bound',
+    examples: ['sqrt(var1*var2)*exp(cov12/sqrt(var1*var2))'],
+    node: 'rho',
+  },
+  {
+    name: 'cov12 → cov12 projected onto |cov12| ≤ sqrt(var1*var2) (emit)',
+    sound:
+      'a kernel has |cov12| ≤ sqrt(var1*var2); outside it (by rounding in a Dense layer) the value at the bound is taken',
+    helps: 'values just outside the bound are those at the bound, not NaN',
+    examples: ['cov12^2'],
+    node: 'cov12',
+  },
 ];
 
 /**
@@ -38,24 +104,34 @@ export const LOWERINGS: readonly Lowering[] = [
  */
 export function evaluationTree(e: Expr): Expr {
   switch (e.k) {
-    case 'num': case 'sym': return e;
-    case 'pow': return E.rawPow(evaluationTree(e.base), e.exp.k === 'num' ? e.exp : evaluationTree(e.exp));
+    case 'num':
+    case 'sym':
+      return e;
+    case 'pow':
+      return E.rawPow(evaluationTree(e.base), e.exp.k === 'num' ? e.exp : evaluationTree(e.exp));
     case 'mul': {
       const r = substituteRho(e);
       if (r.k !== 'mul') return evaluationTree(r);
       return E.rawMul(r.factors.map(evaluationTree));
     }
     case 'fn': {
-      if (e.name === 'exp' && isPolynomial(e.args[0]!) && e.args[0]!.k !== 'num' && e.args[0]!.k !== 'sym') return E.rawFn('expdd', [substituteRhoDeep(e.args[0]!)]);
+      if (e.name === 'exp' && isPolynomial(e.args[0]!) && e.args[0]!.k !== 'num' && e.args[0]!.k !== 'sym')
+        return E.rawFn('expdd', [substituteRhoDeep(e.args[0]!)]);
       if (e.name === 'expdiff') {
         const [a, b, d] = e.args.map(substituteRhoDeep);
         // The exponents a and b: a polynomial one as dd(p) (its exp taken as exp(hi) * (1 + lo)).
-        const exponent = (x: Expr) => (isPolynomial(x) && x.k !== 'num' && x.k !== 'sym' ? E.rawFn('dd', [x]) : evaluationTree(x));
-        return E.rawFn('expdiff', [exponent(a!), exponent(b!), isPolynomial(d!) ? stablePolynomial(d!) : evaluationTree(d!)]);
+        const exponent = (x: Expr) =>
+          isPolynomial(x) && x.k !== 'num' && x.k !== 'sym' ? E.rawFn('dd', [x]) : evaluationTree(x);
+        return E.rawFn('expdiff', [
+          exponent(a!),
+          exponent(b!),
+          isPolynomial(d!) ? stablePolynomial(d!) : evaluationTree(d!),
+        ]);
       }
       return E.rawFn(e.name, e.args.map(evaluationTree));
     }
-    case 'add': return evaluationSum(e);
+    case 'add':
+      return evaluationSum(e);
   }
 }
 
@@ -101,18 +177,28 @@ function evaluationSum(s: Add): Expr {
   if (sum.k !== 'add') return evaluationTree(sum);
   if (isPolynomial(sum)) return stablePolynomial(sum);
   // Group terms by their non-polynomial factors; positive sums combine across integer powers.
-  interface Part { coef: Expr; poly: Expr[]; atoms: Map<string, { base: Expr; exp: Rat }>; other: Expr[]; sig: string }
+  interface Part {
+    coef: Expr;
+    poly: Expr[];
+    atoms: Map<string, { base: Expr; exp: Rat }>;
+    other: Expr[];
+    sig: string;
+  }
   const parts: Part[] = sum.terms.map((t) => {
     const [c, rest] = E.splitCoeff(t);
     const fs = rest.k === 'mul' ? rest.factors : E.isOne(rest) ? [] : [rest];
     const part: Part = { coef: E.num(c), poly: [], atoms: new Map(), other: [], sig: '' };
     for (const f of fs) {
       if (isMonomial(f)) part.poly.push(f);
-      else if (f.k === 'pow' && f.exp.k === 'num' && isPositiveSum(f.base)) part.atoms.set(f.base.key, { base: f.base, exp: f.exp.v });
+      else if (f.k === 'pow' && f.exp.k === 'num' && isPositiveSum(f.base))
+        part.atoms.set(f.base.key, { base: f.base, exp: f.exp.v });
       else part.other.push(f);
     }
     // Integer powers of a positive sum combine with any term (a missing atom has exponent 0).
-    const atomSig = [...part.atoms.entries()].filter(([, { exp }]) => !Q.isInt(exp)).map(([k, { exp }]) => `${k}@${Q.toString(Q.sub(exp, Q.floor(exp)))}`).sort();
+    const atomSig = [...part.atoms.entries()]
+      .filter(([, { exp }]) => !Q.isInt(exp))
+      .map(([k, { exp }]) => `${k}@${Q.toString(Q.sub(exp, Q.floor(exp)))}`)
+      .sort();
     part.sig = [...part.other.map((o) => o.key).sort(), ...atomSig].join('|');
     return part;
   });
@@ -126,7 +212,16 @@ function evaluationSum(s: Add): Expr {
   for (const g of groups.values()) {
     if (g.length === 1) {
       const p = g[0]!;
-      out.push(evaluationTree(E.mul(p.coef, ...p.poly, ...p.other, ...[...p.atoms.values()].map(({ base, exp }) => E.pow(base, E.num(exp))))));
+      out.push(
+        evaluationTree(
+          E.mul(
+            p.coef,
+            ...p.poly,
+            ...p.other,
+            ...[...p.atoms.values()].map(({ base, exp }) => E.pow(base, E.num(exp))),
+          ),
+        ),
+      );
       continue;
     }
     const least = new Map<string, { base: Expr; exp: Rat }>();
@@ -137,13 +232,28 @@ function evaluationSum(s: Add): Expr {
       }
     }
     // Atoms missing from a term count as exponent 0 there.
-    for (const [k, v] of least) if (g.some((p) => !p.atoms.has(k))) least.set(k, { base: v.base, exp: Q.min(v.exp, Q.ZERO) });
-    const inner = E.add(...g.map((p) => E.mul(p.coef, ...p.poly, ...[...least].map(([k, { base, exp }]) => E.pow(base, E.num(Q.sub(p.atoms.get(k)?.exp ?? Q.ZERO, exp)))))));
-    const common = [...g[0]!.other, ...[...least.values()].filter(({ exp }) => !Q.isZero(exp)).map(({ base, exp }) => E.pow(base, E.num(exp)))];
+    for (const [k, v] of least)
+      if (g.some((p) => !p.atoms.has(k))) least.set(k, { base: v.base, exp: Q.min(v.exp, Q.ZERO) });
+    const inner = E.add(
+      ...g.map((p) =>
+        E.mul(
+          p.coef,
+          ...p.poly,
+          ...[...least].map(([k, { base, exp }]) => E.pow(base, E.num(Q.sub(p.atoms.get(k)?.exp ?? Q.ZERO, exp)))),
+        ),
+      ),
+    );
+    const common = [
+      ...g[0]!.other,
+      ...[...least.values()].filter(({ exp }) => !Q.isZero(exp)).map(({ base, exp }) => E.pow(base, E.num(exp))),
+    ];
     if (E.isZero(inner)) continue;
     if (isPolynomial(inner) && common.length && common.every(isDDFactor)) {
       // The whole group in double-double: polynomial × constants × powers of positive sums.
-      const poly = inner.k === 'add' && !isSignDefinite(inner) && isSignDefinite(substituteGap(inner)) ? substituteGap(inner) : inner;
+      const poly =
+        inner.k === 'add' && !isSignDefinite(inner) && isSignDefinite(substituteGap(inner))
+          ? substituteGap(inner)
+          : inner;
       out.push(E.rawFn('ddq', [E.rawMul([poly, ...common])]));
       continue;
     }
@@ -155,8 +265,12 @@ function evaluationSum(s: Add): Expr {
 }
 
 export const isConstant = (e: Expr): boolean =>
-  e.k === 'num' || (e.k === 'sym' && e.name === 'pi') || (e.k === 'mul' && e.factors.every(isConstant)) || (e.k === 'pow' && isConstant(e.base) && isConstant(e.exp)) ||
-  (e.k === 'fn' && e.args.every(isConstant)) || (e.k === 'add' && e.terms.every(isConstant));
+  e.k === 'num' ||
+  (e.k === 'sym' && e.name === 'pi') ||
+  (e.k === 'mul' && e.factors.every(isConstant)) ||
+  (e.k === 'pow' && isConstant(e.base) && isConstant(e.exp)) ||
+  (e.k === 'fn' && e.args.every(isConstant)) ||
+  (e.k === 'add' && e.terms.every(isConstant));
 
 /** A term k * x * atan2(y, x) of a compensated sum (k constant) as k * xangle(y, x). */
 function xangleTerm(t: Expr): Expr {
@@ -167,7 +281,6 @@ function xangleTerm(t: Expr): Expr {
   const k = simplify(E.div(E.mul(...t.factors.filter((_, j) => j !== i)), x));
   return isConstant(k) ? E.rawMul([k, E.rawFn('xangle', [y, x])]) : t;
 }
-
 
 /** A polynomial, arranged to evaluate without cancellation where possible. */
 function stablePolynomial(p: Expr): Expr {
@@ -181,4 +294,3 @@ function stablePolynomial(p: Expr): Expr {
 function rawTerms(p: Add): Expr {
   return E.rawAdd(p.terms.map(evaluationTree));
 }
-

@@ -10,72 +10,31 @@
 import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
-import type { Add, Expr, Fn, FnName, Mul, Num, Pow, Rat, Sym, SymName } from './types.js';
+import type { Add, Expr, FnName, Rat } from './types.js';
 
 /** Products of sums are expanded only while the result stays below this many terms. */
 export const MAX_EXPANDED_TERMS = 4000;
 /** Integer powers of sums are expanded up to this exponent. */
 export const MAX_EXPANDED_POWER = 32;
 
-// ---------------------------------------------------------------- atoms
-
-const numCache = new Map<string, Num>();
-export function num(v: Rat | number | bigint): Num {
-  const r = typeof v === 'object' ? v : typeof v === 'bigint' ? Q.rat(v) : Q.fromNumber(v);
-  const key = '#' + Q.toString(r);
-  let n = numCache.get(key);
-  if (!n) {
-    n = { k: 'num', v: r, key };
-    if (numCache.size < 10_000) numCache.set(key, n);
-  }
-  return n;
-}
-export const ZERO = num(0);
-export const ONE = num(1);
-export const MINUS_ONE = num(-1);
-export const HALF = num(Q.HALF);
-
-export function sym(name: SymName): Sym {
-  return { k: 'sym', name, key: name };
-}
-export const COV12 = sym('cov12');
-export const VAR1 = sym('var1');
-export const VAR2 = sym('var2');
-export const PI = sym('pi');
-
-export const isNum = (e: Expr): e is Num => e.k === 'num';
-export const isZero = (e: Expr) => e.k === 'num' && e.v.n === 0n;
-export const isOne = (e: Expr) => e.k === 'num' && Q.isOne(e.v);
-
-/** Ordering of terms and factors: numbers first, then by key. Deterministic. */
-function order(a: Expr, b: Expr): number {
-  if (a.k === 'num' && b.k !== 'num') return -1;
-  if (b.k === 'num' && a.k !== 'num') return 1;
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-}
-
-export function rawAdd(terms: Expr[]): Add {
-  return { k: 'add', terms, key: `+[${terms.map((t) => t.key).join(',')}]` };
-}
-export function rawMul(factors: Expr[]): Mul {
-  return { k: 'mul', factors, key: `*[${factors.map((t) => t.key).join(',')}]` };
-}
-export function rawPow(base: Expr, exp: Expr): Pow {
-  return { k: 'pow', base, exp, key: `^[${base.key};${exp.key}]` };
-}
-export function rawFn(name: FnName, args: readonly Expr[]): Fn {
-  return { k: 'fn', name, args, key: `${name}(${args.map((a) => a.key).join(',')})` };
-}
-
-/** A term as coefficient × rest, the rest free of a numeric factor. */
-export function splitCoeff(e: Expr): [Rat, Expr] {
-  if (e.k === 'num') return [e.v, ONE];
-  if (e.k === 'mul' && e.factors[0]!.k === 'num') {
-    const rest = e.factors.slice(1);
-    return [(e.factors[0] as Num).v, rest.length === 1 ? rest[0]! : rawMul(rest)];
-  }
-  return [Q.ONE, e];
-}
+export * from './node.js';
+import {
+  MINUS_ONE,
+  ONE,
+  ZERO,
+  isNonneg,
+  isOne,
+  isZero,
+  leadsNegative,
+  num,
+  order,
+  rawAdd,
+  rawFn,
+  rawMul,
+  rawPow,
+  splitCoeff,
+  sym,
+} from './node.js';
 
 /** c × e for a rational c and a canonical e, without re-canonicalising e. */
 export function scale(c: Rat, e: Expr): Expr {
@@ -94,8 +53,14 @@ export function add(...xs: Expr[]): Expr {
   let constant = Q.ZERO;
   const acc = new Map<string, { c: Rat; e: Expr }>();
   const put = (x: Expr) => {
-    if (x.k === 'add') { for (const t of x.terms) put(t); return; }
-    if (x.k === 'num') { constant = Q.add(constant, x.v); return; }
+    if (x.k === 'add') {
+      for (const t of x.terms) put(t);
+      return;
+    }
+    if (x.k === 'num') {
+      constant = Q.add(constant, x.v);
+      return;
+    }
     const [c, rest] = splitCoeff(x);
     const prev = acc.get(rest.key);
     if (prev) prev.c = Q.add(prev.c, c);
@@ -135,9 +100,18 @@ function mulCanonical(xs: Expr[]): Expr {
   let bases = new Map<string, { base: Expr; exps: Expr[] }>();
   const expArgs: Expr[] = [];
   const put = (x: Expr) => {
-    if (x.k === 'mul') { for (const f of x.factors) put(f); return; }
-    if (x.k === 'num') { coef = Q.mul(coef, x.v); return; }
-    if (x.k === 'fn' && x.name === 'exp') { expArgs.push(x.args[0]!); return; }
+    if (x.k === 'mul') {
+      for (const f of x.factors) put(f);
+      return;
+    }
+    if (x.k === 'num') {
+      coef = Q.mul(coef, x.v);
+      return;
+    }
+    if (x.k === 'fn' && x.name === 'exp') {
+      expArgs.push(x.args[0]!);
+      return;
+    }
     const [base, e] = x.k === 'pow' ? [x.base, x.exp] : [x, ONE];
     const prev = bases.get(base.key);
     if (prev) prev.exps.push(e);
@@ -165,7 +139,10 @@ function mulCanonical(xs: Expr[]): Expr {
   const factors: Expr[] = [];
   for (const { base, exps } of bases.values()) {
     const p = exps.length === 1 && exps[0] === ONE ? base : pow(base, add(...exps));
-    if (p.k === 'num') { coef = Q.mul(coef, p.v); continue; }
+    if (p.k === 'num') {
+      coef = Q.mul(coef, p.v);
+      continue;
+    }
     if (!isOne(p)) factors.push(p);
   }
   if (expArgs.length) {
@@ -199,7 +176,8 @@ const powMemo = memoTable<Expr>(20_000);
 export function pow(b: Expr, e: Expr): Expr {
   // Powers of sums and products factor and distribute (factorSum): worth remembering, as every
   // rebuild of a fixed point asks for the same powers again.
-  if (e.k === 'num') return b.k === 'add' || b.k === 'mul' ? powMemo.get(`${b.key}^${e.key}`, () => powRat(b, e.v)) : powRat(b, e.v);
+  if (e.k === 'num')
+    return b.k === 'add' || b.k === 'mul' ? powMemo.get(`${b.key}^${e.key}`, () => powRat(b, e.v)) : powRat(b, e.v);
   if (b.k === 'fn' && b.name === 'exp') return fn('exp', [mul(b.args[0]!, e)]); // (e^a)^x = e^(a x)
   if (isOne(b)) return ONE;
   return rawPow(b, e);
@@ -247,10 +225,19 @@ function powRat(b: Expr, r: Rat): Expr {
       const cAbs = c.n < 0n ? Q.neg(c) : c;
       if (known.length === 0 && Q.isOne(cAbs)) return rawPow(b, num(r));
       const otherBase = other.length === 0 ? ONE : other.length === 1 ? other[0]! : rawMul(other);
-      return mul(powRat(num(cAbs), r), ...known.map((f) => powRat(f, r)), isOne(otherBase) ? ONE : rawPow(otherBase, num(r)));
+      return mul(
+        powRat(num(cAbs), r),
+        ...known.map((f) => powRat(f, r)),
+        isOne(otherBase) ? ONE : rawPow(otherBase, num(r)),
+      );
     }
     case 'add': {
-      if (Q.isInt(r) && r.n > 0n && r.n <= BigInt(MAX_EXPANDED_POWER) && b.terms.length ** Number(r.n) <= MAX_EXPANDED_TERMS * 4) {
+      if (
+        Q.isInt(r) &&
+        r.n > 0n &&
+        r.n <= BigInt(MAX_EXPANDED_POWER) &&
+        b.terms.length ** Number(r.n) <= MAX_EXPANDED_TERMS * 4
+      ) {
         // (a + b)^n expanded, by repeated squaring, multiplying term by term.
         let acc: Expr = ONE;
         let sq: Expr = b;
@@ -285,7 +272,6 @@ function powRat(b: Expr, r: Rat): Expr {
  * var2 alone whose coefficient matrix has rank one; undefined otherwise.
  */
 function separate(s: Add): [Expr, Expr] | undefined {
-  if (mentions(s, 'cov12') || mentions(s, 'gap') || mentions(s, 'rho')) return undefined;
   const p = P.fromExpr(s);
   if (!p) return undefined;
   const f = P.separateVar1(p);
@@ -321,7 +307,11 @@ export function factorSum(s: Add, anySign: boolean): [Expr, Expr, Expr] {
     let everywhere = true;
     for (const m of exps.slice(1)) {
       const other = m.get(key);
-      if (!other) { least = Q.min(least, Q.ZERO); everywhere = false; continue; }
+      if (!other) {
+        least = Q.min(least, Q.ZERO);
+        everywhere = false;
+        continue;
+      }
       least = Q.min(least, other.exp);
     }
     if (!everywhere && Q.cmp(least, Q.ZERO) >= 0) continue;
@@ -343,7 +333,10 @@ export function factorSum(s: Add, anySign: boolean): [Expr, Expr, Expr] {
   const monomial = mul(...common);
   // Divide each term by k × monomial. The inverse factors stay unexpanded powers so that
   // mul combines them with the term's own powers of the same base before expanding.
-  const inv = [num(Q.div(Q.ONE, g)), ...common.map((f) => (f.k === 'pow' ? rawPow(f.base, mul(f.exp, MINUS_ONE)) : rawPow(f, MINUS_ONE)))];
+  const inv = [
+    num(Q.div(Q.ONE, g)),
+    ...common.map((f) => (f.k === 'pow' ? rawPow(f.base, mul(f.exp, MINUS_ONE)) : rawPow(f, MINUS_ONE))),
+  ];
   let rest = add(...s.terms.map((t) => mul(t, ...inv)));
   // Sign: with anySign, the leading term of the *divided* sum is made positive, so that
   // factorSum(rest) finds nothing more to extract (idempotent).
@@ -353,21 +346,6 @@ export function factorSum(s: Add, anySign: boolean): [Expr, Expr, Expr] {
   }
   if (Q.isOne(g) && isOne(monomial)) return [ONE, ONE, s];
   return [num(g), monomial, rest];
-}
-
-/**
- * Whether u's leading term is negative, where "leading" does not depend on signs: the term
- * whose non-numeric part has the least key. So exactly one of u and -u leads negative, and a
- * sign normalisation by it is idempotent.
- */
-export function leadsNegative(u: Expr): boolean {
-  const terms = u.k === 'add' ? u.terms : [u];
-  let best: [Rat, string] | undefined;
-  for (const t of terms) {
-    const [c, rest] = splitCoeff(t);
-    if (!best || rest.key < best[1]) best = [c, rest.key];
-  }
-  return !!best && best[0].n < 0n;
 }
 
 function lcm(a: bigint, b: bigint): bigint {
@@ -399,89 +377,29 @@ export function fn(name: FnName, args: readonly Expr[]): Expr {
   return rawFn(name, args);
 }
 
-// ---------------------------------------------------------------- facts
-
-/** True when e ≥ 0 (or undefined) at every point of the kernel domain. */
-export function isNonneg(e: Expr): boolean {
-  switch (e.k) {
-    case 'num': return e.v.n >= 0n;
-    case 'sym': return P.isNonnegSymbol(e.name);
-    case 'pow': {
-      if (e.exp.k === 'num') {
-        const r = e.exp.v;
-        if (r.d % 2n === 0n || r.n % 2n === 0n) return true; // even root or even power
-        return isNonneg(e.base);
-      }
-      return isNonneg(e.base);
-    }
-    case 'mul': return e.factors.every(isNonneg);
-    case 'add': return e.terms.every(isNonneg) || polynomialNonneg(e);
-    case 'fn':
-      switch (e.name) {
-        case 'exp': case 'expdd': case 'cosh': case 'abs': case 'acos': case 'erfc': case 'angle': return true;
-        case 'sinh': case 'tanh': case 'erf': case 'asin': case 'atan': case 'sin': case 'tan': case 'expm1': case 'log1p':
-          return isNonneg(e.args[0]!); // odd, increasing through 0
-        case 'dd': return isNonneg(e.args[0]!);
-        case 'min': return e.args.every(isNonneg);
-        case 'max': return e.args.some(isNonneg);
-        default: return false;
-      }
-    default: return false;
-  }
-}
-
-const polySignMemo = memoTable<boolean>();
-/**
- * A sum that is a (Laurent) polynomial in the inputs and ≥ 0 on the kernel domain: term by
- * term after the Cauchy–Schwarz substitution var1*var2 = gap + cov12^2 (poly.ts). So
- * var1*var2 - cov12^2 and (1 + 2 var1)(1 + 2 var2) - 4 cov12^2 are known ≥ 0, and their roots
- * distribute and cancel like those of a variance.
- */
-function polynomialNonneg(e: Add): boolean {
-  return polySignMemo.get(e.key, () => {
-    const p = P.fromExpr(e, true);
-    return !!p && P.nonnegOnDomain(p);
-  });
-}
-
 /** A polynomial (poly.ts) as canonical IR. */
 export function fromPoly(p: P.Poly): Expr {
   return add(...P.terms(p).map(({ coef, vars }) => mul(num(coef), ...vars.map(([v, k]) => pow(sym(v), num(k))))));
 }
 
-/** The children of a node, in order. */
-export function children(e: Expr): readonly Expr[] {
-  switch (e.k) {
-    case 'num': case 'sym': return [];
-    case 'add': return e.terms;
-    case 'mul': return e.factors;
-    case 'pow': return [e.base, e.exp];
-    case 'fn': return e.args;
-  }
-}
-
-/** Does any node of e (e itself included) satisfy pred? */
-export function some(e: Expr, pred: (x: Expr) => boolean): boolean {
-  return pred(e) || children(e).some((c) => some(c, pred));
-}
-
-/** Does e mention the symbol `name`? */
-export function mentions(e: Expr, name: SymName): boolean {
-  return some(e, (x) => x.k === 'sym' && x.name === name);
-}
-
 /** Rebuilds e bottom-up through the canonical constructors, mapping each node with f first. */
 export function rebuild(e: Expr, f: (e: Expr) => Expr): Expr {
   switch (e.k) {
-    case 'num': case 'sym': return f(e);
-    case 'add': return f(add(...e.terms.map((t) => rebuild(t, f))));
-    case 'mul': return f(mul(...e.factors.map((t) => rebuild(t, f))));
-    case 'pow': return f(pow(rebuild(e.base, f), rebuild(e.exp, f)));
-    case 'fn': return f(fn(e.name, e.args.map((t) => rebuild(t, f))));
+    case 'num':
+    case 'sym':
+      return f(e);
+    case 'add':
+      return f(add(...e.terms.map((t) => rebuild(t, f))));
+    case 'mul':
+      return f(mul(...e.factors.map((t) => rebuild(t, f))));
+    case 'pow':
+      return f(pow(rebuild(e.base, f), rebuild(e.exp, f)));
+    case 'fn':
+      return f(
+        fn(
+          e.name,
+          e.args.map((t) => rebuild(t, f)),
+        ),
+      );
   }
-}
-
-/** Number of nodes, for limits and reports. */
-export function size(e: Expr): number {
-  return 1 + children(e).reduce((n, c) => n + size(c), 0);
 }

@@ -15,7 +15,6 @@ export function rng(seed: number): () => number {
 export const GROUPS = ['interior', 'near', 'diagonal', 'scale', 'outside'] as const;
 export type Group = (typeof GROUPS)[number];
 
-
 function ordinal(x: number): bigint {
   const b = new DataView(new ArrayBuffer(8));
   b.setFloat64(0, x);
@@ -32,7 +31,12 @@ export function bitsOfError(out: number, truth: number): number {
 }
 
 /** Sample points of a domain group (as in the reference README), deterministic. */
-export function samplePoints(group: Group, count: number, seed: number, unitVariance = false): [number, number, number][] {
+export function samplePoints(
+  group: Group,
+  count: number,
+  seed: number,
+  unitVariance = false,
+): [number, number, number][] {
   const next = rng(seed);
   const u = (a: number, b: number) => a + (b - a) * next();
   const out: [number, number, number][] = [];
@@ -42,9 +46,16 @@ export function samplePoints(group: Group, count: number, seed: number, unitVari
     const sgn = next() < 0.5 ? -1 : 1;
     let c: number;
     switch (group) {
-      case 'interior': c = u(-0.98, 0.98) * Math.sqrt(v1 * v2); break;
-      case 'near': c = sgn * (1 - 10 ** -u(1, 15)) * Math.sqrt(v1 * v2); break;
-      case 'diagonal': v2 = v1; c = sgn * v1; break;
+      case 'interior':
+        c = u(-0.98, 0.98) * Math.sqrt(v1 * v2);
+        break;
+      case 'near':
+        c = sgn * (1 - 10 ** -u(1, 15)) * Math.sqrt(v1 * v2);
+        break;
+      case 'diagonal':
+        v2 = v1;
+        c = sgn * v1;
+        break;
       case 'scale': {
         if (!unitVariance) {
           const [lo, hi] = next() < 0.5 ? [-6, -3] : [3, 8];
@@ -54,10 +65,11 @@ export function samplePoints(group: Group, count: number, seed: number, unitVari
         c = u(-0.98, 0.98) * Math.sqrt(v1 * v2);
         break;
       }
-      case 'outside': c = sgn * Math.sqrt(v1 * v2) * (1 + (1 + (i % 4)) * 2 ** -52); break;
+      case 'outside':
+        c = sgn * Math.sqrt(v1 * v2) * (1 + (1 + (i % 4)) * 2 ** -52);
+        break;
     }
     out.push([c, v1, v2]);
   }
   return out;
 }
-

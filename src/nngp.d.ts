@@ -1,8 +1,18 @@
 // Types of `import kernel from './x.nngp'` (add `/// <reference types="nngpc/client" />`, or
 // "types": ["nngpc/client"] in tsconfig.json).
 declare module '*.nngp' {
-  export interface KernelInput { readonly nngp: Float64Array; readonly ntk?: Float64Array; readonly cov1: Float64Array; readonly cov2?: Float64Array }
-  export interface KernelOutput { nngp: Float64Array; ntk?: Float64Array; cov1: Float64Array; cov2?: Float64Array }
+  export interface KernelInput {
+    readonly nngp: Float64Array;
+    readonly ntk?: Float64Array;
+    readonly cov1: Float64Array;
+    readonly cov2?: Float64Array;
+  }
+  export interface KernelOutput {
+    nngp: Float64Array;
+    ntk?: Float64Array;
+    cov1: Float64Array;
+    cov2?: Float64Array;
+  }
   /** nngp_fn(cov12, var1, var2). */
   export function nngp(cov12: number, var1: number, var2: number): number;
   /** d nngp_fn / d cov12. */

@@ -1,112 +1,39 @@
 // The parse pass: source text → surface AST (Program). A small direct lexer and recursive-descent
 // parser for the grammar in grammar/nngp.ebnf; every node carries its source location.
 import { CompileError, locAt, type ErrorCode } from './errors.js';
+import { Lexer, PYTHON_KEYWORDS, type Tok, type TokType } from './lex.js';
 import type { Assignment, BinaryOp, Loc, Node, Program } from './types.js';
 
 export const MAX_SOURCE_CHARS = 100_000;
 const MAX_DEPTH = 500;
 
-type TokType = 'num' | 'name' | 'op' | 'newline' | 'string' | 'eof';
-interface Tok {
-  readonly type: TokType;
-  readonly text: string;
-  readonly loc: Loc;
-}
-
-const OPERATORS = ['**', '->', '<=', '>=', '==', '!=', '+=', '-=', '*=', '/=', '+', '-', '*', '/', '^', '(', ')', ',', '=', '<', '>', ':', '[', ']', '.', ';'];
-const PYTHON_KEYWORDS = new Set(['if', 'elif', 'else', 'for', 'while', 'lambda', 'import', 'from', 'with', 'try', 'class', 'yield', 'async', 'await', 'global', 'nonlocal', 'del', 'assert', 'raise', 'pass', 'break', 'continue', 'and', 'or', 'not', 'in', 'is']);
-
-class Lexer {
-  private pos = 0;
-  private depth = 0;
-  private readonly opens: Tok[] = [];
-  constructor(private readonly src: string, private readonly file: string) {}
-
-  fail(code: 'E_CHAR' | 'E_UNTERMINATED' | 'E_SYNTAX', msg: string, offset: number, length = 1): never {
-    throw new CompileError(code, msg, this.src, locAt(this.src, offset, length), this.file);
-  }
-
-  tokens(): Tok[] {
-    const out: Tok[] = [];
-    const s = this.src;
-    const tok = (type: TokType, start: number, end: number) => out.push({ type, text: s.slice(start, end), loc: locAt(s, start, Math.max(1, end - start)) });
-    while (this.pos < s.length) {
-      const c = s[this.pos]!;
-      const start = this.pos;
-      if (c === ' ' || c === '\t' || c === '\f') { this.pos++; continue; }
-      if (c === '\\' && /^\\[ \t]*(\r\n|\r|\n)/.test(s.slice(this.pos, this.pos + 64))) {
-        this.pos += /^\\[ \t]*(\r\n|\r|\n)/.exec(s.slice(this.pos))![0].length;
-        continue;
-      }
-      if (c === '#') { while (this.pos < s.length && s[this.pos] !== '\n' && s[this.pos] !== '\r') this.pos++; continue; }
-      if (c === '\n' || c === '\r') {
-        this.pos += s.startsWith('\r\n', this.pos) ? 2 : 1;
-        if (this.depth === 0) tok('newline', start, start + 1);
-        continue;
-      }
-      if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(s[this.pos + 1] ?? ''))) {
-        const m = /^(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?/.exec(s.slice(this.pos))!;
-        this.pos += m[0].length;
-        if (/^[A-Za-z_]/.test(s[this.pos] ?? '')) this.fail('E_SYNTAX', `malformed number '${s.slice(start, this.pos + 1)}'`, start, this.pos + 1 - start);
-        tok('num', start, this.pos);
-        continue;
-      }
-      if (/[A-Za-z_]/.test(c)) {
-        const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(this.pos))!;
-        this.pos += m[0].length;
-        tok('name', start, this.pos);
-        continue;
-      }
-      if (c === '"' || c === "'") {
-        const triple = s.startsWith(c.repeat(3), this.pos);
-        const q = triple ? c.repeat(3) : c;
-        let i = this.pos + q.length;
-        for (;;) {
-          if (i >= s.length || (!triple && (s[i] === '\n' || s[i] === '\r'))) this.fail('E_UNTERMINATED', 'unterminated string', start, q.length);
-          if (s[i] === '\\') { i += 2; continue; }
-          if (s.startsWith(q, i)) { i += q.length; break; }
-          i++;
-        }
-        this.pos = i;
-        tok('string', start, i);
-        continue;
-      }
-      const op = OPERATORS.find((o) => s.startsWith(o, this.pos));
-      if (op) {
-        this.pos += op.length;
-        tok('op', start, this.pos);
-        if (op === '(' || op === '[') { this.depth++; this.opens.push(out[out.length - 1]!); }
-        if (op === ')' || op === ']') {
-          const open = this.opens.pop();
-          if (!open) this.fail('E_SYNTAX', `unmatched '${op}'`, start);
-          if ((open.text === '(') !== (op === ')')) this.fail('E_SYNTAX', `'${op}' does not match '${open.text}' at line ${open.loc.line}, column ${open.loc.column}`, start);
-          this.depth--;
-        }
-        continue;
-      }
-      const cp = s.codePointAt(this.pos)!;
-      const shown = cp < 0x20 || cp === 0x7f || cp > 0x7e ? `U+${cp.toString(16).toUpperCase().padStart(4, '0')}` : `'${String.fromCodePoint(cp)}'`;
-      this.fail('E_CHAR', `unexpected character ${shown}`, start);
-    }
-    const open = this.opens.pop();
-    if (open) this.fail('E_UNTERMINATED', `'${open.text}' is never closed`, open.loc.offset);
-    out.push({ type: 'newline', text: '', loc: locAt(s, s.length) });
-    out.push({ type: 'eof', text: '', loc: locAt(s, s.length) });
-    return out;
-  }
-}
-
 class Parser {
   private i = 0;
   private depth = 0;
-  constructor(private readonly toks: Tok[], private readonly src: string, private readonly file: string) {}
+  constructor(
+    private readonly toks: Tok[],
+    private readonly src: string,
+    private readonly file: string,
+  ) {}
 
-  private get t(): Tok { return this.toks[this.i]!; }
-  private type(): TokType { return this.toks[this.i]!.type; }
-  private peek(k = 1): Tok { return this.toks[Math.min(this.i + k, this.toks.length - 1)]!; }
-  private is(text: string): boolean { return this.type() === 'op' && this.t.text === text; }
-  private isName(text: string): boolean { return this.type() === 'name' && this.t.text === text; }
-  private next(): Tok { return this.toks[this.i++]!; }
+  private get t(): Tok {
+    return this.toks[this.i]!;
+  }
+  private type(): TokType {
+    return this.toks[this.i]!.type;
+  }
+  private peek(k = 1): Tok {
+    return this.toks[Math.min(this.i + k, this.toks.length - 1)]!;
+  }
+  private is(text: string): boolean {
+    return this.type() === 'op' && this.t.text === text;
+  }
+  private isName(text: string): boolean {
+    return this.type() === 'name' && this.t.text === text;
+  }
+  private next(): Tok {
+    return this.toks[this.i++]!;
+  }
 
   fail(code: ErrorCode, msg: string, loc: Loc = this.t.loc): never {
     throw new CompileError(code, msg, this.src, loc, this.file);
@@ -128,9 +55,14 @@ class Parser {
   }
 
   private endStatement(): void {
-    if (this.is(';')) { this.next(); return; }
-    if (this.type() === 'name' && ['if', 'else'].includes(this.t.text)) this.fail('E_UNSUPPORTED', "conditional expressions ('x if c else y') are not supported: use where(cond, a, b)");
-    if (this.type() === 'name' && ['and', 'or', 'not', 'in', 'is'].includes(this.t.text)) this.fail('E_UNSUPPORTED', `'${this.t.text}' is not supported: conditions are single comparisons inside where()`);
+    if (this.is(';')) {
+      this.next();
+      return;
+    }
+    if (this.type() === 'name' && ['if', 'else'].includes(this.t.text))
+      this.fail('E_UNSUPPORTED', "conditional expressions ('x if c else y') are not supported: use where(cond, a, b)");
+    if (this.type() === 'name' && ['and', 'or', 'not', 'in', 'is'].includes(this.t.text))
+      this.fail('E_UNSUPPORTED', `'${this.t.text}' is not supported: conditions are single comparisons inside where()`);
     if (this.type() !== 'newline') this.fail('E_SYNTAX', `expected end of line, found ${this.describe(this.t)}`);
     this.next();
   }
@@ -148,19 +80,32 @@ class Parser {
       this.endStatement();
       if ('result' in stmt) {
         this.skipNewlines();
-        if (this.type() !== 'eof') this.fail('E_SYNTAX', `unexpected ${this.describe(this.t)} after the result expression: the last line must be the result`);
+        if (this.type() !== 'eof')
+          this.fail(
+            'E_SYNTAX',
+            `unexpected ${this.describe(this.t)} after the result expression: the last line must be the result`,
+          );
         return { form: 'math', body, result: stmt.result };
       }
       body.push(stmt);
     }
     const last = body[body.length - 1];
-    return this.fail('E_NO_RETURN', 'no result expression: the last line must be an expression in cov12, var1, var2', last?.loc);
+    return this.fail(
+      'E_NO_RETURN',
+      'no result expression: the last line must be an expression in cov12, var1, var2',
+      last?.loc,
+    );
   }
 
   private rejectKeyword(): void {
     if (this.type() === 'name' && PYTHON_KEYWORDS.has(this.t.text)) {
       const kw = this.t.text;
-      const hint = kw === 'if' || kw === 'else' || kw === 'elif' ? 'use where(cond, a, b)' : kw === 'import' || kw === 'from' ? 'imports are not needed: jnp., np., math. and scipy.special. prefixes are understood' : 'write the map as assignments and one return';
+      const hint =
+        kw === 'if' || kw === 'else' || kw === 'elif'
+          ? 'use where(cond, a, b)'
+          : kw === 'import' || kw === 'from'
+            ? 'imports are not needed: jnp., np., math. and scipy.special. prefixes are understood'
+            : 'write the map as assignments and one return';
       this.fail('E_UNSUPPORTED', `'${kw}' is not supported in an nngp_fn: ${hint}`);
     }
     if (this.isName('def')) this.fail('E_UNSUPPORTED', 'nested def is not supported: inline the helper');
@@ -175,10 +120,14 @@ class Parser {
     while (this.toks[j]!.type === 'name') {
       names.push({ name: this.toks[j]!.text, loc: this.toks[j]!.loc });
       const sep = this.toks[j + 1]!;
-      if (sep.type === 'op' && sep.text === ',') { j += 2; continue; }
+      if (sep.type === 'op' && sep.text === ',') {
+        j += 2;
+        continue;
+      }
       if (sep.type === 'op' && ['=', '+=', '-=', '*=', '/='].includes(sep.text)) {
         const op = sep.text as Assignment['op'];
-        if (op !== '=' && names.length > 1) this.fail('E_SYNTAX', `augmented assignment '${op}' takes one target`, sep.loc);
+        if (op !== '=' && names.length > 1)
+          this.fail('E_SYNTAX', `augmented assignment '${op}' takes one target`, sep.loc);
         this.i = j + 2;
         const value = this.expr();
         return { targets: names, op, value, loc: start };
@@ -190,49 +139,74 @@ class Parser {
 
   private pythonDef(): Program {
     const defTok = this.next();
-    if (this.type() !== 'name') this.fail('E_SYNTAX', `expected a function name after 'def', found ${this.describe(this.t)}`);
+    if (this.type() !== 'name')
+      this.fail('E_SYNTAX', `expected a function name after 'def', found ${this.describe(this.t)}`);
     const name = this.next().text;
     this.expect('(');
     const params: { name: string; loc: Loc }[] = [];
     while (!this.is(')')) {
-      if (this.is('*')) this.fail('E_UNSUPPORTED', 'variadic parameters are not supported: an nngp_fn takes (cov12, var1, var2)');
+      if (this.is('*'))
+        this.fail('E_UNSUPPORTED', 'variadic parameters are not supported: an nngp_fn takes (cov12, var1, var2)');
       if (this.type() !== 'name') this.fail('E_SYNTAX', `expected a parameter name, found ${this.describe(this.t)}`);
       params.push({ name: this.t.text, loc: this.t.loc });
       this.next();
-      if (this.is(':')) { this.next(); this.skipType(); }
-      if (this.is('=')) this.fail('E_UNSUPPORTED', 'default parameter values are not supported: give extra constants through params');
-      if (this.is(',')) { this.next(); continue; }
+      if (this.is(':')) {
+        this.next();
+        this.skipType();
+      }
+      if (this.is('='))
+        this.fail('E_UNSUPPORTED', 'default parameter values are not supported: give extra constants through params');
+      if (this.is(',')) {
+        this.next();
+        continue;
+      }
       if (!this.is(')')) this.fail('E_SYNTAX', `expected ',' or ')', found ${this.describe(this.t)}`);
     }
     const close = this.next();
     if (params.length !== 3) {
-      this.fail('E_ARITY', `an nngp_fn takes exactly 3 parameters (cov12, var1, var2), this def has ${params.length}`, params.length > 3 ? params[3]!.loc : close.loc);
+      this.fail(
+        'E_ARITY',
+        `an nngp_fn takes exactly 3 parameters (cov12, var1, var2), this def has ${params.length}`,
+        params.length > 3 ? params[3]!.loc : close.loc,
+      );
     }
-    if (this.is('->')) { this.next(); this.skipType(); }
+    if (this.is('->')) {
+      this.next();
+      this.skipType();
+    }
     this.expect(':', "':' after the def's parameters");
     const body: Assignment[] = [];
     let result: Node | undefined;
     if (this.type() !== 'newline') {
       // def f(a, b, c): return expr
-      if (!this.isName('return')) this.fail('E_SYNTAX', `expected 'return' or a new line after ':', found ${this.describe(this.t)}`);
+      if (!this.isName('return'))
+        this.fail('E_SYNTAX', `expected 'return' or a new line after ':', found ${this.describe(this.t)}`);
     }
     for (;;) {
       this.skipNewlines();
       if (this.type() === 'eof') break;
-      if (this.type() === 'string') { this.next(); this.endStatement(); continue; } // docstring
+      if (this.type() === 'string') {
+        this.next();
+        this.endStatement();
+        continue;
+      } // docstring
       this.rejectKeyword();
       if (this.isName('return')) {
         const r = this.next();
-        if (this.type() === 'newline' || this.type() === 'eof') this.fail('E_SYNTAX', "'return' needs an expression", r.loc);
+        if (this.type() === 'newline' || this.type() === 'eof')
+          this.fail('E_SYNTAX', "'return' needs an expression", r.loc);
         result = this.expr();
-        if (result.type === 'tuple') this.fail('E_UNSUPPORTED', 'an nngp_fn returns one value, not a tuple', result.loc);
+        if (result.type === 'tuple')
+          this.fail('E_UNSUPPORTED', 'an nngp_fn returns one value, not a tuple', result.loc);
         this.endStatement();
         this.skipNewlines();
-        if (this.type() !== 'eof') this.fail('E_UNSUPPORTED', `code after 'return' is not supported (found ${this.describe(this.t)})`);
+        if (this.type() !== 'eof')
+          this.fail('E_UNSUPPORTED', `code after 'return' is not supported (found ${this.describe(this.t)})`);
         break;
       }
       const stmt = this.statement();
-      if ('result' in stmt) this.fail('E_SYNTAX', 'a statement in a def must be an assignment or a return', stmt.result.loc);
+      if ('result' in stmt)
+        this.fail('E_SYNTAX', 'a statement in a def must be an assignment or a return', stmt.result.loc);
       this.endStatement();
       body.push(stmt);
     }
@@ -246,7 +220,8 @@ class Parser {
     for (;;) {
       const t = this.t;
       if (t.type === 'eof' || t.type === 'newline') return;
-      if (depth === 0 && t.type === 'op' && (t.text === ',' || t.text === ')' || t.text === ':' || t.text === '=')) return;
+      if (depth === 0 && t.type === 'op' && (t.text === ',' || t.text === ')' || t.text === ':' || t.text === '='))
+        return;
       if (t.type === 'op' && t.text === '[') depth++;
       if (t.type === 'op' && t.text === ']') depth--;
       this.next();
@@ -271,7 +246,8 @@ class Parser {
     if (this.type() === 'op' && ['<', '<=', '>', '>=', '==', '!='].includes(this.t.text)) {
       const op = this.next();
       const right = this.additive();
-      if (this.type() === 'op' && ['<', '<=', '>', '>=', '==', '!='].includes(this.t.text)) this.fail('E_UNSUPPORTED', 'chained comparisons are not supported', this.t.loc);
+      if (this.type() === 'op' && ['<', '<=', '>', '>=', '==', '!='].includes(this.t.text))
+        this.fail('E_UNSUPPORTED', 'chained comparisons are not supported', this.t.loc);
       return { type: 'binary', op: op.text as BinaryOp, left, right, loc: op.loc };
     }
     return left;
@@ -319,12 +295,19 @@ class Parser {
 
   private nested<T>(f: () => T): T {
     if (++this.depth > MAX_DEPTH) this.fail('E_TOO_LARGE', `expression nested more than ${MAX_DEPTH} deep`);
-    try { return f(); } finally { this.depth--; }
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
   }
 
   private primary(): Node {
     const t = this.t;
-    if (t.type === 'num') { this.next(); return { type: 'number', text: t.text, loc: t.loc }; }
+    if (t.type === 'num') {
+      this.next();
+      return { type: 'number', text: t.text, loc: t.loc };
+    }
     if (t.type === 'op' && t.text === '(') {
       this.next();
       const inner = this.nested(() => this.expr());
@@ -333,9 +316,12 @@ class Parser {
     }
     if (t.type === 'name') {
       if (PYTHON_KEYWORDS.has(t.text) || t.text === 'def' || t.text === 'return') {
-        if (t.text === 'lambda') this.fail('E_UNSUPPORTED', "'lambda' is not supported: write the map as an expression");
-        if (t.text === 'if' || t.text === 'else') this.fail('E_UNSUPPORTED', `conditional expressions ('${t.text}') are not supported: use where(cond, a, b)`);
-        if (t.text === 'and' || t.text === 'or' || t.text === 'not') this.fail('E_UNSUPPORTED', `'${t.text}' is not supported: conditions are single comparisons inside where()`);
+        if (t.text === 'lambda')
+          this.fail('E_UNSUPPORTED', "'lambda' is not supported: write the map as an expression");
+        if (t.text === 'if' || t.text === 'else')
+          this.fail('E_UNSUPPORTED', `conditional expressions ('${t.text}') are not supported: use where(cond, a, b)`);
+        if (t.text === 'and' || t.text === 'or' || t.text === 'not')
+          this.fail('E_UNSUPPORTED', `'${t.text}' is not supported: conditions are single comparisons inside where()`);
         this.fail('E_SYNTAX', `unexpected keyword '${t.text}'`);
       }
       // dotted name: jnp.arcsin, jax.scipy.special.erf
@@ -354,11 +340,21 @@ class Parser {
         while (!this.is(')')) {
           args.push(this.nested(() => this.comparison()));
           if (this.is('=')) this.fail('E_UNSUPPORTED', 'keyword arguments are not supported');
-          if (this.is(',')) { this.next(); continue; }
-          if (!this.is(')')) this.fail('E_SYNTAX', `expected ',' or ')' in the arguments of ${name}, found ${this.describe(this.t)}`);
+          if (this.is(',')) {
+            this.next();
+            continue;
+          }
+          if (!this.is(')'))
+            this.fail('E_SYNTAX', `expected ',' or ')' in the arguments of ${name}, found ${this.describe(this.t)}`);
         }
         const close = this.next();
-        return { type: 'call', callee: name, calleeLoc: loc, args, loc: { ...loc, length: close.loc.offset + 1 - loc.offset } };
+        return {
+          type: 'call',
+          callee: name,
+          calleeLoc: loc,
+          args,
+          loc: { ...loc, length: close.loc.offset + 1 - loc.offset },
+        };
       }
       if (this.is('[')) this.fail('E_UNSUPPORTED', 'indexing is not supported: an nngp_fn works on scalars');
       return { type: 'name', name, loc };
@@ -371,10 +367,22 @@ class Parser {
 /** Parses nngp_fn source (plain math or a Python def) into a surface AST. */
 export function parse(source: string, filename = '<input>'): Program {
   if (source.length > MAX_SOURCE_CHARS) {
-    throw new CompileError('E_TOO_LARGE', `source is ${source.length} characters; the limit is ${MAX_SOURCE_CHARS}`, source, locAt(source, 0), filename);
+    throw new CompileError(
+      'E_TOO_LARGE',
+      `source is ${source.length} characters; the limit is ${MAX_SOURCE_CHARS}`,
+      source,
+      locAt(source, 0),
+      filename,
+    );
   }
   if (source.trim() === '' || /^(\s*(#[^\n]*)?\n?)*$/.test(source)) {
-    throw new CompileError('E_EMPTY', 'empty source: expected an expression in cov12, var1, var2, or a Python def', source, locAt(source, 0), filename);
+    throw new CompileError(
+      'E_EMPTY',
+      'empty source: expected an expression in cov12, var1, var2, or a Python def',
+      source,
+      locAt(source, 0),
+      filename,
+    );
   }
   const toks = new Lexer(source, filename).tokens();
   return new Parser(toks, source, filename).program();

@@ -17,7 +17,12 @@ const isNngp = (id: string) => /\.nngp(\?.*)?$/.test(id);
 
 /** A bundler error carrying file, line, column and code frame (the shape Rollup and Vite print). */
 function bundlerError(e: CompileError, id: string): Error {
-  const err = new Error(`${e.reason}\n${e.frame}`) as Error & { id: string; loc: { file: string; line: number; column: number }; frame: string; plugin: string };
+  const err = new Error(`${e.reason}\n${e.frame}`) as Error & {
+    id: string;
+    loc: { file: string; line: number; column: number };
+    frame: string;
+    plugin: string;
+  };
   err.id = id;
   // 1-based column, as editors and our own frame count (Vite prints loc as file:line:column).
   err.loc = { file: id, line: e.line, column: e.column };

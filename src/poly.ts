@@ -59,7 +59,12 @@ export function mul(a: Poly, b: Poly): Poly | undefined {
   if (a.size * b.size > MAX_POLY_TERMS * 4) return undefined;
   const out = new Map<string, Term>();
   for (const s of a.values()) {
-    for (const t of b.values()) put(out, Q.mul(s.coef, t.coef), s.exps.map((e, i) => e + t.exps[i]!));
+    for (const t of b.values())
+      put(
+        out,
+        Q.mul(s.coef, t.coef),
+        s.exps.map((e, i) => e + t.exps[i]!),
+      );
   }
   return out.size > MAX_POLY_TERMS ? undefined : out;
 }
@@ -155,11 +160,17 @@ export function radixDigits(n: Poly, d: Poly): Poly[] | undefined {
  */
 export function fromExpr(e: Expr, laurent = false): Poly | undefined {
   switch (e.k) {
-    case 'num': return constant(e.v);
-    case 'sym': return INDEX.has(e.name) ? variable(e.name as PolyVar) : undefined;
+    case 'num':
+      return constant(e.v);
+    case 'sym':
+      return INDEX.has(e.name) ? variable(e.name as PolyVar) : undefined;
     case 'pow': {
-      if (e.exp.k !== 'num' || !Q.isInt(e.exp.v) || e.exp.v.n > 64n || e.exp.v.n < (laurent ? -64n : 0n)) return undefined;
-      if (e.exp.v.n < 0n) return e.base.k === 'sym' && INDEX.has(e.base.name) ? variable(e.base.name as PolyVar, Number(e.exp.v.n)) : undefined;
+      if (e.exp.k !== 'num' || !Q.isInt(e.exp.v) || e.exp.v.n > 64n || e.exp.v.n < (laurent ? -64n : 0n))
+        return undefined;
+      if (e.exp.v.n < 0n)
+        return e.base.k === 'sym' && INDEX.has(e.base.name)
+          ? variable(e.base.name as PolyVar, Number(e.exp.v.n))
+          : undefined;
       const b = fromExpr(e.base, laurent);
       return b && pow(b, Number(e.exp.v.n));
     }
@@ -181,7 +192,8 @@ export function fromExpr(e: Expr, laurent = false): Poly | undefined {
       }
       return acc;
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }
 
@@ -196,7 +208,12 @@ export function clearDenominators(p: Poly): Poly {
   });
   if (shift.every((s) => s === 0)) return p;
   const out = new Map<string, Term>();
-  for (const t of p.values()) put(out, t.coef, t.exps.map((e, i) => e + shift[i]!));
+  for (const t of p.values())
+    put(
+      out,
+      t.coef,
+      t.exps.map((e, i) => e + shift[i]!),
+    );
   return out;
 }
 
@@ -235,7 +252,10 @@ export function substituteGap(p: Poly): Poly | undefined {
   let out: Poly = new Map();
   for (const t of p.values()) {
     const m = Math.min(t.exps[V1]!, t.exps[V2]!);
-    if (m === 0) { out = add(out, new Map([[keyOf(t.exps), t]])); continue; }
+    if (m === 0) {
+      out = add(out, new Map([[keyOf(t.exps), t]]));
+      continue;
+    }
     const exps = [...t.exps];
     exps[V1] -= m;
     exps[V2] -= m;
@@ -285,5 +305,8 @@ export function positiveInsideDomain(p: Poly): boolean {
 
 /** The polynomial's terms as (coefficient, variable → exponent) for building IR. */
 export function terms(p: Poly): { coef: Rat; vars: [PolyVar, number][] }[] {
-  return [...p.values()].map((t) => ({ coef: t.coef, vars: POLY_VARS.map((v, i) => [v, t.exps[i]!] as [PolyVar, number]).filter(([, e]) => e > 0) }));
+  return [...p.values()].map((t) => ({
+    coef: t.coef,
+    vars: POLY_VARS.map((v, i) => [v, t.exps[i]!] as [PolyVar, number]).filter(([, e]) => e > 0),
+  }));
 }

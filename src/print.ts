@@ -10,7 +10,10 @@ export function toMath(e: Expr): string {
   return p(e).text;
 }
 
-interface Out { text: string; prec: number }
+interface Out {
+  text: string;
+  prec: number;
+}
 
 function ratText(v: Rat): Out {
   // Rationals that came from doubles (huge power-of-two denominators) print as the double.
@@ -28,8 +31,10 @@ function wrapIf(o: Out, min: number): string {
 
 function p(e: Expr): Out {
   switch (e.k) {
-    case 'num': return ratText(e.v);
-    case 'sym': return { text: e.name, prec: PREC.atom };
+    case 'num':
+      return ratText(e.v);
+    case 'sym':
+      return { text: e.name, prec: PREC.atom };
     case 'add': {
       let text = '';
       e.terms.forEach((t, i) => {
@@ -44,7 +49,8 @@ function p(e: Expr): Out {
       const fs = rest.k === 'mul' ? rest.factors : [rest];
       const numer: string[] = [];
       const denom: string[] = [];
-      if (c.d > 1_000_000n || c.n > 10n ** 15n || c.n < -(10n ** 15n)) numer.push(ratText(Q.rat(c.n < 0n ? -c.n : c.n, c.d)).text);
+      if (c.d > 1_000_000n || c.n > 10n ** 15n || c.n < -(10n ** 15n))
+        numer.push(ratText(Q.rat(c.n < 0n ? -c.n : c.n, c.d)).text);
       else {
         if (c.n !== 1n && c.n !== -1n) numer.push((c.n < 0n ? -c.n : c.n).toString());
         if (c.d !== 1n) denom.push(c.d.toString());

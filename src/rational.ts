@@ -13,7 +13,10 @@ export function rat(n: bigint | number, d: bigint | number = 1n): Rat {
   let nn = BigInt(n);
   let dd = BigInt(d);
   if (dd === 0n) throw new RangeError('zero denominator');
-  if (dd < 0n) { nn = -nn; dd = -dd; }
+  if (dd < 0n) {
+    nn = -nn;
+    dd = -dd;
+  }
   const g = gcdB(nn, dd) || 1n;
   return { n: nn / g, d: dd / g };
 }
@@ -28,12 +31,18 @@ export const mul = (a: Rat, b: Rat) => rat(a.n * b.n, a.d * b.d);
 export const div = (a: Rat, b: Rat) => rat(a.n * b.d, a.d * b.n);
 export const neg = (a: Rat) => rat(-a.n, a.d);
 export const eq = (a: Rat, b: Rat) => a.n === b.n && a.d === b.d;
-export const cmp = (a: Rat, b: Rat) => { const x = a.n * b.d - b.n * a.d; return x < 0n ? -1 : x > 0n ? 1 : 0; };
+export const cmp = (a: Rat, b: Rat) => {
+  const x = a.n * b.d - b.n * a.d;
+  return x < 0n ? -1 : x > 0n ? 1 : 0;
+};
 export const isInt = (a: Rat) => a.d === 1n;
 export const isZero = (a: Rat) => a.n === 0n;
 export const isOne = (a: Rat) => a.n === 1n && a.d === 1n;
 export const min = (a: Rat, b: Rat) => (cmp(a, b) <= 0 ? a : b);
-export const floor = (a: Rat) => { const q = a.n / a.d; return rat(a.n < 0n && q * a.d !== a.n ? q - 1n : q); };
+export const floor = (a: Rat) => {
+  const q = a.n / a.d;
+  return rat(a.n < 0n && q * a.d !== a.n ? q - 1n : q);
+};
 
 /** a^k for an integer k. */
 export function powInt(a: Rat, k: bigint): Rat {
@@ -152,7 +161,9 @@ function ldexpBig(q: bigint, sticky: boolean, e: number): number {
   const rem = q & ((1n << BigInt(drop)) - 1n);
   const halfway = 1n << BigInt(drop - 1);
   if (rem > halfway || (rem === halfway && (sticky || (m & 1n) === 1n))) m += 1n;
-  else if (rem === halfway && !sticky && (m & 1n) === 0n) { /* ties to even: keep */ }
+  else if (rem === halfway && !sticky && (m & 1n) === 0n) {
+    /* ties to even: keep */
+  }
   const scale = e + drop;
   // Multiply in two steps to avoid intermediate overflow/underflow.
   const half = Math.trunc(scale / 2);
@@ -172,7 +183,10 @@ export function extractPower(n: bigint, q: bigint): [bigint, bigint] {
   let m = n;
   for (let p = 2n; p < 1000n && p ** q <= m; p++) {
     const pq = p ** q;
-    while (m % pq === 0n) { m /= pq; k *= p; }
+    while (m % pq === 0n) {
+      m /= pq;
+      k *= p;
+    }
   }
   return [k, m];
 }

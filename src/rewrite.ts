@@ -32,7 +32,11 @@ function applyRules(e: Expr, rules: readonly Rule[], limit: number): Expr {
     let changed = false;
     for (const rule of rules) {
       const r = rule.apply(e);
-      if (r && r.key !== e.key) { e = r; changed = true; break; }
+      if (r && r.key !== e.key) {
+        e = r;
+        changed = true;
+        break;
+      }
     }
     if (!changed) return e;
   }

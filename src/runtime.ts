@@ -95,7 +95,6 @@ function erfc(x${n})${n} {
 }`;
 };
 
-
 /** The pieces of the kernel loop the module writer fills in (emit/module.ts), as printed text. */
 export interface KernelLoops {
   /** The fused loop (nngp and ntk): per-row statements, per-entry statements and stores. */

@@ -34,10 +34,10 @@ function factorial(k: number): bigint {
 
 /** sin t = t - t^3/3! + ..., cos t = 1 - t^2/2! + ... */
 export function sin(n: number): Series {
-  return Array.from({ length: n }, (_, k) => (k % 2 === 1 ? Q.rat((k % 4 === 1 ? 1n : -1n), factorial(k)) : Q.ZERO));
+  return Array.from({ length: n }, (_, k) => (k % 2 === 1 ? Q.rat(k % 4 === 1 ? 1n : -1n, factorial(k)) : Q.ZERO));
 }
 export function cos(n: number): Series {
-  return Array.from({ length: n }, (_, k) => (k % 2 === 0 ? Q.rat((k % 4 === 0 ? 1n : -1n), factorial(k)) : Q.ZERO));
+  return Array.from({ length: n }, (_, k) => (k % 2 === 0 ? Q.rat(k % 4 === 0 ? 1n : -1n, factorial(k)) : Q.ZERO));
 }
 
 /** t^e as a series. */

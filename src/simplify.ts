@@ -10,13 +10,15 @@
 //   CANCEL      terms over a common denominator, cancelled (cancel.ts).
 // Together they make equivalent sources meet in one canonical form (README, "Normal form").
 import { cancelSum } from './cancel.js';
-import { compareOnDomain, isGuardEpsilon, nonnegOnDomain, positiveInsideDomain } from './domain.js';
+import { nonnegOnDomain } from './domain.js';
+import { GUARDS } from './guards.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import { fixpoint, type Rule } from './rewrite.js';
 import type { Expr, Fn, FnName } from './types.js';
 
 export type { Rule } from './rewrite.js';
+export { GUARDS } from './guards.js';
 
 const two = E.num(2);
 const mhalf = E.num(-0.5);
@@ -29,96 +31,6 @@ const arg0 = (e: Expr) => (e as Fn).args[0]!;
 const inner = (e: Expr, f: FnName, g: FnName) => (isFn(e, f) && isFn(arg0(e), g) ? arg0(arg0(e)) : undefined);
 
 const CANONICAL = 'one form for equivalent sources, so that their terms meet and cancel';
-
-// ---------------------------------------------------------------- guards
-
-/**
- * where(x > y, a, b) decided on the domain: the comparison holds everywhere on it, or nowhere,
- * or fails only on its boundary (where the guard supplies a limit the compiler implements
- * itself), or acts only within a floor of at most GUARD_EPSILON of the boundary. Returns the
- * branch that holds, or undefined.
- */
-function decideWhere(e: Fn): Expr | undefined {
-  const c = e.args[0]!;
-  if (c.k !== 'fn') return undefined;
-  const [a, b] = [e.args[1]!, e.args[2]!];
-  // Normalise to x > y, x >= y, x == y, x != y.
-  const swap = c.name === 'lt' || c.name === 'le';
-  const [x, y] = swap ? [c.args[1]!, c.args[0]!] : [c.args[0]!, c.args[1]!];
-  const strict = c.name === 'lt' || c.name === 'gt';
-  const clamp = (a.key === x.key && b.key === y.key) || (a.key === y.key && b.key === x.key); // branches agree where x = y
-  const d = E.sub(x, y);
-  if (c.name === 'eq' || c.name === 'ne') {
-    if (!positiveInsideDomain(d) && !positiveInsideDomain(E.neg(d))) return undefined;
-    return c.name === 'eq' ? b : a; // x = y only on the boundary
-  }
-  if (isGuardEpsilon(y) && positiveInsideDomain(x)) return a; // x > eps, x ≥ 0: acts only at the boundary
-  const rel = compareOnDomain(x, y);
-  if (rel === 'ge') return !strict || clamp || positiveInsideDomain(d) ? a : undefined;
-  if (rel === 'le') return strict || clamp || positiveInsideDomain(E.neg(d)) ? b : undefined;
-  return undefined;
-}
-
-const GUARD_HELPS = 'the guarded quantity meets the other rules (the derivative has no where(...) terms and singular terms cancel)';
-
-/** Guards that act only outside the kernel domain, or at its boundary (README, "Guards"). */
-export const GUARDS: readonly Rule[] = [
-  {
-    name: 'clip(u, lo, hi) = u where lo ≤ u ≤ hi on the domain',
-    sound: 'the clip acts only outside the domain (|rho| ≤ 1 by Cauchy–Schwarz)',
-    helps: GUARD_HELPS,
-    examples: ['acos(clip(cov12/sqrt(var1*var2), -1, 1))', 'acos(clip(cov12/sqrt(var1*var2), -1.5, 1))'],
-    apply: (e) => {
-      if (!isFn(e, 'clip')) return undefined;
-      const [u, lo, hi] = e.args as [Expr, Expr, Expr];
-      return compareOnDomain(u, lo) === 'ge' && compareOnDomain(u, hi) === 'le' ? u : undefined;
-    },
-  },
-  {
-    name: 'max(a, b) = a where a ≥ b on the domain, or where b is a floor of at most GUARD_EPSILON under a ≥ 0',
-    sound: 'the max acts only outside the domain, or within GUARD_EPSILON of its boundary',
-    helps: GUARD_HELPS,
-    examples: ['sqrt(max(var1*var2 - cov12^2, 0))', 'sqrt(max(var1*var2 - cov12^2, 1e-30))', 'max(cov12/sqrt(var1*var2), -1)'],
-    apply: (e) => {
-      if (!isFn(e, 'max')) return undefined;
-      for (const [a, b] of [[e.args[0]!, e.args[1]!], [e.args[1]!, e.args[0]!]] as const) {
-        if (compareOnDomain(a, b) === 'ge' || (isGuardEpsilon(b) && nonnegOnDomain(a))) return a;
-      }
-      return undefined;
-    },
-  },
-  {
-    name: 'min(a, b) = a where a ≤ b on the domain',
-    sound: 'the min acts only outside the domain',
-    helps: GUARD_HELPS,
-    examples: ['acos(min(cov12/sqrt(var1*var2), 1))', 'min(1, cov12^2/(var1*var2))'],
-    apply: (e) => {
-      if (!isFn(e, 'min')) return undefined;
-      if (compareOnDomain(e.args[0]!, e.args[1]!) === 'le') return e.args[0]!;
-      if (compareOnDomain(e.args[1]!, e.args[0]!) === 'le') return e.args[1]!;
-      return undefined;
-    },
-  },
-  {
-    name: 'where(x > y, a, b) = a or b where the comparison is decided on the domain',
-    sound: 'it holds everywhere on the domain, or nowhere, or fails only on its boundary (a 0/0 or bound guard) or within GUARD_EPSILON of it',
-    helps: GUARD_HELPS,
-    examples: [
-      'acos(where(cov12/sqrt(var1*var2) > 1, 1, cov12/sqrt(var1*var2)))',
-      'where(var1*var2 > 0, cov12/sqrt(var1*var2), 0)',
-      'where(var1*var2 - cov12^2 > 1e-30, sqrt(var1*var2 - cov12^2), 0)',
-      'where(var1 < 0, 0, var1)',
-    ],
-    apply: (e) => (isFn(e, 'where') ? decideWhere(e) : undefined),
-  },
-  {
-    name: 'abs(x) = x for x ≥ 0 on the domain',
-    sound: 'definition of abs; x ≥ 0 proved by domain.nonnegOnDomain (variances, the gap, their sums)',
-    helps: GUARD_HELPS,
-    examples: ['sqrt(abs(var1*var2 - cov12^2))', 'abs(var1)'],
-    apply: (e) => (isFn(e, 'abs') && nonnegOnDomain(arg0(e)) ? arg0(e) : undefined),
-  },
-];
 
 // ---------------------------------------------------------------- identities
 
@@ -138,7 +50,20 @@ function shiftByQuarterTurns(e: Expr): Expr | undefined {
   const twice = Q.mul(E.splitCoeff(terms[i]!)[0], Q.rat(2));
   const k = Number(((twice.n % 4n) + 4n) % 4n);
   const x = E.add(...terms.filter((_, j) => j !== i));
-  const table: [FnName, number][] = e.name === 'sin' ? [['sin', 1], ['cos', 1], ['sin', -1], ['cos', -1]] : [['cos', 1], ['sin', -1], ['cos', -1], ['sin', 1]];
+  const table: [FnName, number][] =
+    e.name === 'sin'
+      ? [
+          ['sin', 1],
+          ['cos', 1],
+          ['sin', -1],
+          ['cos', -1],
+        ]
+      : [
+          ['cos', 1],
+          ['sin', -1],
+          ['cos', -1],
+          ['sin', 1],
+        ];
   const [f, sign] = table[k]!;
   return E.mul(E.num(sign), E.fn(f, [x]));
 }
@@ -160,9 +85,18 @@ function atQuarterTurns(e: Expr): Expr | undefined {
  * all become acos (the angle theta in [0, pi] of the arc-cosine kernels).
  */
 export const IDENTITIES: readonly Rule[] = [
-  { name: 'exp(log x) = x', sound: 'exp inverts log on x > 0, where log x is defined', helps: CANONICAL, examples: ['exp(log(var1))'], apply: (e) => inner(e, 'exp', 'log') },
   {
-    name: 'exp(a + r log b) = b^r exp(a)', sound: 'exp(r log b) = b^r for b > 0, where log b is defined', helps: CANONICAL, examples: ['exp(cov12/sqrt(var1*var2) - 1 + log(sqrt(var1*var2)))'],
+    name: 'exp(log x) = x',
+    sound: 'exp inverts log on x > 0, where log x is defined',
+    helps: CANONICAL,
+    examples: ['exp(log(var1))'],
+    apply: (e) => inner(e, 'exp', 'log'),
+  },
+  {
+    name: 'exp(a + r log b) = b^r exp(a)',
+    sound: 'exp(r log b) = b^r for b > 0, where log b is defined',
+    helps: CANONICAL,
+    examples: ['exp(cov12/sqrt(var1*var2) - 1 + log(sqrt(var1*var2)))'],
     apply: (e) => {
       if (!isFn(e, 'exp') || arg0(e).k !== 'add') return undefined;
       const terms = (arg0(e) as { terms: readonly Expr[] }).terms;
@@ -172,47 +106,134 @@ export const IDENTITIES: readonly Rule[] = [
       return E.mul(E.fn('exp', [E.add(...rest)]), ...logs.map(([r, l]) => E.pow(arg0(l), E.num(r))));
     },
   },
-  { name: 'expm1(x) = exp(x) - 1', sound: 'definition (stabilize writes expm1 back where a sum needs it)', helps: 'a product exp(a)*expm1(b) merges into single exponentials: no inf*0 at large arguments', examples: ['exp(-cov12 - var1/2)*expm1(2*cov12)'], apply: (e) => (isFn(e, 'expm1') ? E.sub(E.fn('exp', [arg0(e)]), E.ONE) : undefined) },
-  { name: 'log1p(x) = log(1 + x)', sound: 'definition (stabilize writes log1p back)', helps: CANONICAL, examples: ['log1p(var1) - log(1 + var1)'], apply: (e) => (isFn(e, 'log1p') ? E.fn('log', [E.add(E.ONE, arg0(e))]) : undefined) },
-  { name: 'log(exp x) = x', sound: 'log inverts exp on all reals', helps: CANONICAL, examples: ['log(exp(cov12))'], apply: (e) => inner(e, 'log', 'exp') },
   {
-    name: 'log(x^r) = r log x', sound: 'for x > 0, where the left side is defined for non-integer r', helps: CANONICAL, examples: ['log(sqrt(var1))', 'log(var1^3)'],
-    apply: (e) => { const a = isFn(e, 'log') ? arg0(e) : undefined; return a && a.k === 'pow' && E.isNonneg(a.base) ? E.mul(a.exp, E.fn('log', [a.base])) : undefined; },
-  },
-  { name: 'sin(asin x) = x', sound: 'sin inverts asin on [-1, 1]', helps: CANONICAL, examples: ['sin(asin(cov12/sqrt(var1*var2)))'], apply: (e) => inner(e, 'sin', 'asin') },
-  { name: 'cos(acos x) = x', sound: 'cos inverts acos on [-1, 1]', helps: CANONICAL, examples: ['cos(acos(cov12/sqrt(var1*var2)))'], apply: (e) => inner(e, 'cos', 'acos') },
-  { name: 'tan(atan x) = x', sound: 'tan inverts atan', helps: CANONICAL, examples: ['tan(atan(cov12))'], apply: (e) => inner(e, 'tan', 'atan') },
-  {
-    name: 'sin(acos x) = sqrt(1 - x^2)', sound: 'acos x is in [0, pi], where sin ≥ 0', helps: CANONICAL, examples: ['sin(acos(cov12/sqrt(var1*var2)))'],
-    apply: (e) => { const x = inner(e, 'sin', 'acos'); return x && E.pow(oneMinusSq(x), E.HALF); },
+    name: 'expm1(x) = exp(x) - 1',
+    sound: 'definition (stabilize writes expm1 back where a sum needs it)',
+    helps: 'a product exp(a)*expm1(b) merges into single exponentials: no inf*0 at large arguments',
+    examples: ['exp(-cov12 - var1/2)*expm1(2*cov12)'],
+    apply: (e) => (isFn(e, 'expm1') ? E.sub(E.fn('exp', [arg0(e)]), E.ONE) : undefined),
   },
   {
-    name: 'cos(asin x) = sqrt(1 - x^2)', sound: 'asin x is in [-pi/2, pi/2], where cos ≥ 0', helps: CANONICAL, examples: ['cos(asin(cov12/sqrt(var1*var2)))'],
-    apply: (e) => { const x = inner(e, 'cos', 'asin'); return x && E.pow(oneMinusSq(x), E.HALF); },
+    name: 'log1p(x) = log(1 + x)',
+    sound: 'definition (stabilize writes log1p back)',
+    helps: CANONICAL,
+    examples: ['log1p(var1) - log(1 + var1)'],
+    apply: (e) => (isFn(e, 'log1p') ? E.fn('log', [E.add(E.ONE, arg0(e))]) : undefined),
   },
   {
-    name: 'cos(atan x) = 1/sqrt(1 + x^2)', sound: 'atan x is in (-pi/2, pi/2), where cos > 0', helps: CANONICAL, examples: ['cos(atan(cov12))'],
-    apply: (e) => { const x = inner(e, 'cos', 'atan'); return x && radius(E.ONE, x); },
+    name: 'log(exp x) = x',
+    sound: 'log inverts exp on all reals',
+    helps: CANONICAL,
+    examples: ['log(exp(cov12))'],
+    apply: (e) => inner(e, 'log', 'exp'),
   },
   {
-    name: 'sin(atan x) = x/sqrt(1 + x^2)', sound: 'sin = tan cos on (-pi/2, pi/2)', helps: CANONICAL, examples: ['sin(atan(cov12))'],
-    apply: (e) => { const x = inner(e, 'sin', 'atan'); return x && E.mul(x, radius(E.ONE, x)); },
+    name: 'log(x^r) = r log x',
+    sound: 'for x > 0, where the left side is defined for non-integer r',
+    helps: CANONICAL,
+    examples: ['log(sqrt(var1))', 'log(var1^3)'],
+    apply: (e) => {
+      const a = isFn(e, 'log') ? arg0(e) : undefined;
+      return a && a.k === 'pow' && E.isNonneg(a.base) ? E.mul(a.exp, E.fn('log', [a.base])) : undefined;
+    },
   },
   {
-    name: 'cos(atan2(y, x)) = x/sqrt(x^2 + y^2)', sound: 'the point (x, y) has angle atan2(y, x) and radius sqrt(x^2 + y^2)', helps: CANONICAL, examples: ['cos(atan2(cov12, var1))'],
-    apply: (e) => { if (!isFn(e, 'cos') || !isFn(arg0(e), 'atan2')) return undefined; const [y, x] = (arg0(e) as Fn).args as [Expr, Expr]; return E.mul(x, radius(x, y)); },
+    name: 'sin(asin x) = x',
+    sound: 'sin inverts asin on [-1, 1]',
+    helps: CANONICAL,
+    examples: ['sin(asin(cov12/sqrt(var1*var2)))'],
+    apply: (e) => inner(e, 'sin', 'asin'),
   },
   {
-    name: 'sin(atan2(y, x)) = y/sqrt(x^2 + y^2)', sound: 'as above', helps: CANONICAL, examples: ['sin(atan2(cov12, var1))'],
-    apply: (e) => { if (!isFn(e, 'sin') || !isFn(arg0(e), 'atan2')) return undefined; const [y, x] = (arg0(e) as Fn).args as [Expr, Expr]; return E.mul(y, radius(x, y)); },
+    name: 'cos(acos x) = x',
+    sound: 'cos inverts acos on [-1, 1]',
+    helps: CANONICAL,
+    examples: ['cos(acos(cov12/sqrt(var1*var2)))'],
+    apply: (e) => inner(e, 'cos', 'acos'),
   },
   {
-    name: 'asin(u) = pi/2 - acos(u)', sound: 'asin and acos are complementary on [-1, 1]', helps: CANONICAL, examples: ['asin(cov12/sqrt(var1*var2))'],
+    name: 'tan(atan x) = x',
+    sound: 'tan inverts atan',
+    helps: CANONICAL,
+    examples: ['tan(atan(cov12))'],
+    apply: (e) => inner(e, 'tan', 'atan'),
+  },
+  {
+    name: 'sin(acos x) = sqrt(1 - x^2)',
+    sound: 'acos x is in [0, pi], where sin ≥ 0',
+    helps: CANONICAL,
+    examples: ['sin(acos(cov12/sqrt(var1*var2)))'],
+    apply: (e) => {
+      const x = inner(e, 'sin', 'acos');
+      return x && E.pow(oneMinusSq(x), E.HALF);
+    },
+  },
+  {
+    name: 'cos(asin x) = sqrt(1 - x^2)',
+    sound: 'asin x is in [-pi/2, pi/2], where cos ≥ 0',
+    helps: CANONICAL,
+    examples: ['cos(asin(cov12/sqrt(var1*var2)))'],
+    apply: (e) => {
+      const x = inner(e, 'cos', 'asin');
+      return x && E.pow(oneMinusSq(x), E.HALF);
+    },
+  },
+  {
+    name: 'cos(atan x) = 1/sqrt(1 + x^2)',
+    sound: 'atan x is in (-pi/2, pi/2), where cos > 0',
+    helps: CANONICAL,
+    examples: ['cos(atan(cov12))'],
+    apply: (e) => {
+      const x = inner(e, 'cos', 'atan');
+      return x && radius(E.ONE, x);
+    },
+  },
+  {
+    name: 'sin(atan x) = x/sqrt(1 + x^2)',
+    sound: 'sin = tan cos on (-pi/2, pi/2)',
+    helps: CANONICAL,
+    examples: ['sin(atan(cov12))'],
+    apply: (e) => {
+      const x = inner(e, 'sin', 'atan');
+      return x && E.mul(x, radius(E.ONE, x));
+    },
+  },
+  {
+    name: 'cos(atan2(y, x)) = x/sqrt(x^2 + y^2)',
+    sound: 'the point (x, y) has angle atan2(y, x) and radius sqrt(x^2 + y^2)',
+    helps: CANONICAL,
+    examples: ['cos(atan2(cov12, var1))'],
+    apply: (e) => {
+      if (!isFn(e, 'cos') || !isFn(arg0(e), 'atan2')) return undefined;
+      const [y, x] = (arg0(e) as Fn).args as [Expr, Expr];
+      return E.mul(x, radius(x, y));
+    },
+  },
+  {
+    name: 'sin(atan2(y, x)) = y/sqrt(x^2 + y^2)',
+    sound: 'as above',
+    helps: CANONICAL,
+    examples: ['sin(atan2(cov12, var1))'],
+    apply: (e) => {
+      if (!isFn(e, 'sin') || !isFn(arg0(e), 'atan2')) return undefined;
+      const [y, x] = (arg0(e) as Fn).args as [Expr, Expr];
+      return E.mul(y, radius(x, y));
+    },
+  },
+  {
+    name: 'asin(u) = pi/2 - acos(u)',
+    sound: 'asin and acos are complementary on [-1, 1]',
+    helps: CANONICAL,
+    examples: ['asin(cov12/sqrt(var1*var2))'],
     apply: (e) => (isFn(e, 'asin') ? E.sub(PI_HALF, E.fn('acos', [arg0(e)])) : undefined),
   },
   {
-    name: 'atan(u) = pi/2 - acos(u/sqrt(1 + u^2))', sound: 'atan u = asin(u/sqrt(1 + u^2)), the angle of the point (1, u)', helps: CANONICAL, examples: ['atan(cov12/sqrt(var1*var2 - cov12^2))', 'atan(cov12)'],
-    apply: (e) => (isFn(e, 'atan') ? E.sub(PI_HALF, E.fn('acos', [E.mul(arg0(e), radius(E.ONE, arg0(e)))])) : undefined),
+    name: 'atan(u) = pi/2 - acos(u/sqrt(1 + u^2))',
+    sound: 'atan u = asin(u/sqrt(1 + u^2)), the angle of the point (1, u)',
+    helps: CANONICAL,
+    examples: ['atan(cov12/sqrt(var1*var2 - cov12^2))', 'atan(cov12)'],
+    apply: (e) =>
+      isFn(e, 'atan') ? E.sub(PI_HALF, E.fn('acos', [E.mul(arg0(e), radius(E.ONE, arg0(e)))])) : undefined,
   },
   {
     name: 'atan2(y, x) = acos(x/sqrt(x^2 + y^2)) for y ≥ 0',
@@ -227,7 +248,8 @@ export const IDENTITIES: readonly Rule[] = [
   },
   {
     name: 'atan2(y, x) = pi/2 - acos(y/sqrt(x^2 + y^2)) for x ≥ 0',
-    sound: 'the angle of (x, y) with x ≥ 0 is in [-pi/2, pi/2], where it is asin(y/r) = pi/2 - acos(y/r); (x, y) ≠ (0, 0)',
+    sound:
+      'the angle of (x, y) with x ≥ 0 is in [-pi/2, pi/2], where it is asin(y/r) = pi/2 - acos(y/r); (x, y) ≠ (0, 0)',
     helps: CANONICAL,
     examples: ['atan2(cov12, sqrt((1 + var1)*(1 + var2) - cov12^2))'],
     apply: (e) => {
@@ -237,23 +259,41 @@ export const IDENTITIES: readonly Rule[] = [
     },
   },
   {
-    name: 'acos(u) = pi - acos(-u) when u leads with a negative term', sound: 'acos(-u) = pi - acos(u) on [-1, 1]', helps: CANONICAL, examples: ['acos(-cov12/sqrt(var1*var2))'],
-    apply: (e) => (isFn(e, 'acos') && E.leadsNegative(arg0(e)) ? E.sub(E.PI, E.fn('acos', [E.neg(arg0(e))])) : undefined),
+    name: 'acos(u) = pi - acos(-u) when u leads with a negative term',
+    sound: 'acos(-u) = pi - acos(u) on [-1, 1]',
+    helps: CANONICAL,
+    examples: ['acos(-cov12/sqrt(var1*var2))'],
+    apply: (e) =>
+      isFn(e, 'acos') && E.leadsNegative(arg0(e)) ? E.sub(E.PI, E.fn('acos', [E.neg(arg0(e))])) : undefined,
   },
   {
-    name: 'sinh(x) = (exp(x) - exp(-x))/2', sound: 'definition', helps: 'products with exp merge into single exponentials (no inf*0 at large variances)', examples: ['exp(-(var1 + var2)/2)*sinh(cov12)'],
-    apply: (e) => (isFn(e, 'sinh') ? E.mul(E.HALF, E.sub(E.fn('exp', [arg0(e)]), E.fn('exp', [E.neg(arg0(e))]))) : undefined),
+    name: 'sinh(x) = (exp(x) - exp(-x))/2',
+    sound: 'definition',
+    helps: 'products with exp merge into single exponentials (no inf*0 at large variances)',
+    examples: ['exp(-(var1 + var2)/2)*sinh(cov12)'],
+    apply: (e) =>
+      isFn(e, 'sinh') ? E.mul(E.HALF, E.sub(E.fn('exp', [arg0(e)]), E.fn('exp', [E.neg(arg0(e))]))) : undefined,
   },
   {
-    name: 'cosh(x) = (exp(x) + exp(-x))/2', sound: 'definition', helps: 'as for sinh', examples: ['exp(-(var1 + var2)/2)*cosh(cov12)'],
-    apply: (e) => (isFn(e, 'cosh') ? E.mul(E.HALF, E.add(E.fn('exp', [arg0(e)]), E.fn('exp', [E.neg(arg0(e))]))) : undefined),
+    name: 'cosh(x) = (exp(x) + exp(-x))/2',
+    sound: 'definition',
+    helps: 'as for sinh',
+    examples: ['exp(-(var1 + var2)/2)*cosh(cov12)'],
+    apply: (e) =>
+      isFn(e, 'cosh') ? E.mul(E.HALF, E.add(E.fn('exp', [arg0(e)]), E.fn('exp', [E.neg(arg0(e))]))) : undefined,
   },
   {
-    name: 'f(0) = 0 for odd f', sound: `${VANISH_AT_0.join(', ')} vanish at 0`, helps: CANONICAL, examples: ['cov12 + sin(0*cov12)'],
+    name: 'f(0) = 0 for odd f',
+    sound: `${VANISH_AT_0.join(', ')} vanish at 0`,
+    helps: CANONICAL,
+    examples: ['cov12 + sin(0*cov12)'],
     apply: (e) => (e.k === 'fn' && VANISH_AT_0.includes(e.name) && E.isZero(arg0(e)) ? E.ZERO : undefined),
   },
   {
-    name: 'cos(0) = cosh(0) = erfc(0) = 1, log(1) = 0, acos(0) = pi/2, acos(1) = 0', sound: 'values at a point', helps: CANONICAL, examples: ['cov12*cos(0)', 'acos(0)*cov12'],
+    name: 'cos(0) = cosh(0) = erfc(0) = 1, log(1) = 0, acos(0) = pi/2, acos(1) = 0',
+    sound: 'values at a point',
+    helps: CANONICAL,
+    examples: ['cov12*cos(0)', 'acos(0)*cov12'],
     apply: (e) => {
       if (e.k !== 'fn') return undefined;
       const a = e.args[0]!;
@@ -264,26 +304,62 @@ export const IDENTITIES: readonly Rule[] = [
       return undefined;
     },
   },
-  { name: 'sin(k pi/2), cos(k pi/2) are 0 or ±1', sound: 'values at multiples of pi/2 (k integer)', helps: CANONICAL, examples: ['cov12*cos(pi)', 'cov12*sin(3*pi/2)'], apply: atQuarterTurns },
   {
-    name: 'sin(x + k pi/2), cos(x + k pi/2) = ±sin x or ±cos x', sound: 'sin(x + pi/2) = cos x and cos(x + pi/2) = -sin x, applied k times', helps: CANONICAL,
-    examples: ['cos(pi/2 - acos(cov12/sqrt(var1*var2)))', 'sin(cov12 + pi)'], apply: shiftByQuarterTurns,
+    name: 'sin(k pi/2), cos(k pi/2) are 0 or ±1',
+    sound: 'values at multiples of pi/2 (k integer)',
+    helps: CANONICAL,
+    examples: ['cov12*cos(pi)', 'cov12*sin(3*pi/2)'],
+    apply: atQuarterTurns,
   },
   {
-    name: 'f(-x) = -f(x) for odd f', sound: `${ODD.join(', ')} are odd`, helps: CANONICAL, examples: ['sin(-cov12)', 'erf(-2*cov12)'],
-    apply: (e) => (e.k === 'fn' && ODD.includes(e.name) && E.splitCoeff(arg0(e))[0].n < 0n ? E.neg(E.fn(e.name, [E.neg(arg0(e))])) : undefined),
+    name: 'sin(x + k pi/2), cos(x + k pi/2) = ±sin x or ±cos x',
+    sound: 'sin(x + pi/2) = cos x and cos(x + pi/2) = -sin x, applied k times',
+    helps: CANONICAL,
+    examples: ['cos(pi/2 - acos(cov12/sqrt(var1*var2)))', 'sin(cov12 + pi)'],
+    apply: shiftByQuarterTurns,
   },
   {
-    name: 'f(-x) = f(x) for even f', sound: `${EVEN.join(', ')} are even`, helps: CANONICAL, examples: ['cos(-cov12)', 'abs(-cov12)'],
-    apply: (e) => (e.k === 'fn' && EVEN.includes(e.name) && E.splitCoeff(arg0(e))[0].n < 0n ? E.fn(e.name, [E.neg(arg0(e))]) : undefined),
+    name: 'f(-x) = -f(x) for odd f',
+    sound: `${ODD.join(', ')} are odd`,
+    helps: CANONICAL,
+    examples: ['sin(-cov12)', 'erf(-2*cov12)'],
+    apply: (e) =>
+      e.k === 'fn' && ODD.includes(e.name) && E.splitCoeff(arg0(e))[0].n < 0n
+        ? E.neg(E.fn(e.name, [E.neg(arg0(e))]))
+        : undefined,
   },
   {
-    name: 'sign(k) for a constant k', sound: 'definition of sign', helps: CANONICAL, examples: ['cov12*sign(3)'],
-    apply: (e) => (isFn(e, 'sign') && arg0(e).k === 'num' ? E.num(Math.sign(Number((arg0(e) as { v: { n: bigint } }).v.n))) : undefined),
+    name: 'f(-x) = f(x) for even f',
+    sound: `${EVEN.join(', ')} are even`,
+    helps: CANONICAL,
+    examples: ['cos(-cov12)', 'abs(-cov12)'],
+    apply: (e) =>
+      e.k === 'fn' && EVEN.includes(e.name) && E.splitCoeff(arg0(e))[0].n < 0n
+        ? E.fn(e.name, [E.neg(arg0(e))])
+        : undefined,
   },
-  { name: 'where(c, a, a) = a', sound: 'both branches agree', helps: CANONICAL, examples: ['where(cov12 > 0, var1, var1)'], apply: (e) => (isFn(e, 'where') && e.args[1]!.key === e.args[2]!.key ? e.args[1]! : undefined) },
   {
-    name: 'where(k1 < k2, a, b) for constants', sound: 'the comparison is decided exactly on rationals', helps: CANONICAL, examples: ['where(2 > 1, cov12, var1)'],
+    name: 'sign(k) for a constant k',
+    sound: 'definition of sign',
+    helps: CANONICAL,
+    examples: ['cov12*sign(3)'],
+    apply: (e) =>
+      isFn(e, 'sign') && arg0(e).k === 'num'
+        ? E.num(Math.sign(Number((arg0(e) as { v: { n: bigint } }).v.n)))
+        : undefined,
+  },
+  {
+    name: 'where(c, a, a) = a',
+    sound: 'both branches agree',
+    helps: CANONICAL,
+    examples: ['where(cov12 > 0, var1, var1)'],
+    apply: (e) => (isFn(e, 'where') && e.args[1]!.key === e.args[2]!.key ? e.args[1]! : undefined),
+  },
+  {
+    name: 'where(k1 < k2, a, b) for constants',
+    sound: 'the comparison is decided exactly on rationals',
+    helps: CANONICAL,
+    examples: ['where(2 > 1, cov12, var1)'],
     apply: (e) => {
       if (!isFn(e, 'where')) return undefined;
       const c = e.args[0] as Fn;
@@ -301,7 +377,8 @@ export const CANCEL: readonly Rule[] = [
   {
     name: 'a/q + b/q = (a + b)/q, then common factors of numerator and denominator cancel',
     sound: 'arithmetic of fractions; the division is exact polynomial division',
-    helps: 'singular terms (inf - inf at the diagonal) cancel symbolically: the derivative of an arctan2 angle, a hand-written J_2',
+    helps:
+      'singular terms (inf - inf at the diagonal) cancel symbolically: the derivative of an arctan2 angle, a hand-written J_2',
     examples: [
       '-cov12/sqrt(var1*var2 - cov12^2) + cov12^3/(sqrt(var1*var2 - cov12^2)*var1*var2) + sqrt(var1*var2 - cov12^2)*cov12/(var1*var2)',
       '-cov12^2/sqrt(var1*var2 - cov12^2) + var1*var2/sqrt(var1*var2 - cov12^2) + 3*sqrt(var1*var2 - cov12^2)',

@@ -39,18 +39,33 @@ function polarAngle(f: Expr): 1 | -1 | undefined {
   return undefined;
 }
 
-interface PolarTerm { coef: Rat; p: number; q: number; e: number; group: string; constant: Expr; param: Expr; r: Rat }
+interface PolarTerm {
+  coef: Rat;
+  p: number;
+  q: number;
+  e: number;
+  group: string;
+  constant: Expr;
+  param: Expr;
+  r: Rat;
+}
 
 /** A term in polar form, or undefined. */
 function polar(t: Expr, angleKey: string, s: 1 | -1): PolarTerm | undefined {
   let [coef, rest] = E.splitCoeff(t);
   const fs = rest.k === 'mul' ? rest.factors : E.isOne(rest) ? [] : [rest];
-  let p = 0, q = 0, e = 0;
+  let p = 0,
+    q = 0,
+    e = 0;
   let r = Q.ZERO;
-  let a = Q.ZERO, b = Q.ZERO;
+  let a = Q.ZERO,
+    b = Q.ZERO;
   const constant: Expr[] = [];
   for (const f of fs) {
-    if (f.key === angleKey) { e++; continue; }
+    if (f.key === angleKey) {
+      e++;
+      continue;
+    }
     const [base, exp] = f.k === 'pow' ? [f.base, f.exp] : [f, E.ONE];
     if (exp.k !== 'num') return undefined;
     const k = exp.v;
@@ -114,7 +129,9 @@ export function smallAngleSeries(s: Expr): Expr | undefined {
   // of the terms' magnitudes over the value; the series by 1-1.7 bits, from phi^k0 of a rounded
   // phi): below the first angle where that condition number falls to 3.
   const cond = (phi: number) => {
-    const parts = (terms as PolarTerm[]).map((t) => Q.toNumber(t.coef) * Math.cos(phi) ** t.p * Math.sin(phi) ** t.q * phi ** t.e);
+    const parts = (terms as PolarTerm[]).map(
+      (t) => Q.toNumber(t.coef) * Math.cos(phi) ** t.p * Math.sin(phi) ** t.q * phi ** t.e,
+    );
     return parts.reduce((a, b) => a + Math.abs(b), 0) / Math.abs(parts.reduce((a, b) => a + b, 0));
   };
   let phiMax = 0.05;
@@ -129,5 +146,13 @@ export function smallAngleSeries(s: Expr): Expr | undefined {
   const t0 = terms[0]!;
   const scale = E.mul(t0.constant, t0.param, E.pow(E.mul(E.VAR1, E.VAR2), E.num(Q.div(t0.r, Q.rat(2)))));
   const [y, x] = angle.args as [Expr, Expr];
-  return E.fn('smallangle', [y, x, scale, s, E.num(Q.fromNumber(phiMax)), E.num(k0), ...F.slice(k0, n).map((c) => E.num(c))]);
+  return E.fn('smallangle', [
+    y,
+    x,
+    scale,
+    s,
+    E.num(Q.fromNumber(phiMax)),
+    E.num(k0),
+    ...F.slice(k0, n).map((c) => E.num(c)),
+  ]);
 }

@@ -12,7 +12,13 @@ export function parseParams(text: string, source = text, offset = 0, filename = 
     const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S+)\s*$/.exec(part);
     const value = m ? Number(m[2]) : NaN;
     if (!m || !Number.isFinite(value)) {
-      throw new CompileError('E_PARAM', `bad param '${part.trim()}': expected name=number`, source, locAt(source, at + (part.length - part.trimStart().length), Math.max(1, part.trim().length)), filename);
+      throw new CompileError(
+        'E_PARAM',
+        `bad param '${part.trim()}': expected name=number`,
+        source,
+        locAt(source, at + (part.length - part.trimStart().length), Math.max(1, part.trim().length)),
+        filename,
+      );
     }
     out[m[1]!] = value;
   }
@@ -34,6 +40,10 @@ export function fileParams(source: string, filename = '<input>'): Record<string,
  * The params a source compiles with: its `# params:` directives, overridden by the caller's
  * (options.params, --params, the plugin's options). The one place they are merged.
  */
-export function effectiveParams(source: string, filename: string, overrides: Readonly<Record<string, number>> = {}): Record<string, number> {
+export function effectiveParams(
+  source: string,
+  filename: string,
+  overrides: Readonly<Record<string, number>> = {},
+): Record<string, number> {
   return { ...fileParams(source, filename), ...overrides };
 }

@@ -72,7 +72,8 @@ const acosComplement: Partner = (ti) => {
       if (ratio.k !== 'num') return undefined;
       const r = ratio.v;
       if (Q.cmp(r, Q.rat(-1, 4)) >= 0) return undefined;
-      if (Q.cmp(r, Q.rat(-3, 4)) > 0) return E.add(E.neg(E.mul(m, E.fn('asin', [u]))), E.mul(E.num(Q.add(r, Q.HALF)), mpi));
+      if (Q.cmp(r, Q.rat(-3, 4)) > 0)
+        return E.add(E.neg(E.mul(m, E.fn('asin', [u]))), E.mul(E.num(Q.add(r, Q.HALF)), mpi));
       return E.add(E.neg(E.mul(m, E.fn('acos', [E.neg(u)]))), E.mul(E.num(Q.add(r, Q.ONE)), mpi));
     },
   };
@@ -86,7 +87,10 @@ const ymxangle: Partner = (ti) => {
   const [y, x] = F.args as [Expr, Expr];
   const m = E.neg(E.mul(k, E.pow(x, E.MINUS_ONE)));
   const target = E.mul(m, y);
-  return { restKey: E.splitCoeff(target)[1].key, replace: (tj) => (tj.key === target.key ? E.mul(m, E.fn('ymxangle', [y, x])) : undefined) };
+  return {
+    restKey: E.splitCoeff(target)[1].key,
+    replace: (tj) => (tj.key === target.key ? E.mul(m, E.fn('ymxangle', [y, x])) : undefined),
+  };
 };
 
 /**
@@ -119,7 +123,10 @@ function expDifference(ti: Expr, tj: Expr): Expr | undefined {
 /** The key of a term's non-constant factors (two terms whose keys agree differ by a constant factor). */
 function variableKey(t: Expr): string {
   const fs = t.k === 'mul' ? t.factors : [t];
-  return fs.filter((f) => !isConstant(f)).map((f) => f.key).join('*');
+  return fs
+    .filter((f) => !isConstant(f))
+    .map((f) => f.key)
+    .join('*');
 }
 
 /** The pairs expDifference can match: terms k*exp(a) whose cofactors k differ by a constant. */
@@ -155,20 +162,27 @@ const SUM_REWRITES: readonly Rule[] = [
   {
     name: 'm*acos(u) + r*m*pi → with the residual constant nearest 0: -m*asin(u) + (r + 1/2)*m*pi or -m*acos(-u) + (r + 1)*m*pi',
     sound: 'acos(-u) = pi - acos(u) and asin(u) = pi/2 - acos(u) on [-1, 1]',
-    helps: 'pi - acos(u) cancels when u → -1 (ReLU near rho = -1), pi/2 - acos(u) when u → 0 (erf); the angle computed directly keeps its digits',
-    examples: ['(pi - acos(cov12/sqrt(var1*var2)))*cov12', '1 - 2*acos(cov12/sqrt(var1*var2))/pi', '0.7*cov12 - 0.2*cov12*acos(cov12/sqrt(var1*var2))/pi'],
+    helps:
+      'pi - acos(u) cancels when u → -1 (ReLU near rho = -1), pi/2 - acos(u) when u → 0 (erf); the angle computed directly keeps its digits',
+    examples: [
+      '(pi - acos(cov12/sqrt(var1*var2)))*cov12',
+      '1 - 2*acos(cov12/sqrt(var1*var2))/pi',
+      '0.7*cov12 - 0.2*cov12*acos(cov12/sqrt(var1*var2))/pi',
+    ],
     apply: (e) => rewritePair(e, acosComplement),
   },
   {
     name: 'm*y - m*x*angle(y, x) → m*ymxangle(y, x)',
-    sound: 'definition; ymxangle evaluates x*(t - atan t), t = y/x, as x*(t^3/(1 + sqrt(1 + t^2))^2 + 2*(u - atan u)) with u = t/(1 + sqrt(1 + t^2)) (atan t = 2 atan u), u - atan u by its series',
+    sound:
+      'definition; ymxangle evaluates x*(t - atan t), t = y/x, as x*(t^3/(1 + sqrt(1 + t^2))^2 + 2*(u - atan u)) with u = t/(1 + sqrt(1 + t^2)) (atan t = 2 atan u), u - atan u by its series',
     helps: 'sin(theta) - theta*cos(theta) (arc-cosine kernels near rho = -1) cancels to theta^3/3',
     examples: ['sqrt(var1*var2 - cov12^2) - cov12*atan2(sqrt(var1*var2 - cov12^2), cov12)'],
     apply: (e) => rewritePair(e, ymxangle),
   },
   {
     name: 'k*exp(a) - k → k*expm1(a); k*exp(a) - k*exp(b) → k*expdiff(a, b, a - b)',
-    sound: 'expm1(a) = exp(a) - 1; exp(a) - exp(b) = exp(max) * -expm1(-|a - b|) (sign restored), a - b simplified exactly',
+    sound:
+      'expm1(a) = exp(a) - 1; exp(a) - exp(b) = exp(max) * -expm1(-|a - b|) (sign restored), a - b simplified exactly',
     helps: 'no cancellation when a ≈ b (sin, sinh-like maps) or a ≈ 0; no inf*0 when exp overflows',
     examples: ['exp(cov12) - 1', 'exp(cov12 - var1) - exp(-cov12 - var1)'],
     apply: expPairs,
@@ -180,7 +194,8 @@ const FUNCTION_REWRITES: readonly Rule[] = [
   {
     name: 'asin(u) → atan2(u, sqrt(1 - u^2)) with 1 - u^2 simplified',
     sound: 'asin(u) is the angle of the point (sqrt(1 - u^2), u)',
-    helps: 'asin loses half the digits near |u| = 1; 1 - u^2 built symbolically is var1*var2 - cov12^2 over a positive factor, computed exactly',
+    helps:
+      'asin loses half the digits near |u| = 1; 1 - u^2 built symbolically is var1*var2 - cov12^2 over a positive factor, computed exactly',
     examples: ['asin(cov12/sqrt(var1*var2))'],
     apply: (e) => (isFn(e, 'asin') ? E.fn('atan2', cancelPositive(e.args[0]!, cosine(e.args[0]!))) : undefined),
   },
@@ -210,7 +225,9 @@ const FUNCTION_REWRITES: readonly Rule[] = [
     apply: (e) => {
       if (!isFn(e, 'log')) return undefined;
       const u = e.args[0]!;
-      return u.k === 'add' && u.terms[0]!.k === 'num' && Q.isOne(u.terms[0]!.v) ? E.fn('log1p', [E.add(...u.terms.slice(1))]) : undefined;
+      return u.k === 'add' && u.terms[0]!.k === 'num' && Q.isOne(u.terms[0]!.v)
+        ? E.fn('log1p', [E.add(...u.terms.slice(1))])
+        : undefined;
     },
   },
 ];
@@ -232,8 +249,10 @@ export function rewriteCanonical(e: Expr): Expr {
 /** The small-angle series (smallangle.ts), applied once after the fixed points above. */
 export const SMALL_ANGLE: Rule = {
   name: 'sum of c cov12^i gap^(j/2) (var1 var2)^k theta^e → smallangle(..., Taylor series in theta) where the terms cancel to high order at theta → 0',
-  sound: 'the polar form (±cov12, sqrt(gap)) = r (cos theta, sin theta), r^2 = var1 var2, and the Taylor series of the resulting F(theta) with exact coefficients, truncated where its tail at PHI_MAX is below 2^-60 of F; the sum as written elsewhere',
-  helps: 'J_2 and J_3 (rectified monomials of degree 2, 3) near rho = -1 cancel to theta^5 and theta^7 against terms of order theta: they lost up to all their bits',
+  sound:
+    'the polar form (±cov12, sqrt(gap)) = r (cos theta, sin theta), r^2 = var1 var2, and the Taylor series of the resulting F(theta) with exact coefficients, truncated where its tail at PHI_MAX is below 2^-60 of F; the sum as written elsewhere',
+  helps:
+    'J_2 and J_3 (rectified monomials of degree 2, 3) near rho = -1 cancel to theta^5 and theta^7 against terms of order theta: they lost up to all their bits',
   examples: ['((var1*var2/2 + cov12^2)*acos(-cov12/sqrt(var1*var2)) + 3*sqrt(var1*var2 - cov12^2)*cov12/2)/pi'],
   apply: smallAngleSeries,
 };

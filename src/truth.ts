@@ -47,15 +47,16 @@ function onBound(c: number, v1: number, v2: number): boolean {
 function limitFromInside(e: Expr, cov12: number, var1: number, var2: number, atBound: boolean): Truth {
   // Each sample in 120 digits, checked at 240: near rho = -1 a formula's rounding is amplified by
   // 1/sqrt(s), and it may cancel to s^3.5 (J_3), far below its terms.
-  const sample = (s: string) => agreeingValue((D) => {
-    const V1 = hpFromDouble(var1, D);
-    const V2 = hpFromDouble(var2, D);
-    const B = V1.mul(V2).sqrt();
-    if (B.isZero()) return undefined;
-    const C0 = atBound ? (cov12 < 0 ? B.neg() : B) : hpFromDouble(cov12, D);
-    // Toward the inside: |cov12| shrinks (at cov12 = 0, toward -bound).
-    return evaluate(e, C0.isZero() ? B.neg().mul(s) : C0.sub(C0.mul(s)), V1, V2);
-  }, LIMIT_PRECISIONS);
+  const sample = (s: string) =>
+    agreeingValue((D) => {
+      const V1 = hpFromDouble(var1, D);
+      const V2 = hpFromDouble(var2, D);
+      const B = V1.mul(V2).sqrt();
+      if (B.isZero()) return undefined;
+      const C0 = atBound ? (cov12 < 0 ? B.neg() : B) : hpFromDouble(cov12, D);
+      // Toward the inside: |cov12| shrinks (at cov12 = 0, toward -bound).
+      return evaluate(e, C0.isZero() ? B.neg().mul(s) : C0.sub(C0.mul(s)), V1, V2);
+    }, LIMIT_PRECISIONS);
   if (var1 === 0 || var2 === 0) return { kind: 'undecided', why: 'undefined at a zero variance' };
   const f = STEPS.map(sample);
   if (f.some((x) => x === undefined)) return { kind: 'undecided', why: 'undefined near the point' };
@@ -65,7 +66,8 @@ function limitFromInside(e: Expr, cov12: number, var1: number, var2: number, atB
   if (f3.abs().gt(f2.abs().mul(100)) && f2.abs().gt(f1.abs().mul(100))) return { kind: 'infinite' };
   const d1 = f2.sub(f1);
   const d2 = f3.sub(f2);
-  if (d2.abs().gt(d1.abs().mul('1e-3')) && d2.abs().gt(scale.mul('1e-40'))) return { kind: 'undecided', why: 'no limit found' };
+  if (d2.abs().gt(d1.abs().mul('1e-3')) && d2.abs().gt(scale.mul('1e-40')))
+    return { kind: 'undecided', why: 'no limit found' };
   const den = d2.sub(d1);
   const limit = den.isZero() ? f3 : f3.sub(d2.mul(d2).div(den));
   // Aitken's estimate is good to about the next difference, d2^2/d1: a limit below that is 0.
@@ -74,7 +76,10 @@ function limitFromInside(e: Expr, cov12: number, var1: number, var2: number, atB
 }
 
 /** f at increasing precision until two agree to 1e-25 relative (the last one otherwise). */
-function agreeingValue(f: (D: typeof HP50) => HPNum | undefined, precisions: readonly (typeof HP50)[]): HPNum | undefined {
+function agreeingValue(
+  f: (D: typeof HP50) => HPNum | undefined,
+  precisions: readonly (typeof HP50)[],
+): HPNum | undefined {
   let prev: HPNum | undefined;
   for (const D of precisions) {
     const x = f(D);
@@ -123,7 +128,13 @@ function agreeing(f: (D: typeof HP50) => HPNum | undefined, precisions = PRECISI
  * if `escalate` (else that point is undecided: the compile-time choice skips it rather than spend
  * seconds on it).
  */
-export function truthsOfRegularForms(es: readonly Expr[], cov12: number, var1: number, var2: number, escalate = true): Truth[] {
+export function truthsOfRegularForms(
+  es: readonly Expr[],
+  cov12: number,
+  var1: number,
+  var2: number,
+  escalate = true,
+): Truth[] {
   // Outside the bound, the point on it (a stabilized tree's gap is then 0 and its rho ±1 exactly).
   const inside = (D: typeof HP50): [HPNum, HPNum, HPNum] => {
     const [C, V1, V2] = [hpFromDouble(cov12, D), hpFromDouble(var1, D), hpFromDouble(var2, D)];
@@ -141,7 +152,8 @@ export function truthsOfRegularForms(es: readonly Expr[], cov12: number, var1: n
     // a double.
     const [C1, W1, W2] = at40();
     const again = evaluate(e, C1, W1, W2, memo40);
-    if (again && again.sub(direct).abs().lte(again.abs().mul('1e-20'))) return { kind: 'value', value: again.toNumber() };
+    if (again && again.sub(direct).abs().lte(again.abs().mul('1e-20')))
+      return { kind: 'value', value: again.toNumber() };
     return escalate ? truthAt(e, cov12, var1, var2) : { kind: 'undecided', why: '50 and 60 digits disagree' };
   });
 }

@@ -28,7 +28,13 @@ export type Node =
   | { readonly type: 'name'; readonly name: string; readonly loc: Loc }
   | { readonly type: 'unary'; readonly op: '-' | '+'; readonly arg: Node; readonly loc: Loc }
   | { readonly type: 'binary'; readonly op: BinaryOp; readonly left: Node; readonly right: Node; readonly loc: Loc }
-  | { readonly type: 'call'; readonly callee: string; readonly calleeLoc: Loc; readonly args: readonly Node[]; readonly loc: Loc }
+  | {
+      readonly type: 'call';
+      readonly callee: string;
+      readonly calleeLoc: Loc;
+      readonly args: readonly Node[];
+      readonly loc: Loc;
+    }
   | { readonly type: 'tuple'; readonly items: readonly Node[]; readonly loc: Loc };
 
 export type BinaryOp = '+' | '-' | '*' | '/' | '^' | '<' | '<=' | '>' | '>=' | '==' | '!=';
@@ -44,7 +50,11 @@ export interface Assignment {
 export interface Program {
   readonly form: 'math' | 'python';
   /** For the Python form: the def's name and its three parameter names, positionally (cov12, var1, var2). */
-  readonly def?: { readonly name: string; readonly params: readonly { readonly name: string; readonly loc: Loc }[]; readonly loc: Loc };
+  readonly def?: {
+    readonly name: string;
+    readonly params: readonly { readonly name: string; readonly loc: Loc }[];
+    readonly loc: Loc;
+  };
   readonly body: readonly Assignment[];
   readonly result: Node;
 }
@@ -72,11 +82,34 @@ export type StableSym = 'gap' | 'rho';
 
 /** Functions of the core IR (after aliases such as arcsin → asin are resolved). */
 export type FnName =
-  | 'exp' | 'log' | 'log1p' | 'expm1'
-  | 'sin' | 'cos' | 'tan' | 'asin' | 'acos' | 'atan' | 'atan2'
-  | 'sinh' | 'cosh' | 'tanh' | 'erf' | 'erfc'
-  | 'abs' | 'sign' | 'min' | 'max' | 'clip' | 'where'
-  | 'lt' | 'le' | 'gt' | 'ge' | 'eq' | 'ne'
+  | 'exp'
+  | 'log'
+  | 'log1p'
+  | 'expm1'
+  | 'sin'
+  | 'cos'
+  | 'tan'
+  | 'asin'
+  | 'acos'
+  | 'atan'
+  | 'atan2'
+  | 'sinh'
+  | 'cosh'
+  | 'tanh'
+  | 'erf'
+  | 'erfc'
+  | 'abs'
+  | 'sign'
+  | 'min'
+  | 'max'
+  | 'clip'
+  | 'where'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'eq'
+  | 'ne'
   | StableFn;
 
 /**
@@ -98,18 +131,45 @@ export type FnName =
  * - `smallangle(y, x, scale, direct, phiMax, k0, a0, a1, ...)`: with phi = angle(y, x), the value
  *   of `direct`, computed at phi < phiMax as scale * phi^k0 * (a0 + a1 phi + ...) (smallangle.ts).
  */
-export type StableFn = 'angle' | 'dd' | 'expdd' | 'expdiff' | 'ymxangle' | 'xangle' | 'ddq' | 'csum' | 'nearbound' | 'smallangle';
+export type StableFn =
+  'angle' | 'dd' | 'expdd' | 'expdiff' | 'ymxangle' | 'xangle' | 'ddq' | 'csum' | 'nearbound' | 'smallangle';
 
 export type Expr = Num | Sym | Add | Mul | Pow | Fn;
 
-export interface Num { readonly k: 'num'; readonly v: Rat; readonly key: string }
-export interface Sym { readonly k: 'sym'; readonly name: SymName; readonly key: string }
+export interface Num {
+  readonly k: 'num';
+  readonly v: Rat;
+  readonly key: string;
+}
+export interface Sym {
+  readonly k: 'sym';
+  readonly name: SymName;
+  readonly key: string;
+}
 /** A sum: at least two terms, none a sum, like terms collected, sorted by key; a constant term first. */
-export interface Add { readonly k: 'add'; readonly terms: readonly Expr[]; readonly key: string }
+export interface Add {
+  readonly k: 'add';
+  readonly terms: readonly Expr[];
+  readonly key: string;
+}
 /** A product: no factor a product, bases collected, sorted; a rational coefficient (never 1) first. */
-export interface Mul { readonly k: 'mul'; readonly factors: readonly Expr[]; readonly key: string }
-export interface Pow { readonly k: 'pow'; readonly base: Expr; readonly exp: Expr; readonly key: string }
-export interface Fn { readonly k: 'fn'; readonly name: FnName; readonly args: readonly Expr[]; readonly key: string }
+export interface Mul {
+  readonly k: 'mul';
+  readonly factors: readonly Expr[];
+  readonly key: string;
+}
+export interface Pow {
+  readonly k: 'pow';
+  readonly base: Expr;
+  readonly exp: Expr;
+  readonly key: string;
+}
+export interface Fn {
+  readonly k: 'fn';
+  readonly name: FnName;
+  readonly args: readonly Expr[];
+  readonly key: string;
+}
 
 // ---------------------------------------------------------------- compiler output
 
@@ -149,7 +209,10 @@ export interface CompileOptions {
 }
 
 /** A source's map and derivative as written (guards read by the guard rule): its meaning (meaning.ts). */
-export interface Meaning { readonly nngp: Expr; readonly dNngp: Expr }
+export interface Meaning {
+  readonly nngp: Expr;
+  readonly dNngp: Expr;
+}
 
 /** What the compiler derives from a source, before emitting. */
 export interface Derivation {

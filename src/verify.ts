@@ -37,7 +37,13 @@ function gaussLegendre(n: number): { x: number[]; w: number[] } {
 }
 
 /** ∫_a^b g by composite Gauss–Legendre: `pieces` equal panels of `rule`. */
-function integrate(g: (z: number) => number, a: number, b: number, rule: { x: number[]; w: number[] }, pieces: number): number {
+function integrate(
+  g: (z: number) => number,
+  a: number,
+  b: number,
+  rule: { x: number[]; w: number[] },
+  pieces: number,
+): number {
   let s = 0;
   const h = (b - a) / pieces;
   for (let p = 0; p < pieces; p++) {
@@ -49,16 +55,20 @@ function integrate(g: (z: number) => number, a: number, b: number, rule: { x: nu
 
 /** v1*v2 - c^2 (≥ 0) from exact products (Dekker's two-product; JavaScript has no fma). */
 function exactGap(c: number, v1: number, v2: number): number {
-  const split = (x: number) => { const t = x * 134217729; const hi = t - (t - x); return [hi, x - hi] as const; };
+  const split = (x: number) => {
+    const t = x * 134217729;
+    const hi = t - (t - x);
+    return [hi, x - hi] as const;
+  };
   const twoProduct = (x: number, y: number) => {
     const p = x * y;
     const [xh, xl] = split(x);
     const [yh, yl] = split(y);
-    return [p, ((xh * yh - p) + xh * yl + xl * yh) + xl * yl] as const;
+    return [p, xh * yh - p + xh * yl + xl * yh + xl * yl] as const;
   };
   const [pp, pl] = twoProduct(v1, v2);
   const [cc, cl] = twoProduct(c, c);
-  return Math.max(0, (pp - cc) + (pl - cl));
+  return Math.max(0, pp - cc + (pl - cl));
 }
 
 /** The radial range: the weight r exp(-r^2/2) beyond 14 is < 1e-40, room for activations that grow like exp. */
@@ -71,7 +81,14 @@ const R = 14;
  * x2 = 0) are rays from the origin, so the angle integral is split at their angles and every
  * panel is smooth, at any correlation, |rho| = 1 included (where the two rays meet).
  */
-export function gaussianExpectation(g: (x: number) => number, h: (x: number) => number, c: number, v1: number, v2: number, degree = 32): number {
+export function gaussianExpectation(
+  g: (x: number) => number,
+  h: (x: number) => number,
+  c: number,
+  v1: number,
+  v2: number,
+  degree = 32,
+): number {
   const rule = gaussLegendre(degree);
   const p = Math.sqrt(v1 * v2);
   const rho = Math.max(-1, Math.min(1, c / p)) || 0;
@@ -82,11 +99,18 @@ export function gaussianExpectation(g: (x: number) => number, h: (x: number) => 
   const radial = (phi: number) => {
     const cx = a * Math.cos(phi);
     const cy = b * (rho * Math.cos(phi) + s * Math.sin(phi));
-    return integrate((r) => r * Math.exp(-r * r / 2) * g(cx * r) * h(cy * r), 0, R, rule, 6);
+    return integrate((r) => r * Math.exp((-r * r) / 2) * g(cx * r) * h(cy * r), 0, R, rule, 6);
   };
   const TWO_PI = 2 * Math.PI;
   const kinkOfH = Math.atan2(-rho, s);
-  const cuts = [0, Math.PI / 2, 1.5 * Math.PI, ((kinkOfH % TWO_PI) + TWO_PI) % TWO_PI, ((kinkOfH + Math.PI) % TWO_PI + TWO_PI) % TWO_PI, TWO_PI].sort((x, y) => x - y);
+  const cuts = [
+    0,
+    Math.PI / 2,
+    1.5 * Math.PI,
+    ((kinkOfH % TWO_PI) + TWO_PI) % TWO_PI,
+    (((kinkOfH + Math.PI) % TWO_PI) + TWO_PI) % TWO_PI,
+    TWO_PI,
+  ].sort((x, y) => x - y);
   let total = 0;
   for (let i = 0; i + 1 < cuts.length; i++) {
     const [lo, hi] = [cuts[i]!, cuts[i + 1]!];
@@ -140,7 +164,10 @@ export function verify(source: string, options: VerifyOptions): VerifyReport {
   const k = compile(source, options);
   const params = effectiveParams(source, options.filename ?? '<input>', options.params);
   const [f, df] = activationExprs(options.fn, params);
-  const fx = (e: Expr) => { const f = doubleFunction(e); return (x: number) => f(x, 0, 0); };
+  const fx = (e: Expr) => {
+    const f = doubleFunction(e);
+    return (x: number) => f(x, 0, 0);
+  };
   const [F, DF] = [fx(f), fx(df)];
   const next = rng(options.seed ?? 1);
   const n = options.points ?? 50;
@@ -155,13 +182,22 @@ export function verify(source: string, options: VerifyOptions): VerifyReport {
     if (i % 3 === 2) v2 = v1;
     const c = rho * Math.sqrt(v1 * v2);
     const at = { cov12: c, var1: v1, var2: v2 };
-    const scaleN = Math.sqrt(Math.abs(gaussianExpectation(F, F, v1, v1, v1, options.degree) * gaussianExpectation(F, F, v2, v2, v2, options.degree)));
+    const scaleN = Math.sqrt(
+      Math.abs(
+        gaussianExpectation(F, F, v1, v1, v1, options.degree) * gaussianExpectation(F, F, v2, v2, v2, options.degree),
+      ),
+    );
     const qn = gaussianExpectation(F, F, c, v1, v2, options.degree);
     const gn = k.nngp(c, v1, v2);
     const en = Math.abs(gn - qn) / Math.max(Math.abs(qn), 1e-6 * scaleN, 1e-300);
     if (!(en <= worst.n.worst)) worst.n = { worst: Number.isNaN(en) ? Infinity : en, at, got: gn, expected: qn };
     if (!options.jump) {
-      const scaleD = Math.sqrt(Math.abs(gaussianExpectation(DF, DF, v1, v1, v1, options.degree) * gaussianExpectation(DF, DF, v2, v2, v2, options.degree)));
+      const scaleD = Math.sqrt(
+        Math.abs(
+          gaussianExpectation(DF, DF, v1, v1, v1, options.degree) *
+            gaussianExpectation(DF, DF, v2, v2, v2, options.degree),
+        ),
+      );
       const qd = gaussianExpectation(DF, DF, c, v1, v2, options.degree);
       const gd = k.dNngp(c, v1, v2);
       const ed = Math.abs(gd - qd) / Math.max(Math.abs(qd), 1e-6 * scaleD, 1e-300);

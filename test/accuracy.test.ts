@@ -37,7 +37,11 @@ describe('accuracy of the catalog', () => {
       }
       // Zero inputs: finite, as neural-tangents' conventions give.
       const k = compileActivation(e.id);
-      for (const [c, v1, v2] of [[0, 0, 0], [0, 0, 1], [0, 1, 0]]) {
+      for (const [c, v1, v2] of [
+        [0, 0, 0],
+        [0, 0, 1],
+        [0, 1, 0],
+      ]) {
         expect(Number.isFinite(k.nngp(c!, v1!, v2!)), `${e.id} nngp at zero input`).toBe(true);
         if (!e.jump) expect(Number.isFinite(k.dNngp(c!, v1!, v2!)), `${e.id} dNngp at zero input`).toBe(true);
       }

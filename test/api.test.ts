@@ -49,19 +49,37 @@ describe('API', () => {
     expect(out.nngp).not.toBe(nngp);
   });
 
-  it('kernel() gives the scalar functions\' doubles, bit for bit, on every reference row and catalog entry', () => {
+  it("kernel() gives the scalar functions' doubles, bit for bit, on every reference row and catalog entry", () => {
     const cases = [
-      ...references().flatMap((r) => [r.py, r.math].filter((s): s is string => !!s).map((s) => ({ k: compile(s, { params: r.params }), rows: r.rows.map((x) => [Number(x[1]), Number(x[2]), Number(x[3])] as const) }))),
+      ...references().flatMap((r) =>
+        [r.py, r.math]
+          .filter((s): s is string => !!s)
+          .map((s) => ({
+            k: compile(s, { params: r.params }),
+            rows: r.rows.map((x) => [Number(x[1]), Number(x[2]), Number(x[3])] as const),
+          })),
+      ),
     ];
-    const rows = references().find((r) => r.name === 'gelu')!.rows.map((x) => [Number(x[1]), Number(x[2]), Number(x[3])] as const);
+    const rows = references()
+      .find((r) => r.name === 'gelu')!
+      .rows.map((x) => [Number(x[1]), Number(x[2]), Number(x[3])] as const);
     for (const e of catalog()) cases.push({ k: compileActivation(e.id), rows });
     let checked = 0;
     for (const { k, rows } of cases) {
       for (const [c, v1, v2] of rows) {
-        const out = k.kernel({ nngp: new Float64Array([c]), ntk: new Float64Array([1]), cov1: new Float64Array([v1]), cov2: new Float64Array([v2]) });
+        const out = k.kernel({
+          nngp: new Float64Array([c]),
+          ntk: new Float64Array([1]),
+          cov1: new Float64Array([v1]),
+          cov2: new Float64Array([v2]),
+        });
         expect(Object.is(out.nngp[0], k.nngp(c, v1, v2)), `${k.name} nngp(${c}, ${v1}, ${v2})`).toBe(true);
         expect(Object.is(out.ntk![0], k.dNngp(c, v1, v2)), `${k.name} dNngp(${c}, ${v1}, ${v2})`).toBe(true);
-        const only = k.kernel({ nngp: new Float64Array([c]), cov1: new Float64Array([v1]), cov2: new Float64Array([v2]) });
+        const only = k.kernel({
+          nngp: new Float64Array([c]),
+          cov1: new Float64Array([v1]),
+          cov2: new Float64Array([v2]),
+        });
         expect(Object.is(only.nngp[0], out.nngp[0])).toBe(true);
         checked++;
       }
@@ -72,18 +90,31 @@ describe('API', () => {
   it('kernel() defaults cov2 to cov1, and rejects mismatched lengths clearly', () => {
     const k = compile('cov12*2');
     const out = k.kernel({ nngp: new Float64Array([1, 2, 3, 4]), cov1: new Float64Array([1, 4]) });
-    expect(Array.from(out.nngp)).toEqual([1, 2, 3, 4].map((x) => Math.min(2 * x, 2 * Math.sqrt([1, 1, 4, 4][x - 1]! * [1, 4, 1, 4][x - 1]!))));
+    expect(Array.from(out.nngp)).toEqual(
+      [1, 2, 3, 4].map((x) => Math.min(2 * x, 2 * Math.sqrt([1, 1, 4, 4][x - 1]! * [1, 4, 1, 4][x - 1]!))),
+    );
     expect(out.ntk).toBeUndefined();
-    expect(() => k.kernel({ nngp: new Float64Array(3), cov1: new Float64Array(2) })).toThrow(/nngp has 3 entries, expected cov1.length \* cov2.length = 2 \* 2 = 4/);
-    expect(() => k.kernel({ nngp: new Float64Array(4), ntk: new Float64Array(1), cov1: new Float64Array(2) })).toThrow(/ntk has 1 entries/);
+    expect(() => k.kernel({ nngp: new Float64Array(3), cov1: new Float64Array(2) })).toThrow(
+      /nngp has 3 entries, expected cov1.length \* cov2.length = 2 \* 2 = 4/,
+    );
+    expect(() => k.kernel({ nngp: new Float64Array(4), ntk: new Float64Array(1), cov1: new Float64Array(2) })).toThrow(
+      /ntk has 1 entries/,
+    );
   });
 
   it('gives 1/2 at the ReLU diagonal where autodiff gives NaN', () => {
     const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2*pi)');
     for (const v of [1e-300, 1e-8, 1, 3.7, 1e8]) expect(relu.dNngp(v, v, v)).toBe(0.5);
     // What autodiff of the same formula computes there: -c/sqrt(0) + c/(sqrt(p)*sqrt(0)) = NaN.
-    const c = 1, p = 1;
-    expect((-c / Math.sqrt(p - c * c) + c / (Math.sqrt(p) * Math.sqrt(1 - (c * c) / p)) + Math.PI - Math.acos(c / Math.sqrt(p))) / (2 * Math.PI)).toBeNaN();
+    const c = 1,
+      p = 1;
+    expect(
+      (-c / Math.sqrt(p - c * c) +
+        c / (Math.sqrt(p) * Math.sqrt(1 - (c * c) / p)) +
+        Math.PI -
+        Math.acos(c / Math.sqrt(p))) /
+        (2 * Math.PI),
+    ).toBeNaN();
   });
 
   it('checks a user-supplied d_nngp against the symbolic derivative, and emits the more accurate', () => {
@@ -91,7 +122,9 @@ describe('API', () => {
     const agree = compile(relu, { dNngp: '1/2 - acos(cov12/sqrt(var1*var2))/(2*pi)' });
     expect(agree.ir.derivativeSource).toBe('symbolic'); // nngpc's stable form is at least as accurate
     expect(agree.dNngp(1, 1, 1)).toBe(0.5);
-    expect(() => compile(relu, { dNngp: '1/2 - acos(cov12/sqrt(var1*var2))/(3*pi)' })).toThrow(/d_nngp disagrees with d nngp \/ d cov12 at/);
+    expect(() => compile(relu, { dNngp: '1/2 - acos(cov12/sqrt(var1*var2))/(3*pi)' })).toThrow(
+      /d_nngp disagrees with d nngp \/ d cov12 at/,
+    );
     // softplus-like map: the symbolic derivative exp(c)/(1 + exp(c)) overflows to NaN for large
     // cov12; the user's 1/(1 + exp(-c)) does not, so it is emitted.
     const sp = compile('log(1 + exp(cov12))', { dNngp: '1/(1 + exp(-cov12))' });

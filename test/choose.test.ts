@@ -22,9 +22,16 @@ describe('accuracy-driven choice', () => {
 
   it('takes the source as written where the compiled code is measurably worse, by region', () => {
     // A candidate off by ~2^20 ulps everywhere, and one off only near the bound.
-    const noisy = { nngp: (c: number, v1: number, v2: number) => exact.nngp(c, v1, v2) * (1 + 2 ** -32), dNngp: exact.dNngp };
+    const noisy = {
+      nngp: (c: number, v1: number, v2: number) => exact.nngp(c, v1, v2) * (1 + 2 ** -32),
+      dNngp: exact.dNngp,
+    };
     expect(choose(noisy, written, canon).nngp.emitted).toBe('as-written');
-    const nearOnly = { nngp: (c: number, v1: number, v2: number) => exact.nngp(c, v1, v2) * (v1 * v2 - c * c <= (v1 * v2) / 64 ? 1 + 2 ** -32 : 1), dNngp: exact.dNngp };
+    const nearOnly = {
+      nngp: (c: number, v1: number, v2: number) =>
+        exact.nngp(c, v1, v2) * (v1 * v2 - c * c <= (v1 * v2) / 64 ? 1 + 2 ** -32 : 1),
+      dNngp: exact.dNngp,
+    };
     const choice = choose(nearOnly, written, canon);
     expect(choice.nngp.emitted).toBe('by region');
     expect(choice.nngp.near.asWritten).toBeLessThan(choice.nngp.near.stable);
@@ -35,8 +42,20 @@ describe('accuracy-driven choice', () => {
   it('emits nearbound(x, y) as x within gap ≤ var1*var2/64 and y elsewhere, as the evaluator reads it', () => {
     const tree = E.rawFn('nearbound', [E.ONE, E.num(2)]);
     const mod = instantiate(buildModule({ nngp: tree, dNngp: tree, sourceName: 't', simplified: '', derivative: '' }));
-    for (const [c, v1, v2] of [[0.999, 1, 1], [0.99, 1, 1], [-0.995, 1, 1], [1 + 2 ** -50, 1, 1], [0, 0, 0], [0.5, 1, 1], [3, 2, 5]] as [number, number, number][]) {
-      const hp = evaluateHP(tree, { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) }).toNumber();
+    for (const [c, v1, v2] of [
+      [0.999, 1, 1],
+      [0.99, 1, 1],
+      [-0.995, 1, 1],
+      [1 + 2 ** -50, 1, 1],
+      [0, 0, 0],
+      [0.5, 1, 1],
+      [3, 2, 5],
+    ] as [number, number, number][]) {
+      const hp = evaluateHP(tree, {
+        cov12: hpFromDouble(c),
+        var1: hpFromDouble(v1),
+        var2: hpFromDouble(v2),
+      }).toNumber();
       expect(mod.nngp(c, v1, v2), `at (${c}, ${v1}, ${v2})`).toBe(hp);
     }
   });
@@ -46,7 +65,8 @@ describe('accuracy-driven choice', () => {
       const k = compileActivation(e.id);
       expect([k.ir.choice.nngp.emitted, k.ir.choice.dNngp.emitted], e.id).toEqual(['stable', 'stable']);
       // and the stabilized code is never measurably worse than the source as written in either region
-      for (const s of [k.ir.choice.nngp, k.ir.choice.dNngp]) for (const r of [s.near, s.elsewhere]) expect(r.stable).toBeLessThanOrEqual(r.asWritten + 1);
+      for (const s of [k.ir.choice.nngp, k.ir.choice.dNngp])
+        for (const r of [s.near, s.elsewhere]) expect(r.stable).toBeLessThanOrEqual(r.asWritten + 1);
     }
   });
 });

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { ROOT } from './helpers.js';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
-const run = (args: string[], cwd: string, input?: string) => spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', input });
+const run = (args: string[], cwd: string, input?: string) =>
+  spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', input });
 
 describe('CLI', () => {
   let dir: string;
@@ -56,7 +57,9 @@ describe('CLI', () => {
   });
 
   it('derive prints the derivative of a file, an expression, or stdin', () => {
-    expect(run(['derive', 'erf.nngp'], dir).stdout.trim()).toBe('4/(sqrt(1 - 4*cov12^2 + 2*var1 + 2*var2 + 4*var1*var2)*pi)');
+    expect(run(['derive', 'erf.nngp'], dir).stdout.trim()).toBe(
+      '4/(sqrt(1 - 4*cov12^2 + 2*var1 + 2*var2 + 4*var1*var2)*pi)',
+    );
     expect(run(['derive', 'a*cov12^2', '--params', 'a=3'], dir).stdout.trim()).toBe('6*cov12');
     expect(run(['derive', '-'], dir, 'exp(2*cov12)').stdout.trim()).toBe('2*exp(2*cov12)');
     expect(run(['derive', 'cov12', '--params', 'a=x'], dir).status).toBe(2);
@@ -73,7 +76,10 @@ describe('CLI', () => {
     const ok = run(['verify', join(ROOT, 'fixtures/activations/erf.nngp'), '--points', '5'], dir);
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout).toMatch(/nngp vs E\[f f\]/);
-    writeFileSync(join(dir, 'wrong.nngp'), '# fn: max(x, 0)\n(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2.2*pi)\n');
+    writeFileSync(
+      join(dir, 'wrong.nngp'),
+      '# fn: max(x, 0)\n(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2.2*pi)\n',
+    );
     expect(run(['verify', 'wrong.nngp', '--points', '5'], dir).status).toBe(1);
     expect(run(['verify', 'erf.nngp'], dir).status).toBe(1); // no '# fn:' line and no --fn
     const acc = run(['accuracy', join(ROOT, 'fixtures/activations/relu.nngp'), '--points', '5'], dir);
@@ -87,11 +93,18 @@ describe('CLI', () => {
     const child = spawn(process.execPath, [CLI, 'compile', 'w.nngp', '-o', 'wgen', '--watch'], { cwd: dir });
     let stderr = '';
     let stdout = '';
-    child.stderr.on('data', (b) => { stderr += String(b); });
-    child.stdout.on('data', (b) => { stdout += String(b); });
+    child.stderr.on('data', (b) => {
+      stderr += String(b);
+    });
+    child.stdout.on('data', (b) => {
+      stdout += String(b);
+    });
     const out = join(dir, 'wgen', 'w.ts');
     // Generous deadlines: the rest of the suite keeps both cores busy meanwhile.
-    const until = async (cond: () => boolean) => { for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 50)); return cond(); };
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+      return cond();
+    };
     try {
       // Edit only once the watcher is registered (it says so).
       expect(await until(() => stdout.includes('watching'))).toBe(true);

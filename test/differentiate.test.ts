@@ -5,10 +5,32 @@ import { HP, evaluateHP } from '../src/evaluate.js';
 import { compile } from '../src/compile.js';
 import { derivativeText as d } from './helpers.js';
 
-
 describe('differentiate', () => {
   it('has a rule for every function of the core language', () => {
-    for (const f of ['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tan', 'asin', 'acos', 'atan', 'atan2', 'sinh', 'cosh', 'tanh', 'erf', 'erfc', 'abs', 'sign', 'min', 'max', 'clip', 'where'] as const) {
+    for (const f of [
+      'exp',
+      'log',
+      'log1p',
+      'expm1',
+      'sin',
+      'cos',
+      'tan',
+      'asin',
+      'acos',
+      'atan',
+      'atan2',
+      'sinh',
+      'cosh',
+      'tanh',
+      'erf',
+      'erfc',
+      'abs',
+      'sign',
+      'min',
+      'max',
+      'clip',
+      'where',
+    ] as const) {
       expect(DERIVATIVES[f], f).toBeTypeOf('function');
     }
   });
@@ -51,20 +73,31 @@ const exprArb: fc.Arbitrary<string> = fc.letrec((tie) => ({
 describe('property: symbolic derivative = central difference', () => {
   it('holds at random interior points for random expressions', () => {
     fc.assert(
-      fc.property(exprArb, fc.double({ min: 0.3, max: 3, noNaN: true }), fc.double({ min: 0.3, max: 3, noNaN: true }), fc.double({ min: -0.9, max: 0.9, noNaN: true }), (src, v1, v2, rho) => {
-        const k = compile(src);
-        const c = rho * Math.sqrt(v1 * v2);
-        const e = k.ir.nngp;
-        const h = new HP('1e-15');
-        const at = (x: InstanceType<typeof HP>) => evaluateHP(e, { cov12: x, var1: new HP(v1), var2: new HP(v2) });
-        const C = new HP(c);
-        const fd = at(C.add(h)).sub(at(C.sub(h))).div(h.mul(2)).toNumber();
-        const got = k.dNngp(c, v1, v2);
-        if (!Number.isFinite(fd) || Math.abs(fd) > 1e12) return; // overflowing compositions: nothing to compare
-        expect(Math.abs(got - fd), `${src} at (${c}, ${v1}, ${v2}): ${got} vs ${fd}`).toBeLessThanOrEqual(1e-7 * Math.max(1, Math.abs(fd)));
-        const val = at(C).toNumber();
-        expect(Math.abs(k.nngp(c, v1, v2) - val)).toBeLessThanOrEqual(1e-7 * Math.max(1, Math.abs(val)));
-      }),
+      fc.property(
+        exprArb,
+        fc.double({ min: 0.3, max: 3, noNaN: true }),
+        fc.double({ min: 0.3, max: 3, noNaN: true }),
+        fc.double({ min: -0.9, max: 0.9, noNaN: true }),
+        (src, v1, v2, rho) => {
+          const k = compile(src);
+          const c = rho * Math.sqrt(v1 * v2);
+          const e = k.ir.nngp;
+          const h = new HP('1e-15');
+          const at = (x: InstanceType<typeof HP>) => evaluateHP(e, { cov12: x, var1: new HP(v1), var2: new HP(v2) });
+          const C = new HP(c);
+          const fd = at(C.add(h))
+            .sub(at(C.sub(h)))
+            .div(h.mul(2))
+            .toNumber();
+          const got = k.dNngp(c, v1, v2);
+          if (!Number.isFinite(fd) || Math.abs(fd) > 1e12) return; // overflowing compositions: nothing to compare
+          expect(Math.abs(got - fd), `${src} at (${c}, ${v1}, ${v2}): ${got} vs ${fd}`).toBeLessThanOrEqual(
+            1e-7 * Math.max(1, Math.abs(fd)),
+          );
+          const val = at(C).toNumber();
+          expect(Math.abs(k.nngp(c, v1, v2) - val)).toBeLessThanOrEqual(1e-7 * Math.max(1, Math.abs(val)));
+        },
+      ),
       { seed: 20261124, numRuns: 150 },
     );
   });

@@ -7,14 +7,24 @@ import { HELPER_ATAN2 } from '../src/runtime.js';
 function typeErrors(code: string): string[] {
   const project = new Project({
     useInMemoryFileSystem: true,
-    compilerOptions: { strict: true, noImplicitAny: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, lib: ['lib.es2022.d.ts'] },
+    compilerOptions: {
+      strict: true,
+      noImplicitAny: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      lib: ['lib.es2022.d.ts'],
+    },
   });
   project.createSourceFile('/kernel.ts', code);
-  return project.getPreEmitDiagnostics().map((d) => ts.flattenDiagnosticMessageText(d.compilerObject.messageText, '\n'));
+  return project
+    .getPreEmitDiagnostics()
+    .map((d) => ts.flattenDiagnosticMessageText(d.compilerObject.messageText, '\n'));
 }
 
 describe('emit', () => {
-  const sources = references().flatMap((r) => [r.py, r.math].filter((s): s is string => !!s).map((s) => ({ name: r.name, s, params: r.params })));
+  const sources = references().flatMap((r) =>
+    [r.py, r.math].filter((s): s is string => !!s).map((s) => ({ name: r.name, s, params: r.params })),
+  );
 
   it('emits modules that type-check under tsc --strict (the real compiler)', () => {
     for (const { name, s, params } of sources) expect(typeErrors(compile(s, { params }).code), name).toEqual([]);
@@ -50,13 +60,36 @@ describe('emit', () => {
   it('emits an atan2 that is Math.atan2 bit for bit (it is only faster)', () => {
     const atan2 = new Function(`${HELPER_ATAN2(false)}\nreturn atan2;`)() as (y: number, x: number) => number;
     let s = 7;
-    const rnd = () => { s = (s * 1103515245 + 12345) % 2147483648; return s / 2147483648; };
-    const xs = [0, -0, 1, -1, Infinity, -Infinity, NaN, 5e-324, -5e-324, 1e308, -1e308, 2 ** 59, 2 ** 60, 2 ** 61, 2 ** -59, 2 ** -61];
-    for (let i = 0; i < 300; i++) xs.push((rnd() - 0.5) * 2 ** Math.floor(rnd() * 140 - 70), (rnd() - 0.5) * 2 ** Math.floor(rnd() * 2000 - 1000));
+    const rnd = () => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s / 2147483648;
+    };
+    const xs = [
+      0,
+      -0,
+      1,
+      -1,
+      Infinity,
+      -Infinity,
+      NaN,
+      5e-324,
+      -5e-324,
+      1e308,
+      -1e308,
+      2 ** 59,
+      2 ** 60,
+      2 ** 61,
+      2 ** -59,
+      2 ** -61,
+    ];
+    for (let i = 0; i < 300; i++)
+      xs.push((rnd() - 0.5) * 2 ** Math.floor(rnd() * 140 - 70), (rnd() - 0.5) * 2 ** Math.floor(rnd() * 2000 - 1000));
     let differ = 0;
     for (const y of xs) for (const x of xs) if (!Object.is(atan2(y, x), Math.atan2(y, x))) differ++;
-    for (let i = 0; i < 20000; i++) { // |y| close to |x|, all four quadrants
-      const x = (rnd() - 0.5) * 10, y = x * (1 + (rnd() - 0.5) * 1e-3) * (rnd() < 0.5 ? 1 : -1);
+    for (let i = 0; i < 20000; i++) {
+      // |y| close to |x|, all four quadrants
+      const x = (rnd() - 0.5) * 10,
+        y = x * (1 + (rnd() - 0.5) * 1e-3) * (rnd() < 0.5 ? 1 : -1);
       if (!Object.is(atan2(y, x), Math.atan2(y, x))) differ++;
     }
     expect(differ).toBe(0);

@@ -17,7 +17,14 @@ describe('errors', () => {
     expect(e.code).toBe('E_UNKNOWN_FUNCTION');
     expect(e.message).toContain("unknown function 'jnp.arcsn'; did you mean 'arcsin'?");
     expect([e.line, e.column]).toEqual([2, 5]);
-    expect(e.frame).toBe(["k.nngp:2:5: error: unknown function 'jnp.arcsn'; did you mean 'arcsin'?", '  |', '2 | x + jnp.arcsn(cov12)', '  |     ^^^^^^^^^'].join('\n'));
+    expect(e.frame).toBe(
+      [
+        "k.nngp:2:5: error: unknown function 'jnp.arcsn'; did you mean 'arcsin'?",
+        '  |',
+        '2 | x + jnp.arcsn(cov12)',
+        '  |     ^^^^^^^^^',
+      ].join('\n'),
+    );
   });
 
   it('wrong arity', () => {
@@ -80,7 +87,22 @@ describe('errors', () => {
   });
 
   it('never throws anything but CompileError for bad text', () => {
-    for (const s of ['(', ')', 'def', 'def f(', 'def f(a,b,c):', '1 +', '**', 'x = ', 'f()', 'sqrt()', '"unterminated', 'cov12 ,', 'a, b = 1', '\u2028']) {
+    for (const s of [
+      '(',
+      ')',
+      'def',
+      'def f(',
+      'def f(a,b,c):',
+      '1 +',
+      '**',
+      'x = ',
+      'f()',
+      'sqrt()',
+      '"unterminated',
+      'cov12 ,',
+      'a, b = 1',
+      '\u2028',
+    ]) {
       expect(() => compile(s)).toThrow(CompileError);
     }
   });

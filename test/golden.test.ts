@@ -11,10 +11,13 @@ import { ROOT } from './helpers.js';
 const dir = join(ROOT, 'fixtures', 'golden');
 const cases: [string, () => string][] = [
   ...catalog().map((e): [string, () => string] => [`${e.id}.ts`, () => compileActivation(e.id).code]),
-  ...['relu', 'gelu', 'erf'].map((id): [string, () => string] => [`${id}.js`, () => {
-    const e = catalog().find((x) => x.id === id)!;
-    return compile(e.source, { params: e.params, name: e.layer, filename: `${id}.nngp`, target: 'js' }).code;
-  }]),
+  ...['relu', 'gelu', 'erf'].map((id): [string, () => string] => [
+    `${id}.js`,
+    () => {
+      const e = catalog().find((x) => x.id === id)!;
+      return compile(e.source, { params: e.params, name: e.layer, filename: `${id}.nngp`, target: 'js' }).code;
+    },
+  ]),
   ['rectified_monomial_2.ts', () => compileActivation('rectified_monomial', { n: 2 }).code],
   ['rectified_monomial_3.ts', () => compileActivation('rectified_monomial', { n: 3 }).code],
 ];

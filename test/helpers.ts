@@ -20,7 +20,10 @@ export interface Reference {
 
 export function references(): Reference[] {
   const dir = join(ROOT, 'fixtures', 'reference');
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Reference);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Reference);
 }
 
 /** Bits of error (src/measure.ts) against a decimal truth string, correctly rounded by Number(). */

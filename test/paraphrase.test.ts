@@ -21,7 +21,10 @@ const VARIANTS: Record<string, Record<string, number>[]> = {
   rectified_monomial: [{ n: 0, jump: 1 }, { n: 2 }, { n: 3 }],
   monomial: [{ n: 2 }, { n: 5 }],
   hermite: [{ n: 2 }, { n: 4 }],
-  ab_relu: [{ a: 0.3, b: 2 }, { a: -1.5, b: 0.5 }],
+  ab_relu: [
+    { a: 0.3, b: 2 },
+    { a: -1.5, b: 0.5 },
+  ],
   leaky_relu: [{ alpha: 0.01 }],
   erf: [{ a: 2, b: 0.5, c0: 0.1 }],
   sin: [{ a: 1.5, b: 0.7, c0: 0.3 }],
@@ -29,7 +32,14 @@ const VARIANTS: Record<string, Record<string, number>[]> = {
 };
 
 describe('paraphrases compile to code as accurate as the catalog form', () => {
-  for (const entry of catalog().flatMap((e) => [e, ...(VARIANTS[e.id] ?? []).map(({ jump, ...v }) => ({ ...e, jump: e.jump || !!jump, params: { ...e.params, ...v } }))])) {
+  for (const entry of catalog().flatMap((e) => [
+    e,
+    ...(VARIANTS[e.id] ?? []).map(({ jump, ...v }) => ({
+      ...e,
+      jump: e.jump || !!jump,
+      params: { ...e.params, ...v },
+    })),
+  ])) {
     it(`${entry.id} ${JSON.stringify(entry.params)}: ${PER_ENTRY} paraphrases`, () => {
       const options = { points: 10, unitVariance: entry.unitVariance, seed: 3 };
       const table = truthTable(meaning(entry.source, { params: entry.params }), options);
@@ -49,11 +59,21 @@ describe('paraphrases compile to code as accurate as the catalog form', () => {
           expect(a.nonFinite, `${where}\n${g}: non-finite outputs`).toBe(0);
           for (const what of ['nngp', 'dNngp'] as const) {
             if (entry.jump && what === 'dNngp') continue;
-            expect(a[what].mean, `${where}\n${g} ${what} mean (catalog form ${b[what].mean.toFixed(2)})`).toBeLessThanOrEqual(b[what].mean + 0.5);
-            expect(a[what].max, `${where}\n${g} ${what} max (catalog form ${b[what].max.toFixed(1)})`).toBeLessThanOrEqual(Math.max(8, b[what].max));
+            expect(
+              a[what].mean,
+              `${where}\n${g} ${what} mean (catalog form ${b[what].mean.toFixed(2)})`,
+            ).toBeLessThanOrEqual(b[what].mean + 0.5);
+            expect(
+              a[what].max,
+              `${where}\n${g} ${what} max (catalog form ${b[what].max.toFixed(1)})`,
+            ).toBeLessThanOrEqual(Math.max(8, b[what].max));
           }
         }
-        for (const at of [[0, 0, 0], [0, 0, 1], [0, 1, 0]] as [number, number, number][]) {
+        for (const at of [
+          [0, 0, 0],
+          [0, 0, 1],
+          [0, 1, 0],
+        ] as [number, number, number][]) {
           expect(Number.isFinite(k.nngp(...at)), `${where}\nnngp at zero input ${at}`).toBe(true);
           if (!entry.jump) expect(Number.isFinite(k.dNngp(...at)), `${where}\ndNngp at zero input ${at}`).toBe(true);
         }

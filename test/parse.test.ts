@@ -12,7 +12,11 @@ describe('parse', () => {
 
   it('binds ** tighter than a leading minus, right-associative', () => {
     const p = parse('-cov12 ** 2 ** 3');
-    expect(p.result).toMatchObject({ type: 'unary', op: '-', arg: { type: 'binary', op: '^', right: { type: 'binary', op: '^' } } });
+    expect(p.result).toMatchObject({
+      type: 'unary',
+      op: '-',
+      arg: { type: 'binary', op: '^', right: { type: 'binary', op: '^' } },
+    });
   });
 
   it('reads a pasted neural-tangents def with annotations, docstring, tuple and augmented assignment', () => {

@@ -31,7 +31,11 @@ beforeAll(() => {
   writeFileSync(join(dir, 'bad.js'), "import k from './bad.nngp';\nexport const v = k.nngp(1, 1, 1);\n");
   writeFileSync(join(dir, 'bad.nngp'), 'x = cov12\nx * arcsinh(var1)\n');
   const erf = compile(erfSrc);
-  const out = erf.kernel({ nngp: new Float64Array([1, 0.3, 0.3, 2]), ntk: new Float64Array([1, 1, 1, 1]), cov1: new Float64Array([1, 2]) });
+  const out = erf.kernel({
+    nngp: new Float64Array([1, 0.3, 0.3, 2]),
+    ntk: new Float64Array([1, 1, 1, 1]),
+    cov1: new Float64Array([1, 2]),
+  });
   expected = [erf.nngp(0.3, 1, 2), erf.dNngp(0.3, 1, 2), compile(leakySrc).dNngp(1, 1, 1), ...out.nngp, ...out.ntk!];
 });
 
@@ -45,8 +49,16 @@ function expectRuntimeOnly(bundle: string): void {
 describe('plugin', () => {
   it('Vite: builds, runs, and matches the API', async () => {
     await viteBuild({
-      configFile: false, root: dir, logLevel: 'silent', plugins: [nngpcVite()],
-      build: { outDir: join(dir, 'vite-out'), emptyOutDir: true, minify: false, lib: { entry: join(dir, 'main.js'), formats: ['es'], fileName: () => 'app.js' } },
+      configFile: false,
+      root: dir,
+      logLevel: 'silent',
+      plugins: [nngpcVite()],
+      build: {
+        outDir: join(dir, 'vite-out'),
+        emptyOutDir: true,
+        minify: false,
+        lib: { entry: join(dir, 'main.js'), formats: ['es'], fileName: () => 'app.js' },
+      },
     });
     const file = join(dir, 'vite-out', 'app.js');
     expectRuntimeOnly(readFileSync(file, 'utf8'));
@@ -56,23 +68,56 @@ describe('plugin', () => {
 
   it('esbuild: builds, runs, and matches the API', async () => {
     const outfile = join(dir, 'esb-out', 'app.mjs');
-    await esbuild({ entryPoints: [join(dir, 'main.js')], bundle: true, format: 'esm', platform: 'neutral', outfile, logLevel: 'silent', plugins: [nngpcEsbuild()] });
+    await esbuild({
+      entryPoints: [join(dir, 'main.js')],
+      bundle: true,
+      format: 'esm',
+      platform: 'neutral',
+      outfile,
+      logLevel: 'silent',
+      plugins: [nngpcEsbuild()],
+    });
     expectRuntimeOnly(readFileSync(outfile, 'utf8'));
     const mod = await import(pathToFileURL(outfile).href);
     expect(mod.values).toEqual(expected);
   });
 
   it('surfaces compile errors with file, line and column', async () => {
-    const esb = esbuild({ entryPoints: [join(dir, 'bad.js')], bundle: true, write: false, logLevel: 'silent', plugins: [nngpcEsbuild()] });
+    const esb = esbuild({
+      entryPoints: [join(dir, 'bad.js')],
+      bundle: true,
+      write: false,
+      logLevel: 'silent',
+      plugins: [nngpcEsbuild()],
+    });
     await expect(esb).rejects.toThrow(/bad\.nngp:2:5: error: unknown function 'arcsinh'/);
-    const vite = viteBuild({ configFile: false, root: dir, logLevel: 'silent', plugins: [nngpcVite()], build: { write: false, lib: { entry: join(dir, 'bad.js'), formats: ['es'], fileName: 'bad' } } });
-    const err = await vite.then(() => undefined, (e: { errors?: unknown[] }) => e.errors?.[0] ?? e);
-    expect(err).toMatchObject({ loc: { line: 2, column: 5 }, message: expect.stringContaining("unknown function 'arcsinh'") });
+    const vite = viteBuild({
+      configFile: false,
+      root: dir,
+      logLevel: 'silent',
+      plugins: [nngpcVite()],
+      build: { write: false, lib: { entry: join(dir, 'bad.js'), formats: ['es'], fileName: 'bad' } },
+    });
+    const err = await vite.then(
+      () => undefined,
+      (e: { errors?: unknown[] }) => e.errors?.[0] ?? e,
+    );
+    expect(err).toMatchObject({
+      loc: { line: 2, column: 5 },
+      message: expect.stringContaining("unknown function 'arcsinh'"),
+    });
   });
 
-  it('applies plugin params over the file\'s own', async () => {
+  it("applies plugin params over the file's own", async () => {
     const outfile = join(dir, 'esb-params', 'app.mjs');
-    await esbuild({ entryPoints: [join(dir, 'main.js')], bundle: true, format: 'esm', outfile, logLevel: 'silent', plugins: [nngpcEsbuild({ params: { alpha: 0.5 } })] });
+    await esbuild({
+      entryPoints: [join(dir, 'main.js')],
+      bundle: true,
+      format: 'esm',
+      outfile,
+      logLevel: 'silent',
+      plugins: [nngpcEsbuild({ params: { alpha: 0.5 } })],
+    });
     const mod = await import(pathToFileURL(outfile).href);
     const leaky = compile(readFileSync(join(dir, 'leaky.nngp'), 'utf8'), { params: { alpha: 0.5 } });
     expect(mod.values[2]).toBe(leaky.dNngp(1, 1, 1));
@@ -83,10 +128,25 @@ describe('plugin', () => {
 describe('nngpc/client types', () => {
   it('type `import erf from "./erf.nngp"` for a consumer under --strict', async () => {
     const { Project, ts } = await import('ts-morph');
-    const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, lib: ['lib.es2022.d.ts'] } });
+    const project = new Project({
+      useInMemoryFileSystem: true,
+      compilerOptions: {
+        strict: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.ESNext,
+        moduleResolution: ts.ModuleResolutionKind.Bundler,
+        lib: ['lib.es2022.d.ts'],
+      },
+    });
     project.createSourceFile('/nngp.d.ts', readFileSync(join(ROOT, 'src/nngp.d.ts'), 'utf8'));
-    project.createSourceFile('/app.ts', "import erf, { dNngp } from './erf.nngp';\nconst x: number = erf.nngp(0.1, 1, 1) + dNngp(0.1, 1, 1);\nconst k = erf.kernel({ nngp: new Float64Array(1), cov1: new Float64Array(1) });\nconst y: Float64Array = k.nngp;\nexport { x, y };\n");
-    project.createSourceFile('/bad.ts', "import erf from './erf.nngp';\nconst s: string = erf.nngp(0.1, 1, 1);\nexport { s };\n");
+    project.createSourceFile(
+      '/app.ts',
+      "import erf, { dNngp } from './erf.nngp';\nconst x: number = erf.nngp(0.1, 1, 1) + dNngp(0.1, 1, 1);\nconst k = erf.kernel({ nngp: new Float64Array(1), cov1: new Float64Array(1) });\nconst y: Float64Array = k.nngp;\nexport { x, y };\n",
+    );
+    project.createSourceFile(
+      '/bad.ts',
+      "import erf from './erf.nngp';\nconst s: string = erf.nngp(0.1, 1, 1);\nexport { s };\n",
+    );
     const diags = (f: string) => project.getSourceFileOrThrow(f).getPreEmitDiagnostics().length;
     expect(diags('/app.ts')).toBe(0);
     expect(diags('/bad.ts')).toBe(1);

@@ -35,12 +35,21 @@ describe('reference points', () => {
           expect(Number.isFinite(y), `dNngp(${c}, ${v1}, ${v2}) = ${y}`).toBe(true);
           const G = groups.get(g) ?? { n: [], d: [] };
           groups.set(g, G);
-          if (nt !== null) { G.n.push(bitsOfError(x, nt)); allN.push(G.n[G.n.length - 1]!); }
-          if (dt !== null) { G.d.push(bitsOfError(y, dt)); allD.push(G.d[G.d.length - 1]!); }
+          if (nt !== null) {
+            G.n.push(bitsOfError(x, nt));
+            allN.push(G.n[G.n.length - 1]!);
+          }
+          if (dt !== null) {
+            G.d.push(bitsOfError(y, dt));
+            allD.push(G.d[G.d.length - 1]!);
+          }
         }
         const cells: string[] = [];
         for (const [g, G] of groups) {
-          for (const [what, xs] of [['nngp', G.n], ['d', G.d]] as const) {
+          for (const [what, xs] of [
+            ['nngp', G.n],
+            ['d', G.d],
+          ] as const) {
             if (!xs.length) continue;
             const { mean, max } = meanMax(xs);
             cells.push(`${g} ${what} ${mean.toFixed(2)}/${max.toFixed(1)}`);

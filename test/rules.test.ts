@@ -12,7 +12,12 @@ import { CANCEL, GUARDS, IDENTITIES } from '../src/simplify.js';
 import { REWRITES } from '../src/stabilize.js';
 import type { Expr } from '../src/types.js';
 
-const TABLES: [string, readonly Rule[]][] = [['GUARDS', GUARDS], ['IDENTITIES', IDENTITIES], ['CANCEL', CANCEL], ['REWRITES', REWRITES]];
+const TABLES: [string, readonly Rule[]][] = [
+  ['GUARDS', GUARDS],
+  ['IDENTITIES', IDENTITIES],
+  ['CANCEL', CANCEL],
+  ['REWRITES', REWRITES],
+];
 const POINTS = [...samplePoints('interior', 10, 5), ...samplePoints('scale', 4, 6)];
 
 /** Applies the rule once at every node where it fires; returns the result and how often it fired. */
@@ -20,7 +25,10 @@ function applyEverywhere(e: Expr, rule: Rule): { after: Expr; fired: number } {
   let fired = 0;
   const after = E.rebuild(e, (x) => {
     const r = rule.apply(x);
-    if (r && r.key !== x.key) { fired++; return r; }
+    if (r && r.key !== x.key) {
+      fired++;
+      return r;
+    }
     return x;
   });
   return { after, fired };
@@ -45,7 +53,9 @@ describe('rules are sound where they apply', () => {
             if (!x.isFinite()) continue;
             compared++;
             const tol = x.abs().add(y.abs()).add(1).mul('1e-30');
-            expect(x.sub(y).abs().lte(tol), `${src} at (${c}, ${v1}, ${v2}): ${x} vs ${y} after ${rule.name}`).toBe(true);
+            expect(x.sub(y).abs().lte(tol), `${src} at (${c}, ${v1}, ${v2}): ${x} vs ${y} after ${rule.name}`).toBe(
+              true,
+            );
           }
           expect(compared, `${src} is defined at some sampled points`).toBeGreaterThan(POINTS.length / 2);
         }

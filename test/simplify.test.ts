@@ -35,7 +35,9 @@ describe('simplify', () => {
     expect(dr).toBe('1/2 - acos(cov12/(sqrt(var1)*sqrt(var2)))/(2*pi)');
     expect(dr).not.toMatch(/sqrt\(-cov12\^2 \+ var1\*var2\)/);
     // The same mechanism on a form it was not written for: LeakyRelu(alpha) = ABRelu(alpha, 1).
-    const leaky = compile('F*sqrt(var1*var2 - cov12^2) + ((a^2 + 1)/2 - F*acos(cov12/sqrt(var1*var2)))*cov12', { params: { a: 0.2, F: (0.2 - 1) ** 2 / (2 * Math.PI) } });
+    const leaky = compile('F*sqrt(var1*var2 - cov12^2) + ((a^2 + 1)/2 - F*acos(cov12/sqrt(var1*var2)))*cov12', {
+      params: { a: 0.2, F: (0.2 - 1) ** 2 / (2 * Math.PI) },
+    });
     expect(leaky.derivative).not.toMatch(/sqrt\(-cov12\^2/);
     for (const v of [1e-3, 1, 7, 1e5]) expect(Number.isFinite(leaky.dNngp(v, v, v))).toBe(true);
   });
@@ -43,7 +45,11 @@ describe('simplify', () => {
   it('prints derivatives that compile back to the same map', () => {
     const k = compile('2*asin(2*cov12/sqrt((1+2*var1)*(1+2*var2)))/pi');
     const again = compile(k.derivative);
-    for (const [c, a, b] of [[0.3, 1, 2], [-1, 4, 0.5], [2, 2, 2]] as const) {
+    for (const [c, a, b] of [
+      [0.3, 1, 2],
+      [-1, 4, 0.5],
+      [2, 2, 2],
+    ] as const) {
       expect(again.nngp(c, a, b)).toBeCloseTo(k.dNngp(c, a, b), 14);
     }
   });
@@ -53,10 +59,19 @@ describe('simplify', () => {
     // to worse code (log form at zero inputs, a product of square roots, expm1 times exp).
     const pairs: [string, string][] = [
       ['sqrt(var1*var2)*exp(cov12/sqrt(var1*var2) - 1)', 'exp(cov12/sqrt(var1*var2) - 1 + log(sqrt(var1*var2)))'],
-      ['1/sqrt((1 + 2*var1)*(1 + 2*var2) - 4*cov12^2)', '1/sqrt(1 + 2*var1)/sqrt(1 + 2*var2)/sqrt(1 - 4*cov12^2/((1 + 2*var1)*(1 + 2*var2)))'],
-      ['(exp(cov12 - (var1 + var2)/2) - exp(-cov12 - (var1 + var2)/2))/2', 'exp(-cov12 - (var1 + var2)/2)*expm1(2*cov12)/2'],
+      [
+        '1/sqrt((1 + 2*var1)*(1 + 2*var2) - 4*cov12^2)',
+        '1/sqrt(1 + 2*var1)/sqrt(1 + 2*var2)/sqrt(1 - 4*cov12^2/((1 + 2*var1)*(1 + 2*var2)))',
+      ],
+      [
+        '(exp(cov12 - (var1 + var2)/2) - exp(-cov12 - (var1 + var2)/2))/2',
+        'exp(-cov12 - (var1 + var2)/2)*expm1(2*cov12)/2',
+      ],
       ['(exp(cov12 - (var1 + var2)/2) - exp(-cov12 - (var1 + var2)/2))/2', 'exp(-(var1 + var2)/2)*sinh(cov12)'],
-      ['(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)', '(sqrt(max(var1*var2 - cov12^2, 0)) + (pi - atan2(sqrt(max(var1*var2 - cov12^2, 0)), cov12))*cov12)/(2*pi)'],
+      [
+        '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)',
+        '(sqrt(max(var1*var2 - cov12^2, 0)) + (pi - atan2(sqrt(max(var1*var2 - cov12^2, 0)), cov12))*cov12)/(2*pi)',
+      ],
     ];
     for (const [a, b] of pairs) {
       expect(s(b), b).toBe(s(a));

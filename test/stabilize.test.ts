@@ -38,8 +38,12 @@ describe('stabilize', () => {
   });
 
   it('turns pi - acos(u) into acos(-u), and pi/2 - acos(u) into asin(u)', () => {
-    expect(toMath(rewriteCanonical(canon('pi - acos(cov12/sqrt(var1*var2))')))).toBe('angle(sqrt(-cov12^2 + var1*var2), -cov12)');
-    expect(toMath(rewriteCanonical(canon('pi/2 - acos(cov12/sqrt(var1*var2))')))).toBe('atan2(cov12, sqrt(-cov12^2 + var1*var2))');
+    expect(toMath(rewriteCanonical(canon('pi - acos(cov12/sqrt(var1*var2))')))).toBe(
+      'angle(sqrt(-cov12^2 + var1*var2), -cov12)',
+    );
+    expect(toMath(rewriteCanonical(canon('pi/2 - acos(cov12/sqrt(var1*var2))')))).toBe(
+      'atan2(cov12, sqrt(-cov12^2 + var1*var2))',
+    );
   });
 
   it('uses the Cauchy–Schwarz gap where it removes a difference of products', () => {
@@ -65,7 +69,8 @@ describe('stabilize', () => {
     expect(k.nngp(1e-12, 1, 1)).toBe(Math.expm1(1e-12));
     const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2*pi)');
     // Near rho = -1 the map is ~ theta^3/(6 pi): the naive form returns cancellation noise.
-    const v = 1, c = -(1 - 1e-12);
+    const v = 1,
+      c = -(1 - 1e-12);
     const theta = Math.acos(-c); // small
     const expected = (Math.sin(theta) - theta * Math.cos(theta)) / (2 * Math.PI);
     expect(Math.abs(relu.nngp(c, v, v) / expected - 1)).toBeLessThan(1e-3);
@@ -80,8 +85,14 @@ describe('stabilize', () => {
     expect(k.ir.stableNngp.key).toContain('xangle(');
     for (const v of [3, 30, 100, 1e3, 1e4, 1e6, 1e9]) {
       const at = { cov12: hpFromDouble(-v), var1: hpFromDouble(v), var2: hpFromDouble(v) };
-      expect(bitsOfError(k.nngp(-v, v, v), evaluateHP(k.ir.nngp, at).toNumber()), `nngp at var = ${v}`).toBeLessThanOrEqual(2);
-      expect(bitsOfError(k.dNngp(-v, v, v), evaluateHP(k.ir.dNngp, at).toNumber()), `dNngp at var = ${v}`).toBeLessThanOrEqual(6);
+      expect(
+        bitsOfError(k.nngp(-v, v, v), evaluateHP(k.ir.nngp, at).toNumber()),
+        `nngp at var = ${v}`,
+      ).toBeLessThanOrEqual(2);
+      expect(
+        bitsOfError(k.dNngp(-v, v, v), evaluateHP(k.ir.dNngp, at).toNumber()),
+        `dNngp at var = ${v}`,
+      ).toBeLessThanOrEqual(6);
     }
   });
 

@@ -1,22 +1,49 @@
 // The alternatives nngpc is measured against. None of them is nngpc's code.
 import { parse } from 'nngpc';
 
-const ALIASES = { arcsin: 'asin', arccos: 'acos', arctan: 'atan', arctan2: 'atan2', absolute: 'abs', fabs: 'abs', minimum: 'min', maximum: 'max', power: 'pow', ln: 'log' };
+const ALIASES = {
+  arcsin: 'asin',
+  arccos: 'acos',
+  arctan: 'atan',
+  arctan2: 'atan2',
+  absolute: 'abs',
+  fabs: 'abs',
+  minimum: 'min',
+  maximum: 'max',
+  power: 'pow',
+  ln: 'log',
+};
 const PREFIXES = ['jax.scipy.special.', 'jax.numpy.', 'scipy.special.', 'numpy.', 'jnp.', 'np.', 'math.'];
-const strip = (n) => { for (const p of PREFIXES) if (n.startsWith(p)) n = n.slice(p.length); return ALIASES[n] ?? n; };
+const strip = (n) => {
+  for (const p of PREFIXES) if (n.startsWith(p)) n = n.slice(p.length);
+  return ALIASES[n] ?? n;
+};
 
 /** The surface program as a closure over an environment (inputs mapped positionally). */
 function lowerSurface(source, params, evalNode) {
   const program = parse(source);
   const inputs = program.def ? program.def.params.map((p) => p.name) : ['cov12', 'var1', 'var2'];
   return (c, v1, v2, lift) => {
-    const env = new Map([[inputs[0], lift(c, 1)], [inputs[1], lift(v1, 0)], [inputs[2], lift(v2, 0)]]);
+    const env = new Map([
+      [inputs[0], lift(c, 1)],
+      [inputs[1], lift(v1, 0)],
+      [inputs[2], lift(v2, 0)],
+    ]);
     for (const [k, v] of Object.entries(params ?? {})) env.set(k, lift(v, 0));
     for (const a of program.body) {
       const vals = a.value.type === 'tuple' ? a.value.items.map((n) => evalNode(n, env)) : [evalNode(a.value, env)];
       a.targets.forEach((t, i) => {
         let v = vals[i];
-        if (a.op !== '=') v = evalNode({ type: 'binary', op: a.op[0], left: { type: 'ref', value: env.get(t.name) }, right: { type: 'ref', value: v } }, env);
+        if (a.op !== '=')
+          v = evalNode(
+            {
+              type: 'binary',
+              op: a.op[0],
+              left: { type: 'ref', value: env.get(t.name) },
+              right: { type: 'ref', value: v },
+            },
+            env,
+          );
         env.set(t.name, v);
       });
     }
@@ -27,27 +54,51 @@ function lowerSurface(source, params, evalNode) {
 // ---------------------------------------------------------------- forward-mode autodiff (JAX rules)
 
 const D = (v, d) => ({ v, d });
-const erf = (x) => { // series / continued fraction, float64
+const erf = (x) => {
+  // series / continued fraction, float64
   const a = Math.abs(x);
-  if (a >= 2.5) { let f = a; for (let k = 60; k >= 1; k--) f = a + k / 2 / f; const e = Math.exp(-a * a) * 0.5641895835477563 / f; return x > 0 ? 1 - e : e - 1; }
-  let t = x, s = x; for (let k = 1; k < 80; k++) { t *= -x * x / k; s += t / (2 * k + 1); } return s * 1.1283791670955126;
+  if (a >= 2.5) {
+    let f = a;
+    for (let k = 60; k >= 1; k--) f = a + k / 2 / f;
+    const e = (Math.exp(-a * a) * 0.5641895835477563) / f;
+    return x > 0 ? 1 - e : e - 1;
+  }
+  let t = x,
+    s = x;
+  for (let k = 1; k < 80; k++) {
+    t *= (-x * x) / k;
+    s += t / (2 * k + 1);
+  }
+  return s * 1.1283791670955126;
 };
 const DUAL_FNS = {
-  sqrt: (x) => { const v = Math.sqrt(x.v); return D(v, x.d * (0.5 / v)); },
-  exp: (x) => { const v = Math.exp(x.v); return D(v, x.d * v); },
+  sqrt: (x) => {
+    const v = Math.sqrt(x.v);
+    return D(v, x.d * (0.5 / v));
+  },
+  exp: (x) => {
+    const v = Math.exp(x.v);
+    return D(v, x.d * v);
+  },
   log: (x) => D(Math.log(x.v), x.d / x.v),
   log1p: (x) => D(Math.log1p(x.v), x.d / (1 + x.v)),
   expm1: (x) => D(Math.expm1(x.v), x.d * Math.exp(x.v)),
   sin: (x) => D(Math.sin(x.v), x.d * Math.cos(x.v)),
   cos: (x) => D(Math.cos(x.v), -x.d * Math.sin(x.v)),
-  tan: (x) => { const v = Math.tan(x.v); return D(v, x.d * (1 + v * v)); },
+  tan: (x) => {
+    const v = Math.tan(x.v);
+    return D(v, x.d * (1 + v * v));
+  },
   asin: (x) => D(Math.asin(x.v), x.d / Math.sqrt(1 - x.v * x.v)),
   acos: (x) => D(Math.acos(x.v), -x.d / Math.sqrt(1 - x.v * x.v)),
   atan: (x) => D(Math.atan(x.v), x.d / (1 + x.v * x.v)),
   atan2: (y, x) => D(Math.atan2(y.v, x.v), (x.v * y.d - y.v * x.d) / (x.v * x.v + y.v * y.v)),
   sinh: (x) => D(Math.sinh(x.v), x.d * Math.cosh(x.v)),
   cosh: (x) => D(Math.cosh(x.v), x.d * Math.sinh(x.v)),
-  tanh: (x) => { const v = Math.tanh(x.v); return D(v, x.d * (1 - v * v)); },
+  tanh: (x) => {
+    const v = Math.tanh(x.v);
+    return D(v, x.d * (1 - v * v));
+  },
   erf: (x) => D(erf(x.v), x.d * 1.1283791670955126 * Math.exp(-x.v * x.v)),
   abs: (x) => D(Math.abs(x.v), x.d * Math.sign(x.v)),
   square: (x) => D(x.v * x.v, 2 * x.v * x.d),
@@ -59,8 +110,10 @@ const DUAL_FNS = {
 };
 function dualNode(n, env) {
   switch (n.type) {
-    case 'ref': return n.value;
-    case 'number': return D(Number(n.text.replace(/_/g, '')), 0);
+    case 'ref':
+      return n.value;
+    case 'number':
+      return D(Number(n.text.replace(/_/g, '')), 0);
     case 'name': {
       if (env.has(n.name)) return env.get(n.name);
       const s = strip(n.name);
@@ -68,20 +121,34 @@ function dualNode(n, env) {
       if (s === 'e') return D(Math.E, 0);
       throw new Error(`unbound ${n.name}`);
     }
-    case 'unary': { const a = dualNode(n.arg, env); return n.op === '-' ? D(-a.v, -a.d) : a; }
+    case 'unary': {
+      const a = dualNode(n.arg, env);
+      return n.op === '-' ? D(-a.v, -a.d) : a;
+    }
     case 'binary': {
-      const a = dualNode(n.left, env), b = dualNode(n.right, env);
+      const a = dualNode(n.left, env),
+        b = dualNode(n.right, env);
       switch (n.op) {
-        case '+': return D(a.v + b.v, a.d + b.d);
-        case '-': return D(a.v - b.v, a.d - b.d);
-        case '*': return D(a.v * b.v, a.d * b.v + a.v * b.d);
-        case '/': return D(a.v / b.v, (a.d * b.v - a.v * b.d) / (b.v * b.v));
-        case '<': return D(a.v < b.v ? 1 : 0, 0);
-        case '<=': return D(a.v <= b.v ? 1 : 0, 0);
-        case '>': return D(a.v > b.v ? 1 : 0, 0);
-        case '>=': return D(a.v >= b.v ? 1 : 0, 0);
-        case '==': return D(a.v === b.v ? 1 : 0, 0);
-        case '!=': return D(a.v !== b.v ? 1 : 0, 0);
+        case '+':
+          return D(a.v + b.v, a.d + b.d);
+        case '-':
+          return D(a.v - b.v, a.d - b.d);
+        case '*':
+          return D(a.v * b.v, a.d * b.v + a.v * b.d);
+        case '/':
+          return D(a.v / b.v, (a.d * b.v - a.v * b.d) / (b.v * b.v));
+        case '<':
+          return D(a.v < b.v ? 1 : 0, 0);
+        case '<=':
+          return D(a.v <= b.v ? 1 : 0, 0);
+        case '>':
+          return D(a.v > b.v ? 1 : 0, 0);
+        case '>=':
+          return D(a.v >= b.v ? 1 : 0, 0);
+        case '==':
+          return D(a.v === b.v ? 1 : 0, 0);
+        case '!=':
+          return D(a.v !== b.v ? 1 : 0, 0);
         case '^': {
           // JAX: integer_pow for integer literals (x**2 -> 2 x dx), pow otherwise.
           if (b.d === 0 && Number.isInteger(b.v)) return D(Math.pow(a.v, b.v), b.v * Math.pow(a.v, b.v - 1) * a.d);
@@ -110,12 +177,21 @@ export function autodiff(source, params) {
 
 function textNode(n, env) {
   switch (n.type) {
-    case 'ref': return n.value;
-    case 'number': return `(${n.text.replace(/_/g, '')})`;
-    case 'name': { if (env.has(n.name)) return env.get(n.name); const s = strip(n.name); return s; }
-    case 'unary': return `(${n.op}${textNode(n.arg, env)})`;
-    case 'binary': return `(${textNode(n.left, env)} ${n.op} ${textNode(n.right, env)})`;
-    case 'call': return `${strip(n.callee)}(${n.args.map((a) => textNode(a, env)).join(', ')})`;
+    case 'ref':
+      return n.value;
+    case 'number':
+      return `(${n.text.replace(/_/g, '')})`;
+    case 'name': {
+      if (env.has(n.name)) return env.get(n.name);
+      const s = strip(n.name);
+      return s;
+    }
+    case 'unary':
+      return `(${n.op}${textNode(n.arg, env)})`;
+    case 'binary':
+      return `(${textNode(n.left, env)} ${n.op} ${textNode(n.right, env)})`;
+    case 'call':
+      return `${strip(n.callee)}(${n.args.map((a) => textNode(a, env)).join(', ')})`;
   }
   throw new Error(n.type);
 }
@@ -132,11 +208,19 @@ export const acosRho = (c, p) => Math.acos(c / Math.sqrt(p));
 export const HAND = {
   identity: { nngp: (c) => c, dNngp: () => 1 },
   relu: {
-    nngp: (c, a, b) => { const p = a * b; const t = acosRho(c, p); return (Math.sqrt(p - c * c) + (Math.PI - t) * c) / (2 * Math.PI); },
+    nngp: (c, a, b) => {
+      const p = a * b;
+      const t = acosRho(c, p);
+      return (Math.sqrt(p - c * c) + (Math.PI - t) * c) / (2 * Math.PI);
+    },
     dNngp: (c, a, b) => (Math.PI - acosRho(c, a * b)) / (2 * Math.PI),
   },
   abs: {
-    nngp: (c, a, b) => { const p = a * b; const F = 4 / (2 * Math.PI); return F * Math.sqrt(p - c * c) + (1 - F * acosRho(c, p)) * c; },
+    nngp: (c, a, b) => {
+      const p = a * b;
+      const F = 4 / (2 * Math.PI);
+      return F * Math.sqrt(p - c * c) + (1 - F * acosRho(c, p)) * c;
+    },
     dNngp: (c, a, b) => 1 - (4 / (2 * Math.PI)) * acosRho(c, a * b),
   },
   erf: {
@@ -144,19 +228,36 @@ export const HAND = {
     dNngp: (c, a, b) => 4 / (Math.PI * Math.sqrt((1 + 2 * a) * (1 + 2 * b) - 4 * c * c)),
   },
   gelu: {
-    nngp: (c, a, b) => { const p = a * b, P1 = (1 + a) * (1 + b), D2 = P1 - c * c, Dd = Math.sqrt(D2); return c / 4 + ((c * c + p * D2) / (P1 * Dd) + c * Math.atan2(c, Dd)) / (2 * Math.PI); },
-    dNngp: (c, a, b) => { const p = a * b, P1 = (1 + a) * (1 + b), Dd = Math.sqrt(P1 - c * c); return 0.25 + Math.atan2(c, Dd) / (2 * Math.PI) + (c / (2 * Math.PI * Dd)) * (1 / (Dd * Dd) + (1 - p) / P1 + 1); },
+    nngp: (c, a, b) => {
+      const p = a * b,
+        P1 = (1 + a) * (1 + b),
+        D2 = P1 - c * c,
+        Dd = Math.sqrt(D2);
+      return c / 4 + ((c * c + p * D2) / (P1 * Dd) + c * Math.atan2(c, Dd)) / (2 * Math.PI);
+    },
+    dNngp: (c, a, b) => {
+      const p = a * b,
+        P1 = (1 + a) * (1 + b),
+        Dd = Math.sqrt(P1 - c * c);
+      return 0.25 + Math.atan2(c, Dd) / (2 * Math.PI) + (c / (2 * Math.PI * Dd)) * (1 / (Dd * Dd) + (1 - p) / P1 + 1);
+    },
   },
   gaussian: {
     nngp: (c, a, b) => 1 / Math.sqrt((1 + 2 * a) * (1 + 2 * b) - 4 * c * c),
-    dNngp: (c, a, b) => { const d = Math.sqrt((1 + 2 * a) * (1 + 2 * b) - 4 * c * c); return (4 * c) / (d * d * d); },
+    dNngp: (c, a, b) => {
+      const d = Math.sqrt((1 + 2 * a) * (1 + 2 * b) - 4 * c * c);
+      return (4 * c) / (d * d * d);
+    },
   },
   sin: {
     nngp: (c, a, b) => (Math.exp(c - (a + b) / 2) - Math.exp(-c - (a + b) / 2)) / 2,
     dNngp: (c, a, b) => (Math.exp(c - (a + b) / 2) + Math.exp(-c - (a + b) / 2)) / 2,
   },
   exp_normalized: {
-    nngp: (c, a, b) => { const s = Math.sqrt(a * b); return s * Math.exp(c / s - 1); },
+    nngp: (c, a, b) => {
+      const s = Math.sqrt(a * b);
+      return s * Math.exp(c / s - 1);
+    },
     dNngp: (c, a, b) => Math.exp(c / Math.sqrt(a * b) - 1),
   },
   monomial3: { nngp: (c, a, b) => 6 * c ** 3 + 9 * c * a * b, dNngp: (c, a, b) => 18 * c * c + 9 * a * b },

@@ -69,7 +69,10 @@ export function printStatement(s: Statement, target: Target): string {
  * Splits straight-line code into what depends only on `seed` names (hoisted out of the inner
  * loop: per-row work such as the split of var1) and the rest, keeping order.
  */
-export function hoist(statements: readonly Statement[], seed: readonly string[]): { outer: Statement[]; inner: Statement[] } {
+export function hoist(
+  statements: readonly Statement[],
+  seed: readonly string[],
+): { outer: Statement[]; inner: Statement[] } {
   const invariant = new Set(seed);
   const outer: Statement[] = [];
   const inner: Statement[] = [];
@@ -94,5 +97,8 @@ export function literal(x: number): string {
 
 /** Text safe inside a `//` comment: one line, printable. */
 export function commentText(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ').replace(/\s+/g, ' ').trim();
+  return s
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }

@@ -37,7 +37,10 @@ function isPowerOfTwo(x: number): boolean {
 }
 
 export class DoubleDouble {
-  constructor(private readonly sink: Sink, readonly guarded: boolean) {}
+  constructor(
+    private readonly sink: Sink,
+    readonly guarded: boolean,
+  ) {}
 
   /** An error term: guarded, 0 unless its high part is finite. */
   guard(hi: Code, lo: Code): Code {
@@ -51,11 +54,22 @@ export class DoubleDouble {
   /** a*b = p + lo exactly. */
   twoProduct(a: Code, b: Code): Pair {
     const p = this.sink.fresh();
-    const [P, Pa, Pah, Pal, Pb, Pbh, Pbl] = [p, `${p}a`, `${p}ah`, `${p}al`, `${p}b`, `${p}bh`, `${p}bl`].map(ref) as [Code, Code, Code, Code, Code, Code, Code];
+    const [P, Pa, Pah, Pal, Pb, Pbh, Pbl] = [p, `${p}a`, `${p}ah`, `${p}al`, `${p}b`, `${p}bh`, `${p}bl`].map(ref) as [
+      Code,
+      Code,
+      Code,
+      Code,
+      Code,
+      Code,
+      Code,
+    ];
     this.define(p, js`${a} * ${b}`);
     this.define(`${p}a`, js`${a} * 134217729`, [`${p}ah`, js`${Pa} - (${Pa} - ${a})`], [`${p}al`, js`${a} - ${Pah}`]);
     this.define(`${p}b`, js`${b} * 134217729`, [`${p}bh`, js`${Pb} - (${Pb} - ${b})`], [`${p}bl`, js`${b} - ${Pbh}`]);
-    this.define(`${p}l`, this.guard(P, js`((${Pah} * ${Pbh} - ${P}) + ${Pah} * ${Pbl} + ${Pal} * ${Pbh}) + ${Pal} * ${Pbl}`));
+    this.define(
+      `${p}l`,
+      this.guard(P, js`((${Pah} * ${Pbh} - ${P}) + ${Pah} * ${Pbl} + ${Pal} * ${Pbh}) + ${Pal} * ${Pbl}`),
+    );
     return [P, ref(`${p}l`)];
   }
 
@@ -101,7 +115,10 @@ export class DoubleDouble {
    */
   mul(a: Pair, b: Pair): Pair {
     const [p, pl] = this.twoProduct(a[0], b[0]);
-    const cross = [isZeroCode(b[1]) ? undefined : js`${a[0]} * ${b[1]}`, isZeroCode(a[1]) ? undefined : js`${a[1]} * ${b[0]}`].filter((c): c is Code => !!c);
+    const cross = [
+      isZeroCode(b[1]) ? undefined : js`${a[0]} * ${b[1]}`,
+      isZeroCode(a[1]) ? undefined : js`${a[1]} * ${b[0]}`,
+    ].filter((c): c is Code => !!c);
     if (!cross.length) return [p, pl];
     const e = this.sink.fresh();
     const sum = [pl, ...cross];
@@ -157,7 +174,9 @@ export class DoubleDouble {
    */
   horner(terms: readonly Monomial[], nonneg: (v: Code) => boolean): Pair {
     const counts = new Map<string, { v: Code; n: number }>();
-    for (const [, vars] of terms) for (const v of new Map(vars.map((x) => [x.text, x])).values()) counts.set(v.text, { v, n: (counts.get(v.text)?.n ?? 0) + 1 });
+    for (const [, vars] of terms)
+      for (const v of new Map(vars.map((x) => [x.text, x])).values())
+        counts.set(v.text, { v, n: (counts.get(v.text)?.n ?? 0) + 1 });
     let best: Code | undefined;
     let most = 1;
     for (const { v, n } of counts.values()) if (n > most) [best, most] = [v, n];
@@ -172,7 +191,9 @@ export class DoubleDouble {
       return acc!;
     }
     const v = best;
-    const inner = terms.filter(([, vars]) => vars.some((x) => x.text === v.text)).map(([c, vars]) => [c, vars.filter((_, i) => i !== vars.findIndex((x) => x.text === v.text))] as const);
+    const inner = terms
+      .filter(([, vars]) => vars.some((x) => x.text === v.text))
+      .map(([c, vars]) => [c, vars.filter((_, i) => i !== vars.findIndex((x) => x.text === v.text))] as const);
     const rest = terms.filter(([, vars]) => !vars.some((x) => x.text === v.text));
     const factored = this.mul(this.horner(inner, nonneg), [v, ZERO]);
     return rest.length ? this.add(factored, this.horner(rest, nonneg), sameSign) : factored;

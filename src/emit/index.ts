@@ -5,4 +5,12 @@
 // numbers printed as round-trip literals, comments sanitized. Deterministic: the same trees
 // give byte-identical text.
 export { commentText, literal, type Target } from './code.js';
-export { VERSION, buildModule, emitModule, printModule, type EmitInput, type ModuleParts, type PrintOptions } from './module.js';
+export {
+  VERSION,
+  buildModule,
+  emitModule,
+  printModule,
+  type EmitInput,
+  type ModuleParts,
+  type PrintOptions,
+} from './module.js';

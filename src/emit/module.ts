@@ -5,7 +5,17 @@
 import { HELPER_ANGLE, HELPER_ATAN2, HELPER_ERF, HELPER_YMXANGLE, HELPERS_DD, KERNEL } from '../runtime.js';
 import * as E from '../expr.js';
 import type { Expr } from '../types.js';
-import { type Code, type Statement, type Target, commentText, hoist, js, printStatement, ref, statement } from './code.js';
+import {
+  type Code,
+  type Statement,
+  type Target,
+  commentText,
+  hoist,
+  js,
+  printStatement,
+  ref,
+  statement,
+} from './code.js';
 import { ValueCode } from './values.js';
 
 export const VERSION = '0.1.0';
@@ -21,40 +31,88 @@ export interface EmitInput {
   readonly derivative: string;
 }
 
-interface Needs { readonly c: boolean; readonly g: boolean; readonly r: boolean }
+interface Needs {
+  readonly c: boolean;
+  readonly g: boolean;
+  readonly r: boolean;
+}
 
-interface Straight { readonly statements: readonly Statement[]; readonly result: Code }
-
+interface Straight {
+  readonly statements: readonly Statement[];
+  readonly result: Code;
+}
 
 function needsOf(...es: Expr[]): Needs {
   const any = (n: 'cov12' | 'gap' | 'rho') => es.some((e) => E.mentions(e, n));
-  return { c: any('cov12') || es.some((e) => E.some(e, (x) => x.k === 'fn' && x.name === 'nearbound')), g: any('gap'), r: any('rho') };
+  return {
+    c: any('cov12') || es.some((e) => E.some(e, (x) => x.k === 'fn' && x.name === 'nearbound')),
+    g: any('gap'),
+    r: any('rho'),
+  };
 }
 
 /** Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho. */
 function prologue(needs: Needs, guarded = true): Statement[] {
   if (!needs.c && !needs.g && !needs.r) return [];
   const guard = (hi: Code, lo: Code) => (guarded ? js`Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo);
-  const [v1, v2, c0, pp, pl, cc, cl, gs, gv, ge, gRaw, sp, c] = ['v1', 'v2', 'c0', 'pp', 'pl', 'cc', 'cl', 'gs', 'gv', 'ge', 'gRaw', 'sp', 'c'].map(ref) as Code[];
-  const split = (x: string, v: Code) => statement(
-    { name: `${x}a`, value: js`${v!} * 134217729` },
-    { name: `${x}h`, value: js`${ref(`${x}a`)} - (${ref(`${x}a`)} - ${v!})` },
-    { name: `${x}l`, value: js`${v!} - ${ref(`${x}h`)}` },
-  );
+  const [v1, v2, c0, pp, pl, cc, cl, gs, gv, ge, gRaw, sp, c] = [
+    'v1',
+    'v2',
+    'c0',
+    'pp',
+    'pl',
+    'cc',
+    'cl',
+    'gs',
+    'gv',
+    'ge',
+    'gRaw',
+    'sp',
+    'c',
+  ].map(ref) as Code[];
+  const split = (x: string, v: Code) =>
+    statement(
+      { name: `${x}a`, value: js`${v!} * 134217729` },
+      { name: `${x}h`, value: js`${ref(`${x}a`)} - (${ref(`${x}a`)} - ${v!})` },
+      { name: `${x}l`, value: js`${v!} - ${ref(`${x}h`)}` },
+    );
   const [ah, al, bh, bl, kh, kl] = ['ah', 'al', 'bh', 'bl', 'kh', 'kl'].map(ref) as Code[];
   const out = [
     // pp + pl = var1*var2 and cc + cl = cov12^2 exactly (Dekker's two-product).
-    split('a', v1!), split('b', v2!), split('k', c0!),
-    statement({ name: 'pp', value: js`${v1!} * ${v2!}` }, { name: 'pl', value: guard(pp!, js`((${ah!} * ${bh!} - ${pp!}) + ${ah!} * ${bl!} + ${al!} * ${bh!}) + ${al!} * ${bl!}`) }),
-    statement({ name: 'cc', value: js`${c0!} * ${c0!}` }, { name: 'cl', value: guard(cc!, js`((${kh!} * ${kh!} - ${cc!}) + 2 * ${kh!} * ${kl!}) + ${kl!} * ${kl!}`) }),
+    split('a', v1!),
+    split('b', v2!),
+    split('k', c0!),
+    statement(
+      { name: 'pp', value: js`${v1!} * ${v2!}` },
+      {
+        name: 'pl',
+        value: guard(pp!, js`((${ah!} * ${bh!} - ${pp!}) + ${ah!} * ${bl!} + ${al!} * ${bh!}) + ${al!} * ${bl!}`),
+      },
+    ),
+    statement(
+      { name: 'cc', value: js`${c0!} * ${c0!}` },
+      { name: 'cl', value: guard(cc!, js`((${kh!} * ${kh!} - ${cc!}) + 2 * ${kh!} * ${kl!}) + ${kl!} * ${kl!}`) },
+    ),
     // gap = pp + pl - cc - cl, from Knuth's two-sum of the high parts.
-    statement({ name: 'gs', value: js`${pp!} - ${cc!}` }, { name: 'gv', value: js`${gs!} - ${pp!}` }, { name: 'ge', value: guard(gs!, js`(${pp!} - (${gs!} - ${gv!})) + (-${cc!} - ${gv!})`) }),
+    statement(
+      { name: 'gs', value: js`${pp!} - ${cc!}` },
+      { name: 'gv', value: js`${gs!} - ${pp!}` },
+      { name: 'ge', value: guard(gs!, js`(${pp!} - (${gs!} - ${gv!})) + (-${cc!} - ${gv!})`) },
+    ),
     statement({ name: 'gRaw', value: js`${gs!} + (${ge!} + (${pl!} - ${cl!}))` }),
     // Outside the bound (rare): cov12 := ±sqrt(pp + pl).
-    statement({ name: 'c', value: js`${gRaw!} < 0 ? (${c0!} < 0 ? -sqrtDD(${pp!}, ${pl!}) : sqrtDD(${pp!}, ${pl!})) : ${c0!}`, typed: true }),
+    statement({
+      name: 'c',
+      value: js`${gRaw!} < 0 ? (${c0!} < 0 ? -sqrtDD(${pp!}, ${pl!}) : sqrtDD(${pp!}, ${pl!})) : ${c0!}`,
+      typed: true,
+    }),
   ];
   if (needs.g) out.push(statement({ name: 'g', value: js`${gRaw!} > 0 ? ${gRaw!} : 0` }));
-  if (needs.r) out.push(statement({ name: 'sp', value: js`sqrtDD(${pp!}, ${pl!})` }), statement({ name: 'r', value: js`${sp!} > 0 ? Math.max(-1, Math.min(1, ${c!} / ${sp!})) : 0` }));
+  if (needs.r)
+    out.push(
+      statement({ name: 'sp', value: js`sqrtDD(${pp!}, ${pl!})` }),
+      statement({ name: 'r', value: js`${sp!} > 0 ? Math.max(-1, Math.min(1, ${c!} / ${sp!})) : 0` }),
+    );
   return out;
 }
 
@@ -140,15 +198,36 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const ind = (lines: readonly string[], k: number) => lines.map((l) => ' '.repeat(k) + l).join('\n');
   const stmts = (ss: readonly Statement[]) => ss.map((s) => printStatement(s, target));
   const store = (l: Loop, fast: string[], slow: string[]) =>
-    l.checks.length ? [`const chk = ${l.checks.join(' + ')};`, 'if (chk === chk) {', ...fast.map((x) => '  ' + x), '} else {', ...slow.map((x) => '  ' + x), '}'] : fast;
+    l.checks.length
+      ? [
+          `const chk = ${l.checks.join(' + ')};`,
+          'if (chk === chk) {',
+          ...fast.map((x) => '  ' + x),
+          '} else {',
+          ...slow.map((x) => '  ' + x),
+          '}',
+        ]
+      : fast;
   const [fn, fd] = m.fused.values as [Code, Code];
-  const fusedStore = store(m.fused, [`outK[idx] = ${fn.text};`, `outT[idx] = T[idx]${bang} * ${fd.text};`], ['outK[idx] = nngp(c0, v1, v2);', `outT[idx] = T[idx]${bang} * dNngp(c0, v1, v2);`]);
-  const nngpStore = store(m.nngpOnly, [`outK[idx] = ${m.nngpOnly.values[0]!.text};`], ['outK[idx] = nngp(c0, v1, v2);']);
+  const fusedStore = store(
+    m.fused,
+    [`outK[idx] = ${fn.text};`, `outT[idx] = T[idx]${bang} * ${fd.text};`],
+    ['outK[idx] = nngp(c0, v1, v2);', `outT[idx] = T[idx]${bang} * dNngp(c0, v1, v2);`],
+  );
+  const nngpStore = store(
+    m.nngpOnly,
+    [`outK[idx] = ${m.nngpOnly.values[0]!.text};`],
+    ['outK[idx] = nngp(c0, v1, v2);'],
+  );
 
   const out: string[] = [...m.banner, '/* eslint-disable */', ''];
   if (ts) {
-    out.push(`${ex}interface KernelInput { readonly nngp: Float64Array; readonly ntk?: Float64Array; readonly cov1: Float64Array; readonly cov2?: Float64Array }`);
-    out.push(`${ex}interface KernelOutput { nngp: Float64Array; ntk?: Float64Array; cov1: Float64Array; cov2?: Float64Array }`);
+    out.push(
+      `${ex}interface KernelInput { readonly nngp: Float64Array; readonly ntk?: Float64Array; readonly cov1: Float64Array; readonly cov2?: Float64Array }`,
+    );
+    out.push(
+      `${ex}interface KernelOutput { nngp: Float64Array; ntk?: Float64Array; cov1: Float64Array; cov2?: Float64Array }`,
+    );
     out.push('');
   }
   if (m.helpers.has('dd') || m.needsPrologue) out.push(HELPERS_DD(ts), '');
@@ -156,7 +235,10 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   if (m.helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
   if (m.helpers.has('erf') || m.helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
-  for (const [name, doc, f] of [['nngp', 'nngp_fn(cov12, var1, var2) = E[f(x1) f(x2)].', m.nngp], ['dNngp', "d nngp_fn / d cov12 = E[f'(x1) f'(x2)].", m.dNngp]] as const) {
+  for (const [name, doc, f] of [
+    ['nngp', 'nngp_fn(cov12, var1, var2) = E[f(x1) f(x2)].', m.nngp],
+    ['dNngp', "d nngp_fn / d cov12 = E[f'(x1) f'(x2)].", m.dNngp],
+  ] as const) {
     out.push(`/** ${doc} */`);
     out.push(`${ex}function ${name}(cov12${n}, var1${n}, var2${n})${n} {`);
     out.push('  const c0 = cov12, v1 = var1, v2 = var2;');
@@ -164,12 +246,14 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     out.push('}');
     out.push('');
   }
-  out.push(KERNEL(ts, exported, {
-    fusedOuter: ind(stmts(m.fused.outer), 6),
-    fusedInner: ind([...stmts(m.fused.inner), ...fusedStore], 8),
-    nngpOuter: ind(stmts(m.nngpOnly.outer), 4),
-    nngpInner: ind([...stmts(m.nngpOnly.inner), ...nngpStore], 6),
-  }));
+  out.push(
+    KERNEL(ts, exported, {
+      fusedOuter: ind(stmts(m.fused.outer), 6),
+      fusedInner: ind([...stmts(m.fused.inner), ...fusedStore], 8),
+      nngpOuter: ind(stmts(m.nngpOnly.outer), 4),
+      nngpInner: ind([...stmts(m.nngpOnly.inner), ...nngpStore], 6),
+    }),
+  );
   if (!exported) out.push('return { nngp, dNngp, kernel };');
   return out.join('\n') + '\n';
 }

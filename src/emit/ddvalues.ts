@@ -1,0 +1,209 @@
+// The double-double values of evaluation trees (the base of values.ts's ValueCode): compensated
+// sums, products of polynomials and their roots, angles at small angles, each a pair hi + lo
+// written by ddasm.ts; what emit evaluates so, domain.evaluableInDoubleDouble says.
+import { dependsOnInputs, evaluableInDoubleDouble, isNonnegSymbol } from '../domain.js';
+import { HP, evaluateHP, foldConstant } from '../evaluate.js';
+import * as E from '../expr.js';
+import * as Q from '../rational.js';
+import type { Expr, Rat } from '../types.js';
+import { type Code, type Statement, ONE, ZERO, js, lit, literal, ref, statement } from './code.js';
+import { DoubleDouble, type Monomial, type Pair, splitRat } from './ddasm.js';
+
+/** The emitted names of the inputs and of the per-point derived values (prologue). */
+export const SYM_NAMES: Record<string, string> = { cov12: 'c', var1: 'v1', var2: 'v2', gap: 'g', rho: 'r' };
+const SYMBOL_OF = new Map(Object.entries(SYM_NAMES).map(([sym, name]) => [name, sym]));
+
+export const angleNode = (name: 'angle' | 'atan2', y: Expr, x: Expr) => E.rawFn(name, [y, x]);
+export const power = (base: Expr, r: Rat) => E.rawPow(base, E.num(r));
+
+interface SmallAngle {
+  small: Code;
+  xt: Pair;
+  theta: Code;
+  xv: Code;
+}
+
+/** Statements and double-double values; `val` (values.ts) gives the plain value of a tree. */
+export abstract class DoubleDoubleValues {
+  readonly statements: Statement[] = [];
+  /** Runtime helpers the code calls (runtime.ts): 'dd', 'atan2', 'angle', 'ymxangle', 'erf'. */
+  readonly helpers = new Set<string>();
+  /** Values of the double-double nodes: NaN in any of them flags an overflow (ddasm.ts). */
+  readonly checks: Code[] = [];
+  protected readonly dd: DoubleDouble;
+  private readonly pairs = new Map<string, Pair>();
+  private readonly smallAngles = new Map<string, SmallAngle>();
+  private n = 0;
+
+  constructor(
+    private readonly prefix: string,
+    guarded: boolean,
+  ) {
+    this.dd = new DoubleDouble({ fresh: () => this.fresh(), push: (s) => this.statements.push(s) }, guarded);
+  }
+
+  /** The value of e: a name or a literal. */
+  abstract val(e: Expr): Code;
+
+  protected fresh(): string {
+    return `${this.prefix}${this.n++}`;
+  }
+
+  protected tmp(value: Code): Code {
+    const name = this.fresh();
+    this.statements.push(statement({ name, value }));
+    return ref(name);
+  }
+
+  protected ddAdd(a: Pair, b: Pair, sameSign = false): Pair {
+    this.helpers.add('dd');
+    return this.dd.add(a, b, sameSign);
+  }
+
+  protected ddMul(a: Pair, b: Pair): Pair {
+    this.helpers.add('dd');
+    return this.dd.mul(a, b);
+  }
+
+  protected ddDiv(a: Pair, b: Pair): Pair {
+    this.helpers.add('dd');
+    return this.dd.div(a, b);
+  }
+
+  /** A product of constants, polynomials and their (half-)integer powers, in double-double. */
+  protected ddValue(e: Expr): Pair {
+    this.helpers.add('dd');
+    if (!dependsOnInputs(e)) {
+      const [hi, lo] = e.k === 'num' ? splitRat(e.v) : [foldConstant(e), 0];
+      if (e.k !== 'num' && Number.isFinite(hi)) return [lit(literal(hi)), lit(literal(foldLow(e, hi)))];
+      return [lit(literal(hi)), lit(literal(lo))];
+    }
+    if (e.k === 'add' || e.k === 'sym') return this.polynomial(e);
+    if (e.k === 'mul') {
+      const consts = e.factors.filter((f) => !dependsOnInputs(f));
+      let acc: Pair | undefined = consts.length
+        ? this.ddValue(consts.length === 1 ? consts[0]! : E.rawMul(consts))
+        : undefined;
+      const dens: Pair[] = [];
+      for (const f of e.factors.filter(dependsOnInputs)) {
+        if (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n) {
+          dens.push(this.ddValue(power(f.base, Q.neg(f.exp.v))));
+          continue;
+        }
+        const v = this.ddValue(f);
+        acc = acc ? this.ddMul(acc, v) : v;
+      }
+      let den: Pair | undefined;
+      for (const d of dens) den = den ? this.ddMul(den, d) : d;
+      acc ??= [ONE, ZERO];
+      return den ? this.ddDiv(acc, den) : acc;
+    }
+    if (e.k === 'pow' && e.exp.k === 'num') {
+      const r = e.exp.v;
+      const b = this.ddValue(e.base);
+      let acc: Pair | undefined;
+      for (let i = 0n; i < r.n / r.d; i++) acc = acc ? this.ddMul(acc, b) : b;
+      if (r.d === 2n) {
+        this.helpers.add('dd');
+        const s = this.dd.sqrt(b);
+        acc = acc ? this.ddMul(acc, s) : s;
+      }
+      return acc ?? [ONE, ZERO];
+    }
+    throw new Error(`emit: not a double-double value: ${e.key}`);
+  }
+
+  /** A term of a compensated sum as double-double: ddq as is, constant × value exactly. */
+  protected ddTerm(t: Expr): Pair {
+    this.helpers.add('dd');
+    if (t.k === 'fn' && t.name === 'ddq') return this.ddValue(t.args[0]!);
+    if (t.k === 'fn' && t.name === 'xangle') return this.ddXangle(t.args[0]!, t.args[1]!);
+    if (t.k === 'fn' && (t.name === 'atan2' || t.name === 'angle')) return this.ddAngle(t.name, t.args[0]!, t.args[1]!);
+    if (t.k === 'mul') {
+      const consts = t.factors.filter((f) => !dependsOnInputs(f));
+      const rest = t.factors.filter(dependsOnInputs);
+      if (consts.length && rest.length) {
+        const k = this.ddValue(consts.length === 1 ? consts[0]! : E.rawMul(consts));
+        const r = rest[0]!;
+        if (rest.length === 1 && r.k === 'fn' && r.name === 'xangle')
+          return this.ddMul(this.ddXangle(r.args[0]!, r.args[1]!), k);
+        if (rest.length === 1 && r.k === 'fn' && (r.name === 'atan2' || r.name === 'angle'))
+          return this.ddMul(this.ddAngle(r.name, r.args[0]!, r.args[1]!), k);
+        return this.ddMul([this.val(rest.length === 1 ? r : E.rawMul(rest)), ZERO], k);
+      }
+    }
+    return [this.val(t), ZERO];
+  }
+
+  /**
+   * At small angles (x > 0, |y| < x/ratio), x * atan2(y, x) = y - ymxangle(y, x) in
+   * double-double (y too, where it is a root of a polynomial): what a rounded angle loses where a
+   * sum cancels it (gelu at cov12 = -var), this keeps. Below tan(angle) = 1/2, ymxangle is under a
+   * sixth of x * angle, so its few ulps are fewer than the half ulp of x * (rounded angle).
+   */
+  protected smallAngle(y: Expr, x: Expr, name: 'angle' | 'atan2' = 'angle', ratio = 2): SmallAngle {
+    const key = `small:${name}:${ratio}:${y.key};${x.key}`;
+    const hit = this.smallAngles.get(key);
+    if (hit) return hit; // nngp's x*angle and the derivative's angle share it in the fused loop
+    this.helpers.add('ymxangle');
+    const theta = this.val(angleNode(name, y, x));
+    const yv = this.val(y);
+    const xv = this.val(x);
+    const small = this.tmp(js`${ratio === 1 ? '' : `${ratio} * `}Math.abs(${yv}) < ${xv}`);
+    const ymx = this.tmp(js`${small} ? -ymxangleSmall(${yv}, ${xv}) : 0`);
+    const xt = this.ddAdd(evaluableInDoubleDouble(y) ? this.ddValue(y) : [yv, ZERO], [ymx, ZERO]);
+    const parts = { small, xt, theta, xv };
+    this.smallAngles.set(key, parts);
+    return parts;
+  }
+
+  /** x * atan2(y, x) in double-double: see smallAngle; elsewhere x times the angle, exactly. */
+  protected ddXangle(y: Expr, x: Expr): Pair {
+    const { small, xt, theta, xv } = this.smallAngle(y, x);
+    return this.dd.select(small, xt, this.dd.twoProduct(xv, theta));
+  }
+
+  /** atan2(y, x) or angle(y, x) in double-double: (x * angle) / x at small angles, the rounded angle elsewhere. */
+  protected ddAngle(name: 'angle' | 'atan2', y: Expr, x: Expr, ratio = 2): Pair {
+    const { small, xt, theta, xv } = this.smallAngle(y, x, name, ratio);
+    return this.dd.select(small, this.ddDiv(xt, [xv, ZERO]), [theta, ZERO]);
+  }
+
+  /** A polynomial in the inputs, in double-double (greedy Horner), once per polynomial. */
+  protected polynomial(p: Expr): Pair {
+    const hit = this.pairs.get(p.key);
+    if (hit) return hit;
+    this.helpers.add('dd');
+    const acc = this.dd.horner((p.k === 'add' ? p.terms : [p]).map(monomial), (v) =>
+      isNonnegSymbol(SYMBOL_OF.get(v.text) ?? ''),
+    );
+    this.pairs.set(p.key, acc);
+    return acc;
+  }
+}
+
+/** The low part of a constant: its HP value minus the double hi. */
+function foldLow(e: Expr, hi: number): number {
+  const v = evaluateHP(e, { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
+  return v.sub(new HP(hi)).toNumber();
+}
+
+/** A monomial as coefficient and its variables (repeated by degree), or undefined. */
+function monomialOrUndefined(t: Expr): Monomial | undefined {
+  let c = Q.ONE;
+  const vars: Code[] = [];
+  for (const f of t.k === 'mul' ? t.factors : [t]) {
+    if (f.k === 'num') c = Q.mul(c, f.v);
+    else if (f.k === 'sym') vars.push(ref(SYM_NAMES[f.name]!));
+    else if (f.k === 'pow' && f.base.k === 'sym' && f.exp.k === 'num')
+      for (let i = 0n; i < f.exp.v.n; i++) vars.push(ref(SYM_NAMES[f.base.name]!));
+    else return undefined;
+  }
+  return [c, vars];
+}
+
+function monomial(t: Expr): Monomial {
+  const m = monomialOrUndefined(t);
+  if (!m) throw new Error(`emit: not a monomial: ${t.key}`);
+  return m;
+}
