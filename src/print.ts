@@ -7,7 +7,7 @@ import type { Expr, Rat } from './types.js';
 const PREC = { add: 1, mul: 2, unary: 3, pow: 4, atom: 5 } as const;
 
 export function toMath(e: Expr): string {
-  return p(e).text;
+  return format(e).text;
 }
 
 interface Out {
@@ -29,7 +29,7 @@ function wrapIf(o: Out, min: number): string {
   return o.prec < min ? `(${o.text})` : o.text;
 }
 
-function p(e: Expr): Out {
+function format(e: Expr): Out {
   switch (e.k) {
     case 'num':
       return ratText(e.v);
@@ -39,8 +39,8 @@ function p(e: Expr): Out {
       let text = '';
       e.terms.forEach((t, i) => {
         const [c] = E.splitCoeff(t);
-        if (i > 0 && c.n < 0n) text += ' - ' + wrapIf(p(E.scale(Q.rat(-1), t)), PREC.mul);
-        else text += (i > 0 ? ' + ' : '') + wrapIf(p(t), PREC.add);
+        if (i > 0 && c.n < 0n) text += ' - ' + wrapIf(format(E.scale(Q.rat(-1), t)), PREC.mul);
+        else text += (i > 0 ? ' + ' : '') + wrapIf(format(t), PREC.add);
       });
       return { text, prec: PREC.add };
     }
@@ -57,8 +57,8 @@ function p(e: Expr): Out {
       }
       for (const f of fs) {
         if (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n) {
-          denom.push(wrapIf(p(E.pow(f.base, E.num(Q.neg(f.exp.v)))), PREC.pow));
-        } else numer.push(wrapIf(p(f), PREC.mul + 0.5));
+          denom.push(wrapIf(format(E.pow(f.base, E.num(Q.neg(f.exp.v)))), PREC.pow));
+        } else numer.push(wrapIf(format(f), PREC.mul + 0.5));
       }
       let text = numer.length ? numer.join('*') : '1';
       if (denom.length) text += '/' + (denom.length === 1 ? denom[0] : `(${denom.join('*')})`);
@@ -68,18 +68,18 @@ function p(e: Expr): Out {
     case 'pow': {
       if (e.exp.k === 'num') {
         const r = e.exp.v;
-        if (r.n === 1n && r.d === 2n) return { text: `sqrt(${p(e.base).text})`, prec: PREC.atom };
-        if (r.n < 0n) return { text: `1/${wrapIf(p(E.pow(e.base, E.num(Q.neg(r)))), PREC.pow)}`, prec: PREC.mul };
-        if (r.d === 2n) return { text: `sqrt(${p(e.base).text})^${r.n}`, prec: PREC.pow };
+        if (r.n === 1n && r.d === 2n) return { text: `sqrt(${format(e.base).text})`, prec: PREC.atom };
+        if (r.n < 0n) return { text: `1/${wrapIf(format(E.pow(e.base, E.num(Q.neg(r)))), PREC.pow)}`, prec: PREC.mul };
+        if (r.d === 2n) return { text: `sqrt(${format(e.base).text})^${r.n}`, prec: PREC.pow };
       }
-      const exp = e.exp.k === 'num' && e.exp.v.d === 1n && e.exp.v.n > 0n ? e.exp.v.n.toString() : `(${p(e.exp).text})`;
-      return { text: `${wrapIf(p(e.base), PREC.atom)}^${exp}`, prec: PREC.pow };
+      const exp = e.exp.k === 'num' && e.exp.v.d === 1n && e.exp.v.n > 0n ? e.exp.v.n.toString() : `(${format(e.exp).text})`;
+      return { text: `${wrapIf(format(e.base), PREC.atom)}^${exp}`, prec: PREC.pow };
     }
     case 'fn': {
       const cmp: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '==', ne: '!=' };
-      if (cmp[e.name]) return { text: `${p(e.args[0]!).text} ${cmp[e.name]} ${p(e.args[1]!).text}`, prec: 0 };
+      if (cmp[e.name]) return { text: `${format(e.args[0]!).text} ${cmp[e.name]} ${format(e.args[1]!).text}`, prec: 0 };
       if (e.name === 'exp' && E.isOne(e.args[0]!)) return { text: 'e', prec: PREC.atom };
-      return { text: `${e.name}(${e.args.map((a) => p(a).text).join(', ')})`, prec: PREC.atom };
+      return { text: `${e.name}(${e.args.map((a) => format(a).text).join(', ')})`, prec: PREC.atom };
     }
   }
 }
