@@ -72,7 +72,8 @@ function format(e: Expr): Out {
         if (r.n < 0n) return { text: `1/${wrapIf(format(E.pow(e.base, E.num(Q.neg(r)))), PREC.pow)}`, prec: PREC.mul };
         if (r.d === 2n) return { text: `sqrt(${format(e.base).text})^${r.n}`, prec: PREC.pow };
       }
-      const exp = e.exp.k === 'num' && e.exp.v.d === 1n && e.exp.v.n > 0n ? e.exp.v.n.toString() : `(${format(e.exp).text})`;
+      const exp =
+        e.exp.k === 'num' && e.exp.v.d === 1n && e.exp.v.n > 0n ? e.exp.v.n.toString() : `(${format(e.exp).text})`;
       return { text: `${wrapIf(format(e.base), PREC.atom)}^${exp}`, prec: PREC.pow };
     }
     case 'fn': {
