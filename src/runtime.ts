@@ -97,6 +97,9 @@ function erfc(x${n})${n} {
 
 /** The pieces of the kernel loop the module writer fills in (emit/module.ts), as printed text. */
 export interface KernelLoops {
+  /** The loop variables (c0, v1, v2) each loop reads: only those are declared. */
+  readonly fusedInputs: ReadonlySet<string>;
+  readonly nngpInputs: ReadonlySet<string>;
   /** The fused loop (nngp and ntk): per-row statements, per-entry statements and stores. */
   readonly fusedOuter: string;
   readonly fusedInner: string;
@@ -110,6 +113,12 @@ export interface KernelLoops {
  */
 export const KERNEL = (ts: boolean, exported: boolean, loops: KernelLoops) => {
   const bang = ts ? '!' : '';
+  const row = (inputs: ReadonlySet<string>, indent: string) =>
+    inputs.has('v1') ? `${indent}const v1 = C1[i]${bang};\n` : '';
+  const entry = (inputs: ReadonlySet<string>) =>
+    [inputs.has('v2') ? `v2 = C2[j]${bang}` : '', 'idx = i * n2 + j', inputs.has('c0') ? `c0 = K[idx]${bang}` : '']
+      .filter(Boolean)
+      .join(', ');
   const inT = ts ? ': KernelInput' : '';
   const outT = ts ? ': KernelOutput' : '';
   return `/**
@@ -130,20 +139,18 @@ ${exported ? 'export ' : ''}function kernel(input${inT})${outT} {
   if (T !== undefined) {
     const outT = new Float64Array(T.length);
     for (let i = 0; i < n1; i++) {
-      const v1 = C1[i]${bang};
-${loops.fusedOuter}
+${row(loops.fusedInputs, '      ')}${loops.fusedOuter}
       for (let j = 0; j < n2; j++) {
-        const v2 = C2[j]${bang}, idx = i * n2 + j, c0 = K[idx]${bang};
+        const ${entry(loops.fusedInputs)};
 ${loops.fusedInner}
       }
     }
     return finish(input, outK, outT);
   }
   for (let i = 0; i < n1; i++) {
-    const v1 = C1[i]${bang};
-${loops.nngpOuter}
+${row(loops.nngpInputs, '    ')}${loops.nngpOuter}
     for (let j = 0; j < n2; j++) {
-      const v2 = C2[j]${bang}, idx = i * n2 + j, c0 = K[idx]${bang};
+      const ${entry(loops.nngpInputs)};
 ${loops.nngpInner}
     }
   }

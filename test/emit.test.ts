@@ -1,15 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { Project, ts } from 'ts-morph';
-import { compile } from '../src/index.js';
+import { catalog, compile, compileActivation } from '../src/index.js';
 import { references } from './helpers.js';
 import { HELPER_ATAN2 } from '../src/runtime.js';
 
 function typeErrors(code: string): string[] {
   const project = new Project({
     useInMemoryFileSystem: true,
+    // The strictest settings a template ships (Vite's TypeScript templates among them).
     compilerOptions: {
       strict: true,
       noImplicitAny: true,
+      noUnusedLocals: true,
+      noUnusedParameters: true,
+      exactOptionalPropertyTypes: true,
+      noUncheckedIndexedAccess: true,
+      noImplicitReturns: true,
+      noFallthroughCasesInSwitch: true,
+      verbatimModuleSyntax: true,
       target: ts.ScriptTarget.ES2022,
       module: ts.ModuleKind.ESNext,
       lib: ['lib.es2022.d.ts'],
@@ -26,8 +34,10 @@ describe('emit', () => {
     [r.py, r.math].filter((s): s is string => !!s).map((s) => ({ name: r.name, s, params: r.params })),
   );
 
-  it('emits modules that type-check under tsc --strict (the real compiler)', () => {
+  it('emits modules that type-check under the strictest tsconfig flags (the real compiler)', () => {
     for (const { name, s, params } of sources) expect(typeErrors(compile(s, { params }).code), name).toEqual([]);
+    for (const e of catalog()) expect(typeErrors(compileActivation(e.id).code), e.id).toEqual([]);
+    for (const n of [0, 2, 3]) expect(typeErrors(compileActivation('rectified_monomial', { n }).code), `J_${n}`).toEqual([]);
     // The check itself can fail:
     expect(typeErrors('export const x: number = "no";').length).toBe(1);
   });

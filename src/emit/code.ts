@@ -66,6 +66,34 @@ export function printStatement(s: Statement, target: Target): string {
 }
 
 /**
+ * The statements that compute `roots` (names), each with only the declarations something live
+ * reads: dead code leaves no unused local (noUnusedLocals) and costs nothing.
+ */
+export function prune(statements: readonly Statement[], roots: readonly string[]): Statement[] {
+  const live = new Set(roots);
+  const out: Statement[] = [];
+  for (let i = statements.length - 1; i >= 0; i--) {
+    const s = statements[i]!;
+    const kept: Declaration[] = [];
+    for (let j = s.declarations.length - 1; j >= 0; j--) {
+      const d = s.declarations[j]!;
+      if (!live.has(d.name)) continue;
+      kept.unshift(d);
+      for (const u of d.value.uses) live.add(u);
+    }
+    if (kept.length) out.unshift(kept.length === s.declarations.length ? s : statement(...kept));
+  }
+  return out;
+}
+
+/** The names statements and codes read that none of them declares (their inputs). */
+export function inputsOf(statements: readonly Statement[], codes: readonly Code[]): Set<string> {
+  const declared = new Set(statements.flatMap((s) => s.declarations.map((d) => d.name)));
+  const used = new Set([...statements.flatMap((s) => s.uses), ...codes.flatMap((c) => c.uses)]);
+  return new Set([...used].filter((u) => !declared.has(u)));
+}
+
+/**
  * Splits straight-line code into what depends only on `seed` names (hoisted out of the inner
  * loop: per-row work such as the split of var1) and the rest, keeping order.
  */

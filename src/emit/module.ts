@@ -11,8 +11,10 @@ import {
   type Target,
   commentText,
   hoist,
+  inputsOf,
   js,
   printStatement,
+  prune,
   ref,
   statement,
 } from './code.js';
@@ -40,6 +42,8 @@ interface Needs {
 interface Straight {
   readonly statements: readonly Statement[];
   readonly result: Code;
+  /** The inputs (c0, v1, v2) it reads. */
+  readonly inputs: ReadonlySet<string>;
 }
 
 function needsOf(...es: Expr[]): Needs {
@@ -120,8 +124,18 @@ function scalar(e: Expr): Straight & { helpers: ReadonlySet<string> } {
   const b = new ValueCode();
   const result = b.val(e);
   const needs = needsOf(e);
-  if (needs.c || needs.g || needs.r) b.helpers.add('dd');
-  return { statements: [...prologue(needs), ...b.statements], result, helpers: b.helpers };
+  const statements = prune([...prologue(needs), ...b.statements], result.uses);
+  return { statements, result, inputs: inputsOf(statements, [result]), helpers: helpersOf(b.helpers, statements) };
+}
+
+/**
+ * The runtime helpers used: the value builder's calls, and sqrtDD ('dd') where the prologue's
+ * projected cov12 (c) or sqrt(var1*var2) (sp) survived pruning: they are what call it.
+ */
+function helpersOf(helpers: ReadonlySet<string>, statements: readonly Statement[]): Set<string> {
+  const out = new Set([...helpers].filter((h) => h !== 'dd'));
+  if (statements.some((s) => s.declarations.some((d) => d.name === 'c' || d.name === 'sp'))) out.add('dd');
+  return out;
 }
 
 /** One kernel loop's body: per-row statements, per-entry statements, the values it stores, and the overflow test. */
@@ -131,6 +145,8 @@ interface Loop {
   readonly values: readonly Code[];
   /** Terms whose sum is NaN when an entry must be redone (empty: never). */
   readonly checks: readonly string[];
+  /** The loop variables (c0, v1, v2) it reads. */
+  readonly inputs: ReadonlySet<string>;
 }
 
 /**
@@ -138,21 +154,27 @@ interface Loop {
  * error term; an entry that fails it (an overflow somewhere, or NaN input) is redone by the
  * guarded scalar functions. Per-row work (the split of var1) is hoisted out of the inner loop.
  */
-function loop(trees: Expr[]): Loop & { helpers: ReadonlySet<string>; needs: Needs } {
+function loop(trees: Expr[]): Loop & { helpers: ReadonlySet<string> } {
   const b = new ValueCode('t', false);
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
-  const { outer, inner } = hoist([...prologue(needs, false), ...b.statements], ['v1']);
-  const checks = [...(needs.c || needs.g || needs.r ? ['gRaw'] : []), ...new Set(b.checks.map((c) => c.text))];
-  return { outer, inner, values, checks, helpers: b.helpers, needs };
+  const checkCodes = [...(needs.c || needs.g || needs.r ? [ref('gRaw')] : []), ...b.checks];
+  const checks = [...new Set(checkCodes.map((c) => c.text))];
+  const statements = prune(
+    [...prologue(needs, false), ...b.statements],
+    [...values, ...checkCodes].flatMap((c) => c.uses),
+  );
+  const { outer, inner } = hoist(statements, ['v1']);
+  // The redo path (checks) calls the scalar functions with all three inputs.
+  const inputs = inputsOf(statements, values);
+  if (checks.length) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
+  return { outer, inner, values, checks, inputs, helpers: helpersOf(b.helpers, statements) };
 }
 
 /** An emitted module before printing. */
 export interface ModuleParts {
   readonly banner: readonly string[];
   readonly helpers: ReadonlySet<string>;
-  /** The loops' prologue projects cov12 (the double-double helper is needed). */
-  readonly needsPrologue: boolean;
   readonly nngp: Straight;
   readonly dNngp: Straight;
   /** The loop computing nngp and its derivative (with the NTK), and the one computing nngp only. */
@@ -173,8 +195,7 @@ export function buildModule(input: EmitInput): ModuleParts {
       `//   nngp(cov12, var1, var2) = ${commentText(input.simplified)}`,
       `//   d nngp / d cov12        = ${commentText(input.derivative)}`,
     ],
-    helpers: new Set([...f.helpers, ...d.helpers, ...fused.helpers]),
-    needsPrologue: fused.needs.c,
+    helpers: new Set([...f.helpers, ...d.helpers, ...fused.helpers, ...nngpOnly.helpers]),
     nngp: f,
     dNngp: d,
     fused,
@@ -230,7 +251,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     );
     out.push('');
   }
-  if (m.helpers.has('dd') || m.needsPrologue) out.push(HELPERS_DD(ts), '');
+  if (m.helpers.has('dd')) out.push(HELPERS_DD(ts), '');
   if (m.helpers.has('atan2')) out.push(HELPER_ATAN2(ts), '');
   if (m.helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
@@ -240,14 +261,22 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     ['dNngp', "d nngp_fn / d cov12 = E[f'(x1) f'(x2)].", m.dNngp],
   ] as const) {
     out.push(`/** ${doc} */`);
-    out.push(`${ex}function ${name}(cov12${n}, var1${n}, var2${n})${n} {`);
-    out.push('  const c0 = cov12, v1 = var1, v2 = var2;');
+    // The inputs under the names the code reads; a parameter nothing reads is spelled with a
+    // leading underscore (noUnusedParameters).
+    const inputs = (['c0', 'v1', 'v2'] as const).map((x, i) => [x, ['cov12', 'var1', 'var2'][i]!] as const);
+    const used = inputs.filter(([x]) => f.inputs.has(x));
+    out.push(
+      `${ex}function ${name}(${inputs.map(([x, p]) => `${f.inputs.has(x) ? '' : '_'}${p}${n}`).join(', ')})${n} {`,
+    );
+    if (used.length) out.push(`  const ${used.map(([x, p]) => `${x} = ${p}`).join(', ')};`);
     out.push(ind([...stmts(f.statements), `return ${f.result.text};`], 2));
     out.push('}');
     out.push('');
   }
   out.push(
     KERNEL(ts, exported, {
+      fusedInputs: m.fused.inputs,
+      nngpInputs: m.nngpOnly.inputs,
       fusedOuter: ind(stmts(m.fused.outer), 6),
       fusedInner: ind([...stmts(m.fused.inner), ...fusedStore], 8),
       nngpOuter: ind(stmts(m.nngpOnly.outer), 4),
