@@ -19,45 +19,92 @@ export type ErrorCode =
 
 /**
  * The one error type nngpc throws for bad input. `frame` is a code frame: the file:line:col,
- * the offending line and a caret under the columns at fault.
+ * the offending line and a caret under the columns at fault; `excerpt` is the frame without
+ * its header line (what bundlers print under their own location line).
  */
 export class CompileError extends Error {
   readonly code: ErrorCode;
   readonly line: number;
   readonly column: number;
+  /** How many characters from `column` are at fault (at least 1). */
+  readonly length: number;
   readonly filename: string;
   readonly frame: string;
+  readonly excerpt: string;
+  /** The part of the offending line an excerpt shows, and where in it the fault is. */
+  readonly window: SourceWindow;
   /** The message without location, e.g. "unknown function 'arcsinh'". */
   readonly reason: string;
 
   constructor(code: ErrorCode, reason: string, source: string, loc: Loc | undefined, filename = '<input>') {
     const l = loc ?? { offset: 0, line: 1, column: 1, length: 1 };
-    const frame = codeFrame(source, l, filename, reason);
+    const window = sourceWindow(source, l);
+    const excerpt = printExcerpt(window, l.line);
+    const frame = `${filename}:${l.line}:${l.column}: error: ${reason}\n${excerpt}`;
     super(`${filename}:${l.line}:${l.column}: ${reason}\n${frame}`);
     this.name = 'CompileError';
     this.code = code;
     this.reason = reason;
     this.line = l.line;
     this.column = l.column;
+    this.length = window.length;
     this.filename = filename;
     this.frame = frame;
+    this.excerpt = excerpt;
+    this.window = window;
   }
 }
 
-/** The source line holding `loc`, with a caret line under it. Tabs are kept so carets align. */
-export function codeFrame(source: string, loc: Loc, filename: string, reason: string): string {
-  const lines = source.split(/\r\n|\r|\n/);
-  const text = lines[loc.line - 1] ?? '';
-  const gutter = String(loc.line);
+/** A slice of one source line: `text`, the 0-based `caret` and `length` of the fault in it. */
+export interface SourceWindow {
+  /** The whole line. */
+  readonly line: string;
+  readonly text: string;
+  readonly caret: number;
+  readonly length: number;
+  /** Whether the line goes on before / after the slice. */
+  readonly clippedLeft: boolean;
+  readonly clippedRight: boolean;
+}
+
+/** The widest slice of a source line an excerpt shows; longer lines get a window around the caret. */
+const EXCERPT_WIDTH = 100;
+
+function sourceWindow(source: string, loc: Loc): SourceWindow {
+  const line = lineText(source, loc.line);
+  let start = 0;
+  let end = line.length;
+  if (line.length > EXCERPT_WIDTH) {
+    start = Math.max(0, Math.min(loc.column - 1 - EXCERPT_WIDTH / 2, line.length - EXCERPT_WIDTH));
+    end = start + EXCERPT_WIDTH;
+  }
+  const text = line.slice(start, end);
+  const caret = Math.max(0, loc.column - 1 - start);
+  const length = Math.max(1, Math.min(loc.length, Math.max(1, text.length - caret)));
+  return { line, text, caret, length, clippedLeft: start > 0, clippedRight: end < line.length };
+}
+
+/** The window with a gutter and a caret line under it. Tabs are kept so carets align. */
+function printExcerpt(w: SourceWindow, line: number): string {
+  const before = w.clippedLeft ? '\u2026' : '';
+  const after = w.clippedRight ? '\u2026' : '';
+  const gutter = String(line);
   const pad = ' '.repeat(gutter.length);
-  const lead = text.slice(0, loc.column - 1).replace(/[^\t]/g, ' ');
-  const width = Math.max(1, Math.min(loc.length, Math.max(1, text.length - loc.column + 1)));
+  const lead = (before ? ' ' : '') + w.text.slice(0, w.caret).replace(/[^\t]/g, ' ');
   return [
-    `${filename}:${loc.line}:${loc.column}: error: ${reason}`,
     `${pad} |`,
-    `${gutter} | ${printable(text)}`,
-    `${pad} | ${lead}${'^'.repeat(width)}`,
+    `${gutter} | ${before}${printable(w.text)}${after}`,
+    `${pad} | ${lead}${'^'.repeat(w.length)}`,
   ].join('\n');
+}
+
+/** Line `n` (1-based) of `source`, without its line break. */
+function lineText(source: string, n: number): string {
+  const starts = lineStarts(source);
+  const from = starts[n - 1];
+  if (from === undefined) return '';
+  const next = starts[n];
+  return source.slice(from, next === undefined ? source.length : next).replace(/\r?\n$|\r$/, '');
 }
 
 /** Control characters (and U+2028/9) shown as escapes so a frame never breaks a terminal. */

@@ -1,6 +1,8 @@
 // The build-time plugin: `import erf from './erf.nngp'` in Vite, Rollup, esbuild or webpack
-// code yields the compiled module ({ nngp, dNngp, kernel }). One unplugin serves all four.
-// The emitted code is self-contained: nothing of nngpc (or TypeScript) reaches the bundle.
+// code yields the compiled module ({ nngp, dNngp, kernel }, also as the default export). One
+// unplugin serves Vite, Rollup and webpack; esbuild gets a native plugin (esbuild.ts) so its
+// errors carry esbuild's own location. The emitted code is self-contained: nothing of nngpc (or
+// TypeScript) reaches the bundle.
 import { readFileSync } from 'node:fs';
 import { createUnplugin } from 'unplugin';
 import { compile } from './compile.js';
@@ -9,43 +11,81 @@ import { CompileError } from './errors.js';
 export interface NngpcPluginOptions {
   /** Params for every .nngp file; they override the file's own `# params:` lines. */
   readonly params?: Readonly<Record<string, number>>;
-  /** Which files to compile (default: ids ending in .nngp). */
+  /** Which files to compile (default: ids ending in .nngp, with no query but Vite's own markers). */
   readonly include?: (id: string) => boolean;
 }
 
-const isNngp = (id: string) => /\.nngp(\?.*)?$/.test(id);
+/** Query keys a bundler adds by itself (Vite's `?import`, `?t=` timestamps, `?v=` versions). */
+const BUNDLER_QUERY_KEYS = new Set(['import', 't', 'v']);
 
-/** A bundler error carrying file, line, column and code frame (the shape Rollup and Vite print). */
-function bundlerError(e: CompileError, id: string): Error {
-  const err = new Error(`${e.reason}\n${e.frame}`) as Error & {
-    id: string;
-    loc: { file: string; line: number; column: number };
-    frame: string;
-    plugin: string;
-  };
-  err.id = id;
-  // 1-based column, as editors and our own frame count (Vite prints loc as file:line:column).
-  err.loc = { file: id, line: e.line, column: e.column };
-  err.frame = e.frame;
-  err.plugin = 'nngpc';
+/**
+ * An `.nngp` import the plugin compiles: `k.nngp`, but not `k.nngp?raw` or `k.nngp?url`,
+ * which ask the bundler for the file's text or address.
+ */
+export function isNngpModule(id: string): boolean {
+  const q = id.indexOf('?');
+  const path = q < 0 ? id : id.slice(0, q);
+  if (!path.endsWith('.nngp')) return false;
+  if (q < 0) return true;
+  return [...new URLSearchParams(id.slice(q + 1)).keys()].every((k) => BUNDLER_QUERY_KEYS.has(k));
+}
+
+/** The file an id names (its query removed). */
+export const fileOf = (id: string): string => id.replace(/\?.*$/, '');
+
+/** Not a compile error but a file the plugin cannot read (missing, a directory, not UTF-8). */
+export class UnreadableFile extends Error {}
+
+/** The module a bundler gets for an .nngp file; throws CompileError or UnreadableFile. */
+export function compileModule(file: string, options: NngpcPluginOptions | undefined): string {
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UnreadableFile(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const k = compile(source, { filename: file, params: options?.params, target: 'js' });
+  return k.code;
+}
+
+/**
+ * A bundler-shaped error. Rollup and Vite print `loc` and `frame` under the message, so there
+ * the message is the reason alone; webpack prints only the message (and a stack if it has one),
+ * so there the message carries the location and the excerpt. No stack: nothing in it is the
+ * user's concern.
+ */
+function bundlerError(e: CompileError | UnreadableFile, file: string, framework: string | undefined) {
+  const located = e instanceof CompileError;
+  const printsLoc = framework !== 'webpack' && framework !== 'rspack';
+  const message = !located
+    ? e.message
+    : printsLoc
+      ? e.reason
+      : `${file}:${e.line}:${e.column}: ${e.reason}\n${e.excerpt}`;
+  const err = Object.assign(new Error(message), {
+    id: file,
+    plugin: 'nngpc',
+    ...(located ? { loc: { file, line: e.line, column: e.column }, frame: e.excerpt } : {}),
+  });
+  err.stack = '';
   return err;
 }
 
 export const nngpcPlugin = createUnplugin((options: NngpcPluginOptions | undefined) => {
-  const include = options?.include ?? isNngp;
+  const include = options?.include ?? isNngpModule;
   return {
     name: 'nngpc',
     enforce: 'pre',
     loadInclude: (id) => include(id),
     load(id) {
-      const file = id.replace(/\?.*$/, '');
-      const source = readFileSync(file, 'utf8');
+      const file = fileOf(id);
+      // Watch modes (rollup -w, vite build --watch, webpack --watch) rebuild when this file changes.
+      this.addWatchFile(file);
       try {
-        const k = compile(source, { filename: file, params: options?.params, target: 'js' });
-        // Named exports, and a default export for `import erf from './erf.nngp'`.
-        return { code: `${k.code}\nexport default { nngp, dNngp, kernel };\n`, map: null };
+        return { code: compileModule(file, options), map: null };
       } catch (e) {
-        if (e instanceof CompileError) throw bundlerError(e, file);
+        if (e instanceof CompileError || e instanceof UnreadableFile)
+          throw bundlerError(e, file, this.getNativeBuildContext?.()?.framework);
         throw e;
       }
     },

@@ -1,4 +1,9 @@
-// nngpc as a rollup plugin: `import nngpc from 'nngpc/rollup'`, then add `nngpc()` to the plugins.
-import { nngpcPlugin } from './plugin.js';
+// nngpc as a rollup plugin: `import nngpc from 'nngpc/rollup'` (or `require('nngpc/rollup')` from a
+// CommonJS config), then add `nngpc()` to the plugins.
+import { nngpcPlugin, type NngpcPluginOptions } from './plugin.js';
 
-export default nngpcPlugin.rollup;
+const nngpc = (options?: NngpcPluginOptions) => nngpcPlugin.rollup(options);
+
+export default nngpc;
+// What `require('nngpc/rollup')` returns (Node's require of an ES module).
+export { nngpc as 'module.exports' };

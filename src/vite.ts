@@ -1,4 +1,9 @@
-// nngpc as a vite plugin: `import nngpc from 'nngpc/vite'`, then add `nngpc()` to the plugins.
-import { nngpcPlugin } from './plugin.js';
+// nngpc as a vite plugin: `import nngpc from 'nngpc/vite'` (or `require('nngpc/vite')` from a
+// CommonJS config), then add `nngpc()` to the plugins.
+import { nngpcPlugin, type NngpcPluginOptions } from './plugin.js';
 
-export default nngpcPlugin.vite;
+const nngpc = (options?: NngpcPluginOptions) => nngpcPlugin.vite(options);
+
+export default nngpc;
+// What `require('nngpc/vite')` returns (Node's require of an ES module).
+export { nngpc as 'module.exports' };

@@ -1,4 +1,9 @@
-// nngpc as a webpack plugin: `import nngpc from 'nngpc/webpack'`, then add `nngpc()` to the plugins.
-import { nngpcPlugin } from './plugin.js';
+// nngpc as a webpack plugin: `import nngpc from 'nngpc/webpack'` (or `require('nngpc/webpack')` from a
+// CommonJS config), then add `nngpc()` to the plugins.
+import { nngpcPlugin, type NngpcPluginOptions } from './plugin.js';
 
-export default nngpcPlugin.webpack;
+const nngpc = (options?: NngpcPluginOptions) => nngpcPlugin.webpack(options);
+
+export default nngpc;
+// What `require('nngpc/webpack')` returns (Node's require of an ES module).
+export { nngpc as 'module.exports' };

@@ -27,6 +27,15 @@ describe('errors', () => {
     );
   });
 
+  it('a long line is shown as a window around the fault, caret aligned', () => {
+    const e = err('cov12' + ' + cov12'.repeat(200) + ' + arcsn(var1)' + ' + var1'.repeat(200));
+    const lines = e.excerpt.split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThan(120);
+    expect(lines[1]).toMatch(/^1 \| ….*arcsn\(var1\).*…$/);
+    expect(lines[1]!.indexOf('arcsn')).toBe(lines[2]!.indexOf('^'));
+    expect(e.frame.split('\n').slice(1).join('\n')).toBe(e.excerpt);
+  });
+
   it('wrong arity', () => {
     const e = err('atan2(cov12)');
     expect(e.code).toBe('E_ARITY');

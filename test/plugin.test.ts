@@ -7,6 +7,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build as viteBuild } from 'vite';
 import { build as esbuild } from 'esbuild';
+import { rollup } from 'rollup';
+import webpack, { type Configuration, type Stats } from 'webpack';
+import { createRequire } from 'node:module';
+import { runInNewContext } from 'node:vm';
+import nngpcRollup from 'nngpc/rollup';
 import nngpcVite from 'nngpc/vite';
 import nngpcEsbuild from 'nngpc/esbuild';
 import { compile } from 'nngpc';
@@ -82,15 +87,36 @@ describe('plugin', () => {
     expect(mod.values).toEqual(expected);
   });
 
-  it('surfaces compile errors with file, line and column', async () => {
-    const esb = esbuild({
+  it('esbuild: a compile error is located in the .nngp file (esbuild location, one frame)', async () => {
+    const result = await esbuild({
       entryPoints: [join(dir, 'bad.js')],
       bundle: true,
       write: false,
       logLevel: 'silent',
       plugins: [nngpcEsbuild()],
+    }).then(
+      () => undefined,
+      (e: { errors: { text: string; location: { file: string; line: number; column: number; lineText: string } }[] }) =>
+        e.errors,
+    );
+    expect(result).toHaveLength(1);
+    expect(result![0]).toMatchObject({
+      text: "unknown function 'arcsinh'; did you mean 'arcsin'?",
+      location: { line: 2, column: 4, lineText: 'x * arcsinh(var1)' },
     });
-    await expect(esb).rejects.toThrow(/bad\.nngp:2:5: error: unknown function 'arcsinh'/);
+    expect(result![0]!.location.file).toMatch(/bad\.nngp$/);
+  });
+
+  it('Rollup and Vite: the reason as message, the .nngp location as loc, the frame once, no stack', async () => {
+    const err = await rollup({ input: join(dir, 'bad.js'), plugins: [nngpcRollup()] }).then(
+      () => undefined,
+      (e: Error & { loc?: unknown; frame?: string }) => e,
+    );
+    expect(err).toMatchObject({ loc: { file: join(dir, 'bad.nngp'), line: 2, column: 5 }, plugin: 'nngpc' });
+    expect(err!.message).toContain("unknown function 'arcsinh'");
+    expect(err!.message).not.toContain('^');
+    expect(err!.frame).toBe('  |\n2 | x * arcsinh(var1)\n  |     ^^^^^^^');
+    expect(err!.stack ?? '').not.toMatch(/\bat .*(plugin|compile|parse)/);
     const vite = viteBuild({
       configFile: false,
       root: dir,
@@ -98,14 +124,66 @@ describe('plugin', () => {
       plugins: [nngpcVite()],
       build: { write: false, lib: { entry: join(dir, 'bad.js'), formats: ['es'], fileName: 'bad' } },
     });
-    const err = await vite.then(
+    const vErr = await vite.then(
       () => undefined,
       (e: { errors?: unknown[] }) => e.errors?.[0] ?? e,
     );
-    expect(err).toMatchObject({
+    expect(vErr).toMatchObject({
       loc: { line: 2, column: 5 },
       message: expect.stringContaining("unknown function 'arcsinh'"),
     });
+  });
+
+  it('webpack (plugin from require() in a CommonJS config): builds, runs; errors carry the frame, no stack', async () => {
+    const nngpcWebpack = createRequire(join(ROOT, 'package.json'))(
+      'nngpc/webpack',
+    ) as typeof import('nngpc/webpack').default;
+    const run = (entry: string, out: string) =>
+      new Promise<Stats>((resolve, reject) => {
+        const config: Configuration = {
+          mode: 'production',
+          optimization: { minimize: false },
+          context: dir,
+          entry: join(dir, entry),
+          output: { path: join(dir, out), filename: 'w.js', library: { name: 'app', type: 'var' } },
+          plugins: [nngpcWebpack()],
+        };
+        webpack(config, (err, stats) => (err ? reject(err) : resolve(stats!)));
+      });
+    const good = await run('main.js', 'wp-out');
+    expect(good.hasErrors()).toBe(false);
+    const bundle = readFileSync(join(dir, 'wp-out', 'w.js'), 'utf8');
+    expectRuntimeOnly(bundle);
+    const sandbox: { app?: { values: number[] } } = {};
+    runInNewContext(bundle, sandbox);
+    expect(sandbox.app!.values).toEqual(expected);
+    const bad = await run('bad.js', 'wp-bad');
+    const text = bad.toString({ colors: false });
+    expect(text).toContain(`${join(dir, 'bad.nngp')}:2:5: unknown function 'arcsinh'`);
+    expect(text).toContain('2 | x * arcsinh(var1)\n  |     ^^^^^^^');
+    expect(text).not.toMatch(/^\s+at /m);
+  });
+
+  it("Vite: `?raw` and `?url` imports of an .nngp are the bundler's, not compiled", async () => {
+    writeFileSync(
+      join(dir, 'raw.js'),
+      "import text from './erf.nngp?raw';\nimport url from './erf.nngp?url';\nexport { text, url };\n",
+    );
+    await viteBuild({
+      configFile: false,
+      root: dir,
+      logLevel: 'silent',
+      plugins: [nngpcVite()],
+      build: {
+        outDir: join(dir, 'vite-raw'),
+        emptyOutDir: true,
+        lib: { entry: join(dir, 'raw.js'), formats: ['es'], fileName: () => 'raw.js' },
+      },
+    });
+    const mod = await import(pathToFileURL(join(dir, 'vite-raw', 'raw.js')).href);
+    expect(mod.text).toBe(readFileSync(join(dir, 'erf.nngp'), 'utf8'));
+    expect(typeof mod.url).toBe('string');
+    expect(mod.url).not.toContain('function');
   });
 
   it("applies plugin params over the file's own", async () => {

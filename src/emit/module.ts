@@ -283,7 +283,8 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       nngpInner: ind([...stmts(m.nngpOnly.inner), ...nngpStore], 6),
     }),
   );
-  if (!exported) out.push('return { nngp, dNngp, kernel };');
+  // The same shape either way: `import k from './k.nngp'` (plugin) and `import k from './k'` (CLI output).
+  out.push(exported ? 'export default { nngp, dNngp, kernel };' : 'return { nngp, dNngp, kernel };');
   return out.join('\n') + '\n';
 }
 
