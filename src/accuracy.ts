@@ -2,6 +2,7 @@
 // of the source as written (truth.ts): the source lowered with its guards read by the guard
 // rule, and its derivative taken without simplification. The compiler's own simplified or
 // stabilized trees are never the truth, so an unsound rewrite shows up here as error.
+import { checkAccuracyOptions, checkSource } from './arguments.js';
 import { compile } from './compile.js';
 import { GROUPS, bitsOfError, samplePoints, type Group } from './measure.js';
 import { truthAt, type Truth } from './truth.js';
@@ -134,6 +135,8 @@ export function measureKernel(k: Pick<CompiledKernel, 'nngp' | 'dNngp'>, table: 
 
 /** Bits of error of the compiled source against its meaning, per domain group. */
 export function accuracy(source: string, options: AccuracyOptions = {}): AccuracyReport {
+  checkSource('accuracy', source);
+  checkAccuracyOptions(options);
   const k = compile(source, options);
   return measureKernel(k, truthTable(k.ir.written, options)); // the compiled kernel's own meaning of its source
 }

@@ -1,5 +1,5 @@
 // The pipeline: parse → lower → simplify → differentiate → simplify → stabilize → emit.
-import { lower } from './lower.js';
+import { lower, lowerProgram } from './lower.js';
 import { differentiate } from './differentiate.js';
 import { buildModule, printModule, type ModuleParts } from './emit/index.js';
 import { parse } from './parse.js';
@@ -24,9 +24,13 @@ import * as E from './expr.js';
 import { TooComplex } from './expr.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
+import { checkCompileOptions, checkSource } from './arguments.js';
 
 /** Source → simplified map, derivative and their stable evaluation trees. */
 export function derive(source: string, options: CompileOptions = {}): Derivation {
+  checkSource('derive', source);
+  checkCompileOptions('derive', options);
+  source = source.replace(/^\uFEFF/, ''); // a byte order mark some editors write
   const filename = options.filename ?? '<input>';
   const program = parse(source, filename);
   try {
@@ -49,15 +53,32 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
 
 function deriveProgram(program: Program, source: string, filename: string, options: CompileOptions): Derivation {
   const params = effectiveParams(source, filename, options.params);
-  const lowered = lower(program, source, { params, filename });
+  const {
+    expr: lowered,
+    derivative: derivativeDef,
+    unusedParams,
+  } = lowerProgram(program, source, {
+    params,
+    filename,
+  });
+  const warnings = unusedParams.map((k) => ({
+    code: 'W_UNUSED_PARAM' as const,
+    message: `${filename}: param '${k}' is not used by the source`,
+  }));
   const written = meaningOf(lowered);
   const nngp = simplify(lowered);
   const dNngp = simplify(differentiate(nngp, 'cov12'));
   const stableNngp = stabilize(nngp);
   const stableDNngp = stabilize(dNngp);
-  const user = userDerivative(source, filename, options);
-  if (!user) return { derivativeSource: 'symbolic', nngp, dNngp, stableNngp, stableDNngp, written };
-  const userD = simplify(lower(parse(user.text, user.file), user.text, { params, filename: user.file }));
+  const user =
+    userDerivative(source, filename, options) ??
+    (derivativeDef && program.derivative
+      ? { expr: derivativeDef, source, file: filename, loc: program.derivative.loc }
+      : undefined);
+  if (!user) return { derivativeSource: 'symbolic', nngp, dNngp, stableNngp, stableDNngp, written, warnings };
+  const userD = simplify(
+    'expr' in user ? user.expr : lower(parse(user.text, user.file), user.text, { params, filename: user.file }),
+  );
   // 1. The user's d_nngp must be the derivative: compare in 50 digits at interior points.
   for (const [c, v1, v2] of samplePoints('interior', 16, 3)) {
     const at = { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) };
@@ -115,11 +136,14 @@ function deriveProgram(program: Program, source: string, filename: string, optio
   };
   const useUser = bits(stableUser) < bits(stableDNngp);
   return useUser
-    ? { derivativeSource: 'user', nngp, dNngp: userD, stableNngp, stableDNngp: stableUser, written }
-    : { derivativeSource: 'symbolic', nngp, dNngp, stableNngp, stableDNngp, written };
+    ? { derivativeSource: 'user', nngp, dNngp: userD, stableNngp, stableDNngp: stableUser, written, warnings }
+    : { derivativeSource: 'symbolic', nngp, dNngp, stableNngp, stableDNngp, written, warnings };
 }
 
-/** The user's d_nngp: options.dNngp, or a `# d_nngp: expr` line of the source. */
+/**
+ * The user's d_nngp as text: options.dNngp, or a `# d_nngp: expr` line of the source. (A
+ * `def d_nngp_fn` beside the map is the third way; lower reads it with the map.)
+ */
 function userDerivative(
   source: string,
   filename: string,
@@ -152,6 +176,8 @@ export function instantiate(module: ModuleParts | string): Exports {
 
 /** Compiles nngp_fn source to a kernel: scalar nngp, dNngp, fused kernel, derivative and code. */
 export function compile(source: string, options: CompileOptions = {}): CompiledKernel {
+  checkSource('compile', source);
+  checkCompileOptions('compile', options);
   const derived = derive(source, options);
   const name = options.name ?? options.filename ?? 'nngp_fn';
   const text = {
@@ -176,6 +202,7 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
   const code = printModule(parts, { target: options.target ?? 'ts' });
   return {
     name,
+    warnings: derived.warnings,
     nngp: mod.nngp,
     dNngp: mod.dNngp,
     kernel: (input: KernelInput): KernelOutput => mod.kernel(input),

@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'E_UNSUPPORTED' // Python the language does not take (if, for, lambda, ...)
   | 'E_NO_RETURN'
   | 'E_ASSIGN_INPUT' // assignment to cov12 / var1 / var2
-  | 'E_PARAM' // a param that is not a finite number
+  | 'E_PARAM' // a param that is not a finite number, or names an input or a constant
+  | 'E_DOMAIN' // a constant subexpression outside the real domain: 1/0, sqrt(-1), log(0), acos(2)
   | 'E_EMPTY'
   | 'E_TOO_LARGE' // source or expression beyond the compiler's limits
   | 'E_DERIVATIVE' // a user-supplied d_nngp that disagrees with the derivative of nngp

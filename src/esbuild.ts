@@ -4,9 +4,10 @@
 // location is the .nngp file's line and column (esbuild's own frame), not the importing line.
 import type { Message, Plugin } from 'esbuild';
 import { CompileError } from './errors.js';
-import { compileModule, fileOf, isNngpModule, UnreadableFile, type NngpcPluginOptions } from './plugin.js';
+import { UnreadableSource } from './readsource.js';
+import { compileModule, fileOf, isNngpModule, type NngpcPluginOptions } from './plugin.js';
 
-function esbuildMessage(e: CompileError | UnreadableFile, file: string): Partial<Message> {
+function esbuildMessage(e: CompileError | UnreadableSource, file: string): Partial<Message> {
   if (!(e instanceof CompileError)) return { text: e.message };
   // esbuild counts lines from 1 and columns from 0 (and clips long lines itself).
   const location = { file, line: e.line, column: e.column - 1, length: e.length, lineText: e.window.line };
@@ -27,9 +28,10 @@ function nngpc(options?: NngpcPluginOptions): Plugin {
         if (!include(id)) return undefined;
         const file = fileOf(args.path);
         try {
-          return { contents: compileModule(file, options), loader: 'js', watchFiles: [file] };
+          const { code, warnings } = compileModule(file, options);
+          return { contents: code, loader: 'js', watchFiles: [file], warnings: warnings.map((text) => ({ text })) };
         } catch (e) {
-          if (e instanceof CompileError || e instanceof UnreadableFile)
+          if (e instanceof CompileError || e instanceof UnreadableSource)
             return { errors: [esbuildMessage(e, file)], watchFiles: [file] };
           throw e;
         }

@@ -5,11 +5,35 @@
 export interface FunctionInfo {
   readonly name: string;
   readonly arity: readonly [min: number, max: number];
+  /** Per position, the keyword names NumPy and jax.numpy accept for it (`jnp.clip(x, a_min=-1)`). */
+  readonly keywords: readonly (readonly string[])[];
 }
 
 const table: Record<string, FunctionInfo> = {};
+/** Keyword names per position, by arity, where a function has no entry in KEYWORDS. */
+const UNARY_KEYWORDS = [['x']];
+const BINARY_KEYWORDS = [['x1'], ['x2']];
+const KEYWORDS: Record<string, string[][]> = {
+  clip: [
+    ['a', 'x', 'arr'],
+    ['a_min', 'min'],
+    ['a_max', 'max'],
+  ],
+  where: [['condition'], ['x'], ['y']],
+  atan2: [
+    ['x1', 'y'],
+    ['x2', 'x'],
+  ],
+  pow: [
+    ['x1', 'base'],
+    ['x2', 'exp'],
+  ],
+};
+
 function def(name: string, arity: number | [number, number], ...aliases: string[]): void {
-  const info: FunctionInfo = { name, arity: typeof arity === 'number' ? [arity, arity] : arity };
+  const [lo, hi] = typeof arity === 'number' ? [arity, arity] : arity;
+  const keywords = KEYWORDS[name] ?? (hi === 1 ? UNARY_KEYWORDS : hi === 2 ? BINARY_KEYWORDS : []);
+  const info: FunctionInfo = { name, arity: [lo, hi], keywords };
   table[name] = info;
   for (const a of aliases) table[a] = info;
 }

@@ -12,6 +12,7 @@ export interface Tok {
 
 const OPERATORS = [
   '**',
+  '//',
   '->',
   '<=',
   '>=',
@@ -37,6 +38,12 @@ const OPERATORS = [
   ']',
   '.',
   ';',
+  // Not in the language, but lexed so that the Python a paste carries along (dicts, decorators,
+  // modulo) parses as far as a clear error or is skipped.
+  '{',
+  '}',
+  '@',
+  '%',
 ];
 export const PYTHON_KEYWORDS = new Set([
   'if',
@@ -86,6 +93,8 @@ export class Lexer {
     const s = this.src;
     const tok = (type: TokType, start: number, end: number) =>
       out.push({ type, text: s.slice(start, end), loc: locAt(s, start, Math.max(1, end - start)) });
+    // At the start of a line, a doctest prompt (`>>> ` or `... `) pasted from a docstring.
+    let lineStart = true;
     while (this.pos < s.length) {
       const c = s[this.pos]!;
       const start = this.pos;
@@ -93,6 +102,12 @@ export class Lexer {
         this.pos++;
         continue;
       }
+      if (lineStart && /^(>>>|\.\.\.)(?=[ \t\r\n]|$)/.test(s.slice(this.pos, this.pos + 4))) {
+        this.pos += 3;
+        lineStart = false;
+        continue;
+      }
+      lineStart = false;
       if (c === '\\' && /^\\[ \t]*(\r\n|\r|\n)/.test(s.slice(this.pos, this.pos + 64))) {
         this.pos += /^\\[ \t]*(\r\n|\r|\n)/.exec(s.slice(this.pos))![0].length;
         continue;
@@ -103,6 +118,7 @@ export class Lexer {
       }
       if (c === '\n' || c === '\r') {
         this.pos += s.startsWith('\r\n', this.pos) ? 2 : 1;
+        lineStart = true;
         if (this.depth === 0) tok('newline', start, start + 1);
         continue;
       }
@@ -145,14 +161,14 @@ export class Lexer {
       if (op) {
         this.pos += op.length;
         tok('op', start, this.pos);
-        if (op === '(' || op === '[') {
+        if (op === '(' || op === '[' || op === '{') {
           this.depth++;
           this.opens.push(out[out.length - 1]!);
         }
-        if (op === ')' || op === ']') {
+        if (op === ')' || op === ']' || op === '}') {
           const open = this.opens.pop();
           if (!open) this.fail('E_SYNTAX', `unmatched '${op}'`, start);
-          if ((open.text === '(') !== (op === ')'))
+          if (open.text !== { ')': '(', ']': '[', '}': '{' }[op])
             this.fail(
               'E_SYNTAX',
               `'${op}' does not match '${open.text}' at line ${open.loc.line}, column ${open.loc.column}`,

@@ -1,12 +1,15 @@
-// The lower pass: surface AST → core IR. Resolves names (def parameters map positionally to
-// cov12, var1, var2; assignments are inlined in order; other free names are compile-time
-// params), resolves function aliases and module prefixes, checks arity, and builds the
-// canonical Expr through the constructors of expr.ts.
-import { CompileError } from './errors.js';
+// The lower pass: surface AST → core IR. Resolves names (the map's def parameters map
+// positionally to cov12, var1, var2; assignments are inlined in order; helper defs are inlined
+// at their calls; module-level assignments are constants; other free names are compile-time
+// params), resolves function aliases, module prefixes and keyword arguments, checks arity, and
+// builds the canonical Expr through the constructors of expr.ts.
+import { CompileError, locAt, type ErrorCode } from './errors.js';
 import * as E from './expr.js';
-import { CONSTANTS, knownFunctionNames, lookupFunction, nearest, stripPrefix } from './functions.js';
+import { CONSTANTS, knownFunctionNames, lookupFunction, nearest, stripPrefix, type FunctionInfo } from './functions.js';
 import * as Q from './rational.js';
-import type { Expr, Loc, Node, Program } from './types.js';
+import { HP, evaluateHP, type HPNum } from './evaluate.js';
+import { dependsOnInputs } from './domain.js';
+import type { Assignment, Expr, FunctionDef, Loc, Node, Program } from './types.js';
 
 export const INPUTS = ['cov12', 'var1', 'var2'] as const;
 
@@ -17,128 +20,269 @@ export interface LowerOptions {
 
 /** Lowers a parsed program to the core IR of its nngp map. */
 export function lower(program: Program, source: string, options: LowerOptions = {}): Expr {
-  const file = options.filename ?? '<input>';
-  const fail = (code: ConstructorParameters<typeof CompileError>[0], msg: string, loc: Loc): never => {
-    throw new CompileError(code, msg, source, loc, file);
-  };
-  const params = options.params ?? {};
-  for (const [k, v] of Object.entries(params)) {
-    if (typeof v !== 'number' || !Number.isFinite(v)) {
-      throw new CompileError(
-        'E_PARAM',
-        `param '${k}' must be a finite number, got ${typeof v === 'number' ? String(v) : typeof v}`,
-        source,
-        undefined,
-        file,
-      );
+  return lowerProgram(program, source, options).expr;
+}
+
+/** The lowered map (and a `def d_nngp_fn` beside it), and the params the source never reads. */
+export interface Lowered {
+  readonly expr: Expr;
+  readonly derivative?: Expr;
+  readonly unusedParams: readonly string[];
+}
+
+export function lowerProgram(program: Program, source: string, options: LowerOptions = {}): Lowered {
+  const l = new Lowering(program, source, options.filename ?? '<input>', options.params ?? {});
+  const expr = l.map(program.def, program.body, program.result);
+  const derivative = program.derivative
+    ? l.map(program.derivative, program.derivative.body, program.derivative.result)
+    : undefined;
+  return { expr, ...(derivative ? { derivative } : {}), unusedParams: l.unusedParams() };
+}
+
+/** Where names resolve: the def's locals, and the inputs (only in the map's own def). */
+interface Scope {
+  readonly locals: Map<string, Expr>;
+  readonly inputs: ReadonlyMap<string, Expr>;
+}
+
+/** A module-level name whose statement did not lower: an error only where something reads it. */
+type GlobalValue = { readonly expr: Expr } | { readonly error: CompileError };
+
+const COMPARISONS = ['lt', 'le', 'gt', 'ge', 'eq', 'ne'];
+const MAX_CALL_DEPTH = 64;
+
+class Lowering {
+  private readonly usedParams = new Set<string>();
+  private readonly constantValues = new Map<string, HPNum>();
+  private readonly helpers: ReadonlyMap<string, FunctionDef>;
+  private globals: Map<string, GlobalValue> | undefined;
+  private readonly calling: string[] = [];
+
+  constructor(
+    private readonly program: Program,
+    private readonly source: string,
+    private readonly file: string,
+    private readonly params: Readonly<Record<string, number>>,
+  ) {
+    for (const [k, v] of Object.entries(params)) {
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        this.fail(
+          'E_PARAM',
+          `param '${k}' must be a finite number, got ${typeof v === 'number' ? String(v) : typeof v}`,
+        );
+    }
+    // A param may not stand for an input or a constant: `cov12=2` or `pi=3` would silently do nothing.
+    const inputNames = new Set<string>([...INPUTS, ...(program.def?.params.slice(0, 3).map((p) => p.name) ?? [])]);
+    for (const k of Object.keys(params)) {
+      const what = inputNames.has(k) ? 'an input' : CONSTANTS.has(k) ? 'a constant' : undefined;
+      if (what) this.fail('E_PARAM', `param '${k}' names ${what} of nngp_fn; params are the other free names`);
+    }
+    this.helpers = new Map(program.helpers.map((d) => [d.name, d]));
+  }
+
+  private fail(code: ErrorCode, msg: string, loc?: Loc): never {
+    throw new CompileError(code, msg, this.source, loc, this.file);
+  }
+
+  unusedParams(): string[] {
+    return Object.keys(this.params).filter((k) => !this.usedParams.has(k));
+  }
+
+  /** A map of (cov12, var1, var2): plain math (no def), or a def whose first three parameters are the inputs. */
+  map(def: FunctionDef | undefined, body: readonly Assignment[], result: Node): Expr {
+    const inputs = new Map<string, Expr>();
+    const locals = new Map<string, Expr>();
+    if (def) {
+      def.params.forEach((p, i) => {
+        if (i < 3) inputs.set(p.name, E.sym(INPUTS[i]!));
+        else locals.set(p.name, this.node(p.default!, this.globalScope()));
+      });
+    } else for (const n of INPUTS) inputs.set(n, E.sym(n));
+    const scope = { locals, inputs };
+    this.statements(body, scope);
+    const expr = this.node(result, scope);
+    if (expr.k === 'fn' && COMPARISONS.includes(expr.name))
+      this.fail('E_SYNTAX', 'the result is a comparison, not a number: use where(cond, a, b)', result.loc);
+    return expr;
+  }
+
+  private globalScope(): Scope {
+    return { locals: new Map(), inputs: new Map() };
+  }
+
+  private statements(body: readonly Assignment[], scope: Scope): void {
+    for (const stmt of body) {
+      const value =
+        stmt.value.type === 'tuple' ? stmt.value.items.map((n) => this.node(n, scope)) : [this.node(stmt.value, scope)];
+      if (stmt.targets.length !== value.length && (stmt.targets.length > 1 || value.length > 1))
+        this.fail(
+          'E_SYNTAX',
+          `cannot unpack ${value.length} value${value.length === 1 ? '' : 's'} into ${stmt.targets.length} names`,
+          stmt.loc,
+        );
+      stmt.targets.forEach((t, i) => {
+        if (scope.inputs.has(t.name) && !scope.locals.has(t.name))
+          this.fail('E_ASSIGN_INPUT', `cannot assign to the input '${t.name}'`, t.loc);
+        if (CONSTANTS.has(t.name)) this.fail('E_ASSIGN_INPUT', `cannot assign to the constant '${t.name}'`, t.loc);
+        let v = value[i]!;
+        if (stmt.op !== '=') {
+          const prev = scope.locals.get(t.name);
+          if (!prev) this.fail('E_UNBOUND', `'${t.name}' is used in '${stmt.op}' before it is assigned`, t.loc);
+          v =
+            stmt.op === '+='
+              ? E.add(prev, v)
+              : stmt.op === '-='
+                ? E.sub(prev, v)
+                : stmt.op === '*='
+                  ? E.mul(prev, v)
+                  : E.div(prev, v);
+        }
+        scope.locals.set(t.name, v);
+      });
     }
   }
 
-  const env = new Map<string, Expr>();
-  const inputNames = new Map<string, Expr>();
-  if (program.def) {
-    program.def.params.forEach((p, i) => {
-      const input = E.sym(INPUTS[i]!);
-      if (inputNames.has(p.name)) fail('E_SYNTAX', `duplicate parameter '${p.name}'`, p.loc);
-      inputNames.set(p.name, input);
-    });
-  } else {
-    for (const n of INPUTS) inputNames.set(n, E.sym(n));
+  /**
+   * The module-level assignments, lowered in order the first time a def reads one. A statement
+   * that does not lower (`x = random.normal(key, shape)` carried along by a paste) binds its
+   * names to its error, raised only if something reads them.
+   */
+  private global(name: string): Expr | undefined {
+    if (!this.globals) {
+      this.globals = new Map();
+      const scope = this.globalScope();
+      for (const stmt of this.program.globals) {
+        try {
+          this.statements([stmt], scope);
+          for (const t of stmt.targets) this.globals.set(t.name, { expr: scope.locals.get(t.name)! });
+        } catch (e) {
+          if (!(e instanceof CompileError)) throw e;
+          for (const t of stmt.targets) {
+            this.globals.set(t.name, { error: e });
+            scope.locals.delete(t.name);
+          }
+        }
+      }
+    }
+    const g = this.globals.get(name);
+    if (g && 'error' in g) throw g.error;
+    return g?.expr;
   }
 
-  const lowerNode = (n: Node): Expr => {
+  private node(n: Node, scope: Scope): Expr {
     switch (n.type) {
       case 'number':
         if (!Number.isFinite(Number(n.text.replace(/_/g, ''))))
-          fail('E_SYNTAX', `number '${n.text}' is out of the range of doubles`, n.loc);
+          this.fail('E_SYNTAX', `number '${n.text}' is out of the range of doubles`, n.loc);
         return E.num(Q.fromDecimal(n.text));
       case 'name':
-        return lowerName(n.name, n.loc);
+        return this.name(n.name, n.loc, scope);
       case 'unary':
-        return n.op === '-' ? E.neg(lowerNode(n.arg)) : lowerNode(n.arg);
+        return n.op === '-' ? E.neg(this.node(n.arg, scope)) : this.node(n.arg, scope);
       case 'tuple':
-        return fail('E_SYNTAX', 'a tuple is not a number', n.loc);
-      case 'binary': {
-        const a = lowerNode(n.left);
-        const b = lowerNode(n.right);
-        switch (n.op) {
-          case '+':
-            return E.add(a, b);
-          case '-':
-            return E.sub(a, b);
-          case '*':
-            return E.mul(a, b);
-          case '/':
-            if (E.isZero(b)) fail('E_SYNTAX', 'division by zero', n.loc);
-            return E.div(a, b);
-          case '^':
-            if (E.isZero(a) && b.k === 'num' && b.v.n < 0n) fail('E_SYNTAX', 'zero to a negative power', n.loc);
-            return E.pow(a, b);
-          case '<':
-            return E.fn('lt', [a, b]);
-          case '<=':
-            return E.fn('le', [a, b]);
-          case '>':
-            return E.fn('gt', [a, b]);
-          case '>=':
-            return E.fn('ge', [a, b]);
-          case '==':
-            return E.fn('eq', [a, b]);
-          case '!=':
-            return E.fn('ne', [a, b]);
-        }
-      }
-      // falls through (unreachable)
+        return this.fail('E_SYNTAX', 'a tuple is not a number', n.loc);
+      case 'binary':
+        return this.checkConstant(this.binary(n, scope), spanOf(n, this.source));
       case 'call':
-        return lowerCall(n as Extract<Node, { type: 'call' }>);
+        return this.checkConstant(this.call(n, scope), n.loc);
     }
-  };
+  }
 
-  const lowerName = (raw: string, loc: Loc): Expr => {
-    const local = env.get(raw) ?? inputNames.get(raw);
+  /**
+   * A constant subexpression outside the real domain (sqrt(-1), log(0), acos(2)) is a mistake
+   * in the source, never a NaN or an infinity in the emitted code.
+   */
+  private checkConstant(e: Expr, loc: Loc): Expr {
+    if (dependsOnInputs(e)) return e;
+    let v: HPNum | undefined;
+    try {
+      v = evaluateHP(e, { cov12: new HP(0), var1: new HP(1), var2: new HP(1) }, this.constantValues);
+    } catch {
+      v = undefined;
+    }
+    if (v === undefined || v.isNaN() || !v.isFinite()) {
+      const text = this.source.slice(loc.offset, loc.offset + loc.length);
+      this.fail('E_DOMAIN', `'${text}' is ${v !== undefined && !v.isNaN() ? 'infinite' : 'not a real number'}`, loc);
+    }
+    return e;
+  }
+
+  private binary(n: Extract<Node, { type: 'binary' }>, scope: Scope): Expr {
+    const a = this.node(n.left, scope);
+    const b = this.node(n.right, scope);
+    switch (n.op) {
+      case '+':
+        return E.add(a, b);
+      case '-':
+        return E.sub(a, b);
+      case '*':
+        return E.mul(a, b);
+      case '/':
+        if (E.isZero(b)) this.fail('E_DOMAIN', 'division by zero', n.loc);
+        return E.div(a, b);
+      case '^':
+        if (E.isZero(a) && b.k === 'num' && b.v.n < 0n) this.fail('E_DOMAIN', 'zero to a negative power', n.loc);
+        return E.pow(a, b);
+      case '<':
+        return E.fn('lt', [a, b]);
+      case '<=':
+        return E.fn('le', [a, b]);
+      case '>':
+        return E.fn('gt', [a, b]);
+      case '>=':
+        return E.fn('ge', [a, b]);
+      case '==':
+        return E.fn('eq', [a, b]);
+      case '!=':
+        return E.fn('ne', [a, b]);
+    }
+  }
+
+  private name(raw: string, loc: Loc, scope: Scope): Expr {
+    const local = scope.locals.get(raw) ?? scope.inputs.get(raw);
     if (local) return local;
     const name = stripPrefix(raw);
-    if (name !== raw || CONSTANTS.has(name)) {
+    if (name !== raw) {
       if (name === 'pi') return E.PI;
       if (name === 'e') return E.fn('exp', [E.ONE]);
-      if (name !== raw) fail('E_UNBOUND', `unknown constant '${raw}'`, loc);
+      this.fail('E_UNBOUND', `unknown constant '${raw}'`, loc);
     }
-    if (Object.prototype.hasOwnProperty.call(params, raw)) return E.num(Q.fromShortestDecimal(params[raw]!)); // 0.8 is 4/5, as the literal
-    const candidates = [...INPUTS, ...env.keys(), ...Object.keys(params)];
+    if (Object.prototype.hasOwnProperty.call(this.params, raw)) {
+      this.usedParams.add(raw);
+      return E.num(Q.fromShortestDecimal(this.params[raw]!)); // 0.8 is 4/5, as the literal
+    }
+    const global = this.global(raw);
+    if (global) return global;
+    if (raw === 'pi') return E.PI;
+    if (raw === 'e') return E.fn('exp', [E.ONE]);
+    const candidates = [...INPUTS, ...scope.inputs.keys(), ...scope.locals.keys(), ...Object.keys(this.params)];
     const hint = nearest(raw, candidates);
-    const fnHint = lookupFunction(name) ? ` ('${raw}' is a function; call it)` : '';
-    return fail(
+    const fnHint = lookupFunction(name) || this.helpers.has(raw) ? ` ('${raw}' is a function; call it)` : '';
+    return this.fail(
       'E_UNBOUND',
       `unbound name '${raw}'${fnHint}${hint ? `; did you mean '${hint}'?` : ''} (give constants with params, e.g. --params ${raw}=1)`,
       loc,
     );
-  };
+  }
 
-  const lowerCall = (n: Extract<Node, { type: 'call' }>): Expr => {
+  private call(n: Extract<Node, { type: 'call' }>, scope: Scope): Expr {
+    if (scope.locals.has(n.callee) || scope.inputs.has(n.callee))
+      this.fail('E_UNSUPPORTED', `'${n.callee}' is a value here, not a function`, n.calleeLoc);
+    const helper = this.helpers.get(n.callee);
+    if (helper) return this.inline(helper, n, scope);
     const name = stripPrefix(n.callee);
-    if (env.has(n.callee) || inputNames.has(n.callee)) {
-      fail(
-        'E_UNSUPPORTED',
-        `calls of user functions are not supported: '${n.callee}' is a value here; inline the helper`,
-        n.calleeLoc,
-      );
-    }
     const info = lookupFunction(name);
     if (!info) {
-      const hint = nearest(name, knownFunctionNames());
-      fail(
+      const hint = nearest(name, [...knownFunctionNames(), ...this.helpers.keys()]);
+      this.fail(
         'E_UNKNOWN_FUNCTION',
         `unknown function '${n.callee}'${hint ? `; did you mean '${hint}'?` : ''}`,
         n.calleeLoc,
       );
     }
-    const [lo, hi] = info!.arity;
-    if (n.args.length < lo || n.args.length > hi) {
-      const want = lo === hi ? `${lo}` : `${lo} to ${hi}`;
-      fail('E_ARITY', `${name} takes ${want} argument${hi === 1 ? '' : 's'}, got ${n.args.length}`, n.loc);
-    }
-    const args = n.args.map(lowerNode);
-    switch (info!.name) {
+    const nodes = this.builtinArguments(n, name, info);
+    const args = nodes.map((a) => this.node(a, scope));
+    switch (info.name) {
       case 'sqrt':
         return E.pow(args[0]!, E.HALF);
       case 'square':
@@ -147,51 +291,93 @@ export function lower(program: Program, source: string, options: LowerOptions = 
         return E.pow(args[0]!, args[1]!);
       case 'where': {
         const c = args[0]!;
-        if (!(c.k === 'fn' && ['lt', 'le', 'gt', 'ge', 'eq', 'ne'].includes(c.name))) {
-          fail('E_SYNTAX', 'the first argument of where must be a comparison such as x > 0', n.args[0]!.loc);
-        }
+        if (!(c.k === 'fn' && COMPARISONS.includes(c.name)))
+          this.fail('E_SYNTAX', 'the first argument of where must be a comparison such as x > 0', nodes[0]!.loc);
         return E.fn('where', args);
       }
       default:
-        return E.fn(info!.name as Parameters<typeof E.fn>[0], args);
+        return E.fn(info.name as Parameters<typeof E.fn>[0], args);
     }
-  };
+  }
 
-  for (const stmt of program.body) {
-    let value: Expr[];
-    if (stmt.value.type === 'tuple') value = stmt.value.items.map(lowerNode);
-    else value = [lowerNode(stmt.value)];
-    if (stmt.targets.length !== value.length) {
-      if (stmt.targets.length > 1 || value.length > 1)
-        fail(
-          'E_SYNTAX',
-          `cannot unpack ${value.length} value${value.length === 1 ? '' : 's'} into ${stmt.targets.length} names`,
-          stmt.loc,
-        );
-    }
-    stmt.targets.forEach((t, i) => {
-      if (inputNames.has(t.name) && !env.has(t.name))
-        fail('E_ASSIGN_INPUT', `cannot assign to the input '${t.name}'`, t.loc);
-      if (CONSTANTS.has(t.name)) fail('E_ASSIGN_INPUT', `cannot assign to the constant '${t.name}'`, t.loc);
-      let v = value[i]!;
-      if (stmt.op !== '=') {
-        const prev = env.get(t.name);
-        if (!prev) fail('E_UNBOUND', `'${t.name}' is used in '${stmt.op}' before it is assigned`, t.loc);
-        v =
-          stmt.op === '+='
-            ? E.add(prev!, v)
-            : stmt.op === '-='
-              ? E.sub(prev!, v)
-              : stmt.op === '*='
-                ? E.mul(prev!, v)
-                : E.div(prev!, v);
+  /** A builtin's arguments in positional order, keyword arguments placed by their NumPy names. */
+  private builtinArguments(n: Extract<Node, { type: 'call' }>, name: string, info: FunctionInfo): Node[] {
+    const [lo, hi] = info.arity;
+    const nodes: (Node | undefined)[] = [...n.args];
+    for (const k of n.keywords) {
+      const at = info.keywords.findIndex((names) => names.includes(k.name));
+      if (at < 0) {
+        const known = info.keywords.map((names) => names[0]).join(', ');
+        this.fail('E_ARITY', `${name} has no argument '${k.name}'${known ? ` (its arguments: ${known})` : ''}`, k.loc);
       }
-      env.set(t.name, v);
+      if (nodes[at] !== undefined) this.fail('E_ARITY', `${name} got argument '${k.name}' twice`, k.loc);
+      nodes[at] = k.value;
+    }
+    const count = nodes.length;
+    if (count < lo || count > hi || nodes.some((a) => a === undefined)) {
+      const want = lo === hi ? `${lo}` : `${lo} to ${hi}`;
+      this.fail(
+        'E_ARITY',
+        `${name} takes ${want} argument${hi === 1 ? '' : 's'}, got ${nodes.filter(Boolean).length}`,
+        n.loc,
+      );
+    }
+    return nodes as Node[];
+  }
+
+  /** A call of a def of the file: its body lowered with its parameters bound to the arguments. */
+  private inline(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope): Expr {
+    if (this.calling.includes(def.name))
+      this.fail('E_UNSUPPORTED', `def ${def.name} calls itself: recursion is not supported`, n.calleeLoc);
+    if (this.calling.length >= MAX_CALL_DEPTH)
+      this.fail('E_TOO_LARGE', `defs call each other more than ${MAX_CALL_DEPTH} deep`, n.calleeLoc);
+    const names = def.params.map((p) => p.name);
+    if (n.args.length > names.length)
+      this.fail(
+        'E_ARITY',
+        `def ${def.name} takes ${names.length} argument${names.length === 1 ? '' : 's'} (${names.join(', ')}), got ${n.args.length}`,
+        n.loc,
+      );
+    const bound: (Node | undefined)[] = [...n.args];
+    for (const k of n.keywords) {
+      const at = names.indexOf(k.name);
+      if (at < 0) this.fail('E_ARITY', `def ${def.name} has no parameter '${k.name}' (${names.join(', ')})`, k.loc);
+      if (bound[at] !== undefined) this.fail('E_ARITY', `def ${def.name} got argument '${k.name}' twice`, k.loc);
+      bound[at] = k.value;
+    }
+    const locals = new Map<string, Expr>();
+    def.params.forEach((p, i) => {
+      const arg = bound[i];
+      if (arg) locals.set(p.name, this.node(arg, scope));
+      else if (p.default) locals.set(p.name, this.node(p.default, this.globalScope()));
+      else this.fail('E_ARITY', `def ${def.name} is missing its argument '${p.name}'`, n.loc);
     });
+    this.calling.push(def.name);
+    try {
+      const inner = { locals, inputs: new Map<string, Expr>() };
+      this.statements(def.body, inner);
+      return this.node(def.result, inner);
+    } finally {
+      this.calling.pop();
+    }
   }
-  const result = lowerNode(program.result);
-  if (result.k === 'fn' && ['lt', 'le', 'gt', 'ge', 'eq', 'ne'].includes(result.name)) {
-    fail('E_SYNTAX', 'the result is a comparison, not a number: use where(cond, a, b)', program.result.loc);
+}
+
+/** The source span of a whole binary expression (its node's loc is the operator), brackets balanced. */
+function spanOf(n: Node, source: string): Loc {
+  const first = (m: Node): Loc => (m.type === 'binary' ? first(m.left) : m.loc);
+  const last = (m: Node): Loc => (m.type === 'binary' ? last(m.right) : m.loc);
+  let from = first(n).offset;
+  const l = last(n);
+  let to = l.offset + l.length;
+  // Unmatched ')' in the span need a '(' before it; unmatched '(' a ')' after it.
+  let d = 0;
+  let min = 0;
+  for (const ch of source.slice(from, to)) {
+    d += ch === '(' ? 1 : ch === ')' ? -1 : 0;
+    min = Math.min(min, d);
   }
-  return result;
+  for (let k = 0; k < -min && from > 0; k++) from = Math.max(0, source.lastIndexOf('(', from - 1));
+  for (let k = 0; k < d - min && to < source.length; k++) to = source.indexOf(')', to) + 1 || source.length;
+  return locAt(source, from, to - from);
 }

@@ -2,7 +2,7 @@
 // parser for the grammar in grammar/nngp.ebnf; every node carries its source location.
 import { CompileError, locAt, type ErrorCode } from './errors.js';
 import { Lexer, PYTHON_KEYWORDS, type Tok, type TokType } from './lex.js';
-import type { Assignment, BinaryOp, Loc, Node, Program } from './types.js';
+import type { Assignment, BinaryOp, FunctionDef, KeywordArg, Loc, Node, Program } from './types.js';
 
 export const MAX_SOURCE_CHARS = 100_000;
 const MAX_DEPTH = 500;
@@ -63,18 +63,36 @@ class Parser {
       this.fail('E_UNSUPPORTED', "conditional expressions ('x if c else y') are not supported: use where(cond, a, b)");
     if (this.type() === 'name' && ['and', 'or', 'not', 'in', 'is'].includes(this.t.text))
       this.fail('E_UNSUPPORTED', `'${this.t.text}' is not supported: conditions are single comparisons inside where()`);
+    this.rejectForeignOperator();
     if (this.type() !== 'newline') this.fail('E_SYNTAX', `expected end of line, found ${this.describe(this.t)}`);
     this.next();
+  }
+
+  /** Python operators the language has no use for, named with what to do instead. */
+  private rejectForeignOperator(): void {
+    if (this.type() !== 'op') return;
+    const why: Record<string, string> = {
+      '@': "matrix products ('@') are not supported: an nngp_fn works on scalars",
+      '%': "'%' (remainder) is not supported",
+      '//': "floor division ('//') is not supported: use '/'",
+      '{': 'dicts and sets are not supported',
+    };
+    const reason = why[this.t.text];
+    if (reason) this.fail('E_UNSUPPORTED', reason);
   }
 
   program(): Program {
     this.skipNewlines();
     if (this.type() === 'eof') this.fail('E_SYNTAX', 'empty source: expected an expression or a def');
-    if (this.isName('def')) return this.pythonDef();
+    if (this.isPythonModule()) return this.pythonModule();
     const body: Assignment[] = [];
     for (;;) {
       this.skipNewlines();
       if (this.type() === 'eof') break;
+      if (this.isName('import') || this.isName('from')) {
+        this.skipLine(); // `import jax.numpy as jnp`: prefixes are understood without it
+        continue;
+      }
       this.rejectKeyword();
       const stmt = this.statement();
       this.endStatement();
@@ -85,7 +103,7 @@ class Parser {
             'E_SYNTAX',
             `unexpected ${this.describe(this.t)} after the result expression: the last line must be the result`,
           );
-        return { form: 'math', body, result: stmt.result };
+        return { form: 'math', body, result: stmt.result, helpers: [], globals: [] };
       }
       body.push(stmt);
     }
@@ -94,6 +112,157 @@ class Parser {
       'E_NO_RETURN',
       'no result expression: the last line must be an expression in cov12, var1, var2',
       last?.loc,
+    );
+  }
+
+  /** Python, not plain math: a statement starts with def. */
+  private isPythonModule(): boolean {
+    return this.toks.some((t, j) => {
+      const prev = this.toks[j - 1];
+      const atStart = !prev || prev.type === 'newline' || (prev.type === 'op' && prev.text === ';');
+      return atStart && t.type === 'name' && t.text === 'def';
+    });
+  }
+
+  /** Skips the rest of the current line (a logical line: brackets may span several). */
+  private skipLine(): void {
+    while (this.type() !== 'newline' && this.type() !== 'eof') this.next();
+  }
+
+  /** Skips the lines indented deeper than `column` (the body of a def that failed to parse). */
+  private skipBlock(column: number): void {
+    for (;;) {
+      this.skipLine();
+      this.skipNewlines();
+      if (this.type() === 'eof' || this.t.loc.column <= column) return;
+    }
+  }
+
+  /**
+   * A pasted Python module: imports and decorators are skipped, defs collected, module-level
+   * assignments kept as constants the defs may read; any other statement (a layer built with
+   * stax.Elementwise, a print) is context the paste carried along. Something that does not
+   * parse is an error only if the map reaches it.
+   */
+  private pythonModule(): Program {
+    const defs: FunctionDef[] = [];
+    const globals: Assignment[] = [];
+    const brokenDefs = new Map<string, CompileError>();
+    const brokenGlobals = new Map<string, CompileError>();
+    for (;;) {
+      this.skipNewlines();
+      if (this.type() === 'eof') break;
+      if (this.isName('import') || this.isName('from') || this.is('@') || this.type() === 'string') {
+        this.skipLine();
+        continue;
+      }
+      const start = this.i;
+      if (this.isName('def')) {
+        try {
+          defs.push(this.functionDef());
+        } catch (e) {
+          if (!(e instanceof CompileError)) throw e;
+          const name = this.toks[start + 1]?.type === 'name' ? this.toks[start + 1]!.text : '';
+          if (!brokenDefs.has(name)) brokenDefs.set(name, e);
+          this.i = start;
+          this.skipBlock(this.t.loc.column);
+        }
+        continue;
+      }
+      try {
+        const stmt = this.statement();
+        this.endStatement();
+        if (!('result' in stmt)) globals.push(stmt);
+      } catch (e) {
+        if (!(e instanceof CompileError)) throw e;
+        this.i = start;
+        for (const name of this.assignedNames()) if (!brokenGlobals.has(name)) brokenGlobals.set(name, e);
+        this.i = start;
+        this.skipLine();
+      }
+    }
+    const map = this.mapDef(defs, brokenDefs);
+    const derivative = defs.find((d) => d.name === 'd_nngp_fn' && d !== map);
+    // What the map and its derivative reach must have parsed.
+    const byName = new Map(defs.map((d) => [d.name, d]));
+    const reached = new Set<string>();
+    const visit = (d: FunctionDef) => {
+      const { calls, names } = namesIn(d);
+      for (const n of names) {
+        const broken = brokenGlobals.get(n);
+        const local = d.params.some((p) => p.name === n) || d.body.some((a) => a.targets.some((t) => t.name === n));
+        if (broken && !local) throw broken;
+      }
+      for (const c of calls) {
+        if (reached.has(c)) continue;
+        reached.add(c);
+        const broken = brokenDefs.get(c);
+        if (broken && !byName.has(c)) throw broken;
+        const helper = byName.get(c);
+        if (helper) visit(helper);
+      }
+    };
+    visit(map);
+    if (derivative) visit(derivative);
+    const required = map.params.filter((p) => !p.default).length;
+    if (map.params.length < 3 || required > 3) {
+      this.fail(
+        'E_ARITY',
+        `an nngp_fn takes exactly 3 parameters (cov12, var1, var2), def ${map.name} has ${required > 3 ? required : map.params.length}`,
+        map.params.length > 3 ? map.params[3]!.loc : map.loc,
+      );
+    }
+    return {
+      form: 'python',
+      def: map,
+      body: map.body,
+      result: map.result,
+      helpers: defs.filter((d) => d !== map),
+      globals,
+      ...(derivative ? { derivative } : {}),
+    };
+  }
+
+  /** The names a statement at the cursor assigns (`a, b = ...`), for a statement that failed to parse. */
+  private assignedNames(): string[] {
+    const names: string[] = [];
+    for (let j = this.i; this.toks[j]!.type === 'name'; j += 2) {
+      names.push(this.toks[j]!.text);
+      const sep = this.toks[j + 1]!;
+      if (sep.type === 'op' && sep.text === ',') continue;
+      return sep.type === 'op' && sep.text === '=' ? names : [];
+    }
+    return [];
+  }
+
+  /**
+   * Which def is the nngp map: one named nngp_fn; else the one def of three parameters that no
+   * other def calls (not d_nngp_fn, not an activation `fn`); else the file's only def.
+   */
+  private mapDef(defs: FunctionDef[], broken: Map<string, CompileError>): FunctionDef {
+    const named = defs.find((d) => d.name === 'nngp_fn');
+    if (named) return named;
+    if (broken.has('nngp_fn')) throw broken.get('nngp_fn')!;
+    const called = new Set(defs.flatMap((d) => [...namesIn(d).calls]));
+    const candidates = defs.filter(
+      (d) => d.params.length === 3 && !['d_nngp_fn', 'fn'].includes(d.name) && !called.has(d.name),
+    );
+    if (candidates.length === 1) return candidates[0]!;
+    if (candidates.length > 1)
+      this.fail(
+        'E_SYNTAX',
+        `which def is the nngp map: ${candidates.map((d) => d.name).join(', ')}? Name it nngp_fn`,
+        candidates[1]!.loc,
+      );
+    if (defs.length === 1) return defs[0]!;
+    const [firstBroken] = broken.values();
+    if (firstBroken) throw firstBroken;
+    return this.fail(
+      'E_NO_RETURN',
+      defs.length
+        ? `no def here is an nngp map of (cov12, var1, var2): name it nngp_fn`
+        : 'no def of nngp_fn(cov12, var1, var2) here',
+      defs[0]?.loc ?? this.t.loc,
     );
   }
 
@@ -108,7 +277,6 @@ class Parser {
             : 'write the map as assignments and one return';
       this.fail('E_UNSUPPORTED', `'${kw}' is not supported in an nngp_fn: ${hint}`);
     }
-    if (this.isName('def')) this.fail('E_UNSUPPORTED', 'nested def is not supported: inline the helper');
   }
 
   /** An assignment, or (math form) the result expression. */
@@ -137,39 +305,39 @@ class Parser {
     return { result: this.expr() };
   }
 
-  private pythonDef(): Program {
+  /** def NAME(params) [-> type]: [docstring] assignments return expr */
+  private functionDef(): FunctionDef {
     const defTok = this.next();
     if (this.type() !== 'name')
       this.fail('E_SYNTAX', `expected a function name after 'def', found ${this.describe(this.t)}`);
     const name = this.next().text;
     this.expect('(');
-    const params: { name: string; loc: Loc }[] = [];
+    const params: { name: string; loc: Loc; default?: Node }[] = [];
     while (!this.is(')')) {
-      if (this.is('*'))
-        this.fail('E_UNSUPPORTED', 'variadic parameters are not supported: an nngp_fn takes (cov12, var1, var2)');
+      if (this.is('*') || this.is('**'))
+        this.fail('E_UNSUPPORTED', 'variadic parameters (*args, **kwargs) are not supported');
       if (this.type() !== 'name') this.fail('E_SYNTAX', `expected a parameter name, found ${this.describe(this.t)}`);
-      params.push({ name: this.t.text, loc: this.t.loc });
+      const param: { name: string; loc: Loc; default?: Node } = { name: this.t.text, loc: this.t.loc };
       this.next();
       if (this.is(':')) {
         this.next();
         this.skipType();
       }
-      if (this.is('='))
-        this.fail('E_UNSUPPORTED', 'default parameter values are not supported: give extra constants through params');
+      if (this.is('=')) {
+        this.next();
+        param.default = this.comparison();
+      } else if (params.some((p) => p.default))
+        this.fail('E_SYNTAX', `parameter '${param.name}' without a default follows one with a default`, param.loc);
+      if (params.some((p) => p.name === param.name))
+        this.fail('E_SYNTAX', `duplicate parameter '${param.name}'`, param.loc);
+      params.push(param);
       if (this.is(',')) {
         this.next();
         continue;
       }
       if (!this.is(')')) this.fail('E_SYNTAX', `expected ',' or ')', found ${this.describe(this.t)}`);
     }
-    const close = this.next();
-    if (params.length !== 3) {
-      this.fail(
-        'E_ARITY',
-        `an nngp_fn takes exactly 3 parameters (cov12, var1, var2), this def has ${params.length}`,
-        params.length > 3 ? params[3]!.loc : close.loc,
-      );
-    }
+    this.next();
     if (this.is('->')) {
       this.next();
       this.skipType();
@@ -197,13 +365,15 @@ class Parser {
           this.fail('E_SYNTAX', "'return' needs an expression", r.loc);
         result = this.expr();
         if (result.type === 'tuple')
-          this.fail('E_UNSUPPORTED', 'an nngp_fn returns one value, not a tuple', result.loc);
+          this.fail('E_UNSUPPORTED', `def ${name} returns one value, not a tuple`, result.loc);
         this.endStatement();
         this.skipNewlines();
-        if (this.type() !== 'eof')
+        // The def ends at its return; a line indented under the def after it is dead code.
+        if (this.type() !== 'eof' && this.t.loc.column > defTok.loc.column)
           this.fail('E_UNSUPPORTED', `code after 'return' is not supported (found ${this.describe(this.t)})`);
         break;
       }
+      if (this.isName('def')) this.fail('E_UNSUPPORTED', 'a def inside a def is not supported: define it beside');
       const stmt = this.statement();
       if ('result' in stmt)
         this.fail('E_SYNTAX', 'a statement in a def must be an assignment or a return', stmt.result.loc);
@@ -211,7 +381,7 @@ class Parser {
       body.push(stmt);
     }
     if (!result) this.fail('E_NO_RETURN', `def ${name} has no 'return'`, defTok.loc);
-    return { form: 'python', def: { name, params, loc: defTok.loc }, body, result };
+    return { name, params, body, result, loc: defTok.loc };
   }
 
   /** Skips a type annotation such as `float`, `jnp.ndarray`, `Optional[np.ndarray]`. */
@@ -337,13 +507,24 @@ class Parser {
       if (this.is('(')) {
         this.next();
         const args: Node[] = [];
+        const keywords: KeywordArg[] = [];
         while (!this.is(')')) {
-          args.push(this.nested(() => this.comparison()));
-          if (this.is('=')) this.fail('E_UNSUPPORTED', 'keyword arguments are not supported');
+          const kw = this.t;
+          if (kw.type === 'name' && this.peek().type === 'op' && this.peek().text === '=') {
+            this.next();
+            this.next();
+            if (keywords.some((k) => k.name === kw.text))
+              this.fail('E_SYNTAX', `keyword argument '${kw.text}' given twice`, kw.loc);
+            keywords.push({ name: kw.text, value: this.nested(() => this.comparison()), loc: kw.loc });
+          } else {
+            if (keywords.length) this.fail('E_SYNTAX', 'a positional argument follows a keyword argument');
+            args.push(this.nested(() => this.comparison()));
+          }
           if (this.is(',')) {
             this.next();
             continue;
           }
+          this.rejectForeignOperator();
           if (!this.is(')'))
             this.fail('E_SYNTAX', `expected ',' or ')' in the arguments of ${name}, found ${this.describe(this.t)}`);
         }
@@ -353,6 +534,7 @@ class Parser {
           callee: name,
           calleeLoc: loc,
           args,
+          keywords,
           loc: { ...loc, length: close.loc.offset + 1 - loc.offset },
         };
       }
@@ -360,6 +542,7 @@ class Parser {
       return { type: 'name', name, loc };
     }
     if (t.type === 'string') this.fail('E_SYNTAX', 'a string is not a number');
+    this.rejectForeignOperator();
     this.fail('E_SYNTAX', `expected an expression, found ${this.describe(t)}`);
   }
 }
@@ -386,4 +569,34 @@ export function parse(source: string, filename = '<input>'): Program {
   }
   const toks = new Lexer(source, filename).tokens();
   return new Parser(toks, source, filename).program();
+}
+
+/** The functions a def calls and the free names it reads (its own params included). */
+function namesIn(d: FunctionDef): { calls: Set<string>; names: Set<string> } {
+  const calls = new Set<string>();
+  const names = new Set<string>();
+  const walk = (n: Node): void => {
+    switch (n.type) {
+      case 'name':
+        names.add(n.name);
+        return;
+      case 'unary':
+        return walk(n.arg);
+      case 'binary':
+        walk(n.left);
+        return walk(n.right);
+      case 'tuple':
+        return n.items.forEach(walk);
+      case 'call':
+        calls.add(n.callee);
+        n.args.forEach(walk);
+        return n.keywords.forEach((k) => walk(k.value));
+      case 'number':
+        return;
+    }
+  };
+  for (const p of d.params) if (p.default) walk(p.default);
+  for (const a of d.body) walk(a.value);
+  walk(d.result);
+  return { calls, names };
 }

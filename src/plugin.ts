@@ -3,10 +3,10 @@
 // unplugin serves Vite, Rollup and webpack; esbuild gets a native plugin (esbuild.ts) so its
 // errors carry esbuild's own location. The emitted code is self-contained: nothing of nngpc (or
 // TypeScript) reaches the bundle.
-import { readFileSync } from 'node:fs';
 import { createUnplugin } from 'unplugin';
 import { compile } from './compile.js';
 import { CompileError } from './errors.js';
+import { readSource, UnreadableSource } from './readsource.js';
 
 export interface NngpcPluginOptions {
   /** Params for every .nngp file; they override the file's own `# params:` lines. */
@@ -33,19 +33,14 @@ export function isNngpModule(id: string): boolean {
 /** The file an id names (its query removed). */
 export const fileOf = (id: string): string => id.replace(/\?.*$/, '');
 
-/** Not a compile error but a file the plugin cannot read (missing, a directory, not UTF-8). */
-export class UnreadableFile extends Error {}
-
-/** The module a bundler gets for an .nngp file; throws CompileError or UnreadableFile. */
-export function compileModule(file: string, options: NngpcPluginOptions | undefined): string {
-  let source: string;
-  try {
-    source = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new UnreadableFile(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-  }
+/** The module a bundler gets for an .nngp file, and warnings; throws CompileError or UnreadableSource. */
+export function compileModule(
+  file: string,
+  options: NngpcPluginOptions | undefined,
+): { code: string; warnings: readonly string[] } {
+  const source = readSource(file);
   const k = compile(source, { filename: file, params: options?.params, target: 'js' });
-  return k.code;
+  return { code: k.code, warnings: k.warnings.map((w) => w.message) };
 }
 
 /**
@@ -54,7 +49,7 @@ export function compileModule(file: string, options: NngpcPluginOptions | undefi
  * so there the message carries the location and the excerpt. No stack: nothing in it is the
  * user's concern.
  */
-function bundlerError(e: CompileError | UnreadableFile, file: string, framework: string | undefined) {
+function bundlerError(e: CompileError | UnreadableSource, file: string, framework: string | undefined) {
   const located = e instanceof CompileError;
   const printsLoc = framework !== 'webpack' && framework !== 'rspack';
   const message = !located
@@ -82,9 +77,11 @@ export const nngpcPlugin = createUnplugin((options: NngpcPluginOptions | undefin
       // Watch modes (rollup -w, vite build --watch, webpack --watch) rebuild when this file changes.
       this.addWatchFile(file);
       try {
-        return { code: compileModule(file, options), map: null };
+        const { code, warnings } = compileModule(file, options);
+        for (const w of warnings) this.warn(w);
+        return { code, map: null };
       } catch (e) {
-        if (e instanceof CompileError || e instanceof UnreadableFile)
+        if (e instanceof CompileError || e instanceof UnreadableSource)
           throw bundlerError(e, file, this.getNativeBuildContext?.()?.framework);
         throw e;
       }

@@ -129,8 +129,8 @@ export const KERNEL = (ts: boolean, exported: boolean, loops: KernelLoops) => {
 ${exported ? 'export ' : ''}function kernel(input${inT})${outT} {
   if (input === null || typeof input !== 'object') throw new TypeError('kernel: expected { nngp, ntk?, cov1, cov2? }');
   const K = input.nngp, T = input.ntk, C1 = input.cov1, C2 = input.cov2 === undefined ? input.cov1 : input.cov2;
-  for (const [name, a] of [['nngp', K], ['cov1', C1], ['cov2', C2], ['ntk', T]]${ts ? ' as const' : ''}) {
-    if (a !== undefined && !(a instanceof Float64Array)) throw new TypeError('kernel: ' + name + ' must be a Float64Array');
+  for (const [name, a, required] of [['nngp', K, true], ['cov1', C1, true], ['cov2', C2, false], ['ntk', T, false]]${ts ? ' as const' : ''}) {
+    if ((required || a !== undefined) && !(a instanceof Float64Array)) throw new TypeError('kernel: input.' + name + ' must be a Float64Array' + (a === undefined ? ' (it is missing)' : ''));
   }
   const n1 = C1.length, n2 = C2.length;
   if (K.length !== n1 * n2) throw new RangeError('kernel: nngp has ' + K.length + ' entries, expected cov1.length * cov2.length = ' + n1 + ' * ' + n2 + ' = ' + n1 * n2);

@@ -33,9 +33,17 @@ export type Node =
       readonly callee: string;
       readonly calleeLoc: Loc;
       readonly args: readonly Node[];
+      /** Keyword arguments (`jnp.clip(x, a_min=-1, a_max=1)`), after the positional ones. */
+      readonly keywords: readonly KeywordArg[];
       readonly loc: Loc;
     }
   | { readonly type: 'tuple'; readonly items: readonly Node[]; readonly loc: Loc };
+
+export interface KeywordArg {
+  readonly name: string;
+  readonly value: Node;
+  readonly loc: Loc;
+}
 
 export type BinaryOp = '+' | '-' | '*' | '/' | '^' | '<' | '<=' | '>' | '>=' | '==' | '!=';
 
@@ -47,16 +55,29 @@ export interface Assignment {
   readonly loc: Loc;
 }
 
-export interface Program {
-  readonly form: 'math' | 'python';
-  /** For the Python form: the def's name and its three parameter names, positionally (cov12, var1, var2). */
-  readonly def?: {
-    readonly name: string;
-    readonly params: readonly { readonly name: string; readonly loc: Loc }[];
-    readonly loc: Loc;
-  };
+/** A Python def: its parameters, assignments and the one returned expression. */
+export interface FunctionDef {
+  readonly name: string;
+  /** Parameters, positionally; a default makes one optional (`def f(x, a=0.5)`). */
+  readonly params: readonly { readonly name: string; readonly loc: Loc; readonly default?: Node }[];
   readonly body: readonly Assignment[];
   readonly result: Node;
+  readonly loc: Loc;
+}
+
+export interface Program {
+  readonly form: 'math' | 'python';
+  /** For the Python form: the map's def, whose three parameters are, positionally, (cov12, var1, var2). */
+  readonly def?: FunctionDef;
+  /** The map's statements and result (the def's, in the Python form). */
+  readonly body: readonly Assignment[];
+  readonly result: Node;
+  /** Python form: the other defs of the file, which the map may call (helpers). */
+  readonly helpers: readonly FunctionDef[];
+  /** Python form: module-level assignments (`alpha = 0.5`), lowered only where a def reads them. */
+  readonly globals: readonly Assignment[];
+  /** Python form: a `def d_nngp_fn` beside the map, the user's derivative as stax.Elementwise takes it. */
+  readonly derivative?: FunctionDef;
 }
 
 // ---------------------------------------------------------------- core IR
@@ -226,10 +247,20 @@ export interface Derivation {
   readonly stableDNngp: Expr;
   /** The source as written and its plain derivative: the other candidate (choose.ts), and accuracy's truth. */
   readonly written: Meaning;
+  /** What compiled but looks like a mistake (a param the source never reads). */
+  readonly warnings: readonly CompileWarning[];
+}
+
+/** A likely mistake that does not stop compilation. */
+export interface CompileWarning {
+  readonly code: 'W_UNUSED_PARAM';
+  readonly message: string;
 }
 
 export interface CompiledKernel {
   readonly name: string;
+  /** Likely mistakes (e.g. a param the source never reads); tools print them, the API returns them. */
+  readonly warnings: readonly CompileWarning[];
   nngp(cov12: number, var1: number, var2: number): number;
   dNngp(cov12: number, var1: number, var2: number): number;
   kernel(input: KernelInput): KernelOutput;

@@ -2,6 +2,7 @@
 // E[f'(x1) f'(x2)] by quadrature over the bivariate Gaussian, against nngp and the symbolic
 // derivative (Price's theorem), at interior points and near |rho| = 1 and the diagonal.
 // (accuracy.ts measures bits of error against the source's meaning.)
+import { checkSource, checkVerifyOptions } from './arguments.js';
 import { lower } from './lower.js';
 import { compile } from './compile.js';
 import { differentiate } from './differentiate.js';
@@ -161,6 +162,8 @@ function activationExprs(fn: string, params: Record<string, number> | undefined)
 
 /** Checks nngp (and its derivative) against quadrature of E[f f] (and E[f' f']). */
 export function verify(source: string, options: VerifyOptions): VerifyReport {
+  checkSource('verify', source);
+  checkVerifyOptions(options);
   const k = compile(source, options);
   const params = effectiveParams(source, options.filename ?? '<input>', options.params);
   const [f, df] = activationExprs(options.fn, params);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile as compileFromPackage } from 'nngpc';
-import { catalog, compile, compileActivation } from '../src/index.js';
+import { accuracy, catalog, compile, compileActivation, CompileError, verify } from '../src/index.js';
+import type { KernelInput, VerifyOptions } from '../src/index.js';
 import { references } from './helpers.js';
 
 const NT_DOCSTRING = `def nngp_fn(cov12, var1, var2):
@@ -132,5 +133,64 @@ describe('API', () => {
     expect(sp.dNngp(1e6, 1e6, 1e6)).toBe(1);
     // The same, as a directive line of the source.
     expect(compile('# d_nngp: 1/(1 + exp(-cov12))\nlog(1 + exp(cov12))').ir.derivativeSource).toBe('user');
+  });
+});
+
+describe('API boundary: arguments are checked and named', () => {
+  it('wrong argument types and values name the function and the argument', () => {
+    expect(() => compile(123 as unknown as string)).toThrow(
+      'compile: source must be a string (the nngp_fn text), got number',
+    );
+    expect(() => compile('cov12', { target: 'py' as 'ts' })).toThrow(
+      "compile: options.target must be 'ts' or 'js', got 'py'",
+    );
+    expect(() => compile('cov12', null as unknown as object)).toThrow('compile: options must be an object, got null');
+    expect(() => verify('cov12', {} as VerifyOptions)).toThrow(/verify: options\.fn must be the activation f\(x\)/);
+    expect(() => verify('cov12', { fn: 'x', points: 0 })).toThrow(
+      'verify: options.points must be a whole number from 1 to 100000, got 0',
+    );
+    expect(() => accuracy('cov12', { points: 1.5 })).toThrow(/accuracy: options\.points must be a whole number/);
+    const k = compile('cov12');
+    expect(() => k.kernel({ cov1: new Float64Array(1) } as unknown as KernelInput)).toThrow(
+      'kernel: input.nngp must be a Float64Array (it is missing)',
+    );
+    expect(() => k.kernel({ nngp: new Float64Array(1) } as unknown as KernelInput)).toThrow(
+      'kernel: input.cov1 must be a Float64Array (it is missing)',
+    );
+  });
+
+  it('params naming an input or a constant are errors; params the source never reads are warnings', () => {
+    expect(() => compile('cov12 * a', { params: { a: 1, cov12: 2 } })).toThrow(/param 'cov12' names an input/);
+    expect(() => compile('def f(c, v1, v2):\n  return c', { params: { v1: 2 } })).toThrow(/param 'v1' names an input/);
+    expect(() => compile('pi * cov12', { params: { pi: 3 } })).toThrow(/param 'pi' names a constant/);
+    expect(compile('a * cov12', { params: { a: 2, zzz: 1 } }).warnings).toEqual([
+      { code: 'W_UNUSED_PARAM', message: "<input>: param 'zzz' is not used by the source" },
+    ]);
+    expect(compileActivation('erf', { zzz: 1 }).warnings.map((w) => w.code)).toEqual(['W_UNUSED_PARAM']);
+    for (const e of catalog()) expect(compileActivation(e.id).warnings, e.id).toEqual([]);
+  });
+
+  it('a constant outside the real domain is a located compile error, like 1/0', () => {
+    for (const [src, reason] of [
+      ['sqrt(-1) * cov12', "'sqrt(-1)' is not a real number"],
+      ['cov12 + log(0)', "'log(0)' is infinite"],
+      ['acos(2) + cov12', "'acos(2)' is not a real number"],
+      ['cov12 * (-8)^(1/3)', "'(-8)^(1/3)' is not a real number"],
+      ['cov12 / 0', 'division by zero'],
+    ] as const) {
+      let e: CompileError | undefined;
+      try {
+        compile(src);
+      } catch (x) {
+        e = x as CompileError;
+      }
+      expect(e, src).toBeInstanceOf(CompileError);
+      expect(e!.code, src).toBe('E_DOMAIN');
+      expect(e!.reason, src).toBe(reason);
+    }
+  });
+
+  it('a UTF-8 byte order mark before the source is not part of it', () => {
+    expect(compile('\uFEFFcov12^2').simplified).toBe('cov12^2');
   });
 });

@@ -59,7 +59,9 @@ describe('errors', () => {
 
   it('unterminated brackets and bad characters', () => {
     expect(err('exp(cov12').code).toBe('E_UNTERMINATED');
-    expect(err('cov12 @ var1').code).toBe('E_CHAR');
+    expect(err('cov12 $ var1').code).toBe('E_CHAR');
+    expect(err('cov12 @ var1').reason).toMatch(/matrix products/);
+    expect(err('cov12 // var1').reason).toMatch(/floor division/);
   });
 
   it('unsupported Python gets a hint', () => {
@@ -74,9 +76,9 @@ describe('errors', () => {
       ['def f(c, v1, v2):\n  for i in range(3):\n    c = c\n  return c', /'for' is not supported/],
       ['def f(c, v1, v2):\n  while c:\n    c = c\n  return c', /'while' is not supported/],
       ['g = lambda x: x\ncov12', /'lambda' is not supported/],
-      ['import jax\ncov12', /imports are not needed/],
-      ['def f(c, v1, v2):\n  h = c * 2\n  return h(v1)', /calls of user functions are not supported/],
-      ['def f(c, v1, v2):\n  def g(x):\n    return x\n  return g(c)', /nested def is not supported/],
+      ['def f(c, v1, v2):\n  import jax\n  return c', /imports are not needed/],
+      ['def f(c, v1, v2):\n  h = c * 2\n  return h(v1)', /'h' is a value here, not a function/],
+      ['def f(c, v1, v2):\n  def g(x):\n    return x\n  return g(c)', /a def inside a def is not supported/],
       ['cov12 if var1 > 0 else var2', /use where\(cond, a, b\)/],
     ];
     for (const [src, re] of cases) {
@@ -90,7 +92,9 @@ describe('errors', () => {
     expect(err('def f(c, v1, v2):\n  x = c\n').code).toBe('E_NO_RETURN');
     expect(err('cov12 = 2\ncov12').code).toBe('E_ASSIGN_INPUT');
     expect(err('a*cov12', { a: Number.NaN }).code).toBe('E_PARAM');
-    expect(err('a*cov12', { a: '1' as unknown as number }).code).toBe('E_PARAM');
+    expect(() => compile('a*cov12', { params: { a: '1' as unknown as number } })).toThrow(
+      "compile: options.params.a must be a number, got '1'",
+    );
     expect(err('a*cov12', { a: Infinity }).reason).toBe("param 'a' must be a finite number, got Infinity");
     expect(err('  \n# nothing\n').code).toBe('E_EMPTY');
   });

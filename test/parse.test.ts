@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from '../src/parse.js';
 import { CompileError } from '../src/errors.js';
+import { compile } from '../src/compile.js';
 
 describe('parse', () => {
   it('reads plain math with assignments, ^ and **, comments and scientific numbers', () => {
@@ -51,5 +52,110 @@ describe('parse', () => {
       expect((e as CompileError).code).toBe('E_CHAR');
       expect((e as CompileError).column).toBe(7);
     }
+  });
+});
+
+// Python as people paste it: each compiles to the same kernel as the plain form.
+describe('pasted Python', () => {
+  const same = (src: string, plain: string) => {
+    const k = compile(src);
+    const ref = compile(plain);
+    expect(k.simplified, src).toBe(ref.simplified);
+    for (const [c, v1, v2] of [
+      [0.3, 1, 2],
+      [-0.7, 0.5, 1.5],
+      [1, 1, 1],
+    ] as const)
+      expect(k.dNngp(c, v1, v2)).toBe(ref.dNngp(c, v1, v2));
+  };
+  const ERF = 'asin(2*cov12/sqrt((1 + 2*var1)*(1 + 2*var2))) * 2/pi';
+
+  it("neural-tangents' docstring example, with >>> and ... prompts and the code around it", () => {
+    same(
+      [
+        '  >>> from jax import random',
+        '  >>> from neural_tangents import stax',
+        '  >>> import jax.numpy as np',
+        '  >>>',
+        '  >>> fn = jax.scipy.special.erf  # type: Callable[[float], float]',
+        '  >>> x = random.normal(random.PRNGKey(1), (20, 32, 32, 3))',
+        '  >>>',
+        '  >>> def nngp_fn(cov12: float, var1: float, var2: float) -> float:',
+        '  >>>   prod = (1 + 2 * var1) * (1 + 2 * var2)',
+        '  >>>   return np.arcsin(2 * cov12 / np.sqrt(prod)) * 2 / np.pi',
+        '  >>>',
+        '  >>> # Use autodiff and vectorization to construct the layer:',
+        '  >>> _, _, kernel_fn_auto = stax.Elementwise(fn, nngp_fn)',
+        "  >>> print({'shape': x.shape})",
+      ].join('\n'),
+      ERF,
+    );
+    same(
+      '>>> def nngp_fn(cov12, var1, var2):\n...     prod = (1 + 2 * var1) * (1 + 2 * var2)\n...     return jnp.arcsin(2 * cov12 / jnp.sqrt(prod)) * 2 / jnp.pi\n',
+      ERF,
+    );
+  });
+
+  it('import lines, module constants and helper defs called by nngp_fn (keywords and defaults too)', () => {
+    same(
+      [
+        'import jax.numpy as jnp',
+        'from jax.scipy.special import erf',
+        '',
+        'SCALE = 2.0',
+        '',
+        'def _denominator(v, scale=SCALE):',
+        '    return 1 + scale * v',
+        '',
+        'def arc(x):',
+        '    return jnp.arcsin(x)',
+        '',
+        'def nngp_fn(cov12, var1, var2):',
+        '    prod = _denominator(var1) * _denominator(v=var2)',
+        '    return arc(2 * cov12 / jnp.sqrt(prod)) * 2 / jnp.pi',
+      ].join('\n'),
+      ERF,
+    );
+    // The helper first, the map after it: the map is the def no other def calls.
+    same('def g(x):\n  return x * x\n\ndef k(c, v1, v2):\n  return g(c) + v1\n', 'cov12^2 + var1');
+    // import before a plain-math map.
+    same('import numpy as np\nnp.square(cov12)', 'cov12^2');
+  });
+
+  it('keyword arguments of NumPy functions are placed by name', () => {
+    same('jnp.clip(cov12 / sqrt(var1*var2), a_min=-1, a_max=1)', 'clip(cov12 / sqrt(var1*var2), -1, 1)');
+    same('jnp.maximum(x1=cov12, x2=0) * var1', 'max(cov12, 0) * var1');
+    same('np.clip(cov12, min=-1, max=var1)', 'clip(cov12, -1, var1)');
+    same('jnp.arctan2(x1=sqrt(var1*var2 - cov12^2), x2=cov12)', 'atan2(sqrt(var1*var2 - cov12^2), cov12)');
+    const e = (src: string) => {
+      try {
+        compile(src);
+      } catch (x) {
+        return (x as CompileError).reason;
+      }
+      return '';
+    };
+    expect(e('jnp.clip(cov12, a_min=0, a_max=1, dtype=1)')).toBe(
+      "clip has no argument 'dtype' (its arguments: a, a_min, a_max)",
+    );
+    expect(e('jnp.clip(cov12, 0, a_min=1)')).toBe("clip got argument 'a_min' twice");
+    expect(e('def h(a):\n  return a\ndef nngp_fn(c, v1, v2):\n  return h(c, v1)')).toMatch(/def h takes 1 argument/);
+    expect(e('def h(a):\n  return h(a)\ndef nngp_fn(c, v1, v2):\n  return h(c)')).toMatch(/recursion/);
+  });
+
+  it('a def d_nngp_fn beside the map is the user derivative, checked against the symbolic one', () => {
+    const src = 'def nngp_fn(c, v1, v2):\n  return c**2 * v1\n\ndef d_nngp_fn(c, v1, v2):\n  return 2 * c * v1\n';
+    expect(compile(src).ir.derivativeSource).toMatch(/user|symbolic/);
+    const wrong = src.replace('2 * c * v1', '3 * c * v1');
+    expect(() => compile(wrong)).toThrow(/d_nngp disagrees/);
+  });
+
+  it('what the map does not reach may be any Python; what it reaches must parse', () => {
+    same('x = {1: 2}\ny = 10 % 3\ndef nngp_fn(c, v1, v2):\n  return c\n', 'cov12');
+    expect(() => compile('alpha = {1: 2}\ndef nngp_fn(c, v1, v2):\n  return alpha * c\n')).toThrow(/dicts/);
+    expect(() => compile('def nngp_fn(c, v1, v2):\n  return c\n  c = 2\n')).toThrow(/code after 'return'/);
+    expect(() => compile('def a(c, v1, v2):\n  return c\ndef b(c, v1, v2):\n  return v1\n')).toThrow(
+      /which def is the nngp map: a, b\? Name it nngp_fn/,
+    );
   });
 });
