@@ -25,19 +25,21 @@ const ERRNO: Record<string, string> = {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The text of a source file; throws UnreadableSource. */
-export function readSource(file: string): string {
+/** The text of a source file (0: standard input, named `<stdin>`); throws UnreadableSource. */
+export function readSource(file: string | 0): string {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
-    throw new UnreadableSource(file, ERRNO[code] ?? `cannot be read (${code || String(e)})`);
+    throw new UnreadableSource(shown(file), ERRNO[code] ?? `cannot be read (${code || String(e)})`);
   }
-  if (bytes.includes(0)) throw new UnreadableSource(file, 'is a binary file, not text');
+  if (bytes.includes(0)) throw new UnreadableSource(shown(file), 'is a binary file, not text');
   try {
     return UTF8.decode(bytes);
   } catch {
-    throw new UnreadableSource(file, 'is not UTF-8 text');
+    throw new UnreadableSource(shown(file), 'is not UTF-8 text');
   }
 }
+
+const shown = (file: string | 0) => (file === 0 ? '<stdin>' : file);

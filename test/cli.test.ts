@@ -1,6 +1,6 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './helpers.js';
@@ -52,7 +52,8 @@ describe('CLI', () => {
   it('never overwrites a source file', () => {
     writeFileSync(join(dir, 'k.js'), 'cov12');
     const r = run(['compile', 'k.js', '--target', 'js'], dir);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('would overwrite the source');
     expect(readFileSync(join(dir, 'k.js'), 'utf8')).toBe('cov12');
   });
 
@@ -86,36 +87,155 @@ describe('CLI', () => {
     expect(acc.status, acc.stderr).toBe(0);
     expect(acc.stdout).toMatch(/interior nngp \/ d/);
   });
+});
 
-  it('--watch recompiles on change and keeps running through errors', async () => {
-    const { spawn } = await import('node:child_process');
-    writeFileSync(join(dir, 'w.nngp'), 'cov12^2');
-    const child = spawn(process.execPath, [CLI, 'compile', 'w.nngp', '-o', 'wgen', '--watch'], { cwd: dir });
-    let stderr = '';
-    let stdout = '';
-    child.stderr.on('data', (b) => {
-      stderr += String(b);
-    });
-    child.stdout.on('data', (b) => {
-      stdout += String(b);
-    });
-    const out = join(dir, 'wgen', 'w.ts');
-    // Generous deadlines: the rest of the suite keeps both cores busy meanwhile.
-    const until = async (cond: () => boolean) => {
-      for (let i = 0; i < 600 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
-      return cond();
-    };
-    try {
-      // Edit only once the watcher is registered (it says so).
-      expect(await until(() => stdout.includes('watching'))).toBe(true);
-      expect(existsSync(out) && readFileSync(out, 'utf8').includes('cov12^2')).toBe(true);
-      writeFileSync(join(dir, 'w.nngp'), 'x = cov12\nfoo(x)');
-      expect(await until(() => stderr.includes("unknown function 'foo'"))).toBe(true);
-      expect(child.exitCode).toBeNull(); // still running
-      writeFileSync(join(dir, 'w.nngp'), 'cov12^3');
-      expect(await until(() => readFileSync(out, 'utf8').includes('cov12^3'))).toBe(true);
-    } finally {
-      child.kill();
+describe('CLI as a user meets it', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nngpc-cli2-'));
+    writeFileSync(join(dir, 'erf.nngp'), readFileSync(join(ROOT, 'fixtures/activations/erf.nngp')));
+    writeFileSync(join(dir, 'expn.nngp'), readFileSync(join(ROOT, 'fixtures/activations/exp_normalized.nngp')));
+  });
+
+  it('every subcommand has --help and -h; help <command> too', () => {
+    for (const cmd of ['compile', 'derive', 'verify', 'accuracy']) {
+      for (const flag of ['--help', '-h']) {
+        const r = run([cmd, flag], dir);
+        expect(r.status, `${cmd} ${flag}`).toBe(0);
+        expect(r.stdout).toContain(`Usage: nngpc ${cmd}`);
+      }
     }
+    expect(run(['compile', '--help'], dir).stdout).toContain('--out-dir DIR');
+    expect(run(['help', 'verify'], dir).stdout).toContain('--fn EXPR');
+    const bad = run(['compile', '--frobnicate', 'x.nngp'], dir);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("compile: unknown option '--frobnicate'");
+    expect(bad.stderr).toContain("Run 'nngpc compile --help'");
+  });
+
+  it('verify skips a source without an activation, saying so, and passes on the rest; no progress off a TTY', () => {
+    const r = run(['verify', '*.nngp', '--points', '3'], dir);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/expn\.nngp +- +skipped: no '# fn:' line/);
+    expect(r.stdout).toContain('verified 1 of 2 files (1 skipped): all within 1e-8');
+    expect(r.stderr).not.toContain('\r');
+    const none = run(['verify', 'expn.nngp'], dir);
+    expect(none.status).toBe(1);
+    expect(none.stdout).toContain('nothing verified');
+  });
+
+  it('verify and accuracy show progress on a terminal', () => {
+    const cmd = `${process.execPath} ${CLI} verify '*.nngp' --points 3`;
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: dir, encoding: 'utf8' });
+    expect(r.stdout).toContain('[1/2] verifying erf.nngp');
+    expect(r.stdout).toContain('\r');
+  });
+
+  it('mirrors directories under --out-dir; refuses two sources writing one module, naming both', () => {
+    mkdirSync(join(dir, 'coll/a'), { recursive: true });
+    mkdirSync(join(dir, 'coll/b'), { recursive: true });
+    writeFileSync(join(dir, 'coll/a/k.nngp'), 'cov12^2');
+    writeFileSync(join(dir, 'coll/b/k.nngp'), 'cov12^3');
+    const r = run(['compile', 'coll/**/*.nngp', '-o', 'out'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'out/a/k.ts'), 'utf8')).toContain('cov12^2');
+    expect(readFileSync(join(dir, 'out/b/k.ts'), 'utf8')).toContain('cov12^3');
+    expect(r.stdout).toContain('compiled 2 files: 2 written, 0 up to date');
+    expect(run(['compile', 'coll/**/*.nngp', '-o', 'out', '--check'], dir).stdout).toContain(
+      'checked 2 files: 2 up to date, 0 stale or missing',
+    );
+    writeFileSync(join(dir, 'coll/a/k.math'), 'cov12^4');
+    const clash = run(['compile', 'coll/a/k.nngp', 'coll/a/k.math', '-o', 'out'], dir);
+    expect(clash.status).toBe(2);
+    expect(clash.stderr).toContain('coll/a/k.nngp and coll/a/k.math would both write out/k.ts');
+    // Brace globs.
+    const braces = run(['compile', 'coll/{a,b}/k.nngp', '-o', 'out2'], dir);
+    expect(braces.status, braces.stderr).toBe(0);
+    expect(existsSync(join(dir, 'out2/a/k.ts')) && existsSync(join(dir, 'out2/b/k.ts'))).toBe(true);
+  });
+
+  it('names missing files, directories, binary and non-UTF-8 input; strips a BOM; never says internal error', () => {
+    const cases: [string[], RegExp][] = [
+      [['verify', 'nope.nngp'], /nngpc: nope\.nngp: no such file/],
+      [['accuracy', 'nope.nngp'], /nngpc: nope\.nngp: no such file/],
+      [['compile', 'nope.nngp'], /nngpc: nope\.nngp: no such file/],
+      [['derive', 'nope.nngp'], /nngpc: nope\.nngp: no such file/],
+      [['compile', 'coll'], /nngpc: coll: is a directory \(give the files in it, or a glob such as 'dir\/\*\.nngp'\)/],
+    ];
+    writeFileSync(join(dir, 'bin.nngp'), Buffer.from([0x63, 0x00, 0x01, 0xff]));
+    writeFileSync(join(dir, 'latin1.nngp'), Buffer.from('cov12 * 2 # caf\xe9', 'latin1'));
+    cases.push([['compile', 'bin.nngp'], /bin\.nngp: is a binary file, not text/]);
+    cases.push([['compile', 'latin1.nngp'], /latin1\.nngp: is not UTF-8 text/]);
+    for (const [args, re] of cases) {
+      const r = run(args, dir);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr, args.join(' ')).toMatch(re);
+      expect(r.stderr).not.toMatch(/internal error|ENOENT|EISDIR|U\+FFFD/);
+    }
+    writeFileSync(join(dir, 'bom.nngp'), '\uFEFFcov12^2\n');
+    expect(run(['derive', 'bom.nngp'], dir).stdout.trim()).toBe('2*cov12');
+  });
+
+  it('a broken symbolic link or a link loop in a glob is skipped, said so; the other files compile', () => {
+    const d = join(dir, 'links');
+    mkdirSync(d);
+    writeFileSync(join(d, 'ok.nngp'), 'cov12');
+    symlinkSync(join(d, 'gone.nngp'), join(d, 'broken.nngp'));
+    symlinkSync(join(d, 'loop.nngp'), join(d, 'loop.nngp'));
+    symlinkSync(d, join(d, 'sub'));
+    const r = run(['compile', 'links/**/*.nngp'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(d, 'ok.ts'))).toBe(true);
+    expect(r.stderr).toContain('skipped links/broken.nngp: a broken symbolic link');
+    expect(r.stderr).toContain('skipped links/loop.nngp: a symbolic link that loops');
+  });
+
+  it('usage mistakes: a value missing, conflicting options, params naming inputs, unused params', () => {
+    const usage = (args: string[], text: string) => {
+      const r = run(args, dir);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(text);
+    };
+    usage(['derive', 'cov12', '--params'], 'option --params needs a value, e.g. --params alpha=0.5');
+    usage(['compile', 'erf.nngp', '--params', '--check'], 'option --params needs a value');
+    usage(['compile', 'erf.nngp', '-o', 'x', '--out-file', 'y.ts'], 'give --out-dir or --out-file, not both');
+    usage(['compile', 'erf.nngp', '--watch', '--check'], '--watch and --check do not go together');
+    const input = run(['derive', 'cov12 * a', '--params', 'a=1,cov12=2'], dir);
+    expect(input.status).toBe(1);
+    expect(input.stderr).toContain("param 'cov12' names an input");
+    const unused = run(['derive', 'cov12 * a', '--params', 'a=1,zzz=2'], dir);
+    expect(unused.status).toBe(0);
+    expect(unused.stderr).toContain("warning: <expression>: param 'zzz' is not used by the source");
+    // A mistyped path is not compiled as an expression.
+    expect(run(['derive', 'fixtures/nope.nngp'], dir).stderr).not.toContain('--params');
+  });
+
+  it('the stale hint repeats the whole command; --json for compile --check, derive, verify, accuracy', () => {
+    expect(run(['compile', 'erf.nngp', '-o', 'j', '--target', 'js', '--params', 'a=2'], dir).status).toBe(0);
+    writeFileSync(join(dir, 'j/erf.js'), 'edited');
+    const stale = run(['compile', 'erf.nngp', '-o', 'j', '--target', 'js', '--params', 'a=2', '--check'], dir);
+    expect(stale.status).toBe(1);
+    expect(stale.stderr).toContain('j/erf.js is stale (run nngpc compile erf.nngp -o j --target js --params a=2)');
+    const check = run(
+      ['compile', 'erf.nngp', '-o', 'j', '--target', 'js', '--params', 'a=2', '--check', '--json'],
+      dir,
+    );
+    expect(JSON.parse(check.stdout)).toMatchObject({
+      files: [{ source: 'erf.nngp', output: 'j/erf.js', status: 'stale' }],
+      summary: { files: 1, stale: 1 },
+    });
+    expect(JSON.parse(run(['derive', 'cov12^2', '--json'], dir).stdout)).toEqual({
+      source: '<expression>',
+      nngp: 'cov12^2',
+      dNngp: '2*cov12',
+      derivativeSource: 'symbolic',
+      warnings: [],
+    });
+    const v = JSON.parse(run(['verify', 'erf.nngp', '--points', '3', '--json'], dir).stdout);
+    expect(v.ok).toBe(true);
+    expect(v.files[0]).toMatchObject({ file: 'erf.nngp', status: 'ok', report: { points: 3 } });
+    const a = JSON.parse(run(['accuracy', 'erf.nngp', '--points', '3', '--json'], dir).stdout);
+    expect(a.ok).toBe(a.files[0].misses.length === 0);
+    expect(a.files[0].report.groups.interior.nngp.mean).toBeGreaterThanOrEqual(0);
   });
 });
