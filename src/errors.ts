@@ -15,8 +15,7 @@ export type ErrorCode =
   | 'E_DOMAIN' // a constant subexpression outside the real domain: 1/0, sqrt(-1), log(0), acos(2)
   | 'E_EMPTY'
   | 'E_TOO_LARGE' // source or expression beyond the compiler's limits
-  | 'E_DERIVATIVE' // a user-supplied d_nngp that disagrees with the derivative of nngp
-  | 'E_KERNEL'; // bad arguments to kernel()
+  | 'E_DERIVATIVE'; // a user-supplied d_nngp that disagrees with the derivative of nngp
 
 /**
  * The one error type nngpc throws for bad input. `frame` is a code frame: the file:line:col,
