@@ -43,6 +43,8 @@ export function checkCompileOptions(fn: string, options: unknown): asserts optio
   if (target !== undefined && target !== 'ts' && target !== 'js')
     throw new RangeError(`${fn}: options.target must be 'ts' or 'js', got ${describe(target)}`);
   for (const k of ['name', 'filename', 'dNngp']) checkString(fn, `options.${k}`, options[k]);
+  if (options.interior !== undefined && typeof options.interior !== 'boolean')
+    throw new TypeError(`${fn}: options.interior must be true or false, got ${describe(options.interior)}`);
 }
 
 export function checkVerifyOptions(options: unknown): void {

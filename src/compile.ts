@@ -24,6 +24,7 @@ import * as E from './expr.js';
 import { TooComplex } from './expr.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
+import { chooseInterior, plainTree, type InteriorChoice } from './interior.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
 
 /** Source → simplified map, derivative and their stable evaluation trees. */
@@ -199,6 +200,24 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
     parts = buildModule({ ...trees, ...text });
     mod = instantiate(parts);
   }
+  // Far from the bound, plain doubles where they measure as accurate (interior.ts).
+  const candidates = [
+    { name: 'normal form', nngp: derived.nngp, dNngp: derived.dNngp },
+    { name: 'plain stable', nngp: plainTree(trees.nngp), dNngp: plainTree(trees.dNngp) },
+    {
+      name: 'plain but compensated sums',
+      nngp: plainTree(trees.nngp, new Set(['csum'])),
+      dNngp: plainTree(trees.dNngp, new Set(['csum'])),
+    },
+  ] as const;
+  const interior =
+    options.interior === false
+      ? { choice: { emitted: 'none', tried: [] } as InteriorChoice }
+      : chooseInterior(mod, candidates, { ...trees, ...text }, derived, instantiate);
+  if (interior.parts && interior.module) {
+    parts = interior.parts;
+    mod = interior.module;
+  }
   const code = printModule(parts, { target: options.target ?? 'ts' });
   return {
     name,
@@ -209,6 +228,13 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
     derivative: text.derivative,
     simplified: text.simplified,
     code,
-    ir: { ...derived, stableNngp: trees.nngp, stableDNngp: trees.dNngp, choice, module: parts },
+    ir: {
+      ...derived,
+      stableNngp: trees.nngp,
+      stableDNngp: trees.dNngp,
+      choice,
+      interior: interior.choice,
+      module: parts,
+    },
   };
 }

@@ -151,9 +151,22 @@ export type FnName =
  *   inputs), y elsewhere: each region's more accurate candidate (choose.ts).
  * - `smallangle(y, x, scale, direct, phiMax, k0, a0, a1, ...)`: with phi = angle(y, x), the value
  *   of `direct`, computed at phi < phiMax as scale * phi^k0 * (a0 + a1 phi + ...) (smallangle.ts).
+ * - `plainsum(a + b + ...)`: the sum in plain doubles, in the interior regime only, with a runtime
+ *   certificate that it does not cancel (|sum| ≥ (|a| + |b| + ...)/2); an entry where it does
+ *   takes the stable code (interior.ts).
  */
 export type StableFn =
-  'angle' | 'dd' | 'expdd' | 'expdiff' | 'ymxangle' | 'xangle' | 'ddq' | 'csum' | 'nearbound' | 'smallangle';
+  | 'angle'
+  | 'dd'
+  | 'expdd'
+  | 'expdiff'
+  | 'ymxangle'
+  | 'xangle'
+  | 'ddq'
+  | 'csum'
+  | 'nearbound'
+  | 'smallangle'
+  | 'plainsum';
 
 export type Expr = Num | Sym | Add | Mul | Pow | Fn;
 
@@ -227,6 +240,12 @@ export interface CompileOptions {
    * derivative (E_DERIVATIVE if they disagree) and emitted when it is the more accurate.
    */
   readonly dNngp?: string;
+  /**
+   * The interior regime (default true): where cov12² ≤ var1·var2/2, evaluate in plain doubles
+   * with runtime certificates when that measures as accurate as the stable code at compile time
+   * (interior.ts). false emits the stable code only (slower; the reference for comparisons).
+   */
+  readonly interior?: boolean;
 }
 
 /** A source's map and derivative as written (guards read by the guard rule): its meaning (meaning.ts). */
@@ -274,6 +293,8 @@ export interface CompiledKernel {
   readonly ir: Derivation & {
     /** The compile-time comparison with the source as written, per region (choose.ts). */
     readonly choice: import('./choose.js').Choice;
+    /** The interior regime's trees: which candidate, and how each measured (interior.ts). */
+    readonly interior: import('./interior.js').InteriorChoice;
     /** The emitted module before printing (emit/module.ts: printModule prints it for a target). */
     readonly module: import('./emit/module.js').ModuleParts;
   };

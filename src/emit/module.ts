@@ -22,10 +22,23 @@ import { ValueCode } from './values.js';
 
 export const VERSION = '0.1.0';
 
+/**
+ * The interior regime: cov12^2 ≤ INTERIOR × var1*var2 (|rho| ≤ 0.707), where the inputs are far
+ * from the bound and plain double arithmetic can be accurate enough (interior.ts decides, by
+ * measurement, per map).
+ */
+export const INTERIOR = 0.5;
+
 export interface EmitInput {
   /** Evaluation trees (output of stabilize). */
   readonly nngp: Expr;
   readonly dNngp: Expr;
+  /**
+   * Trees evaluated in plain doubles in the interior regime, before the stable ones (an entry
+   * whose plain value is not finite takes the stable path). gap and rho are var1*var2 - cov12^2
+   * and cov12/sqrt(var1*var2) in plain doubles there; cov12 needs no projection.
+   */
+  readonly interior?: { readonly nngp: Expr; readonly dNngp: Expr };
   /** Where the source came from, for the banner. */
   readonly sourceName: string;
   /** The simplified map and derivative in math syntax, for the banner. */
@@ -42,6 +55,8 @@ interface Needs {
 interface Straight {
   readonly statements: readonly Statement[];
   readonly result: Code;
+  /** The interior regime's plain-double value, tried first (module.ts INTERIOR). */
+  readonly interior?: Interior;
   /** The inputs (c0, v1, v2) it reads. */
   readonly inputs: ReadonlySet<string>;
 }
@@ -120,12 +135,49 @@ function prologue(needs: Needs, guarded = true): Statement[] {
   return out;
 }
 
-function scalar(e: Expr): Straight & { helpers: ReadonlySet<string> } {
+/** The plain-double values of interior trees, after the interior prologue (c, g, r in that block). */
+interface Interior {
+  readonly statements: readonly Statement[];
+  readonly values: readonly Code[];
+  /** Runtime conditions for the plain values to be used (no sum cancelled). */
+  readonly certificates: readonly Code[];
+  readonly helpers: ReadonlySet<string>;
+}
+
+/** The statements before the interior test: var1*var2 and cov12^2 in plain doubles. */
+const INTERIOR_TEST = statement(
+  { name: 'ipp', value: js`${ref('v1')} * ${ref('v2')}` },
+  { name: 'icc', value: js`${ref('c0')} * ${ref('c0')}` },
+);
+
+function interiorValues(trees: readonly Expr[]): Interior {
+  const b = new ValueCode('f', false);
+  const values = trees.map((t) => b.val(t));
+  const needs = needsOf(...trees);
+  const prologue: Statement[] = [];
+  // In the block: cov12 needs no projection; the gap and rho in plain doubles are accurate here.
+  if (needs.c) prologue.push(statement({ name: 'c', value: ref('c0'), typed: true }));
+  if (needs.g) prologue.push(statement({ name: 'g', value: js`${ref('ipp')} - ${ref('icc')}` }));
+  if (needs.r) prologue.push(statement({ name: 'r', value: js`${ref('c0')} / Math.sqrt(${ref('ipp')})` }));
+  const certificates = [...new Map(b.certificates.map((c) => [c.text, c])).values()];
+  const statements = prune(
+    [...prologue, ...b.statements],
+    [...values, ...certificates].flatMap((v) => v.uses),
+  );
+  return { statements, values, certificates, helpers: new Set([...b.helpers].filter((h) => h !== 'dd')) };
+}
+
+function scalar(e: Expr, interior?: Expr): Straight & { helpers: ReadonlySet<string>; interior?: Interior } {
   const b = new ValueCode();
   const result = b.val(e);
   const needs = needsOf(e);
   const statements = prune([...prologue(needs), ...b.statements], result.uses);
-  return { statements, result, inputs: inputsOf(statements, [result]), helpers: helpersOf(b.helpers, statements) };
+  const fast = interior ? interiorValues([interior]) : undefined;
+  const inputs = inputsOf(statements, [result]);
+  if (fast) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
+  const helpers = helpersOf(b.helpers, statements);
+  for (const h of fast?.helpers ?? []) helpers.add(h);
+  return { statements, result, inputs, helpers, ...(fast ? { interior: fast } : {}) };
 }
 
 /**
@@ -147,6 +199,8 @@ interface Loop {
   readonly checks: readonly string[];
   /** The loop variables (c0, v1, v2) it reads. */
   readonly inputs: ReadonlySet<string>;
+  /** The interior regime's plain-double values: per-row and per-entry statements. */
+  readonly interior?: Interior & { readonly outer: readonly Statement[] };
 }
 
 /**
@@ -154,7 +208,7 @@ interface Loop {
  * error term; an entry that fails it (an overflow somewhere, or NaN input) is redone by the
  * guarded scalar functions. Per-row work (the split of var1) is hoisted out of the inner loop.
  */
-function loop(trees: Expr[]): Loop & { helpers: ReadonlySet<string> } {
+function loop(trees: Expr[], interiorTrees?: Expr[]): Loop & { helpers: ReadonlySet<string> } {
   const b = new ValueCode('t', false);
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
@@ -167,8 +221,16 @@ function loop(trees: Expr[]): Loop & { helpers: ReadonlySet<string> } {
   const { outer, inner } = hoist(statements, ['v1']);
   // The redo path (checks) calls the scalar functions with all three inputs.
   const inputs = inputsOf(statements, values);
-  if (checks.length) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
-  return { outer, inner, values, checks, inputs, helpers: helpersOf(b.helpers, statements) };
+  if (checks.length || interiorTrees) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
+  const helpers = helpersOf(b.helpers, statements);
+  let interior: Loop['interior'];
+  if (interiorTrees) {
+    const fast = interiorValues(interiorTrees);
+    const split = hoist(fast.statements, ['v1']);
+    interior = { ...fast, statements: split.inner, outer: split.outer };
+    for (const h of fast.helpers) helpers.add(h);
+  }
+  return { outer, inner, values, checks, inputs, helpers, ...(interior ? { interior } : {}) };
 }
 
 /** An emitted module before printing. */
@@ -184,11 +246,12 @@ export interface ModuleParts {
 
 /** Builds the parts of a module (everything but the target's spelling). */
 export function buildModule(input: EmitInput): ModuleParts {
-  const f = scalar(input.nngp);
-  const d = scalar(input.dNngp);
+  const f = scalar(input.nngp, input.interior?.nngp);
+  const d = scalar(input.dNngp, input.interior?.dNngp);
   // Fused: one ValueCode over both trees, so shared subexpressions are computed once.
-  const fused = loop([input.nngp, input.dNngp]);
-  const nngpOnly = loop([input.nngp]);
+  const inside = input.interior;
+  const fused = loop([input.nngp, input.dNngp], inside ? [inside.nngp, inside.dNngp] : undefined);
+  const nngpOnly = loop([input.nngp], inside ? [inside.nngp] : undefined);
   return {
     banner: [
       `// Generated by nngpc ${VERSION} from ${commentText(input.sourceName)}. Do not edit: edit the source and regenerate.`,
@@ -205,8 +268,13 @@ export function buildModule(input: EmitInput): ModuleParts {
 
 export interface PrintOptions {
   readonly target: Target;
-  /** 'module': an ES module with exports; 'body': a function body returning { nngp, dNngp, kernel }. */
-  readonly form?: 'module' | 'body';
+  /**
+   * 'module': an ES module with exports; 'body': a function body returning { nngp, dNngp, kernel };
+   * 'interior-probe': a body whose nngp and dNngp run only the interior regime and return NaN
+   * wherever the stable code would run (outside it, or a certificate failed): how often an
+   * interior candidate falls back is measured with it at compile time (interior.ts).
+   */
+  readonly form?: 'module' | 'body' | 'interior-probe';
 }
 
 /** The module's text for a target. */
@@ -240,6 +308,47 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     [`outK[idx] = ${m.nngpOnly.values[0]!.text};`],
     ['outK[idx] = nngp(c0, v1, v2);'],
   );
+  // The interior regime first: its plain values where finite, else on to the stable code.
+  // In the kernel loops an interior entry never reaches the stable code: either every value is
+  // certified, or the scalar functions redo the entry (each with its own certificate), so the
+  // loops give the scalar functions' doubles bit for bit. var1*var2 > 0 keeps zero inputs (0/0,
+  // and -0 products) on the stable path.
+  const interiorBlock = (
+    fast: Interior | undefined,
+    done: (values: readonly Code[]) => string[],
+    redo: string[] = [],
+  ): string[] => {
+    if (!fast) return [];
+    const finite = [
+      ...fast.values.map((v) => `${v.text} - ${v.text} === 0`),
+      ...fast.certificates.map((c) => c.text),
+    ].join(' && ');
+    const use = done(fast.values);
+    return [
+      ...stmts([INTERIOR_TEST]),
+      `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
+      ...stmts(fast.statements).map((l) => '  ' + l),
+      ...(redo.length
+        ? [
+            `  if (${finite}) {`,
+            ...use.map((l) => '    ' + l),
+            '  } else {',
+            ...redo.map((l) => '    ' + l),
+            '  }',
+            '  continue;',
+          ]
+        : [`  if (${finite}) ${use.length === 1 ? use[0]! : `{ ${use.join(' ')} }`}`]),
+      '}',
+    ];
+  };
+  const fusedInterior = interiorBlock(
+    m.fused.interior,
+    ([a, b]) => [`outK[idx] = ${a!.text};`, `outT[idx] = T[idx]${bang} * ${b!.text};`],
+    ['outK[idx] = nngp(c0, v1, v2);', `outT[idx] = T[idx]${bang} * dNngp(c0, v1, v2);`],
+  );
+  const nngpInterior = interiorBlock(m.nngpOnly.interior, ([a]) => [`outK[idx] = ${a!.text};`], [
+    'outK[idx] = nngp(c0, v1, v2);',
+  ]);
 
   const out: string[] = [...m.banner, '/* eslint-disable */', ''];
   if (ts) {
@@ -269,7 +378,9 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       `${ex}function ${name}(${inputs.map(([x, p]) => `${f.inputs.has(x) ? '' : '_'}${p}${n}`).join(', ')})${n} {`,
     );
     if (used.length) out.push(`  const ${used.map(([x, p]) => `${x} = ${p}`).join(', ')};`);
-    out.push(ind([...stmts(f.statements), `return ${f.result.text};`], 2));
+    const fast = interiorBlock(f.interior, ([v]) => [`return ${v!.text};`]);
+    const rest = form === 'interior-probe' ? ['return NaN;'] : [...stmts(f.statements), `return ${f.result.text};`];
+    out.push(ind([...fast, ...rest], 2));
     out.push('}');
     out.push('');
   }
@@ -277,10 +388,10 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     KERNEL(ts, exported, {
       fusedInputs: m.fused.inputs,
       nngpInputs: m.nngpOnly.inputs,
-      fusedOuter: ind(stmts(m.fused.outer), 6),
-      fusedInner: ind([...stmts(m.fused.inner), ...fusedStore], 8),
-      nngpOuter: ind(stmts(m.nngpOnly.outer), 4),
-      nngpInner: ind([...stmts(m.nngpOnly.inner), ...nngpStore], 6),
+      fusedOuter: ind(stmts([...(m.fused.interior?.outer ?? []), ...m.fused.outer]), 6),
+      fusedInner: ind([...fusedInterior, ...stmts(m.fused.inner), ...fusedStore], 8),
+      nngpOuter: ind(stmts([...(m.nngpOnly.interior?.outer ?? []), ...m.nngpOnly.outer]), 4),
+      nngpInner: ind([...nngpInterior, ...stmts(m.nngpOnly.inner), ...nngpStore], 6),
     }),
   );
   // The same shape either way: `import k from './k.nngp'` (plugin) and `import k from './k'` (CLI output).

@@ -45,6 +45,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
 
 /** Straight-line code computing the values of evaluation trees. */ export class ValueCode extends DoubleDoubleValues {
   private readonly memo = new Map<string, Code>();
+  /** Conditions under which plain-double values are accurate (from `plainsum`). */
+  readonly certificates: Code[] = [];
 
   constructor(prefix = 't', guarded = true) {
     super(prefix, guarded);
@@ -149,6 +151,19 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         return js`Math.min(Math.max(${arg(0)}, ${arg(1)}), ${arg(2)})`;
       case 'smallangle':
         return this.smallAngleSeries(e);
+      case 'plainsum': {
+        // The sum as written, and its certificate: no more than one bit lost to cancellation.
+        const sum = this.val(e.args[0]!);
+        const terms = e.args[0]!.k === 'add' ? e.args[0]!.terms : [e.args[0]!];
+        const magnitude = this.tmp(
+          join(
+            terms.map((t) => js`Math.abs(${this.val(t)})`),
+            ' + ',
+          ),
+        );
+        this.certificates.push(js`Math.abs(${sum}) >= 0.5 * ${magnitude}`);
+        return sum;
+      }
       case 'nearbound':
         return js`${ref('gRaw')} <= 0.015625 * (${ref('pp')} + ${ref('pl')}) ? ${arg(0)} : ${arg(1)}`; // gap ≤ var1*var2/64
       case 'dd': {

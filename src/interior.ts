@@ -1,0 +1,281 @@
+// The interior regime (Herbie's regimes, for speed): far from the Cauchy–Schwarz bound
+// (cov12² ≤ var1·var2/2, where realistic kernels spend almost every entry) the exact gap,
+// double-double sums and compensated products that the bound needs are usually not needed.
+// Candidates for that region, cheapest first: the normal form (the simplified map and its
+// derivative) and the emitted trees with their stable primitives evaluated in plain doubles,
+// each sum checked at run time for cancellation. A candidate is emitted there only if, measured
+// on the very code emitted at sampled interior points:
+// - it deviates little from the stable module (ACCEPT: mean and max ulps), and where the mean
+//   deviation is large enough to matter (over ACCEPT.withoutTruth) its own error against
+//   50-digit truth stays within the accuracy target and close to the stable code's (so a map
+//   whose stable code already uses the whole error budget keeps it);
+// - it is cheaper, counting its run-time fallbacks (ACCEPT.maxCost): an entry whose certificates
+//   fail runs the stable code as well, so a candidate that often fails is slower, not faster.
+// Otherwise the module has no interior regime.
+import * as E from './expr.js';
+import { buildModule, INTERIOR, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
+import { bitsOfError, rng, samplePoints } from './measure.js';
+import { truthsOfRegularForms } from './truth.js';
+import type { Expr } from './types.js';
+
+type Fn64 = (c: number, v1: number, v2: number) => number;
+type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
+
+/**
+ * Acceptance, per output. Deviation from the stable module: mean log2(1 + ulps) at most
+ * `meanBits`, no point more than `maxUlps` away; above `withoutTruth` mean bits, the error
+ * against the truth at TRUTH_POINTS points: mean at most `targetBits` (the accuracy target, 1
+ * bit, less a margin for the sample) and at most `overStable` more than the stable code's. Expected cost, with the measured rate of
+ * run-time fallbacks (on the interior sample and on typical entries, the worse): at most
+ * `maxCost` of the stable code's, and at most `maxFallback` of the entries falling back (the
+ * operation count is a rough model: an entry that falls back pays for both, on every entry
+ * alike in data that sit where the sample's fallbacks do).
+ */
+export const ACCEPT = {
+  meanBits: 0.75,
+  maxUlps: 8,
+  withoutTruth: 0.25,
+  targetBits: 0.85,
+  overStable: 0.5,
+  maxCost: 0.8,
+  maxFallback: 0.25,
+} as const;
+const POINTS = 96;
+const TRUTH_POINTS = 24;
+
+/**
+ * An evaluation tree with its stable primitives replaced by their plain-double meaning:
+ * double-double groups by their expressions, each sum in them a `plainsum` (checked at run
+ * time for cancellation), nearbound by its away-from-the-bound branch; those named in `keep`
+ * stay. (angle, ymxangle, expdiff and smallangle stay: each costs nothing where its special
+ * case does not arise.)
+ */
+export function plainTree(e: Expr, keep: ReadonlySet<string> = new Set(), checked = false): Expr {
+  const plain = (x: Expr, inGroup = checked) => plainTree(x, keep, inGroup);
+  switch (e.k) {
+    case 'num':
+    case 'sym':
+      return e;
+    case 'add': {
+      const sum = E.rawAdd(e.terms.map((t) => plain(t)));
+      return checked ? E.rawFn('plainsum', [sum]) : sum;
+    }
+    case 'mul':
+      return E.rawMul(e.factors.map((f) => plain(f)));
+    case 'pow':
+      return E.rawPow(plain(e.base), plain(e.exp));
+    case 'fn':
+      if (keep.has(e.name))
+        return E.rawFn(
+          e.name,
+          e.args.map((a) => plain(a)),
+        );
+      switch (e.name) {
+        case 'dd':
+        case 'ddq':
+        case 'csum':
+          return plain(e.args[0]!, true);
+        case 'expdd':
+          return E.rawFn('exp', [plain(e.args[0]!, true)]);
+        case 'nearbound':
+          return plain(e.args[1]!);
+        default:
+          return E.rawFn(
+            e.name,
+            e.args.map((a) => plain(a)),
+          );
+      }
+  }
+}
+
+/** What the stable code's prologue costs (exact products, the gap by two-sum): in operations. */
+const EXACT_PROLOGUE = 30;
+/** Double-double arithmetic, per operation, against plain doubles (two-product, two-sum, renormalisation). */
+const DOUBLE_DOUBLE = 8;
+
+/**
+ * Operation count of trees as the emitter evaluates them: a transcendental counts as ten, a
+ * square root or division as three, an operation inside a double-double group eight times; the
+ * exact prologue where the stable code reads cov12, the gap or rho; shared nodes once.
+ */
+export function cost(es: readonly Expr[], exact: boolean): number {
+  const seen = new Set<string>();
+  let total = 0;
+  const visit = (e: Expr, weight: number): void => {
+    if (seen.has(e.key) || e.k === 'num' || e.k === 'sym') return;
+    seen.add(e.key);
+    switch (e.k) {
+      case 'add':
+        total += weight * (e.terms.length - 1);
+        return e.terms.forEach((t) => visit(t, weight));
+      case 'mul':
+        total += weight * (e.factors.length - 1);
+        return e.factors.forEach((t) => visit(t, weight));
+      case 'pow': {
+        const r = e.exp.k === 'num' ? e.exp.v : undefined;
+        total += weight * (r && r.d === 1n && r.n > 0n ? Number(r.n) - 1 : r ? 3 : 10);
+        visit(e.base, weight);
+        return visit(e.exp, weight);
+      }
+      case 'fn': {
+        const cheap = ['abs', 'sign', 'min', 'max', 'clip', 'where', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'nearbound'];
+        const dd = ['dd', 'ddq', 'csum', 'expdd'].includes(e.name);
+        total += dd ? 0 : cheap.includes(e.name) ? 1 : 10;
+        return e.args.forEach((a) => visit(a, dd ? DOUBLE_DOUBLE : weight));
+      }
+    }
+  };
+  es.forEach((e) => visit(e, 1));
+  const reads = es.some((e) => ['cov12', 'gap', 'rho'].some((s) => E.mentions(e, s as 'cov12')));
+  return total + (exact && reads ? EXACT_PROLOGUE : 0);
+}
+
+export interface InteriorCandidate {
+  readonly name: 'normal form' | 'plain stable' | 'plain but compensated sums';
+  readonly nngp: Expr;
+  readonly dNngp: Expr;
+}
+
+export interface InteriorChoice {
+  /** The candidate emitted for the interior regime, or none. */
+  readonly emitted: InteriorCandidate['name'] | 'none';
+  /** Per candidate tried, how it measured (worse of nngp and its derivative), and why it was rejected. */
+  readonly tried: readonly InteriorTrial[];
+}
+
+export interface InteriorTrial {
+  readonly name: InteriorCandidate['name'];
+  /** Operation count (cost.ts), against the stable code's `base`. */
+  readonly cost: number;
+  /** Deviation from the stable module: mean log2(1 + ulps), max ulps. */
+  readonly meanBits: number;
+  readonly maxUlps: number;
+  /** Fraction of the interior sample whose certificates fail (the stable code runs too); NaN if not measured. */
+  readonly fallback: number;
+  /** Mean bits of error against the truth, candidate and stable code, where it was measured. */
+  readonly truth?: { readonly candidate: number; readonly stable: number };
+  readonly rejected?: string;
+}
+
+function ordinal(x: number): bigint {
+  const b = new DataView(new ArrayBuffer(8));
+  b.setFloat64(0, x);
+  const i = b.getBigInt64(0);
+  return i < 0n ? -(i & 0x7fffffffffffffffn) : i;
+}
+
+/** The interior sample: interior and large/small-scale points with cov12² ≤ INTERIOR·var1·var2, and rho = 0. */
+function interiorPoints(): [number, number, number][] {
+  const pts = [...samplePoints('interior', POINTS, 901), ...samplePoints('scale', POINTS / 2, 902)].filter(
+    ([c, v1, v2]) => c * c <= INTERIOR * v1 * v2,
+  );
+  return [...pts, [0, 1, 1], [0, 0.3, 7], [1e-3, 1, 1]];
+}
+
+/**
+ * Typical entries of a layer's kernel (variances near 1, |rho| ≤ 1/2, as X·Xᵀ/d gives): where
+ * the fallback rate decides the speed a user sees.
+ */
+function typicalPoints(): [number, number, number][] {
+  const next = rng(903);
+  return Array.from({ length: POINTS / 2 }, () => {
+    const v1 = 2 ** (next() - 0.5),
+      v2 = 2 ** (next() - 0.5);
+    return [(next() - 0.5) * Math.sqrt(v1 * v2), v1, v2] as [number, number, number];
+  });
+}
+
+/**
+ * Picks the interior trees: the cheapest candidate that measures as accurate (ACCEPT) at the
+ * sampled interior points, for nngp and its derivative together. `exact` is the map and its
+ * derivative in the canonical IR (for the truth).
+ */
+export function chooseInterior<K extends Kernel>(
+  stable: K,
+  candidates: readonly InteriorCandidate[],
+  input: EmitInput,
+  exact: { readonly nngp: Expr; readonly dNngp: Expr },
+  instantiate: (module: ModuleParts | string) => K,
+): { choice: InteriorChoice; parts?: ModuleParts; module?: K } {
+  const points = interiorPoints();
+  const typical = typicalPoints();
+  const truthPoints = points.filter((_, i) => i % Math.ceil(points.length / TRUTH_POINTS) === 0);
+  const base = cost([input.nngp, input.dNngp], true);
+  const tried: InteriorTrial[] = [];
+  const ranked = candidates
+    .map((c) => ({ c, cost: cost([c.nngp, c.dNngp], false) }))
+    .filter(({ cost }) => cost < ACCEPT.maxCost * base)
+    .sort((a, b) => a.cost - b.cost);
+  // The truth at the first TRUTH_POINTS points, computed once, only if a candidate needs it.
+  let truths: (readonly [number, number])[] | undefined;
+  const truthTable = () =>
+    (truths ??= truthPoints.map(([c, v1, v2]) => {
+      const [n, d] = truthsOfRegularForms([exact.nngp, exact.dNngp], c, v1, v2, false);
+      const value = (t: typeof n) => (t?.kind === 'value' ? t.value : NaN);
+      return [value(n), value(d)] as const;
+    }));
+  for (const { c, cost: k } of ranked) {
+    const parts = buildModule({ ...input, interior: { nngp: c.nngp, dNngp: c.dNngp } });
+    const mod = instantiate(parts);
+    const deviation = { nngp: { bits: 0, max: 0 }, dNngp: { bits: 0, max: 0 } };
+    // The fallback rate, measured only where it can matter: run-time certificates, and a
+    // candidate not already rejected for its deviation (a probe module is one more instantiation).
+    const fallbackRate = (): number => {
+      if (!parts.nngp.interior?.certificates.length && !parts.dNngp.interior?.certificates.length) return 0;
+      const probe = instantiate(printModule(parts, { target: 'js', form: 'interior-probe' }));
+      const fellBack = ([x, v1, v2]: readonly [number, number, number]) =>
+        (['nngp', 'dNngp'] as const).some(
+          (f) => Number.isNaN(probe[f](x, v1, v2)) && Number.isFinite(stable[f](x, v1, v2)),
+        );
+      return Math.max(points.filter(fellBack).length / points.length, typical.filter(fellBack).length / typical.length);
+    };
+    for (const [x, v1, v2] of points) {
+      for (const f of ['nngp', 'dNngp'] as const) {
+        const a = stable[f](x, v1, v2);
+        const b = mod[f](x, v1, v2);
+        if (Object.is(a, b)) continue;
+        const ulps = Number.isFinite(a) && Number.isFinite(b) ? Math.abs(Number(ordinal(a) - ordinal(b))) : Infinity;
+        deviation[f].max = Math.max(deviation[f].max, ulps);
+        deviation[f].bits += Math.log2(1 + ulps);
+      }
+    }
+    const meanBits = Math.max(deviation.nngp.bits, deviation.dNngp.bits) / points.length;
+    const maxUlps = Math.max(deviation.nngp.max, deviation.dNngp.max);
+    const deviates = maxUlps > ACCEPT.maxUlps || meanBits > ACCEPT.meanBits;
+    const fallback = deviates ? NaN : fallbackRate();
+    const trial = { name: c.name, cost: k, meanBits, maxUlps, fallback };
+    let rejected: string | undefined;
+    let truth: InteriorTrial['truth'];
+    if (deviates) rejected = 'deviates from the stable code';
+    // An entry that falls back pays for both: worth it while cost + fallback × base < base.
+    else if (fallback > ACCEPT.maxFallback || k + fallback * base > ACCEPT.maxCost * base)
+      rejected = 'its certificates fail too often to be faster';
+    else if (meanBits > ACCEPT.withoutTruth) {
+      const bits = { candidate: { nngp: 0, dNngp: 0 }, stable: { nngp: 0, dNngp: 0 } };
+      let counted = 0;
+      truthTable().forEach(([tn, td], i) => {
+        const [x, v1, v2] = truthPoints[i]!;
+        if (!Number.isFinite(tn) || !Number.isFinite(td)) return;
+        counted++;
+        bits.candidate.nngp += bitsOfError(mod.nngp(x, v1, v2), tn);
+        bits.candidate.dNngp += bitsOfError(mod.dNngp(x, v1, v2), td);
+        bits.stable.nngp += bitsOfError(stable.nngp(x, v1, v2), tn);
+        bits.stable.dNngp += bitsOfError(stable.dNngp(x, v1, v2), td);
+      });
+      const n = Math.max(1, counted);
+      const worse = (['nngp', 'dNngp'] as const).some(
+        (f) =>
+          bits.candidate[f] / n > ACCEPT.targetBits || bits.candidate[f] / n > bits.stable[f] / n + ACCEPT.overStable,
+      );
+      truth = {
+        candidate: Math.max(bits.candidate.nngp, bits.candidate.dNngp) / n,
+        stable: Math.max(bits.stable.nngp, bits.stable.dNngp) / n,
+      };
+      if (counted < TRUTH_POINTS / 2) rejected = 'the truth is undecided at too many points';
+      else if (worse) rejected = 'less accurate than the target or the stable code';
+    }
+    tried.push({ ...trial, ...(truth ? { truth } : {}), ...(rejected ? { rejected } : {}) });
+    if (!rejected) return { choice: { emitted: c.name, tried }, parts, module: mod };
+  }
+  return { choice: { emitted: 'none', tried } };
+}

@@ -1,0 +1,98 @@
+// The interior regime (interior.ts): plain-double trees far from the bound, chosen by measurement.
+import { describe, expect, it } from 'vitest';
+import { catalog, compile, compileActivation } from '../src/index.js';
+import { ACCEPT, plainTree } from '../src/interior.js';
+import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
+import { bitsOfError, samplePoints } from '../src/measure.js';
+import { INTERIOR, printModule } from '../src/emit/module.js';
+import { instantiate } from '../src/compile.js';
+
+const interiorOnly = (pts: [number, number, number][]) => pts.filter(([c, v1, v2]) => c * c <= INTERIOR * v1 * v2);
+const POINTS = interiorOnly([...samplePoints('interior', 60, 11), ...samplePoints('scale', 30, 12)]);
+const kernels = catalog().map((e) => [e.id, compileActivation(e.id)] as const);
+
+describe('interior regime', () => {
+  it('plainTree keeps the meaning of every catalog tree at interior points (50 digits)', () => {
+    for (const [id, k] of kernels)
+      for (const tree of [k.ir.stableNngp, k.ir.stableDNngp]) {
+        const plain = plainTree(tree);
+        for (const [c, v1, v2] of POINTS.slice(0, 12)) {
+          const at = { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) };
+          const a = evaluateHP(tree, at).toNumber();
+          const b = evaluateHP(plain, at).toNumber();
+          expect(bitsOfError(b, a), `${id} at ${[c, v1, v2]}`).toBeLessThanOrEqual(1);
+        }
+      }
+  });
+
+  it('an emitted regime agrees with the stable code as measured (ACCEPT), and says how it measured', () => {
+    let emitted = 0;
+    for (const [id, k] of kernels) {
+      const choice = k.ir.interior;
+      if (choice.emitted === 'none') {
+        expect(k.code, id).not.toContain(`if (icc <= ${INTERIOR} * ipp`);
+        for (const t of choice.tried) expect(t.rejected, `${id} ${t.name}`).toBeTruthy();
+        continue;
+      }
+      emitted++;
+      const trial = choice.tried.find((t) => t.name === choice.emitted)!;
+      expect(trial.rejected).toBeUndefined();
+      expect(trial.maxUlps).toBeLessThanOrEqual(ACCEPT.maxUlps);
+      expect(trial.fallback).toBeLessThanOrEqual(ACCEPT.maxFallback);
+      if (trial.truth) expect(trial.truth.candidate).toBeLessThanOrEqual(ACCEPT.targetBits);
+      // Against the module without the regime, at points the choice never saw.
+      const entry = catalog().find((e) => e.id === id)!;
+      const stable = compile(entry.source, { params: entry.params, interior: false });
+      let worst = 0;
+      for (const [c, v1, v2] of POINTS)
+        for (const f of ['nngp', 'dNngp'] as const) {
+          const a = stable[f](c, v1, v2);
+          const b = k[f](c, v1, v2);
+          expect(Number.isFinite(b), `${id} ${f} finite at ${[c, v1, v2]}`).toBe(Number.isFinite(a));
+          if (Number.isFinite(a)) worst = Math.max(worst, bitsOfError(b, a));
+        }
+      expect(worst, id).toBeLessThanOrEqual(Math.log2(1 + 2 * ACCEPT.maxUlps));
+    }
+    expect(emitted, 'maps with an interior regime').toBeGreaterThan(5);
+  });
+
+  it('leaves the bound, zero inputs and the outside to the stable code (bit for bit)', () => {
+    for (const [id, k] of kernels) {
+      const entry = catalog().find((e) => e.id === id)!;
+      const stable = compile(entry.source, { params: entry.params, interior: false });
+      const pts = [
+        ...samplePoints('near', 10, 13),
+        ...samplePoints('diagonal', 6, 14),
+        ...samplePoints('outside', 6, 15),
+        [0, 0, 0],
+        [0, 0, -0],
+        [0, 1, 0],
+        [-0, 0, 2],
+      ].filter(([c, v1, v2]) => !(c! * c! <= INTERIOR * v1! * v2! && v1! * v2! > 0)) as [number, number, number][];
+      for (const p of pts)
+        for (const f of ['nngp', 'dNngp'] as const)
+          expect(Object.is(k[f](...p), stable[f](...p)), `${id} ${f} ${p}`).toBe(true);
+    }
+  });
+
+  it('the probe runs the regime alone: NaN outside it, the module value inside where certified', () => {
+    const k = compileActivation('relu');
+    expect(k.ir.interior.emitted).not.toBe('none');
+    const probe = instantiate(printModule(k.ir.module, { target: 'js', form: 'interior-probe' }));
+    expect(probe.nngp(1, 1, 1)).toBeNaN();
+    expect(probe.nngp(0.9, 1, 1)).toBeNaN();
+    expect(probe.nngp(0.3, 1, 2)).toBe(k.nngp(0.3, 1, 2));
+    expect(probe.dNngp(-0.3, 1, 2)).toBe(k.dNngp(-0.3, 1, 2));
+  });
+
+  it('interior: false emits the stable code only', () => {
+    const k = compile('sqrt(var1*var2 - cov12^2)/(2*pi) + cov12*(pi - acos(cov12/sqrt(var1*var2)))/(2*pi)', {
+      interior: false,
+    });
+    expect(k.ir.interior).toEqual({ emitted: 'none', tried: [] });
+    expect(k.code).not.toContain('icc');
+    expect(() => compile('cov12', { interior: 'yes' as unknown as boolean })).toThrow(
+      /options\.interior must be true or false/,
+    );
+  });
+});
