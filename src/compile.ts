@@ -14,6 +14,7 @@ import type {
   Expr,
   KernelInput,
   KernelOutput,
+  KernelOptions,
   Loc,
   Program,
 } from './types.js';
@@ -224,7 +225,7 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
     warnings: derived.warnings,
     nngp: mod.nngp,
     dNngp: mod.dNngp,
-    kernel: (input: KernelInput): KernelOutput => mod.kernel(input),
+    kernel: (input: KernelInput, options?: KernelOptions): KernelOutput => mod.kernel(input, options),
     derivative: text.derivative,
     simplified: text.simplified,
     code,

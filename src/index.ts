@@ -10,7 +10,15 @@ export { stabilize, REWRITES } from './stabilize.js';
 export { buildModule, emitModule, printModule, VERSION } from './emit/index.js';
 export type { ModuleParts, PrintOptions } from './emit/index.js';
 export { toMath } from './print.js';
-export type { CompiledKernel, CompileOptions, Expr, KernelInput, KernelOutput, Program } from './types.js';
+export type {
+  CompiledKernel,
+  CompileOptions,
+  Expr,
+  KernelInput,
+  KernelOptions,
+  KernelOutput,
+  Program,
+} from './types.js';
 export { activations, catalog, compileActivation } from './catalog.js';
 export type { CatalogEntry } from './catalog.js';
 export { verify, gaussianExpectation } from './verify.js';

@@ -121,23 +121,31 @@ export const KERNEL = (ts: boolean, exported: boolean, loops: KernelLoops) => {
       .join(', ');
   const inT = ts ? ': KernelInput' : '';
   const outT = ts ? ': KernelOutput' : '';
+  const optT = ts ? '?: KernelOptions' : '';
+  const arr = ts ? ': Float64Array | undefined' : '';
   return `/**
  * The layer's kernel map (neural-tangents semantics): nngp'[i,j] = nngp_fn(nngp[i,j], cov1[i], cov2[j]),
  * ntk'[i,j] = ntk[i,j] * d_nngp_fn(...), cov1'[i] = nngp_fn(cov1[i], cov1[i], cov1[i]), cov2' likewise.
- * Inputs are not modified; new arrays are returned.
+ * Inputs are not modified; new arrays are returned. With options.out, the results are written into
+ * its arrays instead (nngp, cov1, and ntk / cov2 where the input has them, of the input's sizes; each
+ * a new array or the input's array of the same name, updated in place) and out itself is returned:
+ * nothing is allocated.
  */
-${exported ? 'export ' : ''}function kernel(input${inT})${outT} {
+${exported ? 'export ' : ''}function kernel(input${inT}, options${optT})${outT} {
   if (input === null || typeof input !== 'object') throw new TypeError('kernel: expected { nngp, ntk?, cov1, cov2? }');
   const K = input.nngp, T = input.ntk, C1 = input.cov1, C2 = input.cov2 === undefined ? input.cov1 : input.cov2;
-  for (const [name, a, required] of [['nngp', K, true], ['cov1', C1, true], ['cov2', C2, false], ['ntk', T, false]]${ts ? ' as const' : ''}) {
-    if ((required || a !== undefined) && !(a instanceof Float64Array)) throw new TypeError('kernel: input.' + name + ' must be a Float64Array' + (a === undefined ? ' (it is missing)' : ''));
-  }
+  checkArray('input.nngp', K, true);
+  checkArray('input.cov1', C1, true);
+  checkArray('input.cov2', input.cov2, false);
+  checkArray('input.ntk', T, false);
   const n1 = C1.length, n2 = C2.length;
   if (K.length !== n1 * n2) throw new RangeError('kernel: nngp has ' + K.length + ' entries, expected cov1.length * cov2.length = ' + n1 + ' * ' + n2 + ' = ' + n1 * n2);
   if (T !== undefined && T.length !== K.length) throw new RangeError('kernel: ntk has ' + T.length + ' entries, expected ' + K.length + ' (the size of nngp)');
-  const outK = new Float64Array(K.length);
+  const out = options === undefined ? undefined : options.out;
+  if (out !== undefined) checkOut(input, out);
+  const outK = out === undefined ? new Float64Array(K.length) : out.nngp;
   if (T !== undefined) {
-    const outT = new Float64Array(T.length);
+    const outT = out === undefined ? new Float64Array(T.length) : out.ntk${bang};
     for (let i = 0; i < n1; i++) {
 ${row(loops.fusedInputs, '      ')}${loops.fusedOuter}
       for (let j = 0; j < n2; j++) {
@@ -145,7 +153,7 @@ ${row(loops.fusedInputs, '      ')}${loops.fusedOuter}
 ${loops.fusedInner}
       }
     }
-    return finish(input, outK, outT);
+    return finish(input, outK, outT, out);
   }
   for (let i = 0; i < n1; i++) {
 ${row(loops.nngpInputs, '    ')}${loops.nngpOuter}
@@ -154,21 +162,41 @@ ${row(loops.nngpInputs, '    ')}${loops.nngpOuter}
 ${loops.nngpInner}
     }
   }
-  return finish(input, outK, undefined);
+  return finish(input, outK, undefined, out);
 }
 
-function finish(input${inT}, outK${ts ? ': Float64Array' : ''}, outT${ts ? ': Float64Array | undefined' : ''})${outT} {
+function checkArray(name${ts ? ': string' : ''}, a${ts ? ': unknown' : ''}, required${ts ? ': boolean' : ''})${ts ? ': void' : ''} {
+  if ((required || a !== undefined) && !(a instanceof Float64Array)) throw new TypeError('kernel: ' + name + ' must be a Float64Array' + (a === undefined ? ' (it is missing)' : ''));
+}
+
+/** options.out: one Float64Array per output, of its size, none another input's array (it is read after written). */
+function checkOut(input${inT}, out${ts ? ': KernelOutput' : ''})${ts ? ': void' : ''} {
+  if (out === null || typeof out !== 'object') throw new TypeError('kernel: options.out must be { nngp, ntk?, cov1, cov2? } of Float64Arrays');
+  checkSize('nngp', input, out.nngp, input.nngp.length);
+  checkSize('cov1', input, out.cov1, input.cov1.length);
+  checkSize('ntk', input, out.ntk, input.ntk === undefined ? -1 : input.ntk.length);
+  checkSize('cov2', input, out.cov2, input.cov2 === undefined ? -1 : input.cov2.length);
+}
+
+function checkSize(name${ts ? ": 'nngp' | 'ntk' | 'cov1' | 'cov2'" : ''}, input${inT}, a${arr}, size${ts ? ': number' : ''})${ts ? ': void' : ''} {
+  if (size < 0) return;
+  checkArray('options.out.' + name, a, true);
+  if (a${bang}.length !== size) throw new RangeError('kernel: options.out.' + name + ' has ' + a${bang}.length + ' entries, expected ' + size + ' (the size of input.' + name + ')');
+  if ((a === input.nngp && name !== 'nngp') || (a === input.ntk && name !== 'ntk') || (a === input.cov1 && name !== 'cov1') || (a === input.cov2 && name !== 'cov2'))
+    throw new RangeError('kernel: options.out.' + name + ' is another input array; it may only be input.' + name + ' (updated in place) or a new array');
+}
+
+function finish(input${inT}, outK${ts ? ': Float64Array' : ''}, outT${arr}, out${ts ? ': KernelOutput | undefined' : ''})${outT} {
   const C1 = input.cov1;
-  const outC1 = new Float64Array(C1.length);
+  const outC1 = out === undefined ? new Float64Array(C1.length) : out.cov1;
   for (let i = 0; i < C1.length; i++) outC1[i] = nngp(C1[i]${bang}, C1[i]${bang}, C1[i]${bang});
+  const C2 = input.cov2;
+  const outC2 = C2 === undefined ? undefined : out === undefined ? new Float64Array(C2.length) : out.cov2${bang};
+  if (C2 !== undefined) for (let i = 0; i < C2.length; i++) outC2${bang}[i] = nngp(C2[i]${bang}, C2[i]${bang}, C2[i]${bang});
+  if (out !== undefined) return out;
   const result${outT} = { nngp: outK, cov1: outC1 };
   if (outT !== undefined) result.ntk = outT;
-  if (input.cov2 !== undefined) {
-    const C2 = input.cov2;
-    const outC2 = new Float64Array(C2.length);
-    for (let i = 0; i < C2.length; i++) outC2[i] = nngp(C2[i]${bang}, C2[i]${bang}, C2[i]${bang});
-    result.cov2 = outC2;
-  }
+  if (outC2 !== undefined) result.cov2 = outC2;
   return result;
 }`;
 };

@@ -225,6 +225,15 @@ export interface KernelOutput {
   cov2?: Float64Array;
 }
 
+/** kernel()'s options. */
+export interface KernelOptions {
+  /**
+   * Arrays to write the results into (of the input's sizes; each a new array or the input's array
+   * of the same name, updated in place), returned as the result: a layer loop then allocates nothing.
+   */
+  readonly out?: KernelOutput;
+}
+
 export interface CompileOptions {
   /** Values for the free identifiers of the source (compile-time constants). */
   readonly params?: Readonly<Record<string, number>>;
@@ -282,7 +291,7 @@ export interface CompiledKernel {
   readonly warnings: readonly CompileWarning[];
   nngp(cov12: number, var1: number, var2: number): number;
   dNngp(cov12: number, var1: number, var2: number): number;
-  kernel(input: KernelInput): KernelOutput;
+  kernel(input: KernelInput, options?: KernelOptions): KernelOutput;
   /** The simplified d nngp / d cov12 in plain math syntax (itself accepted by compile). */
   readonly derivative: string;
   /** The simplified nngp map in plain math syntax. */

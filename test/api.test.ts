@@ -103,6 +103,66 @@ describe('API', () => {
     );
   });
 
+  it('kernel(input, { out }) writes into the caller arrays (or in place), the same doubles, and checks them', () => {
+    const k = compileActivation('gelu');
+    const n1 = 5,
+      n2 = 3;
+    const cov1 = Float64Array.from({ length: n1 }, (_, i) => 0.5 + i);
+    const cov2 = Float64Array.from({ length: n2 }, (_, j) => 2 - 0.4 * j);
+    for (const [withNtk, withCov2] of [
+      [false, false],
+      [true, false],
+      [true, true],
+      [false, true],
+    ]) {
+      const m = withCov2 ? n2 : n1;
+      const other = withCov2 ? cov2 : cov1;
+      const nngp = Float64Array.from({ length: n1 * m }, (_, x) => {
+        const [i, j] = [Math.floor(x / m), x % m];
+        return [-1, 0.3, 0.999, -0.2, 1][x % 5]! * Math.sqrt(cov1[i]! * other[j]!);
+      });
+      const input = {
+        nngp,
+        cov1,
+        ...(withNtk ? { ntk: nngp.map((x) => 1 + x) } : {}),
+        ...(withCov2 ? { cov2 } : {}),
+      };
+      const want = k.kernel(input);
+      const out = {
+        nngp: new Float64Array(n1 * m),
+        cov1: new Float64Array(n1),
+        ...(withNtk ? { ntk: new Float64Array(n1 * m) } : {}),
+        ...(withCov2 ? { cov2: new Float64Array(n2) } : {}),
+      };
+      expect(k.kernel(input, { out })).toBe(out);
+      expect(out).toEqual(want);
+      // In place: every output into the input array of its name.
+      const copy = {
+        nngp: nngp.slice(),
+        cov1: cov1.slice(),
+        ...(input.ntk ? { ntk: input.ntk.slice() } : {}),
+        ...(withCov2 ? { cov2: cov2.slice() } : {}),
+      };
+      k.kernel(copy, { out: copy });
+      expect(copy).toEqual(want);
+    }
+    const input = {
+      nngp: new Float64Array(9).fill(0.5),
+      ntk: new Float64Array(9).fill(1),
+      cov1: new Float64Array(3).fill(1),
+    };
+    const good = { nngp: new Float64Array(9), ntk: new Float64Array(9), cov1: new Float64Array(3) };
+    expect(() => k.kernel(input, { out: { ...good, nngp: new Float64Array(8) } })).toThrow(
+      /options\.out\.nngp has 8 entries, expected 9/,
+    );
+    expect(() => k.kernel(input, { out: { nngp: good.nngp, cov1: good.cov1 } })).toThrow(
+      /options\.out\.ntk must be a Float64Array \(it is missing\)/,
+    );
+    expect(() => k.kernel(input, { out: { ...good, nngp: input.ntk } })).toThrow(
+      /options\.out\.nngp is another input array/,
+    );
+    expect(() => k.kernel(input, { out: null as never })).toThrow(/options\.out must be/);
+  });
   it('gives 1/2 at the ReLU diagonal where autodiff gives NaN', () => {
     const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2*pi)');
     for (const v of [1e-300, 1e-8, 1, 3.7, 1e8]) expect(relu.dNngp(v, v, v)).toBe(0.5);

@@ -358,6 +358,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     out.push(
       `${ex}interface KernelOutput { nngp: Float64Array; ntk?: Float64Array; cov1: Float64Array; cov2?: Float64Array }`,
     );
+    out.push(`${ex}interface KernelOptions { readonly out?: KernelOutput }`);
     out.push('');
   }
   if (m.helpers.has('dd')) out.push(HELPERS_DD(ts), '');
