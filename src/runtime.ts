@@ -141,7 +141,7 @@ ${exported ? 'export ' : ''}function kernel(input${inT}, options${optT})${outT} 
   const n1 = C1.length, n2 = C2.length;
   if (K.length !== n1 * n2) throw new RangeError('kernel: nngp has ' + K.length + ' entries, expected cov1.length * cov2.length = ' + n1 + ' * ' + n2 + ' = ' + n1 * n2);
   if (T !== undefined && T.length !== K.length) throw new RangeError('kernel: ntk has ' + T.length + ' entries, expected ' + K.length + ' (the size of nngp)');
-  const out = options === undefined ? undefined : options.out;
+  const out = options === undefined || options === null ? undefined : options.out;
   if (out !== undefined) checkOut(input, out);
   const outK = out === undefined ? new Float64Array(K.length) : out.nngp;
   if (T !== undefined) {

@@ -1,0 +1,174 @@
+// Both cores (Node only, `nngpc/parallel`): the compiled kernel map over row blocks, one block per
+// thread, the calling thread computing one of them. Workers are started once and reused; each
+// runs the very module the kernel was compiled to (its JavaScript body), on row blocks of the
+// same arrays in shared memory, so the result is bit for bit the single-threaded one (every
+// entry is computed by the same code from the same doubles). Below `minEntries` the calling
+// thread does it all (starting and synchronizing threads costs more than it saves).
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { printModule } from './emit/module.js';
+import { instantiate } from './compile.js';
+import type { CompiledKernel, KernelInput, KernelOptions, KernelOutput } from './types.js';
+
+export interface ParallelOptions {
+  /** Threads in all, the calling one included (default: the machine's available parallelism). */
+  readonly threads?: number;
+  /** Kernels with fewer entries (n1 × n2) run on the calling thread alone (default 65536, measured in bench/). */
+  readonly minEntries?: number;
+}
+
+export interface ParallelKernel {
+  /** kernel(), as the compiled one (same semantics, checks and doubles), on `threads` threads. */
+  kernel(input: KernelInput, options?: KernelOptions): KernelOutput;
+  readonly threads: number;
+  /** Stops the worker threads (they do not keep the process alive meanwhile). */
+  close(): Promise<void>;
+}
+
+/** What a worker runs: the module body, then row blocks on request, signalling completion through `done`. */
+const WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const mod = new Function(workerData.body)();
+parentPort.on('message', (m) => {
+  try {
+    mod.kernel(m.input, { out: m.out });
+    Atomics.store(m.done, m.slot, 1);
+  } catch (e) {
+    Atomics.store(m.done, m.slot, 2);
+  }
+  Atomics.notify(m.done, m.slot);
+});
+`;
+
+const shared = (a: Float64Array): boolean => a.buffer instanceof SharedArrayBuffer;
+
+/** A shared copy of `a` (or `a` itself when it is already shared). */
+function inShared(a: Float64Array): Float64Array {
+  if (shared(a)) return a;
+  const s = new Float64Array(new SharedArrayBuffer(a.byteLength));
+  s.set(a);
+  return s;
+}
+
+const sharedArray = (n: number) => new Float64Array(new SharedArrayBuffer(8 * n));
+
+/**
+ * The kernel map of a compiled kernel on several threads. The returned object's kernel() is
+ * synchronous: the calling thread computes the first row block and waits for the others.
+ */
+export function parallelKernel(
+  compiled: Pick<CompiledKernel, 'kernel' | 'ir'>,
+  options: ParallelOptions = {},
+): ParallelKernel {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 256)
+    throw new RangeError(
+      `parallelKernel: options.threads must be a whole number from 1 to 256, got ${String(threads)}`,
+    );
+  const minEntries = options.minEntries ?? 65536;
+  const body = printModule(compiled.ir.module, { target: 'js', form: 'body' });
+  const local = instantiate(body);
+  let workers: Worker[] | undefined;
+  const start = () =>
+    (workers ??= Array.from({ length: threads - 1 }, () => {
+      const w = new Worker(WORKER, { eval: true, workerData: { body } });
+      w.unref();
+      return w;
+    }));
+
+  const kernel = (input: KernelInput, kernelOptions?: KernelOptions): KernelOutput => {
+    // Small kernels, and any input or out the module's kernel would reject (it then throws its
+    // own message), on this thread.
+    if (
+      !inputIsValid(input, kernelOptions) ||
+      input.nngp.length < minEntries ||
+      Math.min(threads, input.cov1.length) < 2
+    )
+      return local.kernel(input, kernelOptions);
+    const n1 = input.cov1.length;
+    const n2 = input.cov2?.length ?? n1;
+    const rows = Math.min(threads, n1);
+    const pool = start();
+    const K = inShared(input.nngp);
+    const T = input.ntk && inShared(input.ntk);
+    const C1 = inShared(input.cov1);
+    const C2 = input.cov2 ? inShared(input.cov2) : C1;
+    const want = kernelOptions?.out;
+    // Outputs in shared memory: the caller's when they are shared, else new shared arrays.
+    const direct = want && [want.nngp, want.ntk, want.cov1, want.cov2].every((a) => a === undefined || shared(a));
+    const out: KernelOutput =
+      direct && want
+        ? want
+        : {
+            nngp: sharedArray(K.length),
+            cov1: sharedArray(n1),
+            ...(T ? { ntk: sharedArray(K.length) } : {}),
+            ...(input.cov2 ? { cov2: sharedArray(n2) } : {}),
+          };
+    const done = new Int32Array(new SharedArrayBuffer(4 * rows));
+    const block = (b: number) => {
+      const i0 = Math.floor((b * n1) / rows),
+        i1 = Math.floor(((b + 1) * n1) / rows);
+      return {
+        input: {
+          nngp: K.subarray(i0 * n2, i1 * n2),
+          cov1: C1.subarray(i0, i1),
+          cov2: C2,
+          ...(T ? { ntk: T.subarray(i0 * n2, i1 * n2) } : {}),
+        },
+        out: {
+          nngp: out.nngp.subarray(i0 * n2, i1 * n2),
+          cov1: out.cov1.subarray(i0, i1),
+          // Each block maps the columns' variances too: block 0 into the result, the others into scratch.
+          cov2: b === 0 && out.cov2 ? out.cov2 : sharedArray(n2),
+          ...(out.ntk ? { ntk: out.ntk.subarray(i0 * n2, i1 * n2) } : {}),
+        },
+      };
+    };
+    for (let b = 1; b < rows; b++) pool[b - 1]!.postMessage({ ...block(b), done, slot: b });
+    const first = block(0);
+    local.kernel(first.input, { out: first.out });
+    for (let b = 1; b < rows; b++) {
+      Atomics.wait(done, b, 0);
+      if (Atomics.load(done, b) !== 1) throw new Error(`parallelKernel: worker ${b} failed`);
+    }
+    if (direct && want) return want;
+    if (want) {
+      want.nngp.set(out.nngp);
+      want.cov1.set(out.cov1);
+      if (want.ntk && out.ntk) want.ntk.set(out.ntk);
+      if (want.cov2 && out.cov2) want.cov2.set(out.cov2);
+      return want;
+    }
+    return out;
+  };
+  return {
+    kernel,
+    threads,
+    close: async () => {
+      const ws = workers ?? [];
+      workers = undefined;
+      await Promise.all(ws.map((w) => w.terminate()));
+    },
+  };
+}
+
+/** Whether the module's kernel would accept input and options (without allocating anything). */
+function inputIsValid(input: KernelInput, options: KernelOptions | undefined): boolean {
+  if (input === null || typeof input !== 'object') return false;
+  const { nngp, ntk, cov1, cov2 } = input;
+  if (!(nngp instanceof Float64Array) || !(cov1 instanceof Float64Array)) return false;
+  if (cov2 !== undefined && !(cov2 instanceof Float64Array)) return false;
+  if (ntk !== undefined && !(ntk instanceof Float64Array && ntk.length === nngp.length)) return false;
+  if (nngp.length !== cov1.length * (cov2 ?? cov1).length) return false;
+  const out = options?.out;
+  if (out === undefined) return true;
+  if (out === null || typeof out !== 'object') return false;
+  const names = ['nngp', 'cov1', 'ntk', 'cov2'] as const;
+  return names.every((name) => {
+    const size = input[name]?.length;
+    if (size === undefined) return true;
+    const a = out[name];
+    return a instanceof Float64Array && a.length === size && names.every((o) => o === name || a !== input[o]);
+  });
+}
