@@ -8,4 +8,4 @@ console.log(
   `nngpc benchmark, ${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, Node ${process.version}`,
 );
 if (only !== 'speed') runAccuracy();
-if (only !== 'accuracy') runSpeed({ n: Number(process.env.BENCH_N ?? 2048) });
+if (only !== 'accuracy') await runSpeed({ n: Number(process.env.BENCH_N ?? 2048) });

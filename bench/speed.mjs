@@ -3,6 +3,10 @@
 // in this process, alternating runs, medians over >= 7 runs after warm-up (and, for the
 // arithmetic alone, the best run at n <= 1024).
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parallelKernel } from 'nngpc/parallel';
 import { create, all } from 'mathjs';
 import nerdamer from 'nerdamer';
 import 'nerdamer/Calculus.js';
@@ -96,36 +100,171 @@ function timeRuns(fns, input, runs) {
   return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, { median: median(v), best: Math.min(...v) }]));
 }
 
-export function runSpeed({ n = 2048, runs = 9 } = {}) {
+/** The same kernel with its off-diagonal entries strongly anti-correlated: rho in [-1, -0.9]. */
+function antiCorrelated(input, seed = 5) {
+  let s = seed;
+  const rnd = () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return s / 2147483648;
+  };
+  const n = input.cov1.length;
+  const K = input.nngp.slice();
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++)
+      if (i !== j) K[i * n + j] = -(0.9 + 0.1 * rnd()) * Math.sqrt(input.cov1[i] * input.cov1[j]);
+  return { nngp: K, cov1: input.cov1, ntk: K.slice() };
+}
+
+/** A fresh instance of a compiled module (distinct source: its own type feedback, as a user's bundle has). */
+const fresh_ = (k) => instantiate(`// copy ${++copies}\n${printModule(k.ir.module, { target: 'js', form: 'body' })}`);
+
+/** Per operation, in a loop over 2^20 varied arguments: what one Math call costs here (ns). */
+function scalarFloor() {
+  const xs = Float64Array.from({ length: 1 << 20 }, (_, i) => 0.1 + (i % 1000) / 1100);
+  const ops = {
+    'a * b + c': (x) => x * 1.0000001 + 0.5,
+    'a / b': (x) => 1 / x,
+    'Math.sqrt': Math.sqrt,
+    'Math.exp': Math.exp,
+    'Math.log': Math.log,
+    'Math.atan': Math.atan,
+    'Math.atan2': (x) => Math.atan2(x, 0.7),
+    'Math.acos': Math.acos,
+    'Math.asin': Math.asin,
+  };
+  const out = [];
+  for (const [name, f0] of Object.entries(ops)) {
+    const f = new Function(
+      'f',
+      `// ${++copies}\nreturn (xs) => { let s = 0; for (let i = 0; i < xs.length; i++) s += f(xs[i]); return s; };`,
+    )(f0);
+    f(xs);
+    let best = Infinity;
+    for (let r = 0; r < 7; r++) {
+      const t = performance.now();
+      f(xs);
+      best = Math.min(best, performance.now() - t);
+    }
+    out.push(`${name} ${((best * 1e6) / xs.length).toFixed(1)}`);
+  }
+  return out.join(', ');
+}
+
+/** numpy on the same input, if a python3 with numpy is here: per map, ms. */
+function numpyTimes(input, n, runs) {
+  const dir = mkdtempSync(join(tmpdir(), 'nngpc-bench-'));
+  try {
+    const file = join(dir, 'input.f64');
+    const all = new Float64Array(2 * n * n + n);
+    all.set(input.nngp, 0);
+    all.set(input.ntk, n * n);
+    all.set(input.cov1, 2 * n * n);
+    writeFileSync(file, new Uint8Array(all.buffer));
+    const script = new URL('./lib/numpy_baseline.py', import.meta.url).pathname;
+    const r = spawnSync('python3', [script, String(n), String(runs), file], {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
+    });
+    if (r.status !== 0)
+      return { why: (r.error?.message ?? r.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 120) };
+    return JSON.parse(r.stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function runSpeed({ n = 2048, runs = 9 } = {}) {
   const m = Math.min(n, 1024);
-  console.log(`\n# Speed: kernel() (nngp and ntk) on an n×n input kernel (X Xᵀ/d, Gaussian X), against the same map hand-written in JS
-#   n = ${n}: median of ${runs} alternating runs after warm-up, end to end. Allocating and first touching the two
-#   n×n outputs is part of every kernel() call and costs the same on both sides (measured below as "alloc").
-#   n = ${m}: best of ${3 * runs} runs, ns per entry: the arithmetic, where the allocator reuses memory.`);
+  console.log(`\n# Speed: kernel() (nngp and ntk) per entry, against the same map hand-written in JS (neural-tangents' formulas)
+#   Input X Xᵀ/d (Gaussian X, d = 64: |rho| mostly < 0.4) and the same variances with every off-diagonal entry
+#   anti-correlated (rho in [-1, -0.9]). n = ${m}: best of ${2 * runs} alternating runs; n = ${n}: median of ${runs}.
+#   "stable only": the module compiled with { interior: false } (no plain-double regime, interior.ts).`);
+  console.log(`# Scalar floor, ns per call in a loop: ${scalarFloor()}`);
   const big = inputKernel(n);
   const mid = m === n ? big : inputKernel(m);
-  const small = inputKernel(256);
-  const math = create(all);
+  const anti = antiCorrelated(mid);
   const alloc = timeRuns({ alloc: allocOnly }, big, runs).alloc;
   console.log(
-    `  alloc: two ${n}×${n} Float64Arrays written once: ${alloc.median.toFixed(1)} ms (${((alloc.median * 1e6) / (n * n)).toFixed(1)} ns per entry)`,
+    `#   alloc: two ${n}×${n} Float64Arrays written once: ${alloc.median.toFixed(1)} ms (${((alloc.median * 1e6) / (n * n)).toFixed(1)} ns per entry)`,
   );
+  const head = (t) => t.padStart(9);
   console.log(
-    `  ${'map'.padEnd(6)} ${'nngpc ms'.padStart(9)} ${'hand ms'.padStart(9)} ${'nngpc/hand'.padStart(11)} │ ${'nngpc ns'.padStart(9)} ${'hand ns'.padStart(8)} ${'nngpc/hand'.padStart(11)} │ ${'mathjs ns'.padStart(10)} ${'nerdamer ns'.padStart(12)} ${'mathjs/nngpc'.padStart(13)}`,
+    `  ${'map'.padEnd(19)} ${'regime'.padEnd(13)} │ ${head('nngpc')} ${head('hand')} ${head('ratio')} ${head('stable')} │ ${head('anti')} ${head('hand')} ${head('ratio')} │ ${head(`n=${n}`)} ${head('hand')} ${head('ratio')}`,
   );
-  for (const id of ['erf', 'relu', 'gelu']) {
-    progress(`speed: ${id}`);
-    const entry = catalog().find((e) => e.id === id);
-    // A fresh instance (distinct source, see loopKernel): the accuracy run's calls, zeros and
-    // overflow included, do not shape its type feedback, as they do not the hand-written copy's.
-    const k = instantiate(
-      `// copy ${++copies}\n${printModule(compile(entry.source, { params: entry.params }).ir.module, { target: 'js', form: 'body' })}`,
-    );
-    const hand = HAND[id];
+  const ratios = { real: [], anti: [], big: [] };
+  for (const entry of catalog()) {
+    progress(`speed: ${entry.id}`);
+    const compiled = compile(entry.source, { params: entry.params });
+    const k = fresh_(compiled);
+    const s = fresh_(compile(entry.source, { params: entry.params, interior: false }));
+    const hand = HAND[entry.id];
     const fns = { nngpc: (x) => k.kernel(x), hand: loopKernel(fresh(hand.nngp), fresh(hand.dNngp)) };
-    const t = timeRuns(fns, big, runs);
-    const u = timeRuns(fns, mid, 3 * runs); // cheap at this size; the best of more runs is steadier
-    // mathjs and nerdamer are ~100x slower: timed on a 256×256 kernel, per entry.
+    const u = timeRuns({ ...fns, stable: (x) => s.kernel(x) }, mid, 2 * runs);
+    const a = timeRuns(fns, anti, 2 * runs);
+    const t = n === m ? u : timeRuns(fns, big, runs);
+    const ns = (x, nn = m) => ((x * 1e6) / (nn * nn)).toFixed(1);
+    ratios.real.push(u.nngpc.best / u.hand.best);
+    ratios.anti.push(a.nngpc.best / a.hand.best);
+    ratios.big.push(t.nngpc.median / t.hand.median);
+    console.log(
+      `  ${entry.id.padEnd(19)} ${compiled.ir.interior.emitted.replace('plain but compensated sums', 'compensated').padEnd(13)} │ ${head(ns(u.nngpc.best))} ${head(ns(u.hand.best))} ${head((u.nngpc.best / u.hand.best).toFixed(2) + '×')} ${head(ns(u.stable.best))} │ ${head(ns(a.nngpc.best))} ${head(ns(a.hand.best))} ${head((a.nngpc.best / a.hand.best).toFixed(2) + '×')} │ ${head(ns(t.nngpc.median, n))} ${head(ns(t.hand.median, n))} ${head((t.nngpc.median / t.hand.median).toFixed(2) + '×')}`,
+    );
+  }
+  const summary = (xs) =>
+    `median ${median(xs).toFixed(2)}×, max ${Math.max(...xs).toFixed(2)}×, ≤ 1.0 for ${xs.filter((x) => x <= 1).length} of ${xs.length}`;
+  console.log(
+    `  nngpc/hand: realistic ${summary(ratios.real)}; anti-correlated ${summary(ratios.anti)}; n = ${n} ${summary(ratios.big)}`,
+  );
+
+  progress('speed: numpy and both cores');
+  const threads = availableParallelism();
+  console.log(
+    `\n# Against numpy (neural-tangents' formulas on whole arrays, one thread) and on ${threads} threads (nngpc/parallel), n = ${n}, median of ${runs} runs, ms`,
+  );
+  const np_ = numpyTimes(big, n, runs);
+  if (np_.why) console.log(`  numpy: skipped (${np_.why}); Debian's python3-numpy is one way to get it`);
+  console.log(
+    `  ${'map'.padEnd(6)} ${head('numpy')} ${head('nngpc 1')} ${head(`nngpc ${threads}`)} ${head('1/numpy')} ${head(`${threads}/numpy`)}`,
+  );
+  for (const id of ['relu', 'erf', 'gelu']) {
+    const entry = catalog().find((e) => e.id === id);
+    const compiled = compile(entry.source, { params: entry.params });
+    const k = fresh_(compiled);
+    const p = parallelKernel(compiled, { threads });
+    const t = timeRuns({ one: (x) => k.kernel(x), all: (x) => p.kernel(x) }, big, runs);
+    await p.close();
+    const npm_ = np_.maps?.[id]?.median_ms;
+    const r = (x) => (npm_ === undefined ? 'n/a' : `${(x / npm_).toFixed(2)}×`);
+    console.log(
+      `  ${id.padEnd(6)} ${head(npm_ === undefined ? 'n/a' : npm_.toFixed(1))} ${head(t.one.median.toFixed(1))} ${head(t.all.median.toFixed(1))} ${head(r(t.one.median))} ${head(r(t.all.median))}`,
+    );
+  }
+  if (np_.numpy) console.log(`  (numpy ${np_.numpy})`);
+  // Where threads start to pay: the default minEntries.
+  {
+    const entry = catalog().find((e) => e.id === 'relu');
+    const compiled = compile(entry.source, { params: entry.params });
+    const k = fresh_(compiled);
+    const p = parallelKernel(compiled, { threads, minEntries: 0 });
+    const cells = [];
+    for (const size of [64, 128, 256, 512]) {
+      const x = inputKernel(size);
+      const t = timeRuns({ one: (y) => k.kernel(y), all: (y) => p.kernel(y) }, x, 15);
+      cells.push(`${size}×${size} ${(t.all.median / t.one.median).toFixed(2)}`);
+    }
+    await p.close();
+    console.log(
+      `  relu, ${threads} threads / 1 thread by size (default minEntries 262144 = 512×512): ${cells.join(', ')}`,
+    );
+  }
+
+  progress('speed: mathjs, nerdamer');
+  console.log(`\n# Against mathjs and nerdamer (their derivative, evaluated per entry), 256×256, ns per entry`);
+  const small = inputKernel(256);
+  const math = create(all);
+  for (const id of ['erf', 'relu', 'gelu']) {
+    const entry = catalog().find((e) => e.id === id);
+    const k = fresh_(compile(entry.source, { params: entry.params }));
     const f = formula(entry.source, entry.params);
     const others = { nngpc: (x) => k.kernel(x) };
     try {
@@ -146,11 +285,9 @@ export function runSpeed({ n = 2048, runs = 9 } = {}) {
       /* nerdamer cannot */
     }
     const ts = timeRuns(others, small, Math.max(3, Math.min(runs, 7)));
-    const per = (x, nn) => (x === undefined ? 'n/a' : ((x.median * 1e6) / (nn * nn)).toFixed(0));
-    const ratio = ts.mathjs === undefined ? 'n/a' : `${(ts.mathjs.median / ts.nngpc.median).toFixed(0)}×`;
-    const ns = (x) => ((x.best * 1e6) / (m * m)).toFixed(1);
+    const per = (x) => (x === undefined ? 'n/a' : ((x.median * 1e6) / (256 * 256)).toFixed(0));
     console.log(
-      `  ${id.padEnd(6)} ${t.nngpc.median.toFixed(1).padStart(9)} ${t.hand.median.toFixed(1).padStart(9)} ${(t.nngpc.median / t.hand.median).toFixed(2).padStart(10)}× │ ${ns(u.nngpc).padStart(9)} ${ns(u.hand).padStart(8)} ${(u.nngpc.best / u.hand.best).toFixed(2).padStart(10)}× │ ${per(ts.mathjs, 256).padStart(10)} ${per(ts.nerdamer, 256).padStart(12)} ${ratio.padStart(13)}`,
+      `  ${id.padEnd(6)} nngpc ${per(ts.nngpc)}, mathjs ${per(ts.mathjs)}, nerdamer ${per(ts.nerdamer)}${ts.mathjs ? ` (mathjs/nngpc ${(ts.mathjs.median / ts.nngpc.median).toFixed(0)}×)` : ''}`,
     );
   }
 
@@ -219,6 +356,18 @@ export function runSpeed({ n = 2048, runs = 9 } = {}) {
       `# Memory: JS heap growth per kernel() call on 512×512, outputs kept (their ${(outBytes / 1024).toFixed(0)} KiB of buffers are outside the heap): ${(grown / 1024).toFixed(1)} KiB, i.e. ${(grown / (512 * 512)).toFixed(3)} bytes per entry`,
     );
     keep.length = 0;
+    // With caller buffers (kernel(input, { out })): what one call allocates, outputs included
+    // (no collection between calls, so anything allocated is counted).
+    const out = { nngp: new Float64Array(512 * 512), ntk: new Float64Array(512 * 512), cov1: new Float64Array(512) };
+    for (let i = 0; i < 20; i++) k.kernel(input, { out });
+    globalThis.gc();
+    const heap0 = process.memoryUsage();
+    for (let i = 0; i < 100; i++) k.kernel(input, { out });
+    const heap1 = process.memoryUsage();
+    const perCall = (heap1.heapUsed - heap0.heapUsed + heap1.arrayBuffers - heap0.arrayBuffers) / 100;
+    console.log(
+      `# Memory with kernel(input, { out }) on 512×512: ${(perCall / 1024).toFixed(1)} KiB allocated per call (${(perCall / (512 * 512)).toFixed(3)} bytes per entry: no arrays, only V8's boxed doubles of calls it does not inline); peak RSS of this benchmark ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+    );
   } else console.log('# Memory: run with node --expose-gc to measure');
   progress('');
 }

@@ -3,7 +3,9 @@
 // runs the very module the kernel was compiled to (its JavaScript body), on row blocks of the
 // same arrays in shared memory, so the result is bit for bit the single-threaded one (every
 // entry is computed by the same code from the same doubles). Below `minEntries` the calling
-// thread does it all (starting and synchronizing threads costs more than it saves).
+// thread does it all (starting and synchronizing threads costs more than it saves). Arrays in
+// SharedArrayBuffers are used as they are; others are copied into shared scratch kept between
+// calls (a copy is ~1 ns per entry, a fresh shared array's first touch several).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { printModule } from './emit/module.js';
@@ -13,7 +15,7 @@ import type { CompiledKernel, KernelInput, KernelOptions, KernelOutput } from '.
 export interface ParallelOptions {
   /** Threads in all, the calling one included (default: the machine's available parallelism). */
   readonly threads?: number;
-  /** Kernels with fewer entries (n1 × n2) run on the calling thread alone (default 65536, measured in bench/). */
+  /** Kernels with fewer entries (n1 × n2) run on the calling thread alone (default 262144 = 512², measured in bench/). */
   readonly minEntries?: number;
 }
 
@@ -42,15 +44,24 @@ parentPort.on('message', (m) => {
 
 const shared = (a: Float64Array): boolean => a.buffer instanceof SharedArrayBuffer;
 
-/** A shared copy of `a` (or `a` itself when it is already shared). */
-function inShared(a: Float64Array): Float64Array {
-  if (shared(a)) return a;
-  const s = new Float64Array(new SharedArrayBuffer(a.byteLength));
-  s.set(a);
-  return s;
-}
-
 const sharedArray = (n: number) => new Float64Array(new SharedArrayBuffer(8 * n));
+
+/** Shared scratch arrays kept between calls (kernel() is synchronous: one call uses them at a time). */
+class Scratch {
+  private readonly arrays = new Map<string, Float64Array>();
+  get(slot: string, n: number): Float64Array {
+    let a = this.arrays.get(slot);
+    if (!a || a.length < n) this.arrays.set(slot, (a = sharedArray(n)));
+    return a.subarray(0, n);
+  }
+  /** `a` itself when it is already shared, else its copy in the slot. */
+  copy(slot: string, a: Float64Array): Float64Array {
+    if (shared(a)) return a;
+    const s = this.get(slot, a.length);
+    s.set(a);
+    return s;
+  }
+}
 
 /**
  * The kernel map of a compiled kernel on several threads. The returned object's kernel() is
@@ -65,10 +76,11 @@ export function parallelKernel(
     throw new RangeError(
       `parallelKernel: options.threads must be a whole number from 1 to 256, got ${String(threads)}`,
     );
-  const minEntries = options.minEntries ?? 65536;
+  const minEntries = options.minEntries ?? 262144;
   const body = printModule(compiled.ir.module, { target: 'js', form: 'body' });
   const local = instantiate(body);
   let workers: Worker[] | undefined;
+  const scratch = new Scratch();
   const start = () =>
     (workers ??= Array.from({ length: threads - 1 }, () => {
       const w = new Worker(WORKER, { eval: true, workerData: { body } });
@@ -89,21 +101,23 @@ export function parallelKernel(
     const n2 = input.cov2?.length ?? n1;
     const rows = Math.min(threads, n1);
     const pool = start();
-    const K = inShared(input.nngp);
-    const T = input.ntk && inShared(input.ntk);
-    const C1 = inShared(input.cov1);
-    const C2 = input.cov2 ? inShared(input.cov2) : C1;
+    const K = scratch.copy('nngp', input.nngp);
+    const T = input.ntk && scratch.copy('ntk', input.ntk);
+    const C1 = scratch.copy('cov1', input.cov1);
+    const C2 = input.cov2 ? scratch.copy('cov2', input.cov2) : C1;
     const want = kernelOptions?.out;
-    // Outputs in shared memory: the caller's when they are shared, else new shared arrays.
+    // Outputs in shared memory: the caller's when they are shared; scratch copied into the
+    // caller's otherwise; new shared arrays (returned) without out.
     const direct = want && [want.nngp, want.ntk, want.cov1, want.cov2].every((a) => a === undefined || shared(a));
+    const fresh = (slot: string, n: number) => (want ? scratch.get(`out.${slot}`, n) : sharedArray(n));
     const out: KernelOutput =
       direct && want
         ? want
         : {
-            nngp: sharedArray(K.length),
-            cov1: sharedArray(n1),
-            ...(T ? { ntk: sharedArray(K.length) } : {}),
-            ...(input.cov2 ? { cov2: sharedArray(n2) } : {}),
+            nngp: fresh('nngp', K.length),
+            cov1: fresh('cov1', n1),
+            ...(T ? { ntk: fresh('ntk', K.length) } : {}),
+            ...(input.cov2 ? { cov2: fresh('cov2', n2) } : {}),
           };
     const done = new Int32Array(new SharedArrayBuffer(4 * rows));
     const block = (b: number) => {
@@ -120,7 +134,7 @@ export function parallelKernel(
           nngp: out.nngp.subarray(i0 * n2, i1 * n2),
           cov1: out.cov1.subarray(i0, i1),
           // Each block maps the columns' variances too: block 0 into the result, the others into scratch.
-          cov2: b === 0 && out.cov2 ? out.cov2 : sharedArray(n2),
+          cov2: b === 0 && out.cov2 ? out.cov2 : scratch.get(`columns.${b}`, n2),
           ...(out.ntk ? { ntk: out.ntk.subarray(i0 * n2, i1 * n2) } : {}),
         },
       };

@@ -45,25 +45,26 @@ function angle(y${n}, x${n})${n} {
 }`;
 };
 
+/** (-1)^k / (2k + 3), k = 0..15: v - atan v = v^3 (1/3 - v^2/5 + ...), 16 terms for 2^-56 at v^2 <= 0.0845. */
+const ATAN_TAIL = Array.from({ length: 16 }, (_, k) => (k % 2 ? -1 : 1) / (2 * k + 3));
+
 export const HELPER_YMXANGLE = (ts: boolean) => {
   const n = ts ? ': number' : '';
+  const horner = ATAN_TAIL.slice(0, -1).reduceRight((acc, c) => `${c} + v2 * (${acc})`, String(ATAN_TAIL.at(-1)));
   return `/**
  * y - x * angle(y, x) for small angles (x > 0, |y| < 2x; the caller computes y - x * angle
  * directly elsewhere). With r = hypot(x, y) and u = y / (x + r) = tan(angle/2):
- * y - x * angle = y^3 / (x + r)^2 + 2 x (u - atan u), and u - atan u = u^3 (1/3 - u^2/5 +
- * u^4/7 - ...): no cancellation anywhere.
+ * y - x * angle = y^3 / (x + r)^2 + 2 x (u - atan u). With the half angle again,
+ * v = u / (1 + sqrt(1 + u^2)) = tan(angle/4), |v| <= 0.291: u - atan u = 2 v^3 / (1 - v^2) +
+ * 2 (v - atan v), and v - atan v = v^3 (1/3 - v^2/5 + v^4/7 - ...) to 16 terms, a fixed
+ * polynomial: every term of one sign, no cancellation anywhere, the same cost at every angle.
  */
 function ymxangleSmall(y${n}, x${n})${n} {
   const w = x + Math.sqrt(x * x + y * y);
-  const u = y / w, u2 = u * u;
-  let s = 0, p = 1;
-  for (let k = 0; k < 80; k++) {
-    const term = p / (2 * k + 3);
-    s += term;
-    if (Math.abs(term) <= 1e-17 * s) break;
-    p *= -u2;
-  }
-  return y * y * y / (w * w) + 2 * x * u * u2 * s;
+  const u = y / w;
+  const v = u / (1 + Math.sqrt(1 + u * u)), v2 = v * v, v3 = v * v2;
+  const tail = ${horner};
+  return y * y * y / (w * w) + 2 * x * (2 * v3 / (1 - v2) + 2 * v3 * tail);
 }`;
 };
 

@@ -262,4 +262,82 @@ export const HAND = {
   },
   monomial3: { nngp: (c, a, b) => 6 * c ** 3 + 9 * c * a * b, dNngp: (c, a, b) => 18 * c * c + 9 * a * b },
 };
+HAND.monomial = HAND.monomial3; // the catalog's n = 3
+HAND.rectified_monomial = HAND.relu; // the catalog's n = 1
+
+// Each function stands alone (speed.mjs copies them by their source text): constants inline.
+/** ABRelu(a, b) as neural-tangents writes it: F = (a - b)^2/(2 pi), S = (a^2 + b^2)/2 (the catalog's params). */
+HAND.ab_relu = {
+  nngp: (c, v1, v2) => {
+    const p = v1 * v2;
+    return (
+      (2.25 / (2 * Math.PI)) * Math.sqrt(p - c * c) + (0.625 - (2.25 / (2 * Math.PI)) * Math.acos(c / Math.sqrt(p))) * c
+    );
+  },
+  dNngp: (c, v1, v2) => 0.625 - (2.25 / (2 * Math.PI)) * Math.acos(c / Math.sqrt(v1 * v2)),
+};
+HAND.leaky_relu = {
+  nngp: (c, v1, v2) => {
+    const p = v1 * v2;
+    return (
+      (0.9801 / (2 * Math.PI)) * Math.sqrt(p - c * c) +
+      (0.50005 - (0.9801 / (2 * Math.PI)) * Math.acos(c / Math.sqrt(p))) * c
+    );
+  },
+  dNngp: (c, v1, v2) => 0.50005 - (0.9801 / (2 * Math.PI)) * Math.acos(c / Math.sqrt(v1 * v2)),
+};
+HAND.sign = {
+  nngp: (c, a, b) => (2 / Math.PI) * Math.asin(c / Math.sqrt(a * b)),
+  dNngp: (c, a, b) => 2 / (Math.PI * Math.sqrt(a * b - c * c)),
+};
+HAND.sigmoid_like = {
+  // B2 = b^2, b = 1/2.4020563531719796
+  nngp: (c, a, b, B2 = 0.17331398823491317) =>
+    Math.asin((2 * B2 * c) / Math.sqrt((1 + 2 * B2 * a) * (1 + 2 * B2 * b))) / (2 * Math.PI) + 0.25,
+  dNngp: (c, a, b, B2 = 0.17331398823491317) =>
+    (2 * B2) / (2 * Math.PI * Math.sqrt((1 + 2 * B2 * a) * (1 + 2 * B2 * b) - 4 * B2 * B2 * c * c)),
+};
+HAND.rbf = {
+  nngp: (c, a, b) => Math.exp(2 * c - a - b),
+  dNngp: (c, a, b) => 2 * Math.exp(2 * c - a - b),
+};
+HAND.cos = {
+  nngp: (c, a, b) => (Math.exp(c - (a + b) / 2) + Math.exp(-c - (a + b) / 2)) / 2,
+  dNngp: (c, a, b) => (Math.exp(c - (a + b) / 2) - Math.exp(-c - (a + b) / 2)) / 2,
+};
+HAND.exp = {
+  nngp: (c, a, b) => Math.exp((a + b + 2 * c) / 2),
+  dNngp: (c, a, b) => Math.exp((a + b + 2 * c) / 2),
+};
+HAND.hermite = { nngp: (c) => c * c * c, dNngp: (c) => 3 * c * c }; // n = 3, unit variance
+HAND.polynomial = {
+  // k0 = 0.5, k1 = 1, k2 = -0.3, k3 = 0.2: the Isserlis moments, coefficients multiplied out
+  nngp: (c, a, b) =>
+    0.25 - 0.15 * (a + b) + 0.09 * (a * b + 2 * c * c) + c + 0.6 * c * (a + b) + 0.04 * (9 * a * b * c + 6 * c * c * c),
+  dNngp: (c, a, b) => 0.36 * c + 1 + 0.6 * (a + b) + 0.04 * (9 * a * b + 18 * c * c),
+};
+HAND.gabor = {
+  nngp: (c, a, b) => {
+    const g = a * b - c * c,
+      Dn = 2 * (a + b) + 4 * g + 1,
+      Nm = a + b + 4 * g + 2 * c;
+    return (Math.exp(-Nm / (2 * Dn)) * (Math.exp((2 * c) / Dn) - 1)) / (2 * Math.sqrt(Dn));
+  },
+  dNngp: (c, a, b) => {
+    // The product rule on exp(A) * B * C, A = -Nm/(2 Dn), B = exp(2c/Dn) - 1, C = Dn^(-1/2)/2.
+    const g = a * b - c * c,
+      Dn = 2 * (a + b) + 4 * g + 1,
+      Nm = a + b + 4 * g + 2 * c;
+    const dDn = -8 * c,
+      dNm = 2 - 8 * c;
+    const eA = Math.exp(-Nm / (2 * Dn)),
+      E2 = Math.exp((2 * c) / Dn),
+      B = E2 - 1,
+      C = 1 / (2 * Math.sqrt(Dn));
+    const dA = -(dNm * Dn - Nm * dDn) / (2 * Dn * Dn),
+      dB = (E2 * (2 * Dn - 2 * c * dDn)) / (Dn * Dn),
+      dC = (-0.5 * C * dDn) / Dn;
+    return eA * (dA * B * C + dB * C + B * dC);
+  },
+};
 HAND.relu_acos = HAND.relu;
