@@ -224,19 +224,28 @@ export async function runSpeed({ n = 2048, runs = 9 } = {}) {
   const np_ = numpyTimes(big, n, runs);
   if (np_.why) console.log(`  numpy: skipped (${np_.why}); Debian's python3-numpy is one way to get it`);
   console.log(
-    `  ${'map'.padEnd(6)} ${head('numpy')} ${head('nngpc 1')} ${head(`nngpc ${threads}`)} ${head('1/numpy')} ${head(`${threads}/numpy`)}`,
+    `  ${'map'.padEnd(6)} ${head('numpy')} ${head('nngpc 1')} ${head(`nngpc ${threads}`)} ${head('shared')} ${head('1/numpy')} ${head(`${threads}/numpy`)} ${head('shared/np')}`,
   );
+  // "shared": input and out in SharedArrayBuffers, out reused (what a layer loop on both cores does).
+  const sab = (a) => {
+    const s = new Float64Array(new SharedArrayBuffer(a.byteLength));
+    s.set(a);
+    return s;
+  };
+  const bigShared = { nngp: sab(big.nngp), ntk: sab(big.ntk), cov1: sab(big.cov1) };
+  const outShared = { nngp: sab(big.nngp), ntk: sab(big.ntk), cov1: sab(big.cov1) };
   for (const id of ['relu', 'erf', 'gelu']) {
     const entry = catalog().find((e) => e.id === id);
     const compiled = compile(entry.source, { params: entry.params });
     const k = fresh_(compiled);
     const p = parallelKernel(compiled, { threads });
     const t = timeRuns({ one: (x) => k.kernel(x), all: (x) => p.kernel(x) }, big, runs);
+    const u = timeRuns({ shared: (x) => p.kernel(x, { out: outShared }) }, bigShared, runs);
     await p.close();
     const npm_ = np_.maps?.[id]?.median_ms;
     const r = (x) => (npm_ === undefined ? 'n/a' : `${(x / npm_).toFixed(2)}×`);
     console.log(
-      `  ${id.padEnd(6)} ${head(npm_ === undefined ? 'n/a' : npm_.toFixed(1))} ${head(t.one.median.toFixed(1))} ${head(t.all.median.toFixed(1))} ${head(r(t.one.median))} ${head(r(t.all.median))}`,
+      `  ${id.padEnd(6)} ${head(npm_ === undefined ? 'n/a' : npm_.toFixed(1))} ${head(t.one.median.toFixed(1))} ${head(t.all.median.toFixed(1))} ${head(u.shared.median.toFixed(1))} ${head(r(t.one.median))} ${head(r(t.all.median))} ${head(r(u.shared.median))}`,
     );
   }
   if (np_.numpy) console.log(`  (numpy ${np_.numpy})`);
