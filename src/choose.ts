@@ -14,7 +14,7 @@
 import { doubleFunction } from './evaluate.js';
 import { GROUPS, bitsOfError, samplePoints } from './measure.js';
 import { truthsOfRegularForms } from './truth.js';
-import type { Expr } from './types.js';
+import type { Expr, Tree } from './types.js';
 
 /** gap ≤ NEAR_BOUND × var1*var2 is "near the bound" (emit: the `nearbound` node). */
 export const NEAR_BOUND = 1 / 64;
@@ -92,7 +92,7 @@ function selection(near: Sums, elsewhere: Sums): Selection {
 export function choose(
   compiled: { nngp: Fn64; dNngp: Fn64 },
   written: { nngp: Expr; dNngp: Expr },
-  exact: { nngp: Expr; dNngp: Expr },
+  exact: { nngp: Tree; dNngp: Tree },
 ): Choice {
   const fns = ['nngp', 'dNngp'] as const;
   const asWritten = { nngp: doubleFunction(written.nngp), dNngp: doubleFunction(written.dNngp) };
@@ -149,10 +149,10 @@ export function choose(
 /** Which tree to emit for a selection: A, B, or `nearbound(near, elsewhere)` with each region's winner. */
 export function selectedTree(
   s: Selection,
-  stable: Expr,
-  written: Expr,
-  nearbound: (near: Expr, elsewhere: Expr) => Expr,
-): Expr {
+  stable: Tree,
+  written: Tree,
+  nearbound: (near: Tree, elsewhere: Tree) => Tree,
+): Tree {
   if (s.emitted === 'stable') return stable;
   if (s.emitted === 'as-written') return written;
   const pick = (r: RegionScore) => (r.asWritten < r.stable - MARGIN ? written : stable);

@@ -11,18 +11,18 @@ import type {
   CompiledKernel,
   CompileOptions,
   Derivation,
-  Expr,
   KernelInput,
   KernelOutput,
   KernelOptions,
   Loc,
   Program,
+  Tree,
 } from './types.js';
 import { CompileError, locAt } from './errors.js';
 import { HP, evaluateHP, hpFromDouble } from './evaluate.js';
 import { GROUPS, bitsOfError, samplePoints } from './measure.js';
-import * as E from './expr.js';
 import { TooComplex } from './expr.js';
+import * as T from './tree.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
 import { chooseInterior, plainTree, type InteriorChoice } from './interior.js';
@@ -109,7 +109,7 @@ function deriveProgram(program: Program, source: string, filename: string, optio
   }
   // 2. Both are right: emit the more accurate (mean bits of error over all domain groups).
   const stableUser = stabilize(userD);
-  const bits = (tree: Expr) => {
+  const bits = (tree: Tree) => {
     const mod = instantiate(
       buildModule({ nngp: stableNngp, dNngp: tree, sourceName: '', simplified: '', derivative: '' }),
     );
@@ -192,7 +192,7 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
   // The stable code against the source as written, per region (choose.ts).
   const written = derived.written;
   const choice = choose(mod, written, { nngp: derived.stableNngp, dNngp: derived.stableDNngp });
-  const nearbound = (x: Expr, y: Expr) => E.rawFn('nearbound', [x, y]);
+  const nearbound = (x: Tree, y: Tree) => T.fn('nearbound', [x, y]);
   const trees = {
     nngp: selectedTree(choice.nngp, derived.stableNngp, written.nngp, nearbound),
     dNngp: selectedTree(choice.dNngp, derived.stableDNngp, written.dNngp, nearbound),

@@ -7,7 +7,8 @@ import * as E from './expr.js';
 import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
-import type { Expr, Rat } from './types.js';
+import type { Expr, Rat, Tree } from './types.js';
+import * as T from './tree.js';
 
 /**
  * The largest floor a guard may add and still be read as a domain guard: `max(gap, eps)`,
@@ -113,7 +114,7 @@ export function isGuardEpsilon(e: Expr): boolean {
 const POLY_VARS = new Set(['cov12', 'var1', 'var2', 'rho', 'gap']);
 
 /** Is e a polynomial (integer powers ≥ 1) in the inputs, with rational coefficients? */
-export function isMonomial(e: Expr): boolean {
+export function isMonomial(e: Tree): boolean {
   if (e.k === 'num') return true;
   if (e.k === 'sym') return POLY_VARS.has(e.name);
   if (e.k === 'pow')
@@ -176,8 +177,8 @@ export function isPositiveSum(s: Expr): boolean {
 export { isNonnegSymbol } from './poly.js';
 
 /** Does the value depend on the inputs (not a constant to fold)? `nearbound` reads them itself. */
-export function dependsOnInputs(e: Expr): boolean {
-  return E.some(e, (x) => (x.k === 'sym' && x.name !== 'pi') || (x.k === 'fn' && x.name === 'nearbound'));
+export function dependsOnInputs(e: Tree): boolean {
+  return E.some(e, (x: Tree) => (x.k === 'sym' && x.name !== 'pi') || (x.k === 'fn' && x.name === 'nearbound'));
 }
 
 /**
@@ -185,7 +186,7 @@ export function dependsOnInputs(e: Expr): boolean {
  * products, quotients and positive integer or half-integer powers. (Stabilize groups terms into
  * a `ddq` only where this holds, and emit evaluates `ddq` by it: one predicate for both.)
  */
-export function evaluableInDoubleDouble(e: Expr): boolean {
+export function evaluableInDoubleDouble(e: Tree): boolean {
   if (!dependsOnInputs(e)) return true;
   switch (e.k) {
     case 'sym':
@@ -195,7 +196,7 @@ export function evaluableInDoubleDouble(e: Expr): boolean {
     case 'mul':
       return e.factors.every((f) =>
         f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n
-          ? evaluableInDoubleDouble(E.rawPow(f.base, E.num(Q.neg(f.exp.v))))
+          ? evaluableInDoubleDouble(T.pow(f.base, E.num(Q.neg(f.exp.v))))
           : evaluableInDoubleDouble(f),
       );
     case 'pow':

@@ -2,7 +2,7 @@
 // the emitted float64 code. Used to fold constants (rounded once to a double) and as the
 // truth for accuracy measurements.
 import { Decimal } from 'decimal.js';
-import type { Expr } from './types.js';
+import type { Tree } from './types.js';
 import { fromNumber, toNumber } from './rational.js';
 import { HELPER_ERF } from './runtime.js';
 
@@ -92,7 +92,7 @@ export function erfcHP(x: HPNum): HPNum {
 }
 
 /** Evaluates e at the inputs, in HP (values of subexpressions shared through `memo`, for one point). */
-export function evaluateHP(e: Expr, at: HPInputs, memo = new Map<string, HPNum>()): HPNum {
+export function evaluateHP(e: Tree, at: HPInputs, memo = new Map<string, HPNum>()): HPNum {
   const HP = classOf(at.cov12);
   const p = at.var1.mul(at.var2);
   // For double inputs p - c^2 is 0 or at least ~2^-106 p, so a relative 1e-40 is 0 (it is the
@@ -106,14 +106,14 @@ export function evaluateHP(e: Expr, at: HPInputs, memo = new Map<string, HPNum>(
     const r = at.cov12.div(p.sqrt());
     return HP.max(-1, HP.min(1, r));
   };
-  const ev = (e: Expr): HPNum => {
+  const ev = (e: Tree): HPNum => {
     const hit = memo.get(e.key);
     if (hit) return hit;
     const r = ev1(e);
     memo.set(e.key, r);
     return r;
   };
-  const ev1 = (e: Expr): HPNum => {
+  const ev1 = (e: Tree): HPNum => {
     switch (e.k) {
       case 'num':
         return new HP(e.v.n.toString()).div(e.v.d.toString());
@@ -236,12 +236,12 @@ export function evaluateHP(e: Expr, at: HPInputs, memo = new Map<string, HPNum>(
         }
       }
     }
-    throw new Error(`cannot evaluate ${(e as Expr).key}`);
+    throw new Error(`cannot evaluate ${(e as Tree).key}`);
   };
   return ev(e);
 }
 
-function truthy(c: Expr, ev: (e: Expr) => HPNum): boolean {
+function truthy(c: Tree, ev: (e: Tree) => HPNum): boolean {
   if (c.k !== 'fn') return !ev(c).isZero();
   const [a, b] = c.args.map(ev) as [HPNum, HPNum];
   switch (c.name) {
@@ -263,7 +263,7 @@ function truthy(c: Expr, ev: (e: Expr) => HPNum): boolean {
 }
 
 /** The double nearest to a constant expression (evaluated in HP, rounded once). */
-export function foldConstant(e: Expr): number {
+export function foldConstant(e: Tree): number {
   const v = evaluateHP(e, { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
   return v.toNumber();
 }
@@ -311,7 +311,7 @@ const MATH2: Partial<Record<string, (x: number, y: number) => number>> = {
  * A core expression as a float64 function of (cov12, var1, var2), evaluated directly as
  * written (no stabilization): closures built once, for quadrature integrands.
  */
-export function doubleFunction(e: Expr): DoubleFn {
+export function doubleFunction(e: Tree): DoubleFn {
   switch (e.k) {
     case 'num': {
       const k = toNumber(e.v);
@@ -365,6 +365,6 @@ export function doubleFunction(e: Expr): DoubleFn {
 }
 
 /** Evaluates a core expression in float64, directly (no stabilization). */
-export function evaluateDouble(e: Expr, at: { cov12: number; var1: number; var2: number }): number {
+export function evaluateDouble(e: Tree, at: { cov12: number; var1: number; var2: number }): number {
   return doubleFunction(e)(at.cov12, at.var1, at.var2);
 }

@@ -14,9 +14,8 @@ import {
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import { simplify } from './simplify.js';
-import type { Add, Expr, Fn, Rat } from './types.js';
-
-const isFn = (e: Expr, ...names: string[]): e is Fn => e.k === 'fn' && names.includes(e.name);
+import type { Add, Expr, Rat, Tree, TreeFn } from './types.js';
+import * as T from './tree.js';
 
 /** A decision of the lowering to the evaluation tree; `node` names the primitive it introduces. */
 export interface Lowering {
@@ -102,33 +101,33 @@ export const LOWERINGS: readonly Lowering[] = [
  * The evaluation tree of a canonical expression: sums grouped by shared factors and their
  * polynomial parts made stable, exp of polynomials in double-double, the correlation as rho.
  */
-export function evaluationTree(e: Expr): Expr {
+export function evaluationTree(e: Expr): Tree {
   switch (e.k) {
     case 'num':
     case 'sym':
       return e;
     case 'pow':
-      return E.rawPow(evaluationTree(e.base), e.exp.k === 'num' ? e.exp : evaluationTree(e.exp));
+      return T.pow(evaluationTree(e.base), e.exp.k === 'num' ? e.exp : evaluationTree(e.exp));
     case 'mul': {
       const r = substituteRho(e);
       if (r.k !== 'mul') return evaluationTree(r);
-      return E.rawMul(r.factors.map(evaluationTree));
+      return T.mul(r.factors.map(evaluationTree));
     }
     case 'fn': {
       if (e.name === 'exp' && isPolynomial(e.args[0]!) && e.args[0]!.k !== 'num' && e.args[0]!.k !== 'sym')
-        return E.rawFn('expdd', [substituteRhoDeep(e.args[0]!)]);
+        return T.fn('expdd', [substituteRhoDeep(e.args[0]!)]);
       if (e.name === 'expdiff') {
         const [a, b, d] = e.args.map(substituteRhoDeep);
         // The exponents a and b: a polynomial one as dd(p) (its exp taken as exp(hi) * (1 + lo)).
         const exponent = (x: Expr) =>
-          isPolynomial(x) && x.k !== 'num' && x.k !== 'sym' ? E.rawFn('dd', [x]) : evaluationTree(x);
-        return E.rawFn('expdiff', [
+          isPolynomial(x) && x.k !== 'num' && x.k !== 'sym' ? T.fn('dd', [x]) : evaluationTree(x);
+        return T.fn('expdiff', [
           exponent(a!),
           exponent(b!),
           isPolynomial(d!) ? stablePolynomial(d!) : evaluationTree(d!),
         ]);
       }
-      return E.rawFn(e.name, e.args.map(evaluationTree));
+      return T.fn(e.name, e.args.map(evaluationTree));
     }
     case 'add':
       return evaluationSum(e);
@@ -165,13 +164,13 @@ function substituteRho(m: Expr): Expr {
  * sum that may cancel to a negative rounding would be NaN).
  */
 function isDDFactor(f: Expr): boolean {
-  if (f.k === 'fn' || f.k === 'add' || !evaluableInDoubleDouble(E.rawMul([f]))) return false; // negative powers as their positive
+  if (f.k === 'fn' || f.k === 'add' || !evaluableInDoubleDouble(T.mul([f]))) return false; // negative powers as their positive
   if (f.k !== 'pow') return true;
   if (f.exp.k !== 'num') return false;
   return f.exp.v.d === 1n || !dependsOnInputs(f.base) || isPositiveSum(f.base);
 }
 
-function evaluationSum(s: Add): Expr {
+function evaluationSum(s: Add): Tree {
   const withRho = s.terms.map(substituteRho);
   const sum = E.add(...withRho);
   if (sum.k !== 'add') return evaluationTree(sum);
@@ -208,7 +207,7 @@ function evaluationSum(s: Add): Expr {
     if (g) g.push(p);
     else groups.set(p.sig, [p]);
   }
-  const out: Expr[] = [];
+  const out: Tree[] = [];
   for (const g of groups.values()) {
     if (g.length === 1) {
       const p = g[0]!;
@@ -254,14 +253,14 @@ function evaluationSum(s: Add): Expr {
         inner.k === 'add' && !isSignDefinite(inner) && isSignDefinite(substituteGap(inner))
           ? substituteGap(inner)
           : inner;
-      out.push(E.rawFn('ddq', [E.rawMul([poly, ...common])]));
+      out.push(T.fn('ddq', [T.mul([poly, ...common])]));
       continue;
     }
     const innerTree = isPolynomial(inner) ? stablePolynomial(inner) : evaluationTree(inner);
-    out.push(common.length ? E.rawMul([innerTree, ...common.map(evaluationTree)]) : innerTree);
+    out.push(common.length ? T.mul([innerTree, ...common.map(evaluationTree)]) : innerTree);
   }
   if (out.length === 0) return E.ZERO;
-  return out.length === 1 ? out[0]! : E.rawFn('csum', [E.rawAdd(out.map(xangleTerm))]);
+  return out.length === 1 ? out[0]! : T.fn('csum', [T.add(out.map(xangleTerm))]);
 }
 
 export const isConstant = (e: Expr): boolean =>
@@ -273,24 +272,24 @@ export const isConstant = (e: Expr): boolean =>
   (e.k === 'add' && e.terms.every(isConstant));
 
 /** A term k * x * atan2(y, x) of a compensated sum (k constant) as k * xangle(y, x). */
-function xangleTerm(t: Expr): Expr {
+function xangleTerm(t: Tree): Tree {
   if (t.k !== 'mul') return t;
-  const i = t.factors.findIndex((f) => isFn(f, 'atan2', 'angle')); // x*angle = x*atan2 (both 0 at x = 0)
+  const i = t.factors.findIndex((f) => f.k === 'fn' && (f.name === 'atan2' || f.name === 'angle')); // x*angle = x*atan2 (both 0 at x = 0)
   if (i < 0) return t;
-  const [y, x] = (t.factors[i] as Fn).args as [Expr, Expr];
-  const k = simplify(E.div(E.mul(...t.factors.filter((_, j) => j !== i)), x));
-  return isConstant(k) ? E.rawMul([k, E.rawFn('xangle', [y, x])]) : t;
+  const [y, x] = (t.factors[i] as TreeFn).args as [Tree, Tree];
+  const k = simplify(E.div(E.mul(...t.factors.filter((_, j) => j !== i).map(E.canonicalOf)), E.canonicalOf(x)));
+  return isConstant(k) ? T.mul([k, T.fn('xangle', [y, x])]) : t;
 }
 
 /** A polynomial, arranged to evaluate without cancellation where possible. */
-function stablePolynomial(p: Expr): Expr {
+function stablePolynomial(p: Expr): Tree {
   if (p.k !== 'add') return evaluationTree(p);
   if (isSignDefinite(p)) return rawTerms(p);
   const g = substituteGap(p);
   if (isSignDefinite(g)) return g.k === 'add' ? rawTerms(g) : evaluationTree(g);
-  return E.rawFn('dd', [p]);
+  return T.fn('dd', [p]);
 }
 
-function rawTerms(p: Add): Expr {
-  return E.rawAdd(p.terms.map(evaluationTree));
+function rawTerms(p: Add): Tree {
+  return T.add(p.terms.map(evaluationTree));
 }

@@ -16,7 +16,8 @@ import * as E from './expr.js';
 import { buildModule, INTERIOR, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
 import { bitsOfError, rng, samplePoints } from './measure.js';
 import { truthsOfRegularForms } from './truth.js';
-import type { Expr } from './types.js';
+import type { Expr, Tree } from './types.js';
+import * as T from './tree.js';
 
 type Fn64 = (c: number, v1: number, v2: number) => number;
 type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
@@ -50,23 +51,23 @@ const TRUTH_POINTS = 24;
  * stay. (angle, ymxangle, expdiff and smallangle stay: each costs nothing where its special
  * case does not arise.)
  */
-export function plainTree(e: Expr, keep: ReadonlySet<string> = new Set(), checked = false): Expr {
-  const plain = (x: Expr, inGroup = checked) => plainTree(x, keep, inGroup);
+export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checked = false): Tree {
+  const plain = (x: Tree, inGroup = checked) => plainTree(x, keep, inGroup);
   switch (e.k) {
     case 'num':
     case 'sym':
       return e;
     case 'add': {
-      const sum = E.rawAdd(e.terms.map((t) => plain(t)));
-      return checked ? E.rawFn('plainsum', [sum]) : sum;
+      const sum = T.add(e.terms.map((t) => plain(t)));
+      return checked ? T.fn('plainsum', [sum]) : sum;
     }
     case 'mul':
-      return E.rawMul(e.factors.map((f) => plain(f)));
+      return T.mul(e.factors.map((f) => plain(f)));
     case 'pow':
-      return E.rawPow(plain(e.base), plain(e.exp));
+      return T.pow(plain(e.base), plain(e.exp));
     case 'fn':
       if (keep.has(e.name))
-        return E.rawFn(
+        return T.fn(
           e.name,
           e.args.map((a) => plain(a)),
         );
@@ -76,11 +77,11 @@ export function plainTree(e: Expr, keep: ReadonlySet<string> = new Set(), checke
         case 'csum':
           return plain(e.args[0]!, true);
         case 'expdd':
-          return E.rawFn('exp', [plain(e.args[0]!, true)]);
+          return T.fn('exp', [plain(e.args[0]!, true)]);
         case 'nearbound':
           return plain(e.args[1]!);
         default:
-          return E.rawFn(
+          return T.fn(
             e.name,
             e.args.map((a) => plain(a)),
           );
@@ -98,10 +99,10 @@ const DOUBLE_DOUBLE = 8;
  * square root or division as three, an operation inside a double-double group eight times; the
  * exact prologue where the stable code reads cov12, the gap or rho; shared nodes once.
  */
-export function cost(es: readonly Expr[], exact: boolean): number {
+export function cost(es: readonly Tree[], exact: boolean): number {
   const seen = new Set<string>();
   let total = 0;
-  const visit = (e: Expr, weight: number): void => {
+  const visit = (e: Tree, weight: number): void => {
     if (seen.has(e.key) || e.k === 'num' || e.k === 'sym') return;
     seen.add(e.key);
     switch (e.k) {
@@ -132,8 +133,8 @@ export function cost(es: readonly Expr[], exact: boolean): number {
 
 export interface InteriorCandidate {
   readonly name: 'normal form' | 'plain stable' | 'plain but compensated sums';
-  readonly nngp: Expr;
-  readonly dNngp: Expr;
+  readonly nngp: Tree;
+  readonly dNngp: Tree;
 }
 
 export interface InteriorChoice {

@@ -5,7 +5,7 @@
 import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
-import type { Add, Expr, Fn, FnName, Mul, Num, Pow, Rat, Sym, SymName } from './types.js';
+import type { Add, Expr, Fn, FnName, Mul, Num, Pow, Rat, Sym, SymName, Tree } from './types.js';
 
 // ---------------------------------------------------------------- atoms
 
@@ -151,8 +151,10 @@ function polynomialNonneg(e: Add): boolean {
   });
 }
 
-/** The children of a node, in order. */
-export function children(e: Expr): readonly Expr[] {
+/** The children of a node, in order (canonical or evaluation tree alike). */
+export function children(e: Expr): readonly Expr[];
+export function children(e: Tree): readonly Tree[];
+export function children(e: Tree): readonly Tree[] {
   switch (e.k) {
     case 'num':
     case 'sym':
@@ -169,16 +171,19 @@ export function children(e: Expr): readonly Expr[] {
 }
 
 /** Does any node of e (e itself included) satisfy pred? */
-export function some(e: Expr, pred: (x: Expr) => boolean): boolean {
-  return pred(e) || children(e).some((c) => some(c, pred));
+export function some(e: Expr, pred: (x: Expr) => boolean): boolean;
+export function some(e: Tree, pred: (x: Tree) => boolean): boolean;
+export function some(e: Tree, pred: (x: never) => boolean): boolean {
+  const p = pred as (x: Tree) => boolean;
+  return p(e) || children(e).some((c) => some(c, p));
 }
 
 /** Does e mention the symbol `name`? */
-export function mentions(e: Expr, name: SymName): boolean {
-  return some(e, (x) => x.k === 'sym' && x.name === name);
+export function mentions(e: Tree, name: SymName): boolean {
+  return some(e, (x: Tree) => x.k === 'sym' && x.name === name);
 }
 
 /** Number of nodes, for limits and reports. */
-export function size(e: Expr): number {
+export function size(e: Tree): number {
   return 1 + children(e).reduce((n, c) => n + size(c), 0);
 }

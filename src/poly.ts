@@ -5,7 +5,7 @@
 //
 // This module reads the IR's data (types.ts) but builds no IR: expr.ts converts back.
 import * as Q from './rational.js';
-import type { Expr, Rat, SymName } from './types.js';
+import type { Rat, SymName, Tree } from './types.js';
 
 /** The polynomial variables, in the lexicographic order division uses. */
 export const POLY_VARS = ['cov12', 'var1', 'var2', 'gap', 'rho'] as const satisfies readonly SymName[];
@@ -158,7 +158,7 @@ export function radixDigits(n: Poly, d: Poly): Poly[] | undefined {
  * With `laurent`, a variable may also have a negative integer exponent (a Laurent
  * polynomial; see `clearDenominators`).
  */
-export function fromExpr(e: Expr, laurent = false): Poly | undefined {
+export function fromExpr(e: Tree, laurent = false): Poly | undefined {
   switch (e.k) {
     case 'num':
       return constant(e.v);

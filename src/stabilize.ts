@@ -13,7 +13,7 @@ import { HP, evaluateHP } from './evaluate.js';
 import { evaluationTree, isConstant } from './evaluation.js';
 import { simplify } from './simplify.js';
 import { smallAngleSeries } from './smallangle.js';
-import type { Expr, Fn } from './types.js';
+import type { Expr, Fn, Tree } from './types.js';
 
 const isFn = (e: Expr, ...names: string[]): e is Fn => e.k === 'fn' && names.includes(e.name);
 
@@ -268,6 +268,6 @@ function cancelPositive(y: Expr, x: Expr): [Expr, Expr] {
 }
 
 /** The stabilize pass: canonical expression → evaluation tree. */
-export function stabilize(e: Expr): Expr {
+export function stabilize(e: Expr): Tree {
   return evaluationTree(rewriteCanonical(e));
 }

@@ -14,7 +14,7 @@
 //   failure, never as zero error.
 import { decimalClass, evaluateHP, hpFromDouble, type HPNum } from './evaluate.js';
 import * as Q from './rational.js';
-import type { Expr } from './types.js';
+import type { Tree } from './types.js';
 
 export type Truth =
   | { readonly kind: 'value'; readonly value: number }
@@ -28,7 +28,7 @@ const QUICK = [HP50, decimalClass(60)] as const;
 const STEPS = ['1e-15', '1e-25', '1e-35'] as const;
 const LIMIT_PRECISIONS = [decimalClass(110), decimalClass(125), decimalClass(250), decimalClass(400)];
 
-function evaluate(e: Expr, c: HPNum, v1: HPNum, v2: HPNum, memo?: Map<string, HPNum>): HPNum | undefined {
+function evaluate(e: Tree, c: HPNum, v1: HPNum, v2: HPNum, memo?: Map<string, HPNum>): HPNum | undefined {
   try {
     const x = evaluateHP(e, { cov12: c, var1: v1, var2: v2 }, memo);
     return x.isFinite() ? x : undefined;
@@ -44,7 +44,7 @@ function onBound(c: number, v1: number, v2: number): boolean {
 }
 
 /** The limit of e as cov12 → the bound (or the point) from inside, by Aitken's delta-squared. */
-function limitFromInside(e: Expr, cov12: number, var1: number, var2: number, atBound: boolean): Truth {
+function limitFromInside(e: Tree, cov12: number, var1: number, var2: number, atBound: boolean): Truth {
   // Each sample in 120 digits, checked at 240: near rho = -1 a formula's rounding is amplified by
   // 1/sqrt(s), and it may cancel to s^3.5 (J_3), far below its terms.
   const sample = (s: string) =>
@@ -94,7 +94,7 @@ function agreeingValue(
  * The value of e at (cov12, var1, var2). Outside the Cauchy–Schwarz bound the point is taken
  * at the bound (a kernel's value there; rounding in a Dense layer puts inputs just outside).
  */
-export function truthAt(e: Expr, cov12: number, var1: number, var2: number): Truth {
+export function truthAt(e: Tree, cov12: number, var1: number, var2: number): Truth {
   const cc = Q.mul(Q.fromNumber(cov12), Q.fromNumber(cov12));
   const p = Q.mul(Q.fromNumber(var1), Q.fromNumber(var2));
   const outside = Q.cmp(cc, p) > 0;
@@ -129,7 +129,7 @@ function agreeing(f: (D: typeof HP50) => HPNum | undefined, precisions = PRECISI
  * seconds on it).
  */
 export function truthsOfRegularForms(
-  es: readonly Expr[],
+  es: readonly Tree[],
   cov12: number,
   var1: number,
   var2: number,

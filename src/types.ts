@@ -168,7 +168,47 @@ export type StableFn =
   | 'smallangle'
   | 'plainsum';
 
+/**
+ * The canonical IR (built only by expr.ts's constructors, which canonicalise): what simplify,
+ * differentiate and the rewrite rules work on. Every canonical expression is also a valid
+ * evaluation tree (`Tree`), never the other way round.
+ */
 export type Expr = Num | Sym | Add | Mul | Pow | Fn;
+
+/**
+ * An evaluation tree (stabilize's output, emit's input): nodes kept as built (tree.ts), no
+ * canonicalisation, so that a factored or grouped form stays as stabilize arranged it; its
+ * stable primitives (StableFn) and canonical subexpressions (an Expr is a Tree) inside. Passing a
+ * Tree where an Expr is expected is a type error: a canonical constructor would re-expand it.
+ */
+export type Tree = Num | Sym | TreeAdd | TreeMul | TreePow | TreeFn;
+
+/** The two forms' marker: optional, never set at run time; it only keeps a Tree from being taken for an Expr. */
+type Canonical = { readonly form?: 'canonical' };
+type AsBuilt = { readonly form?: 'canonical' | 'tree' };
+
+export interface TreeAdd extends AsBuilt {
+  readonly k: 'add';
+  readonly terms: readonly Tree[];
+  readonly key: string;
+}
+export interface TreeMul extends AsBuilt {
+  readonly k: 'mul';
+  readonly factors: readonly Tree[];
+  readonly key: string;
+}
+export interface TreePow extends AsBuilt {
+  readonly k: 'pow';
+  readonly base: Tree;
+  readonly exp: Tree;
+  readonly key: string;
+}
+export interface TreeFn extends AsBuilt {
+  readonly k: 'fn';
+  readonly name: FnName;
+  readonly args: readonly Tree[];
+  readonly key: string;
+}
 
 export interface Num {
   readonly k: 'num';
@@ -181,24 +221,24 @@ export interface Sym {
   readonly key: string;
 }
 /** A sum: at least two terms, none a sum, like terms collected, sorted by key; a constant term first. */
-export interface Add {
+export interface Add extends Canonical {
   readonly k: 'add';
   readonly terms: readonly Expr[];
   readonly key: string;
 }
 /** A product: no factor a product, bases collected, sorted; a rational coefficient (never 1) first. */
-export interface Mul {
+export interface Mul extends Canonical {
   readonly k: 'mul';
   readonly factors: readonly Expr[];
   readonly key: string;
 }
-export interface Pow {
+export interface Pow extends Canonical {
   readonly k: 'pow';
   readonly base: Expr;
   readonly exp: Expr;
   readonly key: string;
 }
-export interface Fn {
+export interface Fn extends Canonical {
   readonly k: 'fn';
   readonly name: FnName;
   readonly args: readonly Expr[];
@@ -271,8 +311,8 @@ export interface Derivation {
   readonly nngp: Expr;
   readonly dNngp: Expr;
   /** Their evaluation trees (after stabilize; in a compiled kernel, the trees emitted). */
-  readonly stableNngp: Expr;
-  readonly stableDNngp: Expr;
+  readonly stableNngp: Tree;
+  readonly stableDNngp: Tree;
   /** The source as written and its plain derivative: the other candidate (choose.ts), and accuracy's truth. */
   readonly written: Meaning;
   /** What compiled but looks like a mistake (a param the source never reads). */

@@ -8,6 +8,7 @@ import * as E from '../src/expr.js';
 import { meaning } from '../src/meaning.js';
 import { catalog, compileActivation } from '../src/catalog.js';
 import { canonical } from './helpers.js';
+import * as T from '../src/tree.js';
 
 describe('accuracy-driven choice', () => {
   const src = 'exp(cov12 - var1/2 - var2/2)';
@@ -35,12 +36,12 @@ describe('accuracy-driven choice', () => {
     const choice = choose(nearOnly, written, canon);
     expect(choice.nngp.emitted).toBe('by region');
     expect(choice.nngp.near.asWritten).toBeLessThan(choice.nngp.near.stable);
-    const tree = selectedTree(choice.nngp, E.ONE, written.nngp, (x, y) => E.rawFn('nearbound', [x, y]));
+    const tree = selectedTree(choice.nngp, E.ONE, written.nngp, (x, y) => T.fn('nearbound', [x, y]));
     expect(tree.key).toBe(`nearbound(${written.nngp.key},#1)`);
   });
 
   it('emits nearbound(x, y) as x within gap ≤ var1*var2/64 and y elsewhere, as the evaluator reads it', () => {
-    const tree = E.rawFn('nearbound', [E.ONE, E.num(2)]);
+    const tree = T.fn('nearbound', [E.ONE, E.num(2)]);
     const mod = instantiate(buildModule({ nngp: tree, dNngp: tree, sourceName: 't', simplified: '', derivative: '' }));
     for (const [c, v1, v2] of [
       [0.999, 1, 1],

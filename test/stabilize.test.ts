@@ -7,10 +7,26 @@ import { compile } from '../src/compile.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, samplePoints } from '../src/measure.js';
 import { canonical as canon, references } from './helpers.js';
+import * as E from '../src/expr.js';
 
 const uses = (src: string, fn: string) => stabilize(canon(src)).key.includes(fn);
 
 describe('stabilize', () => {
+  it('returns an evaluation tree, which the type system keeps from the canonical constructors', () => {
+    const tree = stabilize(
+      canon('(var1*var2 - cov12^2)/sqrt(var1*var2 - cov12^2) + cov12*acos(cov12/sqrt(var1*var2))'),
+    );
+    // @ts-expect-error a Tree is not an Expr: E.mul would re-canonicalise (re-expand) its grouping
+    const reexpanded = () => E.mul(tree, E.ONE);
+    expect(reexpanded).toBeTypeOf('function');
+    // The explicit way back has the same meaning.
+    const back = E.canonicalOf(tree);
+    for (const [c, v1, v2] of samplePoints('interior', 6, 5)) {
+      const at = { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) };
+      expect(bitsOfError(evaluateHP(back, at).toNumber(), evaluateHP(tree, at).toNumber())).toBe(0);
+    }
+  });
+
   it('documents every rewrite and lowering with a reason it is sound and when it helps', () => {
     expect(REWRITES.length).toBeGreaterThan(5);
     for (const r of [...REWRITES, ...LOWERINGS]) {

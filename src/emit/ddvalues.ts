@@ -5,16 +5,17 @@ import { dependsOnInputs, evaluableInDoubleDouble, isNonnegSymbol } from '../dom
 import { HP, evaluateHP, foldConstant } from '../evaluate.js';
 import * as E from '../expr.js';
 import * as Q from '../rational.js';
-import type { Expr, Rat } from '../types.js';
+import type { Tree, Rat } from '../types.js';
 import { type Code, type Statement, ONE, ZERO, js, lit, literal, ref, statement } from './code.js';
 import { DoubleDouble, type Monomial, type Pair, splitRat } from './ddasm.js';
+import * as T from '../tree.js';
 
 /** The emitted names of the inputs and of the per-point derived values (prologue). */
 export const SYM_NAMES: Record<string, string> = { cov12: 'c', var1: 'v1', var2: 'v2', gap: 'g', rho: 'r' };
 const SYMBOL_OF = new Map(Object.entries(SYM_NAMES).map(([sym, name]) => [name, sym]));
 
-export const angleNode = (name: 'angle' | 'atan2', y: Expr, x: Expr) => E.rawFn(name, [y, x]);
-export const power = (base: Expr, r: Rat) => E.rawPow(base, E.num(r));
+export const angleNode = (name: 'angle' | 'atan2', y: Tree, x: Tree) => T.fn(name, [y, x]);
+export const power = (base: Tree, r: Rat) => T.pow(base, E.num(r));
 
 interface SmallAngle {
   small: Code;
@@ -43,7 +44,7 @@ export abstract class DoubleDoubleValues {
   }
 
   /** The value of e: a name or a literal. */
-  abstract val(e: Expr): Code;
+  abstract val(e: Tree): Code;
 
   protected fresh(): string {
     return `${this.prefix}${this.n++}`;
@@ -71,7 +72,7 @@ export abstract class DoubleDoubleValues {
   }
 
   /** A product of constants, polynomials and their (half-)integer powers, in double-double. */
-  protected ddValue(e: Expr): Pair {
+  protected ddValue(e: Tree): Pair {
     this.helpers.add('dd');
     if (!dependsOnInputs(e)) {
       const [hi, lo] = e.k === 'num' ? splitRat(e.v) : [foldConstant(e), 0];
@@ -82,7 +83,7 @@ export abstract class DoubleDoubleValues {
     if (e.k === 'mul') {
       const consts = e.factors.filter((f) => !dependsOnInputs(f));
       let acc: Pair | undefined = consts.length
-        ? this.ddValue(consts.length === 1 ? consts[0]! : E.rawMul(consts))
+        ? this.ddValue(consts.length === 1 ? consts[0]! : T.mul(consts))
         : undefined;
       const dens: Pair[] = [];
       for (const f of e.factors.filter(dependsOnInputs)) {
@@ -114,7 +115,7 @@ export abstract class DoubleDoubleValues {
   }
 
   /** A term of a compensated sum as double-double: ddq as is, constant × value exactly. */
-  protected ddTerm(t: Expr): Pair {
+  protected ddTerm(t: Tree): Pair {
     this.helpers.add('dd');
     if (t.k === 'fn' && t.name === 'ddq') return this.ddValue(t.args[0]!);
     if (t.k === 'fn' && t.name === 'xangle') return this.ddXangle(t.args[0]!, t.args[1]!);
@@ -123,13 +124,13 @@ export abstract class DoubleDoubleValues {
       const consts = t.factors.filter((f) => !dependsOnInputs(f));
       const rest = t.factors.filter(dependsOnInputs);
       if (consts.length && rest.length) {
-        const k = this.ddValue(consts.length === 1 ? consts[0]! : E.rawMul(consts));
+        const k = this.ddValue(consts.length === 1 ? consts[0]! : T.mul(consts));
         const r = rest[0]!;
         if (rest.length === 1 && r.k === 'fn' && r.name === 'xangle')
           return this.ddMul(this.ddXangle(r.args[0]!, r.args[1]!), k);
         if (rest.length === 1 && r.k === 'fn' && (r.name === 'atan2' || r.name === 'angle'))
           return this.ddMul(this.ddAngle(r.name, r.args[0]!, r.args[1]!), k);
-        return this.ddMul([this.val(rest.length === 1 ? r : E.rawMul(rest)), ZERO], k);
+        return this.ddMul([this.val(rest.length === 1 ? r : T.mul(rest)), ZERO], k);
       }
     }
     return [this.val(t), ZERO];
@@ -141,7 +142,7 @@ export abstract class DoubleDoubleValues {
    * sum cancels it (gelu at cov12 = -var), this keeps. Below tan(angle) = 1/2, ymxangle is under a
    * sixth of x * angle, so its few ulps are fewer than the half ulp of x * (rounded angle).
    */
-  protected smallAngle(y: Expr, x: Expr, name: 'angle' | 'atan2' = 'angle', ratio = 2): SmallAngle {
+  protected smallAngle(y: Tree, x: Tree, name: 'angle' | 'atan2' = 'angle', ratio = 2): SmallAngle {
     const key = `small:${name}:${ratio}:${y.key};${x.key}`;
     const hit = this.smallAngles.get(key);
     if (hit) return hit; // nngp's x*angle and the derivative's angle share it in the fused loop
@@ -158,19 +159,19 @@ export abstract class DoubleDoubleValues {
   }
 
   /** x * atan2(y, x) in double-double: see smallAngle; elsewhere x times the angle, exactly. */
-  protected ddXangle(y: Expr, x: Expr): Pair {
+  protected ddXangle(y: Tree, x: Tree): Pair {
     const { small, xt, theta, xv } = this.smallAngle(y, x);
     return this.dd.select(small, xt, this.dd.twoProduct(xv, theta));
   }
 
   /** atan2(y, x) or angle(y, x) in double-double: (x * angle) / x at small angles, the rounded angle elsewhere. */
-  protected ddAngle(name: 'angle' | 'atan2', y: Expr, x: Expr, ratio = 2): Pair {
+  protected ddAngle(name: 'angle' | 'atan2', y: Tree, x: Tree, ratio = 2): Pair {
     const { small, xt, theta, xv } = this.smallAngle(y, x, name, ratio);
     return this.dd.select(small, this.ddDiv(xt, [xv, ZERO]), [theta, ZERO]);
   }
 
   /** A polynomial in the inputs, in double-double (greedy Horner), once per polynomial. */
-  protected polynomial(p: Expr): Pair {
+  protected polynomial(p: Tree): Pair {
     const hit = this.pairs.get(p.key);
     if (hit) return hit;
     this.helpers.add('dd');
@@ -183,13 +184,13 @@ export abstract class DoubleDoubleValues {
 }
 
 /** The low part of a constant: its HP value minus the double hi. */
-function foldLow(e: Expr, hi: number): number {
+function foldLow(e: Tree, hi: number): number {
   const v = evaluateHP(e, { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
   return v.sub(new HP(hi)).toNumber();
 }
 
 /** A monomial as coefficient and its variables (repeated by degree), or undefined. */
-function monomialOrUndefined(t: Expr): Monomial | undefined {
+function monomialOrUndefined(t: Tree): Monomial | undefined {
   let c = Q.ONE;
   const vars: Code[] = [];
   for (const f of t.k === 'mul' ? t.factors : [t]) {
@@ -202,7 +203,7 @@ function monomialOrUndefined(t: Expr): Monomial | undefined {
   return [c, vars];
 }
 
-function monomial(t: Expr): Monomial {
+function monomial(t: Tree): Monomial {
   const m = monomialOrUndefined(t);
   if (!m) throw new Error(`emit: not a monomial: ${t.key}`);
   return m;

@@ -4,7 +4,7 @@
 // returns { nngp, dNngp, kernel } (for `instantiate`, in process). One build serves every print.
 import { HELPER_ANGLE, HELPER_ATAN2, HELPER_ERF, HELPER_YMXANGLE, HELPERS_DD, KERNEL } from '../runtime.js';
 import * as E from '../expr.js';
-import type { Expr } from '../types.js';
+import type { Tree } from '../types.js';
 import {
   type Code,
   type Statement,
@@ -31,14 +31,14 @@ export const INTERIOR = 0.5;
 
 export interface EmitInput {
   /** Evaluation trees (output of stabilize). */
-  readonly nngp: Expr;
-  readonly dNngp: Expr;
+  readonly nngp: Tree;
+  readonly dNngp: Tree;
   /**
    * Trees evaluated in plain doubles in the interior regime, before the stable ones (an entry
    * whose plain value is not finite takes the stable path). gap and rho are var1*var2 - cov12^2
    * and cov12/sqrt(var1*var2) in plain doubles there; cov12 needs no projection.
    */
-  readonly interior?: { readonly nngp: Expr; readonly dNngp: Expr };
+  readonly interior?: { readonly nngp: Tree; readonly dNngp: Tree };
   /** Where the source came from, for the banner. */
   readonly sourceName: string;
   /** The simplified map and derivative in math syntax, for the banner. */
@@ -61,7 +61,7 @@ interface Straight {
   readonly inputs: ReadonlySet<string>;
 }
 
-function needsOf(...es: Expr[]): Needs {
+function needsOf(...es: Tree[]): Needs {
   const any = (n: 'cov12' | 'gap' | 'rho') => es.some((e) => E.mentions(e, n));
   return {
     c: any('cov12') || es.some((e) => E.some(e, (x) => x.k === 'fn' && x.name === 'nearbound')),
@@ -150,7 +150,7 @@ const INTERIOR_TEST = statement(
   { name: 'icc', value: js`${ref('c0')} * ${ref('c0')}` },
 );
 
-function interiorValues(trees: readonly Expr[]): Interior {
+function interiorValues(trees: readonly Tree[]): Interior {
   const b = new ValueCode('f', false);
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
@@ -167,7 +167,7 @@ function interiorValues(trees: readonly Expr[]): Interior {
   return { statements, values, certificates, helpers: new Set([...b.helpers].filter((h) => h !== 'dd')) };
 }
 
-function scalar(e: Expr, interior?: Expr): Straight & { helpers: ReadonlySet<string>; interior?: Interior } {
+function scalar(e: Tree, interior?: Tree): Straight & { helpers: ReadonlySet<string>; interior?: Interior } {
   const b = new ValueCode();
   const result = b.val(e);
   const needs = needsOf(e);
@@ -208,7 +208,7 @@ interface Loop {
  * error term; an entry that fails it (an overflow somewhere, or NaN input) is redone by the
  * guarded scalar functions. Per-row work (the split of var1) is hoisted out of the inner loop.
  */
-function loop(trees: Expr[], interiorTrees?: Expr[]): Loop & { helpers: ReadonlySet<string> } {
+function loop(trees: Tree[], interiorTrees?: Tree[]): Loop & { helpers: ReadonlySet<string> } {
   const b = new ValueCode('t', false);
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);

@@ -5,10 +5,11 @@ import { dependsOnInputs } from '../domain.js';
 import { foldConstant } from '../evaluate.js';
 import * as E from '../expr.js';
 import * as Q from '../rational.js';
-import type { Expr, Fn } from '../types.js';
+import type { Tree, TreeFn } from '../types.js';
 import { type Code, ONE, ZERO, join, js, lit, literal, ref } from './code.js';
 import type { Pair } from './ddasm.js';
 import { DoubleDoubleValues, SYM_NAMES, angleNode, power } from './ddvalues.js';
+import * as T from '../tree.js';
 
 export { SYM_NAMES } from './ddvalues.js';
 
@@ -53,7 +54,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
   }
 
   /** The value of e: a name or a literal. */
-  val(e: Expr): Code {
+  val(e: Tree): Code {
     const hit = this.memo.get(e.key);
     if (hit) return hit;
     const v = this.compute(e);
@@ -61,7 +62,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     return v;
   }
 
-  private compute(e: Expr): Code {
+  private compute(e: Tree): Code {
     if (!dependsOnInputs(e)) return lit(literal(e.k === 'num' ? Q.toNumber(e.v) : foldConstant(e)));
     switch (e.k) {
       case 'num':
@@ -91,14 +92,13 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     }
   }
 
-  private product(factors: readonly Expr[]): Code {
+  private product(factors: readonly Tree[]): Code {
     const num: Code[] = [];
     const den: Code[] = [];
     // Constant factors (rationals, powers of pi, ...) folded into one literal, rounded once.
     const consts = factors.filter((f) => !dependsOnInputs(f));
     if (consts.length) {
-      const k =
-        consts.length === 1 && consts[0]!.k === 'num' ? Q.toNumber(consts[0]!.v) : foldConstant(E.rawMul(consts));
+      const k = consts.length === 1 && consts[0]!.k === 'num' ? Q.toNumber(consts[0]!.v) : foldConstant(T.mul(consts));
       if (k !== 1) num.push(lit(literal(k)));
       factors = factors.filter(dependsOnInputs);
     }
@@ -114,7 +114,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     return js`${n} / ${den.length === 1 ? wrap(den[0]!) : js`(${join(den, ' * ')})`}`;
   }
 
-  private power(e: Expr & { k: 'pow' }): Code {
+  private power(e: Tree & { k: 'pow' }): Code {
     const b = this.val(e.base);
     if (e.exp.k !== 'num') return js`Math.pow(${b}, ${this.val(e.exp)})`;
     const r = e.exp.v;
@@ -129,7 +129,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     return js`Math.pow(${b}, ${literal(Q.toNumber(r))})`;
   }
 
-  private call(e: Fn): Code {
+  private call(e: TreeFn): Code {
     const arg = (i: number) => this.val(e.args[i]!);
     switch (e.name) {
       case 'where': {
@@ -188,24 +188,24 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         return js`Math.exp(${h}) * (1 + ${l})`;
       }
       case 'expdiff': {
-        const [a, b, d] = e.args as [Expr, Expr, Expr];
+        const [a, b, d] = e.args as [Tree, Tree, Tree];
         // exp of each exponent: exp(hi) * (1 + lo) for a dd polynomial, Math.exp otherwise.
-        const exp = (x: Expr) =>
-          x.k === 'fn' && x.name === 'dd' ? this.val(E.rawFn('expdd', x.args)) : this.tmp(js`Math.exp(${this.val(x)})`);
+        const exp = (x: Tree) =>
+          x.k === 'fn' && x.name === 'dd' ? this.val(T.fn('expdd', x.args)) : this.tmp(js`Math.exp(${this.val(x)})`);
         const ea = exp(a);
         const eb = exp(b);
         const dv = this.val(d);
         return js`${dv} >= 0 ? -${ea} * Math.expm1(-${dv}) : ${eb} * Math.expm1(${dv})`;
       }
       case 'xangle': {
-        const [y, x] = e.args as [Expr, Expr];
+        const [y, x] = e.args as [Tree, Tree];
         return js`${this.val(x)} * ${this.val(angleNode('angle', y, x))}`; // x * angle = x * atan2: both 0 at x = 0
       }
       case 'ymxangle': {
         // The series only for small angles (rare); otherwise y - x * angle, the angle shared
         // with any other use of angle(y, x) (the derivative of arc-cosine maps is one).
         this.helpers.add('ymxangle');
-        const [y, x] = e.args as [Expr, Expr];
+        const [y, x] = e.args as [Tree, Tree];
         const a = this.val(angleNode('angle', y, x));
         const yv = this.val(y),
           xv = this.val(x);
@@ -231,16 +231,16 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
    * pi/2 - atan2(x, y) the same way (ymxangle's series converges to tan 2; its few ulps are a
    * fifth of the angle). Elsewhere the sum itself.
    */
-  private smallAngleSeries(e: Fn): Code {
-    const [y, x, scale, direct, phiMax, k0, ...coeffs] = e.args as [Expr, Expr, Expr, Expr, Expr, Expr, ...Expr[]];
+  private smallAngleSeries(e: TreeFn): Code {
+    const [y, x, scale, direct, phiMax, k0, ...coeffs] = e.args as [Tree, Tree, Tree, Tree, Tree, Tree, ...Tree[]];
     const phi = this.val(angleNode('angle', y, x));
-    const cs = coeffs.map((c) => Q.toNumber((c as Expr & { k: 'num' }).v));
+    const cs = coeffs.map((c) => Q.toNumber((c as Tree & { k: 'num' }).v));
     const even = cs.every((c, j) => j % 2 === 0 || c === 0);
     const step = even ? this.tmp(js`${phi} * ${phi}`) : phi;
     const used = even ? cs.filter((_, j) => j % 2 === 0) : cs;
     let horner = lit(literal(used[used.length - 1]!));
     for (let j = used.length - 2; j >= 0; j--) horner = js`${literal(used[j]!)} + ${step} * (${horner})`;
-    const k = Number((k0 as Expr & { k: 'num' }).v.n);
+    const k = Number((k0 as Tree & { k: 'num' }).v.n);
     const near0 = this.ddAngle('angle', y, x, 1);
     const complement = this.ddAngle('angle', x, y, 1);
     const yv = this.val(y),
@@ -256,17 +256,17 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     for (let i = 1; i < k; i++) acc = this.ddMul(acc, phiDD);
     acc = this.ddMul(acc, [this.tmp(horner), ZERO]);
     acc = this.ddMul(acc, [this.val(scale), ZERO]);
-    return js`${phi} < ${literal(Q.toNumber((phiMax as Expr & { k: 'num' }).v))} ? ${acc[0]} + ${acc[1]} : ${this.val(direct)}`;
+    return js`${phi} < ${literal(Q.toNumber((phiMax as Tree & { k: 'num' }).v))} ? ${acc[0]} + ${acc[1]} : ${this.val(direct)}`;
   }
 }
 
 /** -t for a term with a negative coefficient, else undefined. */
-function negatedTerm(t: Expr): Expr | undefined {
+function negatedTerm(t: Tree): Tree | undefined {
   if (t.k === 'num' && t.v.n < 0n) return E.num(Q.neg(t.v));
   if (t.k === 'mul' && t.factors[0]!.k === 'num' && t.factors[0].v.n < 0n) {
     const c = Q.neg(t.factors[0].v);
     const factors = Q.isOne(c) ? t.factors.slice(1) : [E.num(c), ...t.factors.slice(1)];
-    return factors.length === 1 ? factors[0] : E.rawMul(factors);
+    return factors.length === 1 ? factors[0] : T.mul(factors);
   }
   return undefined;
 }
