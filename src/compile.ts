@@ -15,6 +15,7 @@ import type {
   KernelOutput,
   KernelOptions,
   Loc,
+  Expr,
   Program,
   Tree,
 } from './types.js';
@@ -26,6 +27,8 @@ import * as T from './tree.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
 import { chooseInterior, plainTree, type InteriorChoice } from './interior.js';
+import { activationExprs, fnDirective, onlyDirectives } from './activation.js';
+import { decompose, kernelOf, NoClosedForm } from './expectation.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
 
 /** Source → simplified map, derivative and their stable evaluation trees. */
@@ -34,6 +37,9 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
   checkCompileOptions('derive', options);
   source = source.replace(/^\uFEFF/, ''); // a byte order mark some editors write
   const filename = options.filename ?? '<input>';
+  const fn = fnDirective(source);
+  if (fn !== undefined && onlyDirectives(source))
+    return activationDerivation(fn, { ...options, params: effectiveParams(source, filename, options.params) });
   const program = parse(source, filename);
   try {
     return deriveProgram(program, source, filename, options);
@@ -53,6 +59,14 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
   }
 }
 
+/** A map (lowered core expression) → its simplified form, derivative, evaluation trees and meaning. */
+function deriveMap(lowered: Expr) {
+  const written = meaningOf(lowered);
+  const nngp = simplify(lowered);
+  const dNngp = simplify(differentiate(nngp, 'cov12'));
+  return { nngp, dNngp, stableNngp: stabilize(nngp), stableDNngp: stabilize(dNngp), written };
+}
+
 function deriveProgram(program: Program, source: string, filename: string, options: CompileOptions): Derivation {
   const params = effectiveParams(source, filename, options.params);
   const {
@@ -67,11 +81,7 @@ function deriveProgram(program: Program, source: string, filename: string, optio
     code: 'W_UNUSED_PARAM' as const,
     message: `${filename}: param '${k}' is not used by the source`,
   }));
-  const written = meaningOf(lowered);
-  const nngp = simplify(lowered);
-  const dNngp = simplify(differentiate(nngp, 'cov12'));
-  const stableNngp = stabilize(nngp);
-  const stableDNngp = stabilize(dNngp);
+  const { nngp, dNngp, stableNngp, stableDNngp, written } = deriveMap(lowered);
   const user =
     userDerivative(source, filename, options) ??
     (derivativeDef && program.derivative
@@ -180,7 +190,45 @@ export function instantiate(module: ModuleParts | string): Exports {
 export function compile(source: string, options: CompileOptions = {}): CompiledKernel {
   checkSource('compile', source);
   checkCompileOptions('compile', options);
-  const derived = derive(source, options);
+  // (A source that is only an activation, a `# fn:` line and directives: derive derives its kernel.)
+  return compileDerivation(derive(source, options), options);
+}
+
+/**
+ * The kernel of an activation given alone: nngp_fn(cov12, var1, var2) = E[f(x1) f(x2)] derived
+ * in closed form (expectation.ts), then compiled as any source; `simplified` is the derived map.
+ * An activation outside the table of expectations is an E_NO_CLOSED_FORM error saying what.
+ */
+export function fromActivation(fn: string, options: CompileOptions = {}): CompiledKernel {
+  checkSource('fromActivation', fn);
+  checkCompileOptions('fromActivation', options);
+  return compileDerivation(activationDerivation(fn, options), {
+    ...options,
+    filename: options.filename ?? options.name ?? `fn: ${fn.trim()}`,
+  });
+}
+
+/** The derivation of an activation's kernel (fromActivation, and derive of a `# fn:`-only source). */
+function activationDerivation(fn: string, options: CompileOptions): Derivation {
+  const [f] = activationExprs(fn, options.params);
+  let nngp: Expr;
+  try {
+    nngp = kernelOf(decompose(f));
+  } catch (e) {
+    if (!(e instanceof NoClosedForm)) throw e;
+    throw new CompileError(
+      'E_NO_CLOSED_FORM',
+      `no closed-form kernel for f(x) = ${fn.trim()}: ${e.message}`,
+      fn,
+      locAt(fn, 0, Math.max(1, fn.trimEnd().length)),
+      options.filename ?? '<fn>',
+    );
+  }
+  return { derivativeSource: 'symbolic', ...deriveMap(nngp), warnings: [] };
+}
+
+/** A derivation → the emitted module, instantiated (the back half of compile). */
+function compileDerivation(derived: Derivation, options: CompileOptions): CompiledKernel {
   const name = options.name ?? options.filename ?? 'nngp_fn';
   const text = {
     sourceName: options.filename ?? options.name ?? '<input>',

@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'E_DOMAIN' // a constant subexpression outside the real domain: 1/0, sqrt(-1), log(0), acos(2)
   | 'E_EMPTY'
   | 'E_TOO_LARGE' // source or expression beyond the compiler's limits
-  | 'E_DERIVATIVE'; // a user-supplied d_nngp that disagrees with the derivative of nngp
+  | 'E_DERIVATIVE' // a user-supplied d_nngp that disagrees with the derivative of nngp
+  | 'E_NO_CLOSED_FORM'; // an activation (fn only) whose kernel the table of expectations does not cover
 
 /**
  * The one error type nngpc throws for bad input. `frame` is a code frame: the file:line:col,

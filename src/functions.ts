@@ -63,9 +63,20 @@ def('clip', 3);
 def('where', 3);
 def('pow', 2, 'power');
 def('square', 1);
+def('relu', 1);
 
 /** Module prefixes a pasted neural-tangents function may use. Longest first. */
-export const PREFIXES = ['jax.scipy.special.', 'jax.numpy.', 'scipy.special.', 'numpy.', 'jnp.', 'np.', 'math.', 'sp.'];
+export const PREFIXES = [
+  'jax.scipy.special.',
+  'jax.numpy.',
+  'scipy.special.',
+  'jax.nn.',
+  'numpy.',
+  'jnp.',
+  'np.',
+  'math.',
+  'sp.',
+];
 
 /** Strips a known module prefix: `jnp.arcsin` → `arcsin`. */
 export function stripPrefix(name: string): string {

@@ -1,5 +1,5 @@
 // nngpc: the programmatic API. This entry point never loads the TypeScript compiler.
-export { compile, derive, instantiate } from './compile.js';
+export { compile, derive, fromActivation, instantiate } from './compile.js';
 export { CompileError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { parse } from './parse.js';

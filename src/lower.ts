@@ -287,6 +287,8 @@ class Lowering {
         return E.pow(args[0]!, E.HALF);
       case 'square':
         return E.pow(args[0]!, E.num(2));
+      case 'relu':
+        return E.fn('max', [args[0]!, E.ZERO]);
       case 'pow':
         return E.pow(args[0]!, args[1]!);
       case 'where': {

@@ -3,12 +3,9 @@
 // derivative (Price's theorem), at interior points and near |rho| = 1 and the diagonal.
 // (accuracy.ts measures bits of error against the source's meaning.)
 import { checkSource, checkVerifyOptions } from './arguments.js';
-import { lower } from './lower.js';
 import { compile } from './compile.js';
-import { differentiate } from './differentiate.js';
+import { activationExprs } from './activation.js';
 import { doubleFunction } from './evaluate.js';
-import { parse } from './parse.js';
-import { simplify } from './simplify.js';
 import type { CompileOptions, Expr } from './types.js';
 import { rng } from './measure.js';
 import { effectiveParams } from './sourcefile.js';
@@ -151,13 +148,6 @@ export interface VerifyOptions extends CompileOptions {
   /** f jumps: skip the derivative (E[f' f'] holds a delta). */
   readonly jump?: boolean;
   readonly seed?: number;
-}
-
-/** The activation f and its a.e. derivative f', as core expressions in `cov12` (standing for x). */
-function activationExprs(fn: string, params: Record<string, number> | undefined): [Expr, Expr] {
-  const src = fn.replace(/\bx\b/g, 'cov12');
-  const f = simplify(lower(parse(src, '<fn>'), src, { params, filename: '<fn>' }));
-  return [f, simplify(differentiate(f))];
 }
 
 /** Checks nngp (and its derivative) against quadrature of E[f f] (and E[f' f']). */

@@ -66,6 +66,22 @@ describe('CLI', () => {
     expect(run(['derive', 'cov12', '--params', 'a=x'], dir).status).toBe(2);
   });
 
+  it('derive --fn prints the kernel of an activation and its derivative; compiles a # fn:-only file', () => {
+    const ok = run(['derive', '--fn', 'relu(x)'], dir);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toBe(
+      'nngp_fn(cov12, var1, var2) = -acos(cov12/(sqrt(var1)*sqrt(var2)))*cov12/(2*pi) + sqrt(-cov12^2 + var1*var2)/(2*pi) + cov12/2\n' +
+        'd nngp / d cov12        = 1/2 - acos(cov12/(sqrt(var1)*sqrt(var2)))/(2*pi)\n',
+    );
+    const refused = run(['derive', '--fn', 'tanh(x)'], dir);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('no closed-form kernel for f(x) = tanh(x)');
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+    writeFileSync(join(dir, 'mine.nngp'), '# fn: erf(x) + a*x\n# params: a=0.5\n');
+    expect(run(['compile', 'mine.nngp', '-o', 'fnout'], dir).status).toBe(0);
+    expect(readFileSync(join(dir, 'fnout', 'mine.ts'), 'utf8')).toContain('nngp(cov12, var1, var2) = 1 - 2*acos(');
+  });
+
   it('does not rewrite an up-to-date output (mtime kept)', () => {
     run(['compile', 'erf.nngp', '-o', 'gen2'], dir);
     const before = statSync(join(dir, 'gen2', 'erf.ts')).mtimeMs;

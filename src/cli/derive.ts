@@ -1,23 +1,35 @@
 // `nngpc derive`: the simplified d nngp / d cov12 of a file, an expression, or stdin.
 import { existsSync, statSync } from 'node:fs';
-import { compile } from '../compile.js';
+import { compile, fromActivation } from '../compile.js';
 import { readSource, UnreadableSource } from '../readsource.js';
-import { UsageError, type CommandSpec, type ParsedArgs } from './args.js';
+import { lastValue, UsageError, type CommandSpec, type ParsedArgs } from './args.js';
 import { errorJson, printError, printJson, printWarnings } from './report.js';
 import { paramsOption, PARAMS_OPTION } from './params.js';
 
 export const DERIVE: CommandSpec = {
   name: 'derive',
-  synopsis: "derive <file | 'expression' | -> [options]",
-  summary: 'Prints the simplified d nngp / d cov12 of a source file, of an expression, or of stdin (-).',
-  options: [PARAMS_OPTION, { flag: '--json', help: 'print the map, its derivative and where it came from as JSON' }],
-  notes: ["Example: nngpc derive 'cov12^2 * a' --params a=3"],
+  synopsis: "derive <file | 'expression' | -> [options]   or   derive --fn 'activation in x' [options]",
+  summary:
+    'Prints the simplified d nngp / d cov12 of a source file, of an expression, or of stdin (-); with --fn, the kernel nngp_fn = E[f(x1) f(x2)] of an activation and its derivative.',
+  options: [
+    PARAMS_OPTION,
+    {
+      flag: '--fn',
+      value: 'EXPR',
+      example: "'relu(x) + 0.25*x'",
+      help: 'the activation f(x): derive its kernel (closed forms by the table of expectations)',
+    },
+    { flag: '--json', help: 'print the map, its derivative and where it came from as JSON' },
+  ],
+  notes: ["Example: nngpc derive 'cov12^2 * a' --params a=3", "Example: nngpc derive --fn 'erf(x) + 0.5*x'"],
 };
 
 /** Does the argument look like a path rather than an expression (so a missing file is not compiled as math)? */
 const looksLikePath = (arg: string) => /\.(nngp|py|txt|math)$/i.test(arg) || /[/\\]/.test(arg.replace(/\s/g, ''));
 
 export function runDerive(args: ParsedArgs): number {
+  const fn = lastValue(args, '--fn');
+  if (fn !== undefined) return deriveActivation(fn, args);
   const [arg] = args.rest;
   if (arg === undefined || args.rest.length > 1) throw new UsageError('derive takes one file, expression, or -');
   const params = paramsOption(args);
@@ -52,6 +64,23 @@ export function runDerive(args: ParsedArgs): number {
   } catch (e) {
     printError(e);
     if (json) printJson({ source: arg, error: errorJson(e) });
+    return 1;
+  }
+}
+
+/** derive --fn: the activation's kernel (printed: it is what a user would otherwise look up) and its derivative. */
+function deriveActivation(fn: string, args: ParsedArgs): number {
+  if (args.rest.length) throw new UsageError('derive --fn takes no file or expression besides the activation');
+  const json = args.flags.has('--json');
+  try {
+    const k = fromActivation(fn, { params: paramsOption(args), target: 'js' });
+    if (json) printJson({ fn, nngp: k.simplified, dNngp: k.derivative });
+    else
+      process.stdout.write(`nngp_fn(cov12, var1, var2) = ${k.simplified}\nd nngp / d cov12        = ${k.derivative}\n`);
+    return 0;
+  } catch (e) {
+    printError(e);
+    if (json) printJson({ fn, error: errorJson(e) });
     return 1;
   }
 }

@@ -1,0 +1,330 @@
+// From the activation to its kernel: nngp_fn(cov12, var1, var2) = E[f(x1) f(x2)] in closed form,
+// by an algebra of known expectations (not a list of whole activations). f, a core expression in
+// x (written as cov12 by the caller), is decomposed into a combination of basis families, and
+// the kernel is the sum of the families' pairwise cross-expectations, each from a table entry
+// that test/expectation.test.ts checks by quadrature:
+// - piecewise polynomials with their break at 0 (x, constants, relu, abs, sign, step, leaky and
+//   rectified monomials, polynomials; products and powers of them): every pair by the orthant
+//   moments M(a, b; rho) = E[z1^a z2^b 1{z1 > 0} 1{z2 > 0}] of a standard bivariate normal, from
+//   Stein's lemma with its boundary terms (`orthantMoment`);
+// - erf(b x): with itself (the arcsine kernel), and with the odd part of a piecewise polynomial
+//   when that is a x + c sign(x) (its even part meets erf's oddness in 0);
+// - cos(a x + p) and sin(a x + p): with themselves, and with polynomials of degree ≤ 1.
+// Everything else (tanh, softplus, products such as x erf(x), erf with relu's kink beyond its
+// odd part, ...) is refused with the reason: no closed form in the table.
+import { dependsOnInputs } from './domain.js';
+import * as E from './expr.js';
+import type { Expr } from './types.js';
+
+/** A piecewise polynomial with its break at 0: coefficients (constants) of x^k for x < 0 and x > 0. */
+interface Piecewise {
+  readonly neg: readonly Expr[];
+  readonly pos: readonly Expr[];
+}
+
+/** f as a combination of the basis families. */
+interface Combination {
+  readonly pp: Piecewise;
+  /** coef · erf(b x). */
+  readonly erf: readonly { readonly b: Expr; readonly coef: Expr }[];
+  /** coef · cos(a x + p) (sin as cos with p - pi/2). */
+  readonly cos: readonly { readonly a: Expr; readonly p: Expr; readonly coef: Expr }[];
+}
+
+/** Why f has no closed form in the table. */
+export class NoClosedForm extends Error {}
+
+const same = (a: Expr, b: Expr) => a.key === b.key;
+const isConst = (e: Expr) => !dependsOnInputs(e);
+const ZERO_PP: Piecewise = { neg: [], pos: [] };
+const coeff = (cs: readonly Expr[], k: number) => cs[k] ?? E.ZERO;
+
+function ppAdd(a: Piecewise, b: Piecewise, k: Expr = E.ONE): Piecewise {
+  const side = (x: readonly Expr[], y: readonly Expr[]) =>
+    Array.from({ length: Math.max(x.length, y.length) }, (_, i) => E.add(coeff(x, i), E.mul(k, coeff(y, i))));
+  return { neg: side(a.neg, b.neg), pos: side(a.pos, b.pos) };
+}
+function ppMul(a: Piecewise, b: Piecewise): Piecewise {
+  const side = (x: readonly Expr[], y: readonly Expr[]) => {
+    const out: Expr[] = [];
+    x.forEach((xi, i) => y.forEach((yj, j) => (out[i + j] = E.add(out[i + j] ?? E.ZERO, E.mul(xi, yj)))));
+    return out;
+  };
+  return { neg: side(a.neg, b.neg), pos: side(a.pos, b.pos) };
+}
+const ppConst = (k: Expr): Piecewise => ({ neg: [k], pos: [k] });
+const trim = (cs: readonly Expr[]) => {
+  const out = [...cs];
+  while (out.length && E.isZero(out[out.length - 1]!)) out.pop();
+  return out;
+};
+/** The sign of a piecewise polynomial on each side, where each side is one monomial (else undefined). */
+function sides(d: Piecewise): { neg: -1 | 0 | 1; pos: -1 | 0 | 1 } | undefined {
+  const sideSign = (cs: readonly Expr[], negative: boolean): -1 | 0 | 1 | undefined => {
+    const nz = trim(cs)
+      .map((c, k) => [c, k] as const)
+      .filter(([c]) => !E.isZero(c));
+    if (nz.length === 0) return 0;
+    if (nz.length > 1) return undefined;
+    const [c, k] = nz[0]!;
+    if (c.k !== 'num') return undefined;
+    const s = c.v.n > 0n ? 1 : -1;
+    return (negative && k % 2 === 1 ? -s : s) as -1 | 1;
+  };
+  const neg = sideSign(d.neg, true);
+  const pos = sideSign(d.pos, false);
+  return neg === undefined || pos === undefined ? undefined : { neg, pos };
+}
+
+const only = (pp: Piecewise): Combination => ({ pp, erf: [], cos: [] });
+const isPP = (c: Combination) => c.erf.length === 0 && c.cos.length === 0;
+const isConstantPP = (c: Combination) =>
+  isPP(c) && trim(c.pp.neg).length <= 1 && trim(c.pp.pos).length <= 1 && same(coeff(c.pp.neg, 0), coeff(c.pp.pos, 0));
+function scale(c: Combination, k: Expr): Combination {
+  return {
+    pp: ppAdd(ZERO_PP, c.pp, k),
+    erf: c.erf.map((t) => ({ ...t, coef: E.mul(k, t.coef) })),
+    cos: c.cos.map((t) => ({ ...t, coef: E.mul(k, t.coef) })),
+  };
+}
+function sum(a: Combination, b: Combination): Combination {
+  return { pp: ppAdd(a.pp, b.pp), erf: [...a.erf, ...b.erf], cos: [...a.cos, ...b.cos] };
+}
+/** u as k x + p with constants k, p (or undefined). */
+function linear(u: Combination): { k: Expr; p: Expr } | undefined {
+  if (!isPP(u)) return undefined;
+  const [n, p] = [trim(u.pp.neg), trim(u.pp.pos)];
+  if (n.length > 2 || p.length > 2 || !same(coeff(n, 0), coeff(p, 0)) || !same(coeff(n, 1), coeff(p, 1)))
+    return undefined;
+  return { k: coeff(p, 1), p: coeff(p, 0) };
+}
+
+/** f(x) (x as cov12) as a combination of the basis families, or NoClosedForm naming what is not covered. */
+export function decompose(f: Expr): Combination {
+  if (isConst(f)) return only(ppConst(f));
+  switch (f.k) {
+    case 'sym':
+      return only({ neg: [E.ZERO, E.ONE], pos: [E.ZERO, E.ONE] });
+    case 'add':
+      return f.terms.map(decompose).reduce(sum);
+    case 'mul': {
+      const consts = f.factors.filter(isConst);
+      const rest = f.factors.filter((x) => !isConst(x)).map(decompose);
+      const k = consts.length ? E.mul(...consts) : E.ONE;
+      const product = rest.reduce((a, b) => {
+        if (isConstantPP(a)) return scale(b, coeff(a.pp.pos, 0));
+        if (isConstantPP(b)) return scale(a, coeff(b.pp.pos, 0));
+        if (isPP(a) && isPP(b)) return only(ppMul(a.pp, b.pp));
+        throw new NoClosedForm('a product of erf, sin or cos with a function of x is not in the table');
+      });
+      return scale(product, k);
+    }
+    case 'pow': {
+      const n = f.exp.k === 'num' && f.exp.v.d === 1n && f.exp.v.n >= 0n && f.exp.v.n <= 12n ? Number(f.exp.v.n) : -1;
+      const base = decompose(f.base);
+      if (n < 0 || !isPP(base))
+        throw new NoClosedForm('only whole powers (up to 12) of piecewise polynomials are in the table');
+      let acc: Piecewise = ppConst(E.ONE);
+      for (let i = 0; i < n; i++) acc = ppMul(acc, base.pp);
+      return only(acc);
+    }
+    case 'fn':
+      return decomposeFunction(f.name, f.args);
+    case 'num':
+      return only(ppConst(f));
+  }
+}
+
+function decomposeFunction(name: string, args: readonly Expr[]): Combination {
+  const pp = (i: number): Piecewise => {
+    const c = decompose(args[i]!);
+    if (!isPP(c)) throw new NoClosedForm(`${name} of erf, sin or cos is not in the table`);
+    return c.pp;
+  };
+  const signs = (d: Piecewise) => {
+    const s = sides(d);
+    if (!s)
+      throw new NoClosedForm(
+        `${name}(...) is in the table only where its argument's sign changes at x = 0 alone (as in relu(x), abs(x), max(x, a x))`,
+      );
+    return s;
+  };
+  const pick = (s: { neg: number; pos: number }, ifPos: Piecewise, ifNeg: Piecewise, atZero = ifNeg): Piecewise => ({
+    neg: s.neg > 0 ? ifPos.neg : s.neg < 0 ? ifNeg.neg : atZero.neg,
+    pos: s.pos > 0 ? ifPos.pos : s.pos < 0 ? ifNeg.pos : atZero.pos,
+  });
+  switch (name) {
+    case 'max':
+    case 'min': {
+      const [a, b] = [pp(0), pp(1)];
+      const s = signs(ppAdd(a, b, E.MINUS_ONE)); // sign of a - b
+      return only(name === 'max' ? pick(s, a, b) : pick(s, b, a));
+    }
+    case 'abs': {
+      const a = pp(0);
+      return only(pick(signs(a), a, ppAdd(ZERO_PP, a, E.MINUS_ONE)));
+    }
+    case 'sign': {
+      const s = signs(pp(0));
+      return only({ neg: [E.num(s.neg)], pos: [E.num(s.pos)] });
+    }
+    case 'where': {
+      const cond = args[0]!;
+      if (cond.k !== 'fn' || !['lt', 'le', 'gt', 'ge'].includes(cond.name))
+        throw new NoClosedForm('where(...) is in the table with a condition x < 0, x > 0 and the like');
+      const d = ppAdd(decompose(cond.args[0]!).pp, decompose(cond.args[1]!).pp, E.MINUS_ONE);
+      const s = signs(d);
+      const holds = (v: number) => ((cond.name === 'lt' || cond.name === 'le' ? v < 0 : v > 0) ? 1 : -1);
+      const [a, b] = [pp(1), pp(2)];
+      return only(pick({ neg: holds(s.neg), pos: holds(s.pos) }, a, b));
+    }
+    case 'erf': {
+      const u = linear(decompose(args[0]!));
+      if (!u || !E.isZero(u.p)) throw new NoClosedForm('erf is in the table as erf(b x) (no shift)');
+      return { pp: ZERO_PP, erf: [{ b: u.k, coef: E.ONE }], cos: [] };
+    }
+    case 'sin':
+    case 'cos': {
+      const u = linear(decompose(args[0]!));
+      if (!u) throw new NoClosedForm(`${name} is in the table as ${name}(a x + p)`);
+      const p = name === 'cos' ? u.p : E.sub(u.p, E.mul(E.HALF, E.PI));
+      return { pp: ZERO_PP, erf: [], cos: [{ a: u.k, p, coef: E.ONE }] };
+    }
+    default:
+      throw new NoClosedForm(`${name} has no closed-form kernel in the table`);
+  }
+}
+
+// ---------------------------------------------------------------- the table of expectations
+
+const V1 = E.VAR1;
+const V2 = E.VAR2;
+const C = E.COV12;
+const sqrt = (e: Expr) => E.pow(e, E.HALF);
+const RHO = E.div(C, E.mul(sqrt(V1), sqrt(V2)));
+/** 1/sqrt(2 pi): the standard normal density at 0. */
+const PHI0 = E.pow(E.mul(E.num(2), E.PI), E.num(-0.5));
+
+/** E[w^b 1{w > 0}] for a standard normal w: 1/2, 1/sqrt(2 pi), 1/2, 2/sqrt(2 pi), ... */
+function halfMoment(b: number): Expr {
+  if (b === 0) return E.HALF;
+  if (b === 1) return PHI0;
+  return E.mul(E.num(b - 1), halfMoment(b - 2));
+}
+
+/**
+ * M(a, b; rho) = E[z1^a z2^b 1{z1 > 0} 1{z2 > 0}] for standard normals of correlation rho. Stein's
+ * lemma on z1 with the indicator's boundary terms: M(a, b) = (a-1) M(a-2, b) + rho b M(a-1, b-1)
+ * + [a = 1] phi(0) s^b m_b + rho [b = 0] phi(0) s^(a-1) m_(a-1), s = sqrt(1 - rho^2), m the half
+ * moments; M(0, 0) = (pi - acos rho)/(2 pi); M(0, b) = M(b, 0).
+ */
+export function orthantMoment(a: number, b: number, rho: Expr): Expr {
+  const s = sqrt(E.sub(E.ONE, E.mul(rho, rho)));
+  const memo = new Map<string, Expr>();
+  const m = (a: number, b: number): Expr => {
+    if (a < 0 || b < 0) return E.ZERO;
+    if (a === 0 && b > 0) return m(b, 0);
+    const key = `${a},${b}`;
+    const hit = memo.get(key);
+    if (hit) return hit;
+    let r: Expr;
+    if (a === 0) r = E.div(E.sub(E.PI, E.fn('acos', [rho])), E.mul(E.num(2), E.PI));
+    else
+      r = E.add(
+        E.mul(E.num(a - 1), m(a - 2, b)),
+        E.mul(rho, E.num(b), m(a - 1, b - 1)),
+        a === 1 ? E.mul(PHI0, E.pow(s, E.num(b)), halfMoment(b)) : E.ZERO,
+        b === 0 ? E.mul(rho, PHI0, E.pow(s, E.num(a - 1)), halfMoment(a - 1)) : E.ZERO,
+      );
+    memo.set(key, r);
+    return r;
+  };
+  return m(a, b);
+}
+
+/** E[P(x1) Q(x2)] for piecewise polynomials, over the four quadrants. */
+function ppPair(P: Piecewise, Q: Piecewise): Expr {
+  const terms: Expr[] = [];
+  for (const s1 of [1, -1])
+    for (const s2 of [1, -1]) {
+      const cp = s1 > 0 ? P.pos : P.neg;
+      const cq = s2 > 0 ? Q.pos : Q.neg;
+      cp.forEach((ka, a) =>
+        cq.forEach((kb, b) => {
+          if (E.isZero(ka) || E.isZero(kb)) return;
+          const sign = E.num((s1 ** a * s2 ** b) as number);
+          const scale = E.mul(E.pow(V1, E.num(a / 2)), E.pow(V2, E.num(b / 2)));
+          terms.push(E.mul(ka, kb, sign, scale, orthantMoment(a, b, E.mul(E.num(s1 * s2), RHO))));
+        }),
+      );
+    }
+  return E.add(...terms);
+}
+
+/** The odd part of a piecewise polynomial as alpha x + beta sign(x), or undefined if it is not one. */
+function oddPart(P: Piecewise): { alpha: Expr; beta: Expr } | undefined {
+  const n = Math.max(P.neg.length, P.pos.length);
+  const odd = (k: number) => E.mul(E.HALF, E.sub(coeff(P.pos, k), E.mul(E.num((-1) ** k), coeff(P.neg, k))));
+  for (let k = 2; k < n; k++) if (!E.isZero(odd(k))) return undefined;
+  return { alpha: odd(1), beta: odd(0) };
+}
+
+/** E[erf(b x1) P(x2)], with (v1, v2) as given (swapped for the other order). */
+function erfPP(b: Expr, P: Piecewise, v1: Expr, v2: Expr): Expr {
+  const odd = oddPart(P);
+  if (!odd)
+    throw new NoClosedForm(
+      'erf(b x) with a piecewise polynomial whose odd part is more than a x + c sign(x) is not in the table',
+    );
+  const root = sqrt(E.add(E.ONE, E.mul(E.num(2), b, b, v1)));
+  // E[erf(b x1) x2] = 2 b c / sqrt(pi (1 + 2 b^2 v1)) (Stein); E[erf(b x1) sign(x2)] = 2/pi asin(sqrt(2) b c / sqrt(v2 (1 + 2 b^2 v1))).
+  const linearPart = E.div(E.mul(E.num(2), b, C), E.mul(sqrt(E.PI), root));
+  const signPart = E.mul(
+    E.div(E.num(2), E.PI),
+    E.fn('asin', [E.div(E.mul(sqrt(E.num(2)), b, C), E.mul(sqrt(v2), root))]),
+  );
+  return E.add(E.mul(odd.alpha, linearPart), E.mul(odd.beta, signPart));
+}
+
+/** E[cos(a x1 + p) P(x2)] for P of degree ≤ 1 without a kink. */
+function cosPP(t: Combination['cos'][number], P: Piecewise, v1: Expr): Expr {
+  const u = linear(only(P));
+  if (!u) throw new NoClosedForm('sin or cos with anything but constants, x, sin and cos is not in the table');
+  const damp = E.fn('exp', [E.mul(E.num(-0.5), t.a, t.a, v1)]);
+  // E[cos(a x1 + p)] = exp(-a^2 v1/2) cos p; E[cos(a x1 + p) x2] = -a c exp(-a^2 v1/2) sin p.
+  return E.mul(damp, E.add(E.mul(u.p, E.fn('cos', [t.p])), E.mul(u.k, E.num(-1), t.a, C, E.fn('sin', [t.p]))));
+}
+
+/** E[f(x1) f(x2)] for f = the decomposition, as a canonical expression in cov12, var1, var2. */
+export function kernelOf(f: Combination): Expr {
+  const terms: Expr[] = [ppPair(f.pp, f.pp)];
+  for (const e1 of f.erf) {
+    for (const e2 of f.erf) {
+      const root = (b: Expr, v: Expr) => sqrt(E.add(E.ONE, E.mul(E.num(2), b, b, v)));
+      const arg = E.div(E.mul(E.num(2), e1.b, e2.b, C), E.mul(root(e1.b, V1), root(e2.b, V2)));
+      terms.push(E.mul(e1.coef, e2.coef, E.div(E.num(2), E.PI), E.fn('asin', [arg])));
+    }
+    // Both orders: erf(x1) P(x2) and P(x1) erf(x2).
+    if (f.pp.neg.length || f.pp.pos.length) {
+      const a = erfPP(e1.b, f.pp, V1, V2);
+      const swapped = erfPP(e1.b, f.pp, V2, V1);
+      terms.push(E.mul(e1.coef, E.add(a, swapped)));
+    }
+  }
+  if (f.cos.length && f.erf.length) throw new NoClosedForm('erf together with sin or cos is not in the table');
+  for (const t1 of f.cos) {
+    for (const t2 of f.cos) {
+      const base = E.add(E.mul(t1.a, t1.a, V1), E.mul(t2.a, t2.a, V2));
+      const cross = E.mul(E.num(2), t1.a, t2.a, C);
+      const plus = E.mul(E.fn('exp', [E.mul(E.num(-0.5), E.add(base, cross))]), E.fn('cos', [E.add(t1.p, t2.p)]));
+      const minus = E.mul(E.fn('exp', [E.mul(E.num(-0.5), E.sub(base, cross))]), E.fn('cos', [E.sub(t1.p, t2.p)]));
+      terms.push(E.mul(t1.coef, t2.coef, E.HALF, E.add(plus, minus)));
+    }
+    if (f.pp.neg.length || f.pp.pos.length) {
+      const a = cosPP(t1, f.pp, V1);
+      const swapped = cosPP(t1, f.pp, V2);
+      terms.push(E.mul(t1.coef, E.add(a, swapped)));
+    }
+  }
+  return E.add(...terms);
+}
