@@ -7,10 +7,14 @@ import { differentiate } from './differentiate.js';
 import type { Expr } from './types.js';
 
 /** f (x as cov12) and f', simplified. Errors are CompileErrors located in the fn text. */
-export function activationExprs(fn: string, params: Readonly<Record<string, number>> | undefined): [Expr, Expr] {
+export function activationExprs(
+  fn: string,
+  params: Readonly<Record<string, number>> | undefined,
+  symbolic: readonly string[] = [],
+): [Expr, Expr] {
   // x → cov12 keeps every other name (exp, max) intact; columns after an x shift by 4 in messages.
   const src = fn.replace(/\bx\b/g, 'cov12');
-  const f = simplify(lower(parse(src, '<fn>'), src, { params: { ...params }, filename: '<fn>' }));
+  const f = simplify(lower(parse(src, '<fn>'), src, { params: { ...params }, filename: '<fn>', symbolic }));
   return [f, simplify(differentiate(f))];
 }
 

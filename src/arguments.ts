@@ -43,6 +43,11 @@ export function checkCompileOptions(fn: string, options: unknown): asserts optio
   if (target !== undefined && target !== 'ts' && target !== 'js')
     throw new RangeError(`${fn}: options.target must be 'ts' or 'js', got ${describe(target)}`);
   for (const k of ['name', 'filename', 'dNngp']) checkString(fn, `options.${k}`, options[k]);
+  const gradients = (options as { gradients?: unknown }).gradients;
+  if (gradients !== undefined && (!Array.isArray(gradients) || gradients.some((g) => typeof g !== 'string')))
+    throw new TypeError(
+      `${fn}: options.gradients must be an array of param names such as ['alpha'], got ${describe(gradients)}`,
+    );
   if (options.interior !== undefined && typeof options.interior !== 'boolean')
     throw new TypeError(`${fn}: options.interior must be true or false, got ${describe(options.interior)}`);
 }

@@ -22,7 +22,9 @@ import type {
 import { CompileError, locAt } from './errors.js';
 import { HP, evaluateHP, hpFromDouble } from './evaluate.js';
 import { GROUPS, bitsOfError, samplePoints } from './measure.js';
+import * as E from './expr.js';
 import { TooComplex } from './expr.js';
+import * as Q from './rational.js';
 import * as T from './tree.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
@@ -174,7 +176,7 @@ function userDerivative(
   return { text: m[1]!, source, file: filename, loc: locAt(source, offset, Math.max(1, m[1]!.length)) };
 }
 
-type Exports = Pick<CompiledKernel, 'nngp' | 'dNngp' | 'kernel'>;
+type Exports = Pick<CompiledKernel, 'nngp' | 'dNngp' | 'kernel' | 'gradients'>;
 
 /**
  * Instantiates an emitted module in process (the same function bodies users get): its parts,
@@ -191,7 +193,56 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
   checkSource('compile', source);
   checkCompileOptions('compile', options);
   // (A source that is only an activation, a `# fn:` line and directives: derive derives its kernel.)
-  return compileDerivation(derive(source, options), options);
+  const filename = options.filename ?? '<input>';
+  const params = effectiveParams(source, filename, options.params);
+  const fn = fnDirective(source);
+  const map =
+    fn !== undefined && onlyDirectives(source.replace(/^\uFEFF/, ''))
+      ? (symbolic: readonly string[]) => activationKernel(fn, { ...options, params }, symbolic)
+      : (symbolic: readonly string[]) =>
+          lowerProgram(parse(source.replace(/^\uFEFF/, ''), filename), source, { params, filename, symbolic }).expr;
+  const derived = derive(source, options);
+  return compileDerivation(derived, options, gradientMaps(map, params, options.gradients ?? [], source, filename));
+}
+
+/**
+ * d nngp / d p and d^2 nngp / d cov12 d p for each requested param p: the map built with the
+ * params kept as symbols, differentiated in p, the params bound to their values again, then
+ * simplified like any map (mixed partials commute: the second is d / d cov12 of the first).
+ */
+function gradientMaps(
+  map: (symbolic: readonly string[]) => Expr,
+  params: Readonly<Record<string, number>>,
+  names: readonly string[],
+  source: string,
+  filename: string,
+): Gradient[] {
+  if (!names.length) return [];
+  const fail = (message: string): never => {
+    throw new CompileError('E_PARAM', message, source, locAt(source, 0), filename);
+  };
+  for (const n of names)
+    if (!Object.prototype.hasOwnProperty.call(params, n))
+      fail(`gradient in '${n}': not a param of this source (its params: ${Object.keys(params).join(', ') || 'none'})`);
+  const symbolic = map(names);
+  const bind = (e: Expr) =>
+    E.rebuild(e, (x) =>
+      x.k === 'sym' && x.name.startsWith('param:') ? E.num(Q.fromShortestDecimal(params[x.name.slice(6)]!)) : x,
+    );
+  return names.map((param) => {
+    if (!E.mentions(symbolic, `param:${param}`)) fail(`gradient in '${param}': the source does not read it`);
+    const nngp = simplify(bind(differentiate(symbolic, `param:${param}`)));
+    const dNngp = simplify(differentiate(nngp, 'cov12'));
+    return { param, nngp, dNngp, stableNngp: stabilize(nngp), stableDNngp: stabilize(dNngp) };
+  });
+}
+
+interface Gradient {
+  readonly param: string;
+  readonly nngp: Expr;
+  readonly dNngp: Expr;
+  readonly stableNngp: Tree;
+  readonly stableDNngp: Tree;
 }
 
 /**
@@ -202,18 +253,30 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
 export function fromActivation(fn: string, options: CompileOptions = {}): CompiledKernel {
   checkSource('fromActivation', fn);
   checkCompileOptions('fromActivation', options);
-  return compileDerivation(activationDerivation(fn, options), {
-    ...options,
-    filename: options.filename ?? options.name ?? `fn: ${fn.trim()}`,
-  });
+  const gradients = gradientMaps(
+    (symbolic) => activationKernel(fn, options, symbolic),
+    options.params ?? {},
+    options.gradients ?? [],
+    fn,
+    options.filename ?? '<fn>',
+  );
+  return compileDerivation(
+    activationDerivation(fn, options),
+    { ...options, filename: options.filename ?? options.name ?? `fn: ${fn.trim()}` },
+    gradients,
+  );
 }
 
 /** The derivation of an activation's kernel (fromActivation, and derive of a `# fn:`-only source). */
 function activationDerivation(fn: string, options: CompileOptions): Derivation {
-  const [f] = activationExprs(fn, options.params);
-  let nngp: Expr;
+  return { derivativeSource: 'symbolic', ...deriveMap(activationKernel(fn, options)), warnings: [] };
+}
+
+/** E[f(x1) f(x2)] for the activation fn (params in `symbolic` kept as symbols). */
+function activationKernel(fn: string, options: CompileOptions, symbolic: readonly string[] = []): Expr {
+  const [f] = activationExprs(fn, options.params, symbolic);
   try {
-    nngp = kernelOf(decompose(f));
+    return kernelOf(decompose(f));
   } catch (e) {
     if (!(e instanceof NoClosedForm)) throw e;
     throw new CompileError(
@@ -224,16 +287,22 @@ function activationDerivation(fn: string, options: CompileOptions): Derivation {
       options.filename ?? '<fn>',
     );
   }
-  return { derivativeSource: 'symbolic', ...deriveMap(nngp), warnings: [] };
 }
 
 /** A derivation → the emitted module, instantiated (the back half of compile). */
-function compileDerivation(derived: Derivation, options: CompileOptions): CompiledKernel {
+function compileDerivation(derived: Derivation, options: CompileOptions, gradients: Gradient[] = []): CompiledKernel {
   const name = options.name ?? options.filename ?? 'nngp_fn';
+  // What every module of this compile carries besides the two trees.
   const text = {
     sourceName: options.filename ?? options.name ?? '<input>',
     simplified: toMath(derived.nngp),
     derivative: toMath(derived.dNngp),
+    gradients: gradients.map((g) => ({
+      param: g.param,
+      nngp: g.stableNngp,
+      dNngp: g.stableDNngp,
+      formula: toMath(g.nngp),
+    })),
   };
   let parts = buildModule({ nngp: derived.stableNngp, dNngp: derived.stableDNngp, ...text });
   let mod = instantiate(parts);
@@ -274,6 +343,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions): Compil
     nngp: mod.nngp,
     dNngp: mod.dNngp,
     kernel: (input: KernelInput, options?: KernelOptions): KernelOutput => mod.kernel(input, options),
+    ...(mod.gradients ? { gradients: mod.gradients } : {}),
     derivative: text.derivative,
     simplified: text.simplified,
     code,

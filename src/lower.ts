@@ -16,6 +16,8 @@ export const INPUTS = ['cov12', 'var1', 'var2'] as const;
 export interface LowerOptions {
   readonly params?: Readonly<Record<string, number>>;
   readonly filename?: string;
+  /** Params kept as symbols (`param:name`), to differentiate in (compile's gradients). */
+  readonly symbolic?: readonly string[];
 }
 
 /** Lowers a parsed program to the core IR of its nngp map. */
@@ -31,7 +33,7 @@ export interface Lowered {
 }
 
 export function lowerProgram(program: Program, source: string, options: LowerOptions = {}): Lowered {
-  const l = new Lowering(program, source, options.filename ?? '<input>', options.params ?? {});
+  const l = new Lowering(program, source, options.filename ?? '<input>', options.params ?? {}, options.symbolic ?? []);
   const expr = l.map(program.def, program.body, program.result);
   const derivative = program.derivative
     ? l.map(program.derivative, program.derivative.body, program.derivative.result)
@@ -63,6 +65,7 @@ class Lowering {
     private readonly source: string,
     private readonly file: string,
     private readonly params: Readonly<Record<string, number>>,
+    private readonly symbolic: readonly string[] = [],
   ) {
     for (const [k, v] of Object.entries(params)) {
       if (typeof v !== 'number' || !Number.isFinite(v))
@@ -249,6 +252,7 @@ class Lowering {
     }
     if (Object.prototype.hasOwnProperty.call(this.params, raw)) {
       this.usedParams.add(raw);
+      if (this.symbolic.includes(raw)) return E.sym(`param:${raw}`);
       return E.num(Q.fromShortestDecimal(this.params[raw]!)); // 0.8 is 4/5, as the literal
     }
     const global = this.global(raw);

@@ -92,7 +92,13 @@ export interface Rat {
  * The names a core expression may mention. `cov12`, `var1`, `var2` are the inputs;
  * `pi` is the constant. The stabilize pass adds derived inputs, see `StableSym`.
  */
-export type SymName = 'cov12' | 'var1' | 'var2' | 'pi' | StableSym;
+export type SymName = 'cov12' | 'var1' | 'var2' | 'pi' | StableSym | ParamSym;
+
+/**
+ * A compile-time parameter kept as a symbol (`param:alpha`), only while the derivative in it is
+ * taken (compile's `gradients`); bound to its value before anything is simplified for emission.
+ */
+export type ParamSym = `param:${string}`;
 
 /**
  * Derived inputs the stabilize pass introduces; emit computes them once per point.
@@ -295,6 +301,13 @@ export interface CompileOptions {
    * (interior.ts). false emits the stable code only (slower; the reference for comparisons).
    */
   readonly interior?: boolean;
+  /**
+   * Params to differentiate in: the module also exports `gradients[name]`, with `nngp` =
+   * d nngp_fn / d name and `dNngp` = d^2 nngp_fn / d cov12 d name (symbolic, simplified and
+   * stabilized like d / d cov12), for fitting activation hyperparameters. Each must be a param
+   * the source reads.
+   */
+  readonly gradients?: readonly string[];
 }
 
 /** A source's map and derivative as written (guards read by the guard rule): its meaning (meaning.ts). */
@@ -332,6 +345,16 @@ export interface CompiledKernel {
   nngp(cov12: number, var1: number, var2: number): number;
   dNngp(cov12: number, var1: number, var2: number): number;
   kernel(input: KernelInput, options?: KernelOptions): KernelOutput;
+  /** With options.gradients: per param, d nngp_fn / d param and d^2 nngp_fn / d cov12 d param. */
+  readonly gradients?: Readonly<
+    Record<
+      string,
+      {
+        nngp(cov12: number, var1: number, var2: number): number;
+        dNngp(cov12: number, var1: number, var2: number): number;
+      }
+    >
+  >;
   /** The simplified d nngp / d cov12 in plain math syntax (itself accepted by compile). */
   readonly derivative: string;
   /** The simplified nngp map in plain math syntax. */

@@ -37,6 +37,8 @@ describe('emit', () => {
   it('emits modules that type-check under the strictest tsconfig flags (the real compiler)', () => {
     for (const { name, s, params } of sources) expect(typeErrors(compile(s, { params }).code), name).toEqual([]);
     for (const e of catalog()) expect(typeErrors(compileActivation(e.id).code), e.id).toEqual([]);
+    const withGradients = compile('a*cov12^2 + b*var1', { params: { a: 2, b: 3 }, gradients: ['a', 'b'] });
+    expect(typeErrors(withGradients.code), 'gradients').toEqual([]);
     for (const n of [0, 2, 3])
       expect(typeErrors(compileActivation('rectified_monomial', { n }).code), `J_${n}`).toEqual([]);
     // The check itself can fail:

@@ -21,6 +21,12 @@ export const COMPILE: CommandSpec = {
     { flag: '--out-file', value: 'FILE', example: 'src/kernel.ts', help: 'write the one source to FILE' },
     PARAMS_OPTION,
     { flag: '--target', value: 'ts|js', example: 'js', help: 'emit TypeScript (default) or JavaScript' },
+    {
+      flag: '--gradients',
+      value: 'NAMES',
+      example: 'alpha,beta',
+      help: 'also export gradients[name]: d nngp / d name and d^2 nngp / d cov12 d name',
+    },
     { flag: '--check', help: 'write nothing; exit 1 if a module is missing or stale' },
     { flag: '--watch', help: 'recompile when a source changes or a new one matches; keep running on errors' },
     { flag: '--json', help: 'print the result per file as JSON' },
@@ -41,6 +47,10 @@ export function runCompile(args: ParsedArgs, argv: readonly string[]): number {
   const outDir = lastValue(args, '--out-dir');
   const outFile = lastValue(args, '--out-file');
   const target = lastValue(args, '--target') ?? 'ts';
+  const gradients = lastValue(args, '--gradients')
+    ?.split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
   if (target !== 'ts' && target !== 'js') throw new UsageError(`compile: --target must be ts or js, not '${target}'`);
   const check = args.flags.has('--check');
   const watch = args.flags.has('--watch');
@@ -67,7 +77,12 @@ export function runCompile(args: ParsedArgs, argv: readonly string[]): number {
   const compileOne = (source: string, output: string): FileResult => {
     try {
       const text = readSource(source);
-      const k = compile(text, { params, filename: relative(process.cwd(), source) || source, target });
+      const k = compile(text, {
+        params,
+        filename: relative(process.cwd(), source) || source,
+        target,
+        ...(gradients ? { gradients } : {}),
+      });
       printWarnings(k.warnings);
       const current = existsSync(output) ? readFileSync(output, 'utf8') : undefined;
       if (current === k.code) return { source, output, status: 'up to date' };
