@@ -277,7 +277,7 @@ function xangleTerm(t: Tree): Tree {
   const i = t.factors.findIndex((f) => f.k === 'fn' && (f.name === 'atan2' || f.name === 'angle')); // x*angle = x*atan2 (both 0 at x = 0)
   if (i < 0) return t;
   const [y, x] = (t.factors[i] as TreeFn).args as [Tree, Tree];
-  const k = simplify(E.div(E.mul(...t.factors.filter((_, j) => j !== i).map(E.canonicalOf)), E.canonicalOf(x)));
+  const k = simplify(E.div(E.mul(...t.factors.filter((_, j) => j !== i).map(T.canonicalOf)), T.canonicalOf(x)));
   return isConstant(k) ? T.mul([k, T.fn('xangle', [y, x])]) : t;
 }
 

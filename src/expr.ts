@@ -10,7 +10,7 @@
 import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
-import type { Add, Expr, FnName, Rat, Tree } from './types.js';
+import type { Add, Expr, FnName, Rat } from './types.js';
 
 /** Products of sums are expanded only while the result stays below this many terms. */
 export const MAX_EXPANDED_TERMS = 4000;
@@ -401,26 +401,5 @@ export function rebuild(e: Expr, f: (e: Expr) => Expr): Expr {
           e.args.map((t) => rebuild(t, f)),
         ),
       );
-  }
-}
-
-/**
- * An evaluation tree read back as a canonical expression (its meaning, re-canonicalised: sums
- * expanded and collected, stable primitives kept as functions). The one explicit way from a
- * Tree to an Expr, for an algebraic test on a tree's part; never for what emit evaluates.
- */
-export function canonicalOf(t: Tree): Expr {
-  switch (t.k) {
-    case 'num':
-    case 'sym':
-      return t;
-    case 'add':
-      return add(...t.terms.map(canonicalOf));
-    case 'mul':
-      return mul(...t.factors.map(canonicalOf));
-    case 'pow':
-      return pow(canonicalOf(t.base), canonicalOf(t.exp));
-    case 'fn':
-      return fn(t.name, t.args.map(canonicalOf));
   }
 }

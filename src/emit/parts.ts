@@ -1,0 +1,276 @@
+// An emitted module's parts (the scalar functions, the fused kernel loops, the interior regime's
+// values, the runtime helpers they call), built once from the evaluation trees as statements;
+// module.ts prints them for a target. One build serves every print.
+import * as E from '../expr.js';
+import type { Tree } from '../types.js';
+import { type Code, type Statement, commentText, hoist, inputsOf, js, prune, ref, statement } from './code.js';
+import { ValueCode } from './values.js';
+
+export const VERSION = '0.1.0';
+
+/**
+ * The interior regime: cov12^2 ≤ INTERIOR × var1*var2 (|rho| ≤ 0.707), where the inputs are far
+ * from the bound and plain double arithmetic can be accurate enough (interior.ts decides, by
+ * measurement, per map).
+ */
+export const INTERIOR = 0.5;
+
+export interface EmitInput {
+  /** Evaluation trees (output of stabilize). */
+  readonly nngp: Tree;
+  readonly dNngp: Tree;
+  /**
+   * Trees evaluated in plain doubles in the interior regime, before the stable ones (an entry
+   * whose plain value is not finite takes the stable path). gap and rho are var1*var2 - cov12^2
+   * and cov12/sqrt(var1*var2) in plain doubles there; cov12 needs no projection.
+   */
+  readonly interior?: { readonly nngp: Tree; readonly dNngp: Tree };
+  /** d nngp / d param and d^2 nngp / d cov12 d param per requested param (compile's gradients). */
+  readonly gradients?: readonly {
+    readonly param: string;
+    readonly nngp: Tree;
+    readonly dNngp: Tree;
+    /** d nngp / d param in math syntax, for the banner. */
+    readonly formula: string;
+  }[];
+  /** Where the source came from, for the banner. */
+  readonly sourceName: string;
+  /** The simplified map and derivative in math syntax, for the banner. */
+  readonly simplified: string;
+  readonly derivative: string;
+}
+
+export interface Needs {
+  readonly c: boolean;
+  readonly g: boolean;
+  readonly r: boolean;
+}
+
+export interface Straight {
+  readonly statements: readonly Statement[];
+  readonly result: Code;
+  /** The interior regime's plain-double value, tried first (module.ts INTERIOR). */
+  readonly interior?: Interior;
+  /** The inputs (c0, v1, v2) it reads. */
+  readonly inputs: ReadonlySet<string>;
+}
+
+function needsOf(...es: Tree[]): Needs {
+  const any = (n: 'cov12' | 'gap' | 'rho') => es.some((e) => E.mentions(e, n));
+  return {
+    c: any('cov12') || es.some((e) => E.some(e, (x) => x.k === 'fn' && x.name === 'nearbound')),
+    g: any('gap'),
+    r: any('rho'),
+  };
+}
+
+/** Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho. */
+function prologue(needs: Needs, guarded = true): Statement[] {
+  if (!needs.c && !needs.g && !needs.r) return [];
+  const guard = (hi: Code, lo: Code) => (guarded ? js`Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo);
+  const [v1, v2, c0, pp, pl, cc, cl, gs, gv, ge, gRaw, sp, c] = [
+    'v1',
+    'v2',
+    'c0',
+    'pp',
+    'pl',
+    'cc',
+    'cl',
+    'gs',
+    'gv',
+    'ge',
+    'gRaw',
+    'sp',
+    'c',
+  ].map(ref) as Code[];
+  const split = (x: string, v: Code) =>
+    statement(
+      { name: `${x}a`, value: js`${v!} * 134217729` },
+      { name: `${x}h`, value: js`${ref(`${x}a`)} - (${ref(`${x}a`)} - ${v!})` },
+      { name: `${x}l`, value: js`${v!} - ${ref(`${x}h`)}` },
+    );
+  const [ah, al, bh, bl, kh, kl] = ['ah', 'al', 'bh', 'bl', 'kh', 'kl'].map(ref) as Code[];
+  const out = [
+    // pp + pl = var1*var2 and cc + cl = cov12^2 exactly (Dekker's two-product).
+    split('a', v1!),
+    split('b', v2!),
+    split('k', c0!),
+    statement(
+      { name: 'pp', value: js`${v1!} * ${v2!}` },
+      {
+        name: 'pl',
+        value: guard(pp!, js`((${ah!} * ${bh!} - ${pp!}) + ${ah!} * ${bl!} + ${al!} * ${bh!}) + ${al!} * ${bl!}`),
+      },
+    ),
+    statement(
+      { name: 'cc', value: js`${c0!} * ${c0!}` },
+      { name: 'cl', value: guard(cc!, js`((${kh!} * ${kh!} - ${cc!}) + 2 * ${kh!} * ${kl!}) + ${kl!} * ${kl!}`) },
+    ),
+    // gap = pp + pl - cc - cl, from Knuth's two-sum of the high parts.
+    statement(
+      { name: 'gs', value: js`${pp!} - ${cc!}` },
+      { name: 'gv', value: js`${gs!} - ${pp!}` },
+      { name: 'ge', value: guard(gs!, js`(${pp!} - (${gs!} - ${gv!})) + (-${cc!} - ${gv!})`) },
+    ),
+    statement({ name: 'gRaw', value: js`${gs!} + (${ge!} + (${pl!} - ${cl!}))` }),
+    // Outside the bound (rare): cov12 := ±sqrt(pp + pl).
+    statement({
+      name: 'c',
+      value: js`${gRaw!} < 0 ? (${c0!} < 0 ? -sqrtDD(${pp!}, ${pl!}) : sqrtDD(${pp!}, ${pl!})) : ${c0!}`,
+      typed: true,
+    }),
+  ];
+  if (needs.g) out.push(statement({ name: 'g', value: js`${gRaw!} > 0 ? ${gRaw!} : 0` }));
+  if (needs.r)
+    out.push(
+      statement({ name: 'sp', value: js`sqrtDD(${pp!}, ${pl!})` }),
+      statement({ name: 'r', value: js`${sp!} > 0 ? Math.max(-1, Math.min(1, ${c!} / ${sp!})) : 0` }),
+    );
+  return out;
+}
+
+/** The plain-double values of interior trees, after the interior prologue (c, g, r in that block). */
+export interface Interior {
+  readonly statements: readonly Statement[];
+  readonly values: readonly Code[];
+  /** Runtime conditions for the plain values to be used (no sum cancelled). */
+  readonly certificates: readonly Code[];
+  readonly helpers: ReadonlySet<string>;
+}
+
+/** The statements before the interior test: var1*var2 and cov12^2 in plain doubles. */
+export const INTERIOR_TEST = statement(
+  { name: 'ipp', value: js`${ref('v1')} * ${ref('v2')}` },
+  { name: 'icc', value: js`${ref('c0')} * ${ref('c0')}` },
+);
+
+function interiorValues(trees: readonly Tree[]): Interior {
+  const b = new ValueCode('f', false);
+  const values = trees.map((t) => b.val(t));
+  const needs = needsOf(...trees);
+  const prologue: Statement[] = [];
+  // In the block: cov12 needs no projection; the gap and rho in plain doubles are accurate here.
+  if (needs.c) prologue.push(statement({ name: 'c', value: ref('c0'), typed: true }));
+  if (needs.g) prologue.push(statement({ name: 'g', value: js`${ref('ipp')} - ${ref('icc')}` }));
+  if (needs.r) prologue.push(statement({ name: 'r', value: js`${ref('c0')} / Math.sqrt(${ref('ipp')})` }));
+  const certificates = [...new Map(b.certificates.map((c) => [c.text, c])).values()];
+  const statements = prune(
+    [...prologue, ...b.statements],
+    [...values, ...certificates].flatMap((v) => v.uses),
+  );
+  return { statements, values, certificates, helpers: new Set([...b.helpers].filter((h) => h !== 'dd')) };
+}
+
+function scalar(e: Tree, interior?: Tree): Straight & { helpers: ReadonlySet<string>; interior?: Interior } {
+  const b = new ValueCode();
+  const result = b.val(e);
+  const needs = needsOf(e);
+  const statements = prune([...prologue(needs), ...b.statements], result.uses);
+  const fast = interior ? interiorValues([interior]) : undefined;
+  const inputs = inputsOf(statements, [result]);
+  if (fast) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
+  const helpers = helpersOf(b.helpers, statements);
+  for (const h of fast?.helpers ?? []) helpers.add(h);
+  return { statements, result, inputs, helpers, ...(fast ? { interior: fast } : {}) };
+}
+
+/**
+ * The runtime helpers used: the value builder's calls, and sqrtDD ('dd') where the prologue's
+ * projected cov12 (c) or sqrt(var1*var2) (sp) survived pruning: they are what call it.
+ */
+function helpersOf(helpers: ReadonlySet<string>, statements: readonly Statement[]): Set<string> {
+  const out = new Set([...helpers].filter((h) => h !== 'dd'));
+  if (statements.some((s) => s.declarations.some((d) => d.name === 'c' || d.name === 'sp'))) out.add('dd');
+  return out;
+}
+
+/** One kernel loop's body: per-row statements, per-entry statements, the values it stores, and the overflow test. */
+export interface Loop {
+  readonly outer: readonly Statement[];
+  readonly inner: readonly Statement[];
+  readonly values: readonly Code[];
+  /** Terms whose sum is NaN when an entry must be redone (empty: never). */
+  readonly checks: readonly string[];
+  /** The loop variables (c0, v1, v2) it reads. */
+  readonly inputs: ReadonlySet<string>;
+  /** The interior regime's plain-double values: per-row and per-entry statements. */
+  readonly interior?: Interior & { readonly outer: readonly Statement[] };
+}
+
+/**
+ * One kernel loop body, unguarded (ddasm.ts): one NaN test per entry instead of a select per
+ * error term; an entry that fails it (an overflow somewhere, or NaN input) is redone by the
+ * guarded scalar functions. Per-row work (the split of var1) is hoisted out of the inner loop.
+ */
+function loop(trees: Tree[], interiorTrees?: Tree[]): Loop & { helpers: ReadonlySet<string> } {
+  const b = new ValueCode('t', false);
+  const values = trees.map((t) => b.val(t));
+  const needs = needsOf(...trees);
+  const checkCodes = [...(needs.c || needs.g || needs.r ? [ref('gRaw')] : []), ...b.checks];
+  const checks = [...new Set(checkCodes.map((c) => c.text))];
+  const statements = prune(
+    [...prologue(needs, false), ...b.statements],
+    [...values, ...checkCodes].flatMap((c) => c.uses),
+  );
+  const { outer, inner } = hoist(statements, ['v1']);
+  // The redo path (checks) calls the scalar functions with all three inputs.
+  const inputs = inputsOf(statements, values);
+  if (checks.length || interiorTrees) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
+  const helpers = helpersOf(b.helpers, statements);
+  let interior: Loop['interior'];
+  if (interiorTrees) {
+    const fast = interiorValues(interiorTrees);
+    const split = hoist(fast.statements, ['v1']);
+    interior = { ...fast, statements: split.inner, outer: split.outer };
+    for (const h of fast.helpers) helpers.add(h);
+  }
+  return { outer, inner, values, checks, inputs, helpers, ...(interior ? { interior } : {}) };
+}
+
+/** An emitted module before printing. */
+export interface ModuleParts {
+  readonly banner: readonly string[];
+  readonly helpers: ReadonlySet<string>;
+  readonly nngp: Straight;
+  readonly dNngp: Straight;
+  /** The loop computing nngp and its derivative (with the NTK), and the one computing nngp only. */
+  readonly fused: Loop;
+  readonly nngpOnly: Loop;
+  /** Per requested param, the scalar functions of its gradient. */
+  readonly gradients: readonly { readonly param: string; readonly nngp: Straight; readonly dNngp: Straight }[];
+}
+
+/** Builds the parts of a module (everything but the target's spelling). */
+export function buildModule(input: EmitInput): ModuleParts {
+  const f = scalar(input.nngp, input.interior?.nngp);
+  const d = scalar(input.dNngp, input.interior?.dNngp);
+  // Fused: one ValueCode over both trees, so shared subexpressions are computed once.
+  const inside = input.interior;
+  const fused = loop([input.nngp, input.dNngp], inside ? [inside.nngp, inside.dNngp] : undefined);
+  const nngpOnly = loop([input.nngp], inside ? [inside.nngp] : undefined);
+  const gradients = (input.gradients ?? []).map((g) => ({
+    param: g.param,
+    nngp: scalar(g.nngp),
+    dNngp: scalar(g.dNngp),
+  }));
+  return {
+    banner: [
+      `// Generated by nngpc ${VERSION} from ${commentText(input.sourceName)}. Do not edit: edit the source and regenerate.`,
+      `//   nngp(cov12, var1, var2) = ${commentText(input.simplified)}`,
+      `//   d nngp / d cov12        = ${commentText(input.derivative)}`,
+      ...(input.gradients ?? []).map((g) => `//   d nngp / d ${commentText(g.param)} = ${commentText(g.formula)}`),
+    ],
+    helpers: new Set([
+      ...f.helpers,
+      ...d.helpers,
+      ...fused.helpers,
+      ...nngpOnly.helpers,
+      ...gradients.flatMap((g) => [...g.nngp.helpers, ...g.dNngp.helpers]),
+    ]),
+    nngp: f,
+    dNngp: d,
+    fused,
+    nngpOnly,
+    gradients,
+  };
+}
