@@ -29,7 +29,7 @@ import * as T from './tree.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
 import { chooseInterior, plainTree, type InteriorChoice } from './interior.js';
-import { activationExprs, fnDirective, onlyDirectives } from './activation.js';
+import { activation, fnDirective, onlyDirectives, type ActivationSource } from './activation.js';
 import { decompose, kernelOf, NoClosedForm } from './expectation.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
 
@@ -41,7 +41,11 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
   const filename = options.filename ?? '<input>';
   const fn = fnDirective(source);
   if (fn !== undefined && onlyDirectives(source))
-    return activationDerivation(fn, { ...options, params: effectiveParams(source, filename, options.params) });
+    return activationDerivation(
+      fn.text,
+      { ...options, params: effectiveParams(source, filename, options.params) },
+      { source: fn.located, filename },
+    );
   const program = parse(source, filename);
   try {
     return deriveProgram(program, source, filename, options);
@@ -195,10 +199,11 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
   // (A source that is only an activation, a `# fn:` line and directives: derive derives its kernel.)
   const filename = options.filename ?? '<input>';
   const params = effectiveParams(source, filename, options.params);
-  const fn = fnDirective(source);
+  const fn = fnDirective(source.replace(/^\uFEFF/, ''));
   const map =
     fn !== undefined && onlyDirectives(source.replace(/^\uFEFF/, ''))
-      ? (symbolic: readonly string[]) => activationKernel(fn, { ...options, params }, symbolic)
+      ? (symbolic: readonly string[]) =>
+          activationKernel(fn.text, { ...options, params }, symbolic, { source: fn.located, filename }).kernel
       : (symbolic: readonly string[]) =>
           lowerProgram(parse(source.replace(/^\uFEFF/, ''), filename), source, { params, filename, symbolic }).expr;
   const derived = derive(source, options);
@@ -254,7 +259,7 @@ export function fromActivation(fn: string, options: CompileOptions = {}): Compil
   checkSource('fromActivation', fn);
   checkCompileOptions('fromActivation', options);
   const gradients = gradientMaps(
-    (symbolic) => activationKernel(fn, options, symbolic),
+    (symbolic) => activationKernel(fn, options, symbolic).kernel,
     options.params ?? {},
     options.gradients ?? [],
     fn,
@@ -268,23 +273,35 @@ export function fromActivation(fn: string, options: CompileOptions = {}): Compil
 }
 
 /** The derivation of an activation's kernel (fromActivation, and derive of a `# fn:`-only source). */
-function activationDerivation(fn: string, options: CompileOptions): Derivation {
-  return { derivativeSource: 'symbolic', ...deriveMap(activationKernel(fn, options)), warnings: [] };
+function activationDerivation(fn: string, options: CompileOptions, where?: ActivationSource): Derivation {
+  const { kernel, unusedParams } = activationKernel(fn, options, [], where);
+  const filename = where?.filename ?? options.filename ?? '<fn>';
+  const warnings = unusedParams.map((k) => ({
+    code: 'W_UNUSED_PARAM' as const,
+    message: `${filename}: param '${k}' is not used by the activation`,
+  }));
+  return { derivativeSource: 'symbolic', ...deriveMap(kernel), warnings };
 }
 
-/** E[f(x1) f(x2)] for the activation fn (params in `symbolic` kept as symbols). */
-function activationKernel(fn: string, options: CompileOptions, symbolic: readonly string[] = []): Expr {
-  const [f] = activationExprs(fn, options.params, symbolic);
+/** E[f(x1) f(x2)] for the activation fn (params in `symbolic` kept as symbols), and the params it ignores. */
+function activationKernel(
+  fn: string,
+  options: CompileOptions,
+  symbolic: readonly string[] = [],
+  where: ActivationSource = { source: fn, filename: options.filename ?? '<fn>' },
+): { kernel: Expr; unusedParams: readonly string[] } {
+  const { f, unusedParams } = activation(fn, options.params, symbolic, where);
   try {
-    return kernelOf(decompose(f));
+    return { kernel: kernelOf(decompose(f)), unusedParams };
   } catch (e) {
     if (!(e instanceof NoClosedForm)) throw e;
+    const start = Math.max(0, where.source.search(/\S/));
     throw new CompileError(
       'E_NO_CLOSED_FORM',
       `no closed-form kernel for f(x) = ${fn.trim()}: ${e.message}`,
-      fn,
-      locAt(fn, 0, Math.max(1, fn.trimEnd().length)),
-      options.filename ?? '<fn>',
+      where.source,
+      locAt(where.source, start, Math.max(1, fn.trim().length)),
+      where.filename,
     );
   }
 }

@@ -18,6 +18,8 @@ export interface LowerOptions {
   readonly filename?: string;
   /** Params kept as symbols (`param:name`), to differentiate in (compile's gradients). */
   readonly symbolic?: readonly string[];
+  /** An activation f(x) (`# fn:`, fromActivation): its one input is x (lowered as cov12). */
+  readonly activation?: boolean;
 }
 
 /** Lowers a parsed program to the core IR of its nngp map. */
@@ -33,7 +35,14 @@ export interface Lowered {
 }
 
 export function lowerProgram(program: Program, source: string, options: LowerOptions = {}): Lowered {
-  const l = new Lowering(program, source, options.filename ?? '<input>', options.params ?? {}, options.symbolic ?? []);
+  const l = new Lowering(
+    program,
+    source,
+    options.filename ?? '<input>',
+    options.params ?? {},
+    options.symbolic ?? [],
+    options.activation ? ['x'] : INPUTS,
+  );
   const expr = l.map(program.def, program.body, program.result);
   const derivative = program.derivative
     ? l.map(program.derivative, program.derivative.body, program.derivative.result)
@@ -66,6 +75,8 @@ class Lowering {
     private readonly file: string,
     private readonly params: Readonly<Record<string, number>>,
     private readonly symbolic: readonly string[] = [],
+    /** The input names of a map without a def: cov12, var1, var2; or x for an activation. */
+    private readonly inputNames: readonly string[] = INPUTS,
   ) {
     for (const [k, v] of Object.entries(params)) {
       if (typeof v !== 'number' || !Number.isFinite(v))
@@ -75,9 +86,9 @@ class Lowering {
         );
     }
     // A param may not stand for an input or a constant: `cov12=2` or `pi=3` would silently do nothing.
-    const inputNames = new Set<string>([...INPUTS, ...(program.def?.params.slice(0, 3).map((p) => p.name) ?? [])]);
+    const taken = new Set<string>([...this.inputNames, ...(program.def?.params.slice(0, 3).map((p) => p.name) ?? [])]);
     for (const k of Object.keys(params)) {
-      const what = inputNames.has(k) ? 'an input' : CONSTANTS.has(k) ? 'a constant' : undefined;
+      const what = taken.has(k) ? 'an input' : CONSTANTS.has(k) ? 'a constant' : undefined;
       if (what) this.fail('E_PARAM', `param '${k}' names ${what} of nngp_fn; params are the other free names`);
     }
     this.helpers = new Map(program.helpers.map((d) => [d.name, d]));
@@ -100,7 +111,7 @@ class Lowering {
         if (i < 3) inputs.set(p.name, E.sym(INPUTS[i]!));
         else locals.set(p.name, this.node(p.default!, this.globalScope()));
       });
-    } else for (const n of INPUTS) inputs.set(n, E.sym(n));
+    } else this.inputNames.forEach((n, i) => inputs.set(n, E.sym(INPUTS[i]!)));
     const scope = { locals, inputs };
     this.statements(body, scope);
     const expr = this.node(result, scope);
@@ -259,7 +270,12 @@ class Lowering {
     if (global) return global;
     if (raw === 'pi') return E.PI;
     if (raw === 'e') return E.fn('exp', [E.ONE]);
-    const candidates = [...INPUTS, ...scope.inputs.keys(), ...scope.locals.keys(), ...Object.keys(this.params)];
+    const candidates = [
+      ...this.inputNames,
+      ...scope.inputs.keys(),
+      ...scope.locals.keys(),
+      ...Object.keys(this.params),
+    ];
     const hint = nearest(raw, candidates);
     const fnHint = lookupFunction(name) || this.helpers.has(raw) ? ` ('${raw}' is a function; call it)` : '';
     return this.fail(

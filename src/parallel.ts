@@ -77,6 +77,10 @@ export function parallelKernel(
       `parallelKernel: options.threads must be a whole number from 1 to 256, got ${String(threads)}`,
     );
   const minEntries = options.minEntries ?? 262144;
+  if (!Number.isInteger(minEntries) || minEntries < 0)
+    throw new RangeError(`parallelKernel: options.minEntries must be a whole number >= 0, got ${String(minEntries)}`);
+  if (compiled === null || typeof compiled !== 'object' || !compiled.ir?.module)
+    throw new TypeError('parallelKernel: expected a compiled kernel (compile(), fromActivation() or activations.*())');
   const body = printModule(compiled.ir.module, { target: 'js', form: 'body' });
   const local = instantiate(body);
   let workers: Worker[] | undefined;
@@ -132,13 +136,15 @@ export function parallelKernel(
         },
         out: {
           nngp: out.nngp.subarray(i0 * n2, i1 * n2),
-          cov1: out.cov1.subarray(i0, i1),
-          // Each block maps the columns' variances too: block 0 into the result, the others into scratch.
-          cov2: b === 0 && out.cov2 ? out.cov2 : scratch.get(`columns.${b}`, n2),
+          // The variances' own maps go to scratch, copied out once every block is done: written in
+          // place during the run they would change the column variances other blocks still read.
+          cov1: rowsOut.subarray(i0, i1),
+          cov2: scratch.get(`columns.${b}`, n2),
           ...(out.ntk ? { ntk: out.ntk.subarray(i0 * n2, i1 * n2) } : {}),
         },
       };
     };
+    const rowsOut = scratch.get('rows', n1);
     for (let b = 1; b < rows; b++) pool[b - 1]!.postMessage({ ...block(b), done, slot: b });
     const first = block(0);
     local.kernel(first.input, { out: first.out });
@@ -146,6 +152,8 @@ export function parallelKernel(
       Atomics.wait(done, b, 0);
       if (Atomics.load(done, b) !== 1) throw new Error(`parallelKernel: worker ${b} failed`);
     }
+    out.cov1.set(rowsOut);
+    if (out.cov2) out.cov2.set(scratch.get('columns.0', n2));
     if (direct && want) return want;
     if (want) {
       want.nngp.set(out.nngp);
@@ -179,10 +187,17 @@ function inputIsValid(input: KernelInput, options: KernelOptions | undefined): b
   if (out === undefined) return true;
   if (out === null || typeof out !== 'object') return false;
   const names = ['nngp', 'cov1', 'ntk', 'cov2'] as const;
-  return names.every((name) => {
-    const size = input[name]?.length;
-    if (size === undefined) return true;
+  const present = names.filter((name) => input[name] !== undefined);
+  const overlaps = (a: Float64Array, b: Float64Array) =>
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+  return present.every((name, i) => {
     const a = out[name];
-    return a instanceof Float64Array && a.length === size && names.every((o) => o === name || a !== input[o]);
+    if (!(a instanceof Float64Array) || a.length !== input[name]!.length) return false;
+    const clearOfInputs = names.every((o) => {
+      const b = input[o];
+      if (!b || !overlaps(a, b)) return true;
+      return o === name && a.byteOffset === b.byteOffset && a.length === b.length;
+    });
+    return clearOfInputs && present.slice(i + 1).every((o) => out[o] === undefined || !overlaps(a, out[o]));
   });
 }

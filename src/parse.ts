@@ -351,7 +351,9 @@ export function parse(source: string, filename = '<input>'): Program {
       filename,
     );
   }
-  if (source.trim() === '' || /^(\s*(#[^\n]*)?\n?)*$/.test(source)) {
+  // Only blanks and comments (line by line: a nested-quantifier regex here backtracked for
+  // minutes on long runs of spaces).
+  if (source.split('\n').every((line) => line.trim() === '' || line.trim().startsWith('#'))) {
     throw new CompileError(
       'E_EMPTY',
       'empty source: expected an expression in cov12, var1, var2, or a Python def',

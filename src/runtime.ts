@@ -177,14 +177,37 @@ function checkOut(input${inT}, out${ts ? ': KernelOutput' : ''})${ts ? ': void' 
   checkSize('cov1', input, out.cov1, input.cov1.length);
   checkSize('ntk', input, out.ntk, input.ntk === undefined ? -1 : input.ntk.length);
   checkSize('cov2', input, out.cov2, input.cov2 === undefined ? -1 : input.cov2.length);
+  checkApart('nngp', out.nngp, 'cov1', out.cov1);
+  checkApart('nngp', out.nngp, 'ntk', input.ntk === undefined ? undefined : out.ntk);
+  checkApart('nngp', out.nngp, 'cov2', input.cov2 === undefined ? undefined : out.cov2);
+  checkApart('cov1', out.cov1, 'ntk', input.ntk === undefined ? undefined : out.ntk);
+  checkApart('cov1', out.cov1, 'cov2', input.cov2 === undefined ? undefined : out.cov2);
+  checkApart('ntk', input.ntk === undefined ? undefined : out.ntk, 'cov2', input.cov2 === undefined ? undefined : out.cov2);
 }
 
-function checkSize(name${ts ? ": 'nngp' | 'ntk' | 'cov1' | 'cov2'" : ''}, input${inT}, a${arr}, size${ts ? ': number' : ''})${ts ? ': void' : ''} {
+function checkSize(name${ts ? ': string' : ''}, input${inT}, a${arr}, size${ts ? ': number' : ''})${ts ? ': void' : ''} {
   if (size < 0) return;
   checkArray('options.out.' + name, a, true);
   if (a${bang}.length !== size) throw new RangeError('kernel: options.out.' + name + ' has ' + a${bang}.length + ' entries, expected ' + size + ' (the size of input.' + name + ')');
-  if ((a === input.nngp && name !== 'nngp') || (a === input.ntk && name !== 'ntk') || (a === input.cov1 && name !== 'cov1') || (a === input.cov2 && name !== 'cov2'))
-    throw new RangeError('kernel: options.out.' + name + ' is another input array; it may only be input.' + name + ' (updated in place) or a new array');
+  checkInput(name, a${bang}, 'nngp', input.nngp);
+  checkInput(name, a${bang}, 'ntk', input.ntk);
+  checkInput(name, a${bang}, 'cov1', input.cov1);
+  checkInput(name, a${bang}, 'cov2', input.cov2);
+}
+
+/** An output may be its own input array (in place), never memory of another input (read after written). */
+function checkInput(name${ts ? ': string' : ''}, a${ts ? ': Float64Array' : ''}, other${ts ? ': string' : ''}, b${arr})${ts ? ': void' : ''} {
+  if (b === undefined || !overlaps(a, b)) return;
+  if (name === other && a.byteOffset === b.byteOffset && a.length === b.length) return;
+  throw new RangeError('kernel: options.out.' + name + ' overlaps input.' + other + '; it may only be input.' + name + ' itself (updated in place) or separate memory');
+}
+
+function checkApart(n1${ts ? ': string' : ''}, a${arr}, n2${ts ? ': string' : ''}, b${arr})${ts ? ': void' : ''} {
+  if (a !== undefined && b !== undefined && overlaps(a, b)) throw new RangeError('kernel: options.out.' + n1 + ' and options.out.' + n2 + ' share memory');
+}
+
+function overlaps(a${ts ? ': Float64Array' : ''}, b${ts ? ': Float64Array' : ''})${ts ? ': boolean' : ''} {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 function finish(input${inT}, outK${ts ? ': Float64Array' : ''}, outT${arr}, out${ts ? ': KernelOutput | undefined' : ''})${outT} {

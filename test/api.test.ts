@@ -159,9 +159,19 @@ describe('API', () => {
       /options\.out\.ntk must be a Float64Array \(it is missing\)/,
     );
     expect(() => k.kernel(input, { out: { ...good, nngp: input.ntk } })).toThrow(
-      /options\.out\.nngp is another input array/,
+      /options\.out\.nngp overlaps input\.ntk/,
     );
     expect(() => k.kernel(input, { out: null as never })).toThrow(/options\.out must be/);
+    // Two outputs in one array, or an output over another input's memory: refused, not garbled.
+    const shared = new Float64Array(9);
+    expect(() => k.kernel(input, { out: { ...good, nngp: shared, ntk: shared } })).toThrow(
+      /options\.out\.nngp and options\.out\.ntk share memory/,
+    );
+    const buffer = new Float64Array(20);
+    const overlapping = { ...input, nngp: buffer.subarray(0, 9) };
+    expect(() => k.kernel(overlapping, { out: { ...good, nngp: buffer.subarray(1, 10) } })).toThrow(
+      /options\.out\.nngp overlaps input\.nngp/,
+    );
   });
   it('gives 1/2 at the ReLU diagonal where autodiff gives NaN', () => {
     const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12) / (2*pi)');

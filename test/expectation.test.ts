@@ -111,6 +111,28 @@ describe('the table of expectations', () => {
     });
   }
 
+  it('an activation names only x (and params); its errors point into its own text or file', () => {
+    const located = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return e as CompileError;
+      }
+      throw new Error('no error');
+    };
+    const unbound = located(() => fromActivation('relu(x) + a*x'));
+    expect(unbound.code).toBe('E_UNBOUND');
+    expect([unbound.line, unbound.column]).toEqual([1, 11]);
+    expect(unbound.frame).toContain('relu(x) + a*x');
+    expect(located(() => fromActivation('relu(x) + var1')).message).toMatch(/unbound name 'var1'/);
+    expect(located(() => fromActivation('relu(x) + cov12')).message).toMatch(/unbound name 'cov12'/);
+    const inFile = located(() => compile('# layer: mine\n# fn: relu(x) + a*x\n', { filename: 'mine.nngp' }));
+    expect([inFile.filename, inFile.line, inFile.column]).toEqual(['mine.nngp', 2, 17]);
+    const refused = located(() => compile('# fn: tanh(x)\n', { filename: 't.nngp' }));
+    expect([refused.code, refused.line, refused.column]).toEqual(['E_NO_CLOSED_FORM', 1, 7]);
+    expect(fromActivation('relu(x)', { params: { b: 1 } }).warnings.map((w) => w.code)).toEqual(['W_UNUSED_PARAM']);
+  });
+
   it('a source that is only a `# fn:` line (and directives) compiles to the derived kernel', () => {
     const source = '# layer: a user activation\n# fn: relu(x) + a*x\n# params: a=0.25\n';
     const k = compile(source, { filename: 'mine.nngp' });

@@ -65,6 +65,33 @@ describe('parallelKernel', () => {
     const copy = { nngp: x.nngp.slice(), ntk: x.ntk!.slice(), cov1: x.cov1.slice(), cov2: x.cov2!.slice() };
     p.kernel(copy, { out: copy });
     for (const f of ['nngp', 'ntk', 'cov1', 'cov2'] as const) expect(same(copy[f], want[f])).toBe(true);
+    // In place in shared memory, with and without cov2: the variances' maps are written only once
+    // every block has read them (a worker reads cov1 as the columns while another block finishes).
+    for (const [n2, ntk] of [
+      [undefined, true],
+      [undefined, false],
+      [13, true],
+    ] as const) {
+      const s = input(61, n2, ntk, true);
+      const expected = k.kernel(s);
+      for (let run = 0; run < 3; run++) {
+        const inPlace = {
+          nngp: s.nngp.slice(),
+          cov1: s.cov1.slice(),
+          ...(s.ntk ? { ntk: s.ntk.slice() } : {}),
+          ...(s.cov2 ? { cov2: s.cov2.slice() } : {}),
+        };
+        const shared = Object.fromEntries(
+          Object.entries(inPlace).map(([key, a]) => {
+            const t = new Float64Array(new SharedArrayBuffer(8 * a.length));
+            t.set(a);
+            return [key, t];
+          }),
+        ) as unknown as { nngp: Float64Array; cov1: Float64Array; ntk?: Float64Array; cov2?: Float64Array };
+        p.kernel(shared, { out: shared });
+        for (const f of ['nngp', 'ntk', 'cov1', 'cov2'] as const) expect(same(shared[f], expected[f]), f).toBe(true);
+      }
+    }
     const small = parallelKernel(k, { threads: 2 }); // default threshold: 160 entries run here
     open.push(small);
     expect(same(small.kernel(x).nngp, want.nngp)).toBe(true);
@@ -85,5 +112,7 @@ describe('parallelKernel', () => {
       /options\.out\.ntk must be a Float64Array \(it is missing\)/,
     );
     expect(() => parallelKernel(k, { threads: 0 })).toThrow(/options\.threads must be a whole number/);
+    expect(() => parallelKernel(k, { minEntries: -1 })).toThrow(/options\.minEntries must be a whole number/);
+    expect(() => parallelKernel({ nngp: () => 0 } as never)).toThrow(/expected a compiled kernel/);
   });
 });

@@ -119,6 +119,15 @@ describe('limits', () => {
     }
   });
 
+  it('long runs of blanks do not make the parser backtrack (a source of spaces, then a map)', () => {
+    for (const src of [
+      ' '.repeat(5000) + '\ncov12',
+      '\n'.repeat(3000) + ' '.repeat(3000) + 'x +',
+      '# c\n'.repeat(2000) + ' '.repeat(4000) + '$',
+    ])
+      compileOrCompileError(src);
+  });
+
   it('rejects sources over the size limit with a clear message', () => {
     const e = (() => {
       try {

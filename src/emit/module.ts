@@ -156,11 +156,8 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     const entries = m.gradients.map(
       (g, i) => `${JSON.stringify(g.param)}: { nngp: gradient${i}Nngp, dNngp: gradient${i}DNngp }`,
     );
-    const type = ts
-      ? ': Record<string, { nngp: (cov12: number, var1: number, var2: number) => number; dNngp: (cov12: number, var1: number, var2: number) => number }>'
-      : '';
     out.push('', '/** Per param, d nngp_fn / d param and d^2 nngp_fn / d cov12 d param. */');
-    out.push(`${exported ? 'export ' : ''}const gradients${type} = { ${entries.join(', ')} };`);
+    out.push(`${exported ? 'export ' : ''}const gradients = { ${entries.join(', ')} };`);
     names += ', gradients';
   }
   // The same shape either way: `import k from './k.nngp'` (plugin) and `import k from './k'` (CLI output).
