@@ -55,14 +55,14 @@ export const HELPER_YMXANGLE = (ts: boolean) => {
  * y - x * angle(y, x) for small angles (x > 0, |y| < 2x; the caller computes y - x * angle
  * directly elsewhere). With r = hypot(x, y) and u = y / (x + r) = tan(angle/2):
  * y - x * angle = y^3 / (x + r)^2 + 2 x (u - atan u). With the half angle again,
- * v = u / (1 + sqrt(1 + u^2)) = tan(angle/4), |v| <= 0.291: u - atan u = 2 v^3 / (1 - v^2) +
+ * v = u / (1 + sqrt(1 + u^2)) = y / (w + sqrt(2 r w)) = tan(angle/4), w = x + r, |v| <= 0.291
+ * (from y, x and r directly: fewer roundings than through u): u - atan u = 2 v^3 / (1 - v^2) +
  * 2 (v - atan v), and v - atan v = v^3 (1/3 - v^2/5 + v^4/7 - ...) to 16 terms, a fixed
  * polynomial: every term of one sign, no cancellation anywhere, the same cost at every angle.
  */
 function ymxangleSmall(y${n}, x${n})${n} {
-  const w = x + Math.sqrt(x * x + y * y);
-  const u = y / w;
-  const v = u / (1 + Math.sqrt(1 + u * u)), v2 = v * v, v3 = v * v2;
+  const r = Math.sqrt(x * x + y * y), w = x + r;
+  const v = y / (w + Math.sqrt(2 * r * w)), v2 = v * v, v3 = v * v2; // u / (1 + sqrt(1 + u^2)), as 1 + u^2 = 2r/w
   const tail = ${horner};
   return y * y * y / (w * w) + 2 * x * (2 * v3 / (1 - v2) + 2 * v3 * tail);
 }`;
