@@ -263,7 +263,7 @@ export async function runSpeed({ n = 2048, runs = 9 } = {}) {
     }
     await p.close();
     console.log(
-      `  relu, ${threads} threads / 1 thread by size (default minEntries 262144 = 512×512): ${cells.join(', ')}`,
+      `  relu, ${threads} threads / 1 thread by size (default minEntries 1048576 = 1024×1024): ${cells.join(', ')}`,
     );
   }
 

@@ -15,7 +15,7 @@ import type { CompiledKernel, KernelInput, KernelOptions, KernelOutput } from '.
 export interface ParallelOptions {
   /** Threads in all, the calling one included (default: the machine's available parallelism). */
   readonly threads?: number;
-  /** Kernels with fewer entries (n1 × n2) run on the calling thread alone (default 262144 = 512², measured in bench/). */
+  /** Kernels with fewer entries (n1 × n2) run on the calling thread alone (default 1048576 = 1024², from the benchmark's sizes). */
   readonly minEntries?: number;
 }
 
@@ -76,7 +76,7 @@ export function parallelKernel(
     throw new RangeError(
       `parallelKernel: options.threads must be a whole number from 1 to 256, got ${String(threads)}`,
     );
-  const minEntries = options.minEntries ?? 262144;
+  const minEntries = options.minEntries ?? 1048576;
   if (!Number.isInteger(minEntries) || minEntries < 0)
     throw new RangeError(`parallelKernel: options.minEntries must be a whole number >= 0, got ${String(minEntries)}`);
   if (compiled === null || typeof compiled !== 'object' || !compiled.ir?.module)
