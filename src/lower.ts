@@ -280,7 +280,7 @@ class Lowering {
     const fnHint = lookupFunction(name) || this.helpers.has(raw) ? ` ('${raw}' is a function; call it)` : '';
     return this.fail(
       'E_UNBOUND',
-      `unbound name '${raw}'${fnHint}${hint ? `; did you mean '${hint}'?` : ''} (give constants with params, e.g. --params ${raw}=1)`,
+      `unbound name '${raw}'${fnHint}${hint ? `; did you mean '${hint}'?` : ''} (a constant? give it a value: params { ${raw}: 1 } in the API, --params ${raw}=1 on the command line)`,
       loc,
     );
   }
