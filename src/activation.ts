@@ -61,6 +61,11 @@ export function fnDirective(source: string): { readonly text: string; readonly l
 }
 
 /** Whether a source is nothing but comments and directives (so its `# fn:` line is the whole map). */
-export function onlyDirectives(source: string): boolean {
+function onlyDirectives(source: string): boolean {
   return source.split('\n').every((l) => l.trim() === '' || l.trim().startsWith('#'));
+}
+
+/** The activation of a source that is only an activation (a `# fn:` line and directives), else undefined. */
+export function activationOnly(source: string): { readonly text: string; readonly located: string } | undefined {
+  return onlyDirectives(source) ? fnDirective(source) : undefined;
 }

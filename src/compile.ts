@@ -29,7 +29,7 @@ import * as T from './tree.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
 import { chooseInterior, plainTree, type InteriorChoice } from './interior.js';
-import { activation, fnDirective, onlyDirectives, type ActivationSource } from './activation.js';
+import { activation, activationOnly, type ActivationSource } from './activation.js';
 import { decompose, kernelOf, NoClosedForm } from './expectation.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
 
@@ -39,8 +39,8 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
   checkCompileOptions('derive', options);
   source = source.replace(/^\uFEFF/, ''); // a byte order mark some editors write
   const filename = options.filename ?? '<input>';
-  const fn = fnDirective(source);
-  if (fn !== undefined && onlyDirectives(source))
+  const fn = activationOnly(source);
+  if (fn)
     return activationDerivation(
       fn.text,
       { ...options, params: effectiveParams(source, filename, options.params) },
@@ -199,13 +199,13 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
   // (A source that is only an activation, a `# fn:` line and directives: derive derives its kernel.)
   const filename = options.filename ?? '<input>';
   const params = effectiveParams(source, filename, options.params);
-  const fn = fnDirective(source.replace(/^\uFEFF/, ''));
-  const map =
-    fn !== undefined && onlyDirectives(source.replace(/^\uFEFF/, ''))
-      ? (symbolic: readonly string[]) =>
-          activationKernel(fn.text, { ...options, params }, symbolic, { source: fn.located, filename }).kernel
-      : (symbolic: readonly string[]) =>
-          lowerProgram(parse(source.replace(/^\uFEFF/, ''), filename), source, { params, filename, symbolic }).expr;
+  const text = source.replace(/^\uFEFF/, '');
+  const fn = activationOnly(text);
+  // The map with the gradients' params kept as symbols (built only if gradients are asked for).
+  const map = fn
+    ? (symbolic: readonly string[]) =>
+        activationKernel(fn.text, { ...options, params }, symbolic, { source: fn.located, filename }).kernel
+    : (symbolic: readonly string[]) => lowerProgram(parse(text, filename), text, { params, filename, symbolic }).expr;
   const derived = derive(source, options);
   return compileDerivation(derived, options, gradientMaps(map, params, options.gradients ?? [], source, filename));
 }
