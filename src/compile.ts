@@ -32,6 +32,8 @@ import { chooseInterior, plainTree, type InteriorChoice } from './interior.js';
 import { activation, activationOnly, type ActivationSource } from './activation.js';
 import { decompose, kernelOf, NoClosedForm } from './expectation.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
+import { mixtureOf, describeMixture, type Mixture } from './mixture.js';
+import { buildMixtureModule } from './emit/mixture.js';
 
 /** Source → simplified map, derivative and their stable evaluation trees. */
 export function derive(source: string, options: CompileOptions = {}): Derivation {
@@ -40,12 +42,22 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
   source = source.replace(/^\uFEFF/, ''); // a byte order mark some editors write
   const filename = options.filename ?? '<input>';
   const fn = activationOnly(source);
-  if (fn)
+  if (fn) {
+    const where = { source: fn.located, filename };
+    if (activationMixture(fn.text, { ...options, params: effectiveParams(source, filename, options.params) }, where))
+      throw new CompileError(
+        'E_NO_CLOSED_FORM',
+        `f(x) = ${fn.text} has no closed-form kernel to derive; compile it for its scale-mixture kernel`,
+        where.source,
+        locAt(where.source, Math.max(0, where.source.search(/\S/)), Math.max(1, fn.text.length)),
+        filename,
+      );
     return activationDerivation(
       fn.text,
       { ...options, params: effectiveParams(source, filename, options.params) },
       { source: fn.located, filename },
     );
+  }
   const program = parse(source, filename);
   try {
     return deriveProgram(program, source, filename, options);
@@ -201,6 +213,11 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
   const params = effectiveParams(source, filename, options.params);
   const text = source.replace(/^\uFEFF/, '');
   const fn = activationOnly(text);
+  if (fn) {
+    const where = { source: fn.located, filename };
+    const mixture = activationMixture(fn.text, { ...options, params }, where);
+    if (mixture) return compileMixture(mixture, { ...options, filename }, where);
+  }
   // The map with the gradients' params kept as symbols (built only if gradients are asked for).
   const map = fn
     ? (symbolic: readonly string[]) =>
@@ -258,6 +275,10 @@ interface Gradient {
 export function fromActivation(fn: string, options: CompileOptions = {}): CompiledKernel {
   checkSource('fromActivation', fn);
   checkCompileOptions('fromActivation', options);
+  const where = { source: fn, filename: options.filename ?? '<fn>' };
+  const mixture = activationMixture(fn, options, where);
+  if (mixture)
+    return compileMixture(mixture, { ...options, filename: options.filename ?? options.name ?? `fn: ${fn.trim()}` }, where);
   const gradients = gradientMaps(
     (symbolic) => activationKernel(fn, options, symbolic).kernel,
     options.params ?? {},
@@ -281,6 +302,72 @@ function activationDerivation(fn: string, options: CompileOptions, where?: Activ
     message: `${filename}: param '${k}' is not used by the activation`,
   }));
   return { derivativeSource: 'symbolic', ...deriveMap(kernel), warnings };
+}
+
+/**
+ * The scale mixture of an activation in the logistic family (mixture.ts) with its unused params,
+ * or undefined for any other activation (the closed-form table decides those, and words their errors).
+ */
+function activationMixture(
+  fn: string,
+  options: CompileOptions,
+  where: ActivationSource,
+): { mixture: Mixture; unusedParams: readonly string[] } | undefined {
+  const { f, unusedParams } = activation(fn, options.params, [], where);
+  let combination;
+  try {
+    combination = decompose(f);
+  } catch (e) {
+    if (e instanceof NoClosedForm) return undefined;
+    throw e;
+  }
+  if (!combination.logistic.length) return undefined;
+  try {
+    return { mixture: mixtureOf(combination), unusedParams };
+  } catch (e) {
+    if (!(e instanceof NoClosedForm)) throw e;
+    throw new CompileError(
+      'E_NO_CLOSED_FORM',
+      `no kernel for f(x) = ${fn.trim()}: ${e.message}`,
+      where.source,
+      locAt(where.source, Math.max(0, where.source.search(/\S/)), Math.max(1, fn.trim().length)),
+      where.filename,
+    );
+  }
+}
+
+/** A scale-mixture kernel's module, instantiated (no closed form: no choice, no interior regime, no gradients). */
+function compileMixture(
+  found: { mixture: Mixture; unusedParams: readonly string[] },
+  options: CompileOptions,
+  where: ActivationSource,
+): CompiledKernel {
+  const filename = options.filename ?? '<fn>';
+  if (options.gradients?.length)
+    throw new CompileError(
+      'E_PARAM',
+      'gradients in params are available for closed-form kernels only; this activation has a scale-mixture kernel',
+      where.source,
+      locAt(where.source, 0),
+      filename,
+    );
+  const parts = buildMixtureModule(found.mixture, filename);
+  const mod = instantiate(parts);
+  const warnings = found.unusedParams.map((k) => ({
+    code: 'W_UNUSED_PARAM' as const,
+    message: `${filename}: param '${k}' is not used by the activation`,
+  }));
+  return {
+    name: options.name ?? filename,
+    warnings,
+    nngp: mod.nngp,
+    dNngp: mod.dNngp,
+    kernel: (input: KernelInput, opts?: KernelOptions): KernelOutput => mod.kernel(input, opts),
+    derivative: describeMixture(found.mixture, true),
+    simplified: describeMixture(found.mixture, false),
+    code: printModule(parts, { target: options.target ?? 'ts' }),
+    ir: { mixture: found.mixture, module: parts, warnings },
+  };
 }
 
 /** E[f(x1) f(x2)] for the activation fn (params in `symbolic` kept as symbols), and the params it ignores. */

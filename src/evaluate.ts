@@ -269,7 +269,7 @@ export function foldConstant(e: Tree): number {
 }
 
 /** erf and erfc in float64: the very helper emitted modules contain (runtime.ts). */
-const { erf: erfD, erfc: erfcD } = new Function(`${HELPER_ERF(false)}\nreturn { erf, erfc };`)() as {
+export const { erf: erfD, erfc: erfcD } = new Function(`${HELPER_ERF(false)}\nreturn { erf, erfc };`)() as {
   erf: (x: number) => number;
   erfc: (x: number) => number;
 };

@@ -10,8 +10,11 @@
 // - erf(b x): with itself (the arcsine kernel), and with the odd part of a piecewise polynomial
 //   when that is a x + c sign(x) (its even part meets erf's oddness in 0);
 // - cos(a x + p) and sin(a x + p): with themselves, and with polynomials of degree ≤ 1.
-// Everything else (tanh, softplus, products such as x erf(x), erf with relu's kink beyond its
-// odd part, ...) is refused with the reason: no closed form in the table.
+// The logistic family (sigmoid(b x), tanh(b x), softplus(b x), x sigmoid(b x), affine in them) has
+// no closed form; it is recognised here as terms of a Gaussian scale mixture (mixture.ts), whose
+// kernel is a sum over the mixture's nodes of closed forms.
+// Everything else (products such as x erf(x), erf with relu's kink beyond its odd part, ...) is
+// refused with the reason: no closed form in the table.
 import * as E from './expr.js';
 import type { Expr } from './types.js';
 
@@ -21,13 +24,25 @@ interface Piecewise {
   readonly pos: readonly Expr[];
 }
 
+/**
+ * coef · B(x; b) for a constant b > 0, B one of (mixture.ts writes each as a scale mixture):
+ * 'odd' sigmoid(b x) - 1/2; 'even' (softplus(b x) - b x/2) / b; 'xodd' x (sigmoid(b x) - 1/2).
+ */
+export interface LogisticTerm {
+  readonly kind: 'odd' | 'even' | 'xodd';
+  readonly b: Expr;
+  readonly coef: Expr;
+}
+
 /** f as a combination of the basis families. */
-interface Combination {
+export interface Combination {
   readonly pp: Piecewise;
   /** coef · erf(b x). */
   readonly erf: readonly { readonly b: Expr; readonly coef: Expr }[];
   /** coef · cos(a x + p) (sin as cos with p - pi/2). */
   readonly cos: readonly { readonly a: Expr; readonly p: Expr; readonly coef: Expr }[];
+  /** The logistic family's terms (no closed form: a scale-mixture kernel). */
+  readonly logistic: readonly LogisticTerm[];
 }
 
 /** Why f has no closed form in the table. */
@@ -76,8 +91,8 @@ function sides(d: Piecewise): { neg: -1 | 0 | 1; pos: -1 | 0 | 1 } | undefined {
   return neg === undefined || pos === undefined ? undefined : { neg, pos };
 }
 
-const only = (pp: Piecewise): Combination => ({ pp, erf: [], cos: [] });
-const isPP = (c: Combination) => c.erf.length === 0 && c.cos.length === 0;
+const only = (pp: Piecewise): Combination => ({ pp, erf: [], cos: [], logistic: [] });
+const isPP = (c: Combination) => c.erf.length === 0 && c.cos.length === 0 && c.logistic.length === 0;
 const isConstantPP = (c: Combination) =>
   isPP(c) && trim(c.pp.neg).length <= 1 && trim(c.pp.pos).length <= 1 && same(coeff(c.pp.neg, 0), coeff(c.pp.pos, 0));
 function scale(c: Combination, k: Expr): Combination {
@@ -85,10 +100,16 @@ function scale(c: Combination, k: Expr): Combination {
     pp: ppAdd(ZERO_PP, c.pp, k),
     erf: c.erf.map((t) => ({ ...t, coef: E.mul(k, t.coef) })),
     cos: c.cos.map((t) => ({ ...t, coef: E.mul(k, t.coef) })),
+    logistic: c.logistic.map((t) => ({ ...t, coef: E.mul(k, t.coef) })),
   };
 }
 function sum(a: Combination, b: Combination): Combination {
-  return { pp: ppAdd(a.pp, b.pp), erf: [...a.erf, ...b.erf], cos: [...a.cos, ...b.cos] };
+  return {
+    pp: ppAdd(a.pp, b.pp),
+    erf: [...a.erf, ...b.erf],
+    cos: [...a.cos, ...b.cos],
+    logistic: [...a.logistic, ...b.logistic],
+  };
 }
 /** u as k x + p with constants k, p (or undefined). */
 function linear(u: Combination): { k: Expr; p: Expr } | undefined {
@@ -109,17 +130,27 @@ export function decompose(f: Expr): Combination {
       return f.terms.map(decompose).reduce(sum);
     case 'mul': {
       const consts = f.factors.filter(isConst);
-      const rest = f.factors.filter((x) => !isConst(x)).map(decompose);
+      const rest = sigmoidQuotients(f.factors.filter((x) => !isConst(x))).map((x) =>
+        'k' in x ? decompose(x) : x,
+      );
       const k = consts.length ? E.mul(...consts) : E.ONE;
       const product = rest.reduce((a, b) => {
         if (isConstantPP(a)) return scale(b, coeff(a.pp.pos, 0));
         if (isConstantPP(b)) return scale(a, coeff(b.pp.pos, 0));
         if (isPP(a) && isPP(b)) return only(ppMul(a.pp, b.pp));
-        throw new NoClosedForm('a product of erf, sin or cos with a function of x is not in the table');
+        const timesX = affineTimesLogistic(a, b) ?? affineTimesLogistic(b, a);
+        if (timesX) return timesX;
+        throw new NoClosedForm(
+          'a product of erf, sin, cos or the logistic family with a function of x is not in the table (of the logistic family, x times sigmoid(b x) or tanh(b x) is)',
+        );
       });
       return scale(product, k);
     }
     case 'pow': {
+      const s = sigmoidOf(f);
+      if (s) return s;
+      if (onePlusExpSafe(f.base))
+        throw new NoClosedForm('of the logistic family, sigmoid(b x) is in the table, not its powers or quotients');
       const n = f.exp.k === 'num' && f.exp.v.d === 1n && f.exp.v.n >= 0n && f.exp.v.n <= 12n ? Number(f.exp.v.n) : -1;
       const base = decompose(f.base);
       if (n < 0 || !isPP(base))
@@ -178,21 +209,109 @@ function decomposeFunction(name: string, args: readonly Expr[]): Combination {
       const [a, b] = [pp(1), pp(2)];
       return only(pick({ neg: holds(s.neg), pos: holds(s.pos) }, a, b));
     }
+    case 'tanh': {
+      // tanh(k x) = 2 sigmoid(2 k x) - 1 = 2 sign(k) (sigmoid(2 |k| x) - 1/2)
+      const k = logisticSlope(args[0]!, 'tanh');
+      return logisticTerm('odd', E.mul(E.num(2), abs(k)), E.num(2 * sign(k)));
+    }
+    case 'log': {
+      // softplus(k x) = log(1 + exp(k x)) = k x/2 + |k| (softplus(|k| x) - |k| x/2) / |k|
+      const k = onePlusExp(args[0]!);
+      if (!k) throw new NoClosedForm('log is in the table as softplus, log(1 + exp(b x))');
+      return sum(only({ neg: [E.ZERO, E.mul(E.HALF, k)], pos: [E.ZERO, E.mul(E.HALF, k)] }), logisticTerm('even', abs(k), abs(k)));
+    }
     case 'erf': {
       const u = linear(decompose(args[0]!));
       if (!u || !E.isZero(u.p)) throw new NoClosedForm('erf is in the table as erf(b x) (no shift)');
-      return { pp: ZERO_PP, erf: [{ b: u.k, coef: E.ONE }], cos: [] };
+      return { pp: ZERO_PP, erf: [{ b: u.k, coef: E.ONE }], cos: [], logistic: [] };
     }
     case 'sin':
     case 'cos': {
       const u = linear(decompose(args[0]!));
       if (!u) throw new NoClosedForm(`${name} is in the table as ${name}(a x + p)`);
       const p = name === 'cos' ? u.p : E.sub(u.p, E.mul(E.HALF, E.PI));
-      return { pp: ZERO_PP, erf: [], cos: [{ a: u.k, p, coef: E.ONE }] };
+      return { pp: ZERO_PP, erf: [], cos: [{ a: u.k, p, coef: E.ONE }], logistic: [] };
     }
     default:
       throw new NoClosedForm(`${name} has no closed-form kernel in the table`);
   }
+}
+
+// ---------------------------------------------------------------- the logistic family
+
+/** The sign and magnitude of a number (logisticSlope's k). */
+const sign = (k: Expr) => (k.k === 'num' && k.v.n < 0n ? -1 : 1);
+const abs = (k: Expr) => (sign(k) < 0 ? E.neg(k) : k);
+const logisticTerm = (kind: LogisticTerm['kind'], b: Expr, coef: Expr): Combination => ({
+  pp: ZERO_PP,
+  erf: [],
+  cos: [],
+  logistic: [{ kind, b, coef }],
+});
+
+/** k for an argument k x (a nonzero number k, no shift), else NoClosedForm naming the function. */
+function logisticSlope(u: Expr, name: string): Expr {
+  const l = linear(decompose(u));
+  if (!l || !E.isZero(l.p) || l.k.k !== 'num' || E.isZero(l.k))
+    throw new NoClosedForm(`${name} is in the table as ${name}(b x) for a number b (no shift)`);
+  return l.k;
+}
+
+/** k where e = 1 + exp(k x), else undefined. */
+function onePlusExp(e: Expr): Expr | undefined {
+  if (e.k !== 'add' || e.terms.length !== 2) return undefined;
+  const [one, ex] = e.terms[0]!.k === 'num' ? [e.terms[0]!, e.terms[1]!] : [e.terms[1]!, e.terms[0]!];
+  if (one.k !== 'num' || !same(one, E.ONE) || ex.k !== 'fn' || ex.name !== 'exp') return undefined;
+  return logisticSlope(ex.args[0]!, 'sigmoid');
+}
+
+/** sigmoid(k x) = 1/2 + sign(k) (sigmoid(|k| x) - 1/2). */
+const sigmoidTerm = (k: Expr): Combination =>
+  sum(only(ppConst(E.HALF)), logisticTerm('odd', abs(k), E.num(sign(k))));
+
+/** 1/(1 + exp(k x)) = sigmoid(-k x), else undefined. */
+function sigmoidOf(e: Expr): Combination | undefined {
+  if (e.k !== 'pow' || !same(e.exp, E.MINUS_ONE)) return undefined;
+  const k = onePlusExp(e.base);
+  return k ? sigmoidTerm(E.neg(k)) : undefined;
+}
+
+/** Factors with each exp(k x) · 1/(1 + exp(k x)) pair (= sigmoid(k x)) replaced by its combination. */
+function sigmoidQuotients(factors: readonly Expr[]): (Expr | Combination)[] {
+  const out: (Expr | Combination)[] = [...factors];
+  for (let i = 0; i < out.length; i++) {
+    const q = out[i]!;
+    if (!('k' in q) || q.k !== 'pow' || !same(q.exp, E.MINUS_ONE) || !onePlusExpSafe(q.base)) continue;
+    const base = q.base as Extract<Expr, { k: 'add' }>;
+    const ex = base.terms.find((t) => t.k === 'fn')!;
+    const j = out.findIndex((x) => 'k' in x && same(x, ex));
+    if (j < 0) continue;
+    out[i] = sigmoidTerm(onePlusExp(base)!);
+    out.splice(j, 1);
+    if (j < i) i--;
+  }
+  return out;
+}
+function onePlusExpSafe(e: Expr): boolean {
+  try {
+    return onePlusExp(e) !== undefined;
+  } catch (err) {
+    if (err instanceof NoClosedForm) return false;
+    throw err;
+  }
+}
+
+/** (beta x + gamma) times constants and 'odd' logistic terms: x · odd = 'xodd'; else undefined. */
+function affineTimesLogistic(a: Combination, b: Combination): Combination | undefined {
+  const l = linear(a);
+  if (!l || b.erf.length || b.cos.length || !isConstantPP({ ...b, logistic: [] })) return undefined;
+  if (!b.logistic.length || b.logistic.some((t) => t.kind !== 'odd')) return undefined;
+  let out = only(ppMul(a.pp, b.pp));
+  for (const t of b.logistic) {
+    if (!E.isZero(l.k)) out = sum(out, logisticTerm('xodd', t.b, E.mul(l.k, t.coef)));
+    if (!E.isZero(l.p)) out = sum(out, logisticTerm('odd', t.b, E.mul(l.p, t.coef)));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- the table of expectations
@@ -297,6 +416,8 @@ function cosPP(t: Combination['cos'][number], P: Piecewise, v1: Expr): Expr {
 
 /** E[f(x1) f(x2)] for f = the decomposition, as a canonical expression in cov12, var1, var2. */
 export function kernelOf(f: Combination): Expr {
+  if (f.logistic.length)
+    throw new NoClosedForm('the logistic family (sigmoid, tanh, softplus, x sigmoid) has no closed-form kernel');
   const terms: Expr[] = [ppPair(f.pp, f.pp)];
   for (const e1 of f.erf) {
     for (const e2 of f.erf) {

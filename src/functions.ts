@@ -64,6 +64,10 @@ def('where', 3);
 def('pow', 2, 'power');
 def('square', 1);
 def('relu', 1);
+// The logistic family (jax.nn's names): lowered to exp and log, so every pass knows them.
+def('sigmoid', 1, 'expit');
+def('softplus', 1);
+def('silu', 1, 'swish');
 
 /** Module prefixes a pasted neural-tangents function may use. Longest first. */
 export const PREFIXES = [

@@ -11,7 +11,9 @@ export { buildModule, emitModule, printModule, VERSION } from './emit/index.js';
 export type { ModuleParts, PrintOptions } from './emit/index.js';
 export { toMath } from './print.js';
 export type {
+  ClosedFormIR,
   CompiledKernel,
+  MixtureIR,
   CompileOptions,
   Expr,
   KernelInput,

@@ -309,6 +309,12 @@ class Lowering {
         return E.pow(args[0]!, E.num(2));
       case 'relu':
         return E.fn('max', [args[0]!, E.ZERO]);
+      case 'sigmoid': // 1 / (1 + exp(-u))
+        return E.pow(E.add(E.ONE, E.fn('exp', [E.neg(args[0]!)])), E.MINUS_ONE);
+      case 'softplus': // log(1 + exp(u))
+        return E.fn('log', [E.add(E.ONE, E.fn('exp', [args[0]!]))]);
+      case 'silu': // u / (1 + exp(-u))
+        return E.mul(args[0]!, E.pow(E.add(E.ONE, E.fn('exp', [E.neg(args[0]!)])), E.MINUS_ONE));
       case 'pow':
         return E.pow(args[0]!, args[1]!);
       case 'where': {

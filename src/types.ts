@@ -362,12 +362,22 @@ export interface CompiledKernel {
   /** The emitted module. */
   readonly code: string;
   /** The derivation, for tools (verify, accuracy, bench), with the trees emitted and how they were chosen. */
-  readonly ir: Derivation & {
+  readonly ir: ClosedFormIR | MixtureIR;
+}
+
+/** A kernel without a closed form (fromActivation of the logistic family): its scale mixture and module. */
+export interface MixtureIR {
+  readonly mixture: import('./mixture.js').Mixture;
+  readonly module: import('./emit/module.js').ModuleParts;
+  readonly warnings: readonly CompileWarning[];
+}
+
+/** A closed-form kernel's derivation, with the trees emitted and how they were chosen. */
+export type ClosedFormIR = Derivation & {
     /** The compile-time comparison with the source as written, per region (choose.ts). */
     readonly choice: import('./choose.js').Choice;
     /** The interior regime's trees: which candidate, and how each measured (interior.ts). */
     readonly interior: import('./interior.js').InteriorChoice;
     /** The emitted module before printing (emit/module.ts: printModule prints it for a target). */
     readonly module: import('./emit/module.js').ModuleParts;
-  };
-}
+};

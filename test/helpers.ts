@@ -7,6 +7,7 @@ import { differentiate } from '../src/differentiate.js';
 import { parse } from '../src/parse.js';
 import { toMath } from '../src/print.js';
 import { simplify } from '../src/simplify.js';
+import type { ClosedFormIR, CompiledKernel } from '../src/types.js';
 
 export const ROOT = join(import.meta.dirname, '..');
 
@@ -39,3 +40,9 @@ export function meanMax(xs: number[]): { mean: number; max: number } {
 export const canonical = (src: string) => simplify(lower(parse(src), src));
 export const simplifiedText = (src: string) => toMath(canonical(src));
 export const derivativeText = (src: string) => toMath(simplify(differentiate(canonical(src))));
+
+/** A compiled kernel's closed-form derivation, for tests that read it (a scale-mixture kernel has none). */
+export function closed(k: CompiledKernel): ClosedFormIR {
+  if (!('written' in k.ir)) throw new Error(`${k.name}: a scale-mixture kernel, not a closed form`);
+  return k.ir;
+}

@@ -6,6 +6,7 @@ import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, samplePoints } from '../src/measure.js';
 import { INTERIOR, printModule } from '../src/emit/module.js';
 import { instantiate } from '../src/compile.js';
+import { closed } from './helpers.js';
 
 const interiorOnly = (pts: [number, number, number][]) => pts.filter(([c, v1, v2]) => c * c <= INTERIOR * v1 * v2);
 const POINTS = interiorOnly([...samplePoints('interior', 60, 11), ...samplePoints('scale', 30, 12)]);
@@ -14,7 +15,7 @@ const kernels = catalog().map((e) => [e.id, compileActivation(e.id)] as const);
 describe('interior regime', () => {
   it('plainTree keeps the meaning of every catalog tree at interior points (50 digits)', () => {
     for (const [id, k] of kernels)
-      for (const tree of [k.ir.stableNngp, k.ir.stableDNngp]) {
+      for (const tree of [closed(k).stableNngp, closed(k).stableDNngp]) {
         const plain = plainTree(tree);
         for (const [c, v1, v2] of POINTS.slice(0, 12)) {
           const at = { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) };
@@ -28,7 +29,7 @@ describe('interior regime', () => {
   it('an emitted regime agrees with the stable code as measured (ACCEPT), and says how it measured', () => {
     let emitted = 0;
     for (const [id, k] of kernels) {
-      const choice = k.ir.interior;
+      const choice = closed(k).interior;
       if (choice.emitted === 'none') {
         expect(k.code, id).not.toContain(`if (icc <= ${INTERIOR} * ipp`);
         for (const t of choice.tried) expect(t.rejected, `${id} ${t.name}`).toBeTruthy();
@@ -77,8 +78,8 @@ describe('interior regime', () => {
 
   it('the probe runs the regime alone: NaN outside it, the module value inside where certified', () => {
     const k = compileActivation('relu');
-    expect(k.ir.interior.emitted).not.toBe('none');
-    const probe = instantiate(printModule(k.ir.module, { target: 'js', form: 'interior-probe' }));
+    expect(closed(k).interior.emitted).not.toBe('none');
+    const probe = instantiate(printModule(closed(k).module, { target: 'js', form: 'interior-probe' }));
     expect(probe.nngp(1, 1, 1)).toBeNaN();
     expect(probe.nngp(0.9, 1, 1)).toBeNaN();
     expect(probe.nngp(0.3, 1, 2)).toBe(k.nngp(0.3, 1, 2));
@@ -89,7 +90,7 @@ describe('interior regime', () => {
     const k = compile('sqrt(var1*var2 - cov12^2)/(2*pi) + cov12*(pi - acos(cov12/sqrt(var1*var2)))/(2*pi)', {
       interior: false,
     });
-    expect(k.ir.interior).toEqual({ emitted: 'none', tried: [] });
+    expect(closed(k).interior).toEqual({ emitted: 'none', tried: [] });
     expect(k.code).not.toContain('icc');
     expect(() => compile('cov12', { interior: 'yes' as unknown as boolean })).toThrow(
       /options\.interior must be true or false/,

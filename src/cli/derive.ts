@@ -56,7 +56,7 @@ export function runDerive(args: ParsedArgs): number {
         source: name,
         nngp: k.simplified,
         dNngp: k.derivative,
-        derivativeSource: k.ir.derivativeSource,
+        derivativeSource: 'derivativeSource' in k.ir ? k.ir.derivativeSource : 'scale mixture',
         warnings: k.warnings,
       });
     else process.stdout.write(k.derivative + '\n');

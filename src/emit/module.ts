@@ -2,6 +2,7 @@
 // JavaScript, as an ES module with exports or as a function body that returns
 // { nngp, dNngp, kernel } (for `instantiate`, in process).
 import { HELPER_ANGLE, HELPER_ATAN2, HELPER_ERF, HELPER_YMXANGLE, HELPERS_DD, KERNEL } from '../runtime.js';
+import { printMixture } from './mixture.js';
 import { type Code, type Statement, type Target, commentText, printStatement } from './code.js';
 import {
   buildModule,
@@ -115,6 +116,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   if (m.helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
   if (m.helpers.has('erf') || m.helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
+  if (m.mixture) out.push(printMixture(m.mixture, ts), '');
   // Gradient functions get generated names (gradient0Nngp, ...); the params name them only as keys.
   const gradientFns = m.gradients.flatMap((g, i) => [
     [`gradient${i}Nngp`, `d nngp_fn / d ${commentText(g.param)}.`, g.nngp, false] as const,

@@ -238,6 +238,8 @@ export interface ModuleParts {
   readonly nngpOnly: Loop;
   /** Per requested param, the scalar functions of its gradient. */
   readonly gradients: readonly { readonly param: string; readonly nngp: Straight; readonly dNngp: Straight }[];
+  /** A scale-mixture kernel's nodes (emit/mixture.ts prints its tables and mixtureK, which the functions call). */
+  readonly mixture?: import('../mixture.js').Mixture;
 }
 
 /** Builds the parts of a module (everything but the target's spelling). */
