@@ -90,7 +90,9 @@ function worstError(value, points) {
       const at = (c, v1, v2) => value(c, v1, v2)[which];
       const scale = Math.sqrt(Math.abs(at(p.var1, p.var1, p.var1) * at(p.var2, p.var2, p.var2)));
       const got = at(p.cov12, p.var1, p.var2);
-      const err = Number.isFinite(got) ? Math.abs(got - truth) / Math.max(Math.abs(truth), 1e-6 * scale, 1e-300) : Infinity;
+      const err = Number.isFinite(got)
+        ? Math.abs(got - truth) / Math.max(Math.abs(truth), 1e-6 * scale, 1e-300)
+        : Infinity;
       worst = Math.max(worst, err);
     }
   return worst;
@@ -98,7 +100,9 @@ function worstError(value, points) {
 
 function timeKernel(run, n = 128) {
   const cov = new Float64Array(n).map((_, i) => 0.5 + (2 * i) / n);
-  const nngp = new Float64Array(n * n).map((_, idx) => 0.6 * Math.sqrt(cov[Math.floor(idx / n)] * cov[idx % n]) * Math.cos(idx));
+  const nngp = new Float64Array(n * n).map(
+    (_, idx) => 0.6 * Math.sqrt(cov[Math.floor(idx / n)] * cov[idx % n]) * Math.cos(idx),
+  );
   const ntk = new Float64Array(n * n).fill(1);
   const input = { nngp, ntk, cov1: cov };
   run(input);
@@ -115,7 +119,9 @@ export function runNumeric() {
   const truth = JSON.parse(readFileSync(new URL('../fixtures/numeric-kernels.json', import.meta.url), 'utf8'));
   const bits = (e) => (e === 0 ? 0 : Math.max(0, Math.log2(e / 2 ** -52))).toFixed(1);
   console.log('\nKernels without a closed form: nngpc scale mixture vs Gauss-Hermite deg 25 (ElementwiseNumerical)');
-  console.log('| activation | nngpc worst rel. error | bits | GH-25 worst rel. error | bits | nngpc ns/entry | GH-25 ns/entry | ratio |');
+  console.log(
+    '| activation | nngpc worst rel. error | bits | GH-25 worst rel. error | bits | nngpc ns/entry | GH-25 ns/entry | ratio |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const { fn, points } of truth.activations) {
     const k = fromActivation(fn);

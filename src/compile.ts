@@ -278,7 +278,11 @@ export function fromActivation(fn: string, options: CompileOptions = {}): Compil
   const where = { source: fn, filename: options.filename ?? '<fn>' };
   const mixture = activationMixture(fn, options, where);
   if (mixture)
-    return compileMixture(mixture, { ...options, filename: options.filename ?? options.name ?? `fn: ${fn.trim()}` }, where);
+    return compileMixture(
+      mixture,
+      { ...options, filename: options.filename ?? options.name ?? `fn: ${fn.trim()}` },
+      where,
+    );
   const gradients = gradientMaps(
     (symbolic) => activationKernel(fn, options, symbolic).kernel,
     options.params ?? {},

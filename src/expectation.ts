@@ -130,9 +130,7 @@ export function decompose(f: Expr): Combination {
       return f.terms.map(decompose).reduce(sum);
     case 'mul': {
       const consts = f.factors.filter(isConst);
-      const rest = sigmoidQuotients(f.factors.filter((x) => !isConst(x))).map((x) =>
-        'k' in x ? decompose(x) : x,
-      );
+      const rest = sigmoidQuotients(f.factors.filter((x) => !isConst(x))).map((x) => ('k' in x ? decompose(x) : x));
       const k = consts.length ? E.mul(...consts) : E.ONE;
       const product = rest.reduce((a, b) => {
         if (isConstantPP(a)) return scale(b, coeff(a.pp.pos, 0));
@@ -218,7 +216,10 @@ function decomposeFunction(name: string, args: readonly Expr[]): Combination {
       // softplus(k x) = log(1 + exp(k x)) = k x/2 + |k| (softplus(|k| x) - |k| x/2) / |k|
       const k = onePlusExp(args[0]!);
       if (!k) throw new NoClosedForm('log is in the table as softplus, log(1 + exp(b x))');
-      return sum(only({ neg: [E.ZERO, E.mul(E.HALF, k)], pos: [E.ZERO, E.mul(E.HALF, k)] }), logisticTerm('even', abs(k), abs(k)));
+      return sum(
+        only({ neg: [E.ZERO, E.mul(E.HALF, k)], pos: [E.ZERO, E.mul(E.HALF, k)] }),
+        logisticTerm('even', abs(k), abs(k)),
+      );
     }
     case 'erf': {
       const u = linear(decompose(args[0]!));
@@ -266,8 +267,7 @@ function onePlusExp(e: Expr): Expr | undefined {
 }
 
 /** sigmoid(k x) = 1/2 + sign(k) (sigmoid(|k| x) - 1/2). */
-const sigmoidTerm = (k: Expr): Combination =>
-  sum(only(ppConst(E.HALF)), logisticTerm('odd', abs(k), E.num(sign(k))));
+const sigmoidTerm = (k: Expr): Combination => sum(only(ppConst(E.HALF)), logisticTerm('odd', abs(k), E.num(sign(k))));
 
 /** 1/(1 + exp(k x)) = sigmoid(-k x), else undefined. */
 function sigmoidOf(e: Expr): Combination | undefined {

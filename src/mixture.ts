@@ -164,7 +164,9 @@ export const PAIRS: readonly PairRule[] = [
  * E[B(x)] and E[B(x1) x2] (times sqrt(2 pi)) and the latter's derivative in cov12, of one block
  * over N(0, var): code over c, v (its variance), s (s^2) and V = v + s.
  */
-export const SINGLES: Readonly<Record<BlockKind, { readonly mean: string; readonly timesX: string; readonly dTimesX: string }>> = {
+export const SINGLES: Readonly<
+  Record<BlockKind, { readonly mean: string; readonly timesX: string; readonly dTimesX: string }>
+> = {
   odd: { mean: '0', timesX: 'c / Math.sqrt(V)', dTimesX: '1 / Math.sqrt(V)' },
   even: { mean: 'Math.sqrt(V)', timesX: '0', dTimesX: '0' },
   xodd: { mean: 'v / Math.sqrt(V)', timesX: '0', dTimesX: '0' },
@@ -205,7 +207,9 @@ export function mixtureOf(f: Combination): Mixture {
     at(neg!, 0) !== at(pos!, 0) ||
     at(neg!, 1) !== at(pos!, 1)
   )
-    throw new NoClosedForm('the logistic family is in the table with affine terms a + b x beside it, not with kinks or powers');
+    throw new NoClosedForm(
+      'the logistic family is in the table with affine terms a + b x beside it, not with kinks or powers',
+    );
   const { s, w, error } = logisticMixture();
   const terms = f.logistic.map((t) => ({ kind: t.kind, b: toNumber(t.b), coef: toNumber(t.coef) }));
   const groups = (['odd', 'even', 'xodd'] as const)
@@ -223,8 +227,7 @@ export function mixtureOf(f: Combination): Mixture {
   const fErr = terms.reduce(
     (acc, t) =>
       acc +
-      Math.abs(t.coef) *
-        (t.kind === 'odd' ? error.sup : t.kind === 'even' ? error.integral / t.b : error.xsup / t.b),
+      Math.abs(t.coef) * (t.kind === 'odd' ? error.sup : t.kind === 'even' ? error.integral / t.b : error.xsup / t.b),
     0,
   );
   const dfErr = terms.reduce(

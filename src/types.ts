@@ -374,10 +374,10 @@ export interface MixtureIR {
 
 /** A closed-form kernel's derivation, with the trees emitted and how they were chosen. */
 export type ClosedFormIR = Derivation & {
-    /** The compile-time comparison with the source as written, per region (choose.ts). */
-    readonly choice: import('./choose.js').Choice;
-    /** The interior regime's trees: which candidate, and how each measured (interior.ts). */
-    readonly interior: import('./interior.js').InteriorChoice;
-    /** The emitted module before printing (emit/module.ts: printModule prints it for a target). */
-    readonly module: import('./emit/module.js').ModuleParts;
+  /** The compile-time comparison with the source as written, per region (choose.ts). */
+  readonly choice: import('./choose.js').Choice;
+  /** The interior regime's trees: which candidate, and how each measured (interior.ts). */
+  readonly interior: import('./interior.js').InteriorChoice;
+  /** The emitted module before printing (emit/module.ts: printModule prints it for a target). */
+  readonly module: import('./emit/module.js').ModuleParts;
 };

@@ -72,8 +72,12 @@ describe('the table of pairs (sampled for soundness against quadrature)', () => 
         const d = pairValue(rule.dNngp, c, v1, v2, s * s, t * t) / (2 * Math.PI);
         const qk = gaussianExpectation(f1, f2, c, v1, v2, 64);
         const qd = gaussianExpectation(df1, df2, c, v1, v2, 64);
-        expect(Math.abs(k - qk), `nngp at ${[c, v1, v2, s, t]}: ${k} vs ${qk}`).toBeLessThan(1e-12 * Math.max(1, Math.abs(qk)));
-        expect(Math.abs(d - qd), `d at ${[c, v1, v2, s, t]}: ${d} vs ${qd}`).toBeLessThan(1e-12 * Math.max(1, Math.abs(qd)));
+        expect(Math.abs(k - qk), `nngp at ${[c, v1, v2, s, t]}: ${k} vs ${qk}`).toBeLessThan(
+          1e-12 * Math.max(1, Math.abs(qk)),
+        );
+        expect(Math.abs(d - qd), `d at ${[c, v1, v2, s, t]}: ${d} vs ${qd}`).toBeLessThan(
+          1e-12 * Math.max(1, Math.abs(qd)),
+        );
       }
     });
   it('pairs of an odd and an even block vanish (no rule), singles match their expectations', () => {
@@ -85,9 +89,15 @@ describe('the table of pairs (sampled for soundness against quadrature)', () => 
           // eslint-disable-next-line no-new-func
           (new Function('c', 'v', 'V', `return ${code};`)(c, v1, v1 + s * s) as number) / Math.sqrt(2 * Math.PI);
         const [f, df] = BLOCK[kind](s);
-        expect(Math.abs(at(rule.mean) - gaussianExpectation(f, () => 1, 0, v1, 1, 64)), `${kind} mean`).toBeLessThan(1e-13);
-        expect(Math.abs(at(rule.timesX) - gaussianExpectation(f, (x) => x, c, v1, v2, 64)), `${kind} x`).toBeLessThan(1e-13);
-        expect(Math.abs(at(rule.dTimesX) - gaussianExpectation(df, () => 1, c, v1, v2, 64)), `${kind} d`).toBeLessThan(1e-13);
+        expect(Math.abs(at(rule.mean) - gaussianExpectation(f, () => 1, 0, v1, 1, 64)), `${kind} mean`).toBeLessThan(
+          1e-13,
+        );
+        expect(Math.abs(at(rule.timesX) - gaussianExpectation(f, (x) => x, c, v1, v2, 64)), `${kind} x`).toBeLessThan(
+          1e-13,
+        );
+        expect(Math.abs(at(rule.dTimesX) - gaussianExpectation(df, () => 1, c, v1, v2, 64)), `${kind} d`).toBeLessThan(
+          1e-13,
+        );
       }
     }
   });
@@ -107,7 +117,10 @@ describe('kernels of the logistic family against nested quadrature in extended p
           const got = f(p.cov12, p.var1, p.var2);
           const scale = Math.max(Math.abs(truth), 1e-6 * scaleOf(f, p.var1, p.var2), 1e-300);
           expect(Number.isFinite(got), `${fn} at ${p.group} ${[p.cov12, p.var1, p.var2]}`).toBe(true);
-          expect(Math.abs(got - truth) / scale, `${fn} ${f === k.nngp ? 'nngp' : 'd'} at ${p.group} ${[p.cov12, p.var1, p.var2]}: ${got} vs ${truth}`).toBeLessThanOrEqual(1e-11);
+          expect(
+            Math.abs(got - truth) / scale,
+            `${fn} ${f === k.nngp ? 'nngp' : 'd'} at ${p.group} ${[p.cov12, p.var1, p.var2]}: ${got} vs ${truth}`,
+          ).toBeLessThanOrEqual(1e-11);
         }
       }
     });
@@ -175,6 +188,9 @@ describe('spellings, loops and errors', () => {
     refuse('tanh(x)*x^2', /logistic family/);
     refuse('sigmoid(x)^2', /not its powers or quotients/);
     refuse('tanh(x) + erf(x)', /together with erf/);
-    refuse('tanh(a*x)', /gradients in params are available for closed-form kernels only/, { params: { a: 1 }, gradients: ['a'] });
+    refuse('tanh(a*x)', /gradients in params are available for closed-form kernels only/, {
+      params: { a: 1 },
+      gradients: ['a'],
+    });
   });
 });

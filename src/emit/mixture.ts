@@ -45,12 +45,25 @@ export function printMixture(m: Mixture, ts: boolean): string {
   m.groups.forEach((g, i) => {
     const single = SINGLES[g.kind];
     const parts: string[] = [];
-    if (m.alpha !== 0 && single.mean !== '0') parts.push(`k += ${m.alpha / Math.sqrt(2 * Math.PI)} * W${i}[i]${b} * (${side(single.mean, 1)} + ${side(single.mean, 2)});`);
+    if (m.alpha !== 0 && single.mean !== '0')
+      parts.push(
+        `k += ${m.alpha / Math.sqrt(2 * Math.PI)} * W${i}[i]${b} * (${side(single.mean, 1)} + ${side(single.mean, 2)});`,
+      );
     if (m.beta !== 0 && single.timesX !== '0') {
-      parts.push(`k += ${m.beta / Math.sqrt(2 * Math.PI)} * W${i}[i]${b} * (${side(single.timesX, 1)} + ${side(single.timesX, 2)});`);
-      parts.push(`d += ${m.beta / Math.sqrt(2 * Math.PI)} * W${i}[i]${b} * (${side(single.dTimesX, 1)} + ${side(single.dTimesX, 2)});`);
+      parts.push(
+        `k += ${m.beta / Math.sqrt(2 * Math.PI)} * W${i}[i]${b} * (${side(single.timesX, 1)} + ${side(single.timesX, 2)});`,
+      );
+      parts.push(
+        `d += ${m.beta / Math.sqrt(2 * Math.PI)} * W${i}[i]${b} * (${side(single.dTimesX, 1)} + ${side(single.dTimesX, 2)});`,
+      );
     }
-    if (parts.length) body.push(`for (let i = 0; i < S${i}.length; i++) {`, `  const si = S${i}[i]${b};`, ...parts.map((p) => '  ' + p), '}');
+    if (parts.length)
+      body.push(
+        `for (let i = 0; i < S${i}.length; i++) {`,
+        `  const si = S${i}[i]${b};`,
+        ...parts.map((p) => '  ' + p),
+        '}',
+      );
   });
   // Pairs of nodes, one loop nest per pair of groups with a rule (odd with even vanishes).
   let pk = 0;
@@ -123,7 +136,5 @@ export function printMixture(m: Mixture, ts: boolean): string {
 
 /** A single's code for side 1 or 2: its c, v, s, V spelled for that side. */
 function side(code: string, which: 1 | 2): string {
-  return code
-    .replace(/\bV\b/g, `(v${which} + si)`)
-    .replace(/\bv\b/g, `v${which}`);
+  return code.replace(/\bV\b/g, `(v${which} + si)`).replace(/\bv\b/g, `v${which}`);
 }
