@@ -73,13 +73,23 @@ describe('CLI', () => {
       'nngp_fn(cov12, var1, var2) = -acos(cov12/(sqrt(var1)*sqrt(var2)))*cov12/(2*pi) + sqrt(-cov12^2 + var1*var2)/(2*pi) + cov12/2\n' +
         'd nngp / d cov12        = 1/2 - acos(cov12/(sqrt(var1)*sqrt(var2)))/(2*pi)\n',
     );
-    const refused = run(['derive', '--fn', 'tanh(x)'], dir);
+    const mixture = run(['derive', '--fn', 'tanh(x)'], dir);
+    expect(mixture.status, mixture.stderr).toBe(0);
+    expect(mixture.stdout).toMatch(
+      /^nngp_fn\(cov12, var1, var2\) = E\[f\(x1\) f\(x2\)\], f = 2\*\[sigmoid\(2\*x\) - 1\/2\]: a Gaussian scale mixture of 26 nodes/,
+    );
+    const refused = run(['derive', '--fn', 'x*erf(x)'], dir);
     expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain('no closed-form kernel for f(x) = tanh(x)');
+    expect(refused.stderr).toContain('no closed-form kernel for f(x) = x*erf(x)');
     expect(refused.stderr).not.toMatch(/\n\s+at /);
     writeFileSync(join(dir, 'mine.nngp'), '# fn: erf(x) + a*x\n# params: a=0.5\n');
     expect(run(['compile', 'mine.nngp', '-o', 'fnout'], dir).status).toBe(0);
     expect(readFileSync(join(dir, 'fnout', 'mine.ts'), 'utf8')).toContain('nngp(cov12, var1, var2) = 1 - 2*acos(');
+    writeFileSync(join(dir, 'soft.nngp'), '# fn: jax.nn.softplus(x)\n');
+    expect(run(['compile', 'soft.nngp', '-o', 'fnout'], dir).status).toBe(0);
+    expect(readFileSync(join(dir, 'fnout', 'soft.ts'), 'utf8')).toContain(
+      'function mixtureK(c: number, v1: number, v2: number): number {',
+    );
   });
 
   it('does not rewrite an up-to-date output (mtime kept)', () => {

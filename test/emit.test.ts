@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Project, ts } from 'ts-morph';
-import { catalog, compile, compileActivation } from '../src/index.js';
+import { catalog, compile, compileActivation, fromActivation } from '../src/index.js';
 import { references, closed } from './helpers.js';
 import { HELPER_ATAN2 } from '../src/runtime.js';
 
@@ -39,6 +39,8 @@ describe('emit', () => {
     for (const e of catalog()) expect(typeErrors(compileActivation(e.id).code), e.id).toEqual([]);
     const withGradients = compile('a*cov12^2 + b*var1', { params: { a: 2, b: 3 }, gradients: ['a', 'b'] });
     expect(typeErrors(withGradients.code), 'gradients').toEqual([]);
+    for (const fn of ['tanh(x)', 'softplus(x) + 0.5', 'x*sigmoid(x) - 0.1*x', 'sigmoid(x) + softplus(2*x) + x*tanh(x)'])
+      expect(typeErrors(fromActivation(fn).code), fn).toEqual([]);
     for (const n of [0, 2, 3])
       expect(typeErrors(compileActivation('rectified_monomial', { n }).code), `J_${n}`).toEqual([]);
     // The check itself can fail:
