@@ -34,6 +34,8 @@ import { decompose, kernelOf, NoClosedForm } from './expectation.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
 import { mixtureOf, describeMixture, type Mixture } from './mixture.js';
 import { buildMixtureModule } from './emit/mixture.js';
+import { describeTilted, tiltedOf, type TiltedKernel } from './tilted.js';
+import { buildTiltedModule } from './emit/tilted.js';
 
 /** Source → simplified map, derivative and their stable evaluation trees. */
 export function derive(source: string, options: CompileOptions = {}): Derivation {
@@ -316,7 +318,7 @@ function activationMixture(
   fn: string,
   options: CompileOptions,
   where: ActivationSource,
-): { mixture: Mixture; unusedParams: readonly string[] } | undefined {
+): { kernel: Mixture | TiltedKernel; unusedParams: readonly string[] } | undefined {
   const { f, unusedParams } = activation(fn, options.params, [], where);
   let combination;
   try {
@@ -325,9 +327,12 @@ function activationMixture(
     if (e instanceof NoClosedForm) return undefined;
     throw e;
   }
-  if (!combination.logistic.length) return undefined;
+  if (!combination.logistic.length && !combination.exps.length) return undefined;
   try {
-    return { mixture: mixtureOf(combination), unusedParams };
+    return {
+      kernel: combination.logistic.length ? mixtureOf(combination) : tiltedOf(combination),
+      unusedParams,
+    };
   } catch (e) {
     if (!(e instanceof NoClosedForm)) throw e;
     throw new CompileError(
@@ -340,9 +345,12 @@ function activationMixture(
   }
 }
 
-/** A scale-mixture kernel's module, instantiated (no closed form: no choice, no interior regime, no gradients). */
+/**
+ * The module of a kernel without a closed form (a scale mixture, or through the bivariate normal
+ * CDF), instantiated: no choice, no interior regime, no gradients.
+ */
 function compileMixture(
-  found: { mixture: Mixture; unusedParams: readonly string[] },
+  found: { kernel: Mixture | TiltedKernel; unusedParams: readonly string[] },
   options: CompileOptions,
   where: ActivationSource,
 ): CompiledKernel {
@@ -350,12 +358,16 @@ function compileMixture(
   if (options.gradients?.length)
     throw new CompileError(
       'E_PARAM',
-      'gradients in params are available for closed-form kernels only; this activation has a scale-mixture kernel',
+      "gradients in params are available for closed-form kernels only; this activation's kernel has none (a scale mixture or a bivariate normal CDF)",
       where.source,
       locAt(where.source, 0),
       filename,
     );
-  const parts = buildMixtureModule(found.mixture, filename);
+  const mixture = 'groups' in found.kernel ? found.kernel : undefined;
+  const tilted = 'groups' in found.kernel ? undefined : found.kernel;
+  const parts = mixture ? buildMixtureModule(mixture, filename) : buildTiltedModule(tilted!, filename);
+  const describe = (derivative: boolean) =>
+    mixture ? describeMixture(mixture, derivative) : describeTilted(tilted!, derivative);
   const mod = instantiate(parts);
   const warnings = found.unusedParams.map((k) => ({
     code: 'W_UNUSED_PARAM' as const,
@@ -367,10 +379,10 @@ function compileMixture(
     nngp: mod.nngp,
     dNngp: mod.dNngp,
     kernel: (input: KernelInput, opts?: KernelOptions): KernelOutput => mod.kernel(input, opts),
-    derivative: describeMixture(found.mixture, true),
-    simplified: describeMixture(found.mixture, false),
+    derivative: describe(true),
+    simplified: describe(false),
     code: printModule(parts, { target: options.target ?? 'ts' }),
-    ir: { mixture: found.mixture, module: parts, warnings },
+    ir: { kernel: found.kernel, module: parts, warnings },
   };
 }
 

@@ -43,6 +43,16 @@ export interface Combination {
   readonly cos: readonly { readonly a: Expr; readonly p: Expr; readonly coef: Expr }[];
   /** The logistic family's terms (no closed form: a scale-mixture kernel). */
   readonly logistic: readonly LogisticTerm[];
+  /** coef · x^k e^(a x) on one side of 0 (a ≠ 0): kernels through the bivariate normal CDF (tilted.ts). */
+  readonly exps: readonly ExpTerm[];
+}
+
+/** coef · x^k · e^(a x) · 1{x < 0} (side 'neg') or 1{x > 0} ('pos'), k ≤ 1. */
+export interface ExpTerm {
+  readonly k: 0 | 1;
+  readonly a: Expr;
+  readonly side: 'neg' | 'pos';
+  readonly coef: Expr;
 }
 
 /** Why f has no closed form in the table. */
@@ -91,8 +101,11 @@ function sides(d: Piecewise): { neg: -1 | 0 | 1; pos: -1 | 0 | 1 } | undefined {
   return neg === undefined || pos === undefined ? undefined : { neg, pos };
 }
 
-const only = (pp: Piecewise): Combination => ({ pp, erf: [], cos: [], logistic: [] });
-const isPP = (c: Combination) => c.erf.length === 0 && c.cos.length === 0 && c.logistic.length === 0;
+const only = (pp: Piecewise): Combination => ({ pp, erf: [], cos: [], logistic: [], exps: [] });
+const isPP = (c: Combination) =>
+  c.erf.length === 0 && c.cos.length === 0 && c.logistic.length === 0 && c.exps.length === 0;
+/** Only piecewise polynomials and exp terms. */
+const isPPE = (c: Combination) => c.erf.length === 0 && c.cos.length === 0 && c.logistic.length === 0;
 const isConstantPP = (c: Combination) =>
   isPP(c) && trim(c.pp.neg).length <= 1 && trim(c.pp.pos).length <= 1 && same(coeff(c.pp.neg, 0), coeff(c.pp.pos, 0));
 function scale(c: Combination, k: Expr): Combination {
@@ -101,6 +114,7 @@ function scale(c: Combination, k: Expr): Combination {
     erf: c.erf.map((t) => ({ ...t, coef: E.mul(k, t.coef) })),
     cos: c.cos.map((t) => ({ ...t, coef: E.mul(k, t.coef) })),
     logistic: c.logistic.map((t) => ({ ...t, coef: E.mul(k, t.coef) })),
+    exps: c.exps.map((t) => ({ ...t, coef: E.mul(k, t.coef) })),
   };
 }
 function sum(a: Combination, b: Combination): Combination {
@@ -109,6 +123,7 @@ function sum(a: Combination, b: Combination): Combination {
     erf: [...a.erf, ...b.erf],
     cos: [...a.cos, ...b.cos],
     logistic: [...a.logistic, ...b.logistic],
+    exps: [...a.exps, ...b.exps],
   };
 }
 /** u as k x + p with constants k, p (or undefined). */
@@ -138,6 +153,8 @@ export function decompose(f: Expr): Combination {
         if (isPP(a) && isPP(b)) return only(ppMul(a.pp, b.pp));
         const timesX = affineTimesLogistic(a, b) ?? affineTimesLogistic(b, a);
         if (timesX) return timesX;
+        const timesExp = ppTimesExps(a, b) ?? ppTimesExps(b, a);
+        if (timesExp) return timesExp;
         throw new NoClosedForm(
           'a product of erf, sin, cos or the logistic family with a function of x is not in the table (of the logistic family, x times sigmoid(b x) or tanh(b x) is)',
         );
@@ -204,8 +221,25 @@ function decomposeFunction(name: string, args: readonly Expr[]): Combination {
       const d = ppAdd(decompose(cond.args[0]!).pp, decompose(cond.args[1]!).pp, E.MINUS_ONE);
       const s = signs(d);
       const holds = (v: number) => ((cond.name === 'lt' || cond.name === 'le' ? v < 0 : v > 0) ? 1 : -1);
-      const [a, b] = [pp(1), pp(2)];
-      return only(pick({ neg: holds(s.neg), pos: holds(s.pos) }, a, b));
+      const [ca, cb] = [decompose(args[1]!), decompose(args[2]!)];
+      if (!isPPE(ca) || !isPPE(cb))
+        throw new NoClosedForm(`${name} of erf, sin, cos or the logistic family is not in the table`);
+      const chosen = { neg: holds(s.neg), pos: holds(s.pos) };
+      // exp terms of the branch each side takes, kept on that side
+      const exps = (['neg', 'pos'] as const).flatMap((side) =>
+        (chosen[side] > 0 ? ca : cb).exps.filter((t) => t.side === side),
+      );
+      return { ...only(pick(chosen, ca.pp, cb.pp)), exps };
+    }
+    case 'exp': {
+      // e^(k x + p) = e^p e^(k x) on both sides of 0
+      const u = linear(decompose(args[0]!));
+      if (!u || u.k.k !== 'num') throw new NoClosedForm('exp is in the table as exp(a x + p) for a number a');
+      const coef = E.fn('exp', [u.p]);
+      return {
+        ...only(ZERO_PP),
+        exps: (['neg', 'pos'] as const).map((side) => ({ k: 0 as const, a: u.k, side, coef })),
+      };
     }
     case 'tanh': {
       // tanh(k x) = 2 sigmoid(2 k x) - 1 = 2 sign(k) (sigmoid(2 |k| x) - 1/2)
@@ -224,14 +258,14 @@ function decomposeFunction(name: string, args: readonly Expr[]): Combination {
     case 'erf': {
       const u = linear(decompose(args[0]!));
       if (!u || !E.isZero(u.p)) throw new NoClosedForm('erf is in the table as erf(b x) (no shift)');
-      return { pp: ZERO_PP, erf: [{ b: u.k, coef: E.ONE }], cos: [], logistic: [] };
+      return { ...only(ZERO_PP), erf: [{ b: u.k, coef: E.ONE }] };
     }
     case 'sin':
     case 'cos': {
       const u = linear(decompose(args[0]!));
       if (!u) throw new NoClosedForm(`${name} is in the table as ${name}(a x + p)`);
       const p = name === 'cos' ? u.p : E.sub(u.p, E.mul(E.HALF, E.PI));
-      return { pp: ZERO_PP, erf: [], cos: [{ a: u.k, p, coef: E.ONE }], logistic: [] };
+      return { ...only(ZERO_PP), cos: [{ a: u.k, p, coef: E.ONE }] };
     }
     default:
       throw new NoClosedForm(`${name} has no closed-form kernel in the table`);
@@ -244,11 +278,29 @@ function decomposeFunction(name: string, args: readonly Expr[]): Combination {
 const sign = (k: Expr) => (k.k === 'num' && k.v.n < 0n ? -1 : 1);
 const abs = (k: Expr) => (sign(k) < 0 ? E.neg(k) : k);
 const logisticTerm = (kind: LogisticTerm['kind'], b: Expr, coef: Expr): Combination => ({
-  pp: ZERO_PP,
-  erf: [],
-  cos: [],
+  ...only(ZERO_PP),
   logistic: [{ kind, b, coef }],
 });
+
+/** A piecewise polynomial times exp terms: x^j e^(a x) on each side, j + k ≤ 1; else undefined. */
+function ppTimesExps(a: Combination, b: Combination): Combination | undefined {
+  if (
+    !isPP(a) ||
+    !isPPE(b) ||
+    !b.exps.length ||
+    b.pp.neg.some((c) => !E.isZero(c)) ||
+    b.pp.pos.some((c) => !E.isZero(c))
+  )
+    return undefined;
+  const exps: ExpTerm[] = [];
+  for (const t of b.exps)
+    trim(a.pp[t.side]).forEach((c, j) => {
+      if (E.isZero(c)) return;
+      if (j + t.k > 1) throw new NoClosedForm('exp terms are in the table times 1 or x, not higher powers');
+      exps.push({ ...t, k: (j + t.k) as 0 | 1, coef: E.mul(c, t.coef) });
+    });
+  return { ...only(ZERO_PP), exps };
+}
 
 /** k for an argument k x (a nonzero number k, no shift), else NoClosedForm naming the function. */
 function logisticSlope(u: Expr, name: string): Expr {
@@ -418,6 +470,8 @@ function cosPP(t: Combination['cos'][number], P: Piecewise, v1: Expr): Expr {
 export function kernelOf(f: Combination): Expr {
   if (f.logistic.length)
     throw new NoClosedForm('the logistic family (sigmoid, tanh, softplus, x sigmoid) has no closed-form kernel');
+  if (f.exps.length)
+    throw new NoClosedForm('exp terms have kernels through the bivariate normal CDF, not in closed form');
   const terms: Expr[] = [ppPair(f.pp, f.pp)];
   for (const e1 of f.erf) {
     for (const e2 of f.erf) {

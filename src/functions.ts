@@ -24,6 +24,8 @@ const KEYWORDS: Record<string, string[][]> = {
     ['x1', 'y'],
     ['x2', 'x'],
   ],
+  elu: [['x'], ['alpha']],
+  celu: [['x'], ['alpha']],
   pow: [
     ['x1', 'base'],
     ['x2', 'exp'],
@@ -68,6 +70,10 @@ def('relu', 1);
 def('sigmoid', 1, 'expit');
 def('softplus', 1);
 def('silu', 1, 'swish');
+// The exponential linear units (jax.nn's definitions), lowered to where(x > 0, x, ...).
+def('elu', [1, 2]);
+def('celu', [1, 2]);
+def('selu', 1);
 
 /** Module prefixes a pasted neural-tangents function may use. Longest first. */
 export const PREFIXES = [

@@ -61,6 +61,9 @@ type GlobalValue = { readonly expr: Expr } | { readonly error: CompileError };
 
 const COMPARISONS = ['lt', 'le', 'gt', 'ge', 'eq', 'ne'];
 const MAX_CALL_DEPTH = 64;
+/** SELU's constants as jax.nn writes them (Klambauer et al. 2017). */
+const SELU_ALPHA = Q.fromDecimal('1.6732632423543772848170429916717');
+const SELU_SCALE = Q.fromDecimal('1.0507009873554804934193349852946');
 
 class Lowering {
   private readonly usedParams = new Set<string>();
@@ -313,6 +316,15 @@ class Lowering {
         return E.pow(E.add(E.ONE, E.fn('exp', [E.neg(args[0]!)])), E.MINUS_ONE);
       case 'softplus': // log(1 + exp(u))
         return E.fn('log', [E.add(E.ONE, E.fn('exp', [args[0]!]))]);
+      case 'elu': // where(u > 0, u, alpha (exp(u) - 1)), alpha = 1 by default
+      case 'celu': // where(u > 0, u, alpha (exp(u / alpha) - 1))
+      case 'selu': {
+        const u = args[0]!;
+        const alpha = info.name === 'selu' ? E.num(SELU_ALPHA) : (args[1] ?? E.ONE);
+        const inner = info.name === 'celu' ? E.div(u, alpha) : u;
+        const elu = E.fn('where', [E.fn('gt', [u, E.ZERO]), u, E.mul(alpha, E.sub(E.fn('exp', [inner]), E.ONE))]);
+        return info.name === 'selu' ? E.mul(E.num(SELU_SCALE), elu) : elu;
+      }
       case 'silu': // u / (1 + exp(-u))
         return E.mul(args[0]!, E.pow(E.add(E.ONE, E.fn('exp', [E.neg(args[0]!)])), E.MINUS_ONE));
       case 'pow':

@@ -197,8 +197,8 @@ const toNumber = (e: Expr) =>
 
 /** The mixture of a combination that has logistic terms (affine in x besides them), else NoClosedForm. */
 export function mixtureOf(f: Combination): Mixture {
-  if (f.erf.length || f.cos.length)
-    throw new NoClosedForm('the logistic family together with erf, sin or cos is not in the table');
+  if (f.erf.length || f.cos.length || f.exps.length)
+    throw new NoClosedForm('the logistic family together with erf, sin, cos or exp terms is not in the table');
   const [neg, pos] = [f.pp.neg, f.pp.pos].map((cs) => cs.map(toNumber));
   const at = (cs: readonly number[], k: number) => cs[k] ?? 0;
   if (

@@ -224,3 +224,154 @@ function finish(input${inT}, outK${ts ? ': Float64Array' : ''}, outT${arr}, out$
   return result;
 }`;
 };
+
+/** Gauss–Legendre nodes and weights on [-1, 1] (Newton on the Legendre recurrence), the positive half. */
+function gaussLegendre(n: number): { x: number[]; w: number[] } {
+  const x: number[] = [];
+  const w: number[] = [];
+  for (let i = 1; i <= n / 2; i++) {
+    let z = Math.cos((Math.PI * (i - 0.25)) / (n + 0.5));
+    let dp = 0;
+    for (let it = 0; it < 100; it++) {
+      let p0 = 1;
+      let p1 = z;
+      for (let j = 2; j <= n; j++) [p0, p1] = [p1, ((2 * j - 1) * z * p1 - (j - 1) * p0) / j];
+      dp = (n * (z * p1 - p0)) / (z * z - 1);
+      const dz = p1 / dp;
+      z -= dz;
+      if (Math.abs(dz) < 1e-16) break;
+    }
+    x.push(z);
+    w.push(2 / ((1 - z * z) * dp * dp));
+  }
+  return { x, w };
+}
+
+/**
+ * The standard normal CDF and its log to full relative accuracy in the left tail (Mills' ratio
+ * by its continued fraction), and Genz's bivariate normal upper orthant probability (TVPACK's
+ * BVNU: the Drezner–Wesolowsky integral in asin(r) for |r| < 0.925, the expansion around
+ * |r| = 1 beyond; 20-point Gauss–Legendre), scaled by e^ls in every exponent, with 1 - r^2 given
+ * (from the exact gap) rather than recomputed. Plus the tilted orthant moment of one pair of pieces.
+ */
+export const HELPER_BVN = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  const { x, w } = gaussLegendre(20);
+  const arr = (xs: number[]) => `[${xs.map(String).join(', ')}]`;
+  return `const GLX${ts ? ': readonly number[]' : ''} = ${arr(x)};
+const GLW${ts ? ': readonly number[]' : ''} = ${arr(w)};
+const SQRT2PI = ${Math.sqrt(2 * Math.PI)};
+
+/** Mills' ratio pieces for u >= 3: [R, D] with R = Phi(-u)/phi(u) = 1/(u + D), D = 1/(u + 2/(u + 3/(u + ...))). */
+function millsD(u${n})${n} {
+  let f = u;
+  for (let k = 80; k >= 2; k--) f = u + k / f;
+  return 1 / f;
+}
+/** log Phi(x), accurate relative to Phi in the whole left tail. */
+function logPhi(x${n})${n} {
+  if (x > -3) return x > 3 ? Math.log1p(-0.5 * erfc(x / Math.SQRT2)) : Math.log(0.5 * erfc(-x / Math.SQRT2));
+  const u = -x;
+  return -0.5 * u * u - Math.log(SQRT2PI) - Math.log(u + millsD(u));
+}
+/** e^ls Phi(mu / tau), tau >= 0 (a step at tau = 0). */
+function phiScaled(mu${n}, tau${n}, ls${n})${n} {
+  if (tau > 0) return Math.exp(ls + logPhi(mu / tau));
+  return mu > 0 ? Math.exp(ls) : mu < 0 ? 0 : 0.5 * Math.exp(ls);
+}
+/** E[z^+] for z ~ N(mu, tau^2), times e^ls: tau (phi(t) + t Phi(t)), t = mu / tau, without cancellation for t << 0. */
+function posScaled(mu${n}, tau${n}, ls${n})${n} {
+  if (!(tau > 0)) return mu > 0 ? mu * Math.exp(ls) : 0;
+  const t = mu / tau;
+  if (t > -3) return mu * phiScaled(mu, tau, ls) + tau * Math.exp(ls - 0.5 * t * t) / SQRT2PI;
+  const u = -t, D = millsD(u), R = 1 / (u + D);
+  return tau * Math.exp(ls - 0.5 * u * u) / SQRT2PI * D * R; // phi(u) (1 - u R) = phi(u) D R
+}
+
+/** e^ls P(X > h, Y > k) for standard normals of correlation r, as = 1 - r^2. */
+function bvnu(h${n}, k${n}, r${n}, as${n}, ls${n})${n} {
+  let b = 0;
+  if (Math.abs(r) < 0.925) {
+    const hs = (h * h + k * k) / 2, asr = Math.asin(r), hk = h * k;
+    for (let i = 0; i < 10; i++) {
+      for (const sg of [-1, 1]) {
+        const sn = Math.sin((asr * (1 + sg * GLX[i]${ts ? '!' : ''})) / 2);
+        b += GLW[i]${ts ? '!' : ''} * Math.exp((sn * hk - hs) / (1 - sn * sn) + ls);
+      }
+    }
+    return (b * asr) / (4 * Math.PI) + Math.exp(ls + logPhi(-h) + logPhi(-k));
+  }
+  const kk = r < 0 ? -k : k, hk = r < 0 ? -h * k : h * k;
+  if (as > 0) {
+    const a = Math.sqrt(as), bs = (h - kk) * (h - kk), c = (4 - hk) / 8, d = (12 - hk) / 16;
+    b = a * Math.exp(ls - (bs / as + hk) / 2) * (1 - (c * (bs - as) * (1 - (d * bs) / 5)) / 3 + (c * d * as * as) / 5);
+    const bb = Math.sqrt(bs);
+    if (bb > 0) b -= Math.exp(ls - hk / 2 + logPhi(-bb / a)) * SQRT2PI * bb * (1 - (c * bs * (1 - (d * bs) / 5)) / 3);
+    const a2 = a / 2;
+    for (let i = 0; i < 10; i++) {
+      for (const sg of [-1, 1]) {
+        const xs = (a2 + a2 * sg * GLX[i]${ts ? '!' : ''}) ** 2, rs = Math.sqrt(1 - xs), asr = ls - (bs / xs + hk) / 2;
+        const sp = 1 + c * xs * (1 + d * xs);
+        const ep = Math.exp(asr - (hk * xs) / (2 * (1 + rs) * (1 + rs))) / rs;
+        b += a2 * GLW[i]${ts ? '!' : ''} * (ep - Math.exp(asr) * sp);
+      }
+    }
+    b = -b / (2 * Math.PI);
+  }
+  if (r > 0) return b + Math.exp(ls + logPhi(-Math.max(h, kk)));
+  if (h >= kk) return -b;
+  const L = h < 0 ? Math.exp(ls + logPhi(kk)) - Math.exp(ls + logPhi(h)) : Math.exp(ls + logPhi(-h)) - Math.exp(ls + logPhi(-kk));
+  return L - b;
+}
+
+/**
+ * E[x1^k1 x2^k2 e^(a1 x1 + a2 x2) 1{s1 x1 > 0} 1{s2 x2 > 0}] for (x1, x2) ~ N(0, [[v1, c], [c, v2]]),
+ * v1, v2 > 0, gap = v1 v2 - c^2 (exact, >= 0), k1, k2 in {0, 1}: the tilt moves the mean to
+ * Sigma a and scales by e^(a'Sigma a/2); with y = (s1 x1, s2 x2), Stein's lemma gives the
+ * moments from P(y1 > 0, y2 > 0) and the densities at 0 times the other's conditional law.
+ */
+function tiltedPair(k1${n}, a1${n}, s1${n}, k2${n}, a2${n}, s2${n}, c${n}, v1${n}, v2${n}, gap${n})${n} {
+  const m1 = s1 * (a1 * v1 + a2 * c), m2 = s2 * (a1 * c + a2 * v2), C = s1 * s2 * c;
+  const ls = (a1 * a1 * v1 + 2 * a1 * a2 * c + a2 * a2 * v2) / 2;
+  const sd1 = Math.sqrt(v1), sd2 = Math.sqrt(v2);
+  const r0 = C / (sd1 * sd2), r = r0 > 1 ? 1 : r0 < -1 ? -1 : r0;
+  const P = bvnu(-m1 / sd1, -m2 / sd2, r, gap / (v1 * v2), ls);
+  if (k1 === 0 && k2 === 0) return P;
+  // y2 | y1 = 0 ~ N(mu21, tau2^2); y1 | y2 = 0 ~ N(mu12, tau1^2); e1, e2: log of e^ls phi(m/sd) sqrt(2 pi)
+  // (mu21 = m2 - C m1 / v1 = s2 a2 gap / v1 exactly: written so, it has no cancellation and is 0 at the bound)
+  const tau2 = Math.sqrt(gap / v1), mu21 = (s2 * a2 * gap) / v1, e1 = ls - (m1 * m1) / (2 * v1);
+  const tau1 = Math.sqrt(gap / v2), mu12 = (s1 * a1 * gap) / v2, e2 = ls - (m2 * m2) / (2 * v2);
+  const q1 = phiScaled(mu21, tau2, e1) / (sd1 * SQRT2PI); // e^ls E[delta(y1) 1{y2 > 0}]
+  const q2 = phiScaled(mu12, tau1, e2) / (sd2 * SQRT2PI); // e^ls E[1{y1 > 0} delta(y2)]
+  const M01 = m2 * P + C * q1 + v2 * q2;
+  if (k1 === 1 && k2 === 0) return s1 * (m1 * P + v1 * q1 + C * q2);
+  if (k1 === 0) return s2 * M01;
+  return s1 * s2 * (m1 * M01 + (v1 * posScaled(mu21, tau2, e1)) / (sd1 * SQRT2PI) + C * P);
+}
+
+/** E[x^k e^(a x) 1{s x > 0}] for x ~ N(0, v), v > 0. */
+function tiltedSingle(k${n}, a${n}, s${n}, v${n})${n} {
+  const sd = Math.sqrt(v), m = s * a * v, ls = (a * a * v) / 2;
+  if (k === 0) return phiScaled(m, sd, ls);
+  return s * posScaled(m, sd, ls);
+}`;
+};
+
+/** var1 var2 - cov12^2 with both products exact (Dekker's two-product), clamped at 0 (NaN stays NaN). */
+export const HELPER_EXACT_GAP = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  return `function exactGap(c${n}, v1${n}, v2${n})${n} {
+  const p = v1 * v2, q = c * c;
+  const s = 134217729;
+  let h = s * v1;
+  const a1 = h - (h - v1), a2 = v1 - a1;
+  h = s * v2;
+  const b1 = h - (h - v2), b2 = v2 - b1;
+  h = s * c;
+  const c1 = h - (h - c), c2 = c - c1;
+  const ep = a1 * b1 - p + a1 * b2 + a2 * b1 + a2 * b2;
+  const eq = c1 * c1 - q + 2 * c1 * c2 + c2 * c2;
+  const g = p - q + (ep - eq);
+  return g > 0 ? g : g === g ? 0 : g;
+}`;
+};

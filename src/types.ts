@@ -365,9 +365,9 @@ export interface CompiledKernel {
   readonly ir: ClosedFormIR | MixtureIR;
 }
 
-/** A kernel without a closed form (fromActivation of the logistic family): its scale mixture and module. */
+/** A kernel without a closed form (fromActivation of the logistic family, ELU-type pieces): what it sums, and its module. */
 export interface MixtureIR {
-  readonly mixture: import('./mixture.js').Mixture;
+  readonly kernel: import('./mixture.js').Mixture | import('./tilted.js').TiltedKernel;
   readonly module: import('./emit/module.js').ModuleParts;
   readonly warnings: readonly CompileWarning[];
 }

@@ -39,7 +39,14 @@ describe('emit', () => {
     for (const e of catalog()) expect(typeErrors(compileActivation(e.id).code), e.id).toEqual([]);
     const withGradients = compile('a*cov12^2 + b*var1', { params: { a: 2, b: 3 }, gradients: ['a', 'b'] });
     expect(typeErrors(withGradients.code), 'gradients').toEqual([]);
-    for (const fn of ['tanh(x)', 'softplus(x) + 0.5', 'x*sigmoid(x) - 0.1*x', 'sigmoid(x) + softplus(2*x) + x*tanh(x)'])
+    for (const fn of [
+      'tanh(x)',
+      'softplus(x) + 0.5',
+      'x*sigmoid(x) - 0.1*x',
+      'sigmoid(x) + softplus(2*x) + x*tanh(x)',
+      'elu(x, 0.5)',
+      'selu(x)',
+    ])
       expect(typeErrors(fromActivation(fn).code), fn).toEqual([]);
     for (const n of [0, 2, 3])
       expect(typeErrors(compileActivation('rectified_monomial', { n }).code), `J_${n}`).toEqual([]);

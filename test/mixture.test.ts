@@ -187,7 +187,7 @@ describe('spellings, loops and errors', () => {
     refuse('tanh(x) + relu(x)', /affine terms a \+ b x beside it, not with kinks/);
     refuse('tanh(x)*x^2', /logistic family/);
     refuse('sigmoid(x)^2', /not its powers or quotients/);
-    refuse('tanh(x) + erf(x)', /together with erf/);
+    refuse('tanh(x) + erf(x)', /together with erf, sin, cos or exp terms/);
     refuse('tanh(a*x)', /gradients in params are available for closed-form kernels only/, {
       params: { a: 1 },
       gradients: ['a'],

@@ -115,22 +115,6 @@ export function printMixture(m: Mixture, ts: boolean): string {
     '  mixtureK(c, v1, v2);',
     '  return mixtureD;',
     '}',
-    '',
-    `/** var1 var2 - cov12^2 with both products exact (Dekker's two-product), clamped at 0. */`,
-    `function exactGap(c${n}, v1${n}, v2${n})${n} {`,
-    '  const p = v1 * v2, q = c * c;',
-    '  const s = 134217729;',
-    '  let h = s * v1;',
-    '  const a1 = h - (h - v1), a2 = v1 - a1;',
-    '  h = s * v2;',
-    '  const b1 = h - (h - v2), b2 = v2 - b1;',
-    '  h = s * c;',
-    '  const c1 = h - (h - c), c2 = c - c1;',
-    '  const ep = a1 * b1 - p + a1 * b2 + a2 * b1 + a2 * b2;',
-    '  const eq = c1 * c1 - q + 2 * c1 * c2 + c2 * c2;',
-    '  const g = p - q + (ep - eq);',
-    '  return g > 0 ? g : g === g ? 0 : g;',
-    '}',
   ].join('\n');
 }
 

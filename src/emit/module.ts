@@ -1,7 +1,17 @@
 // The module writer: an emitted module's parts (parts.ts) printed for a target: TypeScript or
 // JavaScript, as an ES module with exports or as a function body that returns
 // { nngp, dNngp, kernel } (for `instantiate`, in process).
-import { HELPER_ANGLE, HELPER_ATAN2, HELPER_ERF, HELPER_YMXANGLE, HELPERS_DD, KERNEL } from '../runtime.js';
+import {
+  HELPER_ANGLE,
+  HELPER_ATAN2,
+  HELPER_BVN,
+  HELPER_ERF,
+  HELPER_EXACT_GAP,
+  HELPER_YMXANGLE,
+  HELPERS_DD,
+  KERNEL,
+} from '../runtime.js';
+import { printTilted } from './tilted.js';
 import { printMixture } from './mixture.js';
 import { type Code, type Statement, type Target, commentText, printStatement } from './code.js';
 import {
@@ -116,6 +126,8 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   if (m.helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
   if (m.helpers.has('erf') || m.helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
+  if (m.mixture || m.tilted) out.push(HELPER_EXACT_GAP(ts), '');
+  if (m.tilted) out.push(HELPER_BVN(ts), '', printTilted(m.tilted, ts), '');
   if (m.mixture) out.push(printMixture(m.mixture, ts), '');
   // Gradient functions get generated names (gradient0Nngp, ...); the params name them only as keys.
   const gradientFns = m.gradients.flatMap((g, i) => [

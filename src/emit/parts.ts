@@ -240,6 +240,8 @@ export interface ModuleParts {
   readonly gradients: readonly { readonly param: string; readonly nngp: Straight; readonly dNngp: Straight }[];
   /** A scale-mixture kernel's nodes (emit/mixture.ts prints its tables and mixtureK, which the functions call). */
   readonly mixture?: import('../mixture.js').Mixture;
+  /** A kernel through the bivariate normal CDF (emit/tilted.ts prints its pieces and tiltedK). */
+  readonly tilted?: import('../tilted.js').TiltedKernel;
 }
 
 /** Builds the parts of a module (everything but the target's spelling). */
