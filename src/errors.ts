@@ -42,7 +42,7 @@ export class CompileError extends Error {
     const window = sourceWindow(source, l);
     const excerpt = printExcerpt(window, l.line);
     const frame = `${filename}:${l.line}:${l.column}: error: ${reason}\n${excerpt}`;
-    super(`${filename}:${l.line}:${l.column}: ${reason}\n${frame}`);
+    super(frame); // "file:line:col: error: reason", then the line and its caret: once, not a header and a frame
     this.name = 'CompileError';
     this.code = code;
     this.reason = reason;
