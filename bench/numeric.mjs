@@ -1,4 +1,4 @@
-// Kernels without a closed form: nngpc's scale-mixture kernels against neural-tangents'
+// Kernels without a closed form: nngpc's scale-mixture and bivariate-normal kernels against neural-tangents'
 // ElementwiseNumerical (tensor-product Gauss-Hermite, deg 25 as it recommends), written in
 // JavaScript the way it computes: nngp and its derivative from one set of 25 x 25 evaluations.
 // Accuracy: the worst relative error over the truth points of fixtures/numeric-kernels.json
@@ -48,7 +48,26 @@ export const FNS = {
     out[0] = softplus(3 * x) / 3 - x / 2;
     out[1] = sig(3 * x) - 0.5;
   },
+  'sigmoid(x) + softplus(2*x) + x*tanh(x)': (x, out) => {
+    const s = sig(x);
+    const t = Math.tanh(x);
+    out[0] = s + softplus(2 * x) + x * t;
+    out[1] = s * (1 - s) + 2 * sig(2 * x) + t + x * (1 - t * t);
+  },
+  'elu(x)': elu(1),
+  'elu(x, 0.1)': elu(0.1),
+  'selu(x)': elu(1.6732632423543772848170429916717, 1.0507009873554804934193349852946),
+  'celu(x, 0.5)': (x, out) => {
+    out[0] = x > 0 ? x : 0.5 * Math.expm1(x / 0.5);
+    out[1] = x > 0 ? 1 : Math.exp(x / 0.5);
+  },
 };
+function elu(alpha, scale = 1) {
+  return (x, out) => {
+    out[0] = scale * (x > 0 ? x : alpha * Math.expm1(x));
+    out[1] = scale * (x > 0 ? 1 : alpha * Math.exp(x));
+  };
+}
 
 /** Gauss-Hermite nodes and weights (weight exp(-x^2)), by Newton on the recurrence (as numpy's hermgauss). */
 function hermgauss(n) {
@@ -149,7 +168,9 @@ function timeKernel(run, n = 128) {
 export function runNumeric() {
   const truth = JSON.parse(readFileSync(new URL('../fixtures/numeric-kernels.json', import.meta.url), 'utf8'));
   const bits = (e) => (e === 0 ? 0 : Math.max(0, Math.log2(e / 2 ** -52))).toFixed(1);
-  console.log('\nKernels without a closed form: nngpc scale mixture vs Gauss-Hermite deg 25 (ElementwiseNumerical)');
+  console.log(
+    '\nKernels without a closed form: nngpc (scale mixture, bivariate normal CDF) vs Gauss-Hermite deg 25 (ElementwiseNumerical)',
+  );
   console.log(
     '| activation | nngpc worst rel. error | bits | GH-25 worst rel. error | bits | nngpc ns/entry | GH-25 ns/entry | ratio |',
   );

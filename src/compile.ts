@@ -49,7 +49,7 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
     if (activationMixture(fn.text, { ...options, params: effectiveParams(source, filename, options.params) }, where))
       throw new CompileError(
         'E_NO_CLOSED_FORM',
-        `f(x) = ${fn.text} has no closed-form kernel to derive; compile it for its scale-mixture kernel`,
+        `f(x) = ${fn.text} has no closed-form kernel to derive; compile it (its kernel is a sum of closed forms over mixture nodes or pieces)`,
         where.source,
         locAt(where.source, Math.max(0, where.source.search(/\S/)), Math.max(1, fn.text.length)),
         filename,
