@@ -224,19 +224,13 @@ export function mixtureOf(f: Combination): Mixture {
     .filter((g) => g.w.length > 0);
   // sup |f - g| per term (u = b x): odd |delta(u)|; even (1/b) |int delta| <= integral / b;
   // xodd |x delta(b x)| <= xsup / b. Derivatives: odd b |delta'|; even |delta|; xodd |delta| + |u delta'|.
-  const fErr = terms.reduce(
-    (acc, t) =>
-      acc +
-      Math.abs(t.coef) * (t.kind === 'odd' ? error.sup : t.kind === 'even' ? error.integral / t.b : error.xsup / t.b),
-    0,
-  );
-  const dfErr = terms.reduce(
-    (acc, t) =>
-      acc +
-      Math.abs(t.coef) *
-        (t.kind === 'odd' ? t.b * error.dsup : t.kind === 'even' ? error.sup : error.sup + error.xdsup),
-    0,
-  );
+  let fErr = 0;
+  let dfErr = 0;
+  for (const t of terms) {
+    const k = Math.abs(t.coef);
+    fErr += k * (t.kind === 'odd' ? error.sup : t.kind === 'even' ? error.integral / t.b : error.xsup / t.b);
+    dfErr += k * (t.kind === 'odd' ? t.b * error.dsup : t.kind === 'even' ? error.sup : error.sup + error.xdsup);
+  }
   return { alpha: at(pos!, 0), beta: at(pos!, 1), groups, error: { f: fErr, df: dfErr }, terms };
 }
 

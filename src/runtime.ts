@@ -2,6 +2,8 @@
 // JavaScript), in one place. emit.ts copies the ones a module uses; evaluate.ts instantiates
 // erf from the same text, so quadrature integrands use exactly the erf users get.
 
+import { gaussLegendre } from './quadrature.js';
+
 const PI_OVER_2 = String(Math.PI / 2);
 
 export const HELPERS_DD = (ts: boolean) => {
@@ -225,28 +227,6 @@ function finish(input${inT}, outK${ts ? ': Float64Array' : ''}, outT${arr}, out$
 }`;
 };
 
-/** Gauss–Legendre nodes and weights on [-1, 1] (Newton on the Legendre recurrence), the positive half. */
-function gaussLegendre(n: number): { x: number[]; w: number[] } {
-  const x: number[] = [];
-  const w: number[] = [];
-  for (let i = 1; i <= n / 2; i++) {
-    let z = Math.cos((Math.PI * (i - 0.25)) / (n + 0.5));
-    let dp = 0;
-    for (let it = 0; it < 100; it++) {
-      let p0 = 1;
-      let p1 = z;
-      for (let j = 2; j <= n; j++) [p0, p1] = [p1, ((2 * j - 1) * z * p1 - (j - 1) * p0) / j];
-      dp = (n * (z * p1 - p0)) / (z * z - 1);
-      const dz = p1 / dp;
-      z -= dz;
-      if (Math.abs(dz) < 1e-16) break;
-    }
-    x.push(z);
-    w.push(2 / ((1 - z * z) * dp * dp));
-  }
-  return { x, w };
-}
-
 /**
  * The standard normal CDF and its log to full relative accuracy in the left tail (Mills' ratio
  * by its continued fraction), and Genz's bivariate normal upper orthant probability (TVPACK's
@@ -256,7 +236,8 @@ function gaussLegendre(n: number): { x: number[]; w: number[] } {
  */
 export const HELPER_BVN = (ts: boolean) => {
   const n = ts ? ': number' : '';
-  const { x, w } = gaussLegendre(20);
+  const rule = gaussLegendre(20); // its first 10 nodes: the positive half
+  const [x, w] = [rule.x.slice(0, 10), rule.w.slice(0, 10)];
   const arr = (xs: number[]) => `[${xs.map(String).join(', ')}]`;
   return `const GLX${ts ? ': readonly number[]' : ''} = ${arr(x)};
 const GLW${ts ? ': readonly number[]' : ''} = ${arr(w)};
