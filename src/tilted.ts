@@ -66,6 +66,10 @@ export function tiltedOf(c: Combination): TiltedKernel {
     });
   for (const t of c.exps)
     pieces.push({ k: t.k, a: toNumber(t.a), s: t.side === 'neg' ? -1 : 1, coef: toNumber(t.coef) });
+  if (pieces.some((p) => p.s * p.a > 0))
+    throw new NoClosedForm(
+      'exp terms are in the table where they decay away from 0 (exp(a x), a > 0, for x < 0 as in ELU), not where they grow',
+    );
   const f = merged(pieces);
   const [left, right] = [sideValue(f, -1), sideValue(f, 1)];
   if (Math.abs(left - right) > 1e-15 * Math.max(1, Math.abs(left), Math.abs(right)))
