@@ -4,7 +4,7 @@
 // is an integral in t = log S whose integrand is analytic in a strip and decays doubly
 // exponentially at both ends, so the trapezoid rule in t converges exponentially; with step 0.13
 // (LOGISTIC.nodes) it gives
-//   sigmoid(x) = 1/2 + sum_k w_k (Phi(x / s_k) - 1/2) + delta(x),  |delta| <= LOGISTIC.sup (~4e-15).
+//   sigmoid(x) = 1/2 + sum_k w_k (Phi(x / s_k) - 1/2) + delta(x),  |delta| <= LOGISTIC.sup (~5e-15).
 // Every term of the family is then a weighted sum of Gaussian-smoothed blocks (Z standard normal,
 // independent of x), whose pairwise expectations under N(0, [[var1, cov12], [cov12, var2]]) are
 // closed forms (PAIRS below, each checked against quadrature in test/mixture.test.ts):
@@ -38,14 +38,14 @@ function mixingDensity(s: number): number {
 
 const STEP = 0.13;
 
-/** The mixture's nodes s_k and weights w_k (summing to 1), trapezoid in log s at STEP, weights below 1e-18 dropped. */
+/** The mixture's nodes s_k and weights w_k (summing to 1), trapezoid in log s at STEP, weights below 1e-14 dropped (5e-15 from sigmoid in all). */
 function logisticNodes(): { readonly s: readonly number[]; readonly w: readonly number[] } {
   const s: number[] = [];
   const w: number[] = [];
   for (let k = -30; k <= 30; k++) {
     const e = Math.exp(k * STEP);
     const weight = STEP * mixingDensity(e) * e;
-    if (weight > 1e-18) {
+    if (weight > 1e-14) {
       s.push(e);
       w.push(weight);
     }

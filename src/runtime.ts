@@ -2,6 +2,7 @@
 // JavaScript), in one place. emit.ts copies the ones a module uses; evaluate.ts instantiates
 // erf from the same text, so quadrature integrands use exactly the erf users get.
 
+import { Decimal } from 'decimal.js';
 import { gaussLaguerre, gaussLegendre } from './quadrature.js';
 
 const PI_OVER_2 = String(Math.PI / 2);
@@ -227,6 +228,35 @@ function finish(input${inT}, outK${ts ? ': Float64Array' : ''}, outT${arr}, out$
 }`;
 };
 
+const MILLS_TERMS = 18;
+let millsMemo: Map<number, number[]> | undefined;
+/**
+ * Taylor coefficients R^(n)(u0)/n! of Mills' ratio about u0: R(u0) from Laplace's continued
+ * fraction with 4000 terms and the recursion (n + 1) a_(n+1) = u0 a_n + a_(n-1) (from
+ * R' = u R - 1), both in 50 digits (the recursion is unstable in doubles).
+ */
+function millsTaylor(u0: number, terms: number): number[] {
+  millsMemo ??= new Map();
+  const hit = millsMemo.get(u0);
+  if (hit) return hit;
+  const D = Decimal.clone({ precision: 50 });
+  const u = new D(u0);
+  let f = u;
+  for (let k = 4000; k >= 1; k--) f = u.add(new D(k).div(f));
+  const a = [new D(1).div(f)];
+  a.push(u.mul(a[0]!).sub(1));
+  for (let m = 1; a.length < terms; m++)
+    a.push(
+      u
+        .mul(a[m]!)
+        .add(a[m - 1]!)
+        .div(m + 1),
+    );
+  const out = a.map((x) => x.toNumber());
+  millsMemo.set(u0, out);
+  return out;
+}
+
 /**
  * The standard normal CDF and its log to full relative accuracy in the left tail (Mills' ratio
  * by its continued fraction), and Genz's bivariate normal upper orthant probability (TVPACK's
@@ -236,11 +266,19 @@ function finish(input${inT}, outK${ts ? ': Float64Array' : ''}, outT${arr}, out$
  */
 export const HELPER_BVN = (ts: boolean) => {
   const n = ts ? ': number' : '';
-  const rule = gaussLegendre(20); // its first 10 nodes: the positive half
-  const [x, w] = [rule.x.slice(0, 10), rule.w.slice(0, 10)];
+  // 12 Gauss–Legendre points for |r| < 0.3, 20 beyond (Genz's 6 lose bits once scaled by e^ls), positive halves
+  const half = (m: number) => {
+    const rule = gaussLegendre(m);
+    return { x: rule.x.slice(0, m / 2), w: rule.w.slice(0, m / 2) };
+  };
+  const [g12, { x, w }] = [half(12), half(20)];
   const arr = (xs: number[]) => `[${xs.map(String).join(', ')}]`;
   const lag = gaussLaguerre(32);
-  return `const GLX${ts ? ': readonly number[]' : ''} = ${arr(x)};
+  const mills = [1.25, 1.75, 2.25, 2.75].map((u0) => millsTaylor(u0, MILLS_TERMS));
+  return `const GLX12${ts ? ': readonly number[]' : ''} = ${arr(g12.x)};
+const GLW12${ts ? ': readonly number[]' : ''} = ${arr(g12.w)};
+const GLX${ts ? ': readonly number[]' : ''} = ${arr(x)};
+const MILLS${ts ? ': readonly (readonly number[])[]' : ''} = [${mills.map(arr).join(', ')}];
 const LAGX${ts ? ': readonly number[]' : ''} = ${arr(lag.x)};
 const LAGW${ts ? ': readonly number[]' : ''} = ${arr(lag.w)};
 const GLW${ts ? ': readonly number[]' : ''} = ${arr(w)};
@@ -256,11 +294,19 @@ function millsD(u${n})${n} {
   for (let k = Math.ceil(420 / (u * u)) + 10; k >= 2; k--) f = u + k / f;
   return 1 / f;
 }
+/** Mills' ratio R(u) = Phi(-u)/phi(u) for u >= 1: Taylor polynomials about 1.25, 1.75, 2.25, 2.75 below 3, the continued fraction beyond. */
+function millsR(u${n})${n} {
+  if (u >= 3) return 1 / (u + millsD(u));
+  const i = u < 1.5 ? 0 : u < 2 ? 1 : u < 2.5 ? 2 : 3, d = u - (1.25 + 0.5 * i), c = MILLS[i]${ts ? '!' : ''};
+  let r = c[${MILLS_TERMS - 1}]${ts ? '!' : ''};
+  for (let j = ${MILLS_TERMS - 2}; j >= 0; j--) r = r * d + c[j]${ts ? '!' : ''};
+  return r;
+}
 /** log Phi(x), accurate relative to Phi in the whole left tail (1 - erf would lose bits below -1). */
 function logPhi(x${n})${n} {
   if (x > -1) return x > 3 ? Math.log1p(-0.5 * erfc(x / Math.SQRT2)) : Math.log(0.5 * erfc(-x / Math.SQRT2));
   const u = -x;
-  return -0.5 * u * u - Math.log(SQRT2PI) - Math.log(u + millsD(u));
+  return -0.5 * u * u - Math.log(SQRT2PI) + Math.log(millsR(u));
 }
 /** e^ls Phi(mu / tau), tau >= 0 (a step at tau = 0). */
 function phiScaled(mu${n}, tau${n}, ls${n})${n} {
@@ -310,11 +356,10 @@ function bvnu(h${n}, k${n}, r${n}, as${n}, ls${n})${n} {
   }
   if (Math.abs(r) < 0.925) {
     const hs = (h * h + k * k) / 2, asr = Math.asin(r), hk = h * k;
-    for (let i = 0; i < 10; i++) {
-      for (const sg of [-1, 1]) {
-        const sn = Math.sin((asr * (1 + sg * GLX[i]${ts ? '!' : ''})) / 2);
-        b += GLW[i]${ts ? '!' : ''} * Math.exp((sn * hk - hs) / (1 - sn * sn) + ls);
-      }
+    const [X, W] = Math.abs(r) < 0.3 ? [GLX12, GLW12] : [GLX, GLW];
+    for (let i = 0; i < X.length; i++) {
+      const sa = Math.sin((asr * (1 - X[i]${ts ? '!' : ''})) / 2), sb = Math.sin((asr * (1 + X[i]${ts ? '!' : ''})) / 2);
+      b += W[i]${ts ? '!' : ''} * (Math.exp((sa * hk - hs) / (1 - sa * sa) + ls) + Math.exp((sb * hk - hs) / (1 - sb * sb) + ls));
     }
     return (b * asr) / (4 * Math.PI) + Math.exp(ls + logPhi(-h) + logPhi(-k));
   }
