@@ -7,7 +7,9 @@ import { differentiate } from '../src/differentiate.js';
 import { parse } from '../src/parse.js';
 import { toMath } from '../src/print.js';
 import { simplify } from '../src/simplify.js';
-import type { ClosedFormIR, CompiledKernel } from '../src/types.js';
+import type { ClosedFormIR, CompiledKernel, CompileOptions } from '../src/types.js';
+import { expect } from 'vitest';
+import { CompileError, fromActivation } from '../src/index.js';
 
 export const ROOT = join(import.meta.dirname, '..');
 
@@ -45,4 +47,24 @@ export const derivativeText = (src: string) => toMath(simplify(differentiate(can
 export function closed(k: CompiledKernel): ClosedFormIR {
   if (!('written' in k.ir)) throw new Error(`${k.name}: a scale-mixture kernel, not a closed form`);
   return k.ir;
+}
+
+/** Two spellings of an activation compile to the same kernel (nngp and d within tol at one point). */
+export function expectSameKernel(a: string, b: string, tol: number): void {
+  const at = [0.4, 1.2, 0.7] as const;
+  const [x, y] = [fromActivation(a), fromActivation(b)];
+  expect(Math.abs(x.nngp(...at) - y.nngp(...at)), `${a} vs ${b}`).toBeLessThan(tol);
+  expect(Math.abs(x.dNngp(...at) - y.dNngp(...at)), `${a} vs ${b}`).toBeLessThan(tol);
+}
+
+/** fromActivation refuses fn with a CompileError whose message matches the reason. */
+export function expectRefused(fn: string, reason: RegExp, options: CompileOptions = {}): void {
+  let error: unknown;
+  try {
+    fromActivation(fn, options);
+  } catch (e) {
+    error = e;
+  }
+  expect(error, fn).toBeInstanceOf(CompileError);
+  expect((error as CompileError).message, fn).toMatch(reason);
 }

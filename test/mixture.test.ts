@@ -6,11 +6,12 @@
 // paste; the kernel loops against the scalar functions; the errors.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compile, CompileError, derive, fromActivation } from '../src/index.js';
+import { compile, derive, fromActivation } from '../src/index.js';
 import { erfD } from '../src/evaluate.js';
 import { rng } from '../src/measure.js';
 import { logisticMixture, PAIRS, SINGLES, type BlockKind } from '../src/mixture.js';
 import { gaussianExpectation } from '../src/verify.js';
+import { expectRefused, expectSameKernel } from './helpers.js';
 
 interface Truth {
   activations: {
@@ -129,12 +130,7 @@ describe('kernels of the logistic family against nested quadrature in extended p
 
 describe('spellings, loops and errors', () => {
   it('reads the spellings users paste as the same kernel', () => {
-    const at = [0.4, 1.2, 0.7] as const;
-    const same = (a: string, b: string) => {
-      const [x, y] = [fromActivation(a), fromActivation(b)];
-      expect(Math.abs(x.nngp(...at) - y.nngp(...at)), `${a} vs ${b}`).toBeLessThan(1e-14);
-      expect(Math.abs(x.dNngp(...at) - y.dNngp(...at)), `${a} vs ${b}`).toBeLessThan(1e-14);
-    };
+    const same = (a: string, b: string) => expectSameKernel(a, b, 1e-14);
     same('sigmoid(x)', '1/(1 + exp(-x))');
     same('sigmoid(x)', 'exp(x)/(1 + exp(x))');
     same('sigmoid(x)', 'jax.nn.sigmoid(x)');
@@ -174,16 +170,7 @@ describe('spellings, loops and errors', () => {
   });
 
   it('refuses what it does not cover, located and with the reason', () => {
-    const refuse = (fn: string, reason: RegExp, options = {}) => {
-      let error: unknown;
-      try {
-        fromActivation(fn, options);
-      } catch (e) {
-        error = e;
-      }
-      expect(error, fn).toBeInstanceOf(CompileError);
-      expect((error as CompileError).message, fn).toMatch(reason);
-    };
+    const refuse = expectRefused;
     refuse('tanh(x) + relu(x)', /affine terms a \+ b x beside it, not with kinks/);
     refuse('tanh(x)*x^2', /logistic family/);
     refuse('sigmoid(x)^2', /not its powers or quotients/);

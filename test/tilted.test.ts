@@ -3,10 +3,11 @@
 // exponential linear units, zero variances, and the errors. Whole kernels (ELU, SELU, CELU)
 // against extended-precision truth are in test/mixture.test.ts with the logistic family.
 import { describe, expect, it } from 'vitest';
-import { CompileError, fromActivation } from '../src/index.js';
+import { fromActivation } from '../src/index.js';
 import { rng } from '../src/measure.js';
 import { HELPER_BVN, HELPER_ERF, HELPER_EXACT_GAP } from '../src/runtime.js';
 import { gaussianExpectation } from '../src/verify.js';
+import { expectRefused, expectSameKernel } from './helpers.js';
 
 type Pair = (
   k1: number,
@@ -71,12 +72,7 @@ describe('tilted orthant moments E[x1^k1 x2^k2 e^(a1 x1 + a2 x2) 1{s1 x1 > 0} 1{
 
 describe('the exponential linear units', () => {
   it('reads their spellings as one kernel', () => {
-    const at = [0.4, 1.2, 0.7] as const;
-    const same = (a: string, b: string) => {
-      const [x, y] = [fromActivation(a), fromActivation(b)];
-      expect(Math.abs(x.nngp(...at) - y.nngp(...at)), `${a} vs ${b}`).toBeLessThan(1e-15);
-      expect(Math.abs(x.dNngp(...at) - y.dNngp(...at)), `${a} vs ${b}`).toBeLessThan(1e-15);
-    };
+    const same = (a: string, b: string) => expectSameKernel(a, b, 1e-15);
     same('elu(x)', 'jax.nn.elu(x)');
     same('elu(x)', 'where(x > 0, x, exp(x) - 1)');
     same('elu(x)', 'jnp.where(x > 0, x, 1.0 * jnp.expm1(x))');
@@ -113,16 +109,7 @@ describe('the exponential linear units', () => {
   });
 
   it('refuses what it does not cover, with the reason', () => {
-    const refuse = (fn: string, reason: RegExp) => {
-      let error: unknown;
-      try {
-        fromActivation(fn);
-      } catch (e) {
-        error = e;
-      }
-      expect(error, fn).toBeInstanceOf(CompileError);
-      expect((error as CompileError).message, fn).toMatch(reason);
-    };
+    const refuse = expectRefused;
     refuse('where(x > 0, x + 2, exp(x))', /f jumps at 0 \(1 to 2\)/);
     refuse('where(x > 0, x^2, exp(x) - 1)', /pieces of degree ≤ 1/);
     refuse('where(x > 0, x, x^2*exp(x))', /not higher powers/);
