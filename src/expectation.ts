@@ -13,7 +13,8 @@
 // The logistic family (sigmoid(b x), tanh(b x), softplus(b x), x sigmoid(b x), affine in them) has
 // no closed form; it is recognised here as terms of a Gaussian scale mixture (mixture.ts), whose
 // kernel is a sum over the mixture's nodes of closed forms.
-// Everything else (products such as x erf(x), erf with relu's kink beyond its odd part, ...) is
+// x erf(b x) (GELU's shape) joins them as an exact block of the same closed forms, one node.
+// Everything else (products such as x^2 erf(x), erf with relu's kink beyond its odd part, ...) is
 // refused with the reason: no closed form in the table.
 import * as E from './expr.js';
 import type { Expr } from './types.js';
@@ -32,6 +33,11 @@ export interface LogisticTerm {
   readonly kind: 'odd' | 'even' | 'xodd';
   readonly b: Expr;
   readonly coef: Expr;
+  /**
+   * A single exact block with Phi(b x) in place of sigmoid(b x) (no mixture): x erf(a x) =
+   * 2 sign(a) x (Phi(sqrt(2) |a| x) - 1/2), and the erf terms beside it.
+   */
+  readonly exact?: boolean;
 }
 
 /** f as a combination of the basis families. */
@@ -151,12 +157,13 @@ export function decompose(f: Expr): Combination {
         if (isConstantPP(a)) return scale(b, coeff(a.pp.pos, 0));
         if (isConstantPP(b)) return scale(a, coeff(b.pp.pos, 0));
         if (isPP(a) && isPP(b)) return only(ppMul(a.pp, b.pp));
-        const timesX = affineTimesLogistic(a, b) ?? affineTimesLogistic(b, a);
+        const timesX =
+          affineTimesLogistic(a, b) ?? affineTimesLogistic(b, a) ?? affineTimesErf(a, b) ?? affineTimesErf(b, a);
         if (timesX) return timesX;
         const timesExp = ppTimesExps(a, b) ?? ppTimesExps(b, a);
         if (timesExp) return timesExp;
         throw new NoClosedForm(
-          'a product of erf, sin, cos or the logistic family with a function of x is not in the table (of the logistic family, x times sigmoid(b x) or tanh(b x) is)',
+          'a product of erf, sin, cos or the logistic family with a function of x is not in the table (a + b x times erf(c x), sigmoid(c x) or tanh(c x) is)',
         );
       });
       return scale(product, k);
@@ -362,6 +369,28 @@ function affineTimesLogistic(a: Combination, b: Combination): Combination | unde
   for (const t of b.logistic) {
     if (!E.isZero(l.k)) out = sum(out, logisticTerm('xodd', t.b, E.mul(l.k, t.coef)));
     if (!E.isZero(l.p)) out = sum(out, logisticTerm('odd', t.b, E.mul(l.p, t.coef)));
+  }
+  return out;
+}
+
+/**
+ * (beta x + gamma) times constants and erf terms: x erf(a x) = 2 x (Phi(sqrt(2) a x) - 1/2),
+ * an exact 'xodd' block (the pairs' closed forms of mixture.ts with one node); gamma erf stays erf.
+ */
+function affineTimesErf(a: Combination, b: Combination): Combination | undefined {
+  const l = linear(a);
+  if (!l || !b.erf.length || b.cos.length || b.logistic.length || b.exps.length || !isConstantPP({ ...b, erf: [] }))
+    return undefined;
+  let out = only(ppMul(a.pp, b.pp));
+  for (const t of b.erf) {
+    // (a signed scale: mixture.ts folds its sign into the coefficient, both blocks being odd in b)
+    const scale = E.mul(E.pow(E.num(2), E.HALF), t.b);
+    if (!E.isZero(l.k))
+      out = sum(out, {
+        ...only(ZERO_PP),
+        logistic: [{ kind: 'xodd', b: scale, coef: E.mul(E.num(2), l.k, t.coef), exact: true }],
+      });
+    if (!E.isZero(l.p)) out = sum(out, { ...only(ZERO_PP), erf: [{ b: t.b, coef: E.mul(l.p, t.coef) }] });
   }
   return out;
 }

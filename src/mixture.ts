@@ -189,7 +189,13 @@ export interface Mixture {
   /** sup |f - g| and sup |f' - g'| over the line, g the mixture (from the measured logistic error). */
   readonly error: { readonly f: number; readonly df: number };
   /** How f was read: each term as coef · kind(b). */
-  readonly terms: readonly { readonly kind: BlockKind; readonly b: number; readonly coef: number }[];
+  readonly terms: readonly {
+    readonly kind: BlockKind;
+    readonly b: number;
+    readonly coef: number;
+    /** One exact block, Phi(b x) for sigmoid(b x) (erf terms and x erf). */
+    readonly exact: boolean;
+  }[];
 }
 
 const toNumber = (e: Expr) =>
@@ -197,8 +203,8 @@ const toNumber = (e: Expr) =>
 
 /** The mixture of a combination that has logistic terms (affine in x besides them), else NoClosedForm. */
 export function mixtureOf(f: Combination): Mixture {
-  if (f.erf.length || f.cos.length || f.exps.length)
-    throw new NoClosedForm('the logistic family together with erf, sin, cos or exp terms is not in the table');
+  if (f.cos.length || f.exps.length)
+    throw new NoClosedForm('the logistic family together with sin, cos or exp terms is not in the table');
   const [neg, pos] = [f.pp.neg, f.pp.pos].map((cs) => cs.map(toNumber));
   const at = (cs: readonly number[], k: number) => cs[k] ?? 0;
   if (
@@ -211,14 +217,28 @@ export function mixtureOf(f: Combination): Mixture {
       'the logistic family is in the table with affine terms a + b x beside it, not with kinks or powers',
     );
   const { s, w, error } = logisticMixture();
-  const terms = f.logistic.map((t) => ({ kind: t.kind, b: toNumber(t.b), coef: toNumber(t.coef) }));
+  // erf(a x) beside them: 2 sign(a) (Phi(sqrt(2) |a| x) - 1/2), one exact block
+  const erfs = f.erf.map((t) => {
+    const a = toNumber(t.b);
+    return {
+      kind: 'odd' as const,
+      b: Math.SQRT2 * Math.abs(a),
+      coef: 2 * Math.sign(a) * toNumber(t.coef),
+      exact: true,
+    };
+  });
+  // (an exact block's scale may come signed: Phi(-b x) - 1/2 = -(Phi(b x) - 1/2), so the sign moves to coef)
+  const signed = f.logistic.map((t) => ({ kind: t.kind, b: toNumber(t.b), coef: toNumber(t.coef), exact: !!t.exact }));
+  const terms = [...signed.map((t) => (t.b < 0 ? { ...t, b: -t.b, coef: -t.coef } : t)), ...erfs].filter(
+    (t) => t.coef !== 0,
+  );
   const groups = (['odd', 'even', 'xodd'] as const)
     .map((kind) => {
       const mine = terms.filter((t) => t.kind === kind);
       return {
         kind,
-        s2: mine.flatMap((t) => s.map((sk) => (sk / t.b) ** 2)),
-        w: mine.flatMap((t) => w.map((wk) => t.coef * wk)),
+        s2: mine.flatMap((t) => (t.exact ? [1 / t.b ** 2] : s.map((sk) => (sk / t.b) ** 2))),
+        w: mine.flatMap((t) => (t.exact ? [t.coef] : w.map((wk) => t.coef * wk))),
       };
     })
     .filter((g) => g.w.length > 0);
@@ -227,7 +247,7 @@ export function mixtureOf(f: Combination): Mixture {
   let fErr = 0;
   let dfErr = 0;
   for (const t of terms) {
-    const k = Math.abs(t.coef);
+    const k = t.exact ? 0 : Math.abs(t.coef);
     fErr += k * (t.kind === 'odd' ? error.sup : t.kind === 'even' ? error.integral / t.b : error.xsup / t.b);
     dfErr += k * (t.kind === 'odd' ? t.b * error.dsup : t.kind === 'even' ? error.sup : error.sup + error.xdsup);
   }
@@ -240,10 +260,16 @@ export function describeMixture(m: Mixture, derivative: boolean): string {
   const f = [
     m.alpha ? String(m.alpha) : '',
     m.beta ? `${m.beta}*x` : '',
-    ...m.terms.map((t) => `${t.coef}*[${name[t.kind].replace(/b x/g, `${t.b}*x`).replace(/\/b$/, `/${t.b}`)}]`),
+    ...m.terms.map(
+      (t) =>
+        `${t.coef}*[${(t.exact ? name[t.kind].replace('sigmoid', 'Phi') : name[t.kind]).replace(/b x/g, `${t.b}*x`).replace(/\/b$/, `/${t.b}`)}]`,
+    ),
   ]
     .filter(Boolean)
     .join(' + ');
   const n = m.groups.reduce((a, g) => a + g.w.length, 0);
-  return `${derivative ? "E[f'(x1) f'(x2)]" : 'E[f(x1) f(x2)]'}, f = ${f}: a Gaussian scale mixture of ${n} nodes, sum over node pairs of closed forms in cov12, var1 + s_k^2, var2 + s_l^2 (|f - mixture| <= ${m.error.f.toExponential(1)}, |f' - mixture'| <= ${m.error.df.toExponential(1)})`;
+  const what = m.terms.every((t) => t.exact)
+    ? `${n} exact Gaussian-smoothed blocks, sum over their pairs of closed forms in cov12, var1 + s_k^2, var2 + s_l^2`
+    : `a Gaussian scale mixture of ${n} nodes, sum over node pairs of closed forms in cov12, var1 + s_k^2, var2 + s_l^2 (|f - mixture| <= ${m.error.f.toExponential(1)}, |f' - mixture'| <= ${m.error.df.toExponential(1)})`;
+  return `${derivative ? "E[f'(x1) f'(x2)]" : 'E[f(x1) f(x2)]'}, f = ${f}: ${what}`;
 }

@@ -6,7 +6,7 @@
 // paste; the kernel loops against the scalar functions; the errors.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compile, derive, fromActivation } from '../src/index.js';
+import { compile, compileActivation, derive, fromActivation } from '../src/index.js';
 import { erfD } from '../src/evaluate.js';
 import { rng } from '../src/measure.js';
 import { logisticMixture, PAIRS, SINGLES, type BlockKind } from '../src/mixture.js';
@@ -128,6 +128,53 @@ describe('kernels of the logistic family against nested quadrature in extended p
   }
 });
 
+describe('(a + b x) erf(c x): exact blocks of the same closed forms', () => {
+  const erfPrime = (a: number) => (x: number) => ((2 * a) / Math.sqrt(Math.PI)) * Math.exp(-a * a * x * x);
+  const cases: [string, (x: number) => number, (x: number) => number][] = [
+    ['x*erf(x)', (x) => x * erfD(x), (x) => erfD(x) + x * erfPrime(1)(x)],
+    [
+      'x*erf(x) + erf(2*x) + 0.3*x',
+      (x) => x * erfD(x) + erfD(2 * x) + 0.3 * x,
+      (x) => erfD(x) + x * erfPrime(1)(x) + erfPrime(2)(x) + 0.3,
+    ],
+    ['(x + 1)*erf(-0.5*x)', (x) => (x + 1) * erfD(-0.5 * x), (x) => erfD(-0.5 * x) + (x + 1) * erfPrime(-0.5)(x)],
+  ];
+  for (const [fn, f, df] of cases)
+    it(`${fn}: nngp and d within 1e-13 of quadrature at interior, near-bound and diagonal points`, () => {
+      const k = fromActivation(fn);
+      expect(k.simplified).toContain('exact Gaussian-smoothed blocks');
+      for (const [r, v1, v2] of [
+        [0.3, 1, 1],
+        [-0.6, 0.5, 2],
+        [0.5, 25, 25],
+        [1, 1, 1],
+        [-0.999999, 4, 4],
+        [0.99999, 9, 1],
+        [-1, 3, 3],
+      ] as const) {
+        const c = r * Math.sqrt(v1 * v2);
+        const qk = gaussianExpectation(f, f, c, v1, v2, 64);
+        const qd = gaussianExpectation(df, df, c, v1, v2, 64);
+        expect(Math.abs(k.nngp(c, v1, v2) - qk), `${fn} at ${[c, v1, v2]}`).toBeLessThanOrEqual(1e-13 * Math.abs(qk));
+        expect(Math.abs(k.dNngp(c, v1, v2) - qd), `${fn} at ${[c, v1, v2]}`).toBeLessThanOrEqual(1e-13 * Math.abs(qd));
+      }
+    });
+  it("GELU spelled x*0.5*(1 + erf(x/sqrt(2))) gives the catalog's closed form", () => {
+    const [g, h] = [compileActivation('gelu'), fromActivation('x*0.5*(1 + erf(x/sqrt(2)))')];
+    for (const [c, v1, v2] of [
+      [0.3, 1, 2],
+      [-0.9, 1, 1],
+      [2, 4, 4],
+      [-3.999, 4, 4],
+    ] as const) {
+      expect(Math.abs(h.nngp(c, v1, v2) - g.nngp(c, v1, v2))).toBeLessThan(
+        1e-14 * Math.max(1, Math.abs(g.nngp(c, v1, v2))),
+      );
+      expect(Math.abs(h.dNngp(c, v1, v2) - g.dNngp(c, v1, v2))).toBeLessThan(1e-14);
+    }
+  });
+});
+
 describe('spellings, loops and errors', () => {
   it('reads the spellings users paste as the same kernel', () => {
     const same = (a: string, b: string) => expectSameKernel(a, b, 1e-14);
@@ -174,7 +221,7 @@ describe('spellings, loops and errors', () => {
     refuse('tanh(x) + relu(x)', /affine terms a \+ b x beside it, not with kinks/);
     refuse('tanh(x)*x^2', /logistic family/);
     refuse('sigmoid(x)^2', /not its powers or quotients/);
-    refuse('tanh(x) + erf(x)', /together with erf, sin, cos or exp terms/);
+    refuse('tanh(x) + sin(x)', /together with sin, cos or exp terms/);
     refuse('tanh(a*x)', /gradients in params are available for closed-form kernels only/, {
       params: { a: 1 },
       gradients: ['a'],
