@@ -46,7 +46,9 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
   const fn = activationOnly(source);
   if (fn) {
     const where = { source: fn.located, filename };
-    if (activationMixture(fn.text, { ...options, params: effectiveParams(source, filename, options.params) }, where))
+    if (
+      kernelWithoutClosedForm(fn.text, { ...options, params: effectiveParams(source, filename, options.params) }, where)
+    )
       throw new CompileError(
         'E_NO_CLOSED_FORM',
         `f(x) = ${fn.text} has no closed-form kernel to derive; compile it (its kernel is a sum of closed forms over mixture nodes or pieces)`,
@@ -217,8 +219,8 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
   const fn = activationOnly(text);
   if (fn) {
     const where = { source: fn.located, filename };
-    const mixture = activationMixture(fn.text, { ...options, params }, where);
-    if (mixture) return compileMixture(mixture, { ...options, filename }, where);
+    const found = kernelWithoutClosedForm(fn.text, { ...options, params }, where);
+    if (found) return compileWithoutClosedForm(found, { ...options, filename }, where);
   }
   // The map with the gradients' params kept as symbols (built only if gradients are asked for).
   const map = fn
@@ -278,10 +280,10 @@ export function fromActivation(fn: string, options: CompileOptions = {}): Compil
   checkSource('fromActivation', fn);
   checkCompileOptions('fromActivation', options);
   const where = { source: fn, filename: options.filename ?? '<fn>' };
-  const mixture = activationMixture(fn, options, where);
-  if (mixture)
-    return compileMixture(
-      mixture,
+  const found = kernelWithoutClosedForm(fn, options, where);
+  if (found)
+    return compileWithoutClosedForm(
+      found,
       { ...options, filename: options.filename ?? options.name ?? `fn: ${fn.trim()}` },
       where,
     );
@@ -311,10 +313,12 @@ function activationDerivation(fn: string, options: CompileOptions, where?: Activ
 }
 
 /**
- * The scale mixture of an activation in the logistic family (mixture.ts) with its unused params,
- * or undefined for any other activation (the closed-form table decides those, and words their errors).
+ * An activation's kernel when it has no closed form but is a finite sum of closed forms: a scale
+ * mixture (the logistic family, x erf: mixture.ts) or pieces through the bivariate normal CDF
+ * (the exponential linear units: tilted.ts), with its unused params; undefined for any other
+ * activation (the closed-form table decides those, and words their errors).
  */
-function activationMixture(
+function kernelWithoutClosedForm(
   fn: string,
   options: CompileOptions,
   where: ActivationSource,
@@ -349,7 +353,7 @@ function activationMixture(
  * The module of a kernel without a closed form (a scale mixture, or through the bivariate normal
  * CDF), instantiated: no choice, no interior regime, no gradients.
  */
-function compileMixture(
+function compileWithoutClosedForm(
   found: { kernel: Mixture | TiltedKernel; unusedParams: readonly string[] },
   options: CompileOptions,
   where: ActivationSource,
