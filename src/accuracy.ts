@@ -4,6 +4,7 @@
 // stabilized trees are never the truth, so an unsound rewrite shows up here as error.
 import { checkAccuracyOptions, checkSource } from './arguments.js';
 import { compile } from './compile.js';
+import { CompileError, locAt } from './errors.js';
 import { GROUPS, bitsOfError, samplePoints, type Group } from './measure.js';
 import { truthAt, type Truth } from './truth.js';
 import type { CompiledKernel, CompileOptions, Expr } from './types.js';
@@ -139,8 +140,12 @@ export function accuracy(source: string, options: AccuracyOptions = {}): Accurac
   checkAccuracyOptions(options);
   const k = compile(source, options);
   if (!('written' in k.ir))
-    throw new TypeError(
-      'accuracy: this source has a scale-mixture kernel (no closed form to evaluate in 50 digits); its accuracy is measured against quadrature in test/mixture.test.ts',
+    throw new CompileError(
+      'E_NO_CLOSED_FORM',
+      'accuracy needs a closed-form kernel to evaluate in 50 digits; this one is a sum of closed forms over mixture nodes or pieces: check it against quadrature with verify (nngpc verify, or verify(source, { fn }))',
+      source,
+      locAt(source, Math.max(0, source.search(/\S/))),
+      options.filename ?? '<input>',
     );
   return measureKernel(k, truthTable(k.ir.written, options)); // the compiled kernel's own meaning of its source
 }

@@ -90,6 +90,11 @@ describe('CLI', () => {
     expect(readFileSync(join(dir, 'fnout', 'soft.ts'), 'utf8')).toContain(
       'function mixtureK(c: number, v1: number, v2: number): number {',
     );
+    const acc = run(['accuracy', 'soft.nngp'], dir);
+    expect(acc.status).toBe(1);
+    expect(acc.stderr).toContain('accuracy needs a closed-form kernel');
+    expect(acc.stderr).not.toMatch(/\n\s+at |internal error/);
+    expect(run(['verify', 'soft.nngp', '--points', '3'], dir).status).toBe(0);
   });
 
   it('does not rewrite an up-to-date output (mtime kept)', () => {
