@@ -18,7 +18,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 
 /** X X^T / d for Gaussian X (n × d): the diagonal is exact (cov12 = var1 = var2 on it). */
-function inputKernel(n, d = 64, seed = 1) {
+export function inputKernel(n, d = 64, seed = 1) {
   let s = seed;
   const rnd = () => {
     s = (s * 1103515245 + 12345) % 2147483648;
@@ -69,7 +69,7 @@ function allocOnly({ nngp: K, ntk: T }) {
 }
 
 let copies = 0;
-function loopKernel(nngp, dNngp) {
+export function loopKernel(nngp, dNngp) {
   // A distinct source text: V8 caches compiled code by source, and a cached copy would share
   // its type feedback (and so its call targets) with every other loop.
   return new Function('nngp', 'dNngp', `// copy ${++copies}\n${LOOP}`)(nngp, dNngp);
@@ -79,13 +79,13 @@ function loopKernel(nngp, dNngp) {
  * A fresh copy of a hand-written function (same source, own type feedback), so that the
  * accuracy run's calls, with other maps sharing helpers, cannot slow it down here.
  */
-const fresh = (f) =>
+export const fresh = (f) =>
   new Function('acosRho', `// copy ${++copies}\nreturn ${f.toString()};`)(
     new Function(`// copy ${++copies}\nreturn ${acosRho.toString()};`)(),
   );
 
 /** Alternating runs after two warm-ups: per function, the median and the best time (ms). */
-function timeRuns(fns, input, runs) {
+export function timeRuns(fns, input, runs) {
   const times = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
   for (const f of Object.values(fns)) f(input); // warm-up
   for (const f of Object.values(fns)) f(input);
@@ -101,7 +101,7 @@ function timeRuns(fns, input, runs) {
 }
 
 /** The same kernel with its off-diagonal entries strongly anti-correlated: rho in [-1, -0.9]. */
-function antiCorrelated(input, seed = 5) {
+export function antiCorrelated(input, seed = 5) {
   let s = seed;
   const rnd = () => {
     s = (s * 1103515245 + 12345) % 2147483648;

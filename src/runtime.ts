@@ -17,6 +17,26 @@ function sqrtDD(h${n}, l${n})${n} {
 }`;
 };
 
+/**
+ * cov12 projected onto the Cauchy–Schwarz bound, |cov12| <= sqrt(var1 var2), decided by the exact
+ * gap (Dekker's two-products, Knuth's two-sum): the prologue of a module that reads only the
+ * projected cov12, for the entries its plain test cannot clear (emit/parts.ts lazyProjection).
+ * The same operations, in the same order, as the inline prologue, so the same doubles.
+ */
+export const HELPER_PROJECT = (ts: boolean) => {
+  const n = ts ? ': number' : '';
+  return `function projectedCov(c0${n}, v1${n}, v2${n})${n} {
+  const aa = v1 * 134217729, ah = aa - (aa - v1), al = v1 - ah;
+  const ba = v2 * 134217729, bh = ba - (ba - v2), bl = v2 - bh;
+  const ka = c0 * 134217729, kh = ka - (ka - c0), kl = c0 - kh;
+  const pp = v1 * v2, pl = Math.abs(pp) < Infinity ? ((ah * bh - pp) + ah * bl + al * bh) + al * bl : 0;
+  const cc = c0 * c0, cl = Math.abs(cc) < Infinity ? ((kh * kh - cc) + 2 * kh * kl) + kl * kl : 0;
+  const gs = pp - cc, gv = gs - pp, ge = Math.abs(gs) < Infinity ? (pp - (gs - gv)) + (-cc - gv) : 0;
+  const gRaw = gs + (ge + (pl - cl));
+  return gRaw < 0 ? (c0 < 0 ? -sqrtDD(pp, pl) : sqrtDD(pp, pl)) : c0;
+}`;
+};
+
 const PI_LO = '1.2246467991473532e-16'; // pi - Math.PI, as fdlibm's pi_lo
 
 /**

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { Project, ts } from 'ts-morph';
 import { catalog, compile, compileActivation, fromActivation } from '../src/index.js';
 import { references, closed } from './helpers.js';
-import { HELPER_ATAN2 } from '../src/runtime.js';
+import { HELPER_ATAN2, HELPER_PROJECT, HELPERS_DD } from '../src/runtime.js';
+import { CLEARLY_INSIDE } from '../src/emit/parts.js';
 
 function typeErrors(code: string): string[] {
   const project = new Project({
@@ -120,6 +121,59 @@ describe('emit', () => {
     expect(differ).toBe(0);
     // The comparison can fail: a plain atan(y/x) is wrong in the left half-plane.
     expect(Object.is(Math.atan(1 / -2), Math.atan2(1, -2))).toBe(false);
+  });
+
+  it('skips the exact gap only where it cannot move cov12 (the plain test implies var1*var2 >= cov12^2 exactly)', () => {
+    const { projectedCov } = new Function(
+      `${HELPERS_DD(false)}\n${HELPER_PROJECT(false)}\nreturn { projectedCov };`,
+    )() as {
+      projectedCov: (c: number, v1: number, v2: number) => number;
+    };
+    const { margin, minProduct } = CLEARLY_INSIDE;
+    const cleared = (c: number, v1: number, v2: number, m: number = margin) => {
+      const pp = v1 * v2;
+      return c * c <= pp * m && pp > minProduct && pp < Infinity;
+    };
+    // The oracle: var1*var2 - cov12^2 in exact integer arithmetic (each double as mantissa * 2^e).
+    const exact = (x: number): [bigint, number] => {
+      const e = Math.max(-1074, Math.floor(Math.log2(Math.abs(x))) - 52);
+      return [BigInt(Math.round(x * 2 ** -e) || 0), e];
+    };
+    const gapSign = (c: number, v1: number, v2: number) => {
+      const [a, ea] = exact(v1),
+        [b, eb] = exact(v2),
+        [k, ek] = exact(c);
+      const e = Math.min(ea + eb, 2 * ek);
+      const diff = a * b * 2n ** BigInt(ea + eb - e) - k * k * 2n ** BigInt(2 * ek - e);
+      return diff > 0n ? 1 : diff < 0n ? -1 : 0;
+    };
+    let s = 11;
+    const rnd = () => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s / 2147483648;
+    };
+    let clearedNearBound = 0,
+      unsound = 0,
+      notIdentity = 0,
+      unsoundAtMarginOne = 0;
+    for (let i = 0; i < 100000; i++) {
+      const v1 = 2 ** Math.floor(rnd() * 1900 - 950) * (1 + rnd()),
+        v2 = i % 3 === 0 ? v1 : 2 ** Math.floor(rnd() * 1900 - 950) * (1 + rnd());
+      // cov12 within a few ulps of the bound, on both sides, and anywhere inside.
+      const k = Math.floor(rnd() * 40) - 8;
+      const c = (rnd() < 0.5 ? -1 : 1) * (i % 4 === 0 ? rnd() : 1 - k * 2 ** -53) * Math.sqrt(v1 * v2);
+      if (!Number.isFinite(c) || c === 0) continue;
+      if (cleared(c, v1, v2, 1) && gapSign(c, v1, v2) < 0) unsoundAtMarginOne++;
+      if (!cleared(c, v1, v2)) continue;
+      if (Math.abs(c) > 0.9 * Math.sqrt(v1 * v2)) clearedNearBound++;
+      if (gapSign(c, v1, v2) < 0) unsound++;
+      if (!Object.is(projectedCov(c, v1, v2), c)) notIdentity++;
+    }
+    expect(clearedNearBound).toBeGreaterThan(5000);
+    expect(unsound).toBe(0);
+    expect(notIdentity).toBe(0);
+    // The oracle can fail: without the margin, plain doubles clear entries just outside the bound.
+    expect(unsoundAtMarginOne).toBeGreaterThan(0);
   });
 
   it('emits plain JavaScript for target js', () => {

@@ -7,6 +7,7 @@ import {
   HELPER_BVN,
   HELPER_ERF,
   HELPER_EXACT_GAP,
+  HELPER_PROJECT,
   HELPER_YMXANGLE,
   HELPERS_DD,
   KERNEL,
@@ -122,6 +123,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     out.push('');
   }
   if (m.helpers.has('dd')) out.push(HELPERS_DD(ts), '');
+  if (m.helpers.has('project')) out.push(HELPER_PROJECT(ts), '');
   if (m.helpers.has('atan2')) out.push(HELPER_ATAN2(ts), '');
   if (m.helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');

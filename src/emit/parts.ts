@@ -44,6 +44,8 @@ export interface Needs {
   readonly c: boolean;
   readonly g: boolean;
   readonly r: boolean;
+  /** The exact gap itself is read (gap, rho, nearbound), not only the projected cov12. */
+  readonly exact: boolean;
 }
 
 export interface Straight {
@@ -57,16 +59,36 @@ export interface Straight {
 
 function needsOf(...es: Tree[]): Needs {
   const any = (n: 'cov12' | 'gap' | 'rho') => es.some((e) => E.mentions(e, n));
-  return {
-    c: any('cov12') || es.some((e) => E.some(e, (x) => x.k === 'fn' && x.name === 'nearbound')),
-    g: any('gap'),
-    r: any('rho'),
-  };
+  const nearbound = es.some((e) => E.some(e, (x) => x.k === 'fn' && x.name === 'nearbound'));
+  return { c: any('cov12') || nearbound, g: any('gap'), r: any('rho'), exact: any('gap') || any('rho') || nearbound };
+}
+
+/**
+ * Where only the projected cov12 is read, the exact gap decides nothing away from the bound: if
+ * cov12^2 <= var1*var2 (1 - 8u) in plain doubles, with var1*var2 normal and finite, the exact gap
+ * is positive (each product is within an ulp of its value), so the projection is cov12 itself,
+ * the same double the exact test gives; only the other entries pay for the two-products
+ * (projectedCov, runtime.ts). Soundness sampled at the bound in test/emit.test.ts.
+ */
+export const CLEARLY_INSIDE = { margin: 0.9999999999999991, minProduct: 1e-290 } as const;
+
+function lazyProjection(): Statement[] {
+  const [v1, v2, c0, pp, cc] = ['v1', 'v2', 'c0', 'pp', 'cc'].map(ref) as Code[];
+  const { margin, minProduct } = CLEARLY_INSIDE;
+  return [
+    statement({ name: 'pp', value: js`${v1!} * ${v2!}` }, { name: 'cc', value: js`${c0!} * ${c0!}` }),
+    statement({
+      name: 'c',
+      value: js`${cc!} <= ${pp!} * ${String(margin)} && ${pp!} > ${String(minProduct)} && ${pp!} < Infinity ? ${c0!} : projectedCov(${c0!}, ${v1!}, ${v2!})`,
+      typed: true,
+    }),
+  ];
 }
 
 /** Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho. */
 function prologue(needs: Needs, guarded = true): Statement[] {
   if (!needs.c && !needs.g && !needs.r) return [];
+  if (!needs.exact) return lazyProjection();
   const guard = (hi: Code, lo: Code) => (guarded ? js`Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo);
   const [v1, v2, c0, pp, pl, cc, cl, gs, gv, ge, gRaw, sp, c] = [
     'v1',
@@ -169,7 +191,7 @@ function scalar(e: Tree, interior?: Tree): Straight & { helpers: ReadonlySet<str
   const fast = interior ? interiorValues([interior]) : undefined;
   const inputs = inputsOf(statements, [result]);
   if (fast) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
-  const helpers = helpersOf(b.helpers, statements);
+  const helpers = helpersOf(b.helpers, statements, needs);
   for (const h of fast?.helpers ?? []) helpers.add(h);
   return { statements, result, inputs, helpers, ...(fast ? { interior: fast } : {}) };
 }
@@ -178,9 +200,12 @@ function scalar(e: Tree, interior?: Tree): Straight & { helpers: ReadonlySet<str
  * The runtime helpers used: the value builder's calls, and sqrtDD ('dd') where the prologue's
  * projected cov12 (c) or sqrt(var1*var2) (sp) survived pruning: they are what call it.
  */
-function helpersOf(helpers: ReadonlySet<string>, statements: readonly Statement[]): Set<string> {
+function helpersOf(helpers: ReadonlySet<string>, statements: readonly Statement[], needs: Needs): Set<string> {
   const out = new Set([...helpers].filter((h) => h !== 'dd'));
-  if (statements.some((s) => s.declarations.some((d) => d.name === 'c' || d.name === 'sp'))) out.add('dd');
+  if (statements.some((s) => s.declarations.some((d) => d.name === 'c' || d.name === 'sp'))) {
+    out.add('dd');
+    if (!needs.exact) out.add('project');
+  }
   return out;
 }
 
@@ -206,7 +231,8 @@ function loop(trees: Tree[], interiorTrees?: Tree[]): Loop & { helpers: Readonly
   const b = new ValueCode('t', false);
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
-  const checkCodes = [...(needs.c || needs.g || needs.r ? [ref('gRaw')] : []), ...b.checks];
+  // The exact prologue runs unguarded here (its overflow shows as a NaN gRaw); the lazy one calls the guarded projectedCov.
+  const checkCodes = [...(needs.exact ? [ref('gRaw')] : []), ...b.checks];
   const checks = [...new Set(checkCodes.map((c) => c.text))];
   const statements = prune(
     [...prologue(needs, false), ...b.statements],
@@ -216,7 +242,7 @@ function loop(trees: Tree[], interiorTrees?: Tree[]): Loop & { helpers: Readonly
   // The redo path (checks) calls the scalar functions with all three inputs.
   const inputs = inputsOf(statements, values);
   if (checks.length || interiorTrees) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
-  const helpers = helpersOf(b.helpers, statements);
+  const helpers = helpersOf(b.helpers, statements, needs);
   let interior: Loop['interior'];
   if (interiorTrees) {
     const fast = interiorValues(interiorTrees);
