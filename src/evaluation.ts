@@ -73,10 +73,11 @@ export const LOWERINGS: readonly Lowering[] = [
     node: 'xangle(',
   },
   {
-    name: 'sum of non-polynomial terms → csum(...)',
+    name: 'sum of non-polynomial terms, not all of one sign → csum(...)',
     sound:
       'the same sum, accumulated with two-sum and exact constant products, rounded once; an angle term (alone or as xangle) at small angles as (y - ymxangle(y, x)) (/ x) in double-double',
-    helps: 'terms that partly cancel (a rational part against an angle) keep their own accuracy',
+    helps:
+      'terms that partly cancel (a rational part against an angle) keep their own accuracy; terms of one sign cannot cancel, so they keep the plain sum (each term keeps its accuracy there, at a fraction of the cost)',
     examples: ['cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + acos(cov12/sqrt(1 + var1 + var2 + var1*var2))'],
     node: 'csum(',
   },
@@ -260,7 +261,10 @@ function evaluationSum(s: Add): Tree {
     out.push(common.length ? T.mul([innerTree, ...common.map(evaluationTree)]) : innerTree);
   }
   if (out.length === 0) return E.ZERO;
-  return out.length === 1 ? out[0]! : T.fn('csum', [T.add(out.map(xangleTerm))]);
+  if (out.length === 1) return out[0]!;
+  // Terms of one sign cannot cancel: the plain sum keeps each term's accuracy (leaky_relu's derivative).
+  const oneSign = sum.terms.every(E.isNonneg) || sum.terms.every((t) => E.isNonneg(E.neg(t)));
+  return oneSign ? T.add(out) : T.fn('csum', [T.add(out.map(xangleTerm))]);
 }
 
 export const isConstant = (e: Expr): boolean =>

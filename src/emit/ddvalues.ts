@@ -34,6 +34,8 @@ export abstract class DoubleDoubleValues {
   protected readonly dd: DoubleDouble;
   private readonly pairs = new Map<string, Pair>();
   private readonly smallAngles = new Map<string, SmallAngle>();
+  /** ymxangleSmall(y, x) where |y| < 2x, else 0: one call per (y, x), shared by every use. */
+  private readonly ymxSeries = new Map<string, { readonly wide: Code; readonly value: Code }>();
   private n = 0;
 
   constructor(
@@ -45,6 +47,24 @@ export abstract class DoubleDoubleValues {
 
   /** The value of e: a name or a literal. */
   abstract val(e: Tree): Code;
+
+  /**
+   * The small-angle series y - x * angle(y, x) (ymxangleSmall) where |y| < 2x (which implies
+   * x > 0), else 0, and that condition: computed once per (y, x), so that nngp's ymxangle and the
+   * derivative's small angle (2|y| < x, a narrower condition) share one call in the fused loop.
+   */
+  protected ymxangleSeries(y: Tree, x: Tree): { readonly wide: Code; readonly value: Code } {
+    const key = `${y.key};${x.key}`;
+    const hit = this.ymxSeries.get(key);
+    if (hit) return hit;
+    this.helpers.add('ymxangle');
+    const yv = this.val(y),
+      xv = this.val(x);
+    const wide = this.tmp(js`Math.abs(${yv}) < 2 * ${xv}`);
+    const parts = { wide, value: this.tmp(js`${wide} ? ymxangleSmall(${yv}, ${xv}) : 0`) };
+    this.ymxSeries.set(key, parts);
+    return parts;
+  }
 
   protected fresh(): string {
     return `${this.prefix}${this.n++}`;
@@ -151,7 +171,11 @@ export abstract class DoubleDoubleValues {
     const yv = this.val(y);
     const xv = this.val(x);
     const small = this.tmp(js`${ratio === 1 ? '' : `${ratio} * `}Math.abs(${yv}) < ${xv}`);
-    const ymx = this.tmp(js`${small} ? -ymxangleSmall(${yv}, ${xv}) : 0`);
+    // Where ymxangle(y, x) is also needed, its series value serves (small implies |y| < 2x).
+    const series = this.ymxSeries.get(`${y.key};${x.key}`);
+    const ymx = this.tmp(
+      series ? js`${small} ? -${series.value} : 0` : js`${small} ? -ymxangleSmall(${yv}, ${xv}) : 0`,
+    );
     const xt = this.ddAdd(evaluableInDoubleDouble(y) ? this.ddValue(y) : [yv, ZERO], [ymx, ZERO]);
     const parts = { small, xt, theta, xv };
     this.smallAngles.set(key, parts);

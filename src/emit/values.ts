@@ -204,12 +204,10 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
       case 'ymxangle': {
         // The series only for small angles (rare); otherwise y - x * angle, the angle shared
         // with any other use of angle(y, x) (the derivative of arc-cosine maps is one).
-        this.helpers.add('ymxangle');
         const [y, x] = e.args as [Tree, Tree];
         const a = this.val(angleNode('angle', y, x));
-        const yv = this.val(y),
-          xv = this.val(x);
-        return js`Math.abs(${yv}) < 2 * ${xv} ? ymxangleSmall(${yv}, ${xv}) : ${yv} - ${xv} * ${a}`; // (implies x > 0)
+        const { wide, value } = this.ymxangleSeries(y, x);
+        return js`${wide} ? ${value} : ${this.val(y)} - ${this.val(x)} * ${a}`;
       }
       default: {
         const f = MATH[e.name];
