@@ -76,6 +76,37 @@ describe('interior regime', () => {
     }
   });
 
+  it('kernel() decides each output as its scalar function does, where one certificate passes and the other fails', () => {
+    // gelu and ab_relu: regimes with certificates; at negative correlations nngp's sum and the
+    // derivative's cancel at different points, so an entry often has one output certified.
+    const ids = catalog()
+      .map((e) => e.id)
+      .filter((id) => closed(compileActivation(id)).module.fused.interior?.certificatesOf.some((c) => c.length > 0));
+    expect(ids.length).toBeGreaterThan(0);
+    let split = 0;
+    for (const id of ids) {
+      const k = compileActivation(id);
+      const probe = instantiate(printModule(closed(k).module, { target: 'js', form: 'interior-probe' }));
+      const pts = samplePoints('interior', 400, 21);
+      const n = pts.length;
+      // One row per point: cov1 = var1 and cov2 = var2 per entry, as a diagonal of an n × n kernel.
+      const cov1 = Float64Array.from(pts, (p) => p[1]);
+      const cov2 = Float64Array.from(pts, (p) => p[2]);
+      const nngp = new Float64Array(n * n),
+        ntk = new Float64Array(n * n).fill(1);
+      pts.forEach(([c], i) => (nngp[i * n + i] = c));
+      const out = k.kernel({ nngp, ntk, cov1, cov2 });
+      const only = k.kernel({ nngp, cov1, cov2 });
+      pts.forEach(([c, v1, v2], i) => {
+        if (Number.isNaN(probe.nngp(c, v1, v2)) !== Number.isNaN(probe.dNngp(c, v1, v2))) split++;
+        expect(Object.is(out.nngp[i * n + i], k.nngp(c, v1, v2)), `${id} nngp ${[c, v1, v2]}`).toBe(true);
+        expect(Object.is(out.ntk![i * n + i], k.dNngp(c, v1, v2)), `${id} dNngp ${[c, v1, v2]}`).toBe(true);
+        expect(Object.is(only.nngp[i * n + i], k.nngp(c, v1, v2)), `${id} nngp only ${[c, v1, v2]}`).toBe(true);
+      });
+    }
+    expect(split, 'entries with one output certified and the other not').toBeGreaterThan(10);
+  });
+
   it('the probe runs the regime alone: NaN outside it, the module value inside where certified', () => {
     const k = compileActivation('relu');
     expect(closed(k).interior.emitted).not.toBe('none');

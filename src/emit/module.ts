@@ -47,69 +47,92 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const bang = ts ? '!' : '';
   const ind = (lines: readonly string[], k: number) => lines.map((l) => ' '.repeat(k) + l).join('\n');
   const stmts = (ss: readonly Statement[]) => ss.map((s) => printStatement(s, target));
-  const store = (l: Loop, fast: string[], slow: string[]) =>
-    l.checks.length
+  // An output's store, skipped where the interior regime already stored it (`done`).
+  const unless = (done: string | undefined, line: string) => (done ? `if (!${done}) ${line}` : line);
+  const store = (l: Loop, fast: string[], slow: string[], done: (string | undefined)[]) => {
+    const f = fast.map((x, i) => unless(done[i], x));
+    const r = slow.map((x, i) => unless(done[i], x));
+    return l.checks.length
       ? [
           `const chk = ${l.checks.join(' + ')};`,
           'if (chk === chk) {',
-          ...fast.map((x) => '  ' + x),
+          ...f.map((x) => '  ' + x),
           '} else {',
-          ...slow.map((x) => '  ' + x),
+          ...r.map((x) => '  ' + x),
           '}',
         ]
-      : fast;
-  const [fn, fd] = m.fused.values as [Code, Code];
-  const fusedStore = store(
-    m.fused,
-    [`outK[idx] = ${fn.text};`, `outT[idx] = T[idx]${bang} * ${fd.text};`],
-    ['outK[idx] = nngp(c0, v1, v2);', `outT[idx] = T[idx]${bang} * dNngp(c0, v1, v2);`],
-  );
-  const nngpStore = store(
-    m.nngpOnly,
-    [`outK[idx] = ${m.nngpOnly.values[0]!.text};`],
-    ['outK[idx] = nngp(c0, v1, v2);'],
-  );
-  // The interior regime first: its plain values where finite, else on to the stable code.
-  // In the kernel loops an interior entry never reaches the stable code: either every value is
-  // certified, or the scalar functions redo the entry (each with its own certificate), so the
-  // loops give the scalar functions' doubles bit for bit. var1*var2 > 0 keeps zero inputs (0/0,
-  // and -0 products) on the stable path.
-  const interiorBlock = (
+      : f;
+  };
+  // The interior regime first: its plain values where finite and certified, else on to the
+  // stable code. Each output is decided as its scalar function decides it (its own value and its
+  // own sums' certificates), so a fused loop that stores one output there and falls through for
+  // the other still gives the scalar functions' doubles bit for bit; the stable code then
+  // computes both (shared work) and stores only what is left. var1*var2 > 0 keeps zero inputs
+  // (0/0, and -0 products) on the stable path.
+  const certified = (fast: Interior, i: number) =>
+    [`${fast.values[i]!.text} - ${fast.values[i]!.text} === 0`, ...fast.certificatesOf[i]!.map((c) => c.text)].join(
+      ' && ',
+    );
+  /** The scalar functions' block: return the value where certified. */
+  const scalarBlock = (fast: Interior | undefined): string[] =>
+    fast
+      ? [
+          ...stmts([INTERIOR_TEST]),
+          `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
+          ...stmts(fast.statements).map((l) => '  ' + l),
+          `  if (${certified(fast, 0)}) return ${fast.values[0]!.text};`,
+          '}',
+        ]
+      : [];
+  /** A loop's block: per output a flag `done`, the store where it is set, continue when all are. */
+  const loopBlock = (
     fast: Interior | undefined,
-    done: (values: readonly Code[]) => string[],
-    redo: string[] = [],
+    stores: ((v: Code) => string)[],
+    flags: string[],
+    redo: string[],
   ): string[] => {
     if (!fast) return [];
-    const finite = [
-      ...fast.values.map((v) => `${v.text} - ${v.text} === 0`),
-      ...fast.certificates.map((c) => c.text),
-    ].join(' && ');
-    const use = done(fast.values);
+    // Without certificates only a non-finite value (rare) leaves the block: the scalar functions redo that entry.
+    if (fast.certificatesOf.every((c) => c.length === 0))
+      return [
+        ...stmts([INTERIOR_TEST]),
+        `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
+        ...stmts(fast.statements).map((l) => '  ' + l),
+        `  if (${fast.values.map((_, i) => certified(fast, i)).join(' && ')}) { ${fast.values.map((v, i) => stores[i]!(v)).join(' ')} }`,
+        `  else { ${redo.join(' ')} }`,
+        '  continue;',
+        '}',
+      ];
+    if (flags.length === 1)
+      return [
+        ...stmts([INTERIOR_TEST]),
+        `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
+        ...stmts(fast.statements).map((l) => '  ' + l),
+        `  if (${certified(fast, 0)}) { ${stores[0]!(fast.values[0]!)} continue; }`,
+        '}',
+      ];
     return [
       ...stmts([INTERIOR_TEST]),
+      `let ${flags.map((f) => `${f} = false`).join(', ')};`,
       `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
       ...stmts(fast.statements).map((l) => '  ' + l),
-      ...(redo.length
-        ? [
-            `  if (${finite}) {`,
-            ...use.map((l) => '    ' + l),
-            '  } else {',
-            ...redo.map((l) => '    ' + l),
-            '  }',
-            '  continue;',
-          ]
-        : [`  if (${finite}) ${use.length === 1 ? use[0]! : `{ ${use.join(' ')} }`}`]),
+      ...flags.map((f, i) => `  ${f} = ${certified(fast, i)};`),
+      `  if (${flags.join(' && ')}) { ${flags.map((_, i) => stores[i]!(fast.values[i]!)).join(' ')} continue; }`,
+      ...flags.map((f, i) => `  if (${f}) ${stores[i]!(fast.values[i]!)}`),
       '}',
     ];
   };
-  const fusedInterior = interiorBlock(
-    m.fused.interior,
-    ([a, b]) => [`outK[idx] = ${a!.text};`, `outT[idx] = T[idx]${bang} * ${b!.text};`],
-    ['outK[idx] = nngp(c0, v1, v2);', `outT[idx] = T[idx]${bang} * dNngp(c0, v1, v2);`],
-  );
-  const nngpInterior = interiorBlock(m.nngpOnly.interior, ([a]) => [`outK[idx] = ${a!.text};`], [
-    'outK[idx] = nngp(c0, v1, v2);',
-  ]);
+  const storeK = (v: Code) => `outK[idx] = ${v.text};`;
+  const storeT = (v: Code) => `outT[idx] = T[idx]${bang} * ${v.text};`;
+  const hasCertificates = (fast: Interior | undefined) => !!fast && fast.certificatesOf.some((c) => c.length > 0);
+  const fusedFlags = hasCertificates(m.fused.interior) ? ['doneK', 'doneT'] : [];
+  const [fn, fd] = m.fused.values as [Code, Code];
+  const redoK = 'outK[idx] = nngp(c0, v1, v2);';
+  const redoT = `outT[idx] = T[idx]${bang} * dNngp(c0, v1, v2);`;
+  const fusedInterior = loopBlock(m.fused.interior, [storeK, storeT], fusedFlags, [redoK, redoT]);
+  const fusedStore = store(m.fused, [storeK(fn), storeT(fd)], [redoK, redoT], fusedFlags);
+  const nngpInterior = loopBlock(m.nngpOnly.interior, [storeK], ['doneK'], [redoK]);
+  const nngpStore = store(m.nngpOnly, [storeK(m.nngpOnly.values[0]!)], [redoK], []);
 
   const out: string[] = [...m.banner, '/* eslint-disable */', ''];
   if (ts) {
@@ -151,7 +174,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       `${ex}function ${name}(${inputs.map(([x, p]) => `${f.inputs.has(x) ? '' : '_'}${p}${n}`).join(', ')})${n} {`,
     );
     if (used.length) out.push(`  const ${used.map(([x, p]) => `${x} = ${p}`).join(', ')};`);
-    const fast = interiorBlock(f.interior, ([v]) => [`return ${v!.text};`]);
+    const fast = scalarBlock(f.interior);
     const rest = form === 'interior-probe' ? ['return NaN;'] : [...stmts(f.statements), `return ${f.result.text};`];
     out.push(ind([...fast, ...rest], 2));
     out.push('}');

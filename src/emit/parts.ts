@@ -157,6 +157,8 @@ export interface Interior {
   readonly values: readonly Code[];
   /** Runtime conditions for the plain values to be used (no sum cancelled). */
   readonly certificates: readonly Code[];
+  /** Per value, the conditions of its own sums (a fused loop decides per output, as the scalar functions do). */
+  readonly certificatesOf: readonly (readonly Code[])[];
   readonly helpers: ReadonlySet<string>;
 }
 
@@ -176,11 +178,24 @@ function interiorValues(trees: readonly Tree[]): Interior {
   if (needs.g) prologue.push(statement({ name: 'g', value: js`${ref('ipp')} - ${ref('icc')}` }));
   if (needs.r) prologue.push(statement({ name: 'r', value: js`${ref('c0')} / Math.sqrt(${ref('ipp')})` }));
   const certificates = [...new Map(b.certificates.map((c) => [c.text, c])).values()];
+  // Per value, the certificates of the sums in its own tree: what its scalar function checks.
+  const certificatesOf = trees.map((t) => {
+    const mine = b.certificates.filter((_, i) =>
+      E.some(t, (x: Tree) => x.k === 'fn' && x.name === 'plainsum' && x.key === b.certificateKeys[i]),
+    );
+    return [...new Map(mine.map((c) => [c.text, c])).values()];
+  });
   const statements = prune(
     [...prologue, ...b.statements],
     [...values, ...certificates].flatMap((v) => v.uses),
   );
-  return { statements, values, certificates, helpers: new Set([...b.helpers].filter((h) => h !== 'dd')) };
+  return {
+    statements,
+    values,
+    certificates,
+    certificatesOf,
+    helpers: new Set([...b.helpers].filter((h) => h !== 'dd')),
+  };
 }
 
 function scalar(e: Tree, interior?: Tree): Straight & { helpers: ReadonlySet<string>; interior?: Interior } {

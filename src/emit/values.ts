@@ -48,6 +48,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
   private readonly memo = new Map<string, Code>();
   /** Conditions under which plain-double values are accurate (from `plainsum`). */
   readonly certificates: Code[] = [];
+  /** The key of the plainsum node each certificate checks (the same index). */
+  readonly certificateKeys: string[] = [];
 
   constructor(prefix = 't', guarded = true) {
     super(prefix, guarded);
@@ -162,6 +164,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
           ),
         );
         this.certificates.push(js`Math.abs(${sum}) >= 0.5 * ${magnitude}`);
+        this.certificateKeys.push(e.key);
         return sum;
       }
       case 'nearbound':
