@@ -62,7 +62,7 @@ export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checke
       return e;
     case 'add': {
       const sum = T.add(e.terms.map((t) => plain(t)));
-      return checked ? T.fn('plainsum', [sum]) : sum;
+      return checked && !oneSigned(e.terms) ? T.fn('plainsum', [sum]) : sum;
     }
     case 'mul':
       return T.mul(e.factors.map((f) => plain(f)));
@@ -90,6 +90,28 @@ export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checke
           );
       }
   }
+}
+
+/**
+ * Terms whose signs are known to agree: each a constant times factors known ≥ 0 and an odd or
+ * even power of cov12 (or rho), all with one resulting sign class. Their sum cannot cancel, so
+ * its certificate |sum| ≥ ½ Σ|terms| always holds: none is emitted (the same doubles, less work).
+ */
+function oneSigned(terms: readonly Tree[]): boolean {
+  const classOf = (t: Tree): string | undefined => {
+    const [k, rest] = E.splitCoeff(T.canonicalOf(t));
+    let odd = false;
+    for (const f of rest.k === 'mul' ? rest.factors : E.isOne(rest) ? [] : [rest]) {
+      if (E.isNonneg(f)) continue;
+      const base = f.k === 'pow' ? f.base : f;
+      const exp = f.k === 'pow' && f.exp.k === 'num' && f.exp.v.d === 1n ? f.exp.v.n : f.k === 'pow' ? undefined : 1n;
+      if (exp === undefined || base.k !== 'sym' || (base.name !== 'cov12' && base.name !== 'rho')) return undefined;
+      if (exp % 2n !== 0n) odd = !odd;
+    }
+    return (k.n < 0n ? '-' : '+') + (odd ? 'c' : '');
+  };
+  const classes = new Set(terms.map(classOf));
+  return classes.size === 1 && !classes.has(undefined);
 }
 
 /** What the stable code's prologue costs (exact products, the gap by two-sum): in operations. */
