@@ -447,6 +447,11 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     { name: 'normal form', nngp: derived.nngp, dNngp: derived.dNngp },
     { name: 'plain stable', nngp: plainTree(trees.nngp), dNngp: plainTree(trees.dNngp) },
     {
+      name: 'plain stable, two-bit certificates',
+      nngp: plainTree(trees.nngp, new Set(), false, 2),
+      dNngp: plainTree(trees.dNngp, new Set(), false, 2),
+    },
+    {
       name: 'plain but compensated sums',
       nngp: plainTree(trees.nngp, new Set(['csum'])),
       dNngp: plainTree(trees.dNngp, new Set(['csum'])),

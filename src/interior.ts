@@ -13,6 +13,7 @@
 //   fail runs the stable code as well, so a candidate that often fails is slower, not faster.
 // Otherwise the module has no interior regime.
 import * as E from './expr.js';
+import * as Q from './rational.js';
 import { buildModule, INTERIOR, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
 import { bitsOfError, rng, samplePoints } from './measure.js';
 import { truthsOfRegularForms } from './truth.js';
@@ -50,19 +51,20 @@ const TRUTH_POINTS = 24;
 /**
  * An evaluation tree with its stable primitives replaced by their plain-double meaning:
  * double-double groups by their expressions, each sum in them a `plainsum` (checked at run
- * time for cancellation), nearbound by its away-from-the-bound branch; those named in `keep`
+ * time for cancellation: at most `lostBits` bits lost, |sum| ≥ 2^-lostBits Σ|terms|), nearbound by its away-from-the-bound branch; those named in `keep`
  * stay. (angle, ymxangle, expdiff and smallangle stay: each costs nothing where its special
  * case does not arise.)
  */
-export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checked = false): Tree {
-  const plain = (x: Tree, inGroup = checked) => plainTree(x, keep, inGroup);
+export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checked = false, lostBits = 1): Tree {
+  const plain = (x: Tree, inGroup = checked) => plainTree(x, keep, inGroup, lostBits);
   switch (e.k) {
     case 'num':
     case 'sym':
       return e;
     case 'add': {
       const sum = T.add(e.terms.map((t) => plain(t)));
-      return checked && !oneSigned(e.terms) ? T.fn('plainsum', [sum]) : sum;
+      const bound = E.num(Q.rat(1, 2 ** lostBits));
+      return checked && !oneSigned(e.terms) ? T.fn('plainsum', [sum, bound]) : sum;
     }
     case 'mul':
       return T.mul(e.factors.map((f) => plain(f)));
@@ -157,7 +159,7 @@ export function cost(es: readonly Tree[], exact: boolean): number {
 }
 
 export interface InteriorCandidate {
-  readonly name: 'normal form' | 'plain stable' | 'plain but compensated sums';
+  readonly name: 'normal form' | 'plain stable' | 'plain stable, two-bit certificates' | 'plain but compensated sums';
   readonly nngp: Tree;
   readonly dNngp: Tree;
 }
@@ -219,8 +221,9 @@ function typicalPoints(): [number, number, number][] {
 }
 
 /**
- * Picks the interior trees: the cheapest candidate that measures as accurate (ACCEPT) at the
- * sampled interior points, for nngp and its derivative together. `exact` is the map and its
+ * Picks the interior trees: of the candidates that measure as accurate (ACCEPT) at the sampled
+ * interior points, for nngp and its derivative together, the one with the least expected cost
+ * (its operations and its measured fallbacks). `exact` is the map and its
  * derivative in the canonical IR (for the truth).
  */
 export function chooseInterior<K extends Kernel>(
@@ -247,7 +250,11 @@ export function chooseInterior<K extends Kernel>(
       const value = (t: typeof n) => (t?.kind === 'value' ? t.value : NaN);
       return [value(n), value(d)] as const;
     }));
+  // Every candidate that could beat the best accepted so far (its cost alone below that one's
+  // expected cost) is measured; the accepted one with the least expected cost is emitted.
+  let best: { name: InteriorCandidate['name']; expected: number; parts: ModuleParts; module: K } | undefined;
   for (const { c, cost: k } of ranked) {
+    if (best && k >= best.expected) break;
     const parts = buildModule({ ...input, interior: { nngp: c.nngp, dNngp: c.dNngp } });
     const mod = instantiate(parts);
     const deviation = { nngp: { bits: 0, max: 0 }, dNngp: { bits: 0, max: 0 } };
@@ -309,7 +316,10 @@ export function chooseInterior<K extends Kernel>(
       else if (worse) rejected = 'less accurate than the target or the stable code';
     }
     tried.push({ ...trial, ...(truth ? { truth } : {}), ...(rejected ? { rejected } : {}) });
-    if (!rejected) return { choice: { emitted: c.name, tried }, parts, module: mod };
+    const expected = k + (fallback || 0) * base;
+    if (!rejected && (!best || expected < best.expected)) best = { name: c.name, expected, parts, module: mod };
   }
-  return { choice: { emitted: 'none', tried } };
+  return best
+    ? { choice: { emitted: best.name, tried }, parts: best.parts, module: best.module }
+    : { choice: { emitted: 'none', tried } };
 }

@@ -157,9 +157,9 @@ export type FnName =
  *   inputs), y elsewhere: each region's more accurate candidate (choose.ts).
  * - `smallangle(y, x, scale, direct, phiMax, k0, a0, a1, ...)`: with phi = angle(y, x), the value
  *   of `direct`, computed at phi < phiMax as scale * phi^k0 * (a0 + a1 phi + ...) (smallangle.ts).
- * - `plainsum(a + b + ...)`: the sum in plain doubles, in the interior regime only, with a runtime
- *   certificate that it does not cancel (|sum| ≥ (|a| + |b| + ...)/2); an entry where it does
- *   takes the stable code (interior.ts).
+ * - `plainsum(a + b + ..., bound)`: the sum in plain doubles, in the interior regime only, with a
+ *   runtime certificate that it does not cancel much (|sum| ≥ bound × (|a| + |b| + ...), bound ½
+ *   or ¼: one or two bits); an entry where it does takes the stable code (interior.ts).
  */
 export type StableFn =
   | 'angle'

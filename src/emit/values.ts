@@ -154,8 +154,9 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
       case 'smallangle':
         return this.smallAngleSeries(e);
       case 'plainsum': {
-        // The sum as written, and its certificate: no more than one bit lost to cancellation.
+        // The sum as written, and its certificate: no more than log2(1/bound) bits lost to cancellation.
         const sum = this.val(e.args[0]!);
+        const bound = this.val(e.args[1]!);
         const terms = e.args[0]!.k === 'add' ? e.args[0]!.terms : [e.args[0]!];
         const magnitude = this.tmp(
           join(
@@ -163,7 +164,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
             ' + ',
           ),
         );
-        this.certificates.push(js`Math.abs(${sum}) >= 0.5 * ${magnitude}`);
+        this.certificates.push(js`Math.abs(${sum}) >= ${bound} * ${magnitude}`);
         this.certificateKeys.push(e.key);
         return sum;
       }
