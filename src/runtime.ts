@@ -70,23 +70,46 @@ function angle(y${n}, x${n})${n} {
 
 /** (-1)^k / (2k + 3), k = 0..15: v - atan v = v^3 (1/3 - v^2/5 + ...), 16 terms for 2^-56 at v^2 <= 0.0845. */
 const ATAN_TAIL = Array.from({ length: 16 }, (_, k) => (k % 2 ? -1 : 1) / (2 * k + 3));
+/** Below this v^2, 9 terms reach 2^-56 (the first one left out is under 2^-57 of 1/3). */
+const ATAN_TAIL_SHORT = { below: 0.015625, terms: 9 };
+
+/**
+ * Estrin's scheme for sum a_k z^k: pairs a_2i + a_(2i+1) z, then pairs of those with z^2, z^4,
+ * ...: the same operations as Horner's rule but a dependency chain of depth log2(n) instead of n
+ * (the series runs at every anti-correlated entry of an arc-cosine map; its latency, not its
+ * operation count, was its cost). `powers` names z^2, z^4, ... (declared by the caller).
+ */
+function estrin(a: readonly number[], z: string, powers: readonly string[]): string {
+  let level = [];
+  for (let i = 0; i < a.length; i += 2) level.push(i + 1 < a.length ? `(${a[i]} + ${z} * ${a[i + 1]})` : String(a[i]));
+  for (let p = 0; level.length > 1; p++) {
+    const next = [];
+    for (let i = 0; i < level.length; i += 2)
+      next.push(i + 1 < level.length ? `(${level[i]} + ${powers[p]} * ${level[i + 1]})` : level[i]!);
+    level = next;
+  }
+  return level[0]!;
+}
 
 export const HELPER_YMXANGLE = (ts: boolean) => {
   const n = ts ? ': number' : '';
-  const horner = ATAN_TAIL.slice(0, -1).reduceRight((acc, c) => `${c} + v2 * (${acc})`, String(ATAN_TAIL.at(-1)));
+  const long = estrin(ATAN_TAIL, 'v2', ['v4', 'v8', 'v16']);
+  const short = estrin(ATAN_TAIL.slice(0, ATAN_TAIL_SHORT.terms), 'v2', ['v4', 'v8', 'v16']);
   return `/**
  * y - x * angle(y, x) for small angles (x > 0, |y| < 2x; the caller computes y - x * angle
  * directly elsewhere). With r = hypot(x, y) and u = y / (x + r) = tan(angle/2):
  * y - x * angle = y^3 / (x + r)^2 + 2 x (u - atan u). With the half angle again,
  * v = u / (1 + sqrt(1 + u^2)) = y / (w + sqrt(2 r w)) = tan(angle/4), w = x + r, |v| <= 0.291
  * (from y, x and r directly: fewer roundings than through u): u - atan u = 2 v^3 / (1 - v^2) +
- * 2 (v - atan v), and v - atan v = v^3 (1/3 - v^2/5 + v^4/7 - ...) to 16 terms, a fixed
- * polynomial: every term of one sign, no cancellation anywhere, the same cost at every angle.
+ * 2 (v - atan v), and v - atan v = v^3 (1/3 - v^2/5 + v^4/7 - ...) to 16 terms (9 where
+ * v^2 < ${ATAN_TAIL_SHORT.below}), a fixed polynomial by Estrin's scheme: no cancellation anywhere (the
+ * tail stays near 1/3), the same cost at every angle.
  */
 function ymxangleSmall(y${n}, x${n})${n} {
   const r = Math.sqrt(x * x + y * y), w = x + r;
   const v = y / (w + Math.sqrt(2 * r * w)), v2 = v * v, v3 = v * v2; // u / (1 + sqrt(1 + u^2)), as 1 + u^2 = 2r/w
-  const tail = ${horner};
+  const v4 = v2 * v2, v8 = v4 * v4, v16 = v8 * v8;
+  const tail = v2 < ${ATAN_TAIL_SHORT.below} ? ${short} : ${long};
   return y * y * y / (w * w) + 2 * x * (2 * v3 / (1 - v2) + 2 * v3 * tail);
 }`;
 };
