@@ -144,6 +144,68 @@ function signClass(m: Expr): string {
   return (c.n < 0n ? '-' : '+') + (odd ? 'c' : '');
 }
 
+/**
+ * The sign of e on the domain as a function of sign(cov12), or undefined where unknown: '+'
+ * (≥ 0), '-' (≤ 0), 'c' (the sign of cov12, or 0) or '-c' (the opposite). rho and asin(rho)
+ * have cov12's sign; atan2(y, x) has y's where x ≥ 0; odd increasing maps keep their argument's.
+ * A product multiplies the classes; a sum has one only if all its terms share it (then it
+ * cannot cancel).
+ */
+export function signOf(e: Expr): SignClass | undefined {
+  switch (e.k) {
+    case 'num':
+      return e.v.n < 0n ? '-' : '+';
+    case 'sym':
+      return e.name === 'cov12' || e.name === 'rho' ? 'c' : P.isNonnegSymbol(e.name) ? '+' : undefined;
+    case 'mul':
+      return e.factors.reduce<SignClass | undefined>((acc, f) => (acc ? timesSign(acc, signOf(f)) : acc), '+');
+    case 'pow': {
+      if (E.isNonneg(e)) return '+';
+      const b = signOf(e.base);
+      if (!b || e.exp.k !== 'num' || !Q.isInt(e.exp.v)) return b === '+' ? '+' : undefined;
+      return e.exp.v.n % 2n === 0n ? '+' : b;
+    }
+    case 'add': {
+      const signs = new Set(e.terms.map(signOf));
+      return signs.size === 1 ? [...signs][0] : undefined;
+    }
+    case 'fn': {
+      if (E.isNonneg(e)) return '+';
+      const a = e.args[0] ? signOf(e.args[0]) : undefined;
+      switch (e.name) {
+        case 'sinh':
+        case 'tanh':
+        case 'erf':
+        case 'asin':
+        case 'atan':
+        case 'expm1':
+        case 'log1p':
+        case 'dd':
+          return a;
+        case 'atan2':
+          return signOf(e.args[1]!) === '+' ? a : undefined;
+        default:
+          return undefined;
+      }
+    }
+  }
+}
+
+export type SignClass = '+' | '-' | 'c' | '-c';
+
+function timesSign(a: SignClass, b: SignClass | undefined): SignClass | undefined {
+  if (!b) return undefined;
+  const neg = a.startsWith('-') !== b.startsWith('-');
+  const odd = a.endsWith('c') !== b.endsWith('c');
+  return `${neg ? '-' : ''}${odd ? 'c' : '+'}`.replace('-+', '-') as SignClass;
+}
+
+/** Terms that share one known sign class: their sum cannot cancel. */
+export function shareOneSign(terms: readonly Expr[]): boolean {
+  const signs = new Set(terms.map(signOf));
+  return signs.size === 1 && !signs.has(undefined);
+}
+
 /** Do all terms of the polynomial p have one sign class (no cancellation among them)? */
 export function isSignDefinite(p: Expr): boolean {
   const terms = p.k === 'add' ? p.terms : [p];

@@ -9,6 +9,7 @@ import {
   isPolynomial,
   isPositiveSum,
   isSignDefinite,
+  shareOneSign,
   substituteGap,
 } from './domain.js';
 import * as E from './expr.js';
@@ -67,9 +68,7 @@ export const LOWERINGS: readonly Lowering[] = [
       'x*atan2(y, x) = y - ymxangle(y, x); xangle is evaluated so, with y in double-double, at small angles (x > 0, |y| < x/2), and as x times the angle, exactly (two-product), elsewhere',
     helps:
       'gelu at cov12 = -var: the angle term cancels against the rational part down to ~1/sqrt(var) of its size, which a rounded angle cannot survive',
-    examples: [
-      'cov12/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + cov12*acos(-cov12/sqrt(1 + var1 + var2 + var1*var2))',
-    ],
+    examples: ['1/sqrt(1 + var1 + var2 + var1*var2 - cov12^2) + cov12*acos(-cov12/sqrt(1 + var1 + var2 + var1*var2))'],
     node: 'xangle(',
   },
   {
@@ -263,8 +262,7 @@ function evaluationSum(s: Add): Tree {
   if (out.length === 0) return E.ZERO;
   if (out.length === 1) return out[0]!;
   // Terms of one sign cannot cancel: the plain sum keeps each term's accuracy (leaky_relu's derivative).
-  const oneSign = sum.terms.every(E.isNonneg) || sum.terms.every((t) => E.isNonneg(E.neg(t)));
-  return oneSign ? T.add(out) : T.fn('csum', [T.add(out.map(xangleTerm))]);
+  return shareOneSign(sum.terms) ? T.add(out) : T.fn('csum', [T.add(out.map(xangleTerm))]);
 }
 
 export const isConstant = (e: Expr): boolean =>

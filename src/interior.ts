@@ -12,6 +12,7 @@
 // - it is cheaper, counting its run-time fallbacks (ACCEPT.maxCost): an entry whose certificates
 //   fail runs the stable code as well, so a candidate that often fails is slower, not faster.
 // Otherwise the module has no interior regime.
+import { shareOneSign } from './domain.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import { buildModule, INTERIOR, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
@@ -64,7 +65,8 @@ export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checke
     case 'add': {
       const sum = T.add(e.terms.map((t) => plain(t)));
       const bound = E.num(Q.rat(1, 2 ** lostBits));
-      return checked && !oneSigned(e.terms) ? T.fn('plainsum', [sum, bound]) : sum;
+      // Terms of one known sign cannot cancel: the certificate would always hold, so none is emitted.
+      return checked && !shareOneSign(e.terms.map(T.canonicalOf)) ? T.fn('plainsum', [sum, bound]) : sum;
     }
     case 'mul':
       return T.mul(e.factors.map((f) => plain(f)));
@@ -92,28 +94,6 @@ export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checke
           );
       }
   }
-}
-
-/**
- * Terms whose signs are known to agree: each a constant times factors known ≥ 0 and an odd or
- * even power of cov12 (or rho), all with one resulting sign class. Their sum cannot cancel, so
- * its certificate |sum| ≥ ½ Σ|terms| always holds: none is emitted (the same doubles, less work).
- */
-function oneSigned(terms: readonly Tree[]): boolean {
-  const classOf = (t: Tree): string | undefined => {
-    const [k, rest] = E.splitCoeff(T.canonicalOf(t));
-    let odd = false;
-    for (const f of rest.k === 'mul' ? rest.factors : E.isOne(rest) ? [] : [rest]) {
-      if (E.isNonneg(f)) continue;
-      const base = f.k === 'pow' ? f.base : f;
-      const exp = f.k === 'pow' && f.exp.k === 'num' && f.exp.v.d === 1n ? f.exp.v.n : f.k === 'pow' ? undefined : 1n;
-      if (exp === undefined || base.k !== 'sym' || (base.name !== 'cov12' && base.name !== 'rho')) return undefined;
-      if (exp % 2n !== 0n) odd = !odd;
-    }
-    return (k.n < 0n ? '-' : '+') + (odd ? 'c' : '');
-  };
-  const classes = new Set(terms.map(classOf));
-  return classes.size === 1 && !classes.has(undefined);
 }
 
 /** What the stable code's prologue costs (exact products, the gap by two-sum): in operations. */

@@ -118,11 +118,9 @@ export function isNonneg(e: Expr): boolean {
         case 'erf':
         case 'asin':
         case 'atan':
-        case 'sin':
-        case 'tan':
         case 'expm1':
         case 'log1p':
-          return isNonneg(e.args[0]!); // odd, increasing through 0
+          return isNonneg(e.args[0]!); // odd, increasing through 0 (not sin or tan: sin(4) < 0)
         case 'dd':
           return isNonneg(e.args[0]!);
         case 'min':

@@ -11,6 +11,11 @@ import type { Rule } from '../src/rewrite.js';
 import { CANCEL, GUARDS, IDENTITIES } from '../src/simplify.js';
 import { REWRITES } from '../src/stabilize.js';
 import type { Expr } from '../src/types.js';
+import { signOf } from '../src/domain.js';
+import { children } from '../src/node.js';
+import { canonicalOf } from '../src/tree.js';
+import { catalog, compileActivation } from '../src/index.js';
+import { closed } from './helpers.js';
 
 const TABLES: [string, readonly Rule[]][] = [
   ['GUARDS', GUARDS],
@@ -62,4 +67,43 @@ describe('rules are sound where they apply', () => {
       });
     }
   }
+});
+
+describe('sign classes (domain.ts signOf) are sound: sampled on every subterm of the catalog', () => {
+  it('every subterm given a class has that sign at sampled points, on both sides of cov12 = 0', () => {
+    const subterms = new Map<string, Expr>();
+    const visit = (e: Expr) => {
+      subterms.set(e.key, e);
+      for (const x of children(e)) visit(x);
+    };
+    for (const entry of catalog()) {
+      const k = closed(compileActivation(entry.id));
+      for (const t of [k.stableNngp, k.stableDNngp, k.nngp, k.dNngp]) visit(canonicalOf(t));
+    }
+    for (const src of ['cov12*asin(cov12/sqrt(var1*var2))', 'atan(cov12)^3*sinh(var1 - cov12)', 'sin(var1)*cov12'])
+      visit(lower(parse(src), src));
+    const points = [
+      ...samplePoints('interior', 12, 31),
+      ...samplePoints('near', 6, 32),
+      ...samplePoints('scale', 6, 33),
+    ];
+    let classified = 0;
+    for (const e of subterms.values()) {
+      const sign = signOf(e);
+      if (!sign) continue;
+      classified++;
+      for (const [c0, v1, v2] of points)
+        for (const c of [c0, -c0]) {
+          const x = evaluateHP(e, { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) });
+          if (!x.isFinite() || x.isZero()) continue;
+          const s = x.isNeg() ? -1 : 1;
+          const expected = { '+': 1, '-': -1, c: Math.sign(c), '-c': -Math.sign(c) }[sign];
+          if (expected !== 0) expect(s, `${e.key} is ${sign} at (${c}, ${v1}, ${v2}): ${x}`).toBe(expected);
+        }
+    }
+    expect(classified).toBeGreaterThan(100);
+    // Not monotone, so no class: the test would catch sin(var1) called '+'.
+    expect(signOf(lower(parse('sin(var1)'), 'sin(var1)'))).toBeUndefined();
+    expect(signOf(lower(parse('cov12*atan2(cov12, var1)'), ''))).toBe('+');
+  });
 });
