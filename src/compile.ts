@@ -28,7 +28,7 @@ import * as Q from './rational.js';
 import * as T from './tree.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
-import { chooseInterior, plainTree, type InteriorChoice } from './interior.js';
+import { chooseInterior, plainTree, type InteriorCandidate, type InteriorChoice } from './interior.js';
 import { activation, activationOnly, type ActivationSource } from './activation.js';
 import { decompose, kernelOf, NoClosedForm } from './expectation.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
@@ -442,28 +442,44 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     parts = buildModule({ ...trees, ...text });
     mod = instantiate(parts);
   }
-  // Far from the bound, plain doubles where they measure as accurate (interior.ts).
-  const candidates = [
+  // Far from the bound, plain doubles where they measure as accurate (interior.ts); then, on
+  // the exact prologue, plain doubles wherever the interior regime stored nothing (the near
+  // regime: the exact gap kept, the double-double arithmetic left to where a sum cancels).
+  const plain = (name: InteriorCandidate['name'], keep: string[], lostBits: number) => ({
+    name,
+    nngp: plainTree(trees.nngp, new Set(keep), false, lostBits),
+    dNngp: plainTree(trees.dNngp, new Set(keep), false, lostBits),
+  });
+  const candidates: InteriorCandidate[] = [
     { name: 'normal form', nngp: derived.nngp, dNngp: derived.dNngp },
-    { name: 'plain stable', nngp: plainTree(trees.nngp), dNngp: plainTree(trees.dNngp) },
-    {
-      name: 'plain stable, two-bit certificates',
-      nngp: plainTree(trees.nngp, new Set(), false, 2),
-      dNngp: plainTree(trees.dNngp, new Set(), false, 2),
-    },
-    {
-      name: 'plain but compensated sums',
-      nngp: plainTree(trees.nngp, new Set(['csum'])),
-      dNngp: plainTree(trees.dNngp, new Set(['csum'])),
-    },
-  ] as const;
-  const interior =
-    options.interior === false
-      ? { choice: { emitted: 'none', tried: [] } as InteriorChoice }
-      : chooseInterior(mod, candidates, { ...trees, ...text }, derived, instantiate);
+    plain('plain stable', [], 1),
+    plain('plain stable, two-bit certificates', [], 2),
+    plain('plain but compensated sums', ['csum'], 1),
+  ];
+  type Chosen = { choice: InteriorChoice; parts?: ModuleParts; module?: typeof mod };
+  const off: Chosen = { choice: { emitted: 'none', tried: [] } };
+  const interior: Chosen =
+    options.interior === false ? off : chooseInterior(mod, candidates, { ...trees, ...text }, derived, instantiate);
   if (interior.parts && interior.module) {
     parts = interior.parts;
     mod = interior.module;
+  }
+  const nearCandidates = [
+    plain('plain stable', ['nearbound'], 1),
+    plain('plain stable, two-bit certificates', ['nearbound'], 2),
+    plain('plain but compensated sums', ['nearbound', 'csum'], 1),
+  ];
+  const chosen = candidates.find((c) => c.name === interior.choice.emitted);
+  const withInterior = {
+    ...trees,
+    ...text,
+    ...(chosen ? { interior: { nngp: chosen.nngp, dNngp: chosen.dNngp } } : {}),
+  };
+  const near: Chosen =
+    options.interior === false ? off : chooseInterior(mod, nearCandidates, withInterior, derived, instantiate, 'near');
+  if (near.parts && near.module) {
+    parts = near.parts;
+    mod = near.module;
   }
   const code = printModule(parts, { target: options.target ?? 'ts' });
   return {
@@ -482,6 +498,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
       stableDNngp: trees.dNngp,
       choice,
       interior: interior.choice,
+      near: near.choice,
       module: parts,
     },
   };

@@ -201,10 +201,45 @@ function typicalPoints(): [number, number, number][] {
 }
 
 /**
- * Picks the interior trees: of the candidates that measure as accurate (ACCEPT) at the sampled
- * interior points, for nngp and its derivative together, the one with the least expected cost
- * (its operations and its measured fallbacks). `exact` is the map and its
- * derivative in the canonical IR (for the truth).
+ * The near sample: points near the bound, on the diagonal, and interior and scale points (where
+ * the interior regime falls back, the near regime runs too).
+ */
+function nearPoints(): [number, number, number][] {
+  return [
+    ...samplePoints('near', POINTS / 2, 904),
+    ...samplePoints('diagonal', POINTS / 8, 905),
+    ...samplePoints('interior', POINTS / 4, 906),
+    ...samplePoints('scale', POINTS / 8, 907),
+  ];
+}
+
+/**
+ * Typical entries near the bound: X·Xᵀ/d for rows sharing a common direction with either sign
+ * (x_i = ±0.95 z + 0.31 e_i), |rho| near 0.9, as deeper layers and similar inputs give.
+ */
+function typicalNearPoints(): [number, number, number][] {
+  const next = rng(908);
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  const d = 64;
+  const z = Array.from({ length: d }, gauss);
+  const X = Array.from({ length: 12 }, () => {
+    const s = next() < 0.5 ? -0.95 : 0.95;
+    return z.map((x) => s * x + Math.sqrt(1 - 0.95 * 0.95) * gauss());
+  });
+  const dot = (a: number[], b: number[]) => a.reduce((acc, x, k) => acc + x * b[k]!, 0) / d;
+  const out: [number, number, number][] = [];
+  for (let i = 0; i < X.length; i++)
+    for (let j = 0; j < i; j++) out.push([dot(X[i]!, X[j]!), dot(X[i]!, X[i]!), dot(X[j]!, X[j]!)]);
+  return out;
+}
+
+/**
+ * Picks a regime's trees: of the candidates that measure as accurate (ACCEPT) at the regime's
+ * sampled points, for nngp and its derivative together, the one with the least expected cost
+ * (its operations and its measured fallbacks). The interior regime (cov12² ≤ var1·var2/2) runs
+ * on plain inputs; the near regime runs on the exact prologue wherever the interior regime did
+ * not store a value, and is chosen after it (`input` carries the interior regime, `stable` is
+ * that module). `exact` is the map and its derivative in the canonical IR (for the truth).
  */
 export function chooseInterior<K extends Kernel>(
   stable: K,
@@ -212,14 +247,17 @@ export function chooseInterior<K extends Kernel>(
   input: EmitInput,
   exact: { readonly nngp: Expr; readonly dNngp: Expr },
   instantiate: (module: ModuleParts | string) => K,
+  regime: 'interior' | 'near' = 'interior',
 ): { choice: InteriorChoice; parts?: ModuleParts; module?: K } {
-  const points = interiorPoints();
-  const typical = typicalPoints().filter(([c, v1, v2]) => c * c <= INTERIOR * v1 * v2);
+  const inside = ([c, v1, v2]: readonly number[]) => c! * c! <= INTERIOR * v1! * v2!;
+  const points = regime === 'interior' ? interiorPoints() : nearPoints();
+  const typical =
+    regime === 'interior' ? typicalPoints().filter(inside) : typicalNearPoints().filter((p) => !inside(p));
   const truthPoints = points.filter((_, i) => i % Math.ceil(points.length / TRUTH_POINTS) === 0);
   const base = cost([input.nngp, input.dNngp], true);
   const tried: InteriorTrial[] = [];
   const ranked = candidates
-    .map((c) => ({ c, cost: cost([c.nngp, c.dNngp], false) }))
+    .map((c) => ({ c, cost: cost([c.nngp, c.dNngp], regime === 'near') }))
     .filter(({ cost }) => cost < ACCEPT.maxCost * base)
     .sort((a, b) => a.cost - b.cost);
   // The truth at the first TRUTH_POINTS points, computed once, only if a candidate needs it.
@@ -235,19 +273,27 @@ export function chooseInterior<K extends Kernel>(
   let best: { name: InteriorCandidate['name']; expected: number; parts: ModuleParts; module: K } | undefined;
   for (const { c, cost: k } of ranked) {
     if (best && k >= best.expected) break;
-    const parts = buildModule({ ...input, interior: { nngp: c.nngp, dNngp: c.dNngp } });
+    const parts = buildModule({ ...input, [regime]: { nngp: c.nngp, dNngp: c.dNngp } });
     const mod = instantiate(parts);
     const deviation = { nngp: { bits: 0, max: 0 }, dNngp: { bits: 0, max: 0 } };
     // The fallback rate, measured only where it can matter: run-time certificates, and a
     // candidate not already rejected for its deviation (a probe module is one more instantiation).
     const fallbackRate = (): number => {
-      if (!parts.nngp.interior?.certificates.length && !parts.dNngp.interior?.certificates.length) return 0;
-      const probe = instantiate(printModule(parts, { target: 'js', form: 'interior-probe' }));
+      if (!parts.nngp[regime]?.certificates.length && !parts.dNngp[regime]?.certificates.length) return 0;
+      const probe = instantiate(printModule(parts, { target: 'js', form: `${regime}-probe` }));
       const fellBack = ([x, v1, v2]: readonly [number, number, number]) =>
         (['nngp', 'dNngp'] as const).some(
           (f) => Number.isNaN(probe[f](x, v1, v2)) && Number.isFinite(stable[f](x, v1, v2)),
         );
-      const rates = [points.filter(fellBack).length / points.length, typical.filter(fellBack).length / typical.length];
+      // The near regime sees only the entries outside the interior.
+      const traffic = regime === 'interior' ? points : points.filter((p) => !inside(p));
+      // Near the bound, typical entries on each side of cov12 = 0, the worse: the near regime must
+      // pay on correlated and anti-correlated data alike (which one a user has is not known here;
+      // interior entries mix both signs in any data).
+      const rate = (pts: readonly [number, number, number][]) =>
+        pts.length ? pts.filter(fellBack).length / pts.length : 0;
+      const sides = regime === 'near' ? [typical.filter(([c]) => c >= 0), typical.filter(([c]) => c < 0)] : [typical];
+      const rates = [rate(traffic), ...sides.map(rate)];
       return Math.max(...rates);
     };
     for (const [x, v1, v2] of points) {

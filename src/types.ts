@@ -296,9 +296,10 @@ export interface CompileOptions {
    */
   readonly dNngp?: string;
   /**
-   * The interior regime (default true): where cov12² ≤ var1·var2/2, evaluate in plain doubles
-   * with runtime certificates when that measures as accurate as the stable code at compile time
-   * (interior.ts). false emits the stable code only (slower; the reference for comparisons).
+   * The plain-double regimes (default true): where cov12² ≤ var1·var2/2 (interior), and then on
+   * the exact gap elsewhere (near), evaluate in plain doubles with runtime certificates when that
+   * measures as accurate as the stable code at compile time (interior.ts). false emits the
+   * stable code only (slower; the reference for comparisons).
    */
   readonly interior?: boolean;
   /**
@@ -378,6 +379,8 @@ export type ClosedFormIR = Derivation & {
   readonly choice: import('./choose.js').Choice;
   /** The interior regime's trees: which candidate, and how each measured (interior.ts). */
   readonly interior: import('./interior.js').InteriorChoice;
+  /** The near regime's trees (plain doubles on the exact gap, where the interior regime stored nothing). */
+  readonly near: import('./interior.js').InteriorChoice;
   /** The emitted module before printing (emit/module.ts: printModule prints it for a target). */
   readonly module: import('./emit/module.js').ModuleParts;
 };

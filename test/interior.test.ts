@@ -57,7 +57,38 @@ describe('interior regime', () => {
     expect(emitted, 'maps with an interior regime').toBeGreaterThan(5);
   });
 
-  it('leaves the bound, zero inputs and the outside to the stable code (bit for bit)', () => {
+  it('a near regime is emitted only as measured (ACCEPT), on both sides of cov12 = 0, and at points it never saw stays within it', () => {
+    let emitted = 0;
+    for (const [id, k] of kernels) {
+      const choice = closed(k).near;
+      if (choice.emitted === 'none') {
+        for (const t of choice.tried) expect(t.rejected, `${id} ${t.name}`).toBeTruthy();
+        continue;
+      }
+      emitted++;
+      const trial = choice.tried.find((t) => t.name === choice.emitted)!;
+      expect(trial.rejected).toBeUndefined();
+      expect(trial.maxUlps).toBeLessThanOrEqual(ACCEPT.maxUlps);
+      expect(trial.fallback).toBeLessThanOrEqual(ACCEPT.maxFallback);
+      if (trial.truth) expect(trial.truth.candidate).toBeLessThanOrEqual(ACCEPT.targetBits);
+      const entry = catalog().find((e) => e.id === id)!;
+      const stable = compile(entry.source, { params: entry.params, interior: false });
+      for (const [c0, v1, v2] of samplePoints('near', 80, 41))
+        for (const c of [c0, -c0])
+          for (const f of ['nngp', 'dNngp'] as const) {
+            const a = stable[f](c, v1, v2),
+              b = k[f](c, v1, v2);
+            expect(Number.isFinite(b), `${id} ${f} finite at ${[c, v1, v2]}`).toBe(Number.isFinite(a));
+            if (Number.isFinite(a))
+              expect(bitsOfError(b, a), `${id} ${f} at ${[c, v1, v2]}`).toBeLessThanOrEqual(
+                Math.log2(1 + 2 * ACCEPT.maxUlps),
+              );
+          }
+    }
+    expect(emitted, 'maps with a near regime').toBeGreaterThan(1);
+  });
+
+  it('leaves the bound, zero inputs and the outside to the stable code (bit for bit), or to a near regime within its measured deviation', () => {
     for (const [id, k] of kernels) {
       const entry = catalog().find((e) => e.id === id)!;
       const stable = compile(entry.source, { params: entry.params, interior: false });
@@ -70,26 +101,49 @@ describe('interior regime', () => {
         [0, 1, 0],
         [-0, 0, 2],
       ].filter(([c, v1, v2]) => !(c! * c! <= INTERIOR * v1! * v2! && v1! * v2! > 0)) as [number, number, number][];
+      const near = closed(k).near;
       for (const p of pts)
-        for (const f of ['nngp', 'dNngp'] as const)
-          expect(Object.is(k[f](...p), stable[f](...p)), `${id} ${f} ${p}`).toBe(true);
+        for (const f of ['nngp', 'dNngp'] as const) {
+          const a = stable[f](...p),
+            b = k[f](...p);
+          if (near.emitted === 'none') expect(Object.is(b, a), `${id} ${f} ${p}`).toBe(true);
+          else {
+            // The near regime: within its measured deviation, finite exactly where the stable code is.
+            expect(Number.isFinite(b), `${id} ${f} finite at ${p}`).toBe(Number.isFinite(a));
+            if (Number.isFinite(a))
+              expect(bitsOfError(b, a), `${id} ${f} ${p}`).toBeLessThanOrEqual(Math.log2(1 + 2 * ACCEPT.maxUlps));
+          }
+        }
     }
   });
 
   it('kernel() decides each output as its scalar function does, where one certificate passes and the other fails', () => {
-    // gelu and ab_relu: regimes with certificates; at negative correlations nngp's sum and the
-    // derivative's cancel at different points, so an entry often has one output certified.
+    // Regimes with certificates (gelu, ab_relu, polynomial in the interior; ab_relu, leaky_relu,
+    // polynomial near the bound): nngp's sums and the derivative's cancel at different points, so
+    // an entry often has one output certified and the other not.
     const ids = catalog()
       .map((e) => e.id)
-      .filter((id) => closed(compileActivation(id)).module.fused.interior?.certificatesOf.some((c) => c.length > 0));
-    expect(ids.length).toBeGreaterThan(0);
-    let split = 0;
+      .filter((id) => {
+        const m = closed(compileActivation(id)).module.fused;
+        return m.interior?.certificatesOf.some((c) => c.length > 0) || m.near;
+      });
+    expect(ids.length).toBeGreaterThan(2);
+    let split = 0,
+      nearSplit = 0;
     for (const id of ids) {
       const k = compileActivation(id);
-      const probe = instantiate(printModule(closed(k).module, { target: 'js', form: 'interior-probe' }));
-      const pts = samplePoints('interior', 400, 21);
+      const module = closed(k).module;
+      const probe = instantiate(printModule(module, { target: 'js', form: 'interior-probe' }));
+      const nearProbe = module.fused.near
+        ? instantiate(printModule(module, { target: 'js', form: 'near-probe' }))
+        : undefined;
+      const pts = [
+        ...samplePoints('interior', 300, 21),
+        ...samplePoints('near', 300, 22),
+        ...samplePoints('diagonal', 40, 23),
+      ];
       const n = pts.length;
-      // One row per point: cov1 = var1 and cov2 = var2 per entry, as a diagonal of an n × n kernel.
+      // One entry per point: the diagonal of an n × n kernel with cov1 = var1 and cov2 = var2.
       const cov1 = Float64Array.from(pts, (p) => p[1]);
       const cov2 = Float64Array.from(pts, (p) => p[2]);
       const nngp = new Float64Array(n * n),
@@ -99,12 +153,15 @@ describe('interior regime', () => {
       const only = k.kernel({ nngp, cov1, cov2 });
       pts.forEach(([c, v1, v2], i) => {
         if (Number.isNaN(probe.nngp(c, v1, v2)) !== Number.isNaN(probe.dNngp(c, v1, v2))) split++;
+        if (nearProbe && Number.isNaN(nearProbe.nngp(c, v1, v2)) !== Number.isNaN(nearProbe.dNngp(c, v1, v2)))
+          nearSplit++;
         expect(Object.is(out.nngp[i * n + i], k.nngp(c, v1, v2)), `${id} nngp ${[c, v1, v2]}`).toBe(true);
         expect(Object.is(out.ntk![i * n + i], k.dNngp(c, v1, v2)), `${id} dNngp ${[c, v1, v2]}`).toBe(true);
         expect(Object.is(only.nngp[i * n + i], k.nngp(c, v1, v2)), `${id} nngp only ${[c, v1, v2]}`).toBe(true);
       });
     }
-    expect(split, 'entries with one output certified and the other not').toBeGreaterThan(10);
+    expect(split, 'interior entries with one output certified and the other not').toBeGreaterThan(10);
+    expect(nearSplit, 'near entries with one output certified and the other not').toBeGreaterThan(10);
   });
 
   it('the probe runs the regime alone: NaN outside it, the module value inside where certified', () => {

@@ -22,6 +22,7 @@ import {
   type EmitInput,
   type Interior,
   type Loop,
+  type Straight,
   type ModuleParts,
 } from './parts.js';
 
@@ -33,9 +34,10 @@ export interface PrintOptions {
    * 'module': an ES module with exports; 'body': a function body returning { nngp, dNngp, kernel };
    * 'interior-probe': a body whose nngp and dNngp run only the interior regime and return NaN
    * wherever the stable code would run (outside it, or a certificate failed): how often an
-   * interior candidate falls back is measured with it at compile time (interior.ts).
+   * interior candidate falls back is measured with it at compile time (interior.ts);
+   * 'near-probe': likewise for the near regime alone.
    */
-  readonly form?: 'module' | 'body' | 'interior-probe';
+  readonly form?: 'module' | 'body' | 'interior-probe' | 'near-probe';
 }
 
 /** The module's text for a target. */
@@ -84,7 +86,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
           '}',
         ]
       : [];
-  /** A loop's block: per output a flag `done`, the store where it is set, continue when all are. */
+  /** A loop's interior block: per output a flag `done`, the store where it is set, continue when all are. */
   const loopBlock = (
     fast: Interior | undefined,
     stores: ((v: Code) => string)[],
@@ -103,7 +105,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
         '  continue;',
         '}',
       ];
-    if (flags.length === 1)
+    if (flags.length <= 1)
       return [
         ...stmts([INTERIOR_TEST]),
         `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
@@ -113,7 +115,6 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       ];
     return [
       ...stmts([INTERIOR_TEST]),
-      `let ${flags.map((f) => `${f} = false`).join(', ')};`,
       `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
       ...stmts(fast.statements).map((l) => '  ' + l),
       ...flags.map((f, i) => `  ${f} = ${certified(fast, i)};`),
@@ -122,16 +123,60 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       '}',
     ];
   };
+  // The near regime runs on the entries the interior test did not take (not on the interior
+  // regime's fallbacks, whose sums cancel as much there), after the prologue.
+  const outside = (interior: Interior | undefined) => (interior ? `!(icc <= ${INTERIOR} * ipp && ipp > 0)` : 'true');
+  /**
+   * A loop's near block, after the prologue: each output not yet stored is stored where its
+   * near value is certified; continue when all are. Run only where the unguarded prologue did not
+   * overflow (gRaw finite), where it equals the scalar functions' guarded one.
+   */
+  const nearLoopBlock = (l: Loop, stores: ((v: Code) => string)[], flags: string[]): string[] => {
+    const near = l.near;
+    if (!near) return [];
+    const exact = l.prologue.some((st) => st.declarations.some((d) => d.name === 'gRaw'));
+    const where = [outside(l.interior), ...(exact ? ['gRaw === gRaw'] : [])].filter((x) => x !== 'true');
+    const body =
+      flags.length <= 1
+        ? [`if (${certified(near, 0)}) { ${stores[0]!(near.values[0]!)} continue; }`]
+        : [
+            ...flags.map((f, i) => `const ${f}Near = !${f} && ${certified(near, i)};`),
+            ...flags.map((f, i) => `if (${f}Near) ${stores[i]!(near.values[i]!)}`),
+            ...flags.map((f) => `${f} = ${f} || ${f}Near;`),
+            `if (${flags.join(' && ')}) continue;`,
+          ];
+    return [
+      `if (${where.join(' && ') || 'true'}) {`,
+      ...[...stmts(near.statements), ...body].map((x) => '  ' + x),
+      '}',
+    ];
+  };
+  /** The scalar functions' near block, after the prologue: return the value where certified. */
+  const scalarNearBlock = (f: Straight): string[] =>
+    f.near
+      ? [
+          `if (${outside(f.interior)}) {`,
+          ...[...stmts(f.near.statements), `if (${certified(f.near, 0)}) return ${f.near.values[0]!.text};`].map(
+            (x) => '  ' + x,
+          ),
+          '}',
+        ]
+      : [];
   const storeK = (v: Code) => `outK[idx] = ${v.text};`;
   const storeT = (v: Code) => `outT[idx] = T[idx]${bang} * ${v.text};`;
   const hasCertificates = (fast: Interior | undefined) => !!fast && fast.certificatesOf.some((c) => c.length > 0);
-  const fusedFlags = hasCertificates(m.fused.interior) ? ['doneK', 'doneT'] : [];
+  const fusedFlags = hasCertificates(m.fused.interior) || m.fused.near ? ['doneK', 'doneT'] : [];
   const [fn, fd] = m.fused.values as [Code, Code];
   const redoK = 'outK[idx] = nngp(c0, v1, v2);';
   const redoT = `outT[idx] = T[idx]${bang} * dNngp(c0, v1, v2);`;
-  const fusedInterior = loopBlock(m.fused.interior, [storeK, storeT], fusedFlags, [redoK, redoT]);
+  const fusedInterior = [
+    ...(fusedFlags.length ? [`let ${fusedFlags.map((f) => `${f} = false`).join(', ')};`] : []),
+    ...loopBlock(m.fused.interior, [storeK, storeT], fusedFlags, [redoK, redoT]),
+  ];
+  const fusedNear = nearLoopBlock(m.fused, [storeK, storeT], fusedFlags);
   const fusedStore = store(m.fused, [storeK(fn), storeT(fd)], [redoK, redoT], fusedFlags);
-  const nngpInterior = loopBlock(m.nngpOnly.interior, [storeK], ['doneK'], [redoK]);
+  const nngpInterior = loopBlock(m.nngpOnly.interior, [storeK], [], [redoK]);
+  const nngpNear = nearLoopBlock(m.nngpOnly, [storeK], []);
   const nngpStore = store(m.nngpOnly, [storeK(m.nngpOnly.values[0]!)], [redoK], []);
 
   const out: string[] = [...m.banner, '/* eslint-disable */', ''];
@@ -174,8 +219,14 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       `${ex}function ${name}(${inputs.map(([x, p]) => `${f.inputs.has(x) ? '' : '_'}${p}${n}`).join(', ')})${n} {`,
     );
     if (used.length) out.push(`  const ${used.map(([x, p]) => `${x} = ${p}`).join(', ')};`);
-    const fast = scalarBlock(f.interior);
-    const rest = form === 'interior-probe' ? ['return NaN;'] : [...stmts(f.statements), `return ${f.result.text};`];
+    const fast = form === 'near-probe' ? (f.interior ? stmts([INTERIOR_TEST]) : []) : scalarBlock(f.interior);
+    const near = [...stmts(f.prologue), ...scalarNearBlock(f)];
+    const rest =
+      form === 'interior-probe'
+        ? ['return NaN;']
+        : form === 'near-probe'
+          ? [...near, 'return NaN;']
+          : [...near, ...stmts(f.statements), `return ${f.result.text};`];
     out.push(ind([...fast, ...rest], 2));
     out.push('}');
     out.push('');
@@ -184,10 +235,19 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     KERNEL(ts, exported, {
       fusedInputs: m.fused.inputs,
       nngpInputs: m.nngpOnly.inputs,
-      fusedOuter: ind(stmts([...(m.fused.interior?.outer ?? []), ...m.fused.outer]), 6),
-      fusedInner: ind([...fusedInterior, ...stmts(m.fused.inner), ...fusedStore], 8),
-      nngpOuter: ind(stmts([...(m.nngpOnly.interior?.outer ?? []), ...m.nngpOnly.outer]), 4),
-      nngpInner: ind([...nngpInterior, ...stmts(m.nngpOnly.inner), ...nngpStore], 6),
+      fusedOuter: ind(stmts([...(m.fused.interior?.outer ?? []), ...(m.fused.near?.outer ?? []), ...m.fused.outer]), 6),
+      fusedInner: ind(
+        [...fusedInterior, ...stmts(m.fused.prologue), ...fusedNear, ...stmts(m.fused.inner), ...fusedStore],
+        8,
+      ),
+      nngpOuter: ind(
+        stmts([...(m.nngpOnly.interior?.outer ?? []), ...(m.nngpOnly.near?.outer ?? []), ...m.nngpOnly.outer]),
+        4,
+      ),
+      nngpInner: ind(
+        [...nngpInterior, ...stmts(m.nngpOnly.prologue), ...nngpNear, ...stmts(m.nngpOnly.inner), ...nngpStore],
+        6,
+      ),
     }),
   );
   let names = 'nngp, dNngp, kernel';

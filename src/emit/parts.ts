@@ -25,6 +25,13 @@ export interface EmitInput {
    * and cov12/sqrt(var1*var2) in plain doubles there; cov12 needs no projection.
    */
   readonly interior?: { readonly nngp: Tree; readonly dNngp: Tree };
+  /**
+   * Trees evaluated in plain doubles on the exact prologue (cov12 projected, the exact gap) for
+   * every entry the interior regime did not take, before the stable ones: the near regime
+   * (interior.ts). Each sum carries a certificate; an output whose value is not finite or not
+   * certified takes the stable code.
+   */
+  readonly near?: { readonly nngp: Tree; readonly dNngp: Tree };
   /** d nngp / d param and d^2 nngp / d cov12 d param per requested param (compile's gradients). */
   readonly gradients?: readonly {
     readonly param: string;
@@ -49,10 +56,14 @@ export interface Needs {
 }
 
 export interface Straight {
+  /** The per-point prologue (projected cov12, the exact gap), then the rest of the stable code. */
+  readonly prologue: readonly Statement[];
   readonly statements: readonly Statement[];
   readonly result: Code;
   /** The interior regime's plain-double value, tried first (module.ts INTERIOR). */
   readonly interior?: Interior;
+  /** The near regime's plain-double value on the prologue, tried next. */
+  readonly near?: Interior;
   /** The inputs (c0, v1, v2) it reads. */
   readonly inputs: ReadonlySet<string>;
 }
@@ -168,15 +179,18 @@ export const INTERIOR_TEST = statement(
   { name: 'icc', value: js`${ref('c0')} * ${ref('c0')}` },
 );
 
-function interiorValues(trees: readonly Tree[]): Interior {
-  const b = new ValueCode('f', false);
+function interiorValues(trees: readonly Tree[], regime: 'interior' | 'near' = 'interior'): Interior {
+  const b = new ValueCode(regime === 'interior' ? 'f' : 'o', false);
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
   const prologue: Statement[] = [];
-  // In the block: cov12 needs no projection; the gap and rho in plain doubles are accurate here.
-  if (needs.c) prologue.push(statement({ name: 'c', value: ref('c0'), typed: true }));
-  if (needs.g) prologue.push(statement({ name: 'g', value: js`${ref('ipp')} - ${ref('icc')}` }));
-  if (needs.r) prologue.push(statement({ name: 'r', value: js`${ref('c0')} / Math.sqrt(${ref('ipp')})` }));
+  // In the interior block: cov12 needs no projection; the gap and rho in plain doubles are
+  // accurate there. The near block reads the exact prologue's c, g and r instead.
+  if (regime === 'interior') {
+    if (needs.c) prologue.push(statement({ name: 'c', value: ref('c0'), typed: true }));
+    if (needs.g) prologue.push(statement({ name: 'g', value: js`${ref('ipp')} - ${ref('icc')}` }));
+    if (needs.r) prologue.push(statement({ name: 'r', value: js`${ref('c0')} / Math.sqrt(${ref('ipp')})` }));
+  }
   const certificates = [...new Map(b.certificates.map((c) => [c.text, c])).values()];
   // Per value, the certificates of the sums in its own tree: what its scalar function checks.
   const certificatesOf = trees.map((t) => {
@@ -198,17 +212,40 @@ function interiorValues(trees: readonly Tree[]): Interior {
   };
 }
 
-function scalar(e: Tree, interior?: Tree): Straight & { helpers: ReadonlySet<string>; interior?: Interior } {
+/** Statements split into the prologue's (declaring its names) and the rest, in order. */
+function splitPrologue(statements: readonly Statement[], pro: readonly Statement[]) {
+  const names = new Set(pro.flatMap((st) => st.declarations.map((d) => d.name)));
+  const isPrologue = (st: Statement) => st.declarations.every((d) => names.has(d.name));
+  return { prologue: statements.filter(isPrologue), rest: statements.filter((st) => !isPrologue(st)) };
+}
+
+/** The names a regime's block reads from outside itself (the prologue's, the inputs). */
+function usesOf(block: Interior): string[] {
+  return [...inputsOf(block.statements, [...block.values, ...block.certificates])];
+}
+
+function scalar(e: Tree, interior?: Tree, near?: Tree): Straight & { helpers: ReadonlySet<string> } {
   const b = new ValueCode();
   const result = b.val(e);
-  const needs = needsOf(e);
-  const statements = prune([...prologue(needs), ...b.statements], result.uses);
+  const nearBlock = near ? interiorValues([near], 'near') : undefined;
+  const needs = needsOf(e, ...(near ? [near] : []));
+  const pro = prologue(needs);
+  const all = prune([...pro, ...b.statements], [...result.uses, ...(nearBlock ? usesOf(nearBlock) : [])]);
+  const { prologue: first, rest: statements } = splitPrologue(all, pro);
   const fast = interior ? interiorValues([interior]) : undefined;
-  const inputs = inputsOf(statements, [result]);
-  if (fast) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
-  const helpers = helpersOf(b.helpers, statements, needs);
-  for (const h of fast?.helpers ?? []) helpers.add(h);
-  return { statements, result, inputs, helpers, ...(fast ? { interior: fast } : {}) };
+  const inputs = inputsOf(all, [result]);
+  if (fast || nearBlock) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
+  const helpers = helpersOf(b.helpers, all, needs);
+  for (const h of [...(fast?.helpers ?? []), ...(nearBlock?.helpers ?? [])]) helpers.add(h);
+  return {
+    prologue: first,
+    statements,
+    result,
+    inputs,
+    helpers,
+    ...(fast ? { interior: fast } : {}),
+    ...(nearBlock ? { near: nearBlock } : {}),
+  };
 }
 
 /**
@@ -227,6 +264,8 @@ function helpersOf(helpers: ReadonlySet<string>, statements: readonly Statement[
 /** One kernel loop's body: per-row statements, per-entry statements, the values it stores, and the overflow test. */
 export interface Loop {
   readonly outer: readonly Statement[];
+  /** Per-entry statements: the prologue's, then the rest. */
+  readonly prologue: readonly Statement[];
   readonly inner: readonly Statement[];
   readonly values: readonly Code[];
   /** Terms whose sum is NaN when an entry must be redone (empty: never). */
@@ -235,6 +274,8 @@ export interface Loop {
   readonly inputs: ReadonlySet<string>;
   /** The interior regime's plain-double values: per-row and per-entry statements. */
   readonly interior?: Interior & { readonly outer: readonly Statement[] };
+  /** The near regime's plain-double values on the prologue: per-row and per-entry statements. */
+  readonly near?: Interior & { readonly outer: readonly Statement[] };
 }
 
 /**
@@ -242,22 +283,32 @@ export interface Loop {
  * error term; an entry that fails it (an overflow somewhere, or NaN input) is redone by the
  * guarded scalar functions. Per-row work (the split of var1) is hoisted out of the inner loop.
  */
-function loop(trees: Tree[], interiorTrees?: Tree[]): Loop & { helpers: ReadonlySet<string> } {
+function loop(trees: Tree[], interiorTrees?: Tree[], nearTrees?: Tree[]): Loop & { helpers: ReadonlySet<string> } {
   const b = new ValueCode('t', false);
   const values = trees.map((t) => b.val(t));
-  const needs = needsOf(...trees);
+  const nearBlock = nearTrees ? interiorValues(nearTrees, 'near') : undefined;
+  const needs = needsOf(...trees, ...(nearTrees ?? []));
   // The exact prologue runs unguarded here (its overflow shows as a NaN gRaw); the lazy one calls the guarded projectedCov.
   const checkCodes = [...(needs.exact ? [ref('gRaw')] : []), ...b.checks];
   const checks = [...new Set(checkCodes.map((c) => c.text))];
+  const pro = prologue(needs, false);
   const statements = prune(
-    [...prologue(needs, false), ...b.statements],
-    [...values, ...checkCodes].flatMap((c) => c.uses),
+    [...pro, ...b.statements],
+    [...[...values, ...checkCodes].flatMap((c) => c.uses), ...(nearBlock ? usesOf(nearBlock) : [])],
   );
-  const { outer, inner } = hoist(statements, ['v1']);
+  const hoisted = hoist(statements, ['v1']);
+  const { prologue: first, rest: inner } = splitPrologue(hoisted.inner, pro);
+  const outer = hoisted.outer;
   // The redo path (checks) calls the scalar functions with all three inputs.
   const inputs = inputsOf(statements, values);
-  if (checks.length || interiorTrees) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
+  if (checks.length || interiorTrees || nearTrees) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
   const helpers = helpersOf(b.helpers, statements, needs);
+  let near: Loop['near'];
+  if (nearBlock) {
+    const split = hoist(nearBlock.statements, ['v1']);
+    near = { ...nearBlock, statements: split.inner, outer: split.outer };
+    for (const h of nearBlock.helpers) helpers.add(h);
+  }
   let interior: Loop['interior'];
   if (interiorTrees) {
     const fast = interiorValues(interiorTrees);
@@ -265,7 +316,17 @@ function loop(trees: Tree[], interiorTrees?: Tree[]): Loop & { helpers: Readonly
     interior = { ...fast, statements: split.inner, outer: split.outer };
     for (const h of fast.helpers) helpers.add(h);
   }
-  return { outer, inner, values, checks, inputs, helpers, ...(interior ? { interior } : {}) };
+  return {
+    outer,
+    prologue: first,
+    inner,
+    values,
+    checks,
+    inputs,
+    helpers,
+    ...(interior ? { interior } : {}),
+    ...(near ? { near } : {}),
+  };
 }
 
 /** An emitted module before printing. */
@@ -287,12 +348,17 @@ export interface ModuleParts {
 
 /** Builds the parts of a module (everything but the target's spelling). */
 export function buildModule(input: EmitInput): ModuleParts {
-  const f = scalar(input.nngp, input.interior?.nngp);
-  const d = scalar(input.dNngp, input.interior?.dNngp);
+  const f = scalar(input.nngp, input.interior?.nngp, input.near?.nngp);
+  const d = scalar(input.dNngp, input.interior?.dNngp, input.near?.dNngp);
   // Fused: one ValueCode over both trees, so shared subexpressions are computed once.
   const inside = input.interior;
-  const fused = loop([input.nngp, input.dNngp], inside ? [inside.nngp, inside.dNngp] : undefined);
-  const nngpOnly = loop([input.nngp], inside ? [inside.nngp] : undefined);
+  const near = input.near;
+  const fused = loop(
+    [input.nngp, input.dNngp],
+    inside ? [inside.nngp, inside.dNngp] : undefined,
+    near ? [near.nngp, near.dNngp] : undefined,
+  );
+  const nngpOnly = loop([input.nngp], inside ? [inside.nngp] : undefined, near ? [near.nngp] : undefined);
   const gradients = (input.gradients ?? []).map((g) => ({
     param: g.param,
     nngp: scalar(g.nngp),
@@ -334,8 +400,15 @@ export function evaluatorModule(input: {
   readonly printed: Pick<ModuleParts, 'mixture' | 'tilted'>;
 }): ModuleParts {
   const inputs = new Set(['c0', 'v1', 'v2']);
-  const call = (f: string): Straight => ({ statements: [], result: lit(`${f}(c0, v1, v2)`), inputs });
-  const loop = (values: string[]) => ({ outer: [], inner: [], values: values.map(lit), checks: [], inputs });
+  const call = (f: string): Straight => ({ prologue: [], statements: [], result: lit(`${f}(c0, v1, v2)`), inputs });
+  const loop = (values: string[]) => ({
+    outer: [],
+    prologue: [],
+    inner: [],
+    values: values.map(lit),
+    checks: [],
+    inputs,
+  });
   return {
     banner: banner(input),
     helpers: new Set(input.helpers),
