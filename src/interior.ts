@@ -12,7 +12,7 @@
 // - it is cheaper, counting its run-time fallbacks (ACCEPT.maxCost): an entry whose certificates
 //   fail runs the stable code as well, so a candidate that often fails is slower, not faster.
 // Otherwise the module has no interior regime.
-import { shareOneSign } from './domain.js';
+import { isPolynomial, shareOneSign, substituteGap } from './domain.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import { buildModule, INTERIOR, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
@@ -66,7 +66,14 @@ export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checke
       const sum = T.add(e.terms.map((t) => plain(t)));
       const bound = E.num(Q.rat(1, 2 ** lostBits));
       // Terms of one known sign cannot cancel: the certificate would always hold, so none is emitted.
-      return checked && !shareOneSign(e.terms.map(T.canonicalOf)) ? T.fn('plainsum', [sum, bound]) : sum;
+      const terms = e.terms.map(T.canonicalOf);
+      if (!checked || shareOneSign(terms)) return sum;
+      // A polynomial that is one-signed once var1*var2 = gap + cov12^2 (1 - cov12^2 + var1*var2 + ...
+      // = 1 + gap + ...) is summed so: without a certificate, and without cancelling at the bound.
+      const canonical = E.add(...terms);
+      const withGap = isPolynomial(canonical) ? substituteGap(canonical) : undefined;
+      if (withGap?.k === 'add' && shareOneSign(withGap.terms)) return withGap;
+      return T.fn('plainsum', [sum, bound]);
     }
     case 'mul':
       return T.mul(e.factors.map((f) => plain(f)));
