@@ -180,7 +180,7 @@ export const INTERIOR_TEST = statement(
 );
 
 function interiorValues(trees: readonly Tree[], regime: 'interior' | 'near' = 'interior'): Interior {
-  const b = new ValueCode(regime === 'interior' ? 'f' : 'o', false);
+  const b = new ValueCode(regime === 'interior' ? 'f' : 'o', false, true);
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
   const prologue: Statement[] = [];

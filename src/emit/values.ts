@@ -1,7 +1,7 @@
 // The values of evaluation trees as straight-line statements, sharing common subexpressions:
 // each node becomes a named constant (or a literal, for constants folded in 50 digits), and the
 // stable primitives of types.ts become their double-double or series evaluations (ddasm.ts).
-import { dependsOnInputs } from '../domain.js';
+import { dependsOnInputs, signOf } from '../domain.js';
 import { foldConstant } from '../evaluate.js';
 import * as E from '../expr.js';
 import * as Q from '../rational.js';
@@ -51,7 +51,16 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
   /** The key of the plainsum node each certificate checks (the same index). */
   readonly certificateKeys: string[] = [];
 
-  constructor(prefix = 't', guarded = true) {
+  /**
+   * @param plainRegime code for a plain-double regime (interior.ts), which may spell a value
+   * differently from the stable code as long as it measures as accurate (an angle by
+   * pi/2 - atan(x/y), below).
+   */
+  constructor(
+    prefix = 't',
+    guarded = true,
+    private readonly plainRegime = false,
+  ) {
     super(prefix, guarded);
   }
 
@@ -212,6 +221,22 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         const a = this.val(angleNode('angle', y, x));
         const { wide, value } = this.ymxangleSeries(y, x);
         return js`${wide} ? ${value} : ${this.val(y)} - ${this.val(x)} * ${a}`;
+      }
+      case 'angle':
+      case 'atan2': {
+        // In a plain regime, where y >= 0: atan2(y, x) = pi/2 - atan(x/y) for x <= y (the angle
+        // in [pi/4, pi], no cancellation; pi/2 in two parts), atan(y/x) beyond. One branch that
+        // the data predicts (x <= y wherever |rho| <= 0.71), where atan2 branches on the sign of
+        // x, which is the sign of cov12 in arc-cosine maps: a coin flip per entry.
+        const [y, x] = e.args as [Tree, Tree];
+        if (this.plainRegime && signOf(T.canonicalOf(y)) === '+') {
+          this.helpers.add('atan2');
+          const yv = this.val(y),
+            xv = this.val(x);
+          return js`${xv} <= ${yv} ? 1.5707963267948966 - Math.atan(${xv} / ${yv}) + 6.123233995736766e-17 : atan2(${yv}, ${xv})`;
+        }
+        this.helpers.add(e.name).add('atan2');
+        return js`${e.name}(${this.val(y)}, ${this.val(x)})`;
       }
       default: {
         const f = MATH[e.name];
