@@ -16,6 +16,7 @@ import { isPolynomial, shareOneSign, substituteGap } from './domain.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import { buildModule, INTERIOR, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
+import { doubleFunction } from './evaluate.js';
 import { bitsOfError, rng, samplePoints } from './measure.js';
 import { truthsOfRegularForms } from './truth.js';
 import type { Expr, Tree } from './types.js';
@@ -28,7 +29,9 @@ type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
  * Acceptance, per output. Deviation from the stable module: mean log2(1 + ulps) at most
  * `meanBits`, no point more than `maxUlps` away; above `withoutTruth` mean bits, the error
  * against the truth at TRUTH_POINTS points: mean at most `targetBits` (the accuracy target, 1
- * bit, less a margin for the sample) and at most `overStable` more than the stable code's.
+ * bit, less a margin for the sample), at most `overStable` more than the stable code's, and no
+ * more than the stable code's or the source's as written in doubles, whichever is larger (the
+ * emitted code is never less accurate than both the user's formula and the stable code).
  * Expected cost, with the measured rate of run-time fallbacks f (on the interior sample and on
  * typical entries, the worse): an entry that falls back pays for the candidate and then for the
  * fused stable code (the kernel loop falls through to it); k + f × base at most `maxCost` of the
@@ -168,7 +171,7 @@ export interface InteriorTrial {
   /** Fraction of the interior sample whose certificates fail (the stable code runs too); NaN if not measured. */
   readonly fallback: number;
   /** Mean bits of error against the truth, candidate and stable code, where it was measured. */
-  readonly truth?: { readonly candidate: number; readonly stable: number };
+  readonly truth?: { readonly candidate: number; readonly stable: number; readonly written: number };
   readonly rejected?: string;
 }
 
@@ -252,15 +255,28 @@ export function chooseInterior<K extends Kernel>(
   stable: K,
   candidates: readonly InteriorCandidate[],
   input: EmitInput,
-  exact: { readonly nngp: Expr; readonly dNngp: Expr },
+  exact: { readonly nngp: Expr; readonly dNngp: Expr; readonly written: { readonly nngp: Expr; readonly dNngp: Expr } },
   instantiate: (module: ModuleParts | string) => K,
   regime: 'interior' | 'near' = 'interior',
 ): { choice: InteriorChoice; parts?: ModuleParts; module?: K } {
+  // The source as written, in doubles: a candidate must not be less accurate than it and the stable code both.
+  const asWritten = { nngp: doubleFunction(exact.written.nngp), dNngp: doubleFunction(exact.written.dNngp) };
   const inside = ([c, v1, v2]: readonly number[]) => c! * c! <= INTERIOR * v1! * v2!;
   const points = regime === 'interior' ? interiorPoints() : nearPoints();
   const typical =
     regime === 'interior' ? typicalPoints().filter(inside) : typicalNearPoints().filter((p) => !inside(p));
-  const truthPoints = points.filter((_, i) => i % Math.ceil(points.length / TRUTH_POINTS) === 0);
+  // The truth per domain group (each checked on its own: a candidate as accurate on average can
+  // still lose at large or small variances), TRUTH_POINTS points each.
+  const groupsOfTruth: readonly (readonly [number, number, number][])[] = (
+    regime === 'interior'
+      ? [
+          samplePoints('interior', TRUTH_POINTS, 911).filter(inside),
+          samplePoints('scale', 2 * TRUTH_POINTS, 912).filter(inside),
+        ]
+      : [samplePoints('near', TRUTH_POINTS, 913), samplePoints('diagonal', TRUTH_POINTS / 2, 914)]
+  ).map((g) => g.slice(0, TRUTH_POINTS));
+  const truthPoints = groupsOfTruth.flat();
+  const groupOf = groupsOfTruth.flatMap((g, i) => g.map(() => i));
   const base = cost([input.nngp, input.dNngp], true);
   const tried: InteriorTrial[] = [];
   const ranked = candidates
@@ -325,27 +341,44 @@ export function chooseInterior<K extends Kernel>(
     else if (fallback > ACCEPT.maxFallback || k + fallback * base > ACCEPT.maxCost * base)
       rejected = 'its certificates fail too often to be faster';
     else if (meanBits > ACCEPT.withoutTruth) {
-      const bits = { candidate: { nngp: 0, dNngp: 0 }, stable: { nngp: 0, dNngp: 0 } };
+      const bits = { candidate: { nngp: 0, dNngp: 0 }, stable: { nngp: 0, dNngp: 0 }, written: { nngp: 0, dNngp: 0 } };
+      // Per group: candidate, stable and as-written sums of bits, nngp and d.
+      const perGroup = groupsOfTruth.map(() => ({ candidate: [0, 0], stable: [0, 0], written: [0, 0] }));
       let counted = 0;
       truthTable().forEach(([tn, td], i) => {
         const [x, v1, v2] = truthPoints[i]!;
         if (!Number.isFinite(tn) || !Number.isFinite(td)) return;
         counted++;
+        const g = perGroup[groupOf[i]!]!;
+        for (const [who, fn] of [
+          ['candidate', mod],
+          ['stable', stable],
+          ['written', asWritten],
+        ] as const) {
+          g[who][0] += bitsOfError(fn.nngp(x, v1, v2), tn);
+          g[who][1] += bitsOfError(fn.dNngp(x, v1, v2), td);
+        }
         bits.candidate.nngp += bitsOfError(mod.nngp(x, v1, v2), tn);
         bits.candidate.dNngp += bitsOfError(mod.dNngp(x, v1, v2), td);
         bits.stable.nngp += bitsOfError(stable.nngp(x, v1, v2), tn);
         bits.stable.dNngp += bitsOfError(stable.dNngp(x, v1, v2), td);
+        bits.written.nngp += bitsOfError(asWritten.nngp(x, v1, v2), tn);
+        bits.written.dNngp += bitsOfError(asWritten.dNngp(x, v1, v2), td);
       });
       const n = Math.max(1, counted);
-      const worse = (['nngp', 'dNngp'] as const).some(
-        (f) =>
-          bits.candidate[f] / n > ACCEPT.targetBits || bits.candidate[f] / n > bits.stable[f] / n + ACCEPT.overStable,
-      );
+      const worse =
+        (['nngp', 'dNngp'] as const).some(
+          (f) =>
+            bits.candidate[f] / n > ACCEPT.targetBits ||
+            bits.candidate[f] / n > bits.stable[f] / n + ACCEPT.overStable ||
+            bits.candidate[f] > Math.max(bits.stable[f], bits.written[f]),
+        ) || perGroup.some((g) => [0, 1].some((f) => g.candidate[f]! > Math.max(g.stable[f]!, g.written[f]!)));
       truth = {
+        written: Math.max(bits.written.nngp, bits.written.dNngp) / n,
         candidate: Math.max(bits.candidate.nngp, bits.candidate.dNngp) / n,
         stable: Math.max(bits.stable.nngp, bits.stable.dNngp) / n,
       };
-      if (counted < TRUTH_POINTS / 2) rejected = 'the truth is undecided at too many points';
+      if (counted < truthPoints.length / 2) rejected = 'the truth is undecided at too many points';
       else if (worse) rejected = 'less accurate than the target or the stable code';
     }
     tried.push({ ...trial, ...(truth ? { truth } : {}), ...(rejected ? { rejected } : {}) });
