@@ -125,7 +125,10 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   };
   // The near regime runs on the entries the interior test did not take (not on the interior
   // regime's fallbacks, whose sums cancel as much there), after the prologue.
-  const outside = (interior: Interior | undefined) => (interior ? `!(icc <= ${INTERIOR} * ipp && ipp > 0)` : 'true');
+  // (Without an interior regime the interior test is computed for it alone.)
+  const outside = `!(icc <= ${INTERIOR} * ipp && ipp > 0)`;
+  const test = (interior: Interior | undefined, near: Interior | undefined) =>
+    near && !interior ? stmts([INTERIOR_TEST]) : [];
   /**
    * A loop's near block, after the prologue: each output not yet stored is stored where its
    * near value is certified; continue when all are. Run only where the unguarded prologue did not
@@ -135,7 +138,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     const near = l.near;
     if (!near) return [];
     const exact = l.prologue.some((st) => st.declarations.some((d) => d.name === 'gRaw'));
-    const where = [outside(l.interior), ...(exact ? ['gRaw === gRaw'] : [])].filter((x) => x !== 'true');
+    const where = [outside, ...(exact ? ['gRaw === gRaw'] : [])];
     const body =
       flags.length <= 1
         ? [`if (${certified(near, 0)}) { ${stores[0]!(near.values[0]!)} continue; }`]
@@ -145,17 +148,14 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
             ...flags.map((f) => `${f} = ${f} || ${f}Near;`),
             `if (${flags.join(' && ')}) continue;`,
           ];
-    return [
-      `if (${where.join(' && ') || 'true'}) {`,
-      ...[...stmts(near.statements), ...body].map((x) => '  ' + x),
-      '}',
-    ];
+    return [`if (${where.join(' && ')}) {`, ...[...stmts(near.statements), ...body].map((x) => '  ' + x), '}'];
   };
   /** The scalar functions' near block, after the prologue: return the value where certified. */
   const scalarNearBlock = (f: Straight): string[] =>
     f.near
       ? [
-          `if (${outside(f.interior)}) {`,
+          ...test(f.interior, f.near),
+          `if (${outside}) {`,
           ...[...stmts(f.near.statements), `if (${certified(f.near, 0)}) return ${f.near.values[0]!.text};`].map(
             (x) => '  ' + x,
           ),
@@ -171,11 +171,15 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const redoT = `outT[idx] = T[idx]${bang} * dNngp(c0, v1, v2);`;
   const fusedInterior = [
     ...(fusedFlags.length ? [`let ${fusedFlags.map((f) => `${f} = false`).join(', ')};`] : []),
+    ...test(m.fused.interior, m.fused.near),
     ...loopBlock(m.fused.interior, [storeK, storeT], fusedFlags, [redoK, redoT]),
   ];
   const fusedNear = nearLoopBlock(m.fused, [storeK, storeT], fusedFlags);
   const fusedStore = store(m.fused, [storeK(fn), storeT(fd)], [redoK, redoT], fusedFlags);
-  const nngpInterior = loopBlock(m.nngpOnly.interior, [storeK], [], [redoK]);
+  const nngpInterior = [
+    ...test(m.nngpOnly.interior, m.nngpOnly.near),
+    ...loopBlock(m.nngpOnly.interior, [storeK], [], [redoK]),
+  ];
   const nngpNear = nearLoopBlock(m.nngpOnly, [storeK], []);
   const nngpStore = store(m.nngpOnly, [storeK(m.nngpOnly.values[0]!)], [redoK], []);
 
