@@ -172,21 +172,8 @@ export function signOf(e: Expr): SignClass | undefined {
     case 'fn': {
       if (E.isNonneg(e)) return '+';
       const a = e.args[0] ? signOf(e.args[0]) : undefined;
-      switch (e.name) {
-        case 'sinh':
-        case 'tanh':
-        case 'erf':
-        case 'asin':
-        case 'atan':
-        case 'expm1':
-        case 'log1p':
-        case 'dd':
-          return a;
-        case 'atan2':
-          return signOf(e.args[1]!) === '+' ? a : undefined;
-        default:
-          return undefined;
-      }
+      if (E.KEEPS_SIGN.has(e.name) || e.name === 'dd') return a;
+      return e.name === 'atan2' && signOf(e.args[1]!) === '+' ? a : undefined;
     }
   }
 }

@@ -84,6 +84,9 @@ export function leadsNegative(u: Expr): boolean {
 
 // ---------------------------------------------------------------- facts
 
+/** Functions that keep their argument's sign: odd and increasing through 0 (not sin or tan: sin(4) < 0). */
+export const KEEPS_SIGN: ReadonlySet<string> = new Set(['sinh', 'tanh', 'erf', 'asin', 'atan', 'expm1', 'log1p']);
+
 /** True when e ≥ 0 (or undefined) at every point of the kernel domain. */
 export function isNonneg(e: Expr): boolean {
   switch (e.k) {
@@ -104,6 +107,7 @@ export function isNonneg(e: Expr): boolean {
     case 'add':
       return e.terms.every(isNonneg) || polynomialNonneg(e);
     case 'fn':
+      if (KEEPS_SIGN.has(e.name)) return isNonneg(e.args[0]!);
       switch (e.name) {
         case 'exp':
         case 'expdd':
@@ -113,14 +117,6 @@ export function isNonneg(e: Expr): boolean {
         case 'erfc':
         case 'angle':
           return true;
-        case 'sinh':
-        case 'tanh':
-        case 'erf':
-        case 'asin':
-        case 'atan':
-        case 'expm1':
-        case 'log1p':
-          return isNonneg(e.args[0]!); // odd, increasing through 0 (not sin or tan: sin(4) < 0)
         case 'dd':
           return isNonneg(e.args[0]!);
         case 'min':
