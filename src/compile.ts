@@ -28,7 +28,7 @@ import * as Q from './rational.js';
 import * as T from './tree.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
-import { chooseInterior, plainTree, type InteriorCandidate, type InteriorChoice } from './interior.js';
+import { chooseRegime, plainTree, type InteriorCandidate, type InteriorChoice } from './interior.js';
 import { activation, activationOnly, type ActivationSource } from './activation.js';
 import { decompose, kernelOf, NoClosedForm } from './expectation.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
@@ -459,7 +459,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   type Chosen = { choice: InteriorChoice; parts?: ModuleParts; module?: typeof mod };
   const off: Chosen = { choice: { emitted: 'none', tried: [] } };
   const interior: Chosen =
-    options.interior === false ? off : chooseInterior(mod, candidates, { ...trees, ...text }, derived, instantiate);
+    options.interior === false ? off : chooseRegime(mod, candidates, { ...trees, ...text }, derived, instantiate);
   if (interior.parts && interior.module) {
     parts = interior.parts;
     mod = interior.module;
@@ -476,7 +476,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     ...(chosen ? { interior: { nngp: chosen.nngp, dNngp: chosen.dNngp } } : {}),
   };
   const near: Chosen =
-    options.interior === false ? off : chooseInterior(mod, nearCandidates, withInterior, derived, instantiate, 'near');
+    options.interior === false ? off : chooseRegime(mod, nearCandidates, withInterior, derived, instantiate, 'near');
   if (near.parts && near.module) {
     parts = near.parts;
     mod = near.module;

@@ -1,17 +1,18 @@
-// The interior regime (Herbie's regimes, for speed): far from the Cauchy–Schwarz bound
-// (cov12² ≤ var1·var2/2, where realistic kernels spend almost every entry) the exact gap,
-// double-double sums and compensated products that the bound needs are usually not needed.
-// Candidates for that region, cheapest first: the normal form (the simplified map and its
-// derivative) and the emitted trees with their stable primitives evaluated in plain doubles,
-// each sum checked at run time for cancellation. A candidate is emitted there only if, measured
-// on the very code emitted at sampled interior points:
+// The plain-double regimes (Herbie's regimes, for speed). The interior regime: far from the
+// Cauchy–Schwarz bound (cov12² ≤ var1·var2/2, where realistic kernels spend almost every entry)
+// the exact gap, double-double sums and compensated products that the bound needs are usually
+// not needed. The near regime: everywhere else, on the exact prologue (cov12 projected, the exact
+// gap), the double-double arithmetic is needed only where a sum cancels. Candidates per regime:
+// the normal form (interior only) and the emitted trees with their stable primitives evaluated
+// in plain doubles, each sum that could cancel checked at run time. A candidate is emitted only
+// if, measured on the very code emitted at the regime's sampled points:
 // - it deviates little from the stable module (ACCEPT: mean and max ulps), and where the mean
 //   deviation is large enough to matter (over ACCEPT.withoutTruth) its own error against
-//   50-digit truth stays within the accuracy target and close to the stable code's (so a map
-//   whose stable code already uses the whole error budget keeps it);
-// - it is cheaper, counting its run-time fallbacks (ACCEPT.maxCost): an entry whose certificates
-//   fail runs the stable code as well, so a candidate that often fails is slower, not faster.
-// Otherwise the module has no interior regime.
+//   50-digit truth stays within the accuracy target, close to the stable code's, and per domain
+//   group no worse than the larger of the stable code's and the source's as written;
+// - it is cheaper, counting its run-time fallbacks (ACCEPT.maxCost): an output whose
+//   certificates fail runs the stable code as well, so a candidate that often fails is slower.
+// Of those accepted, the least expected cost wins; otherwise the module has no such regime.
 import { isPolynomial, shareOneSign, substituteGap } from './domain.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
@@ -51,6 +52,8 @@ export const ACCEPT = {
 } as const;
 const POINTS = 96;
 const TRUTH_POINTS = 24;
+/** The largest stable code (in cost() operations) whose regimes are measured: 2.5 times gelu's. */
+const MAX_MEASURED_COST = 2000;
 
 /**
  * An evaluation tree with its stable primitives replaced by their plain-double meaning:
@@ -251,7 +254,7 @@ function typicalNearPoints(): [number, number, number][] {
  * not store a value, and is chosen after it (`input` carries the interior regime, `stable` is
  * that module). `exact` is the map and its derivative in the canonical IR (for the truth).
  */
-export function chooseInterior<K extends Kernel>(
+export function chooseRegime<K extends Kernel>(
   stable: K,
   candidates: readonly InteriorCandidate[],
   input: EmitInput,
@@ -278,8 +281,16 @@ export function chooseInterior<K extends Kernel>(
   const truthPoints = groupsOfTruth.flat();
   const groupOf = groupsOfTruth.flatMap((g, i) => g.map(() => i));
   const base = cost([input.nngp, input.dNngp], true);
+  // Past this size emitting and instantiating each candidate costs seconds (a degree-30
+  // polynomial: 7000 operations, a 0.9 MB module); such maps keep the stable code.
+  if (base > MAX_MEASURED_COST) return { choice: { emitted: 'none', tried: [] } };
   const tried: InteriorTrial[] = [];
-  const ranked = candidates
+  // Candidates that come out the same (no compensated sum to keep, no sum to certify) are measured once.
+  const byTrees = new Map<string, InteriorCandidate>();
+  for (const c of candidates)
+    if (!byTrees.has(`${c.nngp.key}|${c.dNngp.key}`)) byTrees.set(`${c.nngp.key}|${c.dNngp.key}`, c);
+  const distinct = [...byTrees.values()];
+  const ranked = distinct
     .map((c) => ({ c, cost: cost([c.nngp, c.dNngp], regime === 'near') }))
     .filter(({ cost }) => cost < ACCEPT.maxCost * base)
     .sort((a, b) => a.cost - b.cost);
