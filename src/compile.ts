@@ -28,7 +28,7 @@ import * as Q from './rational.js';
 import * as T from './tree.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
-import { chooseRegime, plainTree, type InteriorCandidate, type InteriorChoice } from './interior.js';
+import { chooseRegime, plainTree, type RegimeCandidate, type RegimeChoice } from './interior.js';
 import { activation, activationOnly, type ActivationSource } from './activation.js';
 import { decompose, kernelOf, NoClosedForm } from './expectation.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
@@ -445,18 +445,18 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   // Far from the bound, plain doubles where they measure as accurate (interior.ts); then, on
   // the exact prologue, plain doubles wherever the interior regime stored nothing (the near
   // regime: the exact gap kept, the double-double arithmetic left to where a sum cancels).
-  const plain = (name: InteriorCandidate['name'], keep: string[], lostBits: number) => ({
+  const plain = (name: RegimeCandidate['name'], keep: string[], lostBits: number) => ({
     name,
     nngp: plainTree(trees.nngp, new Set(keep), false, lostBits),
     dNngp: plainTree(trees.dNngp, new Set(keep), false, lostBits),
   });
-  const candidates: InteriorCandidate[] = [
+  const candidates: RegimeCandidate[] = [
     { name: 'normal form', nngp: derived.nngp, dNngp: derived.dNngp },
     plain('plain stable', [], 1),
     plain('plain stable, two-bit certificates', [], 2),
     plain('plain but compensated sums', ['csum'], 1),
   ];
-  type Chosen = { choice: InteriorChoice; parts?: ModuleParts; module?: typeof mod };
+  type Chosen = { choice: RegimeChoice; parts?: ModuleParts; module?: typeof mod };
   const off: Chosen = { choice: { emitted: 'none', tried: [] } };
   const interior: Chosen =
     options.interior === false ? off : chooseRegime(mod, candidates, { ...trees, ...text }, derived, instantiate);

@@ -38,8 +38,9 @@ type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
  * fused stable code (the kernel loop falls through to it); k + f × base at most `maxCost` of the
  * stable code's cost. And at most `maxFallback` of the entries falling back: beyond it the
  * branch is a coin flip, whose mispredictions the operation count does not see. (Timed on the
- * emitted kernels, the model ranks right where it was tried: gelu and ab_relu accepted, 1.6 and
- * 1.5 times faster; a polynomial whose entries fall back 82% of the time rejected.)
+ * emitted kernels, the model ranked right where it was tried: gelu's and ab_relu's candidates,
+ * modelled faster, were 1.6 and 1.5 times faster; a polynomial's, whose entries fall back 82% of
+ * the time, modelled slower, was slower.)
  */
 export const ACCEPT = {
   meanBits: 0.75,
@@ -151,21 +152,21 @@ export function cost(es: readonly Tree[], exact: boolean): number {
   return total + (exact && reads ? EXACT_PROLOGUE : 0);
 }
 
-export interface InteriorCandidate {
+export interface RegimeCandidate {
   readonly name: 'normal form' | 'plain stable' | 'plain stable, two-bit certificates' | 'plain but compensated sums';
   readonly nngp: Tree;
   readonly dNngp: Tree;
 }
 
-export interface InteriorChoice {
+export interface RegimeChoice {
   /** The candidate emitted for the interior regime, or none. */
-  readonly emitted: InteriorCandidate['name'] | 'none';
+  readonly emitted: RegimeCandidate['name'] | 'none';
   /** Per candidate tried, how it measured (worse of nngp and its derivative), and why it was rejected. */
-  readonly tried: readonly InteriorTrial[];
+  readonly tried: readonly RegimeTrial[];
 }
 
-export interface InteriorTrial {
-  readonly name: InteriorCandidate['name'];
+export interface RegimeTrial {
+  readonly name: RegimeCandidate['name'];
   /** Operation count (cost.ts), against the stable code's `base`. */
   readonly cost: number;
   /** Deviation from the stable module: mean log2(1 + ulps), max ulps. */
@@ -202,14 +203,20 @@ function interiorPoints(): [number, number, number][] {
  */
 function typicalPoints(): [number, number, number][] {
   const next = rng(903);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+  return [16, 64].flatMap((d) =>
+    gramEntries(Array.from({ length: 8 }, () => Array.from({ length: d }, gaussian(next)))),
+  );
+}
+
+/** Standard normal draws from a uniform generator (Box–Muller). */
+const gaussian = (next: () => number) => () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
+
+/** The entries (cov12, var1, var2) below the diagonal of X·Xᵀ/d, X's rows of width d. */
+function gramEntries(X: readonly number[][]): [number, number, number][] {
+  const dot = (a: readonly number[], b: readonly number[]) => a.reduce((acc, x, k) => acc + x * b[k]!, 0) / a.length;
   const out: [number, number, number][] = [];
-  for (const d of [16, 64]) {
-    const X = Array.from({ length: 8 }, () => Array.from({ length: d }, gauss));
-    const dot = (a: number[], b: number[]) => a.reduce((acc, x, k) => acc + x * b[k]!, 0) / d;
-    for (let i = 0; i < X.length; i++)
-      for (let j = 0; j < i; j++) out.push([dot(X[i]!, X[j]!), dot(X[i]!, X[i]!), dot(X[j]!, X[j]!)]);
-  }
+  for (let i = 0; i < X.length; i++)
+    for (let j = 0; j < i; j++) out.push([dot(X[i]!, X[j]!), dot(X[i]!, X[i]!), dot(X[j]!, X[j]!)]);
   return out;
 }
 
@@ -232,18 +239,15 @@ function nearPoints(): [number, number, number][] {
  */
 function typicalNearPoints(): [number, number, number][] {
   const next = rng(908);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-  const d = 64;
-  const z = Array.from({ length: d }, gauss);
-  const X = Array.from({ length: 12 }, () => {
-    const s = next() < 0.5 ? -0.95 : 0.95;
-    return z.map((x) => s * x + Math.sqrt(1 - 0.95 * 0.95) * gauss());
-  });
-  const dot = (a: number[], b: number[]) => a.reduce((acc, x, k) => acc + x * b[k]!, 0) / d;
-  const out: [number, number, number][] = [];
-  for (let i = 0; i < X.length; i++)
-    for (let j = 0; j < i; j++) out.push([dot(X[i]!, X[j]!), dot(X[i]!, X[i]!), dot(X[j]!, X[j]!)]);
-  return out;
+  const draw = gaussian(next);
+  const z = Array.from({ length: 64 }, draw);
+  const a = 0.95;
+  return gramEntries(
+    Array.from({ length: 12 }, () => {
+      const s = next() < 0.5 ? -a : a;
+      return z.map((x) => s * x + Math.sqrt(1 - a * a) * draw());
+    }),
+  );
 }
 
 /**
@@ -256,12 +260,16 @@ function typicalNearPoints(): [number, number, number][] {
  */
 export function chooseRegime<K extends Kernel>(
   stable: K,
-  candidates: readonly InteriorCandidate[],
+  candidates: readonly RegimeCandidate[],
   input: EmitInput,
   exact: { readonly nngp: Expr; readonly dNngp: Expr; readonly written: { readonly nngp: Expr; readonly dNngp: Expr } },
   instantiate: (module: ModuleParts | string) => K,
   regime: 'interior' | 'near' = 'interior',
-): { choice: InteriorChoice; parts?: ModuleParts; module?: K } {
+): { choice: RegimeChoice; parts?: ModuleParts; module?: K } {
+  const base = cost([input.nngp, input.dNngp], true);
+  // Past this size emitting and instantiating each candidate costs seconds (a degree-30
+  // polynomial: 7000 operations, a 0.9 MB module); such maps keep the stable code.
+  if (base > MAX_MEASURED_COST) return { choice: { emitted: 'none', tried: [] } };
   // The source as written, in doubles: a candidate must not be less accurate than it and the stable code both.
   const asWritten = { nngp: doubleFunction(exact.written.nngp), dNngp: doubleFunction(exact.written.dNngp) };
   const inside = ([c, v1, v2]: readonly number[]) => c! * c! <= INTERIOR * v1! * v2!;
@@ -280,13 +288,9 @@ export function chooseRegime<K extends Kernel>(
   ).map((g) => g.slice(0, TRUTH_POINTS));
   const truthPoints = groupsOfTruth.flat();
   const groupOf = groupsOfTruth.flatMap((g, i) => g.map(() => i));
-  const base = cost([input.nngp, input.dNngp], true);
-  // Past this size emitting and instantiating each candidate costs seconds (a degree-30
-  // polynomial: 7000 operations, a 0.9 MB module); such maps keep the stable code.
-  if (base > MAX_MEASURED_COST) return { choice: { emitted: 'none', tried: [] } };
-  const tried: InteriorTrial[] = [];
+  const tried: RegimeTrial[] = [];
   // Candidates that come out the same (no compensated sum to keep, no sum to certify) are measured once.
-  const byTrees = new Map<string, InteriorCandidate>();
+  const byTrees = new Map<string, RegimeCandidate>();
   for (const c of candidates)
     if (!byTrees.has(`${c.nngp.key}|${c.dNngp.key}`)) byTrees.set(`${c.nngp.key}|${c.dNngp.key}`, c);
   const distinct = [...byTrees.values()];
@@ -304,7 +308,7 @@ export function chooseRegime<K extends Kernel>(
     }));
   // Every candidate that could beat the best accepted so far (its cost alone below that one's
   // expected cost) is measured; the accepted one with the least expected cost is emitted.
-  let best: { name: InteriorCandidate['name']; expected: number; parts: ModuleParts; module: K } | undefined;
+  let best: { name: RegimeCandidate['name']; expected: number; parts: ModuleParts; module: K } | undefined;
   for (const { c, cost: k } of ranked) {
     if (best && k >= best.expected) break;
     const parts = buildModule({ ...input, [regime]: { nngp: c.nngp, dNngp: c.dNngp } });
@@ -346,14 +350,13 @@ export function chooseRegime<K extends Kernel>(
     const fallback = deviates ? NaN : fallbackRate();
     const trial = { name: c.name, cost: k, meanBits, maxUlps, fallback };
     let rejected: string | undefined;
-    let truth: InteriorTrial['truth'];
+    let truth: RegimeTrial['truth'];
     if (deviates) rejected = 'deviates from the stable code';
     // An entry that falls back pays for both: worth it while cost + fallback × base < maxCost × base.
     else if (fallback > ACCEPT.maxFallback || k + fallback * base > ACCEPT.maxCost * base)
       rejected = 'its certificates fail too often to be faster';
     else if (meanBits > ACCEPT.withoutTruth) {
-      const bits = { candidate: { nngp: 0, dNngp: 0 }, stable: { nngp: 0, dNngp: 0 }, written: { nngp: 0, dNngp: 0 } };
-      // Per group: candidate, stable and as-written sums of bits, nngp and d.
+      // Sums of bits per group: candidate, stable and as written, nngp ([0]) and d ([1]).
       const perGroup = groupsOfTruth.map(() => ({ candidate: [0, 0], stable: [0, 0], written: [0, 0] }));
       let counted = 0;
       truthTable().forEach(([tn, td], i) => {
@@ -369,25 +372,21 @@ export function chooseRegime<K extends Kernel>(
           g[who][0] += bitsOfError(fn.nngp(x, v1, v2), tn);
           g[who][1] += bitsOfError(fn.dNngp(x, v1, v2), td);
         }
-        bits.candidate.nngp += bitsOfError(mod.nngp(x, v1, v2), tn);
-        bits.candidate.dNngp += bitsOfError(mod.dNngp(x, v1, v2), td);
-        bits.stable.nngp += bitsOfError(stable.nngp(x, v1, v2), tn);
-        bits.stable.dNngp += bitsOfError(stable.dNngp(x, v1, v2), td);
-        bits.written.nngp += bitsOfError(asWritten.nngp(x, v1, v2), tn);
-        bits.written.dNngp += bitsOfError(asWritten.dNngp(x, v1, v2), td);
       });
+      const all = (['candidate', 'stable', 'written'] as const).map((who) =>
+        [0, 1].map((f) => perGroup.reduce((acc, g) => acc + g[who][f]!, 0)),
+      );
+      const [cand, stab, writ] = all as [number[], number[], number[]];
       const n = Math.max(1, counted);
+      const noWorse = (g: { candidate: number[]; stable: number[]; written: number[] }) =>
+        [0, 1].every((f) => g.candidate[f]! <= Math.max(g.stable[f]!, g.written[f]!));
       const worse =
-        (['nngp', 'dNngp'] as const).some(
-          (f) =>
-            bits.candidate[f] / n > ACCEPT.targetBits ||
-            bits.candidate[f] / n > bits.stable[f] / n + ACCEPT.overStable ||
-            bits.candidate[f] > Math.max(bits.stable[f], bits.written[f]),
-        ) || perGroup.some((g) => [0, 1].some((f) => g.candidate[f]! > Math.max(g.stable[f]!, g.written[f]!)));
+        [0, 1].some((f) => cand[f]! / n > ACCEPT.targetBits || cand[f]! / n > stab[f]! / n + ACCEPT.overStable) ||
+        ![{ candidate: cand, stable: stab, written: writ }, ...perGroup].every(noWorse);
       truth = {
-        written: Math.max(bits.written.nngp, bits.written.dNngp) / n,
-        candidate: Math.max(bits.candidate.nngp, bits.candidate.dNngp) / n,
-        stable: Math.max(bits.stable.nngp, bits.stable.dNngp) / n,
+        written: Math.max(...writ) / n,
+        candidate: Math.max(...cand) / n,
+        stable: Math.max(...stab) / n,
       };
       if (counted < truthPoints.length / 2) rejected = 'the truth is undecided at too many points';
       else if (worse) rejected = 'less accurate than the target or the stable code';

@@ -378,9 +378,9 @@ export type ClosedFormIR = Derivation & {
   /** The compile-time comparison with the source as written, per region (choose.ts). */
   readonly choice: import('./choose.js').Choice;
   /** The interior regime's trees: which candidate, and how each measured (interior.ts). */
-  readonly interior: import('./interior.js').InteriorChoice;
+  readonly interior: import('./interior.js').RegimeChoice;
   /** The near regime's trees (plain doubles on the exact gap, where the interior regime stored nothing). */
-  readonly near: import('./interior.js').InteriorChoice;
+  readonly near: import('./interior.js').RegimeChoice;
   /** The emitted module before printing (emit/module.ts: printModule prints it for a target). */
   readonly module: import('./emit/module.js').ModuleParts;
 };

@@ -20,7 +20,7 @@ import {
   INTERIOR,
   INTERIOR_TEST,
   type EmitInput,
-  type Interior,
+  type PlainBlock,
   type Loop,
   type Straight,
   type ModuleParts,
@@ -71,12 +71,12 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   // the other still gives the scalar functions' doubles bit for bit; the stable code then
   // computes both (shared work) and stores only what is left. var1*var2 > 0 keeps zero inputs
   // (0/0, and -0 products) on the stable path.
-  const certified = (fast: Interior, i: number) =>
+  const certified = (fast: PlainBlock, i: number) =>
     [`${fast.values[i]!.text} - ${fast.values[i]!.text} === 0`, ...fast.certificatesOf[i]!.map((c) => c.text)].join(
       ' && ',
     );
   /** The scalar functions' block: return the value where certified. */
-  const scalarBlock = (fast: Interior | undefined): string[] =>
+  const scalarBlock = (fast: PlainBlock | undefined): string[] =>
     fast
       ? [
           ...stmts([INTERIOR_TEST]),
@@ -88,7 +88,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       : [];
   /** A loop's interior block: per output a flag `done`, the store where it is set, continue when all are. */
   const loopBlock = (
-    fast: Interior | undefined,
+    fast: PlainBlock | undefined,
     stores: ((v: Code) => string)[],
     flags: string[],
     redo: string[],
@@ -127,7 +127,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   // regime's fallbacks, whose sums cancel as much there), after the prologue.
   // (Without an interior regime the interior test is computed for it alone.)
   const outside = `!(icc <= ${INTERIOR} * ipp && ipp > 0)`;
-  const test = (interior: Interior | undefined, near: Interior | undefined) =>
+  const test = (interior: PlainBlock | undefined, near: PlainBlock | undefined) =>
     near && !interior ? stmts([INTERIOR_TEST]) : [];
   /**
    * A loop's near block, after the prologue: each output not yet stored is stored where its
@@ -164,7 +164,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       : [];
   const storeK = (v: Code) => `outK[idx] = ${v.text};`;
   const storeT = (v: Code) => `outT[idx] = T[idx]${bang} * ${v.text};`;
-  const hasCertificates = (fast: Interior | undefined) => !!fast && fast.certificatesOf.some((c) => c.length > 0);
+  const hasCertificates = (fast: PlainBlock | undefined) => !!fast && fast.certificatesOf.some((c) => c.length > 0);
   const fusedFlags = hasCertificates(m.fused.interior) || m.fused.near ? ['doneK', 'doneT'] : [];
   const [fn, fd] = m.fused.values as [Code, Code];
   const redoK = 'outK[idx] = nngp(c0, v1, v2);';

@@ -61,9 +61,9 @@ export interface Straight {
   readonly statements: readonly Statement[];
   readonly result: Code;
   /** The interior regime's plain-double value, tried first (module.ts INTERIOR). */
-  readonly interior?: Interior;
+  readonly interior?: PlainBlock;
   /** The near regime's plain-double value on the prologue, tried next. */
-  readonly near?: Interior;
+  readonly near?: PlainBlock;
   /** The inputs (c0, v1, v2) it reads. */
   readonly inputs: ReadonlySet<string>;
 }
@@ -162,8 +162,11 @@ function prologue(needs: Needs, guarded = true): Statement[] {
   return out;
 }
 
-/** The plain-double values of interior trees, after the interior prologue (c, g, r in that block). */
-export interface Interior {
+/**
+ * A plain-double regime's values (interior.ts): the interior's after its own prologue (c, g, r in
+ * the block), the near regime's on the exact prologue's c, g, r.
+ */
+export interface PlainBlock {
   readonly statements: readonly Statement[];
   readonly values: readonly Code[];
   /** Runtime conditions for the plain values to be used (no sum cancelled). */
@@ -179,7 +182,7 @@ export const INTERIOR_TEST = statement(
   { name: 'icc', value: js`${ref('c0')} * ${ref('c0')}` },
 );
 
-function interiorValues(trees: readonly Tree[], regime: 'interior' | 'near' = 'interior'): Interior {
+function plainBlock(trees: readonly Tree[], regime: 'interior' | 'near' = 'interior'): PlainBlock {
   const b = new ValueCode(regime === 'interior' ? 'f' : 'o', false, true);
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
@@ -220,19 +223,19 @@ function splitPrologue(statements: readonly Statement[], pro: readonly Statement
 }
 
 /** The names a regime's block reads from outside itself (the prologue's, the inputs). */
-function usesOf(block: Interior): string[] {
+function usesOf(block: PlainBlock): string[] {
   return [...inputsOf(block.statements, [...block.values, ...block.certificates])];
 }
 
 function scalar(e: Tree, interior?: Tree, near?: Tree): Straight & { helpers: ReadonlySet<string> } {
   const b = new ValueCode();
   const result = b.val(e);
-  const nearBlock = near ? interiorValues([near], 'near') : undefined;
+  const nearBlock = near ? plainBlock([near], 'near') : undefined;
   const needs = needsOf(e, ...(near ? [near] : []));
   const pro = prologue(needs);
   const all = prune([...pro, ...b.statements], [...result.uses, ...(nearBlock ? usesOf(nearBlock) : [])]);
   const { prologue: first, rest: statements } = splitPrologue(all, pro);
-  const fast = interior ? interiorValues([interior]) : undefined;
+  const fast = interior ? plainBlock([interior]) : undefined;
   const inputs = inputsOf(all, [result]);
   if (fast || nearBlock) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
   const helpers = helpersOf(b.helpers, all, needs);
@@ -273,9 +276,9 @@ export interface Loop {
   /** The loop variables (c0, v1, v2) it reads. */
   readonly inputs: ReadonlySet<string>;
   /** The interior regime's plain-double values: per-row and per-entry statements. */
-  readonly interior?: Interior & { readonly outer: readonly Statement[] };
+  readonly interior?: PlainBlock & { readonly outer: readonly Statement[] };
   /** The near regime's plain-double values on the prologue: per-row and per-entry statements. */
-  readonly near?: Interior & { readonly outer: readonly Statement[] };
+  readonly near?: PlainBlock & { readonly outer: readonly Statement[] };
 }
 
 /**
@@ -286,7 +289,7 @@ export interface Loop {
 function loop(trees: Tree[], interiorTrees?: Tree[], nearTrees?: Tree[]): Loop & { helpers: ReadonlySet<string> } {
   const b = new ValueCode('t', false);
   const values = trees.map((t) => b.val(t));
-  const nearBlock = nearTrees ? interiorValues(nearTrees, 'near') : undefined;
+  const nearBlock = nearTrees ? plainBlock(nearTrees, 'near') : undefined;
   const needs = needsOf(...trees, ...(nearTrees ?? []));
   // The exact prologue runs unguarded here (its overflow shows as a NaN gRaw); the lazy one calls the guarded projectedCov.
   const checkCodes = [...(needs.exact ? [ref('gRaw')] : []), ...b.checks];
@@ -311,7 +314,7 @@ function loop(trees: Tree[], interiorTrees?: Tree[], nearTrees?: Tree[]): Loop &
   }
   let interior: Loop['interior'];
   if (interiorTrees) {
-    const fast = interiorValues(interiorTrees);
+    const fast = plainBlock(interiorTrees);
     const split = hoist(fast.statements, ['v1']);
     interior = { ...fast, statements: split.inner, outer: split.outer };
     for (const h of fast.helpers) helpers.add(h);
