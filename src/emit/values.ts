@@ -5,7 +5,7 @@ import { dependsOnInputs, signOf } from '../domain.js';
 import { foldConstant } from '../evaluate.js';
 import * as E from '../expr.js';
 import * as Q from '../rational.js';
-import type { Tree, TreeFn } from '../types.js';
+import type { Rat, Tree, TreeFn } from '../types.js';
 import { type Code, ONE, ZERO, join, js, lit, literal, ref } from './code.js';
 import type { Pair } from './ddasm.js';
 import { DoubleDoubleValues, SYM_NAMES, angleNode, power } from './ddvalues.js';
@@ -81,6 +81,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
       case 'sym':
         return ref(SYM_NAMES[e.name]!);
       case 'add': {
+        const split = this.plainRegime ? this.sumWithSplitAngle(e.terms) : undefined;
+        if (split) return this.tmp(split);
         const parts: Code[] = [];
         e.terms.forEach((t, i) => {
           const negated = negatedTerm(t);
@@ -108,6 +110,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     const den: Code[] = [];
     // Constant factors (rationals, powers of pi, ...) folded into one literal, rounded once.
     const consts = factors.filter((f) => !dependsOnInputs(f));
+    const split = this.plainRegime ? this.splitAngle(factors) : undefined;
+    if (split) return split;
     if (consts.length) {
       const k = consts.length === 1 && consts[0]!.k === 'num' ? Q.toNumber(consts[0]!.v) : foldConstant(T.mul(consts));
       if (k !== 1) num.push(lit(literal(k)));
@@ -123,6 +127,66 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     const n = num.length ? join(num, ' * ') : ONE;
     if (!den.length) return n;
     return js`${n} / ${den.length === 1 ? wrap(den[0]!) : js`(${join(den, ' * ')})`}`;
+  }
+
+  /**
+   * In a plain regime, (q/pi) * angle(y, x) and (q/pi) * x * angle(y, x) (xangle) with y >= 0 and
+   * |x| <= y, as q/2 - (q/pi) atan(x/y) and (q/2) x - (q/pi) x atan(x/y): the angle's pi/2 times
+   * q/pi is q/2, a power of two (or no split), so exact, and the rest is at most half of it,
+   * so the term rounds about once where the constant times the rounded angle rounds three
+   * times; this is neural-tangents' own spelling of gelu, c/4 + c atan2(c, D)/(2 pi). Beyond
+   * |x| <= y (the interior keeps |rho| <= 0.71 there) the angle as before.
+   */
+  private splitAngle(factors: readonly Tree[]): Code | undefined {
+    const parts = this.angleParts(factors);
+    return parts && js`${parts.inside} ? ${parts.exact} + ${parts.rest} : ${parts.whole}`;
+  }
+
+  /**
+   * A sum with such a term: the other terms and the term's rest first, its exact part last (the
+   * largest part of the sum, rounded once at the end, as neural-tangents' gelu adds its c/4).
+   */
+  private sumWithSplitAngle(terms: readonly Tree[]): Code | undefined {
+    const i = terms.findIndex((t) => t.k === 'mul' && this.angleParts(t.factors, false));
+    if (i < 0 || terms.length < 2) return undefined;
+    const parts = this.angleParts((terms[i] as Tree & { k: 'mul' }).factors)!;
+    const others = terms.filter((_, j) => j !== i);
+    const o = this.val(others.length === 1 ? others[0]! : T.add(others));
+    return js`${parts.inside} ? (${o} + ${parts.rest}) + ${parts.exact} : ${o} + ${parts.whole}`;
+  }
+
+  /** The parts of (q/pi) [x] angle(y, x): the test |x/y| <= 1, q/2 [x], -(q/pi) [x] atan(x/y), and the term itself. */
+  private angleParts(
+    factors: readonly Tree[],
+    emit = true,
+  ): { inside: Code; exact: Code; rest: Code; whole: Code } | undefined {
+    const rest = factors.filter(dependsOnInputs);
+    const q = rationalOverPi(factors.filter((f) => !dependsOnInputs(f)));
+    // q/2 a power of two, so that (q/2) x is exact: otherwise the split only adds roundings.
+    if (!q || rest.length !== 1 || !isPowerOfTwo(Q.div(q, Q.rat(2)))) return undefined;
+    const a = rest[0]!;
+    if (a.k !== 'fn' || (a.name !== 'angle' && a.name !== 'xangle')) return undefined;
+    const [y, x] = a.args as [Tree, Tree];
+    if (signOf(T.canonicalOf(y)) !== '+') return undefined;
+    if (!emit) return { inside: ZERO, exact: ZERO, rest: ZERO, whole: ZERO };
+    const ratio = T.mul([x, T.pow(y, E.num(-1))]);
+    const r = this.val(ratio);
+    const t = this.val(T.fn('atan', [ratio]));
+    const yv = this.val(y);
+    const xv = this.val(x);
+    const k = literal(Q.toNumber(q) / Math.PI);
+    const minusK = literal(-Q.toNumber(q) / Math.PI);
+    const h = literal(Q.toNumber(Q.div(q, Q.rat(2))));
+    this.helpers.add('atan2');
+    const inside = js`Math.abs(${r}) <= 1`;
+    return a.name === 'angle'
+      ? { inside, exact: lit(h), rest: js`${minusK} * ${t}`, whole: js`${k} * atan2(${yv}, ${xv})` }
+      : {
+          inside,
+          exact: js`${h} * ${xv}`,
+          rest: js`${minusK} * ${xv} * ${t}`,
+          whole: js`${k} * ${xv} * atan2(${yv}, ${xv})`,
+        };
   }
 
   private power(e: Tree & { k: 'pow' }): Code {
@@ -296,4 +360,25 @@ function negatedTerm(t: Tree): Tree | undefined {
     return factors.length === 1 ? factors[0] : T.mul(factors);
   }
   return undefined;
+}
+
+/** q where the constant factors multiply to q / pi with q rational; undefined otherwise. */
+function rationalOverPi(consts: readonly Tree[]): Rat | undefined {
+  let q = Q.ONE;
+  let piPower = 0;
+  const flat = (c: Tree): Tree[] => (c.k === 'mul' ? c.factors.flatMap(flat) : [c]);
+  for (const c of consts.flatMap(flat)) {
+    if (c.k === 'num') q = Q.mul(q, c.v);
+    else if (c.k === 'sym' && c.name === 'pi') piPower += 1;
+    else if (c.k === 'pow' && c.base.k === 'sym' && c.base.name === 'pi' && c.exp.k === 'num' && Q.isInt(c.exp.v))
+      piPower += Number(c.exp.v.n);
+    else return undefined;
+  }
+  return piPower === -1 ? q : undefined;
+}
+
+/** |r| = 2^k for an integer k. */
+function isPowerOfTwo(r: Rat): boolean {
+  const pow2 = (n: bigint) => n > 0n && (n & (n - 1n)) === 0n;
+  return pow2(r.n < 0n ? -r.n : r.n) && pow2(r.d);
 }
