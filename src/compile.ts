@@ -454,6 +454,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     { name: 'normal form', nngp: derived.nngp, dNngp: derived.dNngp },
     plain('plain stable', [], 1),
     plain('plain stable, two-bit certificates', [], 2),
+    plain('plain stable, three-bit certificates', [], 3),
     plain('plain but compensated sums', ['csum'], 1),
   ];
   type Chosen = { choice: RegimeChoice; parts?: ModuleParts; module?: typeof mod };

@@ -153,7 +153,12 @@ export function cost(es: readonly Tree[], exact: boolean): number {
 }
 
 export interface RegimeCandidate {
-  readonly name: 'normal form' | 'plain stable' | 'plain stable, two-bit certificates' | 'plain but compensated sums';
+  readonly name:
+    | 'normal form'
+    | 'plain stable'
+    | 'plain stable, two-bit certificates'
+    | 'plain stable, three-bit certificates'
+    | 'plain but compensated sums';
   readonly nngp: Tree;
   readonly dNngp: Tree;
 }

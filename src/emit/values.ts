@@ -299,6 +299,14 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
             xv = this.val(x);
           return js`${xv} <= ${yv} ? 1.5707963267948966 - Math.atan(${xv} / ${yv}) + 6.123233995736766e-17 : atan2(${yv}, ${xv})`;
         }
+        // Where x >= 0 (a square root: ab_relu's atan2(cov12, sqrt(gap))), atan2(y, x) is atan(y/x)
+        // wherever x > 0: no branch on the signs, no call.
+        if (this.plainRegime && signOf(T.canonicalOf(x)) === '+') {
+          this.helpers.add('atan2');
+          const yv = this.val(y),
+            xv = this.val(x);
+          return js`${xv} > 0 ? Math.atan(${yv} / ${xv}) : atan2(${yv}, ${xv})`;
+        }
         this.helpers.add(e.name).add('atan2');
         return js`${e.name}(${this.val(y)}, ${this.val(x)})`;
       }
