@@ -175,6 +175,7 @@ export function evaluateHP(e: Tree, at: HPInputs, memo = new Map<string, HPNum>(
           case 'ddq':
           case 'csum':
           case 'plainsum':
+          case 'argbound':
             return x;
           case 'sin':
             return x.sin();

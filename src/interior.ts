@@ -59,12 +59,19 @@ const MAX_MEASURED_COST = 2000;
 /**
  * An evaluation tree with its stable primitives replaced by their plain-double meaning:
  * double-double groups by their expressions, each sum in them a `plainsum` (checked at run
- * time for cancellation: at most `lostBits` bits lost, |sum| ≥ 2^-lostBits Σ|terms|), nearbound by its away-from-the-bound branch; those named in `keep`
- * stay. (angle, ymxangle, expdiff and smallangle stay: each costs nothing where its special
- * case does not arise.)
+ * time for cancellation: at most `lostBits` bits lost, |sum| ≥ 2^-lostBits Σ|terms|), each
+ * exponent an `argbound` (Σ|terms| ≤ 2^lostBits), nearbound by its away-from-the-bound branch;
+ * those named in `keep` stay. (angle, ymxangle, expdiff and smallangle stay: each costs nothing
+ * where its special case does not arise.)
  */
 export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checked = false, lostBits = 1): Tree {
   const plain = (x: Tree, inGroup = checked) => plainTree(x, keep, inGroup, lostBits);
+  // An exponent: its absolute error is what exp makes relative, so its certificate bounds the
+  // magnitude of its terms (2^lostBits: about as many bits lost), not their cancellation.
+  const exponent = (x: Tree) => {
+    const inner = x.k === 'fn' && x.name === 'dd' ? x.args[0]! : x;
+    return T.fn('argbound', [plain(inner, false), E.num(Q.rat(2 ** lostBits))]);
+  };
   switch (e.k) {
     case 'num':
     case 'sym':
@@ -98,7 +105,11 @@ export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checke
         case 'csum':
           return plain(e.args[0]!, true);
         case 'expdd':
-          return T.fn('exp', [plain(e.args[0]!, true)]);
+          return T.fn('exp', [exponent(e.args[0]!)]);
+        case 'expdiff': {
+          const [a, b, d] = e.args as [Tree, Tree, Tree];
+          return T.fn('expdiff', [exponent(a), exponent(b), plain(d)]);
+        }
         case 'nearbound':
           return plain(e.args[1]!);
         default:
@@ -202,15 +213,22 @@ function interiorPoints(): [number, number, number][] {
 /**
  * Typical entries of a layer's kernel: the off-diagonal entries of X·Xᵀ/d for Gaussian X (rows of
  * width d = 16 and 64, so variances near 1 and |rho| mostly below 1/4 and 1/2), as a first layer
- * sees them; where the fallback rate decides the speed a user sees. Sampled from data, not a box:
- * the rate depends on where the entries concentrate (near rho = 0), and a uniform box put a
- * polynomial's rate at half where data put it near one.
+ * sees them; and the same for rows of norms between 1/2 and 2 (unnormalised data, a later layer:
+ * variances from 1/4 to 4). Where the fallback rate decides the speed a user sees, the worse of
+ * the two. Sampled from data, not a box: the rate depends on where the entries concentrate (near
+ * rho = 0), and a uniform box put a polynomial's rate at half where data put it near one.
  */
-function typicalPoints(): [number, number, number][] {
+function typicalPoints(): [number, number, number][][] {
   const next = rng(903);
-  return [16, 64].flatMap((d) =>
-    gramEntries(Array.from({ length: 8 }, () => Array.from({ length: d }, gaussian(next)))),
-  );
+  const draw = gaussian(next);
+  const rows = (d: number, norm: () => number = () => 1) =>
+    Array.from({ length: 8 }, () => {
+      const s = norm();
+      return Array.from({ length: d }, () => s * draw());
+    });
+  const normalised = [16, 64].flatMap((d) => gramEntries(rows(d)));
+  const unnormalised = gramEntries(rows(64, () => 2 ** (2 * next() - 1)));
+  return [normalised, unnormalised];
 }
 
 /** Standard normal draws from a uniform generator (Box–Muller). */
@@ -280,7 +298,9 @@ export function chooseRegime<K extends Kernel>(
   const inside = ([c, v1, v2]: readonly number[]) => c! * c! <= INTERIOR * v1! * v2!;
   const points = regime === 'interior' ? interiorPoints() : nearPoints();
   const typical =
-    regime === 'interior' ? typicalPoints().filter(inside) : typicalNearPoints().filter((p) => !inside(p));
+    regime === 'interior'
+      ? typicalPoints().map((g) => g.filter(inside))
+      : [typicalNearPoints().filter((p) => !inside(p))];
   // The truth per domain group (each checked on its own: a candidate as accurate on average can
   // still lose at large or small variances), TRUTH_POINTS points each.
   const groupsOfTruth: readonly (readonly [number, number, number][])[] = (
@@ -328,16 +348,17 @@ export function chooseRegime<K extends Kernel>(
         (['nngp', 'dNngp'] as const).some(
           (f) => Number.isNaN(probe[f](x, v1, v2)) && Number.isFinite(stable[f](x, v1, v2)),
         );
-      // The near regime sees only the entries outside the interior.
-      const traffic = regime === 'interior' ? points : points.filter((p) => !inside(p));
-      // Near the bound, typical entries on each side of cov12 = 0, the worse: the near regime must
-      // pay on correlated and anti-correlated data alike (which one a user has is not known here;
-      // interior entries mix both signs in any data).
       const rate = (pts: readonly [number, number, number][]) =>
         pts.length ? pts.filter(fellBack).length / pts.length : 0;
-      const sides = regime === 'near' ? [typical.filter(([c]) => c >= 0), typical.filter(([c]) => c < 0)] : [typical];
-      const rates = [rate(traffic), ...sides.map(rate)];
-      return Math.max(...rates);
+      // The interior: typical entries, normalised and not, the worse (the interior sample spans
+      // decades of scale, where an exponent's certificate fails, but a layer's kernel does not).
+      if (regime === 'interior') return Math.max(...typical.map(rate));
+      // Near the bound, the entries outside the interior, and typical entries on each side of
+      // cov12 = 0, the worse: the near regime must pay on correlated and anti-correlated data
+      // alike (which one a user has is not known here; interior entries mix both signs in any data).
+      const near = typical[0]!;
+      const traffic = points.filter((p) => !inside(p));
+      return Math.max(rate(traffic), rate(near.filter(([c]) => c >= 0)), rate(near.filter(([c]) => c < 0)));
     };
     for (const [x, v1, v2] of points) {
       for (const f of ['nngp', 'dNngp'] as const) {

@@ -198,7 +198,10 @@ function plainBlock(trees: readonly Tree[], regime: 'interior' | 'near' = 'inter
   // Per value, the certificates of the sums in its own tree: what its scalar function checks.
   const certificatesOf = trees.map((t) => {
     const mine = b.certificates.filter((_, i) =>
-      E.some(t, (x: Tree) => x.k === 'fn' && x.name === 'plainsum' && x.key === b.certificateKeys[i]),
+      E.some(
+        t,
+        (x: Tree) => x.k === 'fn' && (x.name === 'plainsum' || x.name === 'argbound') && x.key === b.certificateKeys[i],
+      ),
     );
     return [...new Map(mine.map((c) => [c.text, c])).values()];
   });

@@ -46,9 +46,9 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
 
 /** Straight-line code computing the values of evaluation trees. */ export class ValueCode extends DoubleDoubleValues {
   private readonly memo = new Map<string, Code>();
-  /** Conditions under which plain-double values are accurate (from `plainsum`). */
+  /** Conditions under which plain-double values are accurate (from `plainsum` and `argbound`). */
   readonly certificates: Code[] = [];
-  /** The key of the plainsum node each certificate checks (the same index). */
+  /** The key of the plainsum or argbound node each certificate checks (the same index). */
   readonly certificateKeys: string[] = [];
 
   /**
@@ -241,6 +241,21 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         this.certificateKeys.push(e.key);
         return sum;
       }
+      case 'argbound': {
+        // An exponent as written, and its certificate: its terms' magnitudes at most the bound.
+        const sum = this.val(e.args[0]!);
+        const bound = this.val(e.args[1]!);
+        const terms = e.args[0]!.k === 'add' ? e.args[0]!.terms : [e.args[0]!];
+        const magnitude = this.tmp(
+          join(
+            terms.map((t) => js`Math.abs(${this.val(t)})`),
+            ' + ',
+          ),
+        );
+        this.certificates.push(js`${magnitude} <= ${bound}`);
+        this.certificateKeys.push(e.key);
+        return sum;
+      }
       case 'nearbound':
         return js`${ref('gRaw')} <= 0.015625 * (${ref('pp')} + ${ref('pl')}) ? ${arg(0)} : ${arg(1)}`; // gap ≤ var1*var2/64
       case 'dd': {
@@ -267,8 +282,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
       case 'expdiff': {
         const [a, b, d] = e.args as [Tree, Tree, Tree];
         // exp of each exponent: exp(hi) * (1 + lo) for a dd polynomial, Math.exp otherwise.
-        const exp = (x: Tree) =>
-          x.k === 'fn' && x.name === 'dd' ? this.val(T.fn('expdd', x.args)) : this.tmp(js`Math.exp(${this.val(x)})`);
+        // Through val(), so that an exp shared with another term (the derivative's) is computed once.
+        const exp = (x: Tree) => this.val(x.k === 'fn' && x.name === 'dd' ? T.fn('expdd', x.args) : T.fn('exp', [x]));
         const ea = exp(a);
         const eb = exp(b);
         const dv = this.val(d);
