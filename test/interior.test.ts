@@ -71,6 +71,32 @@ describe('interior regime', () => {
       expect(emitted, `maps with a ${regime} regime`).toBeGreaterThanOrEqual(least);
     });
 
+  it('an exponent whose terms exceed its bound leaves the entry to the stable code (argbound), bit for bit', () => {
+    // exp, sin, cos, rbf: exp's relative error is its exponent's absolute error, which grows with
+    // the terms' magnitudes; at large variances the certificate fails and the stable code runs.
+    let checked = 0;
+    for (const id of ['exp', 'sin', 'cos', 'rbf']) {
+      const k = kernels.find(([i]) => i === id)![1];
+      if (closed(k).interior.emitted === 'none') continue;
+      checked++;
+      const entry = catalog().find((e) => e.id === id)!;
+      const stable = compile(entry.source, { params: entry.params, interior: false });
+      for (const p of [
+        [0.3, 40, 50],
+        [-2, 30, 9],
+        [5, 60, 70],
+      ] as [number, number, number][])
+        for (const f of ['nngp', 'dNngp'] as const)
+          expect(Object.is(k[f](...p), stable[f](...p)), `${id} ${f} ${p}`).toBe(true);
+      // The regime alone (its probe): it declines those entries, and certifies small exponents.
+      const probe = instantiate(printModule(closed(k).module, { target: 'js', form: 'interior-probe' }));
+      expect(probe.nngp(0.3, 40, 50), id).toBeNaN();
+      expect(probe.nngp(0.1, 0.4, 0.5), id).toBe(k.nngp(0.1, 0.4, 0.5));
+      expect(probe.dNngp(-0.1, 0.5, 0.3), id).toBe(k.dNngp(-0.1, 0.5, 0.3));
+    }
+    expect(checked).toBeGreaterThanOrEqual(3);
+  });
+
   it('leaves the bound, zero inputs and the outside to the stable code (bit for bit), or to a near regime within its measured deviation', () => {
     for (const [id, k] of kernels) {
       const entry = catalog().find((e) => e.id === id)!;
