@@ -134,12 +134,15 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
    * |x| <= y, as q/2 - (q/pi) atan(x/y) and (q/2) x - (q/pi) x atan(x/y): the angle's pi/2 times
    * q/pi is q/2, a power of two (or no split), so exact, and the rest is at most half of it,
    * so the term rounds about once where the constant times the rounded angle rounds three
-   * times; this is neural-tangents' own spelling of gelu, c/4 + c atan2(c, D)/(2 pi). Beyond
-   * |x| <= y (the interior keeps |rho| <= 0.71 there) the angle as before.
+   * times; this is neural-tangents' own spelling of gelu, c/4 + c atan2(c, D)/(2 pi). So too
+   * (q/pi)(y - x angle) (ymxangle, the arc-cosine maps) as (q/pi)(y + x atan(x/y)) - (q/2) x.
+   * Beyond |x| <= y (the interior keeps |rho| <= 0.71 there) the angle as before.
    */
   private splitAngle(factors: readonly Tree[]): Code | undefined {
     const parts = this.angleParts(factors);
-    return parts && js`${parts.inside} ? ${parts.exact} + ${parts.rest} : ${parts.whole}`;
+    if (!parts) return undefined;
+    if (parts.exact === ZERO) return js`${parts.inside} ? ${parts.rest} : ${parts.whole}`;
+    return js`${parts.inside} ? ${parts.exact} + ${parts.rest} : ${parts.whole}`;
   }
 
   /**
@@ -147,7 +150,9 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
    * largest part of the sum, rounded once at the end, as neural-tangents' gelu adds its c/4).
    */
   private sumWithSplitAngle(terms: readonly Tree[]): Code | undefined {
-    const i = terms.findIndex((t) => t.k === 'mul' && this.angleParts(t.factors, false));
+    const i = terms.findIndex(
+      (t) => t.k === 'mul' && angleTerm(t.factors)?.angle.name !== 'ymxangle' && angleTerm(t.factors),
+    );
     if (i < 0 || terms.length < 2) return undefined;
     const parts = this.angleParts((terms[i] as Tree & { k: 'mul' }).factors)!;
     const others = terms.filter((_, j) => j !== i);
@@ -156,19 +161,11 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
   }
 
   /** The parts of (q/pi) [x] angle(y, x): the test |x/y| <= 1, q/2 [x], -(q/pi) [x] atan(x/y), and the term itself. */
-  private angleParts(
-    factors: readonly Tree[],
-    emit = true,
-  ): { inside: Code; exact: Code; rest: Code; whole: Code } | undefined {
-    const rest = factors.filter(dependsOnInputs);
-    const q = rationalOverPi(factors.filter((f) => !dependsOnInputs(f)));
-    // q/2 a power of two, so that (q/2) x is exact: otherwise the split only adds roundings.
-    if (!q || rest.length !== 1 || !isPowerOfTwo(Q.div(q, Q.rat(2)))) return undefined;
-    const a = rest[0]!;
-    if (a.k !== 'fn' || (a.name !== 'angle' && a.name !== 'xangle')) return undefined;
+  private angleParts(factors: readonly Tree[]): { inside: Code; exact: Code; rest: Code; whole: Code } | undefined {
+    const term = angleTerm(factors);
+    if (!term) return undefined;
+    const { q, angle: a } = term;
     const [y, x] = a.args as [Tree, Tree];
-    if (signOf(T.canonicalOf(y)) !== '+') return undefined;
-    if (!emit) return { inside: ZERO, exact: ZERO, rest: ZERO, whole: ZERO };
     const ratio = T.mul([x, T.pow(y, E.num(-1))]);
     const r = this.val(ratio);
     const t = this.val(T.fn('atan', [ratio]));
@@ -179,14 +176,26 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     const h = literal(Q.toNumber(Q.div(q, Q.rat(2))));
     this.helpers.add('atan2');
     const inside = js`Math.abs(${r}) <= 1`;
-    return a.name === 'angle'
-      ? { inside, exact: lit(h), rest: js`${minusK} * ${t}`, whole: js`${k} * atan2(${yv}, ${xv})` }
-      : {
-          inside,
-          exact: js`${h} * ${xv}`,
-          rest: js`${minusK} * ${xv} * ${t}`,
-          whole: js`${k} * ${xv} * atan2(${yv}, ${xv})`,
-        };
+    if (a.name === 'angle')
+      return { inside, exact: lit(h), rest: js`${minusK} * ${t}`, whole: js`${k} * atan2(${yv}, ${xv})` };
+    if (a.name === 'xangle')
+      return {
+        inside,
+        exact: js`${h} * ${xv}`,
+        rest: js`${minusK} * ${xv} * ${t}`,
+        whole: js`${k} * ${xv} * atan2(${yv}, ${xv})`,
+      };
+    // (q/pi)(y - x angle): not split (its difference cancels where cov12 < 0, and a rounded
+    // (q/pi)(y + x atan(x/y)) before it measured less accurate than y - x angle after it), but
+    // with the angle from the shared atan(x/y) where |x| <= y, and elsewhere y - x angle as the
+    // stable code spells it (the series where the angle is small), computed only there.
+    this.helpers.add('ymxangle');
+    return {
+      inside,
+      exact: ZERO,
+      rest: js`${k} * (${yv} - ${xv} * (1.5707963267948966 - ${t} + 6.123233995736766e-17))`,
+      whole: js`${k} * (Math.abs(${yv}) < 2 * ${xv} ? ymxangleSmall(${yv}, ${xv}) : ${yv} - ${xv} * atan2(${yv}, ${xv}))`,
+    };
   }
 
   private power(e: Tree & { k: 'pow' }): Code {
@@ -312,7 +321,9 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
           this.helpers.add('atan2');
           const yv = this.val(y),
             xv = this.val(x);
-          return js`${xv} <= ${yv} ? 1.5707963267948966 - Math.atan(${xv} / ${yv}) + 6.123233995736766e-17 : atan2(${yv}, ${xv})`;
+          // atan(x/y) through val(): one call shared with the other uses of the angle (splitAngle).
+          const t = this.val(T.fn('atan', [T.mul([x, T.pow(y, E.num(-1))])]));
+          return js`${xv} <= ${yv} ? 1.5707963267948966 - ${t} + 6.123233995736766e-17 : atan2(${yv}, ${xv})`;
         }
         // Where x >= 0 (a square root: ab_relu's atan2(cov12, sqrt(gap))), atan2(y, x) is atan(y/x)
         // wherever x > 0: no branch on the signs, no call.
@@ -404,4 +415,19 @@ function rationalOverPi(consts: readonly Tree[]): Rat | undefined {
 function isPowerOfTwo(r: Rat): boolean {
   const pow2 = (n: bigint) => n > 0n && (n & (n - 1n)) === 0n;
   return pow2(r.n < 0n ? -r.n : r.n) && pow2(r.d);
+}
+
+/**
+ * (q/pi) angle(y, x), (q/pi) xangle(y, x) with q/2 a power of two (so that (q/2) x is exact;
+ * otherwise a split only adds roundings), or (q/pi) ymxangle(y, x), with y >= 0: q and the angle term.
+ */
+function angleTerm(factors: readonly Tree[]): { q: Rat; angle: TreeFn } | undefined {
+  const rest = factors.filter(dependsOnInputs);
+  const q = rationalOverPi(factors.filter((f) => !dependsOnInputs(f)));
+  if (!q || rest.length !== 1) return undefined;
+  const a = rest[0]!;
+  if (a.k !== 'fn' || !['angle', 'xangle', 'ymxangle'].includes(a.name)) return undefined;
+  if (a.name !== 'ymxangle' && !isPowerOfTwo(Q.div(q, Q.rat(2)))) return undefined;
+  if (signOf(T.canonicalOf(a.args[0]!)) !== '+') return undefined;
+  return { q, angle: a };
 }
