@@ -468,6 +468,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   const nearCandidates = [
     plain('plain stable', ['nearbound'], 1),
     plain('plain stable, two-bit certificates', ['nearbound'], 2),
+    plain('plain stable, three-bit certificates', ['nearbound'], 3),
     plain('plain but compensated sums', ['nearbound', 'csum'], 1),
   ];
   const chosen = candidates.find((c) => c.name === interior.choice.emitted);
