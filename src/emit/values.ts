@@ -235,23 +235,10 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         return js`Math.min(Math.max(${arg(0)}, ${arg(1)}), ${arg(2)})`;
       case 'smallangle':
         return this.smallAngleSeries(e);
-      case 'plainsum': {
-        // The sum as written, and its certificate: no more than log2(1/bound) bits lost to cancellation.
-        const sum = this.val(e.args[0]!);
-        const bound = this.val(e.args[1]!);
-        const terms = e.args[0]!.k === 'add' ? e.args[0]!.terms : [e.args[0]!];
-        const magnitude = this.tmp(
-          join(
-            terms.map((t) => js`Math.abs(${this.val(t)})`),
-            ' + ',
-          ),
-        );
-        this.certificates.push(js`Math.abs(${sum}) >= ${bound} * ${magnitude}`);
-        this.certificateKeys.push(e.key);
-        return sum;
-      }
+      case 'plainsum':
       case 'argbound': {
-        // An exponent as written, and its certificate: its terms' magnitudes at most the bound.
+        // The sum as written, and its certificate: plainsum, no more than log2(1/bound) bits lost
+        // to cancellation; argbound (an exponent), its terms' magnitudes at most the bound.
         const sum = this.val(e.args[0]!);
         const bound = this.val(e.args[1]!);
         const terms = e.args[0]!.k === 'add' ? e.args[0]!.terms : [e.args[0]!];
@@ -261,7 +248,9 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
             ' + ',
           ),
         );
-        this.certificates.push(js`${magnitude} <= ${bound}`);
+        this.certificates.push(
+          e.name === 'plainsum' ? js`Math.abs(${sum}) >= ${bound} * ${magnitude}` : js`${magnitude} <= ${bound}`,
+        );
         this.certificateKeys.push(e.key);
         return sum;
       }
