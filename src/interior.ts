@@ -33,10 +33,11 @@ type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
  * bit, less a margin for the sample), at most `overStable` more than the stable code's, and no
  * more than the stable code's or the source's as written in doubles, whichever is larger (the
  * emitted code is never less accurate than both the user's formula and the stable code).
- * Expected cost, with the measured rate of run-time fallbacks f (on the interior sample and on
- * typical entries, the worse): an entry that falls back pays for the candidate and then for the
- * fused stable code (the kernel loop falls through to it); k + f × base at most `maxCost` of the
- * stable code's cost. And at most `maxFallback` of the entries falling back: beyond it the
+ * Expected cost, with the measured rate of run-time fallbacks f (interior: on typical kernels'
+ * entries, normalised and not, the worse; near: on the sampled points outside the interior and
+ * on typical entries of either sign, the worst): an entry that falls back pays for the candidate
+ * and then for the fused stable code (the kernel loop falls through to it); k + f × base at most
+ * `maxCost` of the stable code's cost. And at most `maxFallback` of the entries falling back: beyond it the
  * branch is a coin flip, whose mispredictions the operation count does not see. (Timed on the
  * emitted kernels, the model ranked right where it was tried: gelu's and ab_relu's candidates,
  * modelled faster, were 1.6 and 1.5 times faster; a polynomial's, whose entries fall back 82% of
@@ -188,7 +189,7 @@ export interface RegimeTrial {
   /** Deviation from the stable module: mean log2(1 + ulps), max ulps. */
   readonly meanBits: number;
   readonly maxUlps: number;
-  /** Fraction of the interior sample whose certificates fail (the stable code runs too); NaN if not measured. */
+  /** Fraction of typical entries whose certificates fail (the stable code runs too; the worst sample); NaN if not measured. */
   readonly fallback: number;
   /** Mean bits of error against the truth, candidate and stable code, where it was measured. */
   readonly truth?: { readonly candidate: number; readonly stable: number; readonly written: number };
