@@ -62,8 +62,8 @@ const MAX_MEASURED_COST = 2000;
  * double-double groups by their expressions, each sum in them a `plainsum` (checked at run
  * time for cancellation: at most `lostBits` bits lost, |sum| ≥ 2^-lostBits Σ|terms|), each
  * exponent an `argbound` (Σ|terms| ≤ 2^lostBits), nearbound by its away-from-the-bound branch;
- * those named in `keep` stay. (angle, ymxangle, expdiff and smallangle stay: each costs nothing
- * where its special case does not arise.)
+ * those named in `keep` stay. (angle, ymxangle and smallangle stay, and expdiff with its
+ * exponents as argbound: each costs nothing where its special case does not arise.)
  */
 export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checked = false, lostBits = 1): Tree {
   const plain = (x: Tree, inGroup = checked) => plainTree(x, keep, inGroup, lostBits);

@@ -71,6 +71,37 @@ describe('interior regime', () => {
       expect(emitted, `maps with a ${regime} regime`).toBeGreaterThanOrEqual(least);
     });
 
+  it('keeps angle = pi/2 at (0, 0) where a plain regime splits (q/pi) angle (zero variances, near regime)', () => {
+    // LeakyRelu with q/2 a power of two: its derivative (q/pi) angle is split in the near regime,
+    // which runs at var1 * var2 = 0, where angle(0, 0) is pi/2 and atan2(0, +-0) is 0 or pi.
+    const entry = catalog().find((e) => e.id === 'leaky_relu')!;
+    let split = 0;
+    for (const alpha of [0.5, 1.5, 3]) {
+      const k = compile(entry.source, { params: { alpha } });
+      const s = compile(entry.source, { params: { alpha }, interior: false });
+      if (closed(k).near.emitted !== 'none' && /Math\.abs\(o\d+\) <= 1 \?/.test(k.code)) split++;
+      for (const p of [
+        [0, 0, 1],
+        [-0, 0, 1],
+        [0, 1, 0],
+        [0, 0, 0],
+      ] as [number, number, number][])
+        for (const f of ['nngp', 'dNngp'] as const) expect(k[f](...p), `${alpha} ${f} ${p}`).toBe(s[f](...p));
+      const out = k.kernel({
+        nngp: new Float64Array([0, 0, 0, 1]),
+        ntk: new Float64Array(4).fill(1),
+        cov1: new Float64Array([0, 1]),
+      });
+      const ref = s.kernel({
+        nngp: new Float64Array([0, 0, 0, 1]),
+        ntk: new Float64Array(4).fill(1),
+        cov1: new Float64Array([0, 1]),
+      });
+      expect([...out.ntk!]).toEqual([...ref.ntk!]);
+    }
+    expect(split, 'LeakyRelu variants whose near regime splits the angle').toBeGreaterThan(0);
+  });
+
   it('an exponent whose terms exceed its bound leaves the entry to the stable code (argbound), bit for bit', () => {
     // exp, sin, cos, rbf: exp's relative error is its exponent's absolute error, which grows with
     // the terms' magnitudes; at large variances the certificate fails and the stable code runs.

@@ -14,6 +14,8 @@ import * as T from '../tree.js';
 export const SYM_NAMES: Record<string, string> = { cov12: 'c', var1: 'v1', var2: 'v2', gap: 'g', rho: 'r' };
 const SYMBOL_OF = new Map(Object.entries(SYM_NAMES).map(([sym, name]) => [name, sym]));
 
+/** Where ymxangle(y, x) takes its small-angle series: the angle below atan(1/2) (|y| < 2x). */
+export const SMALL_ANGLE = (y: Code, x: Code): Code => js`Math.abs(${y}) < 2 * ${x}`;
 export const angleNode = (name: 'angle' | 'atan2', y: Tree, x: Tree) => T.fn(name, [y, x]);
 export const power = (base: Tree, r: Rat) => T.pow(base, E.num(r));
 
@@ -60,7 +62,7 @@ export abstract class DoubleDoubleValues {
     this.helpers.add('ymxangle');
     const yv = this.val(y),
       xv = this.val(x);
-    const wide = this.tmp(js`Math.abs(${yv}) < 2 * ${xv}`);
+    const wide = this.tmp(SMALL_ANGLE(yv, xv));
     const parts = { wide, value: this.tmp(js`${wide} ? ymxangleSmall(${yv}, ${xv}) : 0`) };
     this.ymxSeries.set(key, parts);
     return parts;

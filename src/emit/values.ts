@@ -8,7 +8,7 @@ import * as Q from '../rational.js';
 import type { Rat, Tree, TreeFn } from '../types.js';
 import { type Code, ONE, ZERO, join, js, lit, literal, ref } from './code.js';
 import type { Pair } from './ddasm.js';
-import { DoubleDoubleValues, SYM_NAMES, angleNode, power } from './ddvalues.js';
+import { DoubleDoubleValues, SMALL_ANGLE, SYM_NAMES, angleNode, power } from './ddvalues.js';
 import * as T from '../tree.js';
 
 export { SYM_NAMES } from './ddvalues.js';
@@ -134,12 +134,13 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
    * |x| <= y, as q/2 - (q/pi) atan(x/y) and (q/2) x - (q/pi) x atan(x/y): the angle's pi/2 times
    * q/pi is q/2, a power of two (or no split), so exact, and the rest is at most half of it,
    * so the term rounds about once where the constant times the rounded angle rounds three
-   * times; this is neural-tangents' own spelling of gelu, c/4 + c atan2(c, D)/(2 pi). So too
-   * (q/pi)(y - x angle) (ymxangle, the arc-cosine maps) as (q/pi)(y + x atan(x/y)) - (q/2) x.
-   * Beyond |x| <= y (the interior keeps |rho| <= 0.71 there) the angle as before.
+   * times; this is neural-tangents' own spelling of gelu, c/4 + c atan2(c, D)/(2 pi). (q/pi)(y -
+   * x angle) (ymxangle, the arc-cosine maps) is not split, but reads its angle from the same
+   * atan(x/y). Beyond those conditions, the value as the stable code spells it.
    */
   private splitAngle(factors: readonly Tree[]): Code | undefined {
-    const parts = this.angleParts(factors);
+    const term = angleTerm(factors);
+    const parts = term && this.angleParts(term);
     if (!parts) return undefined;
     if (parts.exact === ZERO) return js`${parts.inside} ? ${parts.rest} : ${parts.whole}`;
     return js`${parts.inside} ? ${parts.exact} + ${parts.rest} : ${parts.whole}`;
@@ -150,51 +151,52 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
    * largest part of the sum, rounded once at the end, as neural-tangents' gelu adds its c/4).
    */
   private sumWithSplitAngle(terms: readonly Tree[]): Code | undefined {
-    const i = terms.findIndex(
-      (t) => t.k === 'mul' && angleTerm(t.factors)?.angle.name !== 'ymxangle' && angleTerm(t.factors),
-    );
-    if (i < 0 || terms.length < 2) return undefined;
-    const parts = this.angleParts((terms[i] as Tree & { k: 'mul' }).factors)!;
+    const split = terms.map((t) => (t.k === 'mul' ? angleTerm(t.factors) : undefined));
+    const i = split.findIndex((s) => s && s.angle.name !== 'ymxangle');
+    if (i < 0) return undefined;
+    const parts = this.angleParts(split[i]!);
     const others = terms.filter((_, j) => j !== i);
     const o = this.val(others.length === 1 ? others[0]! : T.add(others));
     return js`${parts.inside} ? (${o} + ${parts.rest}) + ${parts.exact} : ${o} + ${parts.whole}`;
   }
 
-  /** The parts of (q/pi) [x] angle(y, x): the test |x/y| <= 1, q/2 [x], -(q/pi) [x] atan(x/y), and the term itself. */
-  private angleParts(factors: readonly Tree[]): { inside: Code; exact: Code; rest: Code; whole: Code } | undefined {
-    const term = angleTerm(factors);
-    if (!term) return undefined;
-    const { q, angle: a } = term;
+  /**
+   * The parts of (q/pi) [x] angle(y, x): the test where the split holds (|x/y| <= 1; for ymxangle
+   * also x/y <= 1/2, beyond which the stable code's small-angle series is the accurate one), q/2
+   * [x], -(q/pi) [x] atan(x/y), and the term as the stable code spells it (the helper angle, pi/2
+   * at (0, 0); the series where the angle is small), computed only where the test fails.
+   */
+  private angleParts({ k: kq, q, angle: a }: AngleTerm): { inside: Code; exact: Code; rest: Code; whole: Code } {
     const [y, x] = a.args as [Tree, Tree];
-    const ratio = T.mul([x, T.pow(y, E.num(-1))]);
+    const ratio = ratioOf(y, x);
     const r = this.val(ratio);
     const t = this.val(T.fn('atan', [ratio]));
     const yv = this.val(y);
     const xv = this.val(x);
-    const k = literal(Q.toNumber(q) / Math.PI);
-    const minusK = literal(-Q.toNumber(q) / Math.PI);
+    const k = literal(kq);
+    const minusK = literal(-kq);
     const h = literal(Q.toNumber(Q.div(q, Q.rat(2))));
     this.helpers.add('atan2');
     const inside = js`Math.abs(${r}) <= 1`;
-    if (a.name === 'angle')
-      return { inside, exact: lit(h), rest: js`${minusK} * ${t}`, whole: js`${k} * atan2(${yv}, ${xv})` };
+    if (a.name === 'angle') {
+      this.helpers.add('angle');
+      return { inside, exact: lit(h), rest: js`${minusK} * ${t}`, whole: js`${k} * angle(${yv}, ${xv})` };
+    }
     if (a.name === 'xangle')
       return {
         inside,
         exact: js`${h} * ${xv}`,
         rest: js`${minusK} * ${xv} * ${t}`,
-        whole: js`${k} * ${xv} * atan2(${yv}, ${xv})`,
+        whole: js`${k} * ${xv} * atan2(${yv}, ${xv})`, // x * angle: 0 at x = 0 either way
       };
     // (q/pi)(y - x angle): not split (its difference cancels where cov12 < 0, and a rounded
-    // (q/pi)(y + x atan(x/y)) before it measured less accurate than y - x angle after it), but
-    // with the angle from the shared atan(x/y) where |x| <= y, and elsewhere y - x angle as the
-    // stable code spells it (the series where the angle is small), computed only there.
+    // (q/pi)(y + x atan(x/y)) before it measured less accurate than y - x angle after it).
     this.helpers.add('ymxangle');
     return {
-      inside,
+      inside: js`${r} <= 0.5 && ${r} >= -1`,
       exact: ZERO,
-      rest: js`${k} * (${yv} - ${xv} * (1.5707963267948966 - ${t} + 6.123233995736766e-17))`,
-      whole: js`${k} * (Math.abs(${yv}) < 2 * ${xv} ? ymxangleSmall(${yv}, ${xv}) : ${yv} - ${xv} * atan2(${yv}, ${xv}))`,
+      rest: js`${k} * (${yv} - ${xv} * (${HALF_PI_HI} - ${t} + ${HALF_PI_LO}))`,
+      whole: js`${k} * (${SMALL_ANGLE(yv, xv)} ? ymxangleSmall(${yv}, ${xv}) : ${yv} - ${xv} * atan2(${yv}, ${xv}))`,
     };
   }
 
@@ -311,12 +313,12 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
           const yv = this.val(y),
             xv = this.val(x);
           // atan(x/y) through val(): one call shared with the other uses of the angle (splitAngle).
-          const t = this.val(T.fn('atan', [T.mul([x, T.pow(y, E.num(-1))])]));
-          return js`${xv} <= ${yv} ? 1.5707963267948966 - ${t} + 6.123233995736766e-17 : atan2(${yv}, ${xv})`;
+          const t = this.val(T.fn('atan', [ratioOf(y, x)]));
+          return js`${xv} <= ${yv} ? ${HALF_PI_HI} - ${t} + ${HALF_PI_LO} : atan2(${yv}, ${xv})`;
         }
         // Where x >= 0 (a square root: ab_relu's atan2(cov12, sqrt(gap))), atan2(y, x) is atan(y/x)
-        // wherever x > 0: no branch on the signs, no call.
-        if (this.plainRegime && signOf(T.canonicalOf(x)) === '+') {
+        // wherever x > 0: no branch on the signs, no call. (Not for angle, pi/2 at (0, 0).)
+        if (this.plainRegime && e.name === 'atan2' && signOf(T.canonicalOf(x)) === '+') {
           this.helpers.add('atan2');
           const yv = this.val(y),
             xv = this.val(x);
@@ -410,13 +412,29 @@ function isPowerOfTwo(r: Rat): boolean {
  * (q/pi) angle(y, x), (q/pi) xangle(y, x) with q/2 a power of two (so that (q/2) x is exact;
  * otherwise a split only adds roundings), or (q/pi) ymxangle(y, x), with y >= 0: q and the angle term.
  */
-function angleTerm(factors: readonly Tree[]): { q: Rat; angle: TreeFn } | undefined {
+function angleTerm(factors: readonly Tree[]): AngleTerm | undefined {
   const rest = factors.filter(dependsOnInputs);
-  const q = rationalOverPi(factors.filter((f) => !dependsOnInputs(f)));
+  const consts = factors.filter((f) => !dependsOnInputs(f));
+  const q = rationalOverPi(consts);
   if (!q || rest.length !== 1) return undefined;
   const a = rest[0]!;
   if (a.k !== 'fn' || !['angle', 'xangle', 'ymxangle'].includes(a.name)) return undefined;
   if (a.name !== 'ymxangle' && !isPowerOfTwo(Q.div(q, Q.rat(2)))) return undefined;
   if (signOf(T.canonicalOf(a.args[0]!)) !== '+') return undefined;
-  return { q, angle: a };
+  // q/pi folded as the stable code folds its constants: one rounding.
+  return { q, k: foldConstant(T.mul(consts)), angle: a };
 }
+
+/** A constant q/pi (k, rounded once) times an angle term. */
+interface AngleTerm {
+  readonly q: Rat;
+  readonly k: number;
+  readonly angle: TreeFn;
+}
+
+/** x/y as the tree whose atan the plain angles share (one key, so one call). */
+const ratioOf = (y: Tree, x: Tree): Tree => T.mul([x, T.pow(y, E.num(-1))]);
+
+/** pi/2 in two parts: the double nearest, and the rest. */
+const HALF_PI_HI = lit('1.5707963267948966');
+const HALF_PI_LO = lit('6.123233995736766e-17');
