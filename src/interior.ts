@@ -17,6 +17,7 @@ import { isPolynomial, shareOneSign, substituteGap } from './domain.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import { buildModule, INTERIOR, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
+import { needsOf } from './emit/parts.js';
 import { doubleFunction } from './evaluate.js';
 import { bitsOfError, rng, samplePoints } from './measure.js';
 import { truthsOfRegularForms } from './truth.js';
@@ -335,8 +336,16 @@ export function chooseRegime<K extends Kernel>(
   // Every candidate that could beat the best accepted so far (its cost alone below that one's
   // expected cost) is measured; the accepted one with the least expected cost is emitted.
   let best: { name: RegimeCandidate['name']; expected: number; parts: ModuleParts; module: K } | undefined;
+  // A candidate that is the stable code itself saves nothing where the stable code needs no exact
+  // gap (it reads only the projected cov12, tested in plain doubles): the regime would only add its
+  // own test (identity, hermite, monomial).
+  const lazy = !needsOf(input.nngp, input.dNngp).exact;
   for (const { c, cost: k } of ranked) {
     if (best && k >= best.expected) break;
+    if (c.nngp.key === input.nngp.key && c.dNngp.key === input.dNngp.key && (lazy || regime === 'near')) {
+      tried.push({ name: c.name, cost: k, meanBits: 0, maxUlps: 0, fallback: NaN, rejected: 'the stable code itself' });
+      continue;
+    }
     const parts = buildModule({ ...input, [regime]: { nngp: c.nngp, dNngp: c.dNngp } });
     const mod = instantiate(parts);
     const deviation = { nngp: { bits: 0, max: 0 }, dNngp: { bits: 0, max: 0 } };

@@ -68,7 +68,7 @@ export interface Straight {
   readonly inputs: ReadonlySet<string>;
 }
 
-function needsOf(...es: Tree[]): Needs {
+export function needsOf(...es: Tree[]): Needs {
   const any = (n: 'cov12' | 'gap' | 'rho') => es.some((e) => E.mentions(e, n));
   const nearbound = es.some((e) => E.some(e, (x) => x.k === 'fn' && x.name === 'nearbound'));
   return { c: any('cov12') || nearbound, g: any('gap'), r: any('rho'), exact: any('gap') || any('rho') || nearbound };
