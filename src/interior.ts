@@ -38,8 +38,8 @@ type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
  * entries, normalised and not, the worse; near: on the sampled points outside the interior and
  * on typical entries of either sign, the worst): an entry that falls back pays for the candidate
  * and then for the fused stable code (the kernel loop falls through to it); k + f × base at most
- * `maxCost` of the stable code's cost. And at most `maxFallback` of the entries falling back: beyond it the
- * branch is a coin flip, whose mispredictions the operation count does not see. (Timed on the
+ * `maxCost` of the stable code's cost. And at most `maxFallback` of the entries falling back:
+ * beyond it the branch is a coin flip, whose mispredictions the operation count does not see. (Timed on the
  * emitted kernels, the model ranked right where it was tried: gelu's and ab_relu's candidates,
  * modelled faster, were 1.6 and 1.5 times faster; a polynomial's, whose entries fall back 82% of
  * the time, modelled slower, was slower.)
