@@ -365,17 +365,22 @@ export async function runSpeed({ n = 2048, runs = 9 } = {}) {
       `# Memory: JS heap growth per kernel() call on 512×512, outputs kept (their ${(outBytes / 1024).toFixed(0)} KiB of buffers are outside the heap): ${(grown / 1024).toFixed(1)} KiB, i.e. ${(grown / (512 * 512)).toFixed(3)} bytes per entry`,
     );
     keep.length = 0;
-    // With caller buffers (kernel(input, { out })): what one call allocates, outputs included
-    // (no collection between calls, so anything allocated is counted).
+    // With caller buffers (kernel(input, { out })): what one call allocates, outputs included,
+    // as the median over batches of 10 calls (a batch during which a scavenge ran shows less, even
+    // a negative figure; the median is that of the batches without one).
     const out = { nngp: new Float64Array(512 * 512), ntk: new Float64Array(512 * 512), cov1: new Float64Array(512) };
     for (let i = 0; i < 20; i++) k.kernel(input, { out });
     globalThis.gc();
-    const heap0 = process.memoryUsage();
-    for (let i = 0; i < 100; i++) k.kernel(input, { out });
-    const heap1 = process.memoryUsage();
-    const perCall = (heap1.heapUsed - heap0.heapUsed + heap1.arrayBuffers - heap0.arrayBuffers) / 100;
+    const batches = [];
+    for (let b = 0; b < 15; b++) {
+      const heap0 = process.memoryUsage();
+      for (let i = 0; i < 10; i++) k.kernel(input, { out });
+      const heap1 = process.memoryUsage();
+      batches.push((heap1.heapUsed - heap0.heapUsed + heap1.arrayBuffers - heap0.arrayBuffers) / 10);
+    }
+    const perCall = median(batches);
     console.log(
-      `# Memory with kernel(input, { out }) on 512×512: ${(perCall / 1024).toFixed(1)} KiB allocated per call (${(perCall / (512 * 512)).toFixed(3)} bytes per entry: no arrays, only V8's boxed doubles of calls it does not inline); peak RSS of this benchmark ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
+      `# Memory with kernel(input, { out }) on 512×512: ${(perCall / 1024).toFixed(1)} KiB allocated per call, median of 15 batches of 10 (${(perCall / (512 * 512)).toFixed(3)} bytes per entry: no arrays, only V8's boxed doubles of calls it does not inline); peak RSS of this benchmark ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
     );
   } else console.log('# Memory: run with node --expose-gc to measure');
   progress('');
