@@ -123,15 +123,26 @@ export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checke
   }
 }
 
+/** Whether a tree reads cov12 (or gap, rho) or both variances: work the kernel does per entry. */
+function perEntry(e: Tree): boolean {
+  return (
+    E.mentions(e, 'cov12') ||
+    E.mentions(e, 'gap') ||
+    E.mentions(e, 'rho') ||
+    (E.mentions(e, 'var1') && E.mentions(e, 'var2'))
+  );
+}
+
 /** What the stable code's prologue costs (exact products, the gap by two-sum): in operations. */
 const EXACT_PROLOGUE = 30;
 /** Double-double arithmetic, per operation, against plain doubles (two-product, two-sum, renormalisation). */
 const DOUBLE_DOUBLE = 8;
 
 /**
- * Operation count of trees as the emitter evaluates them: a transcendental counts as ten, a
- * square root or division as three, an operation inside a double-double group eight times; the
- * exact prologue where the stable code reads cov12, the gap or rho; shared nodes once.
+ * Operation count per kernel entry of trees as the emitter evaluates them: a transcendental
+ * counts as ten, a square root or division as three, an operation inside a double-double group
+ * eight times; the exact prologue where the stable code reads cov12, the gap or rho; shared
+ * nodes once; work on one variance alone not at all (it is done once per row or column).
  */
 export function cost(es: readonly Tree[], exact: boolean): number {
   const seen = new Set<string>();
@@ -139,6 +150,8 @@ export function cost(es: readonly Tree[], exact: boolean): number {
   const visit = (e: Tree, weight: number): void => {
     if (seen.has(e.key) || e.k === 'num' || e.k === 'sym') return;
     seen.add(e.key);
+    // Work on var1 alone or var2 alone is done once per row or column of a kernel (emit/parts.ts).
+    if (!perEntry(e)) return;
     switch (e.k) {
       case 'add':
         total += weight * (e.terms.length - 1);
@@ -155,7 +168,8 @@ export function cost(es: readonly Tree[], exact: boolean): number {
       case 'fn': {
         const cheap = ['abs', 'sign', 'min', 'max', 'clip', 'where', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'nearbound'];
         const dd = ['dd', 'ddq', 'csum', 'expdd'].includes(e.name);
-        total += dd ? 0 : cheap.includes(e.name) ? 1 : 10;
+        // A double-double group's own operations are its arguments' (weighted); expdd also calls exp.
+        total += e.name === 'expdd' ? 10 : dd ? 0 : cheap.includes(e.name) ? 1 : 10;
         return e.args.forEach((a) => visit(a, dd ? DOUBLE_DOUBLE : weight));
       }
     }
@@ -419,6 +433,17 @@ export function chooseRegime<K extends Kernel>(
       const worse =
         [0, 1].some((f) => cand[f]! / n > ACCEPT.targetBits || cand[f]! / n > stab[f]! / n + ACCEPT.overStable) ||
         ![{ candidate: cand, stable: stab, written: writ }, ...perGroup].every(noWorse);
+      if (process.env.NNGPC_DEBUG_GROUPS)
+        console.log(
+          c.name,
+          JSON.stringify(
+            perGroup.map((g) => ({
+              c: g.candidate.map((x) => +(x / TRUTH_POINTS).toFixed(3)),
+              s: g.stable.map((x) => +(x / TRUTH_POINTS).toFixed(3)),
+              w: g.written.map((x) => +(x / TRUTH_POINTS).toFixed(3)),
+            })),
+          ),
+        );
       truth = {
         written: Math.max(...writ) / n,
         candidate: Math.max(...cand) / n,

@@ -152,7 +152,22 @@ export interface KernelLoops {
   readonly fusedInner: string;
   readonly nngpOuter: string;
   readonly nngpInner: string;
+  /** Each loop's per-column work, before its rows (empty: none). */
+  readonly fusedColumns: string;
+  readonly nngpColumns: string;
 }
+
+/**
+ * The scratch array of per-column values (emit/parts.ts hoistColumns), kept between calls and
+ * grown when a call needs more: kernel() is synchronous, so one call uses it at a time, and a
+ * layer loop with options.out allocates nothing after the first call.
+ */
+export const HELPER_COLUMNS = (ts: boolean) => `let columnBuffer = new Float64Array(0);
+
+function columnScratch(size${ts ? ': number' : ''})${ts ? ': Float64Array' : ''} {
+  if (columnBuffer.length < size) columnBuffer = new Float64Array(size);
+  return columnBuffer;
+}`;
 
 /**
  * The layer's kernel map and its finishing step, for TypeScript or JavaScript: validation of
@@ -193,7 +208,7 @@ ${exported ? 'export ' : ''}function kernel(input${inT}, options${optT})${outT} 
   const outK = out === undefined ? new Float64Array(K.length) : out.nngp;
   if (T !== undefined) {
     const outT = out === undefined ? new Float64Array(T.length) : out.ntk${bang};
-    for (let i = 0; i < n1; i++) {
+${loops.fusedColumns}    for (let i = 0; i < n1; i++) {
 ${row(loops.fusedInputs, '      ')}${loops.fusedOuter}
       for (let j = 0; j < n2; j++) {
         const ${entry(loops.fusedInputs)};
@@ -202,7 +217,7 @@ ${loops.fusedInner}
     }
     return finish(input, outK, outT, out);
   }
-  for (let i = 0; i < n1; i++) {
+${loops.nngpColumns}  for (let i = 0; i < n1; i++) {
 ${row(loops.nngpInputs, '    ')}${loops.nngpOuter}
     for (let j = 0; j < n2; j++) {
       const ${entry(loops.nngpInputs)};

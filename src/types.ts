@@ -160,9 +160,10 @@ export type FnName =
  * - `plainsum(a + b + ..., bound)`: the sum in plain doubles, in the interior regime only, with a
  *   runtime certificate that it does not cancel much (|sum| ≥ bound × (|a| + |b| + ...), bound ½
  *   or ¼: one or two bits); an entry where it does takes the stable code (interior.ts).
- * - `argbound(a + b + ..., bound)`: an exponent summed in plain doubles, with a runtime
+ * - `argbound(a + b + ..., bound, floor?)`: an exponent summed in plain doubles, with a runtime
  *   certificate that its terms are small (|a| + |b| + ... ≤ bound): its absolute error, which
- *   exp turns into a relative one, is then a few ulps of bound (interior.ts).
+ *   exp turns into a relative one, is then a few ulps of bound (interior.ts); with a floor, also
+ *   that they are not all tiny (≥ floor: a per-row or per-column factor, separate.ts).
  */
 export type StableFn =
   | 'angle'

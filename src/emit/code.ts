@@ -41,6 +41,8 @@ export interface Declaration {
   readonly value: Code;
   /** Annotated `: number` in TypeScript (where the original printer did, for identical text). */
   readonly typed?: boolean;
+  /** An array element known to be in bounds: `!` after it in TypeScript (noUncheckedIndexedAccess). */
+  readonly element?: boolean;
 }
 
 /** `const a = ..., b = ...;`: its declarations, and the names it reads from outside itself. */
@@ -62,7 +64,8 @@ export function statement(...declarations: Declaration[]): Statement {
 export type Target = 'ts' | 'js';
 
 export function printStatement(s: Statement, target: Target): string {
-  return `const ${s.declarations.map((d) => `${d.name}${d.typed && target === 'ts' ? ': number' : ''} = ${d.value.text}`).join(', ')};`;
+  const ts = target === 'ts';
+  return `const ${s.declarations.map((d) => `${d.name}${d.typed && ts ? ': number' : ''} = ${d.value.text}${d.element && ts ? '!' : ''}`).join(', ')};`;
 }
 
 /**
@@ -111,6 +114,33 @@ export function hoist(
     } else inner.push(s);
   }
   return { outer, inner };
+}
+
+/**
+ * Per-column work: of `statements` (the inner loop's, in order), the declarations that depend
+ * only on var2 (`v2`) and call a transcendental, a root or divide (`costly`), or read such a
+ * value, computed once per column into a scratch array (`columns`, `slots` values per column)
+ * instead of once per entry; the inner loop reads them back (`loads`) where `roots` or its other
+ * statements need them. Cheap per-column work (a scaling of var2) stays inline: a load costs as much.
+ */
+export function hoistColumns(
+  statements: readonly Statement[],
+  costly: ReadonlySet<string>,
+  roots: readonly string[],
+): { columns: Statement[]; exports: string[]; inner: Statement[] } {
+  const { outer } = hoist(statements, ['v2']);
+  const heavy = new Set<string>();
+  for (const s of outer)
+    for (const d of s.declarations) if (costly.has(d.name) || d.value.uses.some((u) => heavy.has(u))) heavy.add(d.name);
+  if (!heavy.size) return { columns: [], exports: [], inner: [...statements] };
+  const light = statements.flatMap((s) => s.declarations).filter((d) => !heavy.has(d.name));
+  const read = new Set([...roots, ...light.flatMap((d) => d.value.uses)]);
+  const exports = [...heavy].filter((h) => read.has(h));
+  const inner = statements
+    .map((s) => s.declarations.filter((d) => !heavy.has(d.name)))
+    .filter((ds) => ds.length)
+    .map((ds) => statement(...ds));
+  return { columns: prune(outer, exports), exports, inner: prune(inner, roots) };
 }
 
 /** A number as a JS literal that reads back to the same double. */

@@ -33,6 +33,11 @@ export abstract class DoubleDoubleValues {
   readonly helpers = new Set<string>();
   /** Values of the double-double nodes: NaN in any of them flags an overflow (ddasm.ts). */
   readonly checks: Code[] = [];
+  /**
+   * The names whose own statement calls a transcendental or a square root or divides: what is
+   * worth computing once per column of a kernel rather than per entry (parts.ts).
+   */
+  readonly costly = new Set<string>();
   protected readonly dd: DoubleDouble;
   private readonly pairs = new Map<string, Pair>();
   private readonly smallAngles = new Map<string, SmallAngle>();
@@ -72,9 +77,10 @@ export abstract class DoubleDoubleValues {
     return `${this.prefix}${this.n++}`;
   }
 
-  protected tmp(value: Code): Code {
+  protected tmp(value: Code, costly = false): Code {
     const name = this.fresh();
     this.statements.push(statement({ name, value }));
+    if (costly) this.costly.add(name);
     return ref(name);
   }
 

@@ -5,6 +5,7 @@ import {
   HELPER_ANGLE,
   HELPER_ATAN2,
   HELPER_BVN,
+  HELPER_COLUMNS,
   HELPER_ERF,
   HELPER_EXACT_GAP,
   HELPER_PROJECT,
@@ -162,6 +163,20 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
           '}',
         ]
       : [];
+  /** A loop's per-column work: before its rows, each exported value into its slot of `cols`. */
+  const columnLoop = (l: Loop): string[] => {
+    const { statements, exports } = l.columns;
+    if (!exports.length) return [];
+    const slot = (m: number) => (exports.length === 1 ? 'j' : `j * ${exports.length} + ${m}`);
+    return [
+      `const cols = columnScratch(n2${exports.length === 1 ? '' : ` * ${exports.length}`});`,
+      'for (let j = 0; j < n2; j++) {',
+      `  const v2 = C2[j]${bang};`,
+      ...stmts(statements).map((x) => '  ' + x),
+      ...exports.map((name, m) => `  cols[${slot(m)}] = ${name};`),
+      '}',
+    ];
+  };
   const storeK = (v: Code) => `outK[idx] = ${v.text};`;
   const storeT = (v: Code) => `outT[idx] = T[idx]${bang} * ${v.text};`;
   const hasCertificates = (fast: PlainBlock | undefined) => !!fast && fast.certificatesOf.some((c) => c.length > 0);
@@ -200,6 +215,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   if (m.helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
   if (m.helpers.has('erf') || m.helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
+  if (m.fused.columns.exports.length || m.nngpOnly.columns.exports.length) out.push(HELPER_COLUMNS(ts), '');
   if (m.mixture || m.tilted) out.push(HELPER_EXACT_GAP(ts), '');
   if (m.tilted) out.push(HELPER_BVN(ts), '', printTilted(m.tilted, ts), '');
   if (m.mixture) out.push(printMixture(m.mixture, ts), '');
@@ -252,6 +268,8 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
         [...nngpInterior, ...stmts(m.nngpOnly.prologue), ...nngpNear, ...stmts(m.nngpOnly.inner), ...nngpStore],
         6,
       ),
+      fusedColumns: columnLoop(m.fused).length ? ind(columnLoop(m.fused), 4) + '\n' : '',
+      nngpColumns: columnLoop(m.nngpOnly).length ? ind(columnLoop(m.nngpOnly), 2) + '\n' : '',
     }),
   );
   let names = 'nngp, dNngp, kernel';

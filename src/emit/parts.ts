@@ -3,7 +3,19 @@
 // module.ts prints them for a target. One build serves every print.
 import * as E from '../expr.js';
 import type { Tree } from '../types.js';
-import { type Code, type Statement, commentText, hoist, inputsOf, js, lit, prune, ref, statement } from './code.js';
+import {
+  type Code,
+  type Statement,
+  commentText,
+  hoist,
+  hoistColumns,
+  inputsOf,
+  js,
+  lit,
+  prune,
+  ref,
+  statement,
+} from './code.js';
 import { ValueCode } from './values.js';
 
 export const VERSION = '0.1.0';
@@ -174,6 +186,8 @@ export interface PlainBlock {
   /** Per value, the conditions of its own sums (a fused loop decides per output, as the scalar functions do). */
   readonly certificatesOf: readonly (readonly Code[])[];
   readonly helpers: ReadonlySet<string>;
+  /** Names whose statement is costly (a call, a root, a division): per-column candidates. */
+  readonly costly: ReadonlySet<string>;
 }
 
 /** The statements before the interior test: var1*var2 and cov12^2 in plain doubles. */
@@ -215,6 +229,7 @@ function plainBlock(trees: readonly Tree[], regime: 'interior' | 'near' = 'inter
     certificates,
     certificatesOf,
     helpers: new Set([...b.helpers].filter((h) => h !== 'dd')),
+    costly: b.costly,
   };
 }
 
@@ -282,6 +297,8 @@ export interface Loop {
   readonly interior?: PlainBlock & { readonly outer: readonly Statement[] };
   /** The near regime's plain-double values on the prologue: per-row and per-entry statements. */
   readonly near?: PlainBlock & { readonly outer: readonly Statement[] };
+  /** Per-column work, computed before the rows into `cols` (`count` values per column), read back by name. */
+  readonly columns: { readonly statements: readonly Statement[]; readonly exports: readonly string[] };
 }
 
 /**
@@ -298,30 +315,57 @@ function loop(trees: Tree[], interiorTrees?: Tree[], nearTrees?: Tree[]): Loop &
   const checkCodes = [...(needs.exact ? [ref('gRaw')] : []), ...b.checks];
   const checks = [...new Set(checkCodes.map((c) => c.text))];
   const pro = prologue(needs, false);
-  const statements = prune(
-    [...pro, ...b.statements],
-    [...[...values, ...checkCodes].flatMap((c) => c.uses), ...(nearBlock ? usesOf(nearBlock) : [])],
-  );
+  const roots = [...[...values, ...checkCodes].flatMap((c) => c.uses), ...(nearBlock ? usesOf(nearBlock) : [])];
+  const statements = prune([...pro, ...b.statements], roots);
   const hoisted = hoist(statements, ['v1']);
-  const { prologue: first, rest: inner } = splitPrologue(hoisted.inner, pro);
+  // Per-column work of each part (interior, near, stable), then one slot per exported value.
+  const stable = hoistColumns(hoisted.inner, b.costly, roots);
+  const blockColumns = (block: PlainBlock) => {
+    const split = hoist(block.statements, ['v1']);
+    const roots = [...block.values, ...block.certificates].flatMap((c) => c.uses);
+    return { outer: split.outer, ...hoistColumns(split.inner, block.costly, roots) };
+  };
+  const fast = interiorTrees ? plainBlock(interiorTrees) : undefined;
+  const fastColumns = fast ? blockColumns(fast) : undefined;
+  const nearColumns = nearBlock ? blockColumns(nearBlock) : undefined;
+  const exports = [...(fastColumns?.exports ?? []), ...(nearColumns?.exports ?? []), ...stable.exports];
+  const loads = (names: readonly string[]): Statement[] =>
+    names.length
+      ? [
+          statement(
+            ...names.map((name) => {
+              const m = exports.indexOf(name);
+              const at = exports.length === 1 ? ref('j') : js`${ref('j')} * ${String(exports.length)} + ${String(m)}`;
+              return { name, value: js`${ref('cols')}[${at}]`, element: true };
+            }),
+          ),
+        ]
+      : [];
+  const { prologue: first, rest } = splitPrologue(stable.inner, pro);
+  const inner = [...loads(stable.exports), ...rest];
   const outer = hoisted.outer;
   // The redo path (checks) calls the scalar functions with all three inputs.
   const inputs = inputsOf(statements, values);
   if (checks.length || interiorTrees || nearTrees) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
   const helpers = helpersOf(b.helpers, statements, needs);
   let near: Loop['near'];
-  if (nearBlock) {
-    const split = hoist(nearBlock.statements, ['v1']);
-    near = { ...nearBlock, statements: split.inner, outer: split.outer };
+  if (nearBlock && nearColumns) {
+    near = {
+      ...nearBlock,
+      statements: [...loads(nearColumns.exports), ...nearColumns.inner],
+      outer: nearColumns.outer,
+    };
     for (const h of nearBlock.helpers) helpers.add(h);
   }
   let interior: Loop['interior'];
-  if (interiorTrees) {
-    const fast = plainBlock(interiorTrees);
-    const split = hoist(fast.statements, ['v1']);
-    interior = { ...fast, statements: split.inner, outer: split.outer };
+  if (fast && fastColumns) {
+    interior = { ...fast, statements: [...loads(fastColumns.exports), ...fastColumns.inner], outer: fastColumns.outer };
     for (const h of fast.helpers) helpers.add(h);
   }
+  const columns = {
+    statements: [...(fastColumns?.columns ?? []), ...(nearColumns?.columns ?? []), ...stable.columns],
+    exports,
+  };
   return {
     outer,
     prologue: first,
@@ -330,6 +374,7 @@ function loop(trees: Tree[], interiorTrees?: Tree[], nearTrees?: Tree[]): Loop &
     checks,
     inputs,
     helpers,
+    columns,
     ...(interior ? { interior } : {}),
     ...(near ? { near } : {}),
   };
@@ -414,6 +459,7 @@ export function evaluatorModule(input: {
     values: values.map(lit),
     checks: [],
     inputs,
+    columns: { statements: [], exports: [] },
   });
   return {
     banner: banner(input),

@@ -38,6 +38,23 @@ const MATH: Record<string, string> = {
 };
 /** Nodes evaluated in double-double, whose values the unguarded fused loop checks. */
 const DD_NODES = new Set(['dd', 'csum', 'ddq', 'expdd']);
+/** Calls that cost about an arithmetic operation (the rest call a transcendental, a root or a helper). */
+const CHEAP_CALLS = new Set([
+  'abs',
+  'sign',
+  'min',
+  'max',
+  'clip',
+  'where',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'eq',
+  'ne',
+  'plainsum',
+  'argbound',
+]);
 const CMP: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: '===', ne: '!==' };
 
 /** A literal or a name needs no parentheses after a minus sign or a division. */
@@ -94,11 +111,14 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         return this.tmp(join(parts, ''));
       }
       case 'mul':
-        return this.tmp(this.product(e.factors));
+        return this.tmp(
+          this.product(e.factors),
+          e.factors.some((f) => f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n),
+        );
       case 'pow':
-        return this.tmp(this.power(e));
+        return this.tmp(this.power(e), !(e.exp.k === 'num' && e.exp.v.d === 1n && e.exp.v.n >= 1n && e.exp.v.n <= 4n));
       case 'fn': {
-        const v = this.tmp(this.call(e));
+        const v = this.tmp(this.call(e), !CHEAP_CALLS.has(e.name));
         if (DD_NODES.has(e.name)) this.checks.push(v);
         return v;
       }
@@ -254,6 +274,12 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
             ' + ',
           ),
         );
+        // With a floor (a per-row or per-column exponent, separate.ts: its terms' magnitudes at
+        // least that), the certificate is the value itself: NaN where it fails, which makes
+        // the exponential and the product NaN, so the entry takes the stable code; tested once
+        // per row or column where the loop hoists it, not per entry.
+        if (e.name === 'argbound' && e.args[2])
+          return js`${magnitude} <= ${bound} && ${magnitude} >= ${this.val(e.args[2])} ? ${sum} : NaN`;
         this.certificates.push(
           e.name === 'plainsum' ? js`Math.abs(${sum}) >= ${bound} * ${magnitude}` : js`${magnitude} <= ${bound}`,
         );
