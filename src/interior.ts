@@ -433,17 +433,6 @@ export function chooseRegime<K extends Kernel>(
       const worse =
         [0, 1].some((f) => cand[f]! / n > ACCEPT.targetBits || cand[f]! / n > stab[f]! / n + ACCEPT.overStable) ||
         ![{ candidate: cand, stable: stab, written: writ }, ...perGroup].every(noWorse);
-      if (process.env.NNGPC_DEBUG_GROUPS)
-        console.log(
-          c.name,
-          JSON.stringify(
-            perGroup.map((g) => ({
-              c: g.candidate.map((x) => +(x / TRUTH_POINTS).toFixed(3)),
-              s: g.stable.map((x) => +(x / TRUTH_POINTS).toFixed(3)),
-              w: g.written.map((x) => +(x / TRUTH_POINTS).toFixed(3)),
-            })),
-          ),
-        );
       truth = {
         written: Math.max(...writ) / n,
         candidate: Math.max(...cand) / n,
