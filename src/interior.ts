@@ -366,7 +366,8 @@ export function chooseRegime<K extends Kernel>(
     // The fallback rate, measured only where it can matter: run-time certificates, and a
     // candidate not already rejected for its deviation (a probe module is one more instantiation).
     const fallbackRate = (): number => {
-      if (!parts.nngp[regime]?.certificates.length && !parts.dNngp[regime]?.certificates.length) return 0;
+      const certified = (f: 'nngp' | 'dNngp') => !!parts[f][regime]?.certificates.length || !!parts[f][regime]?.folded;
+      if (!certified('nngp') && !certified('dNngp')) return 0;
       const probe = instantiate(printModule(parts, { target: 'js', form: `${regime}-probe` }));
       const fellBack = ([x, v1, v2]: readonly [number, number, number]) =>
         (['nngp', 'dNngp'] as const).some(

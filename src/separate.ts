@@ -75,10 +75,12 @@ function partition(sum: Tree): { row: Tree[]; column: Tree[]; entry: Tree[] } {
 function exact(terms: readonly Tree[]): boolean {
   if (terms.length !== 1) return false;
   const t = terms[0]!;
-  if (t.k === 'sym') return true;
+  // The inputs as given (the interior reads cov12 unprojected); gap and rho are rounded there.
+  const input = (x: Tree) => x.k === 'sym' && (x.name === 'var1' || x.name === 'var2' || x.name === 'cov12');
+  if (input(t)) return true;
   if (t.k !== 'mul' || t.factors.length !== 2) return false;
   const [k, x] = t.factors as [Tree, Tree];
-  if (k.k !== 'num' || x.k !== 'sym') return false;
+  if (k.k !== 'num' || !input(x)) return false;
   return isPowerOfTwo(k.v.n < 0n ? -k.v.n : k.v.n) && isPowerOfTwo(k.v.d);
 }
 const isPowerOfTwo = (n: bigint) => n > 0n && (n & (n - 1n)) === 0n;
@@ -86,12 +88,46 @@ const isPowerOfTwo = (n: bigint) => n > 0n && (n & (n - 1n)) === 0n;
 const sumOf = (terms: readonly Tree[]): Tree => (terms.length === 1 ? terms[0]! : T.add(terms));
 const keyOf = (terms: readonly Tree[]) => terms.map((t) => t.key).join('|');
 
+/** The coefficient k of an exact part k·input. */
+function coefficientOf(terms: readonly Tree[]): number {
+  const t = terms[0]!;
+  return t.k === 'mul' && t.factors[0]!.k === 'num' ? Math.abs(Q.toNumber(t.factors[0]!.v)) : 1;
+}
+
 /**
- * argbound(x, b): x summed in plain doubles, certified |terms| ≤ b (interior.ts); an exact
- * per-entry part (2·cov12) needs no certificate (an overflow shows as a non-finite value).
+ * argbound(x, b): x summed in plain doubles, certified |terms| ≤ b (interior.ts). b = Infinity:
+ * no certificate (an exact per-entry part whose size the per-row and per-column bounds already
+ * limit, planOf). Otherwise an exact per-entry part (2·cov12) has no error to bound, only its
+ * size, within FACTOR_BOUND so that its exponential stays normal (a subnormal e^x times large
+ * per-row and per-column factors would be finite and wrong), folded into its value (NaN beyond).
  */
 const bounded = (terms: readonly Tree[], b: number) =>
-  exact(terms) ? sumOf(terms) : T.fn('argbound', [sumOf(terms), E.num(Q.rat(b))]);
+  b === Infinity
+    ? sumOf(terms)
+    : exact(terms)
+      ? T.fn('argbound', [sumOf(terms), E.num(Q.rat(FACTOR_BOUND)), E.num(Q.ZERO)])
+      : T.fn('argbound', [sumOf(terms), E.num(Q.rat(b))]);
+
+/**
+ * The bounds of a separated exponent's parts. Where the per-row and per-column parts are exact
+ * (a·var1, b·var2) and the per-entry one is k·cov12, the interior's own condition bounds the
+ * latter: |k·cov12| ≤ |k|·√(var1·var2/2) = |k|·√(|R|·|C|/(2|ab|)), so per-row and per-column
+ * bounds of min(FACTOR_BOUND, FACTOR_BOUND·√(2|ab|)/|k|) keep it within FACTOR_BOUND, and the
+ * entry needs no test of its own (separate() runs on interior candidates only).
+ */
+function planOf(
+  p: { row: Tree[]; column: Tree[]; entry: Tree[] },
+  entries: readonly Tree[][],
+  bound: number,
+): { row: number; column: number; entry: number } {
+  const own = (terms: readonly Tree[]) => (exact(terms) ? FACTOR_BOUND : bound);
+  const exactAll = exact(p.row) && exact(p.column) && entries.every((e) => e.length === 0 || exact(e));
+  if (!exactAll || !entries.some((e) => e.length)) return { row: own(p.row), column: own(p.column), entry: bound };
+  const k = Math.max(...entries.filter((e) => e.length).map(coefficientOf));
+  const ab = coefficientOf(p.row) * coefficientOf(p.column);
+  const b = Math.min(FACTOR_BOUND, 2 ** Math.floor(Math.log2((FACTOR_BOUND * Math.sqrt(2 * ab)) / k)));
+  return { row: b, column: b, entry: Infinity };
+}
 
 /**
  * Below this a per-row or per-column exponent's factor is within 2^-3 of 1, and a product of such
@@ -100,16 +136,13 @@ const bounded = (terms: readonly Tree[], b: number) =>
  */
 const FACTOR_FLOOR = Q.rat(1, 8);
 
-/** exp of a per-row or per-column part, certified within the normal range (or as the exponent was) and not near 1. */
+/** exp of a per-row or per-column part, certified within its bound (planOf) and not near 1. */
 const factor = (terms: readonly Tree[], bound: number) =>
-  T.fn('exp', [
-    T.fn('argbound', [sumOf(terms), E.num(Q.rat(exact(terms) ? FACTOR_BOUND : bound)), E.num(FACTOR_FLOOR)]),
-  ]);
+  T.fn('exp', [T.fn('argbound', [sumOf(terms), E.num(Q.rat(bound)), E.num(FACTOR_FLOOR)])]);
 
-/** An argbound exponent's terms and bound (an exact one's: no bound), or undefined. */
+/** An argbound exponent's terms and bound (an exact per-entry one left plain by planOf: none), or undefined. */
 function exponentOf(x: Tree): { terms: Tree; bound: number } | undefined {
-  // An exact exponent (2·cov12) as bounded() leaves it: no certificate.
-  if (exact([x])) return { terms: x, bound: Infinity };
+  if (exact([x]) && readsOf(x) === 'entry') return { terms: x, bound: Infinity };
   if (x.k !== 'fn' || x.name !== 'argbound') return undefined;
   const b = x.args[1]!;
   return b.k === 'num' ? { terms: x.args[0]!, bound: Q.toNumber(b.v) } : undefined;
@@ -165,11 +198,12 @@ export function separate(e: Tree): Tree {
         const x = exponentOf(e.args[0]!);
         if (x) {
           const p = partition(x.terms);
+          const b = planOf(p, [p.entry], x.bound);
           if (p.row.length || p.column.length)
             return T.mul([
-              ...(p.row.length ? [factor(p.row, x.bound)] : []),
-              ...(p.column.length ? [factor(p.column, x.bound)] : []),
-              ...(p.entry.length ? [T.fn('exp', [bounded(p.entry, x.bound)])] : []),
+              ...(p.row.length ? [factor(p.row, b.row)] : []),
+              ...(p.column.length ? [factor(p.column, b.column)] : []),
+              ...(p.entry.length ? [T.fn('exp', [bounded(p.entry, b.entry)])] : []),
             ]);
         }
       }
@@ -182,12 +216,13 @@ export function separate(e: Tree): Tree {
             pb = partition(xb.terms);
           const shared = keyOf(pa.row) === keyOf(pb.row) && keyOf(pa.column) === keyOf(pb.column);
           if (shared && (pa.row.length || pa.column.length) && pa.entry.length && pb.entry.length) {
+            const b = planOf(pa, [pa.entry, pb.entry], Math.max(xa.bound, xb.bound));
             const rest =
-              sinhByExpm1(pa.entry, pb.entry, xa.bound) ??
-              T.fn('expdiff', [bounded(pa.entry, xa.bound), bounded(pb.entry, xb.bound), d]);
+              sinhByExpm1(pa.entry, pb.entry, b.entry) ??
+              T.fn('expdiff', [bounded(pa.entry, b.entry), bounded(pb.entry, b.entry), d]);
             return T.mul([
-              ...(pa.row.length ? [factor(pa.row, xa.bound)] : []),
-              ...(pa.column.length ? [factor(pa.column, xa.bound)] : []),
+              ...(pa.row.length ? [factor(pa.row, b.row)] : []),
+              ...(pa.column.length ? [factor(pa.column, b.column)] : []),
               rest,
             ]);
           }

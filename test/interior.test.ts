@@ -130,6 +130,51 @@ describe('interior regime', () => {
       expect(Number.isNaN(probe.nngp(0.1, 0.9, 1.1)), id).toBe(false);
     }
     expect(checked).toBeGreaterThanOrEqual(3);
+    // An exact per-entry exponent past 256 is declined too: e^(4 cov12) = e^-724 is subnormal,
+    // and e^256 e^256 would bring that product back into range, finite and wrong.
+    const src = 'exp(var1 + var2 + 4*cov12)';
+    const k = compile(src);
+    const stable = compile(src, { interior: false });
+    expect(closed(k).interior.emitted).not.toBe('none');
+    for (const p of [
+      [-181, 256, 256],
+      [180, 250, 260],
+    ] as [number, number, number][])
+      expect(Object.is(k.nngp(...p), stable.nngp(...p)), `${src} at ${p}`).toBe(true);
+  });
+
+  it('kernel() with per-column values (a scratch array, one slot or several) gives the scalar functions bit for bit', () => {
+    // Rows and columns of different lengths (cov2 given), variances from 0.01 (per-row and
+    // per-column factors declined) to 9, cov12 of either sign; then a smaller call after a
+    // larger one (the scratch array is reused), and the nngp-only loop.
+    let withColumns = 0;
+    for (const id of ['exp', 'sin', 'cos', 'rbf', 'exp_normalized']) {
+      const k = kernels.find(([i]) => i === id)![1];
+      const parts = closed(k).module;
+      const slots = parts.fused.columns.exports.length;
+      if (slots) withColumns++;
+      for (const [n1, n2] of [
+        [5, 7],
+        [3, 2],
+      ] as const) {
+        const cov1 = Float64Array.from({ length: n1 }, (_, i) => [0.01, 1, 0.3, 9, 1.7][i]!);
+        const cov2 = Float64Array.from({ length: n2 }, (_, j) => [2, 0.05, 1.1, 0.6, 4, 0.2, 1][j]!);
+        const nngp = Float64Array.from({ length: n1 * n2 }, (_, idx) => {
+          const [i, j] = [Math.floor(idx / n2), idx % n2];
+          return (((idx % 5) - 2) / 3) * Math.sqrt(cov1[i]! * cov2[j]!);
+        });
+        const ntk = Float64Array.from({ length: n1 * n2 }, () => 1);
+        const both = k.kernel({ nngp, ntk, cov1, cov2 });
+        const only = k.kernel({ nngp, cov1, cov2 });
+        for (let idx = 0; idx < n1 * n2; idx++) {
+          const p = [nngp[idx]!, cov1[Math.floor(idx / n2)]!, cov2[idx % n2]!] as const;
+          expect(Object.is(both.nngp[idx], k.nngp(...p)), `${id} nngp ${p}`).toBe(true);
+          expect(Object.is(both.ntk![idx], k.dNngp(...p)), `${id} ntk ${p}`).toBe(true);
+          expect(Object.is(only.nngp[idx], k.nngp(...p)), `${id} nngp only ${p}`).toBe(true);
+        }
+      }
+    }
+    expect(withColumns).toBeGreaterThanOrEqual(4);
   });
 
   it('leaves the bound, zero inputs and the outside to the stable code (bit for bit), or to a near regime within its measured deviation', () => {

@@ -96,7 +96,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   ): string[] => {
     if (!fast) return [];
     // Without certificates only a non-finite value (rare) leaves the block: the scalar functions redo that entry.
-    if (fast.certificatesOf.every((c) => c.length === 0))
+    if (fast.certificatesOf.every((c) => c.length === 0) && !fast.folded)
       return [
         ...stmts([INTERIOR_TEST]),
         `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
@@ -179,7 +179,8 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   };
   const storeK = (v: Code) => `outK[idx] = ${v.text};`;
   const storeT = (v: Code) => `outT[idx] = T[idx]${bang} * ${v.text};`;
-  const hasCertificates = (fast: PlainBlock | undefined) => !!fast && fast.certificatesOf.some((c) => c.length > 0);
+  const hasCertificates = (fast: PlainBlock | undefined) =>
+    !!fast && (fast.folded || fast.certificatesOf.some((c) => c.length > 0));
   const fusedFlags = hasCertificates(m.fused.interior) || m.fused.near ? ['doneK', 'doneT'] : [];
   const [fn, fd] = m.fused.values as [Code, Code];
   const redoK = 'outK[idx] = nngp(c0, v1, v2);';

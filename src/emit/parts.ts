@@ -188,6 +188,8 @@ export interface PlainBlock {
   readonly helpers: ReadonlySet<string>;
   /** Names whose statement is costly (a call, a root, a division): per-column candidates. */
   readonly costly: ReadonlySet<string>;
+  /** Some certificate is folded into a value (NaN where it fails), so values fail more than rarely. */
+  readonly folded: boolean;
 }
 
 /** The statements before the interior test: var1*var2 and cov12^2 in plain doubles. */
@@ -230,6 +232,7 @@ function plainBlock(trees: readonly Tree[], regime: 'interior' | 'near' = 'inter
     certificatesOf,
     helpers: new Set([...b.helpers].filter((h) => h !== 'dd')),
     costly: b.costly,
+    folded: b.folded,
   };
 }
 
@@ -345,7 +348,8 @@ function loop(trees: Tree[], interiorTrees?: Tree[], nearTrees?: Tree[]): Loop &
   const inner = [...loads(stable.exports), ...rest];
   const outer = hoisted.outer;
   // The redo path (checks) calls the scalar functions with all three inputs.
-  const inputs = inputsOf(statements, values);
+  // After hoisting: what the rows and entries still read (a value hoisted per column reads no v2 there).
+  const inputs = inputsOf([...outer, ...first, ...inner], values);
   if (checks.length || interiorTrees || nearTrees) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
   const helpers = helpersOf(b.helpers, statements, needs);
   let near: Loop['near'];

@@ -67,6 +67,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
   readonly certificates: Code[] = [];
   /** The key of the plainsum or argbound node each certificate checks (the same index). */
   readonly certificateKeys: string[] = [];
+  /** Whether some certificate is folded into its value (NaN where it fails: argbound with a floor). */
+  folded = false;
 
   /**
    * @param plainRegime code for a plain-double regime (interior.ts), which may spell a value
@@ -278,8 +280,12 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         // least that), the certificate is the value itself: NaN where it fails, which makes
         // the exponential and the product NaN, so the entry takes the stable code; tested once
         // per row or column where the loop hoists it, not per entry.
-        if (e.name === 'argbound' && e.args[2])
-          return js`${magnitude} <= ${bound} && ${magnitude} >= ${this.val(e.args[2])} ? ${sum} : NaN`;
+        const floor = e.name === 'argbound' ? e.args[2] : undefined;
+        if (floor) {
+          this.folded = true;
+          const atLeast = floor.k === 'num' && Q.isZero(floor.v) ? lit('') : js` && ${magnitude} >= ${this.val(floor)}`;
+          return js`${magnitude} <= ${bound}${atLeast} ? ${sum} : NaN`;
+        }
         this.certificates.push(
           e.name === 'plainsum' ? js`Math.abs(${sum}) >= ${bound} * ${magnitude}` : js`${magnitude} <= ${bound}`,
         );
