@@ -169,7 +169,11 @@ export function cost(es: readonly Tree[], exact: boolean): number {
         const cheap = ['abs', 'sign', 'min', 'max', 'clip', 'where', 'lt', 'le', 'gt', 'ge', 'eq', 'ne', 'nearbound'];
         const dd = ['dd', 'ddq', 'csum', 'expdd'].includes(e.name);
         // A double-double group's own operations are its arguments' (weighted); expdd also calls exp.
-        total += e.name === 'expdd' ? 10 : dd ? 0 : cheap.includes(e.name) ? 1 : 10;
+        // A certificate (plainsum, argbound) sums its terms' magnitudes and compares: a term's worth each.
+        const certificate = e.name === 'plainsum' || e.name === 'argbound';
+        const terms = e.args[0]?.k === 'add' ? e.args[0].terms.length : 1;
+        total +=
+          e.name === 'expdd' ? 10 : dd ? 0 : certificate ? weight * (terms + 1) : cheap.includes(e.name) ? 1 : 10;
         return e.args.forEach((a) => visit(a, dd ? DOUBLE_DOUBLE : weight));
       }
     }
