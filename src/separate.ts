@@ -21,18 +21,21 @@ export const SEPARATION_RULES = [
     precondition:
       'R reads only var1, C only var2; each factor certified (argbound) within the normal range, x as the whole was',
     why: 'exp(R) is computed once per row and exp(C) once per column: one exponential per entry instead of one, with a narrower certificate (|x| instead of |R| + |C| + |x|)',
+    example: 'exp(2*cov12 - var1 - var2)',
   },
   {
     name: 'expdiff-of-shared',
     identity: 'exp(R + C + x) - exp(R + C + y) = exp(R) * exp(C) * (exp(x) - exp(y))',
     precondition: 'both exponents share the same per-row part R and per-column part C',
     why: 'the difference (expm1 where it cancels) runs on the per-entry parts only',
+    example: 'exp(cov12 - var1/2 - var2/2) - exp(2*cov12 - var1/2 - var2/2)',
   },
   {
     name: 'sinh-cosh-by-expm1',
     identity: 'exp(x) - exp(-x) = sign(x) (u + u/(1 + u)), exp(x) + exp(-x) = (1 + u) + 1/(1 + u), u = expm1(|x|)',
     precondition: 'none (1 + u = e^|x| ≥ 1 never cancels); both spellings share one expm1',
     why: 'one expm1 and one division per entry instead of an exp and an expm1 (or two exps), no cancellation at small x',
+    example: '(exp(cov12) + exp(-cov12))*exp(-(var1 + var2)/2)',
   },
 ] as const;
 

@@ -48,11 +48,27 @@ function plainTrees(source: string, params?: Record<string, number>) {
 }
 
 describe('separation of exponentials (separate.ts)', () => {
-  it('documents each rule: its identity, precondition and why it helps', () => {
+  it('documents each rule (identity, precondition, why) and each fires on its example', () => {
+    const reads = (e: Tree, v: 'var1' | 'var2') => E.mentions(e, v);
+    const fn = (e: Tree, name: string, pred: (x: Tree & { k: 'fn' }) => boolean) =>
+      count(e, (x) => x.k === 'fn' && x.name === name && pred(x as Tree & { k: 'fn' })) > 0;
+    // What each rule leaves in the separated tree.
+    const fired: Record<string, (e: Tree) => boolean> = {
+      'exp-of-sum': (e) => fn(e, 'exp', (x) => reads(x, 'var1') && !reads(x, 'var2') && !readsCov(x)),
+      'expdiff-of-shared': (e) => fn(e, 'expdiff', (x) => x.args.every((a) => !reads(a, 'var1') && !reads(a, 'var2'))),
+      'sinh-cosh-by-expm1': (e) =>
+        fn(e, 'expm1', () => true) &&
+        !fn(e, 'expdiff', () => true) &&
+        perEntry(e) === count(e, (x) => x.k === 'fn' && x.name === 'expm1'),
+    };
+    expect(Object.keys(fired).sort()).toEqual(SEPARATION_RULES.map((r) => r.name).sort());
     for (const r of SEPARATION_RULES) {
       expect(r.identity.length, r.name).toBeGreaterThan(10);
       expect(r.precondition.length, r.name).toBeGreaterThan(5);
       expect(r.why.length, r.name).toBeGreaterThan(10);
+      const [before] = plainTrees(r.example);
+      expect(fired[r.name]!(before!), `${r.name} before`).toBe(false);
+      expect(fired[r.name]!(separate(before!)), `${r.name} on ${r.example}`).toBe(true);
     }
   });
 
@@ -60,6 +76,7 @@ describe('separation of exponentials (separate.ts)', () => {
     const sources = [
       ...catalog().map((e) => [e.source, e.params] as const),
       ...EXTRA.map((s) => [s, undefined] as const),
+      ...SEPARATION_RULES.map((r) => [r.example, undefined] as const),
     ];
     let changed = 0;
     for (const [source, params] of sources)
@@ -82,7 +99,7 @@ describe('separation of exponentials (separate.ts)', () => {
         expect(compared, `${source} is defined at some sampled points`).toBeGreaterThan(POINTS.length / 2);
       }
     // exp, rbf, sin, cos (nngp and derivative each) and the extra sources.
-    expect(changed).toBeGreaterThanOrEqual(8 + EXTRA.length);
+    expect(changed).toBeGreaterThanOrEqual(8 + EXTRA.length + SEPARATION_RULES.length);
   });
 
   it('leaves one exponential per entry: exp-of-sum, expdiff-of-shared and sinh-cosh-by-expm1 fire', () => {
