@@ -20,7 +20,7 @@ export const SEPARATION_RULES = [
     identity: 'exp(R + C + x) = exp(R) * exp(C) * exp(x)',
     precondition:
       'R reads only var1, C only var2; each factor certified (argbound) within the normal range, x as the whole was',
-    why: 'exp(R) is computed once per row and exp(C) once per column: one exponential per entry instead of one, with a narrower certificate (|x| instead of |R| + |C| + |x|)',
+    why: 'exp(R) is computed once per row and exp(C) once per column, leaving per entry exp(x) with a narrower certificate (|x| instead of |R| + |C| + |x|), or none where the bounds of R and C bound x (planOf)',
     example: 'exp(2*cov12 - var1 - var2)',
   },
   {
@@ -237,8 +237,9 @@ export function separate(e: Tree): Tree {
 }
 
 /**
- * exp(x) - exp(y) with y = -x: u + u/(1 + u), u = expm1(x), negated if u is taken of y (of the
- * two, the exponent whose key sorts first, as the cosh pairing takes it: one expm1 for both).
+ * exp(x) - exp(y) with y = -x: sign(x)·(u + u/(1 + u)), u = expm1(|x|), negated if u is taken of
+ * y (of the two, the exponent whose key sorts first, as the cosh pairing takes it: one expm1 for
+ * both).
  */
 function sinhByExpm1(x: readonly Tree[], y: readonly Tree[], bound: number): Tree | undefined {
   if (keyOf(y) !== negationKey(x)) return undefined;
@@ -252,7 +253,7 @@ function sinhByExpm1(x: readonly Tree[], y: readonly Tree[], bound: number): Tre
 
 /**
  * In a sum, k·F·exp(x) + k·F·exp(-x) (F the same per-row and per-column factors) as
- * k·F·((1 + u) + 1/(1 + u)), u = expm1(x): the pair of a cosh, sharing the expm1 of a sinh.
+ * k·F·((1 + u) + 1/(1 + u)), u = expm1(|x|): the pair of a cosh, sharing the expm1 of a sinh.
  */
 function pairExponentials(terms: readonly Tree[]): Tree | undefined {
   // Each term as (coefficient and factors, the per-entry exponential's terms and bound).
