@@ -225,6 +225,18 @@ export function isPositiveSum(s: Expr): boolean {
 
 export { isNonnegSymbol } from './poly.js';
 
+/**
+ * What a tree reads, as a kernel loop sees it: var1 alone ('row': once per row), var2 alone
+ * ('column': once per column), cov12 (or gap, rho) or both variances ('entry'), or no input.
+ */
+export function readsOf(t: Tree): 'row' | 'column' | 'entry' | 'none' {
+  const v1 = E.mentions(t, 'var1');
+  const v2 = E.mentions(t, 'var2');
+  const entry = E.mentions(t, 'cov12') || E.mentions(t, 'gap') || E.mentions(t, 'rho');
+  if (entry || (v1 && v2)) return 'entry';
+  return v1 ? 'row' : v2 ? 'column' : 'none';
+}
+
 /** Does the value depend on the inputs (not a constant to fold)? `nearbound` reads them itself. */
 export function dependsOnInputs(e: Tree): boolean {
   return E.some(e, (x: Tree) => (x.k === 'sym' && x.name !== 'pi') || (x.k === 'fn' && x.name === 'nearbound'));

@@ -13,7 +13,7 @@
 // - it is cheaper, counting its run-time fallbacks (ACCEPT.maxCost): an output whose
 //   certificates fail runs the stable code as well, so a candidate that often fails is slower.
 // Of those accepted, the least expected cost wins; otherwise the module has no such regime.
-import { isPolynomial, shareOneSign, substituteGap } from './domain.js';
+import { isPolynomial, readsOf, shareOneSign, substituteGap } from './domain.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import { buildModule, INTERIOR, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
@@ -123,16 +123,6 @@ export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checke
   }
 }
 
-/** Whether a tree reads cov12 (or gap, rho) or both variances: work the kernel does per entry. */
-function perEntry(e: Tree): boolean {
-  return (
-    E.mentions(e, 'cov12') ||
-    E.mentions(e, 'gap') ||
-    E.mentions(e, 'rho') ||
-    (E.mentions(e, 'var1') && E.mentions(e, 'var2'))
-  );
-}
-
 /** What the stable code's prologue costs (exact products, the gap by two-sum): in operations. */
 const EXACT_PROLOGUE = 30;
 /** Double-double arithmetic, per operation, against plain doubles (two-product, two-sum, renormalisation). */
@@ -151,7 +141,7 @@ export function cost(es: readonly Tree[], exact: boolean): number {
     if (seen.has(e.key) || e.k === 'num' || e.k === 'sym') return;
     seen.add(e.key);
     // Work on var1 alone or var2 alone is done once per row or column of a kernel (emit/parts.ts).
-    if (!perEntry(e)) return;
+    if (readsOf(e) !== 'entry') return;
     switch (e.k) {
       case 'add':
         total += weight * (e.terms.length - 1);

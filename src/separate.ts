@@ -5,6 +5,7 @@
 // until its exponent is split by what each term reads (SEPARATION_RULES). A pure pass from
 // plain-regime trees to plain-regime trees; whether its result is used is decided by
 // measurement, as for every regime candidate.
+import { readsOf } from './domain.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import type { Tree } from './types.js';
@@ -41,17 +42,6 @@ export const SEPARATION_RULES = [
 
 /** How far a per-row or per-column exponent may go: e^±256 times a per-entry factor stays normal. */
 const FACTOR_BOUND = 256;
-
-type Reads = 'row' | 'column' | 'entry' | 'none';
-
-/** What a term reads: var1 alone (row), var2 alone (column), anything with cov12 or both variances (entry). */
-function readsOf(t: Tree): Reads {
-  const v1 = E.mentions(t, 'var1');
-  const v2 = E.mentions(t, 'var2');
-  const entry = E.mentions(t, 'cov12') || E.mentions(t, 'gap') || E.mentions(t, 'rho');
-  if (entry || (v1 && v2)) return 'entry';
-  return v1 ? 'row' : v2 ? 'column' : 'none';
-}
 
 /**
  * A sum's terms by what they read; constants go with the per-row part where there is one, else

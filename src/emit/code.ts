@@ -119,9 +119,10 @@ export function hoist(
 /**
  * Per-column work: of `statements` (the inner loop's, in order), the declarations that depend
  * only on var2 (`v2`) and call a transcendental, a root or divide (`costly`), or read such a
- * value, computed once per column into a scratch array (`columns`, `slots` values per column)
- * instead of once per entry; the inner loop reads them back (`loads`) where `roots` or its other
- * statements need them. Cheap per-column work (a scaling of var2) stays inline: a load costs as much.
+ * value: `columns`, the statements computing them once per column, and `exports`, those the
+ * inner loop still reads (`roots` or its other statements), which it loads back from a scratch
+ * array (parts.ts); `inner`, the rest. Cheap per-column work (a scaling of var2) stays inline:
+ * a load costs as much.
  */
 export function hoistColumns(
   statements: readonly Statement[],

@@ -300,14 +300,18 @@ export interface Loop {
   readonly interior?: PlainBlock & { readonly outer: readonly Statement[] };
   /** The near regime's plain-double values on the prologue: per-row and per-entry statements. */
   readonly near?: PlainBlock & { readonly outer: readonly Statement[] };
-  /** Per-column work, computed before the rows into `cols` (`count` values per column), read back by name. */
+  /**
+   * Per-column work (hoistColumns), computed before the rows into `cols`, one slot per exported
+   * name per column (`cols[j * exports.length + m]`), read back by name where a part needs it.
+   */
   readonly columns: { readonly statements: readonly Statement[]; readonly exports: readonly string[] };
 }
 
 /**
  * One kernel loop body, unguarded (ddasm.ts): one NaN test per entry instead of a select per
  * error term; an entry that fails it (an overflow somewhere, or NaN input) is redone by the
- * guarded scalar functions. Per-row work (the split of var1) is hoisted out of the inner loop.
+ * guarded scalar functions. Per-row work (the split of var1) is hoisted out of the inner loop,
+ * and costly per-column work (an exponential of var2) out of the rows.
  */
 function loop(trees: Tree[], interiorTrees?: Tree[], nearTrees?: Tree[]): Loop & { helpers: ReadonlySet<string> } {
   const b = new ValueCode('t', false);
