@@ -29,7 +29,8 @@ const same = (a: Float64Array | undefined, b: Float64Array | undefined) =>
   a === undefined ? b === undefined : !!b && a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
 
 describe('parallelKernel', () => {
-  for (const id of ['relu', 'gelu', 'erf', 'sign']) {
+  // sin and exp_normalized compute per-column values (one scratch array per worker's module).
+  for (const id of ['relu', 'gelu', 'erf', 'sign', 'sin', 'exp_normalized']) {
     it(`${id}: the same doubles as kernel() on 2 and 3 threads, with and without ntk and cov2`, () => {
       const k = compileActivation(id);
       for (const threads of [2, 3]) {
