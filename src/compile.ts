@@ -1,7 +1,7 @@
 // The pipeline: parse → lower → simplify → differentiate → simplify → stabilize → emit.
 import { lower, lowerProgram } from './lower.js';
 import { differentiate } from './differentiate.js';
-import { buildModule, printModule, type ModuleParts } from './emit/index.js';
+import { buildModule, DOMAIN_BOUND, interiorDomainOf, printModule, type ModuleParts } from './emit/index.js';
 import { parse } from './parse.js';
 import { effectiveParams } from './sourcefile.js';
 import { toMath } from './print.js';
@@ -450,13 +450,13 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   // (separate.ts). Not near the bound: there a large per-entry factor times small per-row and
   // per-column ones (e^c e^-v1/2 e^-v2/2 on the diagonal) compounds roundings that the stable
   // code's exponent, cancelled exactly, does not (sin's derivative measured 1.03 bits outside).
+  // The separated exponents are bounded by the domain the trees run in (parts.ts interiorDomainOf).
   const plain = (name: RegimeCandidate['name'], keep: string[], lostBits: number, split = true) => {
-    const form = (t: Tree) => plainTree(t, new Set(keep), false, lostBits);
-    return {
-      name,
-      nngp: split ? separate(form(trees.nngp)) : form(trees.nngp),
-      dNngp: split ? separate(form(trees.dNngp)) : form(trees.dNngp),
-    };
+    const nngp = plainTree(trees.nngp, new Set(keep), false, lostBits);
+    const dNngp = plainTree(trees.dNngp, new Set(keep), false, lostBits);
+    if (!split) return { name, nngp, dNngp };
+    const domain = DOMAIN_BOUND[interiorDomainOf(nngp, dNngp)];
+    return { name, nngp: separate(nngp, domain), dNngp: separate(dNngp, domain) };
   };
   const candidates: RegimeCandidate[] = [
     { name: 'normal form', nngp: derived.nngp, dNngp: derived.dNngp },

@@ -16,7 +16,8 @@
 import { isPolynomial, readsOf, shareOneSign, substituteGap } from './domain.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
-import { buildModule, INTERIOR, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
+import { buildModule, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
+import { inDomain, interiorDomainOf, type InteriorDomain } from './emit/parts.js';
 import { needsOf } from './emit/parts.js';
 import { doubleFunction } from './evaluate.js';
 import { bitsOfError, rng, samplePoints } from './measure.js';
@@ -212,12 +213,79 @@ function ordinal(x: number): bigint {
   return i < 0n ? -(i & 0x7fffffffffffffffn) : i;
 }
 
-/** The interior sample: interior and large/small-scale points with cov12² ≤ INTERIOR·var1·var2, and rho = 0. */
-function interiorPoints(): [number, number, number][] {
-  const pts = [...samplePoints('interior', POINTS, 901), ...samplePoints('scale', POINTS / 2, 902)].filter(
-    ([c, v1, v2]) => c * c <= INTERIOR * v1 * v2,
+/**
+ * Where a regime's candidate is measured: `points` for its deviation from the stable code,
+ * `typical` groups of a layer's entries for its fallback rate (the worst group sets it), and
+ * `groupsOfTruth` for its error against the truth, group by group (a candidate as accurate on
+ * average can still lose at large or small variances), TRUTH_POINTS points each.
+ */
+interface Samples {
+  readonly points: readonly [number, number, number][];
+  readonly typical: readonly (readonly [number, number, number][])[];
+  readonly groupsOfTruth: readonly (readonly [number, number, number][])[];
+  readonly truthPoints: readonly [number, number, number][];
+  /** Per truth point, its group's index. */
+  readonly groupOf: readonly number[];
+}
+
+function samples(
+  points: [number, number, number][],
+  typical: [number, number, number][][],
+  groups: [number, number, number][][],
+): Samples {
+  const groupsOfTruth = groups.map((g) => g.slice(0, TRUTH_POINTS));
+  return {
+    points,
+    typical,
+    groupsOfTruth,
+    truthPoints: groupsOfTruth.flat(),
+    groupOf: groupsOfTruth.flatMap((g, i) => g.map(() => i)),
+  };
+}
+
+/**
+ * The interior regime's samples within its domain: interior and large/small-scale points, and
+ * rho = 0; typical entries, normalised and not (the interior sample spans decades of scale,
+ * where an exponent's certificate fails, but a layer's kernel does not). Where the domain reaches
+ * the bound ('projection'), near-bound points and typical near-bound entries of either sign too:
+ * such a regime runs on correlated and anti-correlated data alike.
+ */
+function interiorSamples(domain: InteriorDomain): Samples {
+  const within = (pts: [number, number, number][]) => pts.filter(([c, v1, v2]) => inDomain(domain, c, v1, v2));
+  const wide = domain === 'projection';
+  const near = typicalNearPoints();
+  return samples(
+    within([
+      ...samplePoints('interior', POINTS, 901),
+      ...samplePoints('scale', POINTS / 2, 902),
+      ...(wide ? samplePoints('near', POINTS / 2, 904) : []),
+      [0, 1, 1],
+      [0, 0.3, 7],
+      [1e-3, 1, 1],
+    ]),
+    [...typicalPoints(), ...(wide ? [near.filter(([c]) => c >= 0), near.filter(([c]) => c < 0)] : [])].map(within),
+    [
+      samplePoints('interior', TRUTH_POINTS, 911),
+      samplePoints('scale', 2 * TRUTH_POINTS, 912),
+      ...(wide ? [samplePoints('near', 2 * TRUTH_POINTS, 913)] : []),
+    ].map(within),
   );
-  return [...pts, [0, 1, 1], [0, 0.3, 7], [1e-3, 1, 1]];
+}
+
+/**
+ * The near regime's samples: points near the bound, on the diagonal, and interior and scale
+ * points; its fallback rate on the sampled entries the interior test leaves to it (`outside`) and
+ * on typical near-bound entries on each side of cov12 = 0, the worst: the near regime must pay on
+ * correlated and anti-correlated data alike (which one a user has is not known here).
+ */
+function nearSamples(outside: (p: readonly number[]) => boolean): Samples {
+  const points = nearPoints();
+  const near = typicalNearPoints().filter(outside);
+  return samples(
+    points,
+    [points.filter(outside), near.filter(([c]) => c >= 0), near.filter(([c]) => c < 0)],
+    [samplePoints('near', TRUTH_POINTS, 913), samplePoints('diagonal', TRUTH_POINTS / 2, 914)],
+  );
 }
 
 /**
@@ -305,24 +373,15 @@ export function chooseRegime<K extends Kernel>(
   if (base > MAX_MEASURED_COST) return { choice: { emitted: 'none', tried: [] } };
   // The source as written, in doubles: a candidate must not be less accurate than it and the stable code both.
   const asWritten = { nngp: doubleFunction(exact.written.nngp), dNngp: doubleFunction(exact.written.dNngp) };
-  const inside = ([c, v1, v2]: readonly number[]) => c! * c! <= INTERIOR * v1! * v2!;
-  const points = regime === 'interior' ? interiorPoints() : nearPoints();
-  const typical =
-    regime === 'interior'
-      ? typicalPoints().map((g) => g.filter(inside))
-      : [typicalNearPoints().filter((p) => !inside(p))];
-  // The truth per domain group (each checked on its own: a candidate as accurate on average can
-  // still lose at large or small variances), TRUTH_POINTS points each.
-  const groupsOfTruth: readonly (readonly [number, number, number][])[] = (
-    regime === 'interior'
-      ? [
-          samplePoints('interior', TRUTH_POINTS, 911).filter(inside),
-          samplePoints('scale', 2 * TRUTH_POINTS, 912).filter(inside),
-        ]
-      : [samplePoints('near', TRUTH_POINTS, 913), samplePoints('diagonal', TRUTH_POINTS / 2, 914)]
-  ).map((g) => g.slice(0, TRUTH_POINTS));
-  const truthPoints = groupsOfTruth.flat();
-  const groupOf = groupsOfTruth.flatMap((g, i) => g.map(() => i));
+  // The near regime runs wherever the module's interior test fails.
+  const outside = (domain: InteriorDomain) => (p: readonly number[]) => !inDomain(domain, p[0]!, p[1]!, p[2]!);
+  const moduleDomain = input.interior ? interiorDomainOf(input.interior.nngp, input.interior.dNngp) : 'half';
+  const samples = new Map<InteriorDomain, Samples>();
+  const samplesOf = (domain: InteriorDomain): Samples => {
+    let s = samples.get(domain);
+    if (!s) samples.set(domain, (s = regime === 'interior' ? interiorSamples(domain) : nearSamples(outside(domain))));
+    return s;
+  };
   const tried: RegimeTrial[] = [];
   // Candidates that come out the same (no compensated sum to keep, no sum to certify) are measured once.
   const byTrees = new Map<string, RegimeCandidate>();
@@ -333,14 +392,21 @@ export function chooseRegime<K extends Kernel>(
     .map((c) => ({ c, cost: cost([c.nngp, c.dNngp], regime === 'near') }))
     .filter(({ cost }) => cost < ACCEPT.maxCost * base)
     .sort((a, b) => a.cost - b.cost);
-  // The truth at the first TRUTH_POINTS points, computed once, only if a candidate needs it.
-  let truths: (readonly [number, number])[] | undefined;
-  const truthTable = () =>
-    (truths ??= truthPoints.map(([c, v1, v2]) => {
-      const [n, d] = truthsOfRegularForms([exact.nngp, exact.dNngp], c, v1, v2, false);
-      const value = (t: typeof n) => (t?.kind === 'value' ? t.value : NaN);
-      return [value(n), value(d)] as const;
-    }));
+  // The truth at each sample's truth points, computed once per sample, only if a candidate needs it.
+  const truths = new Map<Samples, (readonly [number, number])[]>();
+  const truthTable = (s: Samples) => {
+    let t = truths.get(s);
+    if (!t)
+      truths.set(
+        s,
+        (t = s.truthPoints.map(([c, v1, v2]) => {
+          const [n, d] = truthsOfRegularForms([exact.nngp, exact.dNngp], c, v1, v2, false);
+          const value = (t: typeof n) => (t?.kind === 'value' ? t.value : NaN);
+          return [value(n), value(d)] as const;
+        })),
+      );
+    return t;
+  };
   // Every candidate that could beat the best accepted so far (its cost alone below that one's
   // expected cost) is measured; the accepted one with the least expected cost is emitted.
   let best: { name: RegimeCandidate['name']; expected: number; parts: ModuleParts; module: K } | undefined;
@@ -354,6 +420,9 @@ export function chooseRegime<K extends Kernel>(
       tried.push({ name: c.name, cost: k, meanBits: 0, maxUlps: 0, fallback: NaN, rejected: 'the stable code itself' });
       continue;
     }
+    // Where the candidate runs: the interior regime by what its trees read, the near regime where the module's interior does not.
+    const sample = samplesOf(regime === 'interior' ? interiorDomainOf(c.nngp, c.dNngp) : moduleDomain);
+    const { points, typical, groupsOfTruth, truthPoints, groupOf } = sample;
     const parts = buildModule({ ...input, [regime]: { nngp: c.nngp, dNngp: c.dNngp } });
     const mod = instantiate(parts);
     const deviation = { nngp: { bits: 0, max: 0 }, dNngp: { bits: 0, max: 0 } };
@@ -369,15 +438,8 @@ export function chooseRegime<K extends Kernel>(
         );
       const rate = (pts: readonly [number, number, number][]) =>
         pts.length ? pts.filter(fellBack).length / pts.length : 0;
-      // The interior: typical entries, normalised and not, the worse (the interior sample spans
-      // decades of scale, where an exponent's certificate fails, but a layer's kernel does not).
-      if (regime === 'interior') return Math.max(...typical.map(rate));
-      // Near the bound, the entries outside the interior, and typical entries on each side of
-      // cov12 = 0, the worse: the near regime must pay on correlated and anti-correlated data
-      // alike (which one a user has is not known here; interior entries mix both signs in any data).
-      const near = typical[0]!;
-      const traffic = points.filter((p) => !inside(p));
-      return Math.max(rate(traffic), rate(near.filter(([c]) => c >= 0)), rate(near.filter(([c]) => c < 0)));
+      // Each group of typical entries (interior.ts Samples), the worst.
+      return Math.max(...typical.map(rate));
     };
     for (const [x, v1, v2] of points) {
       for (const f of ['nngp', 'dNngp'] as const) {
@@ -404,7 +466,7 @@ export function chooseRegime<K extends Kernel>(
       // Sums of bits per group: candidate, stable and as written, nngp ([0]) and d ([1]).
       const perGroup = groupsOfTruth.map(() => ({ candidate: [0, 0], stable: [0, 0], written: [0, 0] }));
       let counted = 0;
-      truthTable().forEach(([tn, td], i) => {
+      truthTable(sample).forEach(([tn, td], i) => {
         const [x, v1, v2] = truthPoints[i]!;
         if (!Number.isFinite(tn) || !Number.isFinite(td)) return;
         counted++;

@@ -103,22 +103,24 @@ const bounded = (terms: readonly Tree[], b: number) =>
 
 /**
  * The bounds of a separated exponent's parts. Where the per-row and per-column parts are exact
- * (a·var1, b·var2) and the per-entry one is k·cov12, the interior's own condition bounds the
- * latter: |k·cov12| ≤ |k|·√(var1·var2/2) = |k|·√(|R|·|C|/(2|ab|)), so per-row and per-column
- * bounds of min(FACTOR_BOUND, FACTOR_BOUND·√(2|ab|)/|k|) keep it within FACTOR_BOUND, and the
- * entry needs no test of its own (separate() runs on interior candidates only).
+ * (a·var1, b·var2) and the per-entry one is k·cov12, the regime's own condition, cov12² ≤
+ * m·var1·var2 (m = `domain`, parts.ts DOMAIN_BOUND), bounds the latter: |k·cov12| ≤
+ * |k|·√(m·var1·var2) = |k|·√(m·|R|·|C|/|ab|), so per-row and per-column bounds of
+ * min(FACTOR_BOUND, FACTOR_BOUND·√(|ab|/m)/|k|) keep it within FACTOR_BOUND, and the entry needs
+ * no test of its own (separate() runs on interior candidates only).
  */
 function planOf(
   p: { row: Tree[]; column: Tree[]; entry: Tree[] },
   entries: readonly Tree[][],
   bound: number,
+  domain: number,
 ): { row: number; column: number; entry: number } {
   const own = (terms: readonly Tree[]) => (exact(terms) ? FACTOR_BOUND : bound);
   const exactAll = exact(p.row) && exact(p.column) && entries.every((e) => e.length === 0 || exact(e));
   if (!exactAll || !entries.some((e) => e.length)) return { row: own(p.row), column: own(p.column), entry: bound };
   const k = Math.max(...entries.filter((e) => e.length).map(coefficientOf));
   const ab = coefficientOf(p.row) * coefficientOf(p.column);
-  const b = Math.min(FACTOR_BOUND, 2 ** Math.floor(Math.log2((FACTOR_BOUND * Math.sqrt(2 * ab)) / k)));
+  const b = Math.min(FACTOR_BOUND, 2 ** Math.floor(Math.log2((FACTOR_BOUND * Math.sqrt(ab / domain)) / k)));
   return { row: b, column: b, entry: Infinity };
 }
 
@@ -165,33 +167,34 @@ const expm1Of = (terms: readonly Tree[], bound: number) => T.fn('expm1', [T.fn('
 /**
  * The plain tree with its exponentials split into per-row, per-column and per-entry factors,
  * where an exponent has a per-row or per-column part; the pairs exp(x) ± exp(-x) through one
- * expm1(x).
+ * expm1(x). `domain`: the largest cov12² / (var1·var2) where the tree runs (parts.ts DOMAIN_BOUND).
  */
-export function separate(e: Tree): Tree {
+export function separate(e: Tree, domain: number): Tree {
+  const inner = (x: Tree) => separate(x, domain);
   switch (e.k) {
     case 'num':
     case 'sym':
       return e;
     case 'add': {
-      const terms = e.terms.map(separate);
+      const terms = e.terms.map(inner);
       return pairExponentials(terms) ?? T.add(terms);
     }
     case 'mul':
       // A separated exponential's factors join the product (so that a sum can pair them).
       return T.mul(
         e.factors.flatMap((f) => {
-          const g = separate(f);
+          const g = inner(f);
           return f.k === 'fn' && (f.name === 'exp' || f.name === 'expdiff') && g.k === 'mul' ? g.factors : [g];
         }),
       );
     case 'pow':
-      return T.pow(separate(e.base), separate(e.exp));
+      return T.pow(inner(e.base), inner(e.exp));
     case 'fn': {
       if (e.name === 'exp') {
         const x = exponentOf(e.args[0]!);
         if (x) {
           const p = partition(x.terms);
-          const b = planOf(p, [p.entry], x.bound);
+          const b = planOf(p, [p.entry], x.bound, domain);
           if (p.row.length || p.column.length)
             return T.mul([
               ...(p.row.length ? [factor(p.row, b.row)] : []),
@@ -209,7 +212,7 @@ export function separate(e: Tree): Tree {
             pb = partition(xb.terms);
           const shared = keyOf(pa.row) === keyOf(pb.row) && keyOf(pa.column) === keyOf(pb.column);
           if (shared && (pa.row.length || pa.column.length) && pa.entry.length && pb.entry.length) {
-            const b = planOf(pa, [pa.entry, pb.entry], Math.max(xa.bound, xb.bound));
+            const b = planOf(pa, [pa.entry, pb.entry], Math.max(xa.bound, xb.bound), domain);
             const rest =
               sinhByExpm1(pa.entry, pb.entry, b.entry) ??
               T.fn('expdiff', [bounded(pa.entry, b.entry), bounded(pb.entry, b.entry), d]);
@@ -221,7 +224,7 @@ export function separate(e: Tree): Tree {
           }
         }
       }
-      return T.fn(e.name, e.args.map(separate));
+      return T.fn(e.name, e.args.map(inner));
     }
   }
 }

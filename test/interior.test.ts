@@ -5,6 +5,7 @@ import { ACCEPT, plainTree } from '../src/interior.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, samplePoints } from '../src/measure.js';
 import { INTERIOR, printModule } from '../src/emit/module.js';
+import { inDomain } from '../src/emit/index.js';
 import { instantiate } from '../src/compile.js';
 import { closed } from './helpers.js';
 
@@ -27,24 +28,23 @@ describe('interior regime', () => {
   });
 
   // Per regime: the points the choice never saw (both signs of cov12 near the bound), and how many maps have one.
+  const nearPoints = samplePoints('near', 80, 41).flatMap(([c, v1, v2]) => [
+    [c, v1, v2],
+    [-c!, v1, v2],
+  ]) as [number, number, number][];
   const regimes = [
     { regime: 'interior', points: POINTS, least: 6 },
-    {
-      regime: 'near',
-      points: samplePoints('near', 80, 41).flatMap(([c, v1, v2]) => [
-        [c, v1, v2],
-        [-c!, v1, v2],
-      ]),
-      least: 2,
-    },
+    { regime: 'near', points: nearPoints, least: 2 },
   ] as const;
-  for (const { regime, points, least } of regimes)
+  for (const { regime, points: pointsOf, least } of regimes)
     it(`an emitted ${regime} regime agrees with the stable code as measured (ACCEPT), also where the choice never looked`, () => {
       let emitted = 0;
+      let wide = 0;
       for (const [id, k] of kernels) {
         const choice = closed(k)[regime];
+        const domain = closed(k).module.domain;
         if (choice.emitted === 'none') {
-          if (regime === 'interior') expect(k.code, id).not.toContain(`if (icc <= ${INTERIOR} * ipp`);
+          if (regime === 'interior') expect(k.code, id).not.toContain(`if (icc <= `);
           for (const t of choice.tried) expect(t.rejected, `${id} ${t.name}`).toBeTruthy();
           continue;
         }
@@ -57,6 +57,12 @@ describe('interior regime', () => {
         // Against the module without the regimes, at points the choice never saw.
         const entry = catalog().find((e) => e.id === id)!;
         const stable = compile(entry.source, { params: entry.params, interior: false });
+        // An interior regime that reaches the bound (trees reading no gap) is checked there too, on both sides.
+        if (regime === 'interior' && domain === 'projection') wide++;
+        const points =
+          regime === 'interior' && domain === 'projection'
+            ? [...pointsOf, ...nearPoints.filter(([c, v1, v2]) => inDomain(domain, c, v1, v2))]
+            : pointsOf;
         for (const [c, v1, v2] of points)
           for (const f of ['nngp', 'dNngp'] as const) {
             const a = stable[f](c!, v1!, v2!),
@@ -69,6 +75,8 @@ describe('interior regime', () => {
           }
       }
       expect(emitted, `maps with a ${regime} regime`).toBeGreaterThanOrEqual(least);
+      // exp, sin, cos, rbf and exp_normalized read no gap: their interior regime runs up to the bound.
+      if (regime === 'interior') expect(wide, 'interior regimes up to the bound').toBeGreaterThanOrEqual(4);
     });
 
   it('keeps angle = pi/2 at (0, 0) where a plain regime splits (q/pi) angle (zero variances, near regime)', () => {
@@ -189,7 +197,7 @@ describe('interior regime', () => {
         [0, 0, -0],
         [0, 1, 0],
         [-0, 0, 2],
-      ].filter(([c, v1, v2]) => !(c! * c! <= INTERIOR * v1! * v2! && v1! * v2! > 0)) as [number, number, number][];
+      ].filter(([c, v1, v2]) => !inDomain(closed(k).module.domain, c!, v1!, v2!)) as [number, number, number][];
       const near = closed(k).near;
       for (const p of pts)
         for (const f of ['nngp', 'dNngp'] as const) {

@@ -6,7 +6,8 @@ import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import * as E from '../src/expr.js';
 import { plainTree } from '../src/interior.js';
 import { samplePoints } from '../src/measure.js';
-import { SEPARATION_RULES, separate } from '../src/separate.js';
+import { DOMAIN_BOUND } from '../src/emit/index.js';
+import { SEPARATION_RULES, separate as separateIn } from '../src/separate.js';
 import { catalog, compile } from '../src/index.js';
 import type { Tree } from '../src/types.js';
 import { closed } from './helpers.js';
@@ -41,6 +42,9 @@ const readsCov = (e: Tree) => E.mentions(e, 'cov12') || E.mentions(e, 'gap') || 
 /** Calls of exp or expm1 whose argument reads cov12: what runs per entry. */
 const perEntry = (e: Tree) =>
   count(e, (x) => x.k === 'fn' && (x.name === 'exp' || x.name === 'expm1' || x.name === 'expdiff') && readsCov(x));
+
+/** Separated as for the interior regime away from the bound (cov12² ≤ var1·var2/2). */
+const separate = (t: Tree) => separateIn(t, DOMAIN_BOUND.half);
 
 function plainTrees(source: string, params?: Record<string, number>) {
   const ir = closed(compile(source, { ...(params ? { params } : {}), interior: false }));
@@ -135,5 +139,27 @@ describe('separation of exponentials (separate.ts)', () => {
     });
     // -var1^2/2 rounds: its exponent's own bound (2); -var2/4 is exact: 256; 3*cov12 rounds: 2.
     expect([...bounds].sort((a, b) => a - b)).toEqual([2, 256]);
+  });
+
+  it("bounds exact per-row and per-column parts by the regime's domain, so that the per-entry part needs no test", () => {
+    // exp(var1 + var2/2 + cov12), all parts exact: |cov12| ≤ √(m·var1·var2) ≤ 256 where var1 ≤ B
+    // and var2/2 ≤ B, with B = 256·√(1/2 / m): 256 where cov12² ≤ var1·var2/2, 181 → 128 up to the bound.
+    const [n] = plainTrees('exp(var1 + var2/2 + cov12)');
+    const boundsIn = (domain: number) => {
+      const out = new Set<number>();
+      count(separateIn(n!, domain), (x) => {
+        if (x.k === 'fn' && x.name === 'argbound') out.add(Number((x.args[1] as Tree & { k: 'num' }).v.n));
+        return false;
+      });
+      return [...out];
+    };
+    expect(boundsIn(DOMAIN_BOUND.half)).toEqual([256]);
+    expect(boundsIn(DOMAIN_BOUND.projection)).toEqual([128]);
+    // The bound holds: at the largest admitted variances the per-entry exponent stays within 256.
+    for (const [domain, b] of [
+      [DOMAIN_BOUND.half, 256],
+      [DOMAIN_BOUND.projection, 128],
+    ] as const)
+      expect(Math.sqrt(domain * b * (2 * b))).toBeLessThanOrEqual(256);
   });
 });

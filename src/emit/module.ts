@@ -18,7 +18,7 @@ import { printMixture } from './mixture.js';
 import { type Code, type Statement, type Target, commentText, printStatement } from './code.js';
 import {
   buildModule,
-  INTERIOR,
+  domainTest,
   INTERIOR_TEST,
   type EmitInput,
   type PlainBlock,
@@ -50,6 +50,8 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const bang = ts ? '!' : '';
   const ind = (lines: readonly string[], k: number) => lines.map((l) => ' '.repeat(k) + l).join('\n');
   const stmts = (ss: readonly Statement[]) => ss.map((s) => printStatement(s, target));
+  // The interior regime's test (parts.ts interiorDomainOf), on ipp and icc (INTERIOR_TEST).
+  const inside = domainTest(m.domain);
   // An output's store, skipped where the interior regime already stored it (`done`).
   const unless = (done: string | undefined, line: string) => (done ? `if (!${done}) ${line}` : line);
   const store = (l: Loop, fast: string[], slow: string[], done: (string | undefined)[]) => {
@@ -81,7 +83,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     fast
       ? [
           ...stmts([INTERIOR_TEST]),
-          `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
+          `if (${inside}) {`,
           ...stmts(fast.statements).map((l) => '  ' + l),
           `  if (${certified(fast, 0)}) return ${fast.values[0]!.text};`,
           '}',
@@ -99,7 +101,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     if (fast.certificatesOf.every((c) => c.length === 0) && !fast.folded)
       return [
         ...stmts([INTERIOR_TEST]),
-        `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
+        `if (${inside}) {`,
         ...stmts(fast.statements).map((l) => '  ' + l),
         `  if (${fast.values.map((_, i) => certified(fast, i)).join(' && ')}) { ${fast.values.map((v, i) => stores[i]!(v)).join(' ')} }`,
         `  else { ${redo.join(' ')} }`,
@@ -109,14 +111,14 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     if (flags.length <= 1)
       return [
         ...stmts([INTERIOR_TEST]),
-        `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
+        `if (${inside}) {`,
         ...stmts(fast.statements).map((l) => '  ' + l),
         `  if (${certified(fast, 0)}) { ${stores[0]!(fast.values[0]!)} continue; }`,
         '}',
       ];
     return [
       ...stmts([INTERIOR_TEST]),
-      `if (icc <= ${INTERIOR} * ipp && ipp > 0) {`,
+      `if (${inside}) {`,
       ...stmts(fast.statements).map((l) => '  ' + l),
       ...flags.map((f, i) => `  ${f} = ${certified(fast, i)};`),
       `  if (${flags.join(' && ')}) { ${flags.map((_, i) => stores[i]!(fast.values[i]!)).join(' ')} continue; }`,
@@ -127,7 +129,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   // The near regime runs on the entries the interior test did not take (not on the interior
   // regime's fallbacks, whose sums cancel as much there), after the prologue.
   // (Without an interior regime the interior test is computed for it alone.)
-  const outside = `!(icc <= ${INTERIOR} * ipp && ipp > 0)`;
+  const outside = `!(${inside})`;
   const test = (interior: PlainBlock | undefined, near: PlainBlock | undefined) =>
     near && !interior ? stmts([INTERIOR_TEST]) : [];
   /**

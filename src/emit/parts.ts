@@ -27,6 +27,43 @@ export const VERSION = '0.1.0';
  */
 export const INTERIOR = 0.5;
 
+/**
+ * Where an interior regime runs. Trees that read the gap or rho, which plain doubles compute from
+ * var1*var2 - cov12^2 with a loss that grows toward the bound, run where cov12^2 ≤ INTERIOR ×
+ * var1*var2 ('half'). Trees that read only cov12 and the variances lose nothing toward the bound:
+ * they run wherever cov12 is its own projection ('projection', the CLEARLY_INSIDE test), so
+ * anti-correlated and correlated entries take the same code as the rest (interior.ts measures them
+ * there). One test per module: the scalar functions and the loops decide alike.
+ */
+export type InteriorDomain = 'half' | 'projection';
+
+export function interiorDomainOf(...trees: readonly Tree[]): InteriorDomain {
+  const reads = trees.some(
+    (e) => E.mentions(e, 'gap') || E.mentions(e, 'rho') || E.some(e, (x) => x.k === 'fn' && x.name === 'nearbound'),
+  );
+  return reads ? 'half' : 'projection';
+}
+
+/** The largest cov12^2 / (var1*var2) a domain admits (what bounds a per-entry exponent there, separate.ts). */
+export const DOMAIN_BOUND: Readonly<Record<InteriorDomain, number>> = { half: INTERIOR, projection: 1 };
+
+/** Whether an entry is in a domain, as the emitted test decides it (ipp = var1*var2, icc = cov12^2). */
+export function inDomain(domain: InteriorDomain, c: number, v1: number, v2: number): boolean {
+  const ipp = v1 * v2,
+    icc = c * c;
+  return domain === 'half'
+    ? icc <= INTERIOR * ipp && ipp > 0
+    : icc <= ipp * CLEARLY_INSIDE.margin && ipp > CLEARLY_INSIDE.minProduct && ipp < Infinity;
+}
+
+/** The emitted test of a domain, on ipp and icc (INTERIOR_TEST). */
+export function domainTest(domain: InteriorDomain): string {
+  const { margin, minProduct } = CLEARLY_INSIDE;
+  return domain === 'half'
+    ? `icc <= ${INTERIOR} * ipp && ipp > 0`
+    : `icc <= ipp * ${margin} && ipp > ${minProduct} && ipp < Infinity`;
+}
+
 export interface EmitInput {
   /** Evaluation trees (output of stabilize). */
   readonly nngp: Tree;
@@ -399,6 +436,8 @@ export interface ModuleParts {
   readonly nngpOnly: Loop;
   /** Per requested param, the scalar functions of its gradient. */
   readonly gradients: readonly { readonly param: string; readonly nngp: Straight; readonly dNngp: Straight }[];
+  /** Where the interior regime runs (and the near regime does not): 'half' where there is none. */
+  readonly domain: InteriorDomain;
   /** A scale-mixture kernel's nodes (emit/mixture.ts prints its tables and mixtureK, which the functions call). */
   readonly mixture?: import('../mixture.js').Mixture;
   /** A kernel through the bivariate normal CDF (emit/tilted.ts prints its pieces and tiltedK). */
@@ -440,6 +479,7 @@ export function buildModule(input: EmitInput): ModuleParts {
     fused,
     nngpOnly,
     gradients,
+    domain: inside ? interiorDomainOf(inside.nngp, inside.dNngp) : 'half',
   };
 }
 
@@ -477,6 +517,7 @@ export function evaluatorModule(input: {
     fused: loop([`${input.value}(c0, v1, v2)`, input.lastD]),
     nngpOnly: loop([`${input.value}(c0, v1, v2)`]),
     gradients: [],
+    domain: 'half',
     ...input.printed,
   };
 }
