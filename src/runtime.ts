@@ -70,8 +70,23 @@ function angle(y${n}, x${n})${n} {
 
 /** (-1)^k / (2k + 3), k = 0..15: v - atan v = v^3 (1/3 - v^2/5 + ...), 16 terms for 2^-56 at v^2 <= 0.0845. */
 const ATAN_TAIL = Array.from({ length: 16 }, (_, k) => (k % 2 ? -1 : 1) / (2 * k + 3));
-/** Below this v^2, 9 terms reach 2^-56 (the first one left out is under 2^-57 of 1/3). */
-const ATAN_TAIL_SHORT = { below: 0.015625, terms: 9 };
+
+/**
+ * (t - atan t) / t^3 as a polynomial in s = t^2 for s in [0, below] (t ≤ 1/2, rho ≤ -0.89 in an
+ * arc-cosine map's y - x·angle): Chebyshev interpolation at 14 nodes in 40-digit arithmetic,
+ * converted to monomial coefficients and rounded to doubles (test/runtime.test.ts derives them
+ * again and samples their error against 50-digit truth). The function's nearest singularity
+ * (s = -1, atan's branch points at t = ±i) bounds the interpolation error by about 17.9^-14 of
+ * 1/3, under 2^-60, where the Taylor series needs 27 terms.
+ */
+export const ATAN_TAIL_NEAR = {
+  below: 0.25,
+  coefficients: [
+    0.3333333333333333, -0.19999999999999968, 0.14285714285706202, -0.11111111110278944, 0.0909090904607358,
+    -0.07692306240562284, 0.06666636087824868, -0.05881913328517996, 0.05258718904277028, -0.04729953834332562,
+    0.041833386159884724, -0.03398634344047341, 0.021682234961125823, -0.007656295362176976,
+  ],
+} as const;
 
 /**
  * Estrin's scheme for sum a_k z^k: pairs a_2i + a_(2i+1) z, then pairs of those with z^2, z^4,
@@ -93,24 +108,31 @@ function estrin(a: readonly number[], z: string, powers: readonly string[]): str
 
 export const HELPER_YMXANGLE = (ts: boolean) => {
   const n = ts ? ': number' : '';
-  const long = estrin(ATAN_TAIL, 'v2', ['v4', 'v8', 'v16']);
-  const short = estrin(ATAN_TAIL.slice(0, ATAN_TAIL_SHORT.terms), 'v2', ['v4', 'v8', 'v16']);
+  const near = estrin(ATAN_TAIL_NEAR.coefficients, 's', ['s2', 's4', 's8']);
+  const tail = estrin(ATAN_TAIL, 'v2', ['v4', 'v8', 'v16']);
   return `/**
  * y - x * angle(y, x) for small angles (x > 0, |y| < 2x; the caller computes y - x * angle
- * directly elsewhere). With r = hypot(x, y) and u = y / (x + r) = tan(angle/2):
+ * directly elsewhere), with no cancellation anywhere. Where t = y/x has t^2 <= ${ATAN_TAIL_NEAR.below}:
+ * x (t - atan t) = y t^2 P(t^2), P a fixed polynomial (Chebyshev, near 1/3) by Estrin's scheme:
+ * one division. Beyond, with r = hypot(x, y) and u = y / (x + r) = tan(angle/2):
  * y - x * angle = y^3 / (x + r)^2 + 2 x (u - atan u). With the half angle again,
  * v = u / (1 + sqrt(1 + u^2)) = y / (w + sqrt(2 r w)) = tan(angle/4), w = x + r, |v| <= 0.291
  * (from y, x and r directly: fewer roundings than through u): u - atan u = 2 v^3 / (1 - v^2) +
- * 2 (v - atan v), and v - atan v = v^3 (1/3 - v^2/5 + v^4/7 - ...) to 16 terms (9 where
- * v^2 < ${ATAN_TAIL_SHORT.below}), a fixed polynomial by Estrin's scheme: no cancellation anywhere (the
- * tail stays near 1/3), the same cost at every angle.
+ * 2 (v - atan v), and v - atan v = v^3 (1/3 - v^2/5 + v^4/7 - ...) to 16 terms.
  */
 function ymxangleSmall(y${n}, x${n})${n} {
+  const t = y / x, s = t * t;
+  if (!(s <= ${ATAN_TAIL_NEAR.below})) return ymxangleQuarter(y, x);
+  const s2 = s * s, s4 = s2 * s2, s8 = s4 * s4;
+  return y * s * ${near};
+}
+
+/** ymxangleSmall beyond its polynomial, by the quarter angle (a function of its own, so that V8 inlines the first). */
+function ymxangleQuarter(y${n}, x${n})${n} {
   const r = Math.sqrt(x * x + y * y), w = x + r;
   const v = y / (w + Math.sqrt(2 * r * w)), v2 = v * v, v3 = v * v2; // u / (1 + sqrt(1 + u^2)), as 1 + u^2 = 2r/w
   const v4 = v2 * v2, v8 = v4 * v4, v16 = v8 * v8;
-  const tail = v2 < ${ATAN_TAIL_SHORT.below} ? ${short} : ${long};
-  return y * y * y / (w * w) + 2 * x * (2 * v3 / (1 - v2) + 2 * v3 * tail);
+  return y * y * y / (w * w) + 2 * x * (2 * v3 / (1 - v2) + 2 * v3 * ${tail});
 }`;
 };
 

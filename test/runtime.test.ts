@@ -1,0 +1,118 @@
+// The runtime helpers' numerics (src/runtime.ts): the small-angle helper against 50-digit truth,
+// and its polynomial's coefficients derived again from their definition.
+import { Decimal } from 'decimal.js';
+import { describe, expect, it } from 'vitest';
+import { ATAN_TAIL_NEAR, HELPER_YMXANGLE } from '../src/runtime.js';
+import { rng } from '../src/measure.js';
+
+const D = Decimal.clone({ precision: 50 });
+const ymxangleSmall = new Function(`${HELPER_YMXANGLE(false)}\nreturn ymxangleSmall;`)() as (
+  y: number,
+  x: number,
+) => number;
+
+/** Error in ulps of a double against a Decimal truth. */
+const ulps = (x: number, truth: Decimal) => {
+  const t = truth.toNumber();
+  return new D(x)
+    .sub(truth)
+    .abs()
+    .div(Math.abs(t) * 2 ** -52 || 2 ** -1074)
+    .toNumber();
+};
+
+/**
+ * Chebyshev interpolation of (t - atan t) / t^3 in s = t^2 on [0, below] at `terms` nodes, in
+ * 40-digit arithmetic, as monomial coefficients in s rounded to doubles (how ATAN_TAIL_NEAR was made).
+ */
+function chebyshevTail(below: number, terms: number): number[] {
+  const P = Decimal.clone({ precision: 40 });
+  // (t - atan t) / t^3 = sum (-1)^k s^k / (2k + 3): at s <= 1/4, 70 terms are past 40 digits.
+  const f = (s: Decimal) => {
+    let acc = new P(0),
+      p = new P(1);
+    for (let k = 0; k < 70; k++, p = p.mul(s)) acc = acc.add(p.div(2 * k + 3).mul(k % 2 ? -1 : 1));
+    return acc;
+  };
+  const pi = P.acos(-1);
+  const half = new P(below).div(2);
+  const z = Array.from({ length: terms }, (_, k) => P.cos(pi.mul(k + 0.5).div(terms)));
+  const fz = z.map((x) => f(half.mul(x.add(1))));
+  // T_j(z_k) by T_(j+1) = 2 z T_j - T_(j-1); c_j = (2/n) sum_k f(z_k) T_j(z_k), c_0 halved.
+  const T = z.map((x) => {
+    const out = [new P(1), x];
+    while (out.length < terms)
+      out.push(
+        x
+          .mul(2)
+          .mul(out[out.length - 1]!)
+          .sub(out[out.length - 2]!),
+      );
+    return out;
+  });
+  const c = Array.from({ length: terms }, (_, j) =>
+    fz
+      .reduce((acc, v, k) => acc.add(v.mul(T[k]![j]!)), new P(0))
+      .mul(2)
+      .div(terms)
+      .div(j === 0 ? 2 : 1),
+  );
+  // sum c_j T_j(z), z = s/half - 1, as monomials in s.
+  const add = (a: Decimal[], b: Decimal[], k: Decimal.Value = 1) =>
+    Array.from({ length: Math.max(a.length, b.length) }, (_, i) => (a[i] ?? new P(0)).add((b[i] ?? new P(0)).mul(k)));
+  const zPoly = [new P(-1), new P(1).div(half)];
+  const timesZ = (a: Decimal[]) => add([new P(0), ...a.map((x) => x.mul(zPoly[1]!))], a, -1);
+  let prev = [new P(1)],
+    cur = zPoly;
+  let sum = add([c[0]!], cur, c[1]!);
+  for (let j = 2; j < terms; j++) {
+    const next = add(
+      timesZ(cur).map((x) => x.mul(2)),
+      prev,
+      -1,
+    );
+    sum = add(sum, next, c[j]!);
+    [prev, cur] = [cur, next];
+  }
+  return sum.map((x) => x.toNumber());
+}
+
+describe('runtime helpers', () => {
+  it("ATAN_TAIL_NEAR's coefficients are the Chebyshev interpolant of (t - atan t)/t^3, within an ulp", () => {
+    const coefficients = chebyshevTail(ATAN_TAIL_NEAR.below, ATAN_TAIL_NEAR.coefficients.length);
+    expect(coefficients).toEqual([...ATAN_TAIL_NEAR.coefficients]);
+    // The polynomial with the doubles as coefficients (evaluated exactly) against the function on
+    // [0, below]: the interpolation error is under 2^-60, what is left is the coefficients' rounding.
+    let worst = 0;
+    for (let i = 0; i <= 200; i++) {
+      const s = new D(ATAN_TAIL_NEAR.below).mul(i).div(200);
+      const p = ATAN_TAIL_NEAR.coefficients.reduceRight((acc, a) => acc.mul(s).add(a), new D(0));
+      const t = s.sqrt();
+      const truth = i === 0 ? new D(1).div(3) : t.sub(D.atan(t)).div(t.pow(3));
+      worst = Math.max(worst, p.sub(truth).div(truth).abs().toNumber());
+    }
+    expect(worst).toBeLessThan(2 ** -52);
+  });
+
+  it('ymxangleSmall is y - x·angle(y, x) within 4 ulps (mean under a bit) on both sides of its polynomial', () => {
+    const next = rng(7);
+    for (const [lo, hi] of [
+      [0, 0.5],
+      [0.5, 2],
+    ] as const) {
+      let bits = 0,
+        worst = 0;
+      const n = 400;
+      for (let i = 0; i < n; i++) {
+        const x = Math.exp(12 * next() - 6);
+        const y = (lo + (hi - lo) * next()) * x * (next() < 0.5 ? -1 : 1);
+        const truth = new D(y).sub(new D(x).mul(D.atan(new D(y).div(x))));
+        const e = ulps(ymxangleSmall(y, x), truth);
+        bits += Math.log2(1 + e);
+        worst = Math.max(worst, e);
+      }
+      expect(worst, `t in [${lo}, ${hi}]`).toBeLessThanOrEqual(4);
+      expect(bits / n, `t in [${lo}, ${hi}]`).toBeLessThan(1);
+    }
+  });
+});
