@@ -32,7 +32,9 @@ type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
  * Acceptance, per output. Deviation from the stable module: mean log2(1 + ulps) at most
  * `meanBits`, no point more than `maxUlps` away; above `withoutTruth` mean bits, the error
  * against the truth at TRUTH_POINTS points: mean at most `targetBits` (the accuracy target, 1
- * bit, less a margin for the sample), at most `overStable` more than the stable code's, and no
+ * bit, less a margin for the sample) or, where the stable code's own mean is above it (gabor's
+ * product of exponentials and a root), at most the stable code's; at most `overStable` more than
+ * the stable code's; and no
  * more than the stable code's or the source's as written in doubles, whichever is larger (the
  * emitted code is never less accurate than both the user's formula and the stable code).
  * Expected cost, with the measured rate of run-time fallbacks f (interior: on typical kernels'
@@ -488,8 +490,10 @@ export function chooseRegime<K extends Kernel>(
       const noWorse = (g: { candidate: number[]; stable: number[]; written: number[] }) =>
         [0, 1].every((f) => g.candidate[f]! <= Math.max(g.stable[f]!, g.written[f]!));
       const worse =
-        [0, 1].some((f) => cand[f]! / n > ACCEPT.targetBits || cand[f]! / n > stab[f]! / n + ACCEPT.overStable) ||
-        ![{ candidate: cand, stable: stab, written: writ }, ...perGroup].every(noWorse);
+        [0, 1].some(
+          (f) =>
+            cand[f]! / n > Math.max(ACCEPT.targetBits, stab[f]! / n) || cand[f]! / n > stab[f]! / n + ACCEPT.overStable,
+        ) || ![{ candidate: cand, stable: stab, written: writ }, ...perGroup].every(noWorse);
       truth = {
         written: Math.max(...writ) / n,
         candidate: Math.max(...cand) / n,
