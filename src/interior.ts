@@ -1,7 +1,7 @@
 // The plain-double regimes (Herbie's regimes, for speed). The interior regime: far from the
-// Cauchy–Schwarz bound (cov12² ≤ var1·var2/2, where realistic kernels spend almost every entry)
-// the exact gap, double-double sums and compensated products that the bound needs are usually
-// not needed. The near regime: everywhere else, on the exact prologue (cov12 projected, the exact
+// Cauchy–Schwarz bound (cov12² ≤ var1·var2/2, where realistic kernels spend almost every entry;
+// up to the bound where nothing reads the gap or rho, emit/parts.ts interiorDomainOf) the exact
+// gap, double-double sums and compensated products that the bound needs are usually not needed. The near regime: everywhere else, on the exact prologue (cov12 projected, the exact
 // gap), the double-double arithmetic is needed only where a sum cancels. Candidates per regime:
 // the normal form (interior only) and the emitted trees with their stable primitives evaluated
 // in plain doubles, each sum that could cancel checked at run time. A candidate is emitted only
@@ -17,8 +17,7 @@ import { isPolynomial, readsOf, shareOneSign, substituteGap } from './domain.js'
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import { buildModule, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
-import { inDomain, interiorDomainOf, type InteriorDomain } from './emit/parts.js';
-import { needsOf } from './emit/parts.js';
+import { inDomain, needsOf, type InteriorDomain } from './emit/parts.js';
 import { doubleFunction } from './evaluate.js';
 import { bitsOfError, rng, samplePoints } from './measure.js';
 import { truthsOfRegularForms } from './truth.js';
@@ -38,14 +37,17 @@ type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
  * more than the stable code's or the source's as written in doubles, whichever is larger (the
  * emitted code is never less accurate than both the user's formula and the stable code).
  * Expected cost, with the measured rate of run-time fallbacks f (interior: on typical kernels'
- * entries, normalised and not, the worse; near: on the sampled points outside the interior and
- * on typical entries of either sign, the worst): an entry that falls back pays for the candidate
+ * entries, normalised and not, and where the domain reaches the bound typical near-bound entries
+ * of either sign, the worst; near: on the sampled points outside the interior and on typical
+ * entries of either sign, the worst): an entry that falls back pays for the candidate
  * and then for the fused stable code (the kernel loop falls through to it); k + f × base at most
  * `maxCost` of the stable code's cost. And at most `maxFallback` of the entries falling back:
  * beyond it the branch is a coin flip, whose mispredictions the operation count does not see. (Timed on the
  * emitted kernels, the model ranked right where it was tried: gelu's and ab_relu's candidates,
  * modelled faster, were 1.6 and 1.5 times faster; a polynomial's, whose entries fall back 82% of
- * the time, modelled slower, was slower.)
+ * the time, modelled slower, was slower.) The model charges a regime nothing for the entries
+ * outside its domain, which the stable code takes: of two candidates it does not prefer the one
+ * whose domain reaches the bound, which only a candidate reading no gap can (interiorDomainOf).
  */
 export const ACCEPT = {
   meanBits: 0.75,
@@ -185,6 +187,8 @@ export interface RegimeCandidate {
     | 'plain but compensated sums';
   readonly nngp: Tree;
   readonly dNngp: Tree;
+  /** An interior candidate's domain (parts.ts interiorDomainOf); a near one runs where the interior does not. */
+  readonly domain?: InteriorDomain;
 }
 
 export interface RegimeChoice {
@@ -356,8 +360,8 @@ function typicalNearPoints(): [number, number, number][] {
 /**
  * Picks a regime's trees: of the candidates that measure as accurate (ACCEPT) at the regime's
  * sampled points, for nngp and its derivative together, the one with the least expected cost
- * (its operations and its measured fallbacks). The interior regime (cov12² ≤ var1·var2/2) runs
- * on plain inputs; the near regime runs on the exact prologue wherever the interior regime did
+ * (its operations and its measured fallbacks). The interior regime (cov12² ≤ var1·var2/2, or up
+ * to the bound: each candidate's `domain`) runs on plain inputs; the near regime runs on the exact prologue wherever the interior regime did
  * not store a value, and is chosen after it (`input` carries the interior regime, `stable` is
  * that module). `exact` is the map and its derivative in the canonical IR (for the truth).
  */
@@ -377,7 +381,7 @@ export function chooseRegime<K extends Kernel>(
   const asWritten = { nngp: doubleFunction(exact.written.nngp), dNngp: doubleFunction(exact.written.dNngp) };
   // The near regime runs wherever the module's interior test fails.
   const outside = (domain: InteriorDomain) => (p: readonly number[]) => !inDomain(domain, p[0]!, p[1]!, p[2]!);
-  const moduleDomain = input.interior ? interiorDomainOf(input.interior.nngp, input.interior.dNngp) : 'half';
+  const moduleDomain = input.interior?.domain ?? 'half';
   const samples = new Map<InteriorDomain, Samples>();
   const samplesOf = (domain: InteriorDomain): Samples => {
     let s = samples.get(domain);
@@ -423,9 +427,10 @@ export function chooseRegime<K extends Kernel>(
       continue;
     }
     // Where the candidate runs: the interior regime by what its trees read, the near regime where the module's interior does not.
-    const sample = samplesOf(regime === 'interior' ? interiorDomainOf(c.nngp, c.dNngp) : moduleDomain);
+    const domain = regime === 'interior' ? (c.domain ?? 'half') : moduleDomain;
+    const sample = samplesOf(domain);
     const { points, typical, groupsOfTruth, truthPoints, groupOf } = sample;
-    const parts = buildModule({ ...input, [regime]: { nngp: c.nngp, dNngp: c.dNngp } });
+    const parts = buildModule({ ...input, [regime]: { nngp: c.nngp, dNngp: c.dNngp, domain } });
     const mod = instantiate(parts);
     const deviation = { nngp: { bits: 0, max: 0 }, dNngp: { bits: 0, max: 0 } };
     // The fallback rate, measured only where it can matter: run-time certificates, and a

@@ -301,8 +301,9 @@ export interface CompileOptions {
    */
   readonly dNngp?: string;
   /**
-   * The plain-double regimes (default true): where cov12² ≤ var1·var2/2 (interior), and then on
-   * the exact gap elsewhere (near), evaluate in plain doubles with runtime certificates when that
+   * The plain-double regimes (default true): where cov12² ≤ var1·var2/2, or up to the bound
+   * where neither the map's stable code nor the regime reads the gap or rho (interior), and then
+   * on the exact gap elsewhere (near), evaluate in plain doubles with runtime certificates when that
    * measures as accurate as the stable code at compile time (interior.ts). false emits the
    * stable code only (slower; the reference for comparisons).
    */

@@ -3,7 +3,7 @@ import { Project, ts } from 'ts-morph';
 import { catalog, compile, compileActivation, fromActivation } from '../src/index.js';
 import { references, closed } from './helpers.js';
 import { HELPER_ATAN2, HELPER_PROJECT, HELPERS_DD } from '../src/runtime.js';
-import { CLEARLY_INSIDE } from '../src/emit/parts.js';
+import { CLEARLY_INSIDE, domainTest, inDomain } from '../src/emit/parts.js';
 
 function typeErrors(code: string): string[] {
   const project = new Project({
@@ -129,11 +129,18 @@ describe('emit', () => {
     )() as {
       projectedCov: (c: number, v1: number, v2: number) => number;
     };
-    const { margin, minProduct } = CLEARLY_INSIDE;
-    const cleared = (c: number, v1: number, v2: number, m: number = margin) => {
+    const { minProduct } = CLEARLY_INSIDE;
+    // What the interior regime's test decides where it runs up to the bound (the same test, parts.ts):
+    // as inDomain computes it and as the emitted text does.
+    const cleared = (c: number, v1: number, v2: number) => inDomain('projection', c, v1, v2);
+    const emitted = Object.fromEntries(
+      (['projection', 'half'] as const).map((d) => [d, new Function('ipp', 'icc', `return ${domainTest(d)};`)]),
+    ) as Record<'projection' | 'half', (ipp: number, icc: number) => boolean>;
+    const withoutMargin = (c: number, v1: number, v2: number) => {
       const pp = v1 * v2;
-      return c * c <= pp * m && pp > minProduct && pp < Infinity;
+      return c * c <= pp && pp > minProduct && pp < Infinity;
     };
+    let disagree = 0;
     // The oracle: var1*var2 - cov12^2 in exact integer arithmetic (each double as mantissa * 2^e).
     const exact = (x: number): [bigint, number] => {
       const e = Math.max(-1074, Math.floor(Math.log2(Math.abs(x))) - 52);
@@ -163,7 +170,9 @@ describe('emit', () => {
       const k = Math.floor(rnd() * 40) - 8;
       const c = (rnd() < 0.5 ? -1 : 1) * (i % 4 === 0 ? rnd() : 1 - k * 2 ** -53) * Math.sqrt(v1 * v2);
       if (!Number.isFinite(c) || c === 0) continue;
-      if (cleared(c, v1, v2, 1) && gapSign(c, v1, v2) < 0) unsoundAtMarginOne++;
+      for (const d of ['projection', 'half'] as const)
+        if (emitted[d](v1 * v2, c * c) !== inDomain(d, c, v1, v2)) disagree++;
+      if (withoutMargin(c, v1, v2) && gapSign(c, v1, v2) < 0) unsoundAtMarginOne++;
       if (!cleared(c, v1, v2)) continue;
       if (Math.abs(c) > 0.9 * Math.sqrt(v1 * v2)) clearedNearBound++;
       if (gapSign(c, v1, v2) < 0) unsound++;
@@ -172,6 +181,7 @@ describe('emit', () => {
     expect(clearedNearBound).toBeGreaterThan(5000);
     expect(unsound).toBe(0);
     expect(notIdentity).toBe(0);
+    expect(disagree).toBe(0);
     // The oracle can fail: without the margin, plain doubles clear entries just outside the bound.
     expect(unsoundAtMarginOne).toBeGreaterThan(0);
   });

@@ -1,11 +1,16 @@
-// The interior regime (interior.ts): plain-double trees far from the bound, chosen by measurement.
+// The plain-double regimes (interior.ts): plain-double trees far from the bound (or up to it where
+// nothing reads the gap), then near it, chosen by measurement.
 import { describe, expect, it } from 'vitest';
 import { catalog, compile, compileActivation } from '../src/index.js';
 import { ACCEPT, plainTree } from '../src/interior.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, samplePoints } from '../src/measure.js';
 import { INTERIOR, printModule } from '../src/emit/module.js';
-import { inDomain } from '../src/emit/index.js';
+import { inDomain, interiorDomainOf } from '../src/emit/index.js';
+import { needsOf } from '../src/emit/parts.js';
+import * as E from '../src/expr.js';
+import * as T from '../src/tree.js';
+import { sym } from '../src/node.js';
 import { instantiate } from '../src/compile.js';
 import { closed } from './helpers.js';
 
@@ -271,6 +276,23 @@ describe('interior regime', () => {
     expect(probe.nngp(0.9, 1, 1)).toBeNaN();
     expect(probe.nngp(0.3, 1, 2)).toBe(k.nngp(0.3, 1, 2));
     expect(probe.dNngp(-0.3, 1, 2)).toBe(k.dNngp(-0.3, 1, 2));
+  });
+
+  it('runs up to the bound only where neither the stable code nor the regime reads the gap or rho', () => {
+    const domain = (id: string) => closed(kernels.find(([x]) => x === id)![1]).module.domain;
+    for (const id of ['exp', 'sin', 'cos', 'rbf']) expect(domain(id), id).toBe('projection');
+    for (const id of ['relu', 'erf', 'gelu', 'gaussian']) expect(domain(id), id).toBe('half');
+    // exp_normalized's regime is its normal form, which spells rho out (no gap or rho symbol), but
+    // its stable code reads rho: the domain stays within cov12² ≤ var1·var2/2.
+    const k = closed(kernels.find(([x]) => x === 'exp_normalized')![1]);
+    expect(k.interior.emitted).toBe('normal form');
+    expect(['gap', 'rho'].some((v) => E.mentions(k.nngp, v as 'gap') || E.mentions(k.dNngp, v as 'gap'))).toBe(false);
+    expect(needsOf(k.stableNngp, k.stableDNngp).exact).toBe(true);
+    expect(domain('exp_normalized')).toBe('half');
+    // A stable code that chose a formula by region (nearbound) reads the gap near the bound.
+    const nb = T.fn('nearbound', [sym('cov12'), sym('var1')]);
+    expect(interiorDomainOf([nb], [sym('cov12')])).toBe('half');
+    expect(interiorDomainOf([sym('cov12')], [sym('cov12')])).toBe('projection');
   });
 
   it('interior: false emits the stable code only', () => {

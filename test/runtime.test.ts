@@ -3,6 +3,7 @@
 import { Decimal } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
 import { ATAN_TAIL_NEAR, HELPER_YMXANGLE } from '../src/runtime.js';
+import { hpFromDouble } from '../src/evaluate.js';
 import { rng } from '../src/measure.js';
 
 const D = Decimal.clone({ precision: 50 });
@@ -11,10 +12,12 @@ const ymxangleSmall = new Function(`${HELPER_YMXANGLE(false)}\nreturn ymxangleSm
   x: number,
 ) => number;
 
+/** A double's exact value (not its shortest decimal string). */
+const exact = (x: number) => hpFromDouble(x, D);
 /** Error in ulps of a double against a Decimal truth. */
 const ulps = (x: number, truth: Decimal) => {
   const t = truth.toNumber();
-  return new D(x)
+  return exact(x)
     .sub(truth)
     .abs()
     .div(Math.abs(t) * 2 ** -52 || 2 ** -1074)
@@ -86,7 +89,7 @@ describe('runtime helpers', () => {
     let worst = 0;
     for (let i = 0; i <= 200; i++) {
       const s = new D(ATAN_TAIL_NEAR.below).mul(i).div(200);
-      const p = ATAN_TAIL_NEAR.coefficients.reduceRight((acc, a) => acc.mul(s).add(a), new D(0));
+      const p = ATAN_TAIL_NEAR.coefficients.reduceRight((acc, a) => acc.mul(s).add(exact(a)), new D(0));
       const t = s.sqrt();
       const truth = i === 0 ? new D(1).div(3) : t.sub(D.atan(t)).div(t.pow(3));
       worst = Math.max(worst, p.sub(truth).div(truth).abs().toNumber());
@@ -106,7 +109,7 @@ describe('runtime helpers', () => {
       for (let i = 0; i < n; i++) {
         const x = Math.exp(12 * next() - 6);
         const y = (lo + (hi - lo) * next()) * x * (next() < 0.5 ? -1 : 1);
-        const truth = new D(y).sub(new D(x).mul(D.atan(new D(y).div(x))));
+        const truth = exact(y).sub(exact(x).mul(D.atan(exact(y).div(exact(x)))));
         const e = ulps(ymxangleSmall(y, x), truth);
         bits += Math.log2(1 + e);
         worst = Math.max(worst, e);

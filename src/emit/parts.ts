@@ -21,7 +21,8 @@ import { ValueCode } from './values.js';
 export const VERSION = '0.1.0';
 
 /**
- * The interior regime: cov12^2 ≤ INTERIOR × var1*var2 (|rho| ≤ 0.707), where the inputs are far
+ * The interior regime's domain where its trees read the gap or rho ('half', interiorDomainOf):
+ * cov12^2 ≤ INTERIOR × var1*var2 (|rho| ≤ 0.707), where the inputs are far
  * from the bound and plain double arithmetic can be accurate enough (interior.ts decides, by
  * measurement, per map).
  */
@@ -30,18 +31,17 @@ export const INTERIOR = 0.5;
 /**
  * Where an interior regime runs. Trees that read the gap or rho, which plain doubles compute from
  * var1*var2 - cov12^2 with a loss that grows toward the bound, run where cov12^2 ≤ INTERIOR ×
- * var1*var2 ('half'). Trees that read only cov12 and the variances lose nothing toward the bound:
- * they run wherever cov12 is its own projection ('projection', the CLEARLY_INSIDE test), so
- * anti-correlated and correlated entries take the same code as the rest (interior.ts measures them
- * there). One test per module: the scalar functions and the loops decide alike.
+ * var1*var2 ('half'). Where neither the map's stable code (`stable`: it then needs no exact gap,
+ * only the projected cov12, and chose no formula by region) nor the regime's trees read them,
+ * nothing degrades toward the bound: the regime runs wherever cov12 is its own projection
+ * ('projection', the CLEARLY_INSIDE test), so anti-correlated and correlated entries take the
+ * same code as the rest (interior.ts measures them there). One test per module: the scalar
+ * functions and the loops decide alike.
  */
 export type InteriorDomain = 'half' | 'projection';
 
-export function interiorDomainOf(...trees: readonly Tree[]): InteriorDomain {
-  const reads = trees.some(
-    (e) => E.mentions(e, 'gap') || E.mentions(e, 'rho') || E.some(e, (x) => x.k === 'fn' && x.name === 'nearbound'),
-  );
-  return reads ? 'half' : 'projection';
+export function interiorDomainOf(stable: readonly Tree[], regime: readonly Tree[]): InteriorDomain {
+  return needsOf(...stable).exact || needsOf(...regime).exact ? 'half' : 'projection';
 }
 
 /** The largest cov12^2 / (var1*var2) a domain admits (what bounds a per-entry exponent there, separate.ts). */
@@ -73,7 +73,7 @@ export interface EmitInput {
    * whose plain value is not finite takes the stable path). gap and rho are var1*var2 - cov12^2
    * and cov12/sqrt(var1*var2) in plain doubles there; cov12 needs no projection.
    */
-  readonly interior?: { readonly nngp: Tree; readonly dNngp: Tree };
+  readonly interior?: { readonly nngp: Tree; readonly dNngp: Tree; readonly domain: InteriorDomain };
   /**
    * Trees evaluated in plain doubles on the exact prologue (cov12 projected, the exact gap) for
    * every entry the interior regime did not take, before the stable ones: the near regime
@@ -109,7 +109,7 @@ export interface Straight {
   readonly prologue: readonly Statement[];
   readonly statements: readonly Statement[];
   readonly result: Code;
-  /** The interior regime's plain-double value, tried first (module.ts INTERIOR). */
+  /** The interior regime's plain-double value, tried first (within ModuleParts.domain). */
   readonly interior?: PlainBlock;
   /** The near regime's plain-double value on the prologue, tried next. */
   readonly near?: PlainBlock;
@@ -479,7 +479,7 @@ export function buildModule(input: EmitInput): ModuleParts {
     fused,
     nngpOnly,
     gradients,
-    domain: inside ? interiorDomainOf(inside.nngp, inside.dNngp) : 'half',
+    domain: inside?.domain ?? 'half',
   };
 }
 
