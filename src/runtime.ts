@@ -94,7 +94,7 @@ export const ATAN_TAIL_NEAR = {
  * (the series runs at every anti-correlated entry of an arc-cosine map; its latency, not its
  * operation count, was its cost). `powers` names z^2, z^4, ... (declared by the caller).
  */
-function estrin(a: readonly number[], z: string, powers: readonly string[]): string {
+export function estrin(a: readonly number[], z: string, powers: readonly string[]): string {
   let level = [];
   for (let i = 0; i < a.length; i += 2) level.push(i + 1 < a.length ? `(${a[i]} + ${z} * ${a[i + 1]})` : String(a[i]));
   for (let p = 0; level.length > 1; p++) {

@@ -2,7 +2,7 @@
 // and its polynomial's coefficients derived again from their definition.
 import { Decimal } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
-import { ATAN_TAIL_NEAR, HELPER_YMXANGLE } from '../src/runtime.js';
+import { ATAN_TAIL_NEAR, HELPER_YMXANGLE, estrin } from '../src/runtime.js';
 import { hpFromDouble } from '../src/evaluate.js';
 import { rng } from '../src/measure.js';
 
@@ -117,5 +117,29 @@ describe('runtime helpers', () => {
       expect(worst, `t in [${lo}, ${hi}]`).toBeLessThanOrEqual(4);
       expect(bits / n, `t in [${lo}, ${hi}]`).toBeLessThan(1);
     }
+  });
+  it('the shared small-angle tail: y·s·P is ymxangleSmall bit for bit, and q - q·s·P is atan(q) within an ulp', () => {
+    // What the stable code computes per (y, x) (emit/ddvalues.ts AngleTail), from the same pieces.
+    const tail = new Function(
+      'y',
+      'x',
+      `const q = y / x, s = q * q, s2 = s * s, s4 = s2 * s2, s8 = s4 * s4;
+       const p = ${estrin(ATAN_TAIL_NEAR.coefficients, 's', ['s2', 's4', 's8'])};
+       return [q - q * s * p, y * s * p, x > 0 && s <= ${ATAN_TAIL_NEAR.below} && s > 0];`,
+    ) as (y: number, x: number) => [number, number, boolean];
+    const next = rng(9);
+    let worst = 0,
+      small = 0;
+    for (let i = 0; i < 400; i++) {
+      const x = Math.exp(12 * next() - 6);
+      const y = 0.6 * next() * x * (next() < 0.5 ? -1 : 1);
+      const [angle, ymx, isSmall] = tail(y, x);
+      if (!isSmall) continue;
+      small++;
+      expect(Object.is(ymx, ymxangleSmall(y, x)), `${y}, ${x}`).toBe(true);
+      worst = Math.max(worst, ulps(angle, D.atan(exact(y).div(exact(x)))));
+    }
+    expect(small).toBeGreaterThan(250);
+    expect(worst).toBeLessThanOrEqual(1);
   });
 });

@@ -9,10 +9,26 @@ import type { Tree, Rat } from '../types.js';
 import { type Code, type Statement, ONE, ZERO, js, lit, literal, ref, statement } from './code.js';
 import { DoubleDouble, type Monomial, type Pair, splitRat } from './ddasm.js';
 import * as T from '../tree.js';
+import { ATAN_TAIL_NEAR, estrin } from '../runtime.js';
 
 /** The emitted names of the inputs and of the per-point derived values (prologue). */
 export const SYM_NAMES: Record<string, string> = { cov12: 'c', var1: 'v1', var2: 'v2', gap: 'g', rho: 'r' };
 const SYMBOL_OF = new Map(Object.entries(SYM_NAMES).map(([sym, name]) => [name, sym]));
+
+/**
+ * The small-angle tail of (y, x), shared by angle(y, x) and y - x·angle(y, x): q = y/x, s = q²,
+ * `small` where x > 0 and 0 < s ≤ ATAN_TAIL_NEAR.below, and there P = (q - atan q)/q³ by the
+ * polynomial ymxangleSmall evaluates (runtime.ts), so that angle = q - q·s·P and
+ * y - x·angle = y·s·P, the helper's own doubles, from one division and one polynomial where
+ * they cost a division, an atan and the polynomial (the anti-correlated entries of the
+ * arc-cosine maps, rho ≤ -0.89).
+ */
+interface AngleTail {
+  readonly q: Code;
+  readonly s: Code;
+  readonly small: Code;
+  readonly p: Code;
+}
 
 /** Where ymxangle(y, x) takes its small-angle series: the angle below atan(1/2) (|y| < 2x). */
 export const SMALL_ANGLE = (y: Code, x: Code): Code => js`Math.abs(${y}) < 2 * ${x}`;
@@ -43,6 +59,7 @@ export abstract class DoubleDoubleValues {
   private readonly smallAngles = new Map<string, SmallAngle>();
   /** ymxangleSmall(y, x) where |y| < 2x, else 0: one call per (y, x), shared by every use. */
   private readonly ymxSeries = new Map<string, { readonly wide: Code; readonly value: Code }>();
+  private readonly tails = new Map<string, AngleTail>();
   private n = 0;
 
   constructor(
@@ -68,9 +85,33 @@ export abstract class DoubleDoubleValues {
     const yv = this.val(y),
       xv = this.val(x);
     const wide = this.tmp(SMALL_ANGLE(yv, xv));
-    const parts = { wide, value: this.tmp(js`${wide} ? ymxangleSmall(${yv}, ${xv}) : 0`) };
+    const { s, small, p } = this.angleTail(y, x);
+    const value = this.tmp(js`${small} ? ${yv} * ${s} * ${p} : ${wide} ? ymxangleSmall(${yv}, ${xv}) : 0`);
+    const parts = { wide, value };
     this.ymxSeries.set(key, parts);
     return parts;
+  }
+
+  /** The small-angle tail of (y, x) (AngleTail), computed once per (y, x). */
+  protected angleTail(y: Tree, x: Tree): AngleTail {
+    const key = `${y.key};${x.key}`;
+    const hit = this.tails.get(key);
+    if (hit) return hit;
+    const yv = this.val(y),
+      xv = this.val(x);
+    const q = this.tmp(js`${yv} / ${xv}`);
+    const s = this.tmp(js`${q} * ${q}`);
+    const small = this.tmp(js`${xv} > 0 && ${s} <= ${String(ATAN_TAIL_NEAR.below)} && ${s} > 0`);
+    const s2 = this.tmp(js`${s} * ${s}`);
+    const s4 = this.tmp(js`${s2} * ${s2}`);
+    const s8 = this.tmp(js`${s4} * ${s4}`);
+    const poly: Code = {
+      text: estrin(ATAN_TAIL_NEAR.coefficients, s.text, [s2.text, s4.text, s8.text]),
+      uses: [...s.uses, ...s2.uses, ...s4.uses, ...s8.uses],
+    };
+    const tail = { q, s, small, p: this.tmp(js`${small} ? ${poly} : 0`) };
+    this.tails.set(key, tail);
+    return tail;
   }
 
   protected fresh(): string {

@@ -361,6 +361,12 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
           return js`${xv} > 0 ? Math.atan(${yv} / ${xv}) : atan2(${yv}, ${xv})`;
         }
         this.helpers.add(e.name).add('atan2');
+        // In the stable code: where the angle is small (x > 0, (y/x)² ≤ 1/4), q - q·s·P from the
+        // small-angle tail that y - x·angle shares (ddvalues.ts AngleTail); atan2 elsewhere.
+        if (!this.plainRegime) {
+          const { q, s, small, p } = this.angleTail(y, x);
+          return js`${small} ? ${q} - ${q} * ${s} * ${p} : ${e.name}(${this.val(y)}, ${this.val(x)})`;
+        }
         return js`${e.name}(${this.val(y)}, ${this.val(x)})`;
       }
       default: {
