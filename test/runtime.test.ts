@@ -118,6 +118,7 @@ describe('runtime helpers', () => {
       expect(bits / n, `t in [${lo}, ${hi}]`).toBeLessThan(1);
     }
   });
+
   it('the shared small-angle tail: y·s·P is ymxangleSmall bit for bit, and q - q·s·P is atan(q) within an ulp', () => {
     // What the stable code computes per (y, x) (emit/ddvalues.ts AngleTail), from the same pieces.
     const tail = new Function(
