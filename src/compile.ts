@@ -459,7 +459,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     const nngp = plainTree(trees.nngp, new Set(keep), false, lostBits);
     const dNngp = plainTree(trees.dNngp, new Set(keep), false, lostBits);
     if (!split) return { name, nngp, dNngp };
-    const domain = interiorDomainOf(stableTrees, [nngp, dNngp]);
+    const domain = interiorDomainOf(stableTrees, [nngp, dNngp], true);
     const m = DOMAIN_BOUND[domain];
     return { name, nngp: separate(nngp, m), dNngp: separate(dNngp, m), domain };
   };
@@ -468,7 +468,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
       name: 'normal form',
       nngp: derived.nngp,
       dNngp: derived.dNngp,
-      domain: interiorDomainOf(stableTrees, [derived.nngp, derived.dNngp]),
+      domain: interiorDomainOf(stableTrees, [derived.nngp, derived.dNngp], false),
     },
     plain('plain stable', [], 1),
     plain('plain stable, two-bit certificates', [], 2),

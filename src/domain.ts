@@ -268,3 +268,39 @@ export function evaluableInDoubleDouble(e: Tree): boolean {
       return false;
   }
 }
+
+/**
+ * Whether a tree's roundings stay the same size up to the Cauchy–Schwarz bound, so that plain
+ * doubles may evaluate it there without run-time certificates: every sum's terms share one sign
+ * (none cancels), except an exponent's (exp turns its absolute error into a relative one, which
+ * the terms' sizes bound, not the closeness to the bound); every power is of a one-signed base
+ * or integer; and no function other than exp is applied (acos near ±1 or a root near 0 grows a
+ * rounding without bound). It reads no gap or rho (their plain values lose bits toward the
+ * bound). exp_normalized's normal form, √var1·√var2·exp(γ(cov12/√(var1·var2) + shift)), is such
+ * a tree.
+ */
+export function keepsAccuracyToBound(e: Tree): boolean {
+  switch (e.k) {
+    case 'num':
+      return true;
+    case 'sym':
+      return e.name !== 'gap' && e.name !== 'rho';
+    case 'add':
+      return shareOneSign(e.terms.map(T.canonicalOf)) && e.terms.every(keepsAccuracyToBound);
+    case 'mul':
+      return e.factors.every(keepsAccuracyToBound);
+    case 'pow': {
+      const integer = e.exp.k === 'num' && Q.isInt(e.exp.v);
+      return (
+        keepsAccuracyToBound(e.base) &&
+        keepsAccuracyToBound(e.exp) &&
+        (integer || signOf(T.canonicalOf(e.base)) === '+')
+      );
+    }
+    case 'fn': {
+      if (e.name !== 'exp') return false;
+      const x = e.args[0]!;
+      return x.k === 'add' ? x.terms.every(keepsAccuracyToBound) : keepsAccuracyToBound(x);
+    }
+  }
+}

@@ -8,7 +8,7 @@ import { bitsOfError, samplePoints } from '../src/measure.js';
 import { INTERIOR, printModule } from '../src/emit/module.js';
 import { inDomain, interiorDomainOf } from '../src/emit/index.js';
 import { needsOf } from '../src/emit/parts.js';
-import * as E from '../src/expr.js';
+import { keepsAccuracyToBound } from '../src/domain.js';
 import * as T from '../src/tree.js';
 import { sym } from '../src/node.js';
 import { instantiate } from '../src/compile.js';
@@ -278,21 +278,32 @@ describe('interior regime', () => {
     expect(probe.dNngp(-0.3, 1, 2)).toBe(k.dNngp(-0.3, 1, 2));
   });
 
-  it('runs up to the bound only where neither the stable code nor the regime reads the gap or rho', () => {
+  it('runs up to the bound only where nothing degrades there: no gap or rho read, or a normal form that keeps its accuracy', () => {
     const domain = (id: string) => closed(kernels.find(([x]) => x === id)![1]).module.domain;
     for (const id of ['exp', 'sin', 'cos', 'rbf']) expect(domain(id), id).toBe('projection');
     for (const id of ['relu', 'erf', 'gelu', 'gaussian']) expect(domain(id), id).toBe('half');
-    // exp_normalized's regime is its normal form, which spells rho out (no gap or rho symbol), but
-    // its stable code reads rho: the domain stays within cov12² ≤ var1·var2/2.
+    // exp_normalized's regime is its normal form; its stable code reads rho, but the normal form
+    // has no cancelling sum outside its exponent and no function but exp: it keeps its accuracy.
     const k = closed(kernels.find(([x]) => x === 'exp_normalized')![1]);
     expect(k.interior.emitted).toBe('normal form');
-    expect(['gap', 'rho'].some((v) => E.mentions(k.nngp, v as 'gap') || E.mentions(k.dNngp, v as 'gap'))).toBe(false);
     expect(needsOf(k.stableNngp, k.stableDNngp).exact).toBe(true);
-    expect(domain('exp_normalized')).toBe('half');
-    // A stable code that chose a formula by region (nearbound) reads the gap near the bound.
+    expect([k.nngp, k.dNngp].every(keepsAccuracyToBound)).toBe(true);
+    expect(domain('exp_normalized')).toBe('projection');
+    // Normal forms that do not: relu's (a root and an arc cosine near the bound), gaussian's
+    // ((1 + 2 var1)(1 + 2 var2) - 4 cov12², a sum that cancels under a power).
+    for (const id of ['relu', 'gaussian']) {
+      const n = closed(kernels.find(([x]) => x === id)![1]);
+      expect(keepsAccuracyToBound(n.nngp) && keepsAccuracyToBound(n.dNngp), id).toBe(false);
+      expect(interiorDomainOf([n.stableNngp], [n.nngp, n.dNngp], false), id).toBe('half');
+    }
+    // A stable code that chose a formula by region (nearbound) keeps the regime away from the bound.
     const nb = T.fn('nearbound', [sym('cov12'), sym('var1')]);
-    expect(interiorDomainOf([nb], [sym('cov12')])).toBe('half');
-    expect(interiorDomainOf([sym('cov12')], [sym('cov12')])).toBe('projection');
+    expect(interiorDomainOf([nb], [sym('cov12')], true)).toBe('half');
+    expect(interiorDomainOf([nb], [sym('cov12')], false)).toBe('half');
+    expect(interiorDomainOf([sym('cov12')], [sym('cov12')], true)).toBe('projection');
+    // Certified trees need a stable code that reads no exact gap; a normal form, its own shape.
+    expect(interiorDomainOf([sym('gap')], [sym('cov12')], true)).toBe('half');
+    expect(interiorDomainOf([sym('gap')], [sym('cov12')], false)).toBe('projection');
   });
 
   it('interior: false emits the stable code only', () => {

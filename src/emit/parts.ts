@@ -17,6 +17,7 @@ import {
   statement,
 } from './code.js';
 import { ValueCode } from './values.js';
+import { keepsAccuracyToBound } from '../domain.js';
 
 export const VERSION = '0.1.0';
 
@@ -31,17 +32,22 @@ export const INTERIOR = 0.5;
 /**
  * Where an interior regime runs. Trees that read the gap or rho, which plain doubles compute from
  * var1*var2 - cov12^2 with a loss that grows toward the bound, run where cov12^2 ≤ INTERIOR ×
- * var1*var2 ('half'). Where neither the map's stable code (`stable`: it then needs no exact gap,
- * only the projected cov12, and chose no formula by region) nor the regime's trees read them,
- * nothing degrades toward the bound: the regime runs wherever cov12 is its own projection
- * ('projection', the CLEARLY_INSIDE test), so anti-correlated and correlated entries take the
- * same code as the rest (interior.ts measures them there). One test per module: the scalar
- * functions and the loops decide alike.
+ * var1*var2 ('half'). Elsewhere the regime may run wherever cov12 is its own projection
+ * ('projection', the CLEARLY_INSIDE test), so that anti-correlated and correlated entries take
+ * the same code as the rest (interior.ts measures them there), if nothing degrades toward the
+ * bound: a stable code that chose a formula by region (nearbound) keeps 'half'; trees whose sums
+ * carry run-time certificates (`certified`: plainTree's) need a stable code that reads no exact
+ * gap or rho (it then needs only the projected cov12); trees without them (a normal form) must
+ * keep their accuracy to the bound by their shape (domain.ts keepsAccuracyToBound). One test
+ * per module: the scalar functions and the loops decide alike.
  */
 export type InteriorDomain = 'half' | 'projection';
 
-export function interiorDomainOf(stable: readonly Tree[], regime: readonly Tree[]): InteriorDomain {
-  return needsOf(...stable).exact || needsOf(...regime).exact ? 'half' : 'projection';
+export function interiorDomainOf(stable: readonly Tree[], regime: readonly Tree[], certified: boolean): InteriorDomain {
+  const byRegion = stable.some((t) => E.some(t, (x) => x.k === 'fn' && x.name === 'nearbound'));
+  if (byRegion || needsOf(...regime).exact) return 'half';
+  const keeps = certified ? !needsOf(...stable).exact : regime.every(keepsAccuracyToBound);
+  return keeps ? 'projection' : 'half';
 }
 
 /** The largest cov12^2 / (var1*var2) a domain admits (what bounds a per-entry exponent there, separate.ts). */
