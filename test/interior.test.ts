@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { catalog, compile, compileActivation } from '../src/index.js';
 import { ACCEPT, plainTree } from '../src/interior.js';
-import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
+import { doubleFunction, evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, samplePoints } from '../src/measure.js';
 import { INTERIOR, printModule } from '../src/emit/module.js';
 import { inDomain, interiorDomainOf } from '../src/emit/index.js';
@@ -13,6 +13,7 @@ import * as T from '../src/tree.js';
 import { sym } from '../src/node.js';
 import { instantiate } from '../src/compile.js';
 import { closed } from './helpers.js';
+import type { Tree } from '../src/types.js';
 
 const interiorOnly = (pts: [number, number, number][]) => pts.filter(([c, v1, v2]) => c * c <= INTERIOR * v1 * v2);
 const POINTS = interiorOnly([...samplePoints('interior', 60, 11), ...samplePoints('scale', 30, 12)]);
@@ -304,6 +305,43 @@ describe('interior regime', () => {
     // Certified trees need a stable code that reads no exact gap; a normal form, its own shape.
     expect(interiorDomainOf([sym('gap')], [sym('cov12')], true)).toBe('half');
     expect(interiorDomainOf([sym('gap')], [sym('cov12')], false)).toBe('projection');
+  });
+
+  it('keepsAccuracyToBound is sound by sampling: the trees it accepts err as little near the bound as inside', () => {
+    // Every catalog normal form and its derivative, in plain doubles against 50-digit truth, at
+    // interior points and at near-bound points of both signs within the projection domain.
+    const inside = samplePoints('interior', 24, 51);
+    const near = samplePoints('near', 24, 52)
+      .flatMap(([c, v1, v2]) => [
+        [c, v1, v2],
+        [-c!, v1, v2],
+      ])
+      .filter(([c, v1, v2]) => inDomain('projection', c!, v1!, v2!)) as [number, number, number][];
+    const meanBits = (t: Tree, pts: readonly [number, number, number][]) => {
+      const f = doubleFunction(t);
+      let sum = 0,
+        n = 0;
+      for (const [c, v1, v2] of pts) {
+        const truth = evaluateHP(t, { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) });
+        if (!truth.isFinite() || truth.isZero()) continue;
+        sum += bitsOfError(f(c, v1, v2), truth.toNumber());
+        n++;
+      }
+      return n ? sum / n : 0;
+    };
+    let accepted = 0,
+      rejectedWorse = 0;
+    for (const [id, k] of kernels)
+      for (const t of [closed(k).nngp, closed(k).dNngp]) {
+        const grows = meanBits(t, near) - meanBits(t, inside);
+        if (keepsAccuracyToBound(t)) {
+          accepted++;
+          expect(grows, `${id} ${t.key.slice(0, 60)}`).toBeLessThanOrEqual(0.5);
+        } else if (grows > 0.5) rejectedWorse++;
+      }
+    expect(accepted).toBeGreaterThanOrEqual(2);
+    // The sampling can see a failure: normal forms the predicate rejects do lose bits there.
+    expect(rejectedWorse).toBeGreaterThanOrEqual(2);
   });
 
   it('interior: false emits the stable code only', () => {
