@@ -452,8 +452,8 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   // diagonal) compounds roundings that the stable code's exponent, cancelled exactly, does not
   // (sin's derivative measured 1.03 bits outside the bound). Up to the bound (an interior regime
   // whose domain reaches it) the split measures within the targets (README, accuracy per group).
-  // An interior candidate's domain follows what it and the stable code read (parts.ts
-  // interiorDomainOf); its separated exponents are bounded by that domain.
+  // An interior candidate's domain follows what it and the stable code read and, for a normal
+  // form, its shape (parts.ts interiorDomainOf); its separated exponents are bounded by it.
   const stableTrees = [trees.nngp, trees.dNngp];
   const plain = (name: RegimeCandidate['name'], keep: string[], lostBits: number, split = true) => {
     const nngp = plainTree(trees.nngp, new Set(keep), false, lostBits);

@@ -273,10 +273,11 @@ export function evaluableInDoubleDouble(e: Tree): boolean {
  * Whether a tree's roundings stay the same size up to the Cauchy–Schwarz bound, so that plain
  * doubles may evaluate it there without run-time certificates: every sum's terms share one sign
  * (none cancels), except an exponent's (exp turns its absolute error into a relative one, which
- * the terms' sizes bound, not the closeness to the bound); every power is of a one-signed base
+ * the terms' sizes bound: a term like rho^(2k) may be up to 2^k larger at the bound than where
+ * cov12² ≤ var1·var2/2, which the choice's near-bound sample measures); every power is of a one-signed base
  * or integer; and no function other than exp is applied (acos near ±1 or a root near 0 grows a
- * rounding without bound). It reads no gap or rho (their plain values lose bits toward the
- * bound). exp_normalized's normal form, √var1·√var2·exp(γ(cov12/√(var1·var2) + shift)), is such
+ * rounding without bound). It reads no gap (its plain value loses bits toward the bound) and no
+ * rho symbol (the stable code's rho is the projected one). exp_normalized's normal form, √var1·√var2·exp(γ(cov12/√(var1·var2) + shift)), is such
  * a tree.
  */
 export function keepsAccuracyToBound(e: Tree): boolean {

@@ -1,6 +1,6 @@
 // The plain-double regimes (Herbie's regimes, for speed). The interior regime: far from the
 // Cauchy–Schwarz bound (cov12² ≤ var1·var2/2, where realistic kernels spend almost every entry;
-// up to the bound where nothing reads the gap or rho, emit/parts.ts interiorDomainOf) the exact
+// up to the bound where nothing degrades there, emit/parts.ts interiorDomainOf) the exact
 // gap, double-double sums and compensated products that the bound needs are usually not needed. The near regime: everywhere else, on the exact prologue (cov12 projected, the exact
 // gap), the double-double arithmetic is needed only where a sum cancels. Candidates per regime:
 // the normal form (interior only) and the emitted trees with their stable primitives evaluated

@@ -21,7 +21,8 @@ const SYMBOL_OF = new Map(Object.entries(SYM_NAMES).map(([sym, name]) => [name, 
  * polynomial ymxangleSmall evaluates (runtime.ts), so that angle = q - q·s·P and
  * y - x·angle = y·s·P, the helper's own doubles, from one division and one polynomial where
  * they cost a division, an atan and the polynomial (the anti-correlated entries of the
- * arc-cosine maps, rho ≤ -0.89).
+ * arc-cosine maps, rho ≤ -0.89). Every small angle of the stable code takes it (erf's and
+ * sigmoid_like's too), within an ulp of atan.
  */
 interface AngleTail {
   readonly q: Code;
@@ -57,7 +58,7 @@ export abstract class DoubleDoubleValues {
   protected readonly dd: DoubleDouble;
   private readonly pairs = new Map<string, Pair>();
   private readonly smallAngles = new Map<string, SmallAngle>();
-  /** ymxangleSmall(y, x) where |y| < 2x, else 0: one call per (y, x), shared by every use. */
+  /** y - x·angle(y, x) by the small-angle tail or ymxangleSmall where |y| < 2x, else 0: once per (y, x), shared by every use. */
   private readonly ymxSeries = new Map<string, { readonly wide: Code; readonly value: Code }>();
   private readonly tails = new Map<string, AngleTail>();
   private n = 0;

@@ -22,7 +22,7 @@ import { keepsAccuracyToBound } from '../domain.js';
 export const VERSION = '0.1.0';
 
 /**
- * The interior regime's domain where its trees read the gap or rho ('half', interiorDomainOf):
+ * The interior regime's domain unless nothing degrades toward the bound ('half', interiorDomainOf):
  * cov12^2 ≤ INTERIOR × var1*var2 (|rho| ≤ 0.707), where the inputs are far
  * from the bound and plain double arithmetic can be accurate enough (interior.ts decides, by
  * measurement, per map).

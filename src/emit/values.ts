@@ -36,8 +36,12 @@ const MATH: Record<string, string> = {
   erfc: 'erfc',
   angle: 'angle',
 };
-/** Nodes evaluated in double-double, whose values the unguarded fused loop checks. */
-const DD_NODES = new Set(['dd', 'csum', 'ddq', 'expdd']);
+/**
+ * Nodes evaluated in double-double (and the small-angle series, whose theta^k0 is), whose values
+ * the unguarded fused loop checks: a NaN from an overflow there sends the entry to the guarded
+ * scalar functions.
+ */
+const DD_NODES = new Set(['dd', 'csum', 'ddq', 'expdd', 'smallangle']);
 /** Calls that cost about an arithmetic operation (the rest call a transcendental, a root or a helper). */
 const CHEAP_CALLS = new Set([
   'abs',
