@@ -52,26 +52,28 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const stmts = (ss: readonly Statement[]) => ss.map((s) => printStatement(s, target));
   // The interior regime's test (parts.ts interiorDomainOf), on ipp and icc (INTERIOR_TEST).
   const inside = domainTest(m.domain);
-  // The stable code's stores: every entry that reaches it stores both outputs there.
-  const store = (l: Loop, fast: string[], slow: string[]) =>
-    l.checks.length
+  // An output's store, skipped where the interior regime already stored it (`done`).
+  const unless = (done: string | undefined, line: string) => (done ? `if (!${done}) ${line}` : line);
+  const store = (l: Loop, fast: string[], slow: string[], done: (string | undefined)[]) => {
+    const f = fast.map((x, i) => unless(done[i], x));
+    const r = slow.map((x, i) => unless(done[i], x));
+    return l.checks.length
       ? [
           `const chk = ${l.checks.join(' + ')};`,
           'if (chk === chk) {',
-          ...fast.map((x) => '  ' + x),
+          ...f.map((x) => '  ' + x),
           '} else {',
-          ...slow.map((x) => '  ' + x),
+          ...r.map((x) => '  ' + x),
           '}',
         ]
-      : fast;
+      : f;
+  };
   // The interior regime first: its plain values where finite and certified, else on to the
   // stable code. Each output is decided as its scalar function decides it (its own value and its
-  // own sums' certificates). Where both outputs are certified the loop stores them; where neither
-  // is it falls through to the stable code, which computes both (shared work); where only one
-  // is, the other is the scalar function's (rare), so every entry gives the scalar functions'
-  // doubles bit for bit. (No flag carries a stored output to the later blocks: V8 compiled the
-  // whole loop two times slower on anti-correlated entries, after realistic ones, with one.)
-  // var1*var2 > 0 keeps zero inputs (0/0, and -0 products) on the stable path.
+  // own sums' certificates), so a fused loop that stores one output there and falls through for
+  // the other still gives the scalar functions' doubles bit for bit; the stable code then
+  // computes both (shared work) and stores only what is left. var1*var2 > 0 keeps zero inputs
+  // (0/0, and -0 products) on the stable path.
   const certified = (fast: PlainBlock, i: number) =>
     [`${fast.values[i]!.text} - ${fast.values[i]!.text} === 0`, ...fast.certificatesOf[i]!.map((c) => c.text)].join(
       ' && ',
@@ -88,20 +90,23 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
         ]
       : [];
   /**
-   * The stores of a block whose outputs are certified one by one: both where both are, continue;
-   * where one is, that one and the scalar function for the other, continue; else fall through.
+   * A block's stores, output by output: each flag set where its output is certified, the
+   * outputs stored, continue where all are. The interior and near blocks take disjoint entries,
+   * so each sets the flags outright (the near block reading the interior's flags, always false
+   * there, made V8 compile gelu's whole loop two times slower on anti-correlated entries).
    */
-  const partialStores = (fast: PlainBlock, stores: ((v: Code) => string)[], redo: string[]): string[] => {
-    if (fast.values.length === 1) return [`if (${certified(fast, 0)}) { ${stores[0]!(fast.values[0]!)} continue; }`];
-    const ok = fast.values.map((_, i) => `ok${'KT'[i]}`);
-    return [
-      ...fast.values.map((_, i) => `const ${ok[i]} = ${certified(fast, i)};`),
-      `if (${ok.join(' && ')}) { ${fast.values.map((v, i) => stores[i]!(v)).join(' ')} continue; }`,
-      `if (${ok.join(' || ')}) { ${fast.values.map((v, i) => `if (${ok[i]}) ${stores[i]!(v)} else ${redo[i]}`).join(' ')} continue; }`,
-    ];
-  };
-  /** A loop's interior block: the certified outputs stored (partialStores), continue. */
-  const loopBlock = (fast: PlainBlock | undefined, stores: ((v: Code) => string)[], redo: string[]): string[] => {
+  const flaggedStores = (fast: PlainBlock, stores: ((v: Code) => string)[], flags: string[]): string[] => [
+    ...flags.map((f, i) => `${f} = ${certified(fast, i)};`),
+    `if (${flags.join(' && ')}) { ${flags.map((_, i) => stores[i]!(fast.values[i]!)).join(' ')} continue; }`,
+    ...flags.map((f, i) => `if (${f}) ${stores[i]!(fast.values[i]!)}`),
+  ];
+  /** A loop's interior block: per output a flag `done`, the store where it is set, continue when all are. */
+  const loopBlock = (
+    fast: PlainBlock | undefined,
+    stores: ((v: Code) => string)[],
+    flags: string[],
+    redo: string[],
+  ): string[] => {
     if (!fast) return [];
     // Without certificates only a non-finite value (rare) leaves the block: the scalar functions redo that entry.
     if (fast.certificatesOf.every((c) => c.length === 0) && !fast.folded)
@@ -114,10 +119,18 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
         '  continue;',
         '}',
       ];
+    if (flags.length <= 1)
+      return [
+        ...stmts([INTERIOR_TEST]),
+        `if (${inside}) {`,
+        ...stmts(fast.statements).map((l) => '  ' + l),
+        `  if (${certified(fast, 0)}) { ${stores[0]!(fast.values[0]!)} continue; }`,
+        '}',
+      ];
     return [
       ...stmts([INTERIOR_TEST]),
       `if (${inside}) {`,
-      ...[...stmts(fast.statements), ...partialStores(fast, stores, redo)].map((l) => '  ' + l),
+      ...[...stmts(fast.statements), ...flaggedStores(fast, stores, flags)].map((l) => '  ' + l),
       '}',
     ];
   };
@@ -128,20 +141,20 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const test = (interior: PlainBlock | undefined, near: PlainBlock | undefined) =>
     near && !interior ? stmts([INTERIOR_TEST]) : [];
   /**
-   * A loop's near block, after the prologue: the outputs stored where their near values are
-   * certified (partialStores). Run only where the unguarded prologue did not
+   * A loop's near block, after the prologue: each output stored where its near value is
+   * certified (flaggedStores); continue when all are. Run only where the unguarded prologue did not
    * overflow (gRaw finite), where it equals the scalar functions' guarded one.
    */
-  const nearLoopBlock = (l: Loop, stores: ((v: Code) => string)[], redo: string[]): string[] => {
+  const nearLoopBlock = (l: Loop, stores: ((v: Code) => string)[], flags: string[]): string[] => {
     const near = l.near;
     if (!near) return [];
     const exact = l.prologue.some((st) => st.declarations.some((d) => d.name === 'gRaw'));
     const where = [outside, ...(exact ? ['gRaw === gRaw'] : [])];
-    return [
-      `if (${where.join(' && ')}) {`,
-      ...[...stmts(near.statements), ...partialStores(near, stores, redo)].map((x) => '  ' + x),
-      '}',
-    ];
+    const body =
+      flags.length <= 1
+        ? [`if (${certified(near, 0)}) { ${stores[0]!(near.values[0]!)} continue; }`]
+        : flaggedStores(near, stores, flags);
+    return [`if (${where.join(' && ')}) {`, ...[...stmts(near.statements), ...body].map((x) => '  ' + x), '}'];
   };
   /** The scalar functions' near block, after the prologue: return the value where certified. */
   const scalarNearBlock = (f: Straight): string[] =>
@@ -171,21 +184,25 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   };
   const storeK = (v: Code) => `outK[idx] = ${v.text};`;
   const storeT = (v: Code) => `outT[idx] = T[idx]${bang} * ${v.text};`;
+  const hasCertificates = (fast: PlainBlock | undefined) =>
+    !!fast && (fast.folded || fast.certificatesOf.some((c) => c.length > 0));
+  const fusedFlags = hasCertificates(m.fused.interior) || m.fused.near ? ['doneK', 'doneT'] : [];
   const [fn, fd] = m.fused.values as [Code, Code];
   const redoK = 'outK[idx] = nngp(c0, v1, v2);';
   const redoT = `outT[idx] = T[idx]${bang} * dNngp(c0, v1, v2);`;
   const fusedInterior = [
+    ...(fusedFlags.length ? [`let ${fusedFlags.map((f) => `${f} = false`).join(', ')};`] : []),
     ...test(m.fused.interior, m.fused.near),
-    ...loopBlock(m.fused.interior, [storeK, storeT], [redoK, redoT]),
+    ...loopBlock(m.fused.interior, [storeK, storeT], fusedFlags, [redoK, redoT]),
   ];
-  const fusedNear = nearLoopBlock(m.fused, [storeK, storeT], [redoK, redoT]);
-  const fusedStore = store(m.fused, [storeK(fn), storeT(fd)], [redoK, redoT]);
+  const fusedNear = nearLoopBlock(m.fused, [storeK, storeT], fusedFlags);
+  const fusedStore = store(m.fused, [storeK(fn), storeT(fd)], [redoK, redoT], fusedFlags);
   const nngpInterior = [
     ...test(m.nngpOnly.interior, m.nngpOnly.near),
-    ...loopBlock(m.nngpOnly.interior, [storeK], [redoK]),
+    ...loopBlock(m.nngpOnly.interior, [storeK], [], [redoK]),
   ];
-  const nngpNear = nearLoopBlock(m.nngpOnly, [storeK], [redoK]);
-  const nngpStore = store(m.nngpOnly, [storeK(m.nngpOnly.values[0]!)], [redoK]);
+  const nngpNear = nearLoopBlock(m.nngpOnly, [storeK], []);
+  const nngpStore = store(m.nngpOnly, [storeK(m.nngpOnly.values[0]!)], [redoK], []);
 
   const out: string[] = [...m.banner, '/* eslint-disable */', ''];
   if (ts) {
