@@ -4,8 +4,9 @@
 // same arrays in shared memory, so the result is bit for bit the single-threaded one (every
 // entry is computed by the same code from the same doubles). Below `minEntries` the calling
 // thread does it all (starting and synchronizing threads costs more than it saves). Arrays in
-// SharedArrayBuffers are used as they are; others are copied into shared scratch kept between
-// calls (a copy is ~1 ns per entry, a fresh shared array's first touch several).
+// SharedArrayBuffers are used as they are; of others, the rows the workers read are copied into
+// shared scratch kept between calls (a copy is ~1 ns per entry, a fresh shared array's first touch
+// several), while the calling thread reads its own block from the caller's arrays.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { printModule } from './emit/module.js';
@@ -54,11 +55,11 @@ class Scratch {
     if (!a || a.length < n) this.arrays.set(slot, (a = sharedArray(n)));
     return a.subarray(0, n);
   }
-  /** `a` itself when it is already shared, else its copy in the slot. */
-  copy(slot: string, a: Float64Array): Float64Array {
+  /** `a` itself when it is already shared, else its copy in the slot from index `from` on (before it, stale). */
+  copy(slot: string, a: Float64Array, from = 0): Float64Array {
     if (shared(a)) return a;
     const s = this.get(slot, a.length);
-    s.set(a);
+    s.set(from ? a.subarray(from) : a, from);
     return s;
   }
 }
@@ -105,8 +106,11 @@ export function parallelKernel(
     const n2 = input.cov2?.length ?? n1;
     const rows = Math.min(threads, n1);
     const pool = start();
-    const K = scratch.copy('nngp', input.nngp);
-    const T = input.ntk && scratch.copy('ntk', input.ntk);
+    // Block b's rows: [firstRow(b), firstRow(b + 1)). The workers' blocks (b >= 1) read shared
+    // copies; block 0, on this thread, reads the caller's arrays (the same doubles).
+    const firstRow = (b: number) => Math.floor((b * n1) / rows);
+    const K = scratch.copy('nngp', input.nngp, firstRow(1) * n2);
+    const T = input.ntk && scratch.copy('ntk', input.ntk, firstRow(1) * n2);
     const C1 = scratch.copy('cov1', input.cov1);
     const C2 = input.cov2 ? scratch.copy('cov2', input.cov2) : C1;
     const want = kernelOptions?.out;
@@ -125,14 +129,15 @@ export function parallelKernel(
           };
     const done = new Int32Array(new SharedArrayBuffer(4 * rows));
     const block = (b: number) => {
-      const i0 = Math.floor((b * n1) / rows),
-        i1 = Math.floor(((b + 1) * n1) / rows);
+      const i0 = firstRow(b),
+        i1 = firstRow(b + 1);
+      const [k, t, c1, c2] = b === 0 ? [input.nngp, input.ntk, input.cov1, input.cov2 ?? input.cov1] : [K, T, C1, C2];
       return {
         input: {
-          nngp: K.subarray(i0 * n2, i1 * n2),
-          cov1: C1.subarray(i0, i1),
-          cov2: C2,
-          ...(T ? { ntk: T.subarray(i0 * n2, i1 * n2) } : {}),
+          nngp: k.subarray(i0 * n2, i1 * n2),
+          cov1: c1.subarray(i0, i1),
+          cov2: c2,
+          ...(t ? { ntk: t.subarray(i0 * n2, i1 * n2) } : {}),
         },
         out: {
           nngp: out.nngp.subarray(i0 * n2, i1 * n2),
