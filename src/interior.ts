@@ -196,6 +196,8 @@ export interface RegimeChoice {
   readonly emitted: RegimeCandidate['name'] | 'none';
   /** Per candidate tried, how it measured (worse of nngp and its derivative), and why it was rejected. */
   readonly tried: readonly RegimeTrial[];
+  /** The emitted candidate's trees (and, for the interior regime, its domain). */
+  readonly trees?: Pick<RegimeCandidate, 'nngp' | 'dNngp' | 'domain'>;
 }
 
 export interface RegimeTrial {
@@ -415,7 +417,7 @@ export function chooseRegime<K extends Kernel>(
   };
   // Every candidate that could beat the best accepted so far (its cost alone below that one's
   // expected cost) is measured; the accepted one with the least expected cost is emitted.
-  let best: { name: RegimeCandidate['name']; expected: number; parts: ModuleParts; module: K } | undefined;
+  let best: { c: RegimeCandidate; expected: number; parts: ModuleParts; module: K } | undefined;
   // A candidate that is the stable code itself saves nothing where the stable code needs no exact
   // gap (it reads only the projected cov12, tested in plain doubles): the regime would only add its
   // own test (identity, hermite, monomial).
@@ -509,9 +511,17 @@ export function chooseRegime<K extends Kernel>(
     }
     tried.push({ ...trial, ...(truth ? { truth } : {}), ...(rejected ? { rejected } : {}) });
     const expected = k + (fallback || 0) * base;
-    if (!rejected && (!best || expected < best.expected)) best = { name: c.name, expected, parts, module: mod };
+    if (!rejected && (!best || expected < best.expected)) best = { c, expected, parts, module: mod };
   }
   return best
-    ? { choice: { emitted: best.name, tried }, parts: best.parts, module: best.module }
+    ? {
+        choice: {
+          emitted: best.c.name,
+          tried,
+          trees: { nngp: best.c.nngp, dNngp: best.c.dNngp, domain: best.c.domain },
+        },
+        parts: best.parts,
+        module: best.module,
+      }
     : { choice: { emitted: 'none', tried } };
 }

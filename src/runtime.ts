@@ -177,7 +177,22 @@ export interface KernelLoops {
   /** Each loop's per-column work, before its rows (empty: none). */
   readonly fusedColumns: string;
   readonly nngpColumns: string;
+  /** The box of variances [lo, hi] where the interior values are proven finite (finite.ts), if any. */
+  readonly finiteWithin?: { readonly lo: number; readonly hi: number };
 }
+
+/**
+ * Whether every variance of a call lies in [lo, hi] (NaN does not): where it does, the loops'
+ * interior blocks skip their finiteness test (finite.ts proves their values finite there).
+ */
+export const HELPER_WITHIN = (ts: boolean) => {
+  const a = ts ? ': Float64Array' : '';
+  return `function variancesWithin(C1${a}, C2${a}, lo${ts ? ': number' : ''}, hi${ts ? ': number' : ''})${ts ? ': boolean' : ''} {
+  for (let i = 0; i < C1.length; i++) if (!(C1[i]${ts ? '!' : ''} >= lo && C1[i]${ts ? '!' : ''} <= hi)) return false;
+  if (C2 !== C1) for (let j = 0; j < C2.length; j++) if (!(C2[j]${ts ? '!' : ''} >= lo && C2[j]${ts ? '!' : ''} <= hi)) return false;
+  return true;
+}`;
+};
 
 /**
  * The scratch array of per-column values (emit/parts.ts hoistColumns), kept between calls and
@@ -228,7 +243,7 @@ ${exported ? 'export ' : ''}function kernel(input${inT}, options${optT})${outT} 
   const out = options === undefined || options === null ? undefined : options.out;
   if (out !== undefined) checkOut(input, out);
   const outK = out === undefined ? new Float64Array(K.length) : out.nngp;
-  if (T !== undefined) {
+${loops.finiteWithin ? `  const safe = variancesWithin(C1, C2, ${loops.finiteWithin.lo}, ${loops.finiteWithin.hi});\n` : ''}  if (T !== undefined) {
     const outT = out === undefined ? new Float64Array(T.length) : out.ntk${bang};
 ${loops.fusedColumns}    for (let i = 0; i < n1; i++) {
 ${row(loops.fusedInputs, '      ')}${loops.fusedOuter}

@@ -9,6 +9,7 @@ import {
   HELPER_ERF,
   HELPER_EXACT_GAP,
   HELPER_PROJECT,
+  HELPER_WITHIN,
   HELPER_YMXANGLE,
   HELPERS_DD,
   KERNEL,
@@ -74,10 +75,15 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   // the other still gives the scalar functions' doubles bit for bit; the stable code then
   // computes both (shared work) and stores only what is left. var1*var2 > 0 keeps zero inputs
   // (0/0, and -0 products) on the stable path.
-  const certified = (fast: PlainBlock, i: number) =>
-    [`${fast.values[i]!.text} - ${fast.values[i]!.text} === 0`, ...fast.certificatesOf[i]!.map((c) => c.text)].join(
-      ' && ',
-    );
+  // In the loops' interior blocks, `safe` (the call's variances within the box where finite.ts
+  // proves every interior value finite, m.finiteWithin) stands in for the finiteness test.
+  const safe = m.finiteWithin !== undefined;
+  const finite = (fast: PlainBlock, is: readonly number[], inLoop: boolean) => {
+    const test = is.map((i) => `${fast.values[i]!.text} - ${fast.values[i]!.text} === 0`).join(' && ');
+    return inLoop && safe ? `(safe || ${is.length > 1 ? `(${test})` : test})` : test;
+  };
+  const certified = (fast: PlainBlock, i: number, inLoop = false) =>
+    [finite(fast, [i], inLoop), ...fast.certificatesOf[i]!.map((c) => c.text)].join(' && ');
   /** The scalar functions' block: return the value where certified. */
   const scalarBlock = (fast: PlainBlock | undefined): string[] =>
     fast
@@ -95,8 +101,13 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
    * so each sets the flags outright (the near block reading the interior's flags, always false
    * there, made V8 compile gelu's whole loop two times slower on anti-correlated entries).
    */
-  const flaggedStores = (fast: PlainBlock, stores: ((v: Code) => string)[], flags: string[]): string[] => [
-    ...flags.map((f, i) => `${f} = ${certified(fast, i)};`),
+  const flaggedStores = (
+    fast: PlainBlock,
+    stores: ((v: Code) => string)[],
+    flags: string[],
+    interior = false,
+  ): string[] => [
+    ...flags.map((f, i) => `${f} = ${certified(fast, i, interior)};`),
     `if (${flags.join(' && ')}) { ${flags.map((_, i) => stores[i]!(fast.values[i]!)).join(' ')} continue; }`,
     ...flags.map((f, i) => `if (${f}) ${stores[i]!(fast.values[i]!)}`),
   ];
@@ -114,7 +125,11 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
         ...stmts([INTERIOR_TEST]),
         `if (${inside}) {`,
         ...stmts(fast.statements).map((l) => '  ' + l),
-        `  if (${fast.values.map((_, i) => certified(fast, i)).join(' && ')}) { ${fast.values.map((v, i) => stores[i]!(v)).join(' ')} }`,
+        `  if (${finite(
+          fast,
+          fast.values.map((_, i) => i),
+          true,
+        )}) { ${fast.values.map((v, i) => stores[i]!(v)).join(' ')} }`,
         `  else { ${redo.join(' ')} }`,
         '  continue;',
         '}',
@@ -124,13 +139,13 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
         ...stmts([INTERIOR_TEST]),
         `if (${inside}) {`,
         ...stmts(fast.statements).map((l) => '  ' + l),
-        `  if (${certified(fast, 0)}) { ${stores[0]!(fast.values[0]!)} continue; }`,
+        `  if (${certified(fast, 0, true)}) { ${stores[0]!(fast.values[0]!)} continue; }`,
         '}',
       ];
     return [
       ...stmts([INTERIOR_TEST]),
       `if (${inside}) {`,
-      ...[...stmts(fast.statements), ...flaggedStores(fast, stores, flags)].map((l) => '  ' + l),
+      ...[...stmts(fast.statements), ...flaggedStores(fast, stores, flags, true)].map((l) => '  ' + l),
       '}',
     ];
   };
@@ -222,6 +237,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
   if (m.helpers.has('erf') || m.helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
   if (m.fused.columns.exports.length || m.nngpOnly.columns.exports.length) out.push(HELPER_COLUMNS(ts), '');
+  if (safe) out.push(HELPER_WITHIN(ts), '');
   if (m.mixture || m.tilted) out.push(HELPER_EXACT_GAP(ts), '');
   if (m.tilted) out.push(HELPER_BVN(ts), '', printTilted(m.tilted, ts), '');
   if (m.mixture) out.push(printMixture(m.mixture, ts), '');
@@ -276,6 +292,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       ),
       fusedColumns: columnLoop(m.fused).length ? ind(columnLoop(m.fused), 4) + '\n' : '',
       nngpColumns: columnLoop(m.nngpOnly).length ? ind(columnLoop(m.nngpOnly), 2) + '\n' : '',
+      ...(m.finiteWithin !== undefined ? { finiteWithin: { lo: 2 ** -m.finiteWithin, hi: 2 ** m.finiteWithin } } : {}),
     }),
   );
   let names = 'nngp, dNngp, kernel';

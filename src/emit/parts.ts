@@ -1,6 +1,7 @@
 // An emitted module's parts (the scalar functions, the fused kernel loops, the interior regime's
 // values, the runtime helpers they call), built once from the evaluation trees as statements;
 // module.ts prints them for a target. One build serves every print.
+import { finiteWithin } from '../finite.js';
 import * as E from '../expr.js';
 import type { Tree } from '../types.js';
 import {
@@ -444,6 +445,11 @@ export interface ModuleParts {
   readonly gradients: readonly { readonly param: string; readonly nngp: Straight; readonly dNngp: Straight }[];
   /** Where the interior regime runs (and the near regime does not): 'half' where there is none. */
   readonly domain: InteriorDomain;
+  /**
+   * k where every interior value is proven finite for variances in [2^-k, 2^k] (finite.ts): a
+   * kernel call whose variances all lie there skips the loops' finiteness test.
+   */
+  readonly finiteWithin?: number;
   /** A scale-mixture kernel's nodes (emit/mixture.ts prints its tables and mixtureK, which the functions call). */
   readonly mixture?: import('../mixture.js').Mixture;
   /** A kernel through the bivariate normal CDF (emit/tilted.ts prints its pieces and tiltedK). */
@@ -463,6 +469,11 @@ export function buildModule(input: EmitInput): ModuleParts {
     near ? [near.nngp, near.dNngp] : undefined,
   );
   const nngpOnly = loop([input.nngp], inside ? [inside.nngp] : undefined, near ? [near.nngp] : undefined);
+  // A folded certificate is a NaN the finiteness test catches: such blocks keep the test.
+  const k =
+    inside && !fused.interior?.folded && !nngpOnly.interior?.folded
+      ? finiteWithin([inside.nngp, inside.dNngp], DOMAIN_BOUND[inside.domain])
+      : undefined;
   const gradients = (input.gradients ?? []).map((g) => ({
     param: g.param,
     nngp: scalar(g.nngp),
@@ -486,6 +497,7 @@ export function buildModule(input: EmitInput): ModuleParts {
     nngpOnly,
     gradients,
     domain: inside?.domain ?? 'half',
+    ...(k !== undefined ? { finiteWithin: k } : {}),
   };
 }
 

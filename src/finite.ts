@@ -1,0 +1,229 @@
+// Where the interior regime's values are finite (a proof, per kernel call). The fused loops test
+// every interior value for finiteness before storing it: an overflow, or a NaN, sends the entry
+// to the stable code. That test is a branch on the end of each entry's computation, and it costs
+// about a tenth of relu's and erf's loop (measured). Over a box of variances, [2^-k, 2^k] for
+// both, and the interior domain's cov12 (cov12² ≤ m·var1·var2), interval arithmetic bounds every
+// node of the interior trees; where every bound is finite with a wide margin, and every root, log
+// and divisor is away from its singularity, no interior value can be infinite or NaN there, and
+// a kernel call whose variances all lie in the box may skip the test (emit/module.ts `safe`).
+//
+// Every answer is a proof or "don't know" (undefined): a node this file has no rule for, or a
+// bound that is not finite with the margin, gives undefined, and the test stays.
+import * as Q from './rational.js';
+import type { Rat, Tree, TreeFn } from './types.js';
+
+export interface Interval {
+  readonly lo: number;
+  readonly hi: number;
+}
+
+/** Bounds past which a value is not taken as safely finite (products of two stay finite). */
+const LIMIT = 2 ** 500;
+/** Divisors, logs' arguments and the like must be at least this far from zero. */
+const TINY = 2 ** -500;
+/** Relative slack per operation: far more than the rounding of any emitted operation (2^-53 each, a few hundred at most). */
+const SLACK = 2 ** -40;
+/** The largest argument of exp taken as safe (e^700 < 2^1010; LIMIT then rejects it unless it is small). */
+const EXP_ARG = 700;
+
+const magnitude = (x: Interval) => Math.max(Math.abs(x.lo), Math.abs(x.hi));
+
+/** [lo, hi] widened by SLACK outward, or undefined unless within ±LIMIT (NaN fails too). */
+function interval(lo: number, hi: number): Interval | undefined {
+  const l = lo - Math.abs(lo) * SLACK,
+    h = hi + Math.abs(hi) * SLACK;
+  return l >= -LIMIT && h <= LIMIT && l <= h ? { lo: l, hi: h } : undefined;
+}
+
+const point = (x: number) => interval(x, x);
+
+function add(xs: readonly Interval[]): Interval | undefined {
+  const lo = xs.reduce((a, x) => a + x.lo, 0),
+    hi = xs.reduce((a, x) => a + x.hi, 0);
+  // A sum of non-negative terms rounds to a non-negative value (relative slack); otherwise every
+  // partial sum's rounding is at most the sum of the magnitudes times the slack.
+  if (xs.every((x) => x.lo >= 0)) return interval(lo, hi);
+  const slack = xs.reduce((a, x) => a + magnitude(x), 0) * SLACK;
+  return slack <= LIMIT ? interval(lo - slack, hi + slack) : undefined;
+}
+
+function mul2(a: Interval, b: Interval): Interval | undefined {
+  const ps = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi];
+  return interval(Math.min(...ps), Math.max(...ps));
+}
+
+/** 1/x, where x is at least TINY away from zero (a product rounds with its sign: no slack needed for it). */
+function reciprocal(x: Interval): Interval | undefined {
+  if (x.lo > TINY) return interval(1 / x.hi, 1 / x.lo);
+  if (x.hi < -TINY) return interval(1 / x.hi, 1 / x.lo);
+  return undefined;
+}
+
+/** x^n for a whole n >= 1. */
+function wholePower(x: Interval, n: number): Interval | undefined {
+  const a = x.lo ** n,
+    b = x.hi ** n;
+  if (n % 2 === 1 || x.lo >= 0) return interval(Math.min(a, b), Math.max(a, b));
+  if (x.hi <= 0) return interval(Math.min(a, b), Math.max(a, b));
+  return interval(0, Math.max(a, b));
+}
+
+/** x^r for a rational r (the emitted code: products, Math.sqrt, 1/..., Math.pow). */
+function power(x: Interval, r: Rat): Interval | undefined {
+  if (r.n < 0n) {
+    const p = power(x, Q.neg(r));
+    return p && reciprocal(p);
+  }
+  if (r.d === 1n) return wholePower(x, Number(r.n));
+  // A fractional power: the base must be non-negative (Math.sqrt, Math.pow of a negative: NaN).
+  if (x.lo < 0) return undefined;
+  const e = Q.toNumber(r);
+  return interval(x.lo ** e, x.hi ** e);
+}
+
+const within = (x: Interval, lo: number, hi: number) => x.lo >= lo && x.hi <= hi;
+const monotone = (f: (v: number) => number, x: Interval) => interval(f(x.lo), f(x.hi));
+const symmetric = (m: number) => interval(-m, m);
+
+/**
+ * Interval rules per function, as the emitted code evaluates it (emit/values.ts): each gives the
+ * bounds of the function's value from its arguments' bounds, or undefined where it cannot
+ * exclude an overflow or a NaN. Functions not here give undefined.
+ */
+export const INTERVAL_RULES: Readonly<
+  Record<string, { readonly why: string; readonly rule: (args: readonly Interval[]) => Interval | undefined }>
+> = {
+  sqrt: { why: 'Math.sqrt is NaN below 0', rule: ([x]) => (x!.lo >= 0 ? monotone(Math.sqrt, x!) : undefined) },
+  exp: { why: 'e^x overflows past 709', rule: ([x]) => (x!.hi <= EXP_ARG ? monotone(Math.exp, x!) : undefined) },
+  expm1: { why: 'as exp', rule: ([x]) => (x!.hi <= EXP_ARG ? monotone(Math.expm1, x!) : undefined) },
+  log: { why: 'log is -Infinity at 0, NaN below', rule: ([x]) => (x!.lo > TINY ? monotone(Math.log, x!) : undefined) },
+  log1p: {
+    why: 'log1p is -Infinity at -1',
+    rule: ([x]) => (x!.lo > -1 + 2 ** -20 ? monotone(Math.log1p, x!) : undefined),
+  },
+  sin: { why: 'bounded', rule: () => symmetric(1) },
+  cos: { why: 'bounded', rule: () => symmetric(1) },
+  tanh: { why: 'bounded', rule: () => symmetric(1) },
+  erf: { why: 'bounded', rule: () => symmetric(1) },
+  erfc: { why: 'bounded', rule: () => interval(0, 2) },
+  sign: { why: 'bounded', rule: () => symmetric(1) },
+  atan: { why: 'bounded', rule: () => symmetric(Math.PI / 2) },
+  atan2: { why: 'bounded (the helper is pi/2 at (0, 0))', rule: () => symmetric(Math.PI) },
+  angle: { why: 'bounded (the helper is pi/2 at (0, 0))', rule: () => symmetric(Math.PI) },
+  acos: { why: 'NaN outside [-1, 1]', rule: ([x]) => (within(x!, -1, 1) ? interval(0, Math.PI) : undefined) },
+  asin: { why: 'NaN outside [-1, 1]', rule: ([x]) => (within(x!, -1, 1) ? symmetric(Math.PI / 2) : undefined) },
+  sinh: { why: 'overflows past 710', rule: ([x]) => (magnitude(x!) <= EXP_ARG ? monotone(Math.sinh, x!) : undefined) },
+  cosh: {
+    why: 'overflows past 710',
+    rule: ([x]) => (magnitude(x!) <= EXP_ARG ? interval(0, Math.cosh(magnitude(x!))) : undefined),
+  },
+  abs: {
+    why: 'the magnitude',
+    rule: ([x]) => interval(x!.lo > 0 || x!.hi < 0 ? Math.min(Math.abs(x!.lo), Math.abs(x!.hi)) : 0, magnitude(x!)),
+  },
+  min: { why: 'the least', rule: (xs) => interval(Math.min(...xs.map((x) => x.lo)), Math.min(...xs.map((x) => x.hi))) },
+  max: {
+    why: 'the largest',
+    rule: (xs) => interval(Math.max(...xs.map((x) => x.lo)), Math.max(...xs.map((x) => x.hi))),
+  },
+  // x·angle(y, x) and y - x·angle(y, x): the angle in [-pi, pi].
+  xangle: { why: 'x times an angle', rule: ([, x]) => symmetric(Math.PI * magnitude(x!)) },
+  ymxangle: { why: 'y - x times an angle', rule: ([y, x]) => symmetric(magnitude(y!) + Math.PI * magnitude(x!)) },
+  // exp(a) - exp(b), as exp(a)·expm1(...) or exp(b)·expm1(...): both exponentials bounded.
+  expdiff: {
+    why: 'a difference of exponentials, each bounded',
+    rule: ([a, b]) =>
+      a!.hi <= EXP_ARG && b!.hi <= EXP_ARG ? symmetric(Math.max(Math.exp(a!.hi), Math.exp(b!.hi))) : undefined,
+  },
+  // The sum itself; its certificate decides only whether it is used.
+  plainsum: { why: 'the sum', rule: ([x]) => x },
+  // An exponent's certificate (two arguments; folded ones, with a floor, are NaN where they fail
+  // and keep the test): where it holds, |x| ≤ Σ|terms| ≤ bound, and otherwise the entry falls back.
+  argbound: {
+    why: 'the exponent, within its certified bound',
+    rule: ([x, b]) => {
+      const m = b!.hi * (1 + SLACK);
+      return interval(Math.max(x!.lo, -m), Math.min(x!.hi, m));
+    },
+  },
+  // A compensated sum: its Dekker splits multiply by 2^27 + 1.
+  csum: { why: 'the sum, small enough to split', rule: ([x]) => (magnitude(x!) <= 2 ** 400 ? x : undefined) },
+};
+
+/** The bounds of each input over the box: variances in [2^-k, 2^k], cov12² ≤ m·var1·var2. */
+export function boundsBox(k: number, m: number): Record<string, Interval | undefined> {
+  const lo = 2 ** -k,
+    hi = 2 ** k;
+  const c = Math.sqrt(m) * hi;
+  return {
+    var1: interval(lo, hi),
+    var2: interval(lo, hi),
+    cov12: interval(-c, c),
+    // gap = var1·var2 - cov12², computed in doubles as ipp - icc with icc ≤ m·ipp (at least half
+    // of (1 - m)·ipp after rounding).
+    gap: interval(((1 - m) * lo * lo) / 2, hi * hi),
+    rho: interval(-Math.sqrt(m), Math.sqrt(m)),
+    pi: point(Math.PI),
+  };
+}
+
+/** The bounds of a tree's value (and of every partial result the emitted code computes for it), or undefined. */
+export function boundsOf(t: Tree, symbols: Record<string, Interval | undefined>): Interval | undefined {
+  switch (t.k) {
+    case 'num':
+      return point(Q.toNumber(t.v));
+    case 'sym':
+      return symbols[t.name];
+    case 'add': {
+      const terms = t.terms.map((x) => boundsOf(x, symbols));
+      return terms.every((x) => x) ? add(terms as Interval[]) : undefined;
+    }
+    case 'mul': {
+      // The numerator's partial products (any order) are at most the product of max(1, |factor|);
+      // the denominator's product must stay away from zero.
+      let num: Interval | undefined = point(1);
+      let den: Interval | undefined = point(1);
+      let partial = 1;
+      for (const f of t.factors) {
+        // A factor with a negative exponent is a divisor: its base to the opposite power.
+        const inverse = f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n ? f : undefined;
+        const base = inverse && boundsOf(inverse.base, symbols);
+        const b = inverse ? base && inverse.exp.k === 'num' && power(base, Q.neg(inverse.exp.v)) : boundsOf(f, symbols);
+        if (!b) return undefined;
+        partial *= Math.max(1, magnitude(b));
+        if (inverse) den = den && mul2(den, b);
+        else num = num && mul2(num, b);
+      }
+      if (!num || !den || partial > LIMIT) return undefined;
+      const r = reciprocal(den);
+      return r && mul2(num, r);
+    }
+    case 'pow': {
+      const b = boundsOf(t.base, symbols);
+      return b && t.exp.k === 'num' ? power(b, t.exp.v) : undefined;
+    }
+    case 'fn':
+      return fnBounds(t, symbols);
+  }
+}
+
+function fnBounds(t: TreeFn, symbols: Record<string, Interval | undefined>): Interval | undefined {
+  const rule = INTERVAL_RULES[t.name];
+  if (!rule) return undefined;
+  // A folded exponent certificate (argbound with a floor) is the value itself: NaN where it fails.
+  if (t.name === 'argbound' && t.args.length > 2) return undefined;
+  const args = t.args.map((a) => boundsOf(a, symbols));
+  return args.every((a) => a) ? rule.rule(args as Interval[]) : undefined;
+}
+
+/** The exponents k tried, largest first: variances in [2^-k, 2^k]. */
+export const FINITE_EXPONENTS = [64, 32, 16, 8, 4, 2, 1] as const;
+
+/** The domain's bound m on cov12² / (var1·var2) (parts.ts DOMAIN_BOUND). */
+export function finiteWithin(trees: readonly Tree[], m: number): number | undefined {
+  for (const k of FINITE_EXPONENTS) {
+    const symbols = boundsBox(k, m);
+    if (trees.every((t) => boundsOf(t, symbols))) return k;
+  }
+  return undefined;
+}
