@@ -78,9 +78,12 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   // In the loops' interior blocks, `safe` (the call's variances within the box where finite.ts
   // proves every interior value finite, m.finiteWithin) stands in for the finiteness test.
   const safe = m.finiteWithin !== undefined;
-  const finite = (fast: PlainBlock, is: readonly number[], inLoop: boolean) => {
+  /** The finiteness test of the values `is`; `alone`: the whole condition (no parentheses needed). */
+  const finite = (fast: PlainBlock, is: readonly number[], inLoop: boolean, alone = false) => {
     const test = is.map((i) => `${fast.values[i]!.text} - ${fast.values[i]!.text} === 0`).join(' && ');
-    return inLoop && safe ? `(safe || ${is.length > 1 ? `(${test})` : test})` : test;
+    if (!inLoop || !safe) return test;
+    const either = `safe || ${is.length > 1 ? `(${test})` : test}`;
+    return alone ? either : `(${either})`;
   };
   const certified = (fast: PlainBlock, i: number, inLoop = false) =>
     [finite(fast, [i], inLoop), ...fast.certificatesOf[i]!.map((c) => c.text)].join(' && ');
@@ -128,6 +131,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
         `  if (${finite(
           fast,
           fast.values.map((_, i) => i),
+          true,
           true,
         )}) { ${fast.values.map((v, i) => stores[i]!(v)).join(' ')} }`,
         `  else { ${redo.join(' ')} }`,
