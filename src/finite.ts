@@ -82,6 +82,16 @@ function power(x: Interval, r: Rat): Interval | undefined {
 }
 
 const within = (x: Interval, lo: number, hi: number) => x.lo >= lo && x.hi <= hi;
+/** The least magnitude of an interval's values (0 where it holds zero). */
+const least = (x: Interval) => (x.lo > 0 ? x.lo : x.hi < 0 ? -x.hi : 0);
+/** The arguments' magnitudes at most this (the helpers cube them: y³/w² in ymxangleQuarter). */
+const ANGLE_ARG = 2 ** 300;
+/** y/x or x/y with one of them away from zero and the quotient at most 2^400 (double-double splits stay finite). */
+function quotientSafe(y: Interval, x: Interval): boolean {
+  if (magnitude(y) > ANGLE_ARG || magnitude(x) > ANGLE_ARG) return false;
+  const apart = (a: Interval, b: Interval) => least(b) >= TINY && magnitude(a) <= 2 ** 400 * least(b);
+  return apart(x, y) || apart(y, x);
+}
 const monotone = (f: (v: number) => number, x: Interval) => interval(f(x.lo), f(x.hi));
 const symmetric = (m: number) => interval(-m, m);
 
@@ -108,8 +118,14 @@ export const INTERVAL_RULES: Readonly<
   erfc: { why: 'bounded', rule: () => interval(0, 2) },
   sign: { why: 'bounded', rule: () => symmetric(1) },
   atan: { why: 'bounded', rule: () => symmetric(Math.PI / 2) },
-  atan2: { why: 'bounded (the helper is pi/2 at (0, 0))', rule: () => symmetric(Math.PI) },
-  angle: { why: 'bounded (the helper is pi/2 at (0, 0))', rule: () => symmetric(Math.PI) },
+  // The plain code divides one argument by the other (pi/2 - atan(x/y) where x <= y, atan(y/x)
+  // where x > 0, the helpers' own quotients and cubes): one of them must be away from zero (0/0
+  // is NaN), the quotient far from overflow, and both small enough to cube.
+  atan2: {
+    why: 'an angle, its quotient finite',
+    rule: ([y, x]) => (quotientSafe(y!, x!) ? symmetric(Math.PI) : undefined),
+  },
+  angle: { why: 'as atan2', rule: ([y, x]) => (quotientSafe(y!, x!) ? symmetric(Math.PI) : undefined) },
   acos: { why: 'NaN outside [-1, 1]', rule: ([x]) => (within(x!, -1, 1) ? interval(0, Math.PI) : undefined) },
   asin: { why: 'NaN outside [-1, 1]', rule: ([x]) => (within(x!, -1, 1) ? symmetric(Math.PI / 2) : undefined) },
   sinh: { why: 'overflows past 710', rule: ([x]) => (magnitude(x!) <= EXP_ARG ? monotone(Math.sinh, x!) : undefined) },
@@ -127,8 +143,14 @@ export const INTERVAL_RULES: Readonly<
     rule: (xs) => interval(Math.max(...xs.map((x) => x.lo)), Math.max(...xs.map((x) => x.hi))),
   },
   // x·angle(y, x) and y - x·angle(y, x): the angle in [-pi, pi].
-  xangle: { why: 'x times an angle', rule: ([, x]) => symmetric(Math.PI * magnitude(x!)) },
-  ymxangle: { why: 'y - x times an angle', rule: ([y, x]) => symmetric(magnitude(y!) + Math.PI * magnitude(x!)) },
+  xangle: {
+    why: 'x times an angle (as atan2)',
+    rule: ([y, x]) => (quotientSafe(y!, x!) ? symmetric(Math.PI * magnitude(x!)) : undefined),
+  },
+  ymxangle: {
+    why: 'y - x times an angle (as atan2)',
+    rule: ([y, x]) => (quotientSafe(y!, x!) ? symmetric(magnitude(y!) + Math.PI * magnitude(x!)) : undefined),
+  },
   // exp(a) - exp(b), as exp(a)·expm1(...) or exp(b)·expm1(...): both exponentials bounded.
   expdiff: {
     why: 'a difference of exponentials, each bounded',
