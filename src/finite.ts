@@ -213,8 +213,11 @@ export function boundsOf(t: Tree, symbols: Record<string, Interval | undefined>)
         const b = inverse ? base && inverse.exp.k === 'num' && power(base, Q.neg(inverse.exp.v)) : boundsOf(f, symbols);
         if (!b) return undefined;
         partial *= Math.max(1, magnitude(b));
-        if (inverse) den = den && mul2(den, b);
-        else num = num && mul2(num, b);
+        if (inverse) {
+          den = den && mul2(den, b);
+          // Each partial product of the divisors stays away from zero (none underflows).
+          if (den && !(least(den) >= 2 ** -1000)) return undefined;
+        } else num = num && mul2(num, b);
       }
       if (!num || !den || partial > LIMIT) return undefined;
       const r = reciprocal(den);
