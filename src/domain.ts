@@ -4,6 +4,7 @@
 //
 // Every answer here is a proof or "don't know" (false/undefined), never a guess.
 import * as E from './expr.js';
+import { differentiate } from './differentiate.js';
 import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
@@ -304,4 +305,33 @@ export function keepsAccuracyToBound(e: Tree): boolean {
       return x.k === 'add' ? x.terms.every(keepsAccuracyToBound) : keepsAccuracyToBound(x);
     }
   }
+}
+
+/** The gap symbol spelled out: var1·var2 − cov12². */
+function gapSpelled(e: Expr): Expr {
+  return E.rebuild(e, (x) =>
+    x.k === 'sym' && x.name === 'gap' ? E.sub(E.mul(E.VAR1, E.VAR2), E.pow(E.COV12, E.num(2))) : x,
+  );
+}
+
+/**
+ * |x| ≤ y wherever cov12² ≤ var1·var2/2 (the interior regime's half domain): a proof, or
+ * false. y ≥ 0, and y² − x², with the gap spelled out, must be B·(var1·var2 − 2·cov12²) + A, B a
+ * constant ≥ 0 (the term in cov12² is what fixes it) and A ≥ 0 on the whole domain
+ * (nonnegOnDomain): relu's angle(√gap, −cov12) (y² − x² = var1·var2 − 2·cov12², B = 1, A = 0), erf's
+ * atan2(2·cov12, √(1 + 2·var1 + 2·var2 + 4·gap)) (B = 4, A = 1 + 2·var1 + 2·var2). In doubles the
+ * quotient x/y may then exceed 1 by a few ulps, no more.
+ */
+export function ratioWithinOneOnHalf(y: Tree, x: Tree): boolean {
+  const Y = T.canonicalOf(y);
+  if (!nonnegOnDomain(Y)) return false;
+  const X = T.canonicalOf(x);
+  const d = gapSpelled(E.sub(E.pow(Y, E.num(2)), E.pow(X, E.num(2))));
+  if (E.size(d) > MAX_SIZE) return false;
+  // The coefficient of cov12² (d is at most quadratic in cov12 here, or the proof fails below).
+  const a2 = E.mul(E.HALF, differentiate(differentiate(d, 'cov12'), 'cov12'));
+  if (a2.k !== 'num' || a2.v.n > 0n) return false;
+  const b = Q.neg(Q.div(a2.v, Q.rat(2)));
+  const rest = E.sub(d, E.mul(E.num(b), E.sub(E.mul(E.VAR1, E.VAR2), E.mul(E.num(2), E.pow(E.COV12, E.num(2))))));
+  return nonnegOnDomain(rest);
 }

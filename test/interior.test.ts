@@ -8,7 +8,8 @@ import { bitsOfError, samplePoints } from '../src/measure.js';
 import { INTERIOR, printModule } from '../src/emit/module.js';
 import { inDomain, interiorDomainOf } from '../src/emit/index.js';
 import { needsOf } from '../src/emit/parts.js';
-import { keepsAccuracyToBound } from '../src/domain.js';
+import { keepsAccuracyToBound, ratioWithinOneOnHalf } from '../src/domain.js';
+import * as E from '../src/expr.js';
 import * as T from '../src/tree.js';
 import { sym } from '../src/node.js';
 import { instantiate } from '../src/compile.js';
@@ -305,6 +306,52 @@ describe('interior regime', () => {
     // Certified trees need a stable code that reads no exact gap; a normal form, its own shape.
     expect(interiorDomainOf([sym('gap')], [sym('cov12')], true)).toBe('half');
     expect(interiorDomainOf([sym('gap')], [sym('cov12')], false)).toBe('projection');
+  });
+
+  it("ratioWithinOneOnHalf is sound by sampling, and lets the arc-cosine maps' angles drop their test", () => {
+    // Every angle of the catalog's interior trees it proves: |x| ≤ y at half-domain points in 50
+    // digits, the domain's own bound cov12² = var1·var2/2 included.
+    const angles = (t: Tree): [Tree, Tree][] =>
+      t.k === 'fn'
+        ? [
+            ...(['angle', 'atan2', 'xangle', 'ymxangle'].includes(t.name)
+              ? [[t.args[0]!, t.args[1]!] as [Tree, Tree]]
+              : []),
+            ...t.args.flatMap(angles),
+          ]
+        : t.k === 'add'
+          ? t.terms.flatMap(angles)
+          : t.k === 'mul'
+            ? t.factors.flatMap(angles)
+            : t.k === 'pow'
+              ? angles(t.base)
+              : [];
+    const pts = [
+      ...POINTS,
+      ...POINTS.slice(0, 20).flatMap(([, v1, v2]) => [1, -1].map((s) => [s * Math.sqrt(INTERIOR * v1 * v2), v1, v2])),
+    ];
+    const proven = new Set<string>();
+    for (const [id, k] of kernels) {
+      const trees = closed(k).interior.trees;
+      if (!trees) continue;
+      for (const [y, x] of [...angles(trees.nngp), ...angles(trees.dNngp)]) {
+        if (!ratioWithinOneOnHalf(y, x)) continue;
+        proven.add(id);
+        for (const [c, v1, v2] of pts) {
+          const at = { cov12: hpFromDouble(c!), var1: hpFromDouble(v1!), var2: hpFromDouble(v2!) };
+          const yv = evaluateHP(y, at).toNumber(),
+            xv = evaluateHP(x, at).toNumber();
+          expect(Math.abs(xv) <= yv * (1 + 1e-12), `${id}: |${xv}| <= ${yv} at ${[c, v1, v2]}`).toBe(true);
+        }
+      }
+    }
+    for (const id of ['relu', 'rectified_monomial', 'leaky_relu', 'gelu']) expect(proven.has(id), id).toBe(true);
+    // Not proven: a ratio that exceeds 1 inside the half domain, or one not bounded at all.
+    const gap = E.pow(E.sym('gap'), E.HALF);
+    expect(ratioWithinOneOnHalf(gap, E.mul(E.num(2), E.COV12))).toBe(false);
+    expect(ratioWithinOneOnHalf(gap, E.VAR1)).toBe(false);
+    expect(ratioWithinOneOnHalf(E.neg(gap), E.COV12)).toBe(false);
+    expect(ratioWithinOneOnHalf(gap, E.neg(E.COV12))).toBe(true);
   });
 
   it('keepsAccuracyToBound is sound by sampling: the trees it accepts err as little near the bound as inside', () => {

@@ -242,8 +242,12 @@ export const INTERIOR_TEST = statement(
   { name: 'icc', value: js`${ref('c0')} * ${ref('c0')}` },
 );
 
-function plainBlock(trees: readonly Tree[], regime: 'interior' | 'near' = 'interior'): PlainBlock {
-  const b = new ValueCode(regime === 'interior' ? 'f' : 'o', false, true);
+function plainBlock(
+  trees: readonly Tree[],
+  regime: 'interior' | 'near' = 'interior',
+  domain: InteriorDomain = 'half',
+): PlainBlock {
+  const b = new ValueCode(regime === 'interior' ? 'f' : 'o', false, true, regime === 'interior' && domain === 'half');
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
   const prologue: Statement[] = [];
@@ -292,7 +296,12 @@ function usesOf(block: PlainBlock): string[] {
   return [...inputsOf(block.statements, [...block.values, ...block.certificates])];
 }
 
-function scalar(e: Tree, interior?: Tree, near?: Tree): Straight & { helpers: ReadonlySet<string> } {
+function scalar(
+  e: Tree,
+  interior?: Tree,
+  near?: Tree,
+  domain: InteriorDomain = 'half',
+): Straight & { helpers: ReadonlySet<string> } {
   const b = new ValueCode();
   const result = b.val(e);
   const nearBlock = near ? plainBlock([near], 'near') : undefined;
@@ -300,7 +309,7 @@ function scalar(e: Tree, interior?: Tree, near?: Tree): Straight & { helpers: Re
   const pro = prologue(needs);
   const all = prune([...pro, ...b.statements], [...result.uses, ...(nearBlock ? usesOf(nearBlock) : [])]);
   const { prologue: first, rest: statements } = splitPrologue(all, pro);
-  const fast = interior ? plainBlock([interior]) : undefined;
+  const fast = interior ? plainBlock([interior], 'interior', domain) : undefined;
   const inputs = inputsOf(all, [result]);
   if (fast || nearBlock) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
   const helpers = helpersOf(b.helpers, all, needs);
@@ -357,7 +366,12 @@ export interface Loop {
  * guarded scalar functions. Per-row work (the split of var1) is hoisted out of the inner loop,
  * and costly per-column work (an exponential of var2) out of the rows.
  */
-function loop(trees: Tree[], interiorTrees?: Tree[], nearTrees?: Tree[]): Loop & { helpers: ReadonlySet<string> } {
+function loop(
+  trees: Tree[],
+  interiorTrees?: Tree[],
+  nearTrees?: Tree[],
+  domain: InteriorDomain = 'half',
+): Loop & { helpers: ReadonlySet<string> } {
   const b = new ValueCode('t', false);
   const values = trees.map((t) => b.val(t));
   const nearBlock = nearTrees ? plainBlock(nearTrees, 'near') : undefined;
@@ -376,7 +390,7 @@ function loop(trees: Tree[], interiorTrees?: Tree[], nearTrees?: Tree[]): Loop &
     const roots = [...block.values, ...block.certificates].flatMap((c) => c.uses);
     return { outer: split.outer, ...hoistColumns(split.inner, block.costly, roots) };
   };
-  const fast = interiorTrees ? plainBlock(interiorTrees) : undefined;
+  const fast = interiorTrees ? plainBlock(interiorTrees, 'interior', domain) : undefined;
   const fastColumns = fast ? blockColumns(fast) : undefined;
   const nearColumns = nearBlock ? blockColumns(nearBlock) : undefined;
   const exports = [...(fastColumns?.exports ?? []), ...(nearColumns?.exports ?? []), ...stable.exports];
@@ -458,17 +472,19 @@ export interface ModuleParts {
 
 /** Builds the parts of a module (everything but the target's spelling). */
 export function buildModule(input: EmitInput): ModuleParts {
-  const f = scalar(input.nngp, input.interior?.nngp, input.near?.nngp);
-  const d = scalar(input.dNngp, input.interior?.dNngp, input.near?.dNngp);
-  // Fused: one ValueCode over both trees, so shared subexpressions are computed once.
   const inside = input.interior;
   const near = input.near;
+  const domain = inside?.domain ?? 'half';
+  const f = scalar(input.nngp, inside?.nngp, near?.nngp, domain);
+  const d = scalar(input.dNngp, inside?.dNngp, near?.dNngp, domain);
+  // Fused: one ValueCode over both trees, so shared subexpressions are computed once.
   const fused = loop(
     [input.nngp, input.dNngp],
     inside ? [inside.nngp, inside.dNngp] : undefined,
     near ? [near.nngp, near.dNngp] : undefined,
+    domain,
   );
-  const nngpOnly = loop([input.nngp], inside ? [inside.nngp] : undefined, near ? [near.nngp] : undefined);
+  const nngpOnly = loop([input.nngp], inside ? [inside.nngp] : undefined, near ? [near.nngp] : undefined, domain);
   // A folded certificate is a NaN the finiteness test catches: such blocks keep the test.
   const k =
     inside && !fused.interior?.folded && !nngpOnly.interior?.folded
