@@ -352,6 +352,9 @@ describe('interior regime', () => {
     expect(ratioWithinOneOnHalf(gap, E.VAR1)).toBe(false);
     expect(ratioWithinOneOnHalf(E.neg(gap), E.COV12)).toBe(false);
     expect(ratioWithinOneOnHalf(gap, E.neg(E.COV12))).toBe(true);
+    // A negative B (y² − x² = 2·cov12² − var1·var2, false at cov12 = 0): the guard on B's sign (found by review).
+    const sqrt2AbsC = E.mul(E.pow(E.num(2), E.HALF), E.fn('abs', [E.COV12]));
+    expect(ratioWithinOneOnHalf(sqrt2AbsC, E.pow(E.mul(E.VAR1, E.VAR2), E.HALF))).toBe(false);
   });
 
   it('keepsAccuracyToBound is sound by sampling: the trees it accepts err as little near the bound as inside', () => {
