@@ -323,6 +323,12 @@ function gapSpelled(e: Expr): Expr {
  * quotient x/y may then exceed 1 by a few ulps, no more.
  */
 export function ratioWithinOneOnHalf(y: Tree, x: Tree): boolean {
+  // Asked once per angle by each block of each candidate module: memoized.
+  return ratioMemo.get(`${y.key};${x.key}`, () => ratioProof(y, x));
+}
+const ratioMemo = memoTable<boolean>();
+
+function ratioProof(y: Tree, x: Tree): boolean {
   const Y = T.canonicalOf(y);
   if (!nonnegOnDomain(Y)) return false;
   const X = T.canonicalOf(x);

@@ -512,7 +512,7 @@ export function buildModule(input: EmitInput): ModuleParts {
     fused,
     nngpOnly,
     gradients,
-    domain: inside?.domain ?? 'half',
+    domain,
     ...(k !== undefined ? { finiteWithin: k } : {}),
   };
 }
