@@ -173,25 +173,36 @@ function numpyTimes(input, n, runs) {
   }
 }
 
-export async function runSpeed({ n = 2048, runs = 9 } = {}) {
+export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) {
   const m = Math.min(n, 1024);
+  const bigRuns = (size) => (size > n ? Math.max(3, Math.floor(runs / 3)) : runs);
   console.log(`\n# Speed: kernel() (nngp and ntk) per entry, against the same map hand-written in JS (neural-tangents' formulas)
 #   Input X Xᵀ/d (Gaussian X, d = 64: |rho| mostly < 0.4) and the same variances with every off-diagonal entry
-#   anti-correlated (rho in [-1, -0.9]). n = ${m}: best of ${2 * runs} alternating runs; n = ${n}: median of ${runs}.
+#   anti-correlated (rho in [-1, -0.9]). n = ${m}: best of ${2 * runs} alternating runs; ${sizes.map((z) => `n = ${z}: median of ${bigRuns(z)}`).join('; ')}.
 #   "stable only": the module compiled with { interior: false } (no plain-double regime, interior.ts).`);
   console.log(`# Scalar floor, ns per call in a loop: ${scalarFloor()}`);
   const big = inputKernel(n);
   const mid = m === n ? big : inputKernel(m);
   const anti = antiCorrelated(mid);
-  const alloc = timeRuns({ alloc: allocOnly }, big, runs).alloc;
-  console.log(
-    `#   alloc: two ${n}×${n} Float64Arrays written once: ${alloc.median.toFixed(1)} ms (${((alloc.median * 1e6) / (n * n)).toFixed(1)} ns per entry)`,
-  );
+  // Per size, the realistic input and its anti-correlated twin (the same variances).
+  const bySize = sizes.map((size) => {
+    const real = size === n ? big : size === m ? mid : inputKernel(size);
+    return { size, real, anti: size === m ? anti : antiCorrelated(real) };
+  });
+  for (const { size, real } of bySize) {
+    const alloc = timeRuns({ alloc: allocOnly }, real, bigRuns(size)).alloc;
+    console.log(
+      `#   alloc: two ${size}×${size} Float64Arrays written once: ${alloc.median.toFixed(1)} ms (${((alloc.median * 1e6) / (size * size)).toFixed(1)} ns per entry)`,
+    );
+  }
   const head = (t) => t.padStart(9);
+  const ratioOf = (x, y) => `${(x / y).toFixed(2)}×`;
+  const rows = [];
   console.log(
-    `  ${'map'.padEnd(19)} ${'regime'.padEnd(13)} │ ${head('nngpc')} ${head('hand')} ${head('ratio')} ${head('stable')} │ ${head('anti')} ${head('hand')} ${head('ratio')} │ ${head(`n=${n}`)} ${head('hand')} ${head('ratio')}`,
+    `  ${'map'.padEnd(19)} ${'regime'.padEnd(13)} │ ${head('nngpc')} ${head('hand')} ${head('ratio')} ${head('stable')} │ ${head('anti')} ${head('hand')} ${head('ratio')}`,
   );
-  const ratios = { real: [], anti: [], big: [] };
+  const ratios = { real: [], anti: [] };
+  const sizeRatios = sizes.map(() => ({ real: [], anti: [] }));
   for (const entry of catalog()) {
     progress(`speed: ${entry.id}`);
     const compiled = compile(entry.source, { params: entry.params });
@@ -201,19 +212,46 @@ export async function runSpeed({ n = 2048, runs = 9 } = {}) {
     const fns = { nngpc: (x) => k.kernel(x), hand: loopKernel(fresh(hand.nngp), fresh(hand.dNngp)) };
     const u = timeRuns({ ...fns, stable: (x) => s.kernel(x) }, mid, 2 * runs);
     const a = timeRuns(fns, anti, 2 * runs);
-    const t = n === m ? u : timeRuns(fns, big, runs);
     const ns = (x, nn = m) => ((x * 1e6) / (nn * nn)).toFixed(1);
     ratios.real.push(u.nngpc.best / u.hand.best);
     ratios.anti.push(a.nngpc.best / a.hand.best);
-    ratios.big.push(t.nngpc.median / t.hand.median);
     console.log(
-      `  ${entry.id.padEnd(19)} ${compiled.ir.interior.emitted.replace('plain but compensated sums', 'compensated').padEnd(13)} │ ${head(ns(u.nngpc.best))} ${head(ns(u.hand.best))} ${head((u.nngpc.best / u.hand.best).toFixed(2) + '×')} ${head(ns(u.stable.best))} │ ${head(ns(a.nngpc.best))} ${head(ns(a.hand.best))} ${head((a.nngpc.best / a.hand.best).toFixed(2) + '×')} │ ${head(ns(t.nngpc.median, n))} ${head(ns(t.hand.median, n))} ${head((t.nngpc.median / t.hand.median).toFixed(2) + '×')}`,
+      `  ${entry.id.padEnd(19)} ${compiled.ir.interior.emitted
+        .replace('plain but compensated sums', 'compensated')
+        .replace(/plain stable, (\w+)-bit certificates/, (_, b) => `plain, ${{ two: 2, three: 3 }[b]}-bit`)
+        .padEnd(
+          13,
+        )} │ ${head(ns(u.nngpc.best))} ${head(ns(u.hand.best))} ${head(ratioOf(u.nngpc.best, u.hand.best))} ${head(ns(u.stable.best))} │ ${head(ns(a.nngpc.best))} ${head(ns(a.hand.best))} ${head(ratioOf(a.nngpc.best, a.hand.best))}`,
     );
+    // The larger sizes: medians, where fresh outputs' first touch is a larger share (alloc above).
+    const cells = bySize.map(({ size, real, anti: anti_ }, i) => {
+      progress(`speed: ${entry.id}, n = ${size}`);
+      const [r, w] = [real, anti_].map((x) => timeRuns(fns, x, bigRuns(size)));
+      sizeRatios[i].real.push(r.nngpc.median / r.hand.median);
+      sizeRatios[i].anti.push(w.nngpc.median / w.hand.median);
+      return [r, w]
+        .map(
+          (t) =>
+            `${head(ns(t.nngpc.median, size))} ${head(ns(t.hand.median, size))} ${head(ratioOf(t.nngpc.median, t.hand.median))}`,
+        )
+        .join(' ');
+    });
+    rows.push(`  ${entry.id.padEnd(19)} │ ${cells.join(' │ ')}`);
   }
   const summary = (xs) =>
-    `median ${median(xs).toFixed(2)}×, max ${Math.max(...xs).toFixed(2)}×, ≤ 1.0 for ${xs.filter((x) => x <= 1).length} of ${xs.length}`;
+    `median ${median(xs).toFixed(2)}×, max ${Math.max(...xs).toFixed(2)}×, ≤ 1.0 for ${xs.filter((x) => x <= 1).length} of ${xs.length}, ≤ 1.5 for ${xs.filter((x) => x <= 1.5).length}`;
+  console.log(`  nngpc/hand at n = ${m}: realistic ${summary(ratios.real)}; anti-correlated ${summary(ratios.anti)}`);
+  console.log(`\n# The same by size (ns per entry, medians): realistic and anti-correlated at each n`);
   console.log(
-    `  nngpc/hand: realistic ${summary(ratios.real)}; anti-correlated ${summary(ratios.anti)}; n = ${n} ${summary(ratios.big)}`,
+    `  ${'map'.padEnd(19)} │ ${sizes
+      .map((z) => `${head(`n=${z}`)} ${head('hand')} ${head('ratio')} ${head('anti')} ${head('hand')} ${head('ratio')}`)
+      .join(' │ ')}`,
+  );
+  for (const row of rows) console.log(row);
+  sizes.forEach((z, i) =>
+    console.log(
+      `  nngpc/hand at n = ${z}: realistic ${summary(sizeRatios[i].real)}; anti-correlated ${summary(sizeRatios[i].anti)}`,
+    ),
   );
 
   progress('speed: numpy and both cores');

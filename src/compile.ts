@@ -463,6 +463,18 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     const m = DOMAIN_BOUND[domain];
     return { name, nngp: separate(nngp, m), dNngp: separate(dNngp, m), domain };
   };
+  // Where the stable code reads the exact gap only in sums that other terms dominate (1 + 2 var1 +
+  // 2 var2 + 4 gap), the plain gap certified against var1*var2 reaches the bound: anti-correlated
+  // and correlated entries then take the interior code too. Only where the domain does reach it.
+  function plainToTheBound(): RegimeCandidate[] {
+    if (!stableTrees.some((t) => E.mentions(t, 'gap'))) return [];
+    const nngp = plainTree(trees.nngp, new Set(), false, 2, true);
+    const dNngp = plainTree(trees.dNngp, new Set(), false, 2, true);
+    const domain = interiorDomainOf(stableTrees, [nngp, dNngp], 'gap to the bound');
+    if (domain === 'half') return [];
+    const m = DOMAIN_BOUND[domain];
+    return [{ name: 'plain stable to the bound', nngp: separate(nngp, m), dNngp: separate(dNngp, m), domain }];
+  }
   const candidates: RegimeCandidate[] = [
     {
       name: 'normal form',
@@ -474,6 +486,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     plain('plain stable, two-bit certificates', [], 2),
     plain('plain stable, three-bit certificates', [], 3),
     plain('plain but compensated sums', ['csum'], 1),
+    ...plainToTheBound(),
   ];
   type Chosen = { choice: RegimeChoice; parts?: ModuleParts; module?: typeof mod };
   const off: Chosen = { choice: { emitted: 'none', tried: [] } };

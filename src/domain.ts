@@ -329,9 +329,9 @@ export function ratioWithinOneOnHalf(y: Tree, x: Tree): boolean {
 const ratioMemo = memoTable<boolean>();
 
 function ratioProof(y: Tree, x: Tree): boolean {
-  const Y = T.canonicalOf(y);
+  const Y = T.canonicalOf(valueOf(y));
   if (!nonnegOnDomain(Y)) return false;
-  const X = T.canonicalOf(x);
+  const X = T.canonicalOf(valueOf(x));
   const d = gapSpelled(E.sub(E.pow(Y, E.num(2)), E.pow(X, E.num(2))));
   if (E.size(d) > MAX_SIZE) return false;
   // The coefficient of cov12² (d is at most quadratic in cov12 here, or the proof fails below).
@@ -340,4 +340,34 @@ function ratioProof(y: Tree, x: Tree): boolean {
   const b = Q.neg(Q.div(a2.v, Q.rat(2)));
   const rest = E.sub(d, E.mul(E.num(b), E.sub(E.mul(E.VAR1, E.VAR2), E.mul(E.num(2), E.pow(E.COV12, E.num(2))))));
   return nonnegOnDomain(rest);
+}
+
+/** A plain tree with its certificates (plainsum, argbound) replaced by the sums they certify: its value. */
+function valueOf(t: Tree): Tree {
+  switch (t.k) {
+    case 'num':
+    case 'sym':
+      return t;
+    case 'add':
+      return T.add(t.terms.map(valueOf));
+    case 'mul':
+      return T.mul(t.factors.map(valueOf));
+    case 'pow':
+      return T.pow(valueOf(t.base), valueOf(t.exp));
+    case 'fn':
+      return t.name === 'plainsum' || t.name === 'argbound' ? valueOf(t.args[0]!) : T.fn(t.name, t.args.map(valueOf));
+  }
+}
+
+/**
+ * Whether every read of the gap in a plain tree is certified to the bound: a monomial term of a
+ * plainsum carrying its magnitude (interior.ts gapMagnitudeOf). Where it is, the tree may run up to the
+ * bound (emit/parts.ts interiorDomainOf) with the gap in plain doubles.
+ */
+export function gapCertified(t: Tree): boolean {
+  if (t.k === 'sym') return t.name !== 'gap';
+  if (t.k === 'num') return true;
+  if (t.k === 'fn' && t.name === 'plainsum' && t.args.length === 3) return true;
+  const children = t.k === 'add' ? t.terms : t.k === 'mul' ? t.factors : t.k === 'pow' ? [t.base, t.exp] : t.args;
+  return children.every(gapCertified);
 }

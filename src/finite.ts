@@ -252,3 +252,107 @@ export function finiteWithin(trees: readonly Tree[], m: number): number | undefi
   }
   return undefined;
 }
+
+/** The exponents k of the boxes 0 ≤ var1, var2 ≤ 2^k tried for the gap certificates, largest first. */
+export const CERTAIN_EXPONENTS = [64, 32, 16, 8, 4, 3, 2, 1, 0] as const;
+
+/**
+ * The largest k (CERTAIN_EXPONENTS) for which every certificate of a plain sum read against the
+ * gap's magnitude (interior.ts gapMagnitudeOf: |sum| ≥ b × magnitude, the gap's magnitude being
+ * var1*var2) holds wherever 0 < var1, var2 ≤ 2^k and 0 ≤ gap ≤ var1*var2; undefined if there is
+ * none or a sum is not of the one form proven here.
+ *
+ * The form: a sum of monomials in var1, var2 and gap with positive coefficients, its terms
+ * without the gap P and with it G = Σ a gap^e r (e ≥ 1), whose magnitudes with gap → var1*var2
+ * make Q = Σ a (var1 var2)^e r, a single monomial. Then sum ≥ P (G ≥ 0) and magnitude = P + Q,
+ * so (1 - b) P ≥ b Q proves the certificate; P/Q is a sum of monomials with rational exponents
+ * and positive coefficients, each at least its value at var = 2^k where no exponent is positive
+ * (else at least 0), and their sum at least b/(1 - b) (1 + 2^-20) (the emitted sums' roundings,
+ * a few ulps each, are far inside that margin) is the proof.
+ */
+export function certainWithin(trees: readonly Tree[]): number | undefined {
+  const sums: TreeFn[] = [];
+  const visit = (t: Tree): void => {
+    if (t.k === 'fn' && t.name === 'plainsum' && t.args.length === 3) sums.push(t);
+    const children =
+      t.k === 'add'
+        ? t.terms
+        : t.k === 'mul'
+          ? t.factors
+          : t.k === 'pow'
+            ? [t.base, t.exp]
+            : t.k === 'fn'
+              ? t.args
+              : [];
+    children.forEach(visit);
+  };
+  trees.forEach(visit);
+  if (!sums.length) return undefined;
+  const forms = sums.map(gapForm);
+  if (forms.some((f) => !f)) return undefined;
+  for (const k of CERTAIN_EXPONENTS) if (forms.every((f) => f!(k))) return k;
+  return undefined;
+}
+
+/** A plain sum's proof as a function of k (certainWithin), or undefined if the sum is not of its form. */
+function gapForm(sum: TreeFn): ((k: number) => boolean) | undefined {
+  const [terms, bound] = sum.args as [Tree, Tree];
+  if (bound.k !== 'num') return undefined;
+  const b = bound.v;
+  const poly = fromTree(terms);
+  if (!poly) return undefined;
+  // Monomials (coefficient, exponents of var1, var2, gap).
+  const withGap = poly.filter((m) => m.gap > 0);
+  const without = poly.filter((m) => m.gap === 0);
+  if (!withGap.length || poly.some((m) => Q.cmp(m.coef, Q.ZERO) <= 0)) return undefined;
+  // Q: the gap terms with gap → var1*var2, one monomial.
+  const qs = withGap.map((m) => [m.v1 + m.gap, m.v2 + m.gap] as const);
+  if (qs.some(([a, c]) => a !== qs[0]![0] || c !== qs[0]![1])) return undefined;
+  const [qa, qb] = qs[0]!;
+  const qCoef = withGap.reduce((a, m) => Q.add(a, m.coef), Q.ZERO);
+  // Needed: Σ P/Q ≥ b/(1 - b), with a margin.
+  const need = Q.mul(Q.div(b, Q.sub(Q.ONE, b)), Q.add(Q.ONE, Q.rat(1, 2 ** 20)));
+  return (k) => {
+    let lower: Rat = Q.ZERO;
+    for (const m of without) {
+      const [x, y] = [m.v1 - qa, m.v2 - qb];
+      if (x > 0 || y > 0) continue; // at least 0 as var → 0
+      lower = Q.add(lower, Q.mul(Q.div(m.coef, qCoef), Q.powInt(Q.rat(2), BigInt(k * (x + y)))));
+    }
+    return Q.cmp(lower, need) >= 0;
+  };
+}
+
+interface Monomial {
+  readonly coef: Rat;
+  readonly v1: number;
+  readonly v2: number;
+  readonly gap: number;
+}
+
+/** A sum of monomials in var1, var2 and gap (numbers, those symbols, their positive integer powers, products), or undefined. */
+function fromTree(t: Tree): Monomial[] | undefined {
+  const terms = t.k === 'add' ? t.terms : [t];
+  const out: Monomial[] = [];
+  for (const term of terms) {
+    let m: Monomial | undefined = { coef: Q.ONE, v1: 0, v2: 0, gap: 0 };
+    const factor = (f: Tree, power: number): void => {
+      if (!m) return;
+      if (f.k === 'num') m = { ...m, coef: Q.mul(m.coef, Q.powInt(f.v, BigInt(power))) };
+      else if (f.k === 'sym' && (f.name === 'var1' || f.name === 'var2' || f.name === 'gap'))
+        m = {
+          ...m,
+          [f.name === 'var1' ? 'v1' : f.name === 'var2' ? 'v2' : 'gap']:
+            m[f.name === 'var1' ? 'v1' : f.name === 'var2' ? 'v2' : 'gap'] + power,
+        };
+      else if (f.k === 'mul') f.factors.forEach((g) => factor(g, power));
+      else if (f.k === 'pow' && f.exp.k === 'num' && Q.isInt(f.exp.v) && f.exp.v.n > 0n && f.exp.v.n < 64n)
+        factor(f.base, power * Number(f.exp.v.n));
+      else m = undefined;
+    };
+    factor(term, 1);
+    if (!m) return undefined;
+    out.push(m);
+  }
+  return out;
+}

@@ -45,9 +45,11 @@ type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
  * beyond it the branch is a coin flip, whose mispredictions the operation count does not see. (Timed on the
  * emitted kernels, the model ranked right where it was tried: gelu's and ab_relu's candidates,
  * modelled faster, were 1.6 and 1.5 times faster; a polynomial's, whose entries fall back 82% of
- * the time, modelled slower, was slower.) The model charges a regime nothing for the entries
- * outside its domain, which the stable code takes: of two candidates it does not prefer the one
- * whose domain reaches the bound, which only a candidate reading no gap can (interiorDomainOf).
+ * the time, modelled slower, was slower.) Where some candidate's domain reaches the bound
+ * (interiorDomainOf: one reading no gap, or reading it only certified against var1*var2), a
+ * candidate whose domain does not is charged the stable code's cost for the typical near-bound
+ * entries it leaves to it (all of them: the worst group), so that correlated and anti-correlated
+ * data take the interior code where some candidate can run there.
  */
 export const ACCEPT = {
   meanBits: 0.75,
@@ -71,8 +73,14 @@ const MAX_MEASURED_COST = 2000;
  * those named in `keep` stay. (angle, ymxangle and smallangle stay, and expdiff with its
  * exponents as argbound: each costs nothing where its special case does not arise.)
  */
-export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checked = false, lostBits = 1): Tree {
-  const plain = (x: Tree, inGroup = checked) => plainTree(x, keep, inGroup, lostBits);
+export function plainTree(
+  e: Tree,
+  keep: ReadonlySet<string> = new Set(),
+  checked = false,
+  lostBits = 1,
+  toBound = false,
+): Tree {
+  const plain = (x: Tree, inGroup = checked) => plainTree(x, keep, inGroup, lostBits, toBound);
   // An exponent: its absolute error is what exp makes relative, so its certificate bounds the
   // magnitude of its terms (2^lostBits: about as many bits lost), not their cancellation.
   const exponent = (x: Tree) => {
@@ -86,6 +94,10 @@ export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checke
     case 'add': {
       const sum = T.add(e.terms.map((t) => plain(t)));
       const bound = E.num(Q.rat(1, 2 ** lostBits));
+      // To the bound, the plain gap's absolute error is a few ulps of var1*var2, not of the gap:
+      // a sum reading it is certified against that magnitude (gapMagnitudeOf), one-signed or not.
+      const magnitude = toBound ? gapMagnitudeOf(sum) : undefined;
+      if (magnitude) return T.fn('plainsum', [sum, bound, magnitude]);
       // Terms of one known sign cannot cancel: the certificate would always hold, so none is emitted.
       const terms = e.terms.map(T.canonicalOf);
       if (!checked || shareOneSign(terms)) return sum;
@@ -126,6 +138,38 @@ export function plainTree(e: Tree, keep: ReadonlySet<string> = new Set(), checke
           );
       }
   }
+}
+
+/**
+ * The magnitude against which a plain sum reading the gap is certified to the bound: each term's
+ * absolute value, with var1*var2 for the gap in a monomial term (its plain value var1*var2 -
+ * cov12^2 is within a few ulps of var1*var2 of the exact gap however close to the bound, so
+ * |sum| ≥ 2^-b × magnitude leaves about b bits lost to it and to the sum's own cancellation);
+ * undefined when no term reads the gap, or one reads it other than as a monomial factor.
+ */
+function gapMagnitudeOf(sum: Tree & { k: 'add' }): Tree | undefined {
+  if (!sum.terms.some((t) => E.mentions(t, 'gap'))) return undefined;
+  const monomial = (t: Tree): Tree | undefined => {
+    switch (t.k) {
+      case 'num':
+        return E.num(Q.cmp(t.v, Q.ZERO) < 0 ? Q.neg(t.v) : t.v);
+      case 'sym':
+        return t.name === 'gap' ? T.fn('abs', [T.mul([E.sym('var1'), E.sym('var2')])]) : T.fn('abs', [t]);
+      case 'mul': {
+        const fs = t.factors.map(monomial);
+        return fs.every((f) => f !== undefined) ? T.mul(fs as Tree[]) : undefined;
+      }
+      case 'pow': {
+        const b = monomial(t.base);
+        const r = t.exp.k === 'num' ? t.exp.v : undefined;
+        return b && r && Q.isInt(r) && r.n > 0n ? T.pow(b, t.exp) : undefined;
+      }
+      default:
+        return E.mentions(t, 'gap') ? undefined : T.fn('abs', [t]);
+    }
+  };
+  const terms = sum.terms.map((t) => (E.mentions(t, 'gap') ? monomial(t) : T.fn('abs', [t])));
+  return terms.every((t) => t !== undefined) ? T.add(terms as Tree[]) : undefined;
 }
 
 /** What the stable code's prologue costs (exact products, the gap by two-sum): in operations. */
@@ -184,7 +228,8 @@ export interface RegimeCandidate {
     | 'plain stable'
     | 'plain stable, two-bit certificates'
     | 'plain stable, three-bit certificates'
-    | 'plain but compensated sums';
+    | 'plain but compensated sums'
+    | 'plain stable to the bound';
   readonly nngp: Tree;
   readonly dNngp: Tree;
   /** An interior candidate's domain (parts.ts interiorDomainOf); a near one runs where the interior does not. */
@@ -400,6 +445,10 @@ export function chooseRegime<K extends Kernel>(
     .map((c) => ({ c, cost: cost([c.nngp, c.dNngp], regime === 'near') }))
     .filter(({ cost }) => cost < ACCEPT.maxCost * base)
     .sort((a, b) => a.cost - b.cost);
+  // Typical near-bound entries (interiorSamples) run a 'half' candidate's stable code: where another
+  // candidate reaches the bound, a 'half' one is charged the stable code's cost for them.
+  const reachesBound = regime === 'interior' && distinct.some((c) => c.domain === 'projection');
+  const outsideCharge = (c: RegimeCandidate) => (reachesBound && (c.domain ?? 'half') === 'half' ? base : 0);
   // The truth at each sample's truth points, computed once per sample, only if a candidate needs it.
   const truths = new Map<Samples, (readonly [number, number])[]>();
   const truthTable = (s: Samples) => {
@@ -510,7 +559,7 @@ export function chooseRegime<K extends Kernel>(
       else if (worse) rejected = 'less accurate than the target or the stable code';
     }
     tried.push({ ...trial, ...(truth ? { truth } : {}), ...(rejected ? { rejected } : {}) });
-    const expected = k + (fallback || 0) * base;
+    const expected = k + (fallback || 0) * base + outsideCharge(c);
     if (!rejected && (!best || expected < best.expected)) best = { c, expected, parts, module: mod };
   }
   return best

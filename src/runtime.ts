@@ -179,6 +179,8 @@ export interface KernelLoops {
   readonly nngpColumns: string;
   /** The box of variances [lo, hi] where the interior values are proven finite (finite.ts), if any. */
   readonly finiteWithin?: { readonly lo: number; readonly hi: number };
+  /** The box of variances where the interior's gap certificates are proven (emit/module.ts `certain`). */
+  readonly certainWithin?: { readonly lo: number; readonly hi: number };
 }
 
 /**
@@ -243,7 +245,7 @@ ${exported ? 'export ' : ''}function kernel(input${inT}, options${optT})${outT} 
   const out = options === undefined || options === null ? undefined : options.out;
   if (out !== undefined) checkOut(input, out);
   const outK = out === undefined ? new Float64Array(K.length) : out.nngp;
-${loops.finiteWithin ? `  const safe = variancesWithin(C1, C2, ${loops.finiteWithin.lo}, ${loops.finiteWithin.hi});\n` : ''}  if (T !== undefined) {
+${loops.finiteWithin ? `  const safe = variancesWithin(C1, C2, ${loops.finiteWithin.lo}, ${loops.finiteWithin.hi});\n` : ''}${loops.certainWithin ? `  const certain = variancesWithin(C1, C2, ${loops.certainWithin.lo}, ${loops.certainWithin.hi});\n` : ''}  if (T !== undefined) {
     const outT = out === undefined ? new Float64Array(T.length) : out.ntk${bang};
 ${loops.fusedColumns}    for (let i = 0; i < n1; i++) {
 ${row(loops.fusedInputs, '      ')}${loops.fusedOuter}

@@ -7,7 +7,8 @@ import { erf } from 'mathjs';
 import { describe, expect, it } from 'vitest';
 import { catalog, compile } from '../src/index.js';
 import { DOMAIN_BOUND } from '../src/emit/index.js';
-import { boundsBox, boundsOf, finiteWithin, INTERVAL_RULES, type Interval } from '../src/finite.js';
+import { boundsBox, boundsOf, certainWithin, finiteWithin, INTERVAL_RULES, type Interval } from '../src/finite.js';
+import * as T from '../src/tree.js';
 import * as Q from '../src/rational.js';
 import * as E from '../src/expr.js';
 import { rng } from '../src/measure.js';
@@ -221,6 +222,56 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     expect(proven).toBeGreaterThan(8);
   });
 
+  it("proves the certificates read against the gap's magnitude on [0, 2^k], and only of their form", () => {
+    const [v1, v2, gap] = (['var1', 'var2', 'gap'] as const).map((n) => E.sym(n));
+    const num = (n: number, d = 1) => E.num(Q.rat(n, d));
+    const sum = (b: number, ...terms: Tree[]) => T.fn('plainsum', [T.add(terms), num(1, b), num(0)]);
+    const gaussian = (b: number) => sum(b, num(1), T.mul([num(2), v1!]), T.mul([num(2), v2!]), T.mul([num(4), gap!]));
+    // 1 + 2 v1 + 2 v2 + 4 gap ≥ b (1 + 2 v1 + 2 v2 + 4 v1 v2) for all gap ≥ 0 iff (1 - b)(1 + 4v) ≥ 4 b v² at v1 = v2 = v:
+    // v ≤ 1.21 for b = 1/2, v ≤ 3.45 for b = 1/4.
+    expect(certainWithin([gaussian(2)])).toBe(0);
+    expect(certainWithin([gaussian(4)])).toBe(1);
+    // Tight: at the next box's corner, with the gap at 0, the certificate fails.
+    for (const [b, k] of [
+      [2, 0],
+      [4, 1],
+    ] as const) {
+      const v = 2 ** (k + 1);
+      expect(1 + 4 * v).toBeLessThan((1 / b) * (1 + 4 * v + 4 * v * v));
+    }
+    // Not of the form: a negative coefficient, the gap in two monomials of different shapes, cov12 read.
+    expect(certainWithin([sum(4, num(1), T.mul([num(-2), v1!]), T.mul([num(4), gap!]))])).toBeUndefined();
+    expect(certainWithin([sum(4, num(1), T.mul([num(4), gap!]), T.mul([gap!, v1!]))])).toBeUndefined();
+    expect(certainWithin([sum(4, num(1), T.mul([num(4), gap!]), E.sym('cov12'))])).toBeUndefined();
+    // No such certificate: nothing to prove.
+    expect(certainWithin([T.add([num(1), gap!])])).toBeUndefined();
+  });
+
+  it("kernel() with variances in the gap certificates' box gives the scalar functions' doubles bit for bit", () => {
+    const next = rng(95);
+    let proven = 0;
+    for (const e of [
+      ...catalog(),
+      { id: 'scaled', source: '1/sqrt(1 + 3*var1 + 3*var2 + 9*var1*var2 - 9*cov12^2)', params: {} },
+    ]) {
+      const k = compile(e.source, { params: e.params });
+      const m = closed(k).module;
+      if (m.certainWithin === undefined) continue;
+      proven++;
+      const hi = 2 ** m.certainWithin;
+      const n = 24;
+      // The box's corner (where the proof is tightest, with cov12 near the bound), 0 and within.
+      const cov1 = Float64Array.from({ length: n }, (_, i) => (i < 3 ? hi : i === 3 ? 0 : hi * next()));
+      const cov2 = Float64Array.from({ length: n }, (_, i) => (i < 3 ? hi : i === 3 ? hi : hi * next()));
+      expectKernelAsScalars(e.id, k, cov1, cov2, next);
+      // Outside it: every entry's certificates are tested.
+      const wide = Float64Array.from({ length: n }, (_, i) => (i < 4 ? 4 * hi : hi * (1 + 15 * next())));
+      expectKernelAsScalars(e.id, k, wide, wide, next);
+      expect(k.code).toContain(`variancesWithin(C1, C2, 0, ${hi})`);
+    }
+    expect(proven).toBeGreaterThanOrEqual(3);
+  });
+
   it('angles whose arguments can both be zero are not proven (0/0 in the plain spelling)', () => {
     // erfc(30) is exactly 0: atan2(0, -0) in the plain code is pi/2 - atan(0/0), NaN, where the
     // scalar functions' test sends the entry to the stable code (found by review).
@@ -267,7 +318,9 @@ function expectKernelAsScalars(
               ? (next() < 0.5 ? -1 : 1) * 5e-324
               : u < 0.3
                 ? (next() < 0.5 ? -1 : 1) * Math.sqrt(DOMAIN_BOUND.half) * bound
-                : (2 * next() - 1) * 0.99 * bound;
+                : u < 0.4
+                  ? (next() < 0.5 ? -1 : 1) * (1 - 2 ** -(20 + Math.floor(30 * next()))) * bound // the gap near 0
+                  : (2 * next() - 1) * 0.99 * bound;
     }
   const out = k.kernel({ nngp, ntk, cov1, cov2 });
   const only = k.kernel({ nngp, cov1, cov2 });

@@ -11,6 +11,7 @@ import { needsOf } from '../src/emit/parts.js';
 import { keepsAccuracyToBound, ratioWithinOneOnHalf } from '../src/domain.js';
 import * as E from '../src/expr.js';
 import * as T from '../src/tree.js';
+import * as Q from '../src/rational.js';
 import { sym } from '../src/node.js';
 import { instantiate } from '../src/compile.js';
 import { closed } from './helpers.js';
@@ -283,7 +284,13 @@ describe('interior regime', () => {
   it('runs up to the bound only where nothing degrades there: no gap or rho read, or a normal form that keeps its accuracy', () => {
     const domain = (id: string) => closed(kernels.find(([x]) => x === id)![1]).module.domain;
     for (const id of ['exp', 'sin', 'cos', 'rbf']) expect(domain(id), id).toBe('projection');
-    for (const id of ['relu', 'erf', 'gelu', 'gaussian']) expect(domain(id), id).toBe('half');
+    for (const id of ['relu', 'gelu', 'gaussian']) expect(domain(id), id).toBe('half');
+    // erf and sigmoid_like read the gap only in 1 + a var1 + a var2 + a² gap, certified against
+    // var1*var2 (plainTree's toBound): their plain code runs to the bound.
+    for (const id of ['erf', 'sigmoid_like']) {
+      expect(domain(id), id).toBe('projection');
+      expect(closed(kernels.find(([x]) => x === id)![1]).interior.emitted, id).toBe('plain stable to the bound');
+    }
     // exp_normalized's regime is its normal form; its stable code reads rho, but the normal form
     // has no cancelling sum outside its exponent and no function but exp: it keeps its accuracy.
     const k = closed(kernels.find(([x]) => x === 'exp_normalized')![1]);
@@ -306,6 +313,24 @@ describe('interior regime', () => {
     // Certified trees need a stable code that reads no exact gap; a normal form, its own shape.
     expect(interiorDomainOf([sym('gap')], [sym('cov12')], true)).toBe('half');
     expect(interiorDomainOf([sym('gap')], [sym('cov12')], false)).toBe('projection');
+    // With the gap read only in sums certified against var1*var2, to the bound; a root of the gap
+    // alone (relu), a gap under a function inside a sum, or rho read, not.
+    const gap = sym('gap');
+    const num = (n: number) => E.num(Q.rat(n));
+    const toBound = (t: Tree) => plainTree(t, new Set(), false, 2, true);
+    const gapSum = T.add([num(1), T.mul([num(2), sym('var1')]), T.mul([num(4), gap])]);
+    const certifiedTree = toBound(T.pow(gapSum, E.num(Q.rat(-1, 2))));
+    expect(certifiedTree.key).toContain('plainsum(');
+    expect(certifiedTree.key).toContain('abs(*[var1,var2])');
+    expect(interiorDomainOf([gap], [certifiedTree], 'gap to the bound')).toBe('projection');
+    expect(interiorDomainOf([gap], [toBound(T.pow(gap, E.num(Q.rat(1, 2))))], 'gap to the bound')).toBe('half');
+    const underFunction = toBound(T.add([num(1), T.pow(gap, E.num(Q.rat(1, 2)))]));
+    expect(interiorDomainOf([gap], [underFunction], 'gap to the bound')).toBe('half');
+    expect(interiorDomainOf([gap, sym('rho')], [certifiedTree], 'gap to the bound')).toBe('half');
+    // Where every term of a certified sum is one-signed the certificate is still emitted to the
+    // bound (1 + 2 var1 + 2 var2 + 4 gap at var = 100: its gap's error is 4·100² ulps against 401).
+    expect(toBound(gapSum).key.startsWith('plainsum(')).toBe(true);
+    expect(plainTree(gapSum).key.startsWith('plainsum(')).toBe(false);
   });
 
   it("ratioWithinOneOnHalf is sound by sampling, and lets the arc-cosine maps' angles drop their test", () => {

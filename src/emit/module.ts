@@ -85,8 +85,13 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     const either = `safe || ${is.length > 1 ? `(${test})` : test}`;
     return alone ? either : `(${either})`;
   };
+  // Likewise `certain` (the call's variances within [0, 2^k] where finite.ts proves the
+  // certificates read against the gap's magnitude, m.certainWithin) stands in for those.
+  const certain = m.certainWithin !== undefined;
+  const certificate = (fast: PlainBlock, c: Code, inLoop: boolean) =>
+    inLoop && certain && fast.gapCertificates.has(c.text) ? `(certain || ${c.text})` : c.text;
   const certified = (fast: PlainBlock, i: number, inLoop = false) =>
-    [finite(fast, [i], inLoop), ...fast.certificatesOf[i]!.map((c) => c.text)].join(' && ');
+    [finite(fast, [i], inLoop), ...fast.certificatesOf[i]!.map((c) => certificate(fast, c, inLoop))].join(' && ');
   /** The scalar functions' block: return the value where certified. */
   const scalarBlock = (fast: PlainBlock | undefined): string[] =>
     fast
@@ -241,7 +246,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
   if (m.helpers.has('erf') || m.helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
   if (m.fused.columns.exports.length || m.nngpOnly.columns.exports.length) out.push(HELPER_COLUMNS(ts), '');
-  if (safe) out.push(HELPER_WITHIN(ts), '');
+  if (safe || certain) out.push(HELPER_WITHIN(ts), '');
   if (m.mixture || m.tilted) out.push(HELPER_EXACT_GAP(ts), '');
   if (m.tilted) out.push(HELPER_BVN(ts), '', printTilted(m.tilted, ts), '');
   if (m.mixture) out.push(printMixture(m.mixture, ts), '');
@@ -297,6 +302,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       fusedColumns: columnLoop(m.fused).length ? ind(columnLoop(m.fused), 4) + '\n' : '',
       nngpColumns: columnLoop(m.nngpOnly).length ? ind(columnLoop(m.nngpOnly), 2) + '\n' : '',
       ...(m.finiteWithin !== undefined ? { finiteWithin: { lo: 2 ** -m.finiteWithin, hi: 2 ** m.finiteWithin } } : {}),
+      ...(m.certainWithin !== undefined ? { certainWithin: { lo: 0, hi: 2 ** m.certainWithin } } : {}),
     }),
   );
   let names = 'nngp, dNngp, kernel';

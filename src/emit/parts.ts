@@ -1,7 +1,7 @@
 // An emitted module's parts (the scalar functions, the fused kernel loops, the interior regime's
 // values, the runtime helpers they call), built once from the evaluation trees as statements;
 // module.ts prints them for a target. One build serves every print.
-import { finiteWithin } from '../finite.js';
+import { certainWithin, finiteWithin } from '../finite.js';
 import * as E from '../expr.js';
 import type { Tree } from '../types.js';
 import {
@@ -18,7 +18,7 @@ import {
   statement,
 } from './code.js';
 import { ValueCode } from './values.js';
-import { keepsAccuracyToBound } from '../domain.js';
+import { gapCertified, keepsAccuracyToBound } from '../domain.js';
 
 export const VERSION = '0.1.0';
 
@@ -44,9 +44,18 @@ export const INTERIOR = 0.5;
  */
 export type InteriorDomain = 'half' | 'projection';
 
-export function interiorDomainOf(stable: readonly Tree[], regime: readonly Tree[], certified: boolean): InteriorDomain {
+export function interiorDomainOf(
+  stable: readonly Tree[],
+  regime: readonly Tree[],
+  certified: boolean | 'gap to the bound',
+): InteriorDomain {
   const byRegion = stable.some((t) => E.some(t, (x) => x.k === 'fn' && x.name === 'nearbound'));
-  if (byRegion || needsOf(...regime).exact) return 'half';
+  if (byRegion) return 'half';
+  // Trees whose every read of the gap is certified against var1*var2 (interior.ts
+  // gapMagnitudeOf) keep their accuracy to the bound with the gap in plain doubles; rho they must not read.
+  if (certified === 'gap to the bound')
+    return !needsOf(...regime).r && !needsOf(...stable).r && regime.every(gapCertified) ? 'projection' : 'half';
+  if (needsOf(...regime).exact) return 'half';
   const keeps = certified ? !needsOf(...stable).exact : regime.every(keepsAccuracyToBound);
   return keeps ? 'projection' : 'half';
 }
@@ -234,6 +243,8 @@ export interface PlainBlock {
   readonly costly: ReadonlySet<string>;
   /** Some certificate is folded into a value (NaN where it fails), so values fail more than rarely. */
   readonly folded: boolean;
+  /** The texts of its certificates read against the gap's magnitude (ValueCode.gapCertificates). */
+  readonly gapCertificates: ReadonlySet<string>;
 }
 
 /** The statements before the interior test: var1*var2 and cov12^2 in plain doubles. */
@@ -281,6 +292,7 @@ function plainBlock(
     helpers: new Set([...b.helpers].filter((h) => h !== 'dd')),
     costly: b.costly,
     folded: b.folded,
+    gapCertificates: b.gapCertificates,
   };
 }
 
@@ -464,6 +476,11 @@ export interface ModuleParts {
    * kernel call whose variances all lie there skips the loops' finiteness test.
    */
   readonly finiteWithin?: number;
+  /**
+   * Where a kernel call's variances all lie in [0, 2^k], the interior certificates read against
+   * the gap's magnitude hold (finite.ts certainWithin): the loops skip them (`certain`).
+   */
+  readonly certainWithin?: number;
   /** A scale-mixture kernel's nodes (emit/mixture.ts prints its tables and mixtureK, which the functions call). */
   readonly mixture?: import('../mixture.js').Mixture;
   /** A kernel through the bivariate normal CDF (emit/tilted.ts prints its pieces and tiltedK). */
@@ -490,6 +507,7 @@ export function buildModule(input: EmitInput): ModuleParts {
     inside && !fused.interior?.folded && !nngpOnly.interior?.folded
       ? finiteWithin([inside.nngp, inside.dNngp], DOMAIN_BOUND[inside.domain])
       : undefined;
+  const certain = inside ? certainWithin([inside.nngp, inside.dNngp]) : undefined;
   const gradients = (input.gradients ?? []).map((g) => ({
     param: g.param,
     nngp: scalar(g.nngp),
@@ -514,6 +532,7 @@ export function buildModule(input: EmitInput): ModuleParts {
     gradients,
     domain,
     ...(k !== undefined ? { finiteWithin: k } : {}),
+    ...(certain !== undefined ? { certainWithin: certain } : {}),
   };
 }
 

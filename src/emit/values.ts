@@ -73,6 +73,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
   readonly certificateKeys: string[] = [];
   /** Whether some certificate is folded into its value (NaN where it fails: argbound with a floor). */
   folded = false;
+  /** The texts of the certificates read against the gap's magnitude (finite.ts certainWithin proves them per call). */
+  readonly gapCertificates = new Set<string>();
 
   /**
    * @param plainRegime code for a plain-double regime (interior.ts), which may spell a value
@@ -288,12 +290,16 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         const sum = this.val(e.args[0]!);
         const bound = this.val(e.args[1]!);
         const terms = e.args[0]!.k === 'add' ? e.args[0]!.terms : [e.args[0]!];
-        const magnitude = this.tmp(
-          join(
-            terms.map((t) => js`Math.abs(${this.val(t)})`),
-            ' + ',
-          ),
-        );
+        // A plainsum's own magnitude (interior.ts gapMagnitudeOf), or its terms' absolute values.
+        const given = e.name === 'plainsum' ? e.args[2] : undefined;
+        const magnitude = given
+          ? this.val(given)
+          : this.tmp(
+              join(
+                terms.map((t) => js`Math.abs(${this.val(t)})`),
+                ' + ',
+              ),
+            );
         // With a floor (a per-row or per-column exponent, separate.ts: its terms' magnitudes at
         // least that), the certificate is the value itself: NaN where it fails, which makes
         // the exponential and the product NaN, so the entry takes the stable code; tested once
@@ -304,10 +310,11 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
           const atLeast = floor.k === 'num' && Q.isZero(floor.v) ? lit('') : js` && ${magnitude} >= ${this.val(floor)}`;
           return js`${magnitude} <= ${bound}${atLeast} ? ${sum} : NaN`;
         }
-        this.certificates.push(
-          e.name === 'plainsum' ? js`Math.abs(${sum}) >= ${bound} * ${magnitude}` : js`${magnitude} <= ${bound}`,
-        );
+        const certificate =
+          e.name === 'plainsum' ? js`Math.abs(${sum}) >= ${bound} * ${magnitude}` : js`${magnitude} <= ${bound}`;
+        this.certificates.push(certificate);
         this.certificateKeys.push(e.key);
+        if (given) this.gapCertificates.add(certificate.text);
         return sum;
       }
       case 'nearbound':
