@@ -343,7 +343,7 @@ function ratioProof(y: Tree, x: Tree): boolean {
 }
 
 /** A plain tree with its certificates (plainsum, argbound) replaced by the sums they certify: its value. */
-function valueOf(t: Tree): Tree {
+export function valueOf(t: Tree): Tree {
   switch (t.k) {
     case 'num':
     case 'sym':

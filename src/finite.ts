@@ -9,7 +9,9 @@
 //
 // Every answer is a proof or "don't know" (undefined): a node this file has no rule for, or a
 // bound that is not finite with the margin, gives undefined, and the test stays.
+import { valueOf } from './domain.js';
 import * as Q from './rational.js';
+import * as T from './tree.js';
 import type { Rat, Tree, TreeFn } from './types.js';
 
 export interface Interval {
@@ -312,15 +314,63 @@ function gapForm(sum: TreeFn): ((k: number) => boolean) | undefined {
   const qCoef = withGap.reduce((a, m) => Q.add(a, m.coef), Q.ZERO);
   // Needed: Σ P/Q ≥ b/(1 - b), with a margin.
   const need = Q.mul(Q.div(b, Q.sub(Q.ONE, b)), Q.add(Q.ONE, Q.rat(1, 2 ** 20)));
-  return (k) => {
-    let lower: Rat = Q.ZERO;
-    for (const m of without) {
-      const [x, y] = [m.v1 - qa, m.v2 - qb];
-      if (x > 0 || y > 0) continue; // at least 0 as var → 0
-      lower = Q.add(lower, Q.mul(Q.div(m.coef, qCoef), Q.powInt(Q.rat(2), BigInt(k * (x + y)))));
-    }
-    return Q.cmp(lower, need) >= 0;
-  };
+  const q: Monomial = { coef: qCoef, v1: qa, v2: qb, gap: 0 };
+  return (k) => Q.cmp(ratioLowerBound(without, q, k), need) >= 0;
+}
+
+/**
+ * A lower bound of Σ p / q over 0 < var1, var2 ≤ 2^k, for monomials p with positive coefficients
+ * and q one: each term p/q at 2^k where none of its exponents is positive (it decreases in both
+ * variances), else 0 (its infimum as a variance → 0).
+ */
+function ratioLowerBound(ps: readonly Monomial[], q: Monomial, k: number): Rat {
+  let lower: Rat = Q.ZERO;
+  for (const m of ps) {
+    const [x, y] = [m.v1 - q.v1, m.v2 - q.v2];
+    if (x > 0 || y > 0) continue;
+    lower = Q.add(lower, Q.mul(Q.div(m.coef, q.coef), Q.powInt(Q.rat(2), BigInt(k * (x + y)))));
+  }
+  return lower;
+}
+
+/**
+ * The largest k (CERTAIN_EXPONENTS) for which every angle (y, x) given has |x| ≤ y wherever
+ * 0 < var1, var2 ≤ 2^k and cov12² ≤ var1·var2, with a margin; undefined if there is none or an
+ * angle is not of the one form proven here: x = b·cov12 and y = sqrt(S), S a sum of monomials in
+ * var1, var2 and gap with positive coefficients. Then y² - x² = S - b² cov12² ≥ P - b² var1 var2
+ * (P: S's terms without the gap; gap ≥ 0 and cov12² ≤ var1·var2), so P / (b² var1 var2) ≥ 1 +
+ * 2^-20 (ratioLowerBound) proves it: y ≥ (1 + 2^-21)|x|, far beyond the few ulps by which the
+ * emitted x and y can err, so the plain test |x/y| ≤ 1 holds there too (emit/values.ts drops it
+ * where a call's variances lie in the box: the loops' `certainAngles`).
+ */
+export function anglesWithin(angles: readonly (readonly [Tree, Tree])[]): number | undefined {
+  if (!angles.length) return undefined;
+  const proofs = angles.map(([y, x]) => angleForm(y, x));
+  if (proofs.some((p) => !p)) return undefined;
+  for (const k of CERTAIN_EXPONENTS) if (proofs.every((p) => p!(k))) return k;
+  return undefined;
+}
+
+function angleForm(y: Tree, x: Tree): ((k: number) => boolean) | undefined {
+  const X = T.canonicalOf(valueOf(x));
+  const b =
+    X.k === 'sym' && X.name === 'cov12'
+      ? Q.ONE
+      : X.k === 'mul' &&
+          X.factors.length === 2 &&
+          X.factors[0]!.k === 'num' &&
+          X.factors[1]!.k === 'sym' &&
+          X.factors[1]!.name === 'cov12'
+        ? X.factors[0]!.v
+        : undefined;
+  const Y = valueOf(y);
+  if (!b || Y.k !== 'pow' || Y.exp.k !== 'num' || !Q.eq(Y.exp.v, Q.HALF)) return undefined;
+  const S = fromTree(Y.base);
+  if (!S || S.some((m) => Q.cmp(m.coef, Q.ZERO) <= 0)) return undefined;
+  const q: Monomial = { coef: Q.mul(b, b), v1: 1, v2: 1, gap: 0 };
+  const need = Q.add(Q.ONE, Q.rat(1, 2 ** 20));
+  const without = S.filter((m) => m.gap === 0);
+  return (k) => Q.cmp(ratioLowerBound(without, q, k), need) >= 0;
 }
 
 interface Monomial {

@@ -7,7 +7,15 @@ import { erf } from 'mathjs';
 import { describe, expect, it } from 'vitest';
 import { catalog, compile } from '../src/index.js';
 import { DOMAIN_BOUND } from '../src/emit/index.js';
-import { boundsBox, boundsOf, certainWithin, finiteWithin, INTERVAL_RULES, type Interval } from '../src/finite.js';
+import {
+  anglesWithin,
+  boundsBox,
+  boundsOf,
+  certainWithin,
+  finiteWithin,
+  INTERVAL_RULES,
+  type Interval,
+} from '../src/finite.js';
 import * as T from '../src/tree.js';
 import * as Q from '../src/rational.js';
 import * as E from '../src/expr.js';
@@ -272,6 +280,65 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     expect(proven).toBeGreaterThanOrEqual(3);
   });
 
+  it('proves angle tests |x/y| ≤ 1 on [0, 2^k] where x = b·cov12 and y = sqrt(a sum of positive terms), and only there', () => {
+    const [v1, v2, gap, c] = (['var1', 'var2', 'gap', 'cov12'] as const).map((n) => E.sym(n));
+    const num = (n: number, d = 1) => E.num(Q.rat(n, d));
+    const root = (...terms: Tree[]) => T.pow(T.add(terms), num(1, 2));
+    // y² - x² = 1 + 2 v1 + 2 v2 + 4 gap - 4 cov12² ≥ 1 + 2 v1 + 2 v2 - 4 v1 v2: ≥ 0 up to v = 1.21.
+    const erfLike = [
+      root(num(1), T.mul([num(2), v1!]), T.mul([num(2), v2!]), T.mul([num(4), gap!])),
+      T.mul([num(2), c!]),
+    ] as const;
+    expect(anglesWithin([erfLike])).toBe(0);
+    expect(1 + 2 * 2 + 2 * 2).toBeLessThan(4 * 2 * 2); // at the next box's corner, with the gap at 0, it fails
+    // Scaled down (sigmoid_like's b = 1/2.4): proven on a wider box.
+    const scaled = [
+      root(num(1), T.mul([num(1, 3), v1!]), T.mul([num(1, 3), v2!]), T.mul([num(1, 9), gap!])),
+      T.mul([num(1, 3), c!]),
+    ] as const;
+    expect(anglesWithin([scaled])).toBeGreaterThan(1);
+    // Every angle at once: the smallest box.
+    expect(anglesWithin([erfLike, scaled])).toBe(0);
+    // Not of the form: x not a multiple of cov12, y not a root, a negative term, cov12 in y.
+    expect(anglesWithin([[erfLike[0], T.mul([num(2), v1!])]])).toBeUndefined();
+    expect(anglesWithin([[T.add([num(1), v1!]), erfLike[1]]])).toBeUndefined();
+    expect(anglesWithin([[root(num(1), T.mul([num(-1, 2), v1!])), erfLike[1]]])).toBeUndefined();
+    expect(anglesWithin([[root(num(1), c!), erfLike[1]]])).toBeUndefined();
+    // Sound by sampling: wherever proven, |x| ≤ y at points of the box up to the bound.
+    const next = rng(96);
+    for (const [y, x] of [erfLike, scaled]) {
+      const k = anglesWithin([[y, x]])!;
+      const Y = closedValue(y),
+        X = closedValue(x);
+      for (let i = 0; i < 2000; i++) {
+        const a = 2 ** k * (i < 4 ? 1 : next()),
+          b = 2 ** k * (i < 4 ? 1 : next());
+        const cov = (i % 2 ? -1 : 1) * Math.sqrt(a * b) * (i < 8 ? 1 : next());
+        const at = { var1: a, var2: b, cov12: cov, gap: Math.max(0, a * b - cov * cov) };
+        expect(Math.abs(X(at)), `${a} ${b} ${cov}`).toBeLessThanOrEqual(Y(at));
+      }
+    }
+  });
+
+  it("kernel() with variances in an angle test's box gives the scalar functions' doubles bit for bit", () => {
+    const next = rng(97);
+    let proven = 0;
+    for (const e of catalog()) {
+      const k = compile(e.source, { params: e.params });
+      for (const [, kb] of k.code.matchAll(/const anglesUpTo(\d+) = /g)) {
+        proven++;
+        const hi = 2 ** Number(kb);
+        const n = 24;
+        const cov1 = Float64Array.from({ length: n }, (_, i) => (i < 3 ? hi : i === 3 ? 0 : hi * next()));
+        const cov2 = Float64Array.from({ length: n }, (_, i) => (i < 3 ? hi : i === 3 ? hi : hi * next()));
+        expectKernelAsScalars(e.id, k, cov1, cov2, next);
+        const wide = Float64Array.from({ length: n }, (_, i) => (i < 4 ? 4 * hi : hi * (1 + 15 * next())));
+        expectKernelAsScalars(e.id, k, wide, wide, next);
+      }
+    }
+    expect(proven).toBeGreaterThanOrEqual(1);
+  });
+
   it('angles whose arguments can both be zero are not proven (0/0 in the plain spelling)', () => {
     // erfc(30) is exactly 0: atan2(0, -0) in the plain code is pi/2 - atan(0/0), NaN, where the
     // scalar functions' test sends the entry to the stable code (found by review).
@@ -331,4 +398,23 @@ function expectKernelAsScalars(
       expect(Object.is(out.ntk![i * n2 + j], k.dNngp(...p)), `${id} dNngp ${p}`).toBe(true);
       expect(Object.is(only.nngp[i * n2 + j], k.nngp(...p)), `${id} nngp only ${p}`).toBe(true);
     }
+}
+
+/** A tree of numbers, var1, var2, gap, cov12, sums, products and powers, evaluated in doubles. */
+function closedValue(t: Tree): (at: Record<string, number>) => number {
+  return (at) => {
+    const v = (u: Tree): number =>
+      u.k === 'num'
+        ? Q.toNumber(u.v)
+        : u.k === 'sym'
+          ? at[u.name]!
+          : u.k === 'add'
+            ? u.terms.reduce((a, x) => a + v(x), 0)
+            : u.k === 'mul'
+              ? u.factors.reduce((a, x) => a * v(x), 1)
+              : u.k === 'pow'
+                ? v(u.base) ** v(u.exp)
+                : NaN;
+    return v(t);
+  };
 }

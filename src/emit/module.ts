@@ -246,7 +246,10 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
   if (m.helpers.has('erf') || m.helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
   if (m.fused.columns.exports.length || m.nngpOnly.columns.exports.length) out.push(HELPER_COLUMNS(ts), '');
-  if (safe || certain) out.push(HELPER_WITHIN(ts), '');
+  const angleBoxes = [
+    ...new Set([...(m.fused.interior?.angleBoxes ?? []), ...(m.nngpOnly.interior?.angleBoxes ?? [])]),
+  ].sort((a, b) => a - b);
+  if (safe || certain || angleBoxes.length) out.push(HELPER_WITHIN(ts), '');
   if (m.mixture || m.tilted) out.push(HELPER_EXACT_GAP(ts), '');
   if (m.tilted) out.push(HELPER_BVN(ts), '', printTilted(m.tilted, ts), '');
   if (m.mixture) out.push(printMixture(m.mixture, ts), '');
@@ -303,6 +306,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       nngpColumns: columnLoop(m.nngpOnly).length ? ind(columnLoop(m.nngpOnly), 2) + '\n' : '',
       ...(m.finiteWithin !== undefined ? { finiteWithin: { lo: 2 ** -m.finiteWithin, hi: 2 ** m.finiteWithin } } : {}),
       ...(m.certainWithin !== undefined ? { certainWithin: { lo: 0, hi: 2 ** m.certainWithin } } : {}),
+      angleBoxes,
     }),
   );
   let names = 'nngp, dNngp, kernel';

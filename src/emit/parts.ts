@@ -245,6 +245,8 @@ export interface PlainBlock {
   readonly folded: boolean;
   /** The texts of its certificates read against the gap's magnitude (ValueCode.gapCertificates). */
   readonly gapCertificates: ReadonlySet<string>;
+  /** The k of the `anglesUpTo<k>` flags its angle tests read (ValueCode.angleBoxes; loops only). */
+  readonly angleBoxes: ReadonlySet<number>;
 }
 
 /** The statements before the interior test: var1*var2 and cov12^2 in plain doubles. */
@@ -257,8 +259,15 @@ function plainBlock(
   trees: readonly Tree[],
   regime: 'interior' | 'near' = 'interior',
   domain: InteriorDomain = 'half',
+  inLoop = false,
 ): PlainBlock {
-  const b = new ValueCode(regime === 'interior' ? 'f' : 'o', false, true, regime === 'interior' && domain === 'half');
+  const b = new ValueCode(
+    regime === 'interior' ? 'f' : 'o',
+    false,
+    true,
+    regime === 'interior' && domain === 'half',
+    inLoop && regime === 'interior',
+  );
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
   const prologue: Statement[] = [];
@@ -293,6 +302,7 @@ function plainBlock(
     costly: b.costly,
     folded: b.folded,
     gapCertificates: b.gapCertificates,
+    angleBoxes: b.angleBoxes,
   };
 }
 
@@ -402,7 +412,7 @@ function loop(
     const roots = [...block.values, ...block.certificates].flatMap((c) => c.uses);
     return { outer: split.outer, ...hoistColumns(split.inner, block.costly, roots) };
   };
-  const fast = interiorTrees ? plainBlock(interiorTrees, 'interior', domain) : undefined;
+  const fast = interiorTrees ? plainBlock(interiorTrees, 'interior', domain, true) : undefined;
   const fastColumns = fast ? blockColumns(fast) : undefined;
   const nearColumns = nearBlock ? blockColumns(nearBlock) : undefined;
   const exports = [...(fastColumns?.exports ?? []), ...(nearColumns?.exports ?? []), ...stable.exports];

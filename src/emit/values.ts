@@ -3,6 +3,7 @@
 // stable primitives of types.ts become their double-double or series evaluations (ddasm.ts).
 import { dependsOnInputs, ratioWithinOneOnHalf, signOf } from '../domain.js';
 import { foldConstant } from '../evaluate.js';
+import { anglesWithin } from '../finite.js';
 import * as E from '../expr.js';
 import * as Q from '../rational.js';
 import type { Rat, Tree, TreeFn } from '../types.js';
@@ -87,8 +88,24 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     private readonly plainRegime = false,
     /** The code runs only where cov12² ≤ var1·var2/2 (the interior regime's half domain). */
     private readonly halfDomain = false,
+    /**
+     * In a kernel's loop: an angle whose |x| ≤ y is proven for variances in [0, 2^k] (finite.ts
+     * anglesWithin) tests the call's flag `anglesUpTo<k>` first (the loop's `angleBoxes`).
+     */
+    private readonly inLoop = false,
   ) {
     super(prefix, guarded);
+  }
+
+  /** The k of the `anglesUpTo<k>` flags this code reads (emit/module.ts defines them per call). */
+  readonly angleBoxes = new Set<number>();
+
+  /** An angle's test, after the call's proof of it where a loop has one. */
+  private angleTest(y: Tree, x: Tree, test: Code): Code {
+    const k = this.inLoop ? anglesWithin([[y, x]]) : undefined;
+    if (k === undefined) return test;
+    this.angleBoxes.add(k);
+    return js`anglesUpTo${String(k)} || ${test}`;
   }
 
   /** Whether |x| ≤ y holds wherever this code runs (domain.ts ratioWithinOneOnHalf), so an angle's split needs no test. */
@@ -223,7 +240,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     const h = literal(Q.toNumber(Q.div(q, Q.rat(2))));
     this.helpers.add('atan2');
     // No test where the domain proves |x| ≤ y (withinOne): relu's loop measured 15.4 → 14.3 ns without it.
-    const inside = this.withinOne(y, x) ? undefined : js`Math.abs(${r}) <= 1`;
+    const inside = this.withinOne(y, x) ? undefined : this.angleTest(y, x, js`Math.abs(${r}) <= 1`);
     if (a.name === 'angle') {
       this.helpers.add('angle');
       return { inside, exact: lit(h), rest: js`${minusK} * ${t}`, whole: js`${k} * angle(${yv}, ${xv})` };
@@ -376,7 +393,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
           // atan(x/y) through val(): one call shared with the other uses of the angle (splitAngle).
           const t = this.val(T.fn('atan', [ratioOf(y, x)]));
           if (this.withinOne(y, x)) return js`${HALF_PI_HI} - ${t} + ${HALF_PI_LO}`;
-          return js`${xv} <= ${yv} ? ${HALF_PI_HI} - ${t} + ${HALF_PI_LO} : atan2(${yv}, ${xv})`;
+          return js`${this.angleTest(y, x, js`${xv} <= ${yv}`)} ? ${HALF_PI_HI} - ${t} + ${HALF_PI_LO} : atan2(${yv}, ${xv})`;
         }
         // Where x >= 0 (a square root: ab_relu's atan2(cov12, sqrt(gap))), atan2(y, x) is atan(y/x)
         // wherever x > 0: no branch on the signs, no call. (Not for angle, pi/2 at (0, 0).)
