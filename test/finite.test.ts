@@ -173,30 +173,17 @@ describe('finiteness over a box of variances (finite.ts)', () => {
         };
         // Where an exponent's certificate fails the entry falls back: its bounds do not apply.
         let certified = true;
-        const value = (t: Tree): number => {
-          const v: number =
-            t.k === 'num'
-              ? Q.toNumber(t.v)
-              : t.k === 'sym'
-                ? values[t.name]!
-                : t.k === 'add'
-                  ? t.terms.reduce((a, x) => a + value(x), 0)
-                  : t.k === 'mul'
-                    ? t.factors.reduce((a, x) => a * value(x), 1)
-                    : t.k === 'pow'
-                      ? value(t.base) ** value(t.exp)
-                      : MEANING[t.name]!(...t.args.map(value));
-          if (t.k === 'fn' && t.name === 'argbound' && Math.abs(v) > value(t.args[1]!)) certified = false;
+        const visit = (t: Tree, v: number) => {
+          if (t.k === 'fn' && t.name === 'argbound' && Math.abs(v) > treeValue(t.args[1]!, values)) certified = false;
           if (certified) {
             const b = boundsOf(t, symbols);
             expect(b, `${e.id}: bounds of a node`).toBeDefined();
             expect(v >= b!.lo && v <= b!.hi, `${e.id} at ${[c, v1, v2]}: ${v} within [${b!.lo}, ${b!.hi}]`).toBe(true);
             checked++;
           }
-          return v;
         };
-        value(trees.nngp);
-        value(trees.dNngp);
+        treeValue(trees.nngp, values, visit);
+        treeValue(trees.dNngp, values, visit);
       }
     }
     expect(checked).toBeGreaterThan(10000);
@@ -267,14 +254,7 @@ describe('finiteness over a box of variances (finite.ts)', () => {
       if (m.certainWithin === undefined) continue;
       proven++;
       const hi = 2 ** m.certainWithin;
-      const n = 24;
-      // The box's corner (where the proof is tightest, with cov12 near the bound), 0 and within.
-      const cov1 = Float64Array.from({ length: n }, (_, i) => (i < 3 ? hi : i === 3 ? 0 : hi * next()));
-      const cov2 = Float64Array.from({ length: n }, (_, i) => (i < 3 ? hi : i === 3 ? hi : hi * next()));
-      expectKernelAsScalars(e.id, k, cov1, cov2, next);
-      // Outside it: every entry's certificates are tested.
-      const wide = Float64Array.from({ length: n }, (_, i) => (i < 4 ? 4 * hi : hi * (1 + 15 * next())));
-      expectKernelAsScalars(e.id, k, wide, wide, next);
+      expectKernelAsScalarsAround(e.id, k, hi, next);
       expect(k.code).toContain(`variancesWithin(C1, C2, 0, ${hi})`);
     }
     expect(proven).toBeGreaterThanOrEqual(3);
@@ -308,8 +288,8 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     const next = rng(96);
     for (const [y, x] of [erfLike, scaled]) {
       const k = anglesWithin([[y, x]])!;
-      const Y = closedValue(y),
-        X = closedValue(x);
+      const Y = (at: Record<string, number>) => treeValue(y, at),
+        X = (at: Record<string, number>) => treeValue(x, at);
       for (let i = 0; i < 2000; i++) {
         const a = 2 ** k * (i < 4 ? 1 : next()),
           b = 2 ** k * (i < 4 ? 1 : next());
@@ -327,13 +307,7 @@ describe('finiteness over a box of variances (finite.ts)', () => {
       const k = compile(e.source, { params: e.params });
       for (const [, kb] of k.code.matchAll(/const anglesUpTo(\d+) = /g)) {
         proven++;
-        const hi = 2 ** Number(kb);
-        const n = 24;
-        const cov1 = Float64Array.from({ length: n }, (_, i) => (i < 3 ? hi : i === 3 ? 0 : hi * next()));
-        const cov2 = Float64Array.from({ length: n }, (_, i) => (i < 3 ? hi : i === 3 ? hi : hi * next()));
-        expectKernelAsScalars(e.id, k, cov1, cov2, next);
-        const wide = Float64Array.from({ length: n }, (_, i) => (i < 4 ? 4 * hi : hi * (1 + 15 * next())));
-        expectKernelAsScalars(e.id, k, wide, wide, next);
+        expectKernelAsScalarsAround(e.id, k, 2 ** Number(kb), next);
       }
     }
     expect(proven).toBeGreaterThanOrEqual(1);
@@ -356,6 +330,20 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     }
   });
 });
+
+/**
+ * kernel() against the scalar functions with variances in [0, hi] (the corner, where a box's
+ * proof is tightest, with cov12 near the bound; 0; within) and beyond it (where every entry's
+ * tests run).
+ */
+function expectKernelAsScalarsAround(id: string, k: ReturnType<typeof compile>, hi: number, next: () => number): void {
+  const n = 24;
+  const cov1 = Float64Array.from({ length: n }, (_, i) => (i < 3 ? hi : i === 3 ? 0 : hi * next()));
+  const cov2 = Float64Array.from({ length: n }, (_, i) => (i < 3 ? hi : i === 3 ? hi : hi * next()));
+  expectKernelAsScalars(id, k, cov1, cov2, next);
+  const wide = Float64Array.from({ length: n }, (_, i) => (i < 4 ? 4 * hi : hi * (1 + 15 * next())));
+  expectKernelAsScalars(id, k, wide, wide, next);
+}
 
 /**
  * kernel() on cov1 × cov2, cov12 over the interior domain and beyond (both signs, at the half
@@ -400,21 +388,23 @@ function expectKernelAsScalars(
     }
 }
 
-/** A tree of numbers, var1, var2, gap, cov12, sums, products and powers, evaluated in doubles. */
-function closedValue(t: Tree): (at: Record<string, number>) => number {
-  return (at) => {
-    const v = (u: Tree): number =>
+/** A tree's value in doubles at the symbols' values (functions by MEANING); `visit` sees each node with its value, children first. */
+function treeValue(t: Tree, at: Record<string, number>, visit?: (t: Tree, v: number) => void): number {
+  const value = (u: Tree): number => {
+    const v: number =
       u.k === 'num'
         ? Q.toNumber(u.v)
         : u.k === 'sym'
           ? at[u.name]!
           : u.k === 'add'
-            ? u.terms.reduce((a, x) => a + v(x), 0)
+            ? u.terms.reduce((a, x) => a + value(x), 0)
             : u.k === 'mul'
-              ? u.factors.reduce((a, x) => a * v(x), 1)
+              ? u.factors.reduce((a, x) => a * value(x), 1)
               : u.k === 'pow'
-                ? v(u.base) ** v(u.exp)
-                : NaN;
-    return v(t);
+                ? value(u.base) ** value(u.exp)
+                : MEANING[u.name]!(...u.args.map(value));
+    visit?.(u, v);
+    return v;
   };
+  return value(t);
 }
