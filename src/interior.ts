@@ -20,6 +20,7 @@ import { buildModule, printModule, type EmitInput, type ModuleParts } from './em
 import { inDomain, needsOf, type InteriorDomain } from './emit/parts.js';
 import { doubleFunction } from './evaluate.js';
 import { bitsOfError, rng, samplePoints } from './measure.js';
+import { memoTable } from './memo.js';
 import { truthsOfRegularForms } from './truth.js';
 import type { Expr, Tree } from './types.js';
 import * as T from './tree.js';
@@ -62,6 +63,8 @@ export const ACCEPT = {
 } as const;
 const POINTS = 96;
 const TRUTH_POINTS = 24;
+/** The 50-digit truth of a map and its derivative at a point (the choice's samples), by their keys and the point. */
+const truthMemo = memoTable<readonly [number, number]>();
 /** The largest stable code (in cost() operations) whose regimes are measured: 2.5 times gelu's. */
 const MAX_MEASURED_COST = 2000;
 
@@ -456,11 +459,14 @@ export function chooseRegime<K extends Kernel>(
     if (!t)
       truths.set(
         s,
-        (t = s.truthPoints.map(([c, v1, v2]) => {
-          const [n, d] = truthsOfRegularForms([exact.nngp, exact.dNngp], c, v1, v2, false);
-          const value = (t: typeof n) => (t?.kind === 'value' ? t.value : NaN);
-          return [value(n), value(d)] as const;
-        })),
+        (t = s.truthPoints.map(([c, v1, v2]) =>
+          // The samples of two domains share points (interiorSamples): each point's truth once.
+          truthMemo.get(`${exact.nngp.key}|${exact.dNngp.key}|${c},${v1},${v2}`, () => {
+            const [n, d] = truthsOfRegularForms([exact.nngp, exact.dNngp], c, v1, v2, false);
+            const value = (t: typeof n) => (t?.kind === 'value' ? t.value : NaN);
+            return [value(n), value(d)] as const;
+          }),
+        )),
       );
     return t;
   };
