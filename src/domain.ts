@@ -329,9 +329,9 @@ export function ratioWithinOneOnHalf(y: Tree, x: Tree): boolean {
 const ratioMemo = memoTable<boolean>();
 
 function ratioProof(y: Tree, x: Tree): boolean {
-  const Y = T.canonicalOf(valueOf(y));
+  const Y = T.canonicalOf(uncertified(y));
   if (!nonnegOnDomain(Y)) return false;
-  const X = T.canonicalOf(valueOf(x));
+  const X = T.canonicalOf(uncertified(x));
   const d = gapSpelled(E.sub(E.pow(Y, E.num(2)), E.pow(X, E.num(2))));
   if (E.size(d) > MAX_SIZE) return false;
   // The coefficient of cov12² (d is at most quadratic in cov12 here, or the proof fails below).
@@ -343,19 +343,19 @@ function ratioProof(y: Tree, x: Tree): boolean {
 }
 
 /** A plain tree with its certificates (plainsum, argbound) replaced by the sums they certify: its value. */
-export function valueOf(t: Tree): Tree {
+export function uncertified(t: Tree): Tree {
   switch (t.k) {
     case 'num':
     case 'sym':
       return t;
     case 'add':
-      return T.add(t.terms.map(valueOf));
+      return T.add(t.terms.map(uncertified));
     case 'mul':
-      return T.mul(t.factors.map(valueOf));
+      return T.mul(t.factors.map(uncertified));
     case 'pow':
-      return T.pow(valueOf(t.base), valueOf(t.exp));
+      return T.pow(uncertified(t.base), uncertified(t.exp));
     case 'fn':
-      return t.name === 'plainsum' || t.name === 'argbound' ? valueOf(t.args[0]!) : T.fn(t.name, t.args.map(valueOf));
+      return t.name === 'plainsum' || t.name === 'argbound' ? uncertified(t.args[0]!) : T.fn(t.name, t.args.map(uncertified));
   }
 }
 

@@ -9,7 +9,7 @@
 //
 // Every answer is a proof or "don't know" (undefined): a node this file has no rule for, or a
 // bound that is not finite with the margin, gives undefined, and the test stays.
-import { valueOf } from './domain.js';
+import { uncertified } from './domain.js';
 import * as Q from './rational.js';
 import * as T from './tree.js';
 import type { Rat, Tree, TreeFn } from './types.js';
@@ -267,10 +267,11 @@ export const CERTAIN_EXPONENTS = [64, 32, 16, 8, 4, 3, 2, 1, 0] as const;
  * The form: a sum of monomials in var1, var2 and gap with positive coefficients, its terms
  * without the gap P and with it G = Σ a gap^e r (e ≥ 1), whose magnitudes with gap → var1*var2
  * make Q = Σ a (var1 var2)^e r, a single monomial. Then sum ≥ P (G ≥ 0) and magnitude = P + Q,
- * so (1 - b) P ≥ b Q proves the certificate; P/Q is a sum of monomials with rational exponents
+ * so (1 - b) P ≥ b Q proves the certificate; P/Q is a sum of monomials with integer exponents
  * and positive coefficients, each at least its value at var = 2^k where no exponent is positive
- * (else at least 0), and their sum at least b/(1 - b) (1 + 2^-20) (the emitted sums' roundings,
- * a few ulps each, are far inside that margin) is the proof.
+ * (else at least 0), and their sum at least b/(1 - b) (1 + 2^-20) is the proof: the emitted
+ * sums' roundings, a few ulps each, are far inside that margin where every term stays in range
+ * (inRange: no overflow, and a constant term far above the subnormal roundings).
  */
 export function certainWithin(trees: readonly Tree[]): number | undefined {
   const sums: TreeFn[] = [];
@@ -315,7 +316,28 @@ function gapForm(sum: TreeFn): ((k: number) => boolean) | undefined {
   // Needed: Σ P/Q ≥ b/(1 - b), with a margin.
   const need = Q.mul(Q.div(b, Q.sub(Q.ONE, b)), Q.add(Q.ONE, Q.rat(1, 2 ** 20)));
   const q: Monomial = { coef: qCoef, v1: qa, v2: qb, gap: 0 };
-  return (k) => Q.cmp(ratioLowerBound(without, q, k), need) >= 0;
+  // The magnitude's monomials, the gap as var1*var2: each within range on the box (below).
+  const magnitude = [...without, ...withGap.map((m) => ({ ...m, v1: m.v1 + m.gap, v2: m.v2 + m.gap, gap: 0 }))];
+  return (k) => inRange(without, magnitude, k) && Q.cmp(ratioLowerBound(without, q, k), need) >= 0;
+}
+
+/**
+ * Whether the emitted sums stay clear of overflow and of subnormal roundings on [0, 2^k]: every
+ * monomial at most 2^500 at the box's corner (the sums, of a few such terms, stay finite: an
+ * infinite magnitude would fail the emitted test where the proof says it holds), and a constant
+ * term of at least 2^-500 among the sum's own terms (every other term's rounding, absolute at
+ * most 2^-1074, is then far inside the proof's relative margin).
+ */
+function inRange(sum: readonly Monomial[], all: readonly Monomial[], k: number): boolean {
+  const top = Q.powInt(Q.rat(2), 500n);
+  const abs = (r: Rat) => (Q.cmp(r, Q.ZERO) < 0 ? Q.neg(r) : r);
+  const atCorner = (m: Monomial) => Q.mul(abs(m.coef), Q.powInt(Q.rat(2), BigInt(k * (m.v1 + m.v2 + 2 * m.gap))));
+  const constant = sum.find((m) => m.v1 === 0 && m.v2 === 0 && m.gap === 0);
+  return (
+    all.every((m) => Q.cmp(atCorner(m), top) <= 0) &&
+    !!constant &&
+    Q.cmp(abs(constant.coef), Q.powInt(Q.rat(2), -500n)) >= 0
+  );
 }
 
 /**
@@ -341,7 +363,7 @@ function ratioLowerBound(ps: readonly Monomial[], q: Monomial, k: number): Rat {
  * (P: S's terms without the gap; gap ≥ 0 and cov12² ≤ var1·var2), so P / (b² var1 var2) ≥ 1 +
  * 2^-20 (ratioLowerBound) proves it: y ≥ (1 + 2^-21)|x|, far beyond the few ulps by which the
  * emitted x and y can err, so the plain test |x/y| ≤ 1 holds there too (emit/values.ts drops it
- * where a call's variances lie in the box: the loops' `certainAngles`).
+ * where a call's variances lie in the box: the loops' `anglesUpTo<k>`).
  */
 export function anglesWithin(angles: readonly (readonly [Tree, Tree])[]): number | undefined {
   if (!angles.length) return undefined;
@@ -352,7 +374,7 @@ export function anglesWithin(angles: readonly (readonly [Tree, Tree])[]): number
 }
 
 function angleForm(y: Tree, x: Tree): ((k: number) => boolean) | undefined {
-  const X = T.canonicalOf(valueOf(x));
+  const X = T.canonicalOf(uncertified(x));
   const b =
     X.k === 'sym' && X.name === 'cov12'
       ? Q.ONE
@@ -363,14 +385,15 @@ function angleForm(y: Tree, x: Tree): ((k: number) => boolean) | undefined {
           X.factors[1]!.name === 'cov12'
         ? X.factors[0]!.v
         : undefined;
-  const Y = valueOf(y);
+  const Y = uncertified(y);
   if (!b || Y.k !== 'pow' || Y.exp.k !== 'num' || !Q.eq(Y.exp.v, Q.HALF)) return undefined;
   const S = fromTree(Y.base);
   if (!S || S.some((m) => Q.cmp(m.coef, Q.ZERO) <= 0)) return undefined;
   const q: Monomial = { coef: Q.mul(b, b), v1: 1, v2: 1, gap: 0 };
   const need = Q.add(Q.ONE, Q.rat(1, 2 ** 20));
   const without = S.filter((m) => m.gap === 0);
-  return (k) => Q.cmp(ratioLowerBound(without, q, k), need) >= 0;
+  // x = b·cov12 and y² = S within range (inRange; x² as b² var1 var2 at most).
+  return (k) => inRange(without, [...S, q], k) && Q.cmp(ratioLowerBound(without, q, k), need) >= 0;
 }
 
 interface Monomial {

@@ -86,9 +86,11 @@ export function plainTree(
   const plain = (x: Tree, inGroup = checked) => plainTree(x, keep, inGroup, lostBits, toBound);
   // An exponent: its absolute error is what exp makes relative, so its certificate bounds the
   // magnitude of its terms (2^lostBits: about as many bits lost), not their cancellation.
+  // An exponent's gap is not certified to the bound (its terms' magnitudes would count the gap,
+  // not var1*var2): a tree reading it there keeps the half domain (gapCertified).
   const exponent = (x: Tree) => {
     const inner = x.k === 'fn' && x.name === 'dd' ? x.args[0]! : x;
-    return T.fn('argbound', [plain(inner, false), E.num(Q.rat(2 ** lostBits))]);
+    return T.fn('argbound', [plainTree(inner, keep, false, lostBits, false), E.num(Q.rat(2 ** lostBits))]);
   };
   switch (e.k) {
     case 'num':

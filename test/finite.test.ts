@@ -223,7 +223,7 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     const sum = (b: number, ...terms: Tree[]) => T.fn('plainsum', [T.add(terms), num(1, b), num(0)]);
     const gaussian = (b: number) => sum(b, num(1), T.mul([num(2), v1!]), T.mul([num(2), v2!]), T.mul([num(4), gap!]));
     // 1 + 2 v1 + 2 v2 + 4 gap ≥ b (1 + 2 v1 + 2 v2 + 4 v1 v2) for all gap ≥ 0 iff (1 - b)(1 + 4v) ≥ 4 b v² at v1 = v2 = v:
-    // v ≤ 1.21 for b = 1/2, v ≤ 3.45 for b = 1/4.
+    // v ≤ 1.21 for b = 1/2, v ≤ 3.23 for b = 1/4.
     expect(certainWithin([gaussian(2)])).toBe(0);
     expect(certainWithin([gaussian(4)])).toBe(1);
     // Tight: at the next box's corner, with the gap at 0, the certificate fails.
@@ -240,6 +240,49 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     expect(certainWithin([sum(4, num(1), T.mul([num(4), gap!]), E.sym('cov12'))])).toBeUndefined();
     // No such certificate: nothing to prove.
     expect(certainWithin([T.add([num(1), gap!])])).toBeUndefined();
+    // A term growing in one variance bounds nothing (1 + v1² + gap: only 1/(v1 v2) counts).
+    expect(certainWithin([sum(4, num(1), T.pow(v1!, num(2)), gap!)])).toBe(0);
+    // The gap in two shapes (v1 v2 and v1² v2²): not one monomial Q.
+    expect(certainWithin([sum(4, num(1), T.mul([num(2), v1!]), gap!, T.mul([gap!, v1!, v2!]))])).toBeUndefined();
+    // Every sum at once: the smallest box.
+    expect(certainWithin([gaussian(4), sum(4, num(100), v1!, v2!, gap!)])).toBe(1);
+    // In range only: no constant term (subnormal roundings), or terms past 2^500 at the corner
+    // (an infinite magnitude fails the emitted test where the real-number proof holds).
+    expect(certainWithin([sum(4, T.mul([num(2), v1!]), T.mul([num(2), v2!]), gap!)])).toBeUndefined();
+    const huge = E.num(Q.fromDecimal('1.5e307'));
+    expect(
+      certainWithin([sum(4, num(1), T.mul([huge, v1!]), T.mul([huge, v2!]), T.mul([huge, gap!]))]),
+    ).toBeUndefined();
+  });
+
+  it("kernel() where a gap certificate's box holds and another certificate fails: the scalar functions' doubles", () => {
+    // Found by review: 1.5e307·var1 overflows the magnitude where the sum does not.
+    const big = compile('1/sqrt(1 + 1.5e307*var1 + 1.5e307*var2 + 1.5e307*(var1*var2 - cov12^2))');
+    expect(closed(big).module.certainWithin).toBeUndefined();
+    const [c, a, b] = [-3.7158725526435816, 3.7411411357834004, 3.692298162970692];
+    expect(big.kernel({ nngp: Float64Array.of(c), cov1: Float64Array.of(a), cov2: Float64Array.of(b) }).nngp[0]).toBe(
+      big.nngp(c, a, b),
+    );
+    // A sum that cancels (cov12 − var1/2 + an angle) beside one read against the gap's magnitude:
+    // the call's proof covers the second only; a dense scan of cov12 crosses the first's zero.
+    const k = compile('cov12 - var1/2 + asin(2*cov12/sqrt((1+2*var1)*(1+2*var2)))');
+    const hi = 2 ** closed(k).module.certainWithin!;
+    for (const [v, w] of [
+      [hi, hi],
+      [hi / 2, hi / 4],
+      [hi / 8, hi],
+    ] as const) {
+      const m = 64;
+      const bound = Math.sqrt(v * w);
+      const nngp = Float64Array.from({ length: m * m }, (_, i) => bound * (2 * (i / (m * m - 1)) - 1));
+      const cov1 = new Float64Array(m).fill(v),
+        cov2 = new Float64Array(m).fill(w);
+      const out = k.kernel({ nngp, ntk: new Float64Array(m * m).fill(1), cov1, cov2 });
+      for (let i = 0; i < m * m; i++) {
+        expect(Object.is(out.nngp[i], k.nngp(nngp[i]!, v, w)), `nngp ${[nngp[i], v, w]}`).toBe(true);
+        expect(Object.is(out.ntk![i], k.dNngp(nngp[i]!, v, w)), `dNngp ${[nngp[i], v, w]}`).toBe(true);
+      }
+    }
   });
 
   it("kernel() with variances in the gap certificates' box gives the scalar functions' doubles bit for bit", () => {
@@ -271,7 +314,7 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     ] as const;
     expect(anglesWithin([erfLike])).toBe(0);
     expect(1 + 2 * 2 + 2 * 2).toBeLessThan(4 * 2 * 2); // at the next box's corner, with the gap at 0, it fails
-    // Scaled down (sigmoid_like's b = 1/2.4): proven on a wider box.
+    // Scaled down (x = cov12/3, y² = 1 + var1/3 + var2/3 + gap/9, as sigmoid_like's scale does): proven on a wider box.
     const scaled = [
       root(num(1), T.mul([num(1, 3), v1!]), T.mul([num(1, 3), v2!]), T.mul([num(1, 9), gap!])),
       T.mul([num(1, 3), c!]),
@@ -279,6 +322,12 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     expect(anglesWithin([scaled])).toBeGreaterThan(1);
     // Every angle at once: the smallest box.
     expect(anglesWithin([erfLike, scaled])).toBe(0);
+    // The gap's terms prove nothing (gap ≥ 0 only): y = sqrt(1/4 + var1 var2/2 + gap), x = cov12 fails
+    // (y² − x² = 1/4 − var1 var2/2 at the bound).
+    expect(anglesWithin([[root(num(1, 4), T.mul([num(1, 2), v1!, v2!]), gap!), c!]])).toBeUndefined();
+    // Out of range: x = 1e300·cov12.
+    const huge = E.num(Q.fromDecimal('1e300'));
+    expect(anglesWithin([[root(num(1), T.mul([T.mul([huge, huge]), gap!])), T.mul([huge, c!])]])).toBeUndefined();
     // Not of the form: x not a multiple of cov12, y not a root, a negative term, cov12 in y.
     expect(anglesWithin([[erfLike[0], T.mul([num(2), v1!])]])).toBeUndefined();
     expect(anglesWithin([[T.add([num(1), v1!]), erfLike[1]]])).toBeUndefined();

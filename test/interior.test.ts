@@ -328,7 +328,7 @@ describe('interior regime', () => {
     expect(interiorDomainOf([gap], [underFunction], 'gap to the bound')).toBe('half');
     expect(interiorDomainOf([gap, sym('rho')], [certifiedTree], 'gap to the bound')).toBe('half');
     // Where every term of a certified sum is one-signed the certificate is still emitted to the
-    // bound (1 + 2 var1 + 2 var2 + 4 gap at var = 100: its gap's error is 4·100² ulps against 401).
+    // bound (1 + 2 var1 + 4 gap at var = 100: its gap's error is about 4·100² ulps against 201).
     expect(toBound(gapSum).key.startsWith('plainsum(')).toBe(true);
     expect(plainTree(gapSum).key.startsWith('plainsum(')).toBe(false);
   });
