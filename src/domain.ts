@@ -355,7 +355,9 @@ export function uncertified(t: Tree): Tree {
     case 'pow':
       return T.pow(uncertified(t.base), uncertified(t.exp));
     case 'fn':
-      return t.name === 'plainsum' || t.name === 'argbound' ? uncertified(t.args[0]!) : T.fn(t.name, t.args.map(uncertified));
+      return t.name === 'plainsum' || t.name === 'argbound'
+        ? uncertified(t.args[0]!)
+        : T.fn(t.name, t.args.map(uncertified));
   }
 }
 
