@@ -10,6 +10,7 @@
 // Every answer is a proof or "don't know" (undefined): a node this file has no rule for, or a
 // bound that is not finite with the margin, gives undefined, and the test stays.
 import { uncertified } from './domain.js';
+import { memoTable } from './memo.js';
 import * as Q from './rational.js';
 import * as T from './tree.js';
 import type { Rat, Tree, TreeFn } from './types.js';
@@ -192,14 +193,19 @@ export function boundsBox(k: number, m: number): Record<string, Interval | undef
 }
 
 /** The bounds of a tree's value (and of every partial result the emitted code computes for it), or undefined. */
-export function boundsOf(t: Tree, symbols: Record<string, Interval | undefined>): Interval | undefined {
+export function boundsOf(
+  t: Tree,
+  symbols: Record<string, Interval | undefined>,
+  rules: typeof INTERVAL_RULES = INTERVAL_RULES,
+): Interval | undefined {
+  const boundsOf_ = (x: Tree, sy: Record<string, Interval | undefined>) => boundsOf(x, sy, rules);
   switch (t.k) {
     case 'num':
       return point(Q.toNumber(t.v));
     case 'sym':
       return symbols[t.name];
     case 'add': {
-      const terms = t.terms.map((x) => boundsOf(x, symbols));
+      const terms = t.terms.map((x) => boundsOf_(x, symbols));
       return terms.every((x) => x) ? add(terms as Interval[]) : undefined;
     }
     case 'mul': {
@@ -211,8 +217,10 @@ export function boundsOf(t: Tree, symbols: Record<string, Interval | undefined>)
       for (const f of t.factors) {
         // A factor with a negative exponent is a divisor: its base to the opposite power.
         const inverse = f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n ? f : undefined;
-        const base = inverse && boundsOf(inverse.base, symbols);
-        const b = inverse ? base && inverse.exp.k === 'num' && power(base, Q.neg(inverse.exp.v)) : boundsOf(f, symbols);
+        const base = inverse && boundsOf_(inverse.base, symbols);
+        const b = inverse
+          ? base && inverse.exp.k === 'num' && power(base, Q.neg(inverse.exp.v))
+          : boundsOf_(f, symbols);
         if (!b) return undefined;
         partial *= Math.max(1, magnitude(b));
         if (inverse) {
@@ -226,20 +234,24 @@ export function boundsOf(t: Tree, symbols: Record<string, Interval | undefined>)
       return r && mul2(num, r);
     }
     case 'pow': {
-      const b = boundsOf(t.base, symbols);
+      const b = boundsOf_(t.base, symbols);
       return b && t.exp.k === 'num' ? power(b, t.exp.v) : undefined;
     }
     case 'fn':
-      return fnBounds(t, symbols);
+      return fnBounds(t, symbols, rules);
   }
 }
 
-function fnBounds(t: TreeFn, symbols: Record<string, Interval | undefined>): Interval | undefined {
-  const rule = INTERVAL_RULES[t.name];
+function fnBounds(
+  t: TreeFn,
+  symbols: Record<string, Interval | undefined>,
+  rules: typeof INTERVAL_RULES,
+): Interval | undefined {
+  const rule = rules[t.name];
   if (!rule) return undefined;
   // A folded exponent certificate (argbound with a floor) is the value itself: NaN where it fails.
   if (t.name === 'argbound' && t.args.length > 2) return undefined;
-  const args = t.args.map((a) => boundsOf(a, symbols));
+  const args = t.args.map((a) => boundsOf(a, symbols, rules));
   return args.every((a) => a) ? rule.rule(args as Interval[]) : undefined;
 }
 
@@ -428,4 +440,112 @@ function fromTree(t: Tree): Monomial[] | undefined {
     out.push(m);
   }
   return out;
+}
+
+/**
+ * Interval rules that follow the functions' monotonicity, for proofs about values rather than
+ * finiteness (provenOnHalf): atan increasing; for y > 0, atan2(y, x) = angle(y, x) decreasing in
+ * x, and increasing in y where x > 0 (decreasing where x < 0); y − x·angle(y, x) increasing in y
+ * (∂/∂y = y²/(x² + y²)) and decreasing in x (∂/∂x = −(θ − sin θ cos θ) < 0 for θ in (0, π));
+ * elsewhere the finiteness rules.
+ */
+export const TIGHT_RULES: typeof INTERVAL_RULES = {
+  ...INTERVAL_RULES,
+  atan: { why: 'increasing', rule: ([x]) => monotone(Math.atan, x!) },
+  atan2: { why: 'monotone in each argument where y > 0', rule: ([y, x]) => angleBounds(y!, x!) },
+  angle: { why: 'as atan2', rule: ([y, x]) => angleBounds(y!, x!) },
+  // Its value cancels where the angle is small (y³/3x² at y ≪ x): each end is widened by the
+  // rounding of y − x·angle itself, 2^-40 of |y| + π|x|, absolute.
+  ymxangle: {
+    why: 'increasing in y, decreasing in x, where y > 0',
+    rule: ([y, x]) => {
+      if (!(y!.lo > TINY) || !quotientSafe(y!, x!)) return undefined;
+      const at = (v: number, u: number) => v - u * Math.atan2(v, u);
+      const slack = (v: number, u: number) => (Math.abs(v) + Math.PI * Math.abs(u)) * SLACK;
+      return interval(at(y!.lo, x!.hi) - slack(y!.lo, x!.hi), at(y!.hi, x!.lo) + slack(y!.hi, x!.lo));
+    },
+  },
+};
+
+function angleBounds(y: Interval, x: Interval): Interval | undefined {
+  if (!(y.lo > TINY) || !quotientSafe(y, x)) return undefined;
+  // Decreasing in x; in y increasing where x > 0, decreasing where x < 0: the extremes at corners.
+  if (x.lo > 0) return interval(Math.atan2(y.lo, x.hi), Math.atan2(y.hi, x.lo));
+  if (x.hi < 0) return interval(Math.atan2(y.hi, x.hi), Math.atan2(y.lo, x.lo));
+  return interval(Math.atan2(y.lo, x.hi), Math.atan2(y.lo, x.lo));
+}
+
+/** The homogeneous degree of a tree in cov12 (1) and the gap (2), or undefined if it reads anything else or is not homogeneous. */
+function degreeOf(t: Tree): number | undefined {
+  switch (t.k) {
+    case 'num':
+      return 0;
+    case 'sym':
+      return t.name === 'cov12' ? 1 : t.name === 'gap' ? 2 : t.name === 'pi' ? 0 : undefined;
+    case 'add': {
+      const ds = t.terms.map(degreeOf);
+      return ds.every((d) => d !== undefined && d === ds[0]) ? ds[0] : undefined;
+    }
+    case 'mul': {
+      const ds = t.factors.map(degreeOf);
+      return ds.every((d) => d !== undefined) ? (ds as number[]).reduce((a, b) => a + b, 0) : undefined;
+    }
+    case 'pow': {
+      const d = degreeOf(t.base);
+      return d !== undefined && t.exp.k === 'num' ? d * Q.toNumber(t.exp.v) : undefined;
+    }
+    case 'fn': {
+      const ds = t.args.map(degreeOf);
+      if (ds.some((d) => d === undefined)) return undefined;
+      if (['angle', 'atan2', 'xangle', 'ymxangle'].includes(t.name)) {
+        if (ds[0] !== ds[1]) return undefined;
+        return t.name === 'angle' || t.name === 'atan2' ? 0 : ds[0];
+      }
+      if (t.name === 'abs' || t.name === 'plainsum' || t.name === 'argbound') return ds[0];
+      return ds.every((d) => d === 0) ? 0 : undefined;
+    }
+  }
+}
+
+/** The pieces of rho in [−√½, √½] over which provenOnHalf bounds a certificate. */
+const RHO_PIECES = 2048;
+
+/**
+ * Whether a plain sum's certificate, |sum| ≥ b·Σ|terms|, holds wherever the half domain runs
+ * (cov12² ≤ var1·var2/2) and the call's variances lie in the finiteness box (no product near
+ * underflow): a proof, or false. Where every term reads only cov12 and the gap, homogeneously of
+ * one degree (cov12 1, the gap 2: √gap, cov12·atan(cov12/√gap), leaky_relu's nngp), the ratio
+ * depends on rho alone, so var1·var2 = 1 loses nothing; over RHO_PIECES pieces of rho, with the
+ * gap 1 − rho², TIGHT_RULES bound the sum away from 0 and its terms' magnitudes above, and
+ * min|sum| ≥ b·max Σ|terms|·(1 + 2^-20) on every piece is the proof (the emitted roundings, a few
+ * ulps of the terms, are far inside that margin).
+ */
+export function provenOnHalf(sum: TreeFn): boolean {
+  return halfMemo.get(sum.key, () => halfProof(sum));
+}
+const halfMemo = memoTable<boolean>();
+
+function halfProof(sum: TreeFn): boolean {
+  const [terms, bound] = sum.args as [Tree, Tree];
+  if (sum.name !== 'plainsum' || sum.args.length !== 2 || bound.k !== 'num' || terms.k !== 'add') return false;
+  if (degreeOf(terms) === undefined) return false;
+  const b = Q.toNumber(bound.v) * (1 + 2 ** -20);
+  const r = Math.SQRT1_2 * (1 + 2 ** -30);
+  for (let i = 0; i < RHO_PIECES; i++) {
+    const lo = -r + (2 * r * i) / RHO_PIECES,
+      hi = i === RHO_PIECES - 1 ? r : -r + (2 * r * (i + 1)) / RHO_PIECES;
+    const sq = [lo * lo, hi * hi];
+    const gap = interval(1 - Math.max(...sq), lo < 0 && hi > 0 ? 1 : 1 - Math.min(...sq));
+    const cov12 = interval(lo, hi);
+    if (!gap || !cov12) return false;
+    const symbols = { cov12, gap, pi: point(Math.PI) };
+    const parts = terms.terms.map((t) => boundsOf(t, symbols, TIGHT_RULES));
+    if (parts.some((p) => !p)) return false;
+    const total = add(parts as Interval[]);
+    if (!total) return false;
+    const least = total.lo > 0 ? total.lo : total.hi < 0 ? -total.hi : 0;
+    const most = (parts as Interval[]).reduce((a, p) => a + magnitude(p), 0);
+    if (!(least >= b * most)) return false;
+  }
+  return true;
 }

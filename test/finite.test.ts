@@ -14,13 +14,15 @@ import {
   certainWithin,
   finiteWithin,
   INTERVAL_RULES,
+  provenOnHalf,
+  TIGHT_RULES,
   type Interval,
 } from '../src/finite.js';
 import * as T from '../src/tree.js';
 import * as Q from '../src/rational.js';
 import * as E from '../src/expr.js';
 import { rng } from '../src/measure.js';
-import type { Tree } from '../src/types.js';
+import type { Tree, TreeFn } from '../src/types.js';
 import { closed } from './helpers.js';
 
 /** The functions as the emitted code computes them (angle: pi/2 at (0, 0), as the helper). */
@@ -91,7 +93,9 @@ describe('finiteness over a box of variances (finite.ts)', () => {
       return { lo: a, hi: b };
     };
     let decided = 0;
-    for (const [name, { why, rule }] of Object.entries(INTERVAL_RULES)) {
+    // The finiteness rules, and the tight ones provenOnHalf uses (monotonicity, not only finiteness).
+    const rules = [...Object.entries(INTERVAL_RULES), ...Object.entries(TIGHT_RULES)];
+    for (const [name, { why, rule }] of rules) {
       expect(why.length, name).toBeGreaterThan(3);
       const f = MEANING[name];
       expect(f, `a meaning for ${name}`).toBeDefined();
@@ -120,6 +124,56 @@ describe('finiteness over a box of variances (finite.ts)', () => {
       }
     }
     expect(decided).toBeGreaterThan(1000);
+  });
+
+  it('proves a certificate on the whole half domain only where it holds there (provenOnHalf, sampled)', () => {
+    const next = rng(98);
+    const proven: { id: string; sum: TreeFn }[] = [];
+    const refuted: string[] = [];
+    for (const e of catalog()) {
+      const trees = closed(compile(e.source, { params: e.params })).interior.trees;
+      if (!trees || (trees.domain ?? 'half') !== 'half') continue;
+      for (const t of [trees.nngp, trees.dNngp])
+        E.some(t, (x: Tree) => {
+          if (x.k === 'fn' && x.name === 'plainsum')
+            provenOnHalf(x) ? proven.push({ id: e.id, sum: x }) : refuted.push(e.id);
+          return false;
+        });
+    }
+    // leaky_relu's 0.01·cov12 + F·(√gap + cov12·angle) is proven; gelu's and ab_relu's, which fail on
+    // typical entries (their sums cross zero), are not.
+    expect(proven.map((p) => p.id)).toContain('leaky_relu');
+    expect(refuted).toContain('gelu');
+    expect(refuted).toContain('ab_relu');
+    // A term that reads a variance: not homogeneous in cov12 and the gap alone.
+    const [c, gap, v1] = (['cov12', 'gap', 'var1'] as const).map((n) => E.sym(n));
+    const sqrtGap = T.pow(gap!, E.num(Q.rat(1, 2)));
+    expect(provenOnHalf(T.fn('plainsum', [T.add([T.mul([E.num(Q.rat(1, 100)), v1!]), sqrtGap]), E.num(Q.HALF)]))).toBe(
+      false,
+    );
+    expect(provenOnHalf(T.fn('plainsum', [T.add([T.mul([E.num(Q.rat(1, 100)), c!]), sqrtGap]), E.num(Q.HALF)]))).toBe(
+      true,
+    );
+    // Not homogeneous: 3 + cov12 holds at var1·var2 = 1 (ratio ≥ 0.62) but not at 100 (−4.07 against 10.07).
+    expect(provenOnHalf(T.fn('plainsum', [T.add([E.num(Q.rat(3)), c!]), E.num(Q.HALF)]))).toBe(false);
+    // Sound by sampling: every proven certificate holds, in doubles, across scales and up to the
+    // half domain's edge.
+    for (const { id, sum } of proven) {
+      const b = Q.toNumber((sum.args[1] as Tree & { k: 'num' }).v);
+      const terms = (sum.args[0] as Tree & { k: 'add' }).terms;
+      for (let i = 0; i < 20000; i++) {
+        const a = 2 ** (128 * next() - 64),
+          w = 2 ** (128 * next() - 64);
+        const ipp = a * w;
+        const cov = (2 * next() - 1) * Math.sqrt(0.5 * ipp) * (i % 10 === 0 ? 1 : next());
+        if (!(cov * cov <= 0.5 * ipp)) continue;
+        const at = { var1: a, var2: w, cov12: cov, gap: ipp - cov * cov, pi: Math.PI };
+        const values = terms.map((t) => treeValue(t, at));
+        const total = values.reduce((x, y) => x + y, 0);
+        const magnitude = values.reduce((x, y) => x + Math.abs(y), 0);
+        expect(Math.abs(total) >= b * magnitude, `${id} at ${[cov, a, w]}`).toBe(true);
+      }
+    }
   });
 
   it('answers "don\'t know" where a value can overflow or be NaN, and bounds exponentials by the box', () => {

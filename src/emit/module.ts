@@ -88,8 +88,14 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   // Likewise `certain` (the call's variances within [0, 2^k] where finite.ts proves the
   // certificates read against the gap's magnitude, m.certainWithin) stands in for those.
   const certain = m.certainWithin !== undefined;
+  // And `safe` for a certificate that holds on the whole half domain (finite.ts provenOnHalf):
+  // within the finiteness box no product nears underflow, so the proof's margin covers the roundings.
   const certificate = (fast: PlainBlock, c: Code, inLoop: boolean) =>
-    inLoop && certain && fast.gapCertificates.has(c.text) ? `(certain || ${c.text})` : c.text;
+    inLoop && certain && fast.gapCertificates.has(c.text)
+      ? `(certain || ${c.text})`
+      : inLoop && safe && fast.halfCertificates.has(c.text)
+        ? `(safe || ${c.text})`
+        : c.text;
   const certified = (fast: PlainBlock, i: number, inLoop = false) =>
     [finite(fast, [i], inLoop), ...fast.certificatesOf[i]!.map((c) => certificate(fast, c, inLoop))].join(' && ');
   /** The scalar functions' block: return the value where certified. */

@@ -247,6 +247,8 @@ export interface PlainBlock {
   readonly gapCertificates: ReadonlySet<string>;
   /** The k of the `anglesUpTo<k>` flags its angle tests read (ValueCode.angleBoxes; loops only). */
   readonly angleBoxes: ReadonlySet<number>;
+  /** The texts of its certificates that hold on the whole half domain (ValueCode.halfCertificates). */
+  readonly halfCertificates: ReadonlySet<string>;
 }
 
 /** The statements before the interior test: var1*var2 and cov12^2 in plain doubles. */
@@ -303,6 +305,7 @@ function plainBlock(
     folded: b.folded,
     gapCertificates: b.gapCertificates,
     angleBoxes: b.angleBoxes,
+    halfCertificates: b.halfCertificates,
   };
 }
 

@@ -3,7 +3,7 @@
 // stable primitives of types.ts become their double-double or series evaluations (ddasm.ts).
 import { dependsOnInputs, ratioWithinOneOnHalf, signOf } from '../domain.js';
 import { foldConstant } from '../evaluate.js';
-import { anglesWithin } from '../finite.js';
+import { anglesWithin, provenOnHalf } from '../finite.js';
 import * as E from '../expr.js';
 import * as Q from '../rational.js';
 import type { Rat, Tree, TreeFn } from '../types.js';
@@ -76,6 +76,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
   folded = false;
   /** The texts of the certificates read against the gap's magnitude (finite.ts certainWithin proves them per call). */
   readonly gapCertificates = new Set<string>();
+  /** The texts of the certificates that hold on the whole half domain (finite.ts provenOnHalf). */
+  readonly halfCertificates = new Set<string>();
 
   /**
    * @param plainRegime code for a plain-double regime (interior.ts), which may spell a value
@@ -332,6 +334,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         this.certificates.push(certificate);
         this.certificateKeys.push(e.key);
         if (given) this.gapCertificates.add(certificate.text);
+        if (this.halfDomain && provenOnHalf(e)) this.halfCertificates.add(certificate.text);
         return sum;
       }
       case 'nearbound':
