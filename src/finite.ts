@@ -512,8 +512,8 @@ const RHO_PIECES = 2048;
 
 /**
  * Whether a plain sum's certificate, |sum| ≥ b·Σ|terms|, holds wherever the half domain runs
- * (cov12² ≤ var1·var2/2) and the call's variances lie in the finiteness box (no product near
- * underflow): a proof, or false. Where every term reads only cov12 and the gap, homogeneously of
+ * (cov12² ≤ var1·var2/2) and the call's variances lie in the finiteness box (its terms, of
+ * degree at most 4 and within 2^±700 at var1·var2 = 1, then normal): a proof, or false. Where every term reads only cov12 and the gap, homogeneously of
  * one degree (cov12 1, the gap 2: √gap, cov12·atan(cov12/√gap), leaky_relu's nngp), the ratio
  * depends on rho alone, so var1·var2 = 1 loses nothing; over RHO_PIECES pieces of rho, with the
  * gap 1 − rho², TIGHT_RULES bound the sum away from 0 and its terms' magnitudes above, and
@@ -528,7 +528,11 @@ const halfMemo = memoTable<boolean>();
 function halfProof(sum: TreeFn): boolean {
   const [terms, bound] = sum.args as [Tree, Tree];
   if (sum.name !== 'plainsum' || sum.args.length !== 2 || bound.k !== 'num' || terms.k !== 'add') return false;
-  if (degreeOf(terms) === undefined) return false;
+  const degree = degreeOf(terms);
+  // Within the finiteness box (var1·var2 from 2^-128 to 2^128) the terms scale by at most
+  // 2^(64·|degree|): kept within 2^±700 at var1·var2 = 1, they stay normal there, and the
+  // roundings stay inside the proof's relative margin.
+  if (degree === undefined || Math.abs(degree) > 4) return false;
   const b = Q.toNumber(bound.v) * (1 + 2 ** -20);
   const r = Math.SQRT1_2 * (1 + 2 ** -30);
   for (let i = 0; i < RHO_PIECES; i++) {
@@ -545,7 +549,7 @@ function halfProof(sum: TreeFn): boolean {
     if (!total) return false;
     const least = total.lo > 0 ? total.lo : total.hi < 0 ? -total.hi : 0;
     const most = (parts as Interval[]).reduce((a, p) => a + magnitude(p), 0);
-    if (!(least >= b * most)) return false;
+    if (!(least > 0 && most >= 2 ** -700 && most <= 2 ** 700 && least >= b * most)) return false;
   }
   return true;
 }

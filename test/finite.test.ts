@@ -22,7 +22,7 @@ import * as T from '../src/tree.js';
 import * as Q from '../src/rational.js';
 import * as E from '../src/expr.js';
 import { rng } from '../src/measure.js';
-import type { Tree, TreeFn } from '../src/types.js';
+import type { Rat, Tree, TreeFn } from '../src/types.js';
 import { closed } from './helpers.js';
 
 /** The functions as the emitted code computes them (angle: pi/2 at (0, 0), as the helper). */
@@ -154,6 +154,26 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     expect(provenOnHalf(T.fn('plainsum', [T.add([T.mul([E.num(Q.rat(1, 100)), c!]), sqrtGap]), E.num(Q.HALF)]))).toBe(
       true,
     );
+    // Found by review: sums that cross zero in the half domain, at its edge, or only in the margin.
+    const plainsum = (b: Rat, ...terms: Tree[]) => T.fn('plainsum', [T.add(terms), E.num(b)]);
+    const k = (n: number) => E.num(Q.fromNumber(n));
+    // cov12 − 0.99·√gap is 0 at rho = −0.7035, inside the domain.
+    expect(provenOnHalf(plainsum(Q.rat(1, 16), c!, T.mul([k(-0.99), sqrtGap])))).toBe(false);
+    // 2 + cov12/√gap: its ratio is 1/3 at the domain's edge, so b = 1/4 is proven, b = 1/3 and
+    // b = (1/3)(1 − 2^-24) are not (the margin).
+    const ratioTerm = T.mul([c!, T.pow(gap!, E.num(Q.rat(-1, 2)))]);
+    expect(provenOnHalf(plainsum(Q.rat(1, 4), k(2), ratioTerm))).toBe(true);
+    expect(provenOnHalf(plainsum(Q.rat(1, 3), k(2), ratioTerm))).toBe(false);
+    expect(provenOnHalf(plainsum(Q.mul(Q.rat(1, 3), Q.sub(Q.ONE, Q.rat(1, 2 ** 24))), k(2), ratioTerm))).toBe(false);
+    // A function of a term of degree 1 (exp(cov12)), an angle of unequal degrees: not homogeneous.
+    expect(provenOnHalf(plainsum(Q.HALF, T.fn('exp', [c!]), T.mul([k(-2.8), c!])))).toBe(false);
+    // exp(cov12) + cov12/5 holds at var1·var2 = 1 (ratio ≥ 0.55 against 1/4) but not at cov12 = −1.5 (0.15).
+    expect(provenOnHalf(plainsum(Q.rat(1, 4), T.fn('exp', [c!]), T.mul([k(0.2), c!])))).toBe(false);
+    expect(provenOnHalf(plainsum(Q.HALF, T.fn('angle', [sqrtGap, k(0.25)]), k(-1)))).toBe(false);
+    // Terms near underflow: 2^-600·cov12 − 2^-601·√gap (0 at rho = 0.447) is not proven by b·most rounding to 0.
+    expect(
+      provenOnHalf(plainsum(Q.rat(1, 2n ** 500n), T.mul([k(2 ** -600), c!]), T.mul([k(-(2 ** -601)), sqrtGap]))),
+    ).toBe(false);
     // Not homogeneous: 3 + cov12 holds at var1·var2 = 1 (ratio ≥ 0.62) but not at 100 (−4.07 against 10.07).
     expect(provenOnHalf(T.fn('plainsum', [T.add([E.num(Q.rat(3)), c!]), E.num(Q.HALF)]))).toBe(false);
     // Sound by sampling: every proven certificate holds, in doubles, across scales and up to the

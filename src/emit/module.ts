@@ -89,7 +89,8 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   // certificates read against the gap's magnitude, m.certainWithin) stands in for those.
   const certain = m.certainWithin !== undefined;
   // And `safe` for a certificate that holds on the whole half domain (finite.ts provenOnHalf):
-  // within the finiteness box no product nears underflow, so the proof's margin covers the roundings.
+  // within the finiteness box its terms stay normal (the proof requires it), so its margin
+  // covers the roundings.
   const certificate = (fast: PlainBlock, c: Code, inLoop: boolean) =>
     inLoop && certain && fast.gapCertificates.has(c.text)
       ? `(certain || ${c.text})`
