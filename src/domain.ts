@@ -370,6 +370,5 @@ export function gapCertified(t: Tree): boolean {
   if (t.k === 'sym') return t.name !== 'gap';
   if (t.k === 'num') return true;
   if (t.k === 'fn' && t.name === 'plainsum' && t.args.length === 3) return true;
-  const children = t.k === 'add' ? t.terms : t.k === 'mul' ? t.factors : t.k === 'pow' ? [t.base, t.exp] : t.args;
-  return children.every(gapCertified);
+  return E.children(t).every(gapCertified);
 }

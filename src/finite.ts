@@ -10,6 +10,7 @@
 // Every answer is a proof or "don't know" (undefined): a node this file has no rule for, or a
 // bound that is not finite with the margin, gives undefined, and the test stays.
 import { uncertified } from './domain.js';
+import * as E from './expr.js';
 import { memoTable } from './memo.js';
 import * as Q from './rational.js';
 import * as T from './tree.js';
@@ -287,21 +288,11 @@ export const CERTAIN_EXPONENTS = [64, 32, 16, 8, 4, 3, 2, 1, 0] as const;
  */
 export function certainWithin(trees: readonly Tree[]): number | undefined {
   const sums: TreeFn[] = [];
-  const visit = (t: Tree): void => {
-    if (t.k === 'fn' && t.name === 'plainsum' && t.args.length === 3) sums.push(t);
-    const children =
-      t.k === 'add'
-        ? t.terms
-        : t.k === 'mul'
-          ? t.factors
-          : t.k === 'pow'
-            ? [t.base, t.exp]
-            : t.k === 'fn'
-              ? t.args
-              : [];
-    children.forEach(visit);
-  };
-  trees.forEach(visit);
+  for (const t of trees)
+    E.some(t, (x: Tree) => {
+      if (x.k === 'fn' && x.name === 'plainsum' && x.args.length === 3) sums.push(x);
+      return false;
+    });
   if (!sums.length) return undefined;
   const forms = sums.map(gapForm);
   if (forms.some((f) => !f)) return undefined;
