@@ -29,6 +29,7 @@ import * as T from './tree.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
 import { separate } from './separate.js';
+import { factoredPolynomial } from './factored.js';
 import { chooseRegime, plainTree, type RegimeCandidate, type RegimeChoice } from './interior.js';
 import { activation, activationOnly, type ActivationSource } from './activation.js';
 import { decompose, kernelOf, NoClosedForm } from './expectation.js';
@@ -475,6 +476,15 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     const m = DOMAIN_BOUND[domain];
     return [{ name: 'plain stable to the bound', nngp: separate(nngp, m), dNngp: separate(dNngp, m), domain }];
   }
+  // A polynomial map whose cov12-coefficients have rank one: exact per-row and per-column
+  // factors, a plain certified sum per entry (factored.ts), where the expanded form cancels.
+  function factored(): RegimeCandidate[] {
+    const [nngp, dNngp] = [derived.nngp, derived.dNngp].map((e) => factoredPolynomial(e, 2));
+    // Without an exact factor it is a plain candidate already tried.
+    const exact = (t: Tree) => E.some(t, (x: Tree) => x.k === 'fn' && x.name === 'dd');
+    if (!nngp || !dNngp || !(exact(nngp) || exact(dNngp))) return [];
+    return [{ name: 'factored polynomial', nngp, dNngp, domain: interiorDomainOf(stableTrees, [nngp, dNngp], true) }];
+  }
   const candidates: RegimeCandidate[] = [
     {
       name: 'normal form',
@@ -487,6 +497,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     plain('plain stable, three-bit certificates', [], 3),
     plain('plain but compensated sums', ['csum'], 1),
     ...plainToTheBound(),
+    ...factored(),
   ];
   type Chosen = { choice: RegimeChoice; parts?: ModuleParts; module?: typeof mod };
   const off: Chosen = { choice: { emitted: 'none', tried: [] } };

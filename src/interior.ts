@@ -234,7 +234,8 @@ export interface RegimeCandidate {
     | 'plain stable, two-bit certificates'
     | 'plain stable, three-bit certificates'
     | 'plain but compensated sums'
-    | 'plain stable to the bound';
+    | 'plain stable to the bound'
+    | 'factored polynomial';
   readonly nngp: Tree;
   readonly dNngp: Tree;
   /** An interior candidate's domain (parts.ts interiorDomainOf); a near one runs where the interior does not. */

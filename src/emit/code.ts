@@ -122,14 +122,16 @@ export function hoist(
  * value: `columns`, the statements computing them once per column, and `exports`, those the
  * inner loop still reads (`roots` or its other statements), which it loads back from a scratch
  * array (parts.ts); `inner`, the rest. Cheap per-column work (a scaling of var2) stays inline:
- * a load costs as much.
+ * a load costs as much. `constants`: statements reading no input, hoisted out of the rows
+ * already, that per-column work may read (the column loop repeats those it needs).
  */
 export function hoistColumns(
   statements: readonly Statement[],
   costly: ReadonlySet<string>,
   roots: readonly string[],
+  constants: readonly Statement[] = [],
 ): { columns: Statement[]; exports: string[]; inner: Statement[] } {
-  const { outer } = hoist(statements, ['v2']);
+  const { outer } = hoist([...constants, ...statements], ['v2']);
   const heavy = new Set<string>();
   for (const s of outer)
     for (const d of s.declarations) if (costly.has(d.name) || d.value.uses.some((u) => heavy.has(u))) heavy.add(d.name);

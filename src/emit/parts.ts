@@ -409,11 +409,13 @@ function loop(
   const statements = prune([...pro, ...b.statements], roots);
   const hoisted = hoist(statements, ['v1']);
   // Per-column work of each part (interior, near, stable), then one slot per exported value.
-  const stable = hoistColumns(hoisted.inner, b.costly, roots);
+  // What reads no input was hoisted out of the rows; per-column work may read it too.
+  const constantsOf = (outer: readonly Statement[]) => hoist(outer, []).outer;
+  const stable = hoistColumns(hoisted.inner, b.costly, roots, constantsOf(hoisted.outer));
   const blockColumns = (block: PlainBlock) => {
     const split = hoist(block.statements, ['v1']);
     const roots = [...block.values, ...block.certificates].flatMap((c) => c.uses);
-    return { outer: split.outer, ...hoistColumns(split.inner, block.costly, roots) };
+    return { outer: split.outer, ...hoistColumns(split.inner, block.costly, roots, constantsOf(split.outer)) };
   };
   const fast = interiorTrees ? plainBlock(interiorTrees, 'interior', domain, true) : undefined;
   const fastColumns = fast ? blockColumns(fast) : undefined;
