@@ -110,7 +110,12 @@ export function plainTree(
       // = 1 + gap + ...) is summed so: without a certificate, and without cancelling at the bound.
       const canonical = E.add(...terms);
       const withGap = isPolynomial(canonical) ? substituteGap(canonical) : undefined;
-      if (withGap?.k === 'add' && shareOneSign(withGap.terms)) return withGap;
+      if (withGap?.k === 'add' && shareOneSign(withGap.terms)) {
+        // To the bound the gap it now reads is certified like any other (its plain value's error).
+        const substituted = T.add(withGap.terms);
+        const gapMagnitude = toBound ? gapMagnitudeOf(substituted) : undefined;
+        return gapMagnitude ? T.fn('plainsum', [substituted, bound, gapMagnitude]) : withGap;
+      }
       return T.fn('plainsum', [sum, bound]);
     }
     case 'mul':

@@ -331,6 +331,14 @@ describe('interior regime', () => {
     // bound (1 + 2 var1 + 4 gap at var = 100: its gap's error is about 4·100² ulps against 201).
     expect(toBound(gapSum).key.startsWith('plainsum(')).toBe(true);
     expect(plainTree(gapSum).key.startsWith('plainsum(')).toBe(false);
+    // A sum one-signed only once var1*var2 = gap + cov12^2 (gelu's 1 - cov12^2 + var1*var2 + var1 + var2
+    // in a double-double group) reads the gap it was given: certified so to the bound, bare in the half domain.
+    const written = T.fn('dd', [E.add(num(1), E.neg(E.pow(E.COV12, num(2))), E.mul(E.VAR1, E.VAR2), E.VAR1)]);
+    const substituted = toBound(T.pow(written, E.num(Q.rat(-1, 2))));
+    expect(substituted.key).toContain('gap');
+    expect(substituted.key).toContain('abs(*[var1,var2])');
+    expect(interiorDomainOf([gap], [substituted], 'gap to the bound')).toBe('projection');
+    expect(plainTree(written, new Set(), false, 2).key).not.toContain('plainsum(');
   });
 
   it("ratioWithinOneOnHalf is sound by sampling, and lets the arc-cosine maps' angles drop their test", () => {
