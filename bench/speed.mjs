@@ -3,10 +3,6 @@
 // in this process, alternating runs, medians over >= 7 runs after warm-up (and, for the
 // arithmetic alone, the best run at n <= 1024).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parallelKernel } from 'nngpc/parallel';
 import { create, all } from 'mathjs';
 import nerdamer from 'nerdamer';
 import 'nerdamer/Calculus.js';
@@ -150,29 +146,6 @@ function scalarFloor() {
   return out.join(', ');
 }
 
-/** numpy on the same input, if a python3 with numpy is here: per map, ms. */
-function numpyTimes(input, n, runs) {
-  const dir = mkdtempSync(join(tmpdir(), 'nngpc-bench-'));
-  try {
-    const file = join(dir, 'input.f64');
-    const all = new Float64Array(2 * n * n + n);
-    all.set(input.nngp, 0);
-    all.set(input.ntk, n * n);
-    all.set(input.cov1, 2 * n * n);
-    writeFileSync(file, new Uint8Array(all.buffer));
-    const script = new URL('./lib/numpy_baseline.py', import.meta.url).pathname;
-    const r = spawnSync('python3', [script, String(n), String(runs), file], {
-      encoding: 'utf8',
-      env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
-    });
-    if (r.status !== 0)
-      return { why: (r.error?.message ?? r.stderr.trim().split('\n').pop() ?? 'failed').slice(0, 120) };
-    return JSON.parse(r.stdout);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) {
   const m = Math.min(n, 1024);
   const bigRuns = (size) => (size > n ? Math.max(3, Math.floor(runs / 3)) : runs);
@@ -256,55 +229,14 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
   );
 
   progress('speed: numpy and both cores');
-  const threads = availableParallelism();
-  console.log(
-    `\n# Against numpy (neural-tangents' formulas on whole arrays, one thread) and on ${threads} threads (nngpc/parallel), n = ${n}, median of ${runs} runs, ms`,
+  // In a fresh process, as numpy runs in its own: this one's heap (the larger sizes' inputs, every
+  // module compiled so far) and its garbage would be counted against nngpc alone.
+  const cores = spawnSync(
+    process.execPath,
+    ['--expose-gc', new URL('./cores.mjs', import.meta.url).pathname, String(n), String(runs)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const np_ = numpyTimes(big, n, runs);
-  if (np_.why) console.log(`  numpy: skipped (${np_.why}); Debian's python3-numpy is one way to get it`);
-  console.log(
-    `  ${'map'.padEnd(6)} ${head('numpy')} ${head('nngpc 1')} ${head(`nngpc ${threads}`)} ${head('shared')} ${head('1/numpy')} ${head(`${threads}/numpy`)} ${head('shared/np')}`,
-  );
-  // "shared": input and out in SharedArrayBuffers, out reused (what a layer loop on both cores does).
-  const sab = (a) => {
-    const s = new Float64Array(new SharedArrayBuffer(a.byteLength));
-    s.set(a);
-    return s;
-  };
-  const bigShared = { nngp: sab(big.nngp), ntk: sab(big.ntk), cov1: sab(big.cov1) };
-  const outShared = { nngp: sab(big.nngp), ntk: sab(big.ntk), cov1: sab(big.cov1) };
-  for (const id of ['relu', 'erf', 'gelu']) {
-    const entry = catalog().find((e) => e.id === id);
-    const compiled = compile(entry.source, { params: entry.params });
-    const k = fresh_(compiled);
-    const p = parallelKernel(compiled, { threads });
-    const t = timeRuns({ one: (x) => k.kernel(x), all: (x) => p.kernel(x) }, big, runs);
-    const u = timeRuns({ shared: (x) => p.kernel(x, { out: outShared }) }, bigShared, runs);
-    await p.close();
-    const npm_ = np_.maps?.[id]?.median_ms;
-    const r = (x) => (npm_ === undefined ? 'n/a' : `${(x / npm_).toFixed(2)}×`);
-    console.log(
-      `  ${id.padEnd(6)} ${head(npm_ === undefined ? 'n/a' : npm_.toFixed(1))} ${head(t.one.median.toFixed(1))} ${head(t.all.median.toFixed(1))} ${head(u.shared.median.toFixed(1))} ${head(r(t.one.median))} ${head(r(t.all.median))} ${head(r(u.shared.median))}`,
-    );
-  }
-  if (np_.numpy) console.log(`  (numpy ${np_.numpy})`);
-  // Where threads start to pay: the default minEntries.
-  {
-    const entry = catalog().find((e) => e.id === 'relu');
-    const compiled = compile(entry.source, { params: entry.params });
-    const k = fresh_(compiled);
-    const p = parallelKernel(compiled, { threads, minEntries: 0 });
-    const cells = [];
-    for (const size of [64, 128, 256, 512]) {
-      const x = inputKernel(size);
-      const t = timeRuns({ one: (y) => k.kernel(y), all: (y) => p.kernel(y) }, x, 15);
-      cells.push(`${size}×${size} ${(t.all.median / t.one.median).toFixed(2)}`);
-    }
-    await p.close();
-    console.log(
-      `  relu, ${threads} threads / 1 thread by size (default minEntries 1048576 = 1024×1024): ${cells.join(', ')}`,
-    );
-  }
+  process.stdout.write(cores.status === 0 ? cores.stdout : `\n# Both cores: failed (${cores.status})\n`);
 
   progress('speed: mathjs, nerdamer');
   console.log(`\n# Against mathjs and nerdamer (their derivative, evaluated per entry), 256×256, ns per entry`);
