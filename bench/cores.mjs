@@ -8,7 +8,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parallelKernel } from 'nngpc/parallel';
 import { compile, catalog, instantiate, printModule } from 'nngpc';
-import { inputKernel, timeRuns } from './speed.mjs';
+import { inputKernel, timeRuns } from './lib/timing.mjs';
 
 const progress = (s) => process.stderr.write(`\r\x1b[K${s}`);
 const head = (t) => t.padStart(9);

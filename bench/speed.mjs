@@ -8,30 +8,12 @@ import nerdamer from 'nerdamer';
 import 'nerdamer/Calculus.js';
 import { choose, clearMemos, compile, catalog, compileActivation, instantiate, printModule } from 'nngpc';
 import { acosRho, formula, HAND } from './lib/baselines.mjs';
+import { inputKernel, median, timeRuns } from './lib/timing.mjs';
+
+export { inputKernel, timeRuns };
 
 const progress = (s) => process.stderr.write(`\r\x1b[K${s}`);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
-
-/** X X^T / d for Gaussian X (n × d): the diagonal is exact (cov12 = var1 = var2 on it). */
-export function inputKernel(n, d = 64, seed = 1) {
-  let s = seed;
-  const rnd = () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648;
-  };
-  const gauss = () => Math.sqrt(-2 * Math.log(rnd() + 1e-300)) * Math.cos(2 * Math.PI * rnd());
-  const X = Float64Array.from({ length: n * d }, gauss);
-  const K = new Float64Array(n * n);
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j <= i; j++) {
-      let acc = 0;
-      for (let k = 0; k < d; k++) acc += X[i * d + k] * X[j * d + k];
-      K[i * n + j] = K[j * n + i] = acc / d;
-    }
-  const cov = Float64Array.from({ length: n }, (_, i) => K[i * n + i]);
-  return { nngp: K, cov1: cov, ntk: K.slice() };
-}
 
 /**
  * A kernel() built from scalar nngp/dNngp functions: the loop users write by hand. Each call
@@ -79,22 +61,6 @@ export const fresh = (f) =>
   new Function('acosRho', `// copy ${++copies}\nreturn ${f.toString()};`)(
     new Function(`// copy ${++copies}\nreturn ${acosRho.toString()};`)(),
   );
-
-/** Alternating runs after two warm-ups: per function, the median and the best time (ms). */
-export function timeRuns(fns, input, runs) {
-  const times = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
-  for (const f of Object.values(fns)) f(input); // warm-up
-  for (const f of Object.values(fns)) f(input);
-  for (let r = 0; r < runs; r++) {
-    for (const [k, f] of Object.entries(fns)) {
-      // alternating
-      const t = performance.now();
-      f(input);
-      times[k].push(performance.now() - t);
-    }
-  }
-  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, { median: median(v), best: Math.min(...v) }]));
-}
 
 /** The same kernel with its off-diagonal entries strongly anti-correlated: rho in [-1, -0.9]. */
 export function antiCorrelated(input, seed = 5) {

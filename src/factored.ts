@@ -33,7 +33,8 @@ export function factoredPolynomial(e: Expr, lostBits: number): Tree | undefined 
   for (const [k, q] of [...byPower].sort(([a], [b]) => a - b)) {
     const coefficient = rankOne(q);
     if (!coefficient) return undefined;
-    terms.push(k === 0 ? coefficient : T.mul([coefficient, T.pow(E.sym('cov12'), E.num(Q.rat(k)))]));
+    const power = k === 1 ? E.sym('cov12') : T.pow(E.sym('cov12'), E.num(Q.rat(k)));
+    terms.push(k === 0 ? coefficient : T.mul([coefficient, power]));
   }
   if (terms.length === 1) return terms[0]; // one power of cov12: nothing cancels
   return T.fn('plainsum', [T.add(terms), E.num(Q.rat(1, 2 ** lostBits))]);
@@ -62,5 +63,6 @@ function rankOne(q: P.Poly): Tree | undefined {
   const g = P.divExact(q, f);
   if (!g || P.terms(g).some((t) => t.vars.some(([v]) => v !== 'var2'))) return undefined;
   const exact = (x: P.Poly): Tree => (x.size === 1 ? E.fromPoly(x) : T.fn('dd', [E.fromPoly(x)]));
-  return T.mul([exact(f), exact(g)]);
+  const factors = [exact(f), exact(g)].filter((x) => !(x.k === 'num' && Q.isOne(x.v)));
+  return factors.length === 1 ? factors[0]! : T.mul(factors);
 }

@@ -38,6 +38,10 @@ describe('emit', () => {
   it('emits modules that type-check under the strictest tsconfig flags (the real compiler)', () => {
     for (const { name, s, params } of sources) expect(typeErrors(compile(s, { params }).code), name).toEqual([]);
     for (const e of catalog()) expect(typeErrors(compileActivation(e.id).code), e.id).toEqual([]);
+    // Per-column work reading a split constant (an exact factor of var2, a scaled exp(var2)): the
+    // constant lives in the column loop, not also unused in the rows.
+    for (const s of ['(var1 - 2)*(var2 - 3) + cov12^2', 'exp(var2)*sqrt(3) + cov12'])
+      expect(typeErrors(compile(s).code), s).toEqual([]);
     const withGradients = compile('a*cov12^2 + b*var1', { params: { a: 2, b: 3 }, gradients: ['a', 'b'] });
     expect(typeErrors(withGradients.code), 'gradients').toEqual([]);
     for (const fn of [

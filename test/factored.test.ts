@@ -5,6 +5,7 @@ import { compile } from '../src/index.js';
 import { factoredPolynomial } from '../src/factored.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import * as E from '../src/expr.js';
+import * as Q from '../src/rational.js';
 import type { Tree } from '../src/types.js';
 import { closed } from './helpers.js';
 import { hoistColumns, js, ref, statement } from '../src/emit/code.js';
@@ -37,6 +38,8 @@ describe('factoredPolynomial', () => {
       2,
     )!;
     expect(t.k === 'fn' && t.name).toBe('plainsum');
+    expect(t.k === 'fn' && t.args[1]!.key).toBe(E.num(Q.rat(1, 4)).key); // two bits, as asked
+    expect(t.key).not.toContain('^[cov12;#1]'); // cov12 itself, not cov12^1
     const dd = (x: Tree): number =>
       (x.k === 'fn' && x.name === 'dd' ? 1 : 0) + E.children(x).reduce((a, y) => a + dd(y), 0);
     expect(dd(t)).toBe(2); // 0.5 - 0.6 var1 and 0.5 - 0.6 var2; 1 + var1 + var2 + var1 var2 stays a sum
@@ -67,7 +70,11 @@ describe('factoredPolynomial', () => {
   it('refuses what it cannot factor: a coefficient of rank two, a root, the gap', () => {
     expect(factoredPolynomial(mapOf('var1*var2 - 1 + cov12'), 2)).toBeUndefined();
     expect(factoredPolynomial(mapOf('sqrt(var1)*var2 - var2 + cov12'), 2)).toBeUndefined();
-    expect(factoredPolynomial(mapOf('var1*var2 - cov12^2 - 1 + cov12'), 2)).toBeUndefined();
+    // A polynomial reading the gap or rho symbol, rank one otherwise.
+    const rankOneRest = mapOf('(var1 - 1)*(var2 - 1)');
+    for (const s of ['gap', 'rho'] as const)
+      expect(factoredPolynomial(E.add(rankOneRest, E.mul(E.sym(s), E.COV12)), 2), s).toBeUndefined();
+    expect(factoredPolynomial(E.add(rankOneRest, E.mul(E.VAR1, E.COV12)), 2)).toBeDefined();
   });
 });
 
@@ -95,6 +102,20 @@ describe('the factored regime', () => {
         expect(out.nngp[i * n + j]).toBe(k.nngp(c, v1, v2));
         expect(out.ntk![i * n + j]).toBe(ntk[i * n + j]! * k.dNngp(c, v1, v2));
       }
+  });
+
+  it('computes a var2 factor with an inexact coefficient once per column, not per entry', () => {
+    const k = compile('var1*var2 - 0.1*var1 - 0.1*var2 + 0.01 + cov12^2', { target: 'js' });
+    expect(closed(k).interior.emitted).toBe('factored polynomial');
+    const kernel = k.code.slice(k.code.indexOf('export function kernel'));
+    // Each interior block: from its domain test to its closing brace.
+    const blocks = kernel
+      .split('if (icc <= ')
+      .slice(1)
+      .map((b) => b.slice(0, b.search(/\n\s*}\n/)));
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const b of blocks) expect(b).not.toMatch(/v2 \* 134217729/); // var2's split: in the column loop
+    expect(kernel).toMatch(/cols\[j\] = /);
   });
 
   it('stays within a few ulps of the exact stable code, also where the factors vanish', () => {

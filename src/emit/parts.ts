@@ -459,8 +459,26 @@ function loop(
     statements: [...(fastColumns?.columns ?? []), ...(nearColumns?.columns ?? []), ...stable.columns],
     exports,
   };
+  // Per-row work the entries still read: a constant that only per-column work read now lives in
+  // the column loop alone.
+  const read = [
+    ...[...first, ...inner, ...(interior?.statements ?? []), ...(near?.statements ?? [])].flatMap((st) => st.uses),
+    ...[
+      ...values,
+      ...checkCodes,
+      ...[interior, near].flatMap((x) => (x ? [...x.values, ...x.certificates] : [])),
+    ].flatMap((c) => c.uses),
+  ];
+  const live = new Set(
+    prune([...outer, ...(interior?.outer ?? []), ...(near?.outer ?? [])], read).flatMap((st) =>
+      st.declarations.map((d) => d.name),
+    ),
+  );
+  const rowsOf = (list: readonly Statement[]) => prune(list, [...live]);
+  if (interior) interior = { ...interior, outer: rowsOf(interior.outer) };
+  if (near) near = { ...near, outer: rowsOf(near.outer) };
   return {
-    outer,
+    outer: rowsOf(outer),
     prologue: first,
     inner,
     values,
