@@ -29,6 +29,7 @@ import * as T from './tree.js';
 import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
 import { separate } from './separate.js';
+import { keepsAccuracyToBound } from './domain.js';
 import { factoredPolynomial } from './factored.js';
 import { chooseRegime, plainTree, type RegimeCandidate, type RegimeChoice } from './interior.js';
 import { activation, activationOnly, type ActivationSource } from './activation.js';
@@ -485,17 +486,30 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     if (!nngp || !dNngp || !(exact(nngp) || exact(dNngp))) return [];
     return [{ name: 'factored polynomial', nngp, dNngp, domain: interiorDomainOf(stableTrees, [nngp, dNngp], true) }];
   }
+  // The normal form in plain doubles: as it is where no sum of it can cancel (keepsAccuracyToBound:
+  // exp_normalized's), else with its sums certified like the plain candidates' (a polynomial's
+  // 1 - var1 - var2 + var1*var2 + cov12^2 cancels entirely at var1 = var2 = 1, which samples
+  // miss); listed after them, so that a tie (the same trees: gaussian's) keeps their name.
+  const normal = [derived.nngp, derived.dNngp] as const;
+  const normalAsItIs = normal.every(keepsAccuracyToBound);
+  function certifiedNormalForm(): RegimeCandidate[] {
+    if (normalAsItIs) return [];
+    const [nngp, dNngp] = normal.map((t) => plainTree(t, new Set(), true, 1)) as [Tree, Tree];
+    return [{ name: 'normal form', nngp, dNngp, domain: interiorDomainOf(stableTrees, [nngp, dNngp], true) }];
+  }
+  function normalFormAsItIs(): RegimeCandidate[] {
+    if (!normalAsItIs) return [];
+    return [
+      { name: 'normal form', nngp: normal[0], dNngp: normal[1], domain: interiorDomainOf(stableTrees, normal, false) },
+    ];
+  }
   const candidates: RegimeCandidate[] = [
-    {
-      name: 'normal form',
-      nngp: derived.nngp,
-      dNngp: derived.dNngp,
-      domain: interiorDomainOf(stableTrees, [derived.nngp, derived.dNngp], false),
-    },
+    ...normalFormAsItIs(),
     plain('plain stable', [], 1),
     plain('plain stable, two-bit certificates', [], 2),
     plain('plain stable, three-bit certificates', [], 3),
     plain('plain but compensated sums', ['csum'], 1),
+    ...certifiedNormalForm(),
     ...plainToTheBound(),
     ...factored(),
   ];

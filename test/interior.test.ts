@@ -427,6 +427,26 @@ describe('interior regime', () => {
     expect(rejectedWorse).toBeGreaterThanOrEqual(2);
   });
 
+  it('certifies a normal form whose sums may cancel: it is not trusted on its samples alone (found by review)', () => {
+    // (var1 - 1)(var2 - 1) + cov12^2 canonically expands to 1 - var1 - var2 + var1*var2 + cov12^2,
+    // which cancels entirely at var1 = var2 = 1; plain and uncertified it measured well at its
+    // samples and returned -2.2e-16 for 9.2e-31 (the wrong sign) at the point below.
+    const source = '(var1 - 1)*(var2 - 1) + cov12^2';
+    const k = compile(source);
+    const exact = compile(source, { interior: false });
+    const [c, v1, v2] = [9.85e-16, 1 + 2 ** -51, 1 - 2 ** -53];
+    expect(exact.nngp(c, v1, v2)).toBeGreaterThan(0);
+    expect(Math.abs(k.nngp(c, v1, v2) - exact.nngp(c, v1, v2))).toBeLessThanOrEqual(
+      4 * 2 ** -52 * exact.nngp(c, v1, v2),
+    );
+    // Were the normal form chosen, its sums would carry certificates (which fail there).
+    const chosen = closed(k).interior;
+    if (chosen.emitted === 'normal form') expect(chosen.trees!.nngp.key).toContain('plainsum(');
+    else expect(chosen.emitted).not.toBe('normal form');
+    // A normal form without a sum that can cancel stays as it is (exp_normalized's).
+    expect(closed(compileActivation('exp_normalized')).interior.emitted).toBe('normal form');
+  });
+
   it('interior: false emits the stable code only', () => {
     const k = compile('sqrt(var1*var2 - cov12^2)/(2*pi) + cov12*(pi - acos(cov12/sqrt(var1*var2)))/(2*pi)', {
       interior: false,
