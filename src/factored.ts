@@ -2,9 +2,10 @@
 // of each power of cov12 a product of a polynomial in var1 and one in var2 (rank one, as
 // Mehler's expansion makes every polynomial activation's map). Each factor is evaluated exactly
 // (double-double, rounded once) per row and per column of a kernel, where the expanded form
-// cancels (1/4 - 3 var1/20 - 3 var2/20 + 9 var1 var2/100 = (1/2 - 3 var1/10)(1/2 - 3 var2/10),
-// a quarter of its terms at var1 = var2 = 1); per entry a plain sum over the powers of cov12
-// remains, certified at run time like any plain sum (interior.ts plainTree's `plainsum`).
+// cancels (1/4 - 3 var1/20 - 3 var2/20 + 9 var1 var2/100 = (1/2 - 3 var1/10)(1/2 - 3 var2/10) is
+// a sixteenth of its terms' magnitudes at var1 = var2 = 1, and 0 at 5/3); per entry a plain sum
+// over the powers of cov12 remains, certified at run time like any plain sum (interior.ts
+// plainTree's `plainsum`).
 import { isPolynomial, shareOneSign } from './domain.js';
 import * as E from './expr.js';
 import * as P from './poly.js';
