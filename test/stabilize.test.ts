@@ -94,6 +94,39 @@ describe('stabilize', () => {
     expect(relu.nngp(c, v, v)).toBeGreaterThan(0);
   });
 
+  it('keeps second differences accurate at small cov12: cosh - 1, 1 - cos, sqrt(1 + x) - 1, in several spellings', () => {
+    // 50-digit truth through the evaluator: each spelling's own exact value.
+    const cases: [string, string[]][] = [
+      [
+        'cosh(cov12) - 1',
+        ['cosh(cov12) - 1', 'np.cosh(cov12) - 1.0', '(exp(cov12) + exp(-cov12))/2 - 1', '2*sinh(cov12/2)**2'],
+      ],
+      ['1 - cos(cov12)', ['1 - cos(cov12)', '1 - jnp.cos(cov12)', '-(cos(cov12) - 1)']],
+      ['sqrt(1 + cov12^2) - 1', ['sqrt(1 + cov12^2) - 1', 'jnp.sqrt(1 + cov12**2) - 1', '(1 + cov12^2)**0.5 - 1']],
+      ['exp(-(var1 + var2)/2)*(cosh(cov12) - 1)', ['exp(-(var1 + var2)/2)*(cosh(cov12) - 1)']],
+    ];
+    for (const [reference, spellings] of cases) {
+      const exact = canon(reference);
+      for (const s of spellings) {
+        const k = compile(s);
+        for (const [c, v1, v2] of [
+          [1e-8, 1, 1],
+          [1e-4, 2, 0.5],
+          [0.01, 1, 1],
+          [-0.3, 3, 0.7],
+          [0.9, 1, 1],
+        ] as const) {
+          const truth = evaluateHP(exact, { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) });
+          expect(bitsOfError(k.nngp(c, v1, v2), truth.toNumber()), `${s} at cov12 = ${c}`).toBeLessThanOrEqual(2);
+        }
+      }
+    }
+    // Far apart, the largest exponential times a square in [0, 1]: no overflow times underflow.
+    const wide = compile('exp(cov12 - var1) + exp(-cov12 - var1) - 2*exp(-var1)');
+    expect(wide.nngp(800, 1000, 1000)).toBeCloseTo(Math.exp(-200), 300);
+    expect(Number.isFinite(wide.nngp(800, 1000, 1000))).toBe(true);
+  });
+
   it('keeps gelu accurate at cov12 = -var however large the variance (x * angle in double-double)', () => {
     // There the angle term and the rational part cancel down to ~1/sqrt(var) of their size:
     // with a rounded angle, nngp had 5.6 bits of error at var = 100 and 20.8 at 1e6.
