@@ -15,6 +15,8 @@ export interface Rule {
   readonly helps: string;
   /** Sources (plain math) with a subexpression the rule rewrites. */
   readonly examples: readonly string[];
+  /** Near misses it must leave alone (its precondition false), where a table has them. */
+  readonly declines?: readonly string[];
   /** The rewritten node, or undefined where the rule does not apply (precondition false). */
   readonly apply: (e: Expr) => Expr | undefined;
 }

@@ -152,10 +152,10 @@ function expPairs(e: Expr): Expr | undefined {
 }
 
 /**
- * k*exp(a) + k*exp(b) - 2k*exp((a + b)/2) → k*exp(max(a, b))*expm1(-|a - b|/2)^2: a second
- * difference of exponentials (cosh(x) - 1 in exp form, a centred cosine's map), which cancels to
- * order (a - b)^2 where a ≈ b; the third term may be the constant -2k (a + b = 0). The largest
- * exponential times a factor in [0, 1]: no overflow times underflow at large |a - b|.
+ * k*exp(a) + k*exp(b) - 2k*exp(m), m = (a + b)/2, d = (a - b)/2: a second difference of
+ * exponentials (cosh(x) - 1 in exp form, a centred cosine's map), which cancels to order d^2
+ * where d → 0; the third term may be the constant -2k (a + b = 0). Written as
+ * k*exp(m)*(expm1(d/2) - expm1(-d/2))^2 where |d| ≤ 40, k*exp(max(a, b))*expm1(-|d|)^2 beyond.
  */
 function expSecondDifference(e: Expr): Expr | undefined {
   if (e.k !== 'add') return undefined;
@@ -174,8 +174,17 @@ function expSecondDifference(e: Expr): Expr | undefined {
       const l = ts.findIndex((t, k) => k !== i && k !== j && t.key === third);
       if (l < 0) continue;
       const d = simplify(E.div(E.sub(a, b), E.num(2)));
-      const half = E.fn('expm1', [E.neg(E.fn('abs', [d]))]);
-      const pair = E.mul(m, E.fn('exp', [E.fn('max', [a, b])]), E.pow(half, E.num(2)));
+      const q = simplify(E.div(d, E.num(2)));
+      // |d| ≤ 40: k e^mid (e^(d/2) - e^(-d/2))^2, the exponentials' own arguments kept apart (a
+      // merged exponent c - var1 rounds by var1 ulps); beyond, the largest exponential times a
+      // factor in [0, 1], which neither overflows nor underflows where the terms do not.
+      const small = E.mul(m, E.fn('exp', [mid]), E.pow(E.sub(E.fn('expm1', [q]), E.fn('expm1', [E.neg(q)])), E.num(2)));
+      const large = E.mul(
+        m,
+        E.fn('exp', [E.fn('max', [a, b])]),
+        E.pow(E.fn('expm1', [E.neg(E.fn('abs', [d]))]), E.num(2)),
+      );
+      const pair = E.fn('where', [E.fn('le', [E.fn('abs', [d]), E.num(40)]), small, large]);
       return E.add(...ts.filter((_, k) => k !== i && k !== j && k !== l), pair);
     }
   }
@@ -264,15 +273,20 @@ const SUM_REWRITES: readonly Rule[] = [
     apply: expPairs,
   },
   {
-    name: 'k*exp(a) + k*exp(b) - 2k*exp((a + b)/2) → k*exp(max(a, b))*expm1(-|a - b|/2)^2',
+    name: 'k*exp(a) + k*exp(b) - 2k*exp(m), m = (a + b)/2, d = (a - b)/2 → k*exp(m)*(expm1(d/2) - expm1(-d/2))^2 where |d| ≤ 40, else k*exp(max(a, b))*expm1(-|d|)^2',
     sound:
-      'with m = (a + b)/2 and d = |a - b|/2: exp(a) + exp(b) - 2 exp(m) = exp(m)(exp(d) + exp(-d) - 2) = exp(m + d)(1 - exp(-d))^2, and m + d = max(a, b)',
+      'exp(a) + exp(b) - 2 exp(m) = exp(m)(exp(d) + exp(-d) - 2) = exp(m)(exp(d/2) - exp(-d/2))^2 = exp(m + |d|)(1 - exp(-|d|))^2, and m + |d| = max(a, b)',
     helps:
       'cosh(x) - 1 (a centred cosine: exp(-(var1 + var2)/2)*(cosh(cov12) - 1)) cancels to x^2/2 at small x: all digits lost at cov12 = 3e-9, 13 bits at 0.01; the square of an expm1 cancels nothing',
     examples: [
       'exp(cov12)/2 + exp(-cov12)/2 - 1',
       'exp(cov12 - var1/2 - var2/2) + exp(-cov12 - var1/2 - var2/2) - 2*exp(-var1/2 - var2/2)',
       'exp(cov12 + var1) + exp(var1 - cov12) - 2*exp(var1)',
+    ],
+    declines: [
+      'exp(cov12) + exp(-cov12) - 3',
+      'exp(cov12) + 2*exp(-cov12) - 2',
+      'exp(cov12) + exp(-cov12) - 2*exp(var1)',
     ],
     apply: expSecondDifference,
   },
@@ -281,6 +295,7 @@ const SUM_REWRITES: readonly Rule[] = [
     sound: 'the half-angle identities 1 - cos(x) = 2 sin(x/2)^2 and 1 + cos(x) = 2 cos(x/2)^2',
     helps: '1 - cos(x) cancels to x^2/2 at small x (1 + cos(x) near x = pi): the squares cancel nothing',
     examples: ['1 - cos(cov12)', '(cos(2*cov12) - 1)*var1', '1 + cos(cov12)'],
+    declines: ['cos(cov12) + 0.5', 'var1*cos(cov12) - var2', '2*cos(cov12) - 1'],
     apply: (e) => rewritePair(e, cosineComplement),
   },
   {
@@ -289,6 +304,7 @@ const SUM_REWRITES: readonly Rule[] = [
       '(sqrt(u) - w)(sqrt(u) + w) = u - w^2; it fires only where u - w^2 has fewer terms than u, so w > 0 and sqrt(u) + w > 0',
     helps: 'sqrt(1 + x) - 1 cancels to x/2 at small x: 13 bits lost at cov12 = 0.01, all at 1e-8',
     examples: ['sqrt(1 + cov12^2) - 1', '2*sqrt(4 + cov12^2*var1) - 4'],
+    declines: ['sqrt(1 + cov12^2) + 1', 'sqrt(1 + cov12^2) - var1', 'sqrt(1 + cov12^2) - 2'],
     apply: rationalizeRoot,
   },
 ];

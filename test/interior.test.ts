@@ -439,10 +439,17 @@ describe('interior regime', () => {
     expect(Math.abs(k.nngp(c, v1, v2) - exact.nngp(c, v1, v2))).toBeLessThanOrEqual(
       4 * 2 ** -52 * exact.nngp(c, v1, v2),
     );
-    // Were the normal form chosen, its sums would carry certificates (which fail there).
-    const chosen = closed(k).interior;
-    if (chosen.emitted === 'normal form') expect(chosen.trees!.nngp.key).toContain('plainsum(');
-    else expect(chosen.emitted).not.toBe('normal form');
+    expect(closed(k).interior.emitted).not.toBe('normal form');
+    // Where a normal form with a sum that may cancel is chosen (leaky_relu written with its own
+    // parameter: F*sqrt(gap) + S*cov12), its sums carry certificates.
+    const leaky = closed(
+      compile(
+        'F = (alpha - 1)^2 / (2*pi)\nS = (alpha^2 + 1)/2 - F*acos(cov12/sqrt(var1*var2))\nF*sqrt(var1*var2 - cov12^2) + S*cov12',
+        { params: { alpha: 0.2 } },
+      ),
+    ).interior;
+    expect(leaky.emitted).toBe('normal form');
+    expect(leaky.trees!.nngp.key).toContain('plainsum(');
     // A normal form without a sum that can cancel stays as it is (exp_normalized's).
     expect(closed(compileActivation('exp_normalized')).interior.emitted).toBe('normal form');
   });

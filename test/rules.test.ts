@@ -64,6 +64,9 @@ describe('rules are sound where they apply', () => {
           }
           expect(compared, `${src} is defined at some sampled points`).toBeGreaterThan(POINTS.length / 2);
         }
+        // Its near misses (precondition false): it must not fire there.
+        for (const src of rule.declines ?? [])
+          expect(applyEverywhere(lower(parse(src), src), rule).fired, `declines ${src}`).toBe(0);
       });
     }
   }

@@ -115,6 +115,8 @@ describe('stabilize', () => {
           [0.01, 1, 1],
           [-0.3, 3, 0.7],
           [0.9, 1, 1],
+          [1.9, 300, 300],
+          [45, 600, 600],
         ] as const) {
           const truth = evaluateHP(exact, { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) });
           expect(bitsOfError(k.nngp(c, v1, v2), truth.toNumber()), `${s} at cov12 = ${c}`).toBeLessThanOrEqual(2);
