@@ -46,11 +46,10 @@ type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
  * beyond it the branch is a coin flip, whose mispredictions the operation count does not see. (Timed on the
  * emitted kernels, the model ranked right where it was tried: gelu's and ab_relu's candidates,
  * modelled faster, were 1.6 and 1.5 times faster; a polynomial's, whose entries fall back 82% of
- * the time, modelled slower, was slower.) Where some candidate's domain reaches the bound
- * (interiorDomainOf: one reading no gap, or reading it only certified against var1*var2), a
- * candidate whose domain does not is charged the stable code's cost for the typical near-bound
- * entries it leaves to it (all of them: the worst group), so that correlated and anti-correlated
- * data take the interior code where some candidate can run there.
+ * the time, modelled slower, was slower.) Candidates whose domain reaches the bound
+ * (interiorDomainOf: one reading no gap, or reading it only certified against var1*var2) and
+ * those that stop at |rho| ≤ 0.71 are chosen among separately; compile.ts weighs the two, the
+ * latter with the near regime that runs the entries it leaves (its expected cost, returned).
  */
 export const ACCEPT = {
   meanBits: 0.75,
@@ -430,11 +429,11 @@ export function chooseRegime<K extends Kernel>(
   exact: { readonly nngp: Expr; readonly dNngp: Expr; readonly written: { readonly nngp: Expr; readonly dNngp: Expr } },
   instantiate: (module: ModuleParts | string) => K,
   regime: 'interior' | 'near' = 'interior',
-): { choice: RegimeChoice; parts?: ModuleParts; module?: K } {
+): { choice: RegimeChoice; parts?: ModuleParts; module?: K; expected: number } {
   const base = cost([input.nngp, input.dNngp], true);
   // Past this size emitting and instantiating each candidate costs seconds (a degree-30
   // polynomial: 7000 operations, a 0.9 MB module); such maps keep the stable code.
-  if (base > MAX_MEASURED_COST) return { choice: { emitted: 'none', tried: [] } };
+  if (base > MAX_MEASURED_COST) return { choice: { emitted: 'none', tried: [] }, expected: base };
   // The source as written, in doubles: a candidate must not be less accurate than it and the stable code both.
   const asWritten = { nngp: doubleFunction(exact.written.nngp), dNngp: doubleFunction(exact.written.dNngp) };
   // The near regime runs wherever the module's interior test fails.
@@ -456,10 +455,6 @@ export function chooseRegime<K extends Kernel>(
     .map((c) => ({ c, cost: cost([c.nngp, c.dNngp], regime === 'near') }))
     .filter(({ cost }) => cost < ACCEPT.maxCost * base)
     .sort((a, b) => a.cost - b.cost);
-  // Typical near-bound entries (interiorSamples) run a 'half' candidate's stable code: where another
-  // candidate reaches the bound, a 'half' one is charged the stable code's cost for them.
-  const reachesBound = regime === 'interior' && distinct.some((c) => c.domain === 'projection');
-  const outsideCharge = (c: RegimeCandidate) => (reachesBound && (c.domain ?? 'half') === 'half' ? base : 0);
   // The truth at each sample's truth points, computed once per sample, only if a candidate needs it.
   const truths = new Map<Samples, (readonly [number, number])[]>();
   const truthTable = (s: Samples) => {
@@ -573,7 +568,7 @@ export function chooseRegime<K extends Kernel>(
       else if (worse) rejected = 'less accurate than the target or the stable code';
     }
     tried.push({ ...trial, ...(truth ? { truth } : {}), ...(rejected ? { rejected } : {}) });
-    const expected = k + (fallback || 0) * base + outsideCharge(c);
+    const expected = k + (fallback || 0) * base;
     if (!rejected && (!best || expected < best.expected)) best = { c, expected, parts, module: mod };
   }
   return best
@@ -585,6 +580,7 @@ export function chooseRegime<K extends Kernel>(
         },
         parts: best.parts,
         module: best.module,
+        expected: best.expected,
       }
-    : { choice: { emitted: 'none', tried } };
+    : { choice: { emitted: 'none', tried }, expected: base };
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { catalog, compile, compileActivation } from '../src/index.js';
 import { ACCEPT, plainTree } from '../src/interior.js';
 import { doubleFunction, evaluateHP, hpFromDouble } from '../src/evaluate.js';
-import { bitsOfError, samplePoints } from '../src/measure.js';
+import { bitsOfError, rng, samplePoints } from '../src/measure.js';
 import { INTERIOR, printModule } from '../src/emit/module.js';
 import { inDomain, interiorDomainOf } from '../src/emit/index.js';
 import { needsOf } from '../src/emit/parts.js';
@@ -269,6 +269,48 @@ describe('interior regime', () => {
     }
     expect(split, 'interior entries with one output certified and the other not').toBeGreaterThan(10);
     expect(nearSplit, 'near entries with one output certified and the other not').toBeGreaterThan(10);
+  });
+
+  it("certifies a sum with one exact term against its other terms, soundly near the maps' zeros", () => {
+    const ulps = (a: number, b: number) => {
+      const v = new DataView(new ArrayBuffer(16));
+      v.setFloat64(0, a);
+      v.setFloat64(8, b);
+      const o = (i: number) => {
+        const x = v.getBigInt64(i);
+        return x < 0n ? -(x & 0x7fffffffffffffffn) : x;
+      };
+      return Math.abs(Number(o(0) - o(8)));
+    };
+    const random = rng(2026);
+    for (const [id, f] of [
+      ['ab_relu', 'dNngp'], // 1/16 + F atan(cov12/sqrt(gap)): 0 at rho = -0.17
+      ['gelu', 'nngp'], // the others + the angle term's rest + cov12/4 (its exact part): 0 at negative cov12
+    ] as const) {
+      const entry = catalog().find((e) => e.id === id)!;
+      const k = closed(kernels.find(([x]) => x === id)![1]);
+      const probe = instantiate(printModule(k.module, { target: 'js', form: 'interior-probe' }));
+      const stable = compile(entry.source, { interior: false, filename: `${id}.nngp` });
+      let certified = 0;
+      let worst = 0;
+      for (let i = 0; i < 20000; i++) {
+        const [v1, v2] = [0.3 + 3 * random(), 0.3 + 3 * random()];
+        const c = (-0.7 + 0.9 * random()) * Math.sqrt(v1 * v2);
+        const p = probe[f](c, v1, v2);
+        if (Number.isNaN(p)) continue;
+        certified++;
+        worst = Math.max(worst, ulps(p, stable[f](c, v1, v2)));
+      }
+      // Three bits lost at most on terms a few ulps off: within 2^3 × 4 ulps of the (exact) stable code.
+      expect(worst, id).toBeLessThanOrEqual(32);
+      expect(certified, id).toBeGreaterThan(0);
+    }
+    // ab_relu's derivative at rho = -0.1405 (unit variances) is 0.012: under an eighth of
+    // 1/16 + |F atan| (0.0141), over an eighth of |F atan| (0.0063): certified only without the
+    // exact 1/16 in the magnitude.
+    const ab = closed(kernels.find(([x]) => x === 'ab_relu')![1]);
+    const abProbe = instantiate(printModule(ab.module, { target: 'js', form: 'interior-probe' }));
+    expect(Math.abs(abProbe.dNngp(-0.1405, 1, 1) - 0.012)).toBeLessThan(1e-3);
   });
 
   it('the probe runs the regime alone: NaN outside it, the module value inside where certified', () => {

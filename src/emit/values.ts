@@ -68,6 +68,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
 
 /** Straight-line code computing the values of evaluation trees. */ export class ValueCode extends DoubleDoubleValues {
   private readonly memo = new Map<string, Code>();
+  /** A sum printed with its angle split, by its key: the magnitude that certifies it (sumWithSplitAngle). */
+  private readonly splitMagnitudes = new Map<string, Code>();
   /** Conditions under which plain-double values are accurate (from `plainsum` and `argbound`). */
   readonly certificates: Code[] = [];
   /** The key of the plainsum or argbound node each certificate checks (the same index). */
@@ -133,7 +135,11 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         return ref(SYM_NAMES[e.name]!);
       case 'add': {
         const split = this.plainRegime ? this.sumWithSplitAngle(e.terms) : undefined;
-        if (split) return this.tmp(split);
+        if (split) {
+          const v = this.tmp(split.sum);
+          if (split.magnitude) this.splitMagnitudes.set(e.key, split.magnitude);
+          return v;
+        }
         const parts: Code[] = [];
         e.terms.forEach((t, i) => {
           const negated = negatedTerm(t);
@@ -204,7 +210,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
    * A sum with such a term: the other terms and the term's rest first, its exact part last (the
    * largest part of the sum, rounded once at the end, as neural-tangents' gelu adds its c/4).
    */
-  private sumWithSplitAngle(terms: readonly Tree[]): Code | undefined {
+  private sumWithSplitAngle(terms: readonly Tree[]): { sum: Code; magnitude?: Code } | undefined {
     const split = terms.map((t) => (t.k === 'mul' ? angleTerm(t.factors) : undefined));
     const i = split.findIndex((s) => s && s.angle.name !== 'ymxangle');
     if (i < 0) return undefined;
@@ -212,7 +218,25 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     const others = terms.filter((_, j) => j !== i);
     const o = this.val(others.length === 1 ? others[0]! : T.add(others));
     const spelled = js`(${o} + ${parts.rest}) + ${parts.exact}`;
-    return parts.inside ? js`${parts.inside} ? ${spelled} : ${o} + ${parts.whole}` : spelled;
+    const sum = parts.inside ? js`${parts.inside} ? ${spelled} : ${o} + ${parts.whole}` : spelled;
+    // Where the exact part is exact (a power of two, or one times an input), it adds no error
+    // but its final rounding: a certificate of this sum bounds the cancellation of the others
+    // and the rest (their errors, and their partial sum's rounding), |others| + |rest|, not
+    // |others| + |the angle term| (gelu's nngp near its zero: the rest is small there, the
+    // angle term as large as the others). Where the split does not hold, the whole term's.
+    const [, x] = split[i]!.angle.args as [Tree, Tree];
+    const exact = split[i]!.angle.name === 'angle' || isExactTerm(x);
+    if (!exact) return { sum };
+    const abs = (v: Code) => js`Math.abs(${v})`;
+    const others_ = join(
+      others.map((t) => abs(this.val(t))),
+      ' + ',
+    );
+    const inside = js`${others_} + ${abs(parts.rest)}`;
+    return {
+      sum,
+      magnitude: parts.inside ? js`${parts.inside} ? ${inside} : ${others_} + ${abs(parts.whole)}` : inside,
+    };
   }
 
   /**
@@ -306,19 +330,29 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
       case 'argbound': {
         // The sum as written, and its certificate: plainsum, no more than log2(1/bound) bits lost
         // to cancellation; argbound (an exponent), its terms' magnitudes at most the bound.
-        const sum = this.val(e.args[0]!);
-        const bound = this.val(e.args[1]!);
-        const terms = e.args[0]!.k === 'add' ? e.args[0]!.terms : [e.args[0]!];
-        // A plainsum's own magnitude (interior.ts gapMagnitudeOf), or its terms' absolute values.
         const given = e.name === 'plainsum' ? e.args[2] : undefined;
+        // One term that is exact (an input, a power of two times one, a double constant) adds no
+        // error of its own: added last, after the others (whose partial sums the magnitude of
+        // the others bounds), it is left out of the magnitude (ab_relu's derivative, 1/16 +
+        // F·atan(cov12/√gap), certified against |F·atan| alone: half its entries near its zero
+        // fall back).
+        const lastExact = e.name === 'plainsum' && !given ? exactTermLast(e.args[0]!) : undefined;
+        const sum = this.val(lastExact ? lastExact.sum : e.args[0]!);
+        const bound = this.val(e.args[1]!);
+        const terms = lastExact ? lastExact.inexact : e.args[0]!.k === 'add' ? e.args[0]!.terms : [e.args[0]!];
+        // A plainsum's own magnitude (interior.ts gapMagnitudeOf), that of a sum printed with its
+        // angle split, or its terms' absolute values.
+        const splitMagnitude = e.name === 'plainsum' && !given ? this.splitMagnitudes.get(e.args[0]!.key) : undefined;
         const magnitude = given
           ? this.val(given)
-          : this.tmp(
-              join(
-                terms.map((t) => js`Math.abs(${this.val(t)})`),
-                ' + ',
-              ),
-            );
+          : splitMagnitude
+            ? this.tmp(splitMagnitude)
+            : this.tmp(
+                join(
+                  terms.map((t) => js`Math.abs(${this.val(t)})`),
+                  ' + ',
+                ),
+              );
         // With a floor (a per-row or per-column exponent, separate.ts: its terms' magnitudes at
         // least that), the certificate is the value itself: NaN where it fails, which makes
         // the exponential and the product NaN, so the entry takes the stable code; tested once
@@ -465,6 +499,38 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
 }
 
 /** -t for a term with a negative coefficient, else undefined. */
+/** A double's exact value: a dyadic rational that rounds to itself. */
+const isDouble = (v: Rat) => Q.eq(Q.fromNumber(Q.toNumber(v)), v);
+/** A term whose double value is exact: a constant that is a double, an input, ± a power of two times an input. */
+function isExactTerm(t: Tree): boolean {
+  if (t.k === 'num') return isDouble(t.v);
+  if (t.k === 'sym') return t.name === 'cov12' || t.name === 'var1' || t.name === 'var2';
+  return (
+    t.k === 'mul' &&
+    t.factors.length === 2 &&
+    t.factors[0]!.k === 'num' &&
+    isPowerOfTwo(t.factors[0]!.v) &&
+    isExactTerm(t.factors[1]!) &&
+    t.factors[1]!.k === 'sym'
+  );
+}
+/**
+ * A sum of two or more terms of which exactly one is exact, and no angle term (whose split the
+ * printer orders itself): the sum with that term moved last, and the others.
+ */
+function exactTermLast(s: Tree): { sum: Tree; inexact: readonly Tree[] } | undefined {
+  if (s.k !== 'add' || s.terms.length < 2) return undefined;
+  const exact = s.terms.filter(isExactTerm);
+  if (exact.length !== 1) return undefined;
+  const splits = (t: Tree) => {
+    const a = t.k === 'mul' ? angleTerm(t.factors) : undefined;
+    return !!a && a.angle.name !== 'ymxangle';
+  };
+  if (s.terms.some(splits)) return undefined;
+  const inexact = s.terms.filter((t) => t !== exact[0]);
+  return { sum: T.add([...inexact, exact[0]!]), inexact };
+}
+
 function negatedTerm(t: Tree): Tree | undefined {
   if (t.k === 'num' && t.v.n < 0n) return E.num(Q.neg(t.v));
   if (t.k === 'mul' && t.factors[0]!.k === 'num' && t.factors[0].v.n < 0n) {
