@@ -209,10 +209,27 @@ const cosineComplement: Partner = (ti) => {
   };
 };
 
+/** k*cos(x)^2 - k → -k*sin(x)^2 and k*sin(x)^2 - k → -k*cos(x)^2: the pair's replacement. */
+const pythagorean: Partner = (ti) => {
+  const c = splitFactor(
+    ti,
+    (f) =>
+      f.k === 'pow' && f.exp.k === 'num' && Q.eq(f.exp.v, Q.rat(2)) && (isFn(f.base, 'cos') || isFn(f.base, 'sin')),
+  );
+  if (!c) return undefined;
+  const [m, F] = c as unknown as [Expr, Expr & { k: 'pow'; base: Expr & { k: 'fn' } }];
+  const other = F.base.name === 'cos' ? 'sin' : 'cos';
+  return {
+    restKey: E.splitCoeff(m.k === 'num' ? E.ONE : m)[1].key,
+    replace: (tj) => (tj.key === E.neg(m).key ? E.mul(E.neg(m), E.pow(E.fn(other, F.base.args), E.num(2))) : undefined),
+  };
+};
+
 /**
  * m*sqrt(u) - m*w → m*(u - w^2)/(sqrt(u) + w) for w ≥ 0 where u - w^2 simplifies to fewer terms
- * than u (sqrt(1 + x) - 1 = x/(sqrt(1 + x) + 1)): the difference done symbolically, the
- * denominator a sum of two non-negative terms.
+ * than u (sqrt(1 + x) - 1 = x/(sqrt(1 + x) + 1), sqrt(var1*var2 + x) - sqrt(var1*var2)): the
+ * difference done symbolically, the denominator a sum of two non-negative terms. Where w is
+ * not a constant, both may be 0 (zero inputs), and so is the difference: 0 there.
  */
 function rationalizeRoot(e: Expr): Expr | undefined {
   if (e.k !== 'add') return undefined;
@@ -226,11 +243,13 @@ function rationalizeRoot(e: Expr): Expr | undefined {
     for (let j = 0; j < ts.length; j++) {
       if (j === i) continue;
       const w = simplify(E.div(ts[j]!, E.neg(m)));
-      if (!isConstant(w) || !E.isNonneg(w)) continue;
+      if (!E.isNonneg(w)) continue;
       const diff = simplify(E.sub(u, E.pow(w, E.num(2))));
       if ((diff.k === 'add' ? diff.terms.length : 1) >= u.terms.length) continue;
-      const quotient = E.mul(m, diff, E.pow(E.add(root, w), E.MINUS_ONE));
-      return E.add(...ts.filter((_, k) => k !== i && k !== j), quotient);
+      const denominator = E.add(root, w);
+      const quotient = E.mul(m, diff, E.pow(denominator, E.MINUS_ONE));
+      const guarded = isConstant(w) ? quotient : E.fn('where', [E.fn('gt', [denominator, E.ZERO]), quotient, E.ZERO]);
+      return E.add(...ts.filter((_, k) => k !== i && k !== j), guarded);
     }
   }
   return undefined;
@@ -299,13 +318,34 @@ const SUM_REWRITES: readonly Rule[] = [
     apply: (e) => rewritePair(e, cosineComplement),
   },
   {
-    name: 'm*sqrt(u) - m*w → m*(u - w^2)/(sqrt(u) + w) for a constant w ≥ 0 where u - w^2 has fewer terms than u',
+    name: 'm*sqrt(u) - m*w → m*(u - w^2)/(sqrt(u) + w) for w ≥ 0 where u - w^2 has fewer terms than u (0 where sqrt(u) + w = 0)',
     sound:
-      '(sqrt(u) - w)(sqrt(u) + w) = u - w^2; it fires only where u - w^2 has fewer terms than u, so w > 0 and sqrt(u) + w > 0',
-    helps: 'sqrt(1 + x) - 1 cancels to x/2 at small x: 13 bits lost at cov12 = 0.01, all at 1e-8',
-    examples: ['sqrt(1 + cov12^2) - 1', '2*sqrt(4 + cov12^2*var1) - 4'],
-    declines: ['sqrt(1 + cov12^2) + 1', 'sqrt(1 + cov12^2) - var1', 'sqrt(1 + cov12^2) - 2'],
+      '(sqrt(u) - w)(sqrt(u) + w) = u - w^2; sqrt(u) + w > 0 unless u = w = 0, where both sides are 0 (a constant w > 0: never)',
+    helps:
+      'sqrt(1 + x) - 1 and sqrt(var1*var2 + x) - sqrt(var1*var2) cancel to x/2 (over the root) at small x: 13 bits lost at cov12 = 0.01, all at 1e-8',
+    examples: [
+      'sqrt(1 + cov12^2) - 1',
+      '2*sqrt(4 + cov12^2*var1) - 4',
+      'sqrt(var1*var2 + cov12^2) - sqrt(var1*var2)',
+      'sqrt(1 + cov12^2/(var1*var2)) - 1',
+      'sqrt(var1 + cov12^2) - sqrt(var1)',
+    ],
+    declines: [
+      'sqrt(1 + cov12^2) + 1',
+      'sqrt(1 + cov12^2) - var1',
+      'sqrt(1 + cov12^2) - 2',
+      'sqrt(var1 + cov12^2) - sqrt(var2)',
+      'sqrt(var1 + cov12^2) - cov12',
+    ],
     apply: rationalizeRoot,
+  },
+  {
+    name: 'k - k*cos(x)^2 → k*sin(x)^2; k - k*sin(x)^2 → k*cos(x)^2',
+    sound: 'sin(x)^2 + cos(x)^2 = 1',
+    helps: '1 - cos(x)^2 cancels to x^2 at small x (1 - sin(x)^2 near x = pi/2): all digits lost at cov12 = 1e-8',
+    examples: ['1 - cos(cov12)^2', 'var1 - var1*cos(cov12)**2', '2 - 2*sin(cov12 + 1)^2'],
+    declines: ['1 + cos(cov12)^2', '1 - cos(cov12)^3', '2 - cos(cov12)^2'],
+    apply: (e) => rewritePair(e, pythagorean),
   },
 ];
 

@@ -94,7 +94,7 @@ describe('stabilize', () => {
     expect(relu.nngp(c, v, v)).toBeGreaterThan(0);
   });
 
-  it('keeps second differences accurate at small cov12: cosh - 1, 1 - cos, sqrt(1 + x) - 1, in several spellings', () => {
+  it('keeps second differences accurate at small cov12: cosh - 1, 1 - cos, 1 - cos^2, root differences, in several spellings', () => {
     // 50-digit truth through the evaluator: each spelling's own exact value.
     const cases: [string, string[]][] = [
       [
@@ -104,6 +104,17 @@ describe('stabilize', () => {
       ['1 - cos(cov12)', ['1 - cos(cov12)', '1 - jnp.cos(cov12)', '-(cos(cov12) - 1)']],
       ['sqrt(1 + cov12^2) - 1', ['sqrt(1 + cov12^2) - 1', 'jnp.sqrt(1 + cov12**2) - 1', '(1 + cov12^2)**0.5 - 1']],
       ['exp(-(var1 + var2)/2)*(cosh(cov12) - 1)', ['exp(-(var1 + var2)/2)*(cosh(cov12) - 1)']],
+      // The root's other term not a constant, or the root of a quotient.
+      [
+        'sqrt(var1*var2 + cov12^2) - sqrt(var1*var2)',
+        [
+          'sqrt(var1*var2 + cov12^2) - sqrt(var1*var2)',
+          'def nngp_fn(cov12, var1, var2):\n    s = jnp.sqrt(var1 * var2)\n    return jnp.sqrt(s**2 + cov12**2) - s',
+        ],
+      ],
+      ['sqrt(1 + cov12^2/(var1*var2)) - 1', ['sqrt(1 + cov12^2/(var1*var2)) - 1']],
+      ['1 - cos(cov12)^2', ['1 - cos(cov12)^2', '1 - jnp.cos(cov12)**2']],
+      ['var1*sin(cov12)^2', ['var1 - var1*cos(cov12)**2']],
     ];
     for (const [reference, spellings] of cases) {
       const exact = canon(reference);
@@ -127,6 +138,10 @@ describe('stabilize', () => {
     const wide = compile('exp(cov12 - var1) + exp(-cov12 - var1) - 2*exp(-var1)');
     expect(wide.nngp(800, 1000, 1000)).toBeCloseTo(Math.exp(-200), 300);
     expect(Number.isFinite(wide.nngp(800, 1000, 1000))).toBe(true);
+    // A root difference whose terms are both 0 at zero inputs is 0 there (not 0/0).
+    const roots = compile('sqrt(var1*var2 + cov12^2) - sqrt(var1*var2)');
+    expect(roots.nngp(0, 0, 0)).toBe(0);
+    expect(roots.nngp(0, 0, 1)).toBe(0);
   });
 
   it('keeps gelu accurate at cov12 = -var however large the variance (x * angle in double-double)', () => {
