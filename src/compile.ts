@@ -513,8 +513,8 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     ...plainToTheBound(),
     ...factored(),
   ];
-  type Chosen = { choice: RegimeChoice; parts?: ModuleParts; module?: typeof mod; expected?: number };
-  const off: Chosen = { choice: { emitted: 'none', tried: [] } };
+  type Chosen = { choice: RegimeChoice; parts?: ModuleParts; module?: typeof mod; expected: number };
+  const off: Chosen = { choice: { emitted: 'none', tried: [] }, expected: Infinity };
   const nearCandidates = [
     plain('plain stable', ['nearbound'], 1, false),
     plain('plain stable, two-bit certificates', ['nearbound'], 2, false),
@@ -534,9 +534,9 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   const chooseInterior = (among: readonly RegimeCandidate[]): Chosen =>
     chooseRegime(mod, among, { ...trees, ...text }, derived, instantiate);
   // Where some candidate reaches the bound, it is weighed against the best half-domain candidate
-  // with the near regime that would run the rest: per typical entry and typical near-bound entry,
-  // one (k + f·base, chooseRegime's expected cost) for each against the half candidate's and the
-  // near regime's. (Charging the half candidates the stable code's cost for the near-bound
+  // with the near regime that would run the rest, by chooseRegime's expected cost per entry
+  // (k + f·base): the candidate to the bound, for a typical entry and a typical near-bound entry,
+  // against the half candidate's for the first and its near regime's for the second. (Charging the half candidates the stable code's cost for the near-bound
   // entries instead chose gelu's candidate to the bound, 177 operations against 106, whose
   // realistic entries then ran 27 -> 48 ns and anti-correlated 32 -> 70, timed.)
   const reachesBound = (c: RegimeCandidate) => c.domain === 'projection';
@@ -545,10 +545,11 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   if (options.interior !== false) {
     const half = chooseInterior(candidates.filter((c) => !reachesBound(c)));
     const toBound = candidates.some(reachesBound) ? chooseInterior(candidates.filter(reachesBound)) : off;
-    // (The near regime of the half candidate is measured only where it can decide.)
-    const decided = toBound.module && 2 * toBound.expected! <= half.expected!;
+    // Where the candidate to the bound wins even with a near regime that costs nothing, the
+    // half candidate's near regime is not measured.
+    const decided = toBound.module && 2 * toBound.expected <= half.expected;
     const nearOfHalf = decided ? off : nearFor(half);
-    if (toBound.module && (decided || 2 * toBound.expected! <= half.expected! + nearOfHalf.expected!)) {
+    if (toBound.module && (decided || 2 * toBound.expected <= half.expected + nearOfHalf.expected)) {
       interior = toBound;
       near = nearFor(toBound);
     } else {

@@ -313,6 +313,21 @@ describe('interior regime', () => {
     expect(Math.abs(abProbe.dNngp(-0.1405, 1, 1) - 0.012)).toBeLessThan(1e-3);
   });
 
+  it('does not count a constant beyond double range, or an overflowing scale of an input, as exact', () => {
+    // 4^600 rounds to Infinity, 2^-1100 cov12 to a subnormal or 0: neither is the term's value.
+    for (const [src, at] of [
+      ['cov12 + sqrt(var1*var2 - cov12^2) + 4^600', [0.3, 1, 1]],
+      ['cov12 + sqrt(var1*var2 - cov12^2) - 10^400', [0.3, 1, 1]],
+      ['2^1100*cov12 + sqrt(var1*var2 - cov12^2)', [0.3, 1, 1]],
+      ['2^-1100*cov12 + sqrt(var1*var2 - cov12^2) - 1', [0.3, 1, 1]],
+    ] as const) {
+      const k = compile(src);
+      const stable = compile(src, { interior: false });
+      expect(k.nngp(...at), src).toBe(stable.nngp(...at));
+      expect(k.dNngp(...at), src).toBe(stable.dNngp(...at));
+    }
+  });
+
   it('the probe runs the regime alone: NaN outside it, the module value inside where certified', () => {
     const k = compileActivation('relu');
     expect(closed(k).interior.emitted).not.toBe('none');

@@ -228,14 +228,16 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     const exact = split[i]!.angle.name === 'angle' || isExactTerm(x);
     if (!exact) return { sum };
     const abs = (v: Code) => js`Math.abs(${v})`;
-    const others_ = join(
+    const othersMagnitude = join(
       others.map((t) => abs(this.val(t))),
       ' + ',
     );
-    const inside = js`${others_} + ${abs(parts.rest)}`;
+    const splitMagnitude = js`${othersMagnitude} + ${abs(parts.rest)}`;
     return {
       sum,
-      magnitude: parts.inside ? js`${parts.inside} ? ${inside} : ${others_} + ${abs(parts.whole)}` : inside,
+      magnitude: parts.inside
+        ? js`${parts.inside} ? ${splitMagnitude} : ${othersMagnitude} + ${abs(parts.whole)}`
+        : splitMagnitude,
     };
   }
 
@@ -498,21 +500,22 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
   }
 }
 
-/** -t for a term with a negative coefficient, else undefined. */
-/** A double's exact value: a dyadic rational that rounds to itself. */
-const isDouble = (v: Rat) => Q.eq(Q.fromNumber(Q.toNumber(v)), v);
-/** A term whose double value is exact: a constant that is a double, an input, ± a power of two times an input. */
+/** A double's exact value: a dyadic rational within double range that rounds to itself. */
+function isDouble(v: Rat): boolean {
+  const x = Q.toNumber(v);
+  return Number.isFinite(x) && Q.eq(Q.fromNumber(x), v);
+}
+/**
+ * A term whose double value is exact: a constant that is a double, an input, or ± 2^k times an
+ * input with |k| <= 64 (a larger scale can overflow, or underflow to a subnormal, at a finite input).
+ */
 function isExactTerm(t: Tree): boolean {
   if (t.k === 'num') return isDouble(t.v);
-  if (t.k === 'sym') return t.name === 'cov12' || t.name === 'var1' || t.name === 'var2';
-  return (
-    t.k === 'mul' &&
-    t.factors.length === 2 &&
-    t.factors[0]!.k === 'num' &&
-    isPowerOfTwo(t.factors[0]!.v) &&
-    isExactTerm(t.factors[1]!) &&
-    t.factors[1]!.k === 'sym'
-  );
+  const isInput = (u: Tree) => u.k === 'sym' && (u.name === 'cov12' || u.name === 'var1' || u.name === 'var2');
+  if (isInput(t)) return true;
+  if (t.k !== 'mul' || t.factors.length !== 2) return false;
+  const [c, x] = t.factors as [Tree, Tree];
+  return c.k === 'num' && isPowerOfTwo(c.v) && Math.abs(log2Abs(c.v)) <= 64 && isInput(x);
 }
 /**
  * A sum of two or more terms of which exactly one is exact, and no angle term (whose split the
@@ -531,6 +534,7 @@ function exactTermLast(s: Tree): { sum: Tree; inexact: readonly Tree[] } | undef
   return { sum: T.add([...inexact, exact[0]!]), inexact };
 }
 
+/** -t for a term with a negative coefficient, else undefined. */
 function negatedTerm(t: Tree): Tree | undefined {
   if (t.k === 'num' && t.v.n < 0n) return E.num(Q.neg(t.v));
   if (t.k === 'mul' && t.factors[0]!.k === 'num' && t.factors[0].v.n < 0n) {
@@ -560,6 +564,12 @@ function rationalOverPi(consts: readonly Tree[]): Rat | undefined {
 function isPowerOfTwo(r: Rat): boolean {
   const pow2 = (n: bigint) => n > 0n && (n & (n - 1n)) === 0n;
   return pow2(r.n < 0n ? -r.n : r.n) && pow2(r.d);
+}
+
+/** log2 |r| for a power of two r. */
+function log2Abs(r: Rat): number {
+  const bits = (n: bigint) => (n < 0n ? -n : n).toString(2).length - 1;
+  return bits(r.n) - bits(r.d);
 }
 
 /**
