@@ -22,9 +22,10 @@ const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Mat
  * would see every map's functions and call them without inlining, flattering nngpc; so would
  * one cached compilation of the same source text.
  */
-const LOOP = `return ({ nngp: K, ntk: T, cov1 }) => {
+const LOOP = `return ({ nngp: K, ntk: T, cov1 }, options) => {
   const n = cov1.length;
-  const outK = new Float64Array(K.length), outT = new Float64Array(K.length);
+  const out = options && options.out;
+  const outK = out ? out.nngp : new Float64Array(K.length), outT = out ? out.ntk : new Float64Array(K.length);
   for (let i = 0; i < n; i++) {
     const a = cov1[i];
     for (let j = 0; j < n; j++) {
@@ -33,7 +34,9 @@ const LOOP = `return ({ nngp: K, ntk: T, cov1 }) => {
       outT[idx] = T[idx] * dNngp(c, a, b);
     }
   }
-  return { nngp: outK, ntk: outT, cov1: cov1.map((v) => nngp(v, v, v)) };
+  const c1 = out ? out.cov1 : new Float64Array(n);
+  for (let i = 0; i < n; i++) c1[i] = nngp(cov1[i], cov1[i], cov1[i]);
+  return { nngp: outK, ntk: outT, cov1: c1 };
 };`;
 /** The floor every kernel() pays: two fresh n×n outputs, each entry written once. */
 function allocOnly({ nngp: K, ntk: T }) {
@@ -117,12 +120,15 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
   const bigRuns = (size) => (size > n ? Math.max(3, Math.floor(runs / 3)) : runs);
   console.log(`\n# Speed: kernel() (nngp and ntk) per entry, against the same map hand-written in JS (neural-tangents' formulas)
 #   Input X Xᵀ/d (Gaussian X, d = 64: |rho| mostly < 0.4) and the same variances with every off-diagonal entry
-#   anti-correlated (rho in [-1, -0.9]). n = ${m}: best of ${2 * runs} alternating runs; ${sizes.map((z) => `n = ${z}: median of ${bigRuns(z)}`).join('; ')}.
+#   anti-correlated (rho in [-1, -0.9]). n = ${m}: the arithmetic, every side writing into
+#   the same preallocated outputs ({ out }), best of ${2 * runs} alternating runs; ${sizes.map((z) => `n = ${z}: median of ${bigRuns(z)}`).join('; ')},
+#   end to end (fresh outputs). A full collection before every timed run.
 #   "stable only": the module compiled with { interior: false } (no plain-double regime, interior.ts).`);
   console.log(`# Scalar floor, ns per call in a loop: ${scalarFloor()}`);
   const big = inputKernel(n);
   const mid = m === n ? big : inputKernel(m);
   const anti = antiCorrelated(mid);
+  const outM = { nngp: new Float64Array(m * m), ntk: new Float64Array(m * m), cov1: new Float64Array(m) };
   // Per size, the realistic input and its anti-correlated twin (the same variances).
   const bySize = sizes.map((size) => {
     const real = size === n ? big : size === m ? mid : inputKernel(size);
@@ -148,9 +154,15 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
     const k = fresh_(compiled);
     const s = fresh_(compile(entry.source, { params: entry.params, interior: false }));
     const hand = HAND[entry.id];
-    const fns = { nngpc: (x) => k.kernel(x), hand: loopKernel(fresh(hand.nngp), fresh(hand.dNngp)) };
-    const u = timeRuns({ ...fns, stable: (x) => s.kernel(x) }, mid, 2 * runs);
-    const a = timeRuns(fns, anti, 2 * runs);
+    const handLoop = loopKernel(fresh(hand.nngp), fresh(hand.dNngp));
+    const fns = { nngpc: (x) => k.kernel(x), hand: handLoop };
+    // At n = 1024, the arithmetic: every side writes into the same preallocated outputs.
+    const inPlace = {
+      nngpc: (x) => k.kernel(x, { out: outM }),
+      hand: (x) => handLoop(x, { out: outM }),
+    };
+    const u = timeRuns({ ...inPlace, stable: (x) => s.kernel(x, { out: outM }) }, mid, 2 * runs);
+    const a = timeRuns(inPlace, anti, 2 * runs);
     const ns = (x, nn = m) => ((x * 1e6) / (nn * nn)).toFixed(1);
     ratios.real.push(u.nngpc.best / u.hand.best);
     ratios.anti.push(a.nngpc.best / a.hand.best);

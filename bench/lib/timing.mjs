@@ -22,14 +22,22 @@ export function inputKernel(n, d = 64, seed = 1) {
   return { nngp: K, cov1: cov, ntk: K.slice() };
 }
 
-/** Alternating runs after two warm-ups: per function, the median and the best time (ms). */
+/**
+ * Alternating runs after two warm-ups: per function, the median and the best time (ms). Under
+ * --expose-gc, a full collection before every timed run: otherwise the collection of the
+ * previous runs' outputs lands on whichever function allocates when the heap fills, in a
+ * rotation that repeats (abs measured 1.98x its hand loop in one process, 0.94x in another,
+ * with its code unchanged; with outputs preallocated, 11 ns per entry in every run).
+ */
 export function timeRuns(fns, input, runs) {
   const times = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
+  const collect = typeof globalThis.gc === 'function' ? globalThis.gc : () => {};
   for (const f of Object.values(fns)) f(input); // warm-up
   for (const f of Object.values(fns)) f(input);
   for (let r = 0; r < runs; r++) {
     for (const [k, f] of Object.entries(fns)) {
       // alternating
+      collect();
       const t = performance.now();
       f(input);
       times[k].push(performance.now() - t);
