@@ -342,6 +342,19 @@ function ratioProof(y: Tree, x: Tree): boolean {
   return nonnegOnDomain(rest);
 }
 
+/**
+ * y is k·gap^p with k > 0 and p > 0: it vanishes at the Cauchy–Schwarz bound, so an angle(y, x)
+ * with x > 0 is small there (relu's angle(√gap, −cov12) on anti-correlated entries).
+ */
+export function vanishesAtBound(y: Tree): boolean {
+  const Y = T.canonicalOf(uncertified(y));
+  const factors = Y.k === 'mul' ? Y.factors : [Y];
+  const gapPower = (f: Expr) =>
+    (f.k === 'sym' && f.name === 'gap') ||
+    (f.k === 'pow' && f.base.k === 'sym' && f.base.name === 'gap' && f.exp.k === 'num' && f.exp.v.n > 0n);
+  return factors.filter(gapPower).length === 1 && factors.every((f) => gapPower(f) || (f.k === 'num' && f.v.n > 0n));
+}
+
 /** A plain tree with its certificates (plainsum, argbound) replaced by the sums they certify: its value. */
 export function uncertified(t: Tree): Tree {
   switch (t.k) {

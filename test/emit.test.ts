@@ -4,6 +4,10 @@ import { catalog, compile, compileActivation, fromActivation } from '../src/inde
 import { references, closed } from './helpers.js';
 import { HELPER_ATAN2, HELPER_PROJECT, HELPERS_DD } from '../src/runtime.js';
 import { CLEARLY_INSIDE, domainTest, inDomain } from '../src/emit/parts.js';
+import { vanishesAtBound } from '../src/domain.js';
+import * as T from '../src/tree.js';
+import { num, sym } from '../src/node.js';
+import * as Q from '../src/rational.js';
 
 function typeErrors(code: string): string[] {
   const project = new Project({
@@ -85,6 +89,30 @@ describe('emit', () => {
     const regimes = closed(k).interior.emitted === 'none' ? 1 : 2;
     expect(fused.match(/1 \+ 2 \* v1 \+ 2 \* v2|2 \* v1/g)?.length).toBe(regimes);
     expect(fused.match(/Math\.sqrt\((?:f|t)\d+\)/g)?.length).toBe(regimes);
+  });
+
+  it('reads the small-angle tail in the near regime where the angle vanishes at the bound, as the stable code does', () => {
+    // leaky_relu's angle(sqrt(gap), -cov12) on anti-correlated entries: q - q·s·p shared with
+    // y - x·angle, not atan2; its derivative, F·angle + alpha, is then the stable code's bit for bit.
+    const k = compileActivation('leaky_relu');
+    expect(closed(k).near.emitted).not.toBe('none');
+    const stable = compile(catalog().find((e) => e.id === 'leaky_relu')!.source, { interior: false });
+    let s = 11;
+    const rnd = () => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s / 2147483648;
+    };
+    let differ = 0;
+    for (let i = 0; i < 5000; i++) {
+      const v1 = 0.3 + 3 * rnd(),
+        v2 = 0.3 + 3 * rnd();
+      const c = -(0.9 + 0.1 * rnd()) * Math.sqrt(v1 * v2);
+      if (!Object.is(k.dNngp(c, v1, v2), stable.dNngp(c, v1, v2))) differ++;
+    }
+    expect(differ).toBe(0);
+    // gelu's angle(sqrt((1 + var1)(1 + var2) - cov12^2), cov12) does not vanish there: no tail.
+    expect(vanishesAtBound(T.pow(sym('gap'), num(Q.HALF)))).toBe(true);
+    expect(vanishesAtBound(T.add([num(1), sym('gap')]))).toBe(false);
   });
 
   it('emits an atan2 that is Math.atan2 bit for bit (it is only faster)', () => {

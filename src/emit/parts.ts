@@ -269,6 +269,7 @@ function plainBlock(
     true,
     regime === 'interior' && domain === 'half',
     inLoop && regime === 'interior',
+    regime === 'near',
   );
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);

@@ -1,7 +1,7 @@
 // The values of evaluation trees as straight-line statements, sharing common subexpressions:
 // each node becomes a named constant (or a literal, for constants folded in 50 digits), and the
 // stable primitives of types.ts become their double-double or series evaluations (ddasm.ts).
-import { dependsOnInputs, ratioWithinOneOnHalf, signOf } from '../domain.js';
+import { dependsOnInputs, ratioWithinOneOnHalf, signOf, vanishesAtBound } from '../domain.js';
 import { foldConstant } from '../evaluate.js';
 import { anglesWithin, provenOnHalf } from '../finite.js';
 import * as E from '../expr.js';
@@ -97,8 +97,24 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
      * anglesWithin) tests the call's flag `anglesUpTo<k>` first (the loop's `angleBoxes`).
      */
     private readonly inLoop = false,
+    /**
+     * The code runs beyond the half domain, where |rho| > 0.71 (the near regime): there an angle
+     * beyond its split's test is small wherever x > 0, and reads the small-angle tail it shares
+     * with y - x·angle (the stable code's spelling) instead of calling atan2.
+     */
+    private readonly nearBound = false,
   ) {
     super(prefix, guarded);
+  }
+
+  /**
+   * angle(y, x) where the split's test failed: in the near regime the small-angle tail where it
+   * holds (q - q·s·p, q = y/x, shared with ymxangle's series), else `call`.
+   */
+  private angleBeyondTest(y: Tree, x: Tree, call: Code): Code {
+    if (!this.nearBound || !vanishesAtBound(y)) return call;
+    const { q, s, small, p } = this.angleTail(y, x);
+    return js`(${small} ? ${q} - ${q} * ${s} * ${p} : ${call})`;
   }
 
   /** The k of the `anglesUpTo<k>` flags this code reads (emit/module.ts defines them per call). */
@@ -271,23 +287,29 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     const inside = this.withinOne(y, x) ? undefined : this.angleTest(y, x, js`Math.abs(${r}) <= 1`);
     if (a.name === 'angle') {
       this.helpers.add('angle');
-      return { inside, exact: lit(h), rest: js`${minusK} * ${t}`, whole: js`${k} * angle(${yv}, ${xv})` };
+      const whole = js`${k} * ${this.angleBeyondTest(y, x, js`angle(${yv}, ${xv})`)}`;
+      return { inside, exact: lit(h), rest: js`${minusK} * ${t}`, whole };
     }
     if (a.name === 'xangle')
       return {
         inside,
         exact: js`${h} * ${xv}`,
         rest: js`${minusK} * ${xv} * ${t}`,
-        whole: js`${k} * ${xv} * atan2(${yv}, ${xv})`, // x * angle: 0 at x = 0 either way
+        // x * angle: 0 at x = 0 either way
+        whole: js`${k} * ${xv} * ${this.angleBeyondTest(y, x, js`atan2(${yv}, ${xv})`)}`,
       };
     // (q/pi)(y - x angle): not split (its difference cancels where cov12 < 0, and a rounded
     // (q/pi)(y + x atan(x/y)) before it measured less accurate than y - x angle after it).
     this.helpers.add('ymxangle');
+    // In the near regime, the series shared with the angle's tail (ddvalues.ts ymxangleSeries).
+    const series = this.nearBound && vanishesAtBound(y) ? this.ymxangleSeries(y, x) : undefined;
     return {
       inside,
       exact: ZERO,
       rest: js`${k} * (${yv} - ${xv} * (${HALF_PI_HI} - ${t} + ${HALF_PI_LO}))`,
-      whole: js`${k} * (${SMALL_ANGLE(yv, xv)} ? ymxangleSmall(${yv}, ${xv}) : ${yv} - ${xv} * atan2(${yv}, ${xv}))`,
+      whole: series
+        ? js`${k} * (${series.wide} ? ${series.value} : ${yv} - ${xv} * ${this.angleBeyondTest(y, x, js`atan2(${yv}, ${xv})`)})`
+        : js`${k} * (${SMALL_ANGLE(yv, xv)} ? ymxangleSmall(${yv}, ${xv}) : ${yv} - ${xv} * atan2(${yv}, ${xv}))`,
     };
   }
 
@@ -432,7 +454,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
           // atan(x/y) through val(): one call shared with the other uses of the angle (splitAngle).
           const t = this.val(T.fn('atan', [ratioOf(y, x)]));
           if (this.withinOne(y, x)) return js`${HALF_PI_HI} - ${t} + ${HALF_PI_LO}`;
-          return js`${this.angleTest(y, x, js`${xv} <= ${yv}`)} ? ${HALF_PI_HI} - ${t} + ${HALF_PI_LO} : atan2(${yv}, ${xv})`;
+          const beyond = this.angleBeyondTest(y, x, js`atan2(${yv}, ${xv})`); // x > y >= 0: no (0, 0)
+          return js`${this.angleTest(y, x, js`${xv} <= ${yv}`)} ? ${HALF_PI_HI} - ${t} + ${HALF_PI_LO} : ${beyond}`;
         }
         // Where x >= 0 (a square root: ab_relu's atan2(cov12, sqrt(gap))), atan2(y, x) is atan(y/x)
         // wherever x > 0: no branch on the signs, no call. (Not for angle, pi/2 at (0, 0).)
