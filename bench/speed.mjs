@@ -148,7 +148,9 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
   );
   const ratios = { real: [], anti: [] };
   const sizeRatios = sizes.map(() => ({ real: [], anti: [] }));
-  for (const entry of catalog()) {
+  // BENCH_MAPS=relu,erf: only those maps (the whole catalog by default).
+  const only = process.env.BENCH_MAPS?.split(',');
+  for (const entry of catalog().filter((e) => !only || only.includes(e.id))) {
     progress(`speed: ${entry.id}`);
     const compiled = compile(entry.source, { params: entry.params });
     const k = fresh_(compiled);
