@@ -183,9 +183,6 @@ export interface KernelLoops {
   readonly certainWithin?: { readonly lo: number; readonly hi: number };
   /** The k of the boxes [0, 2^k] where angle tests are proven (emit/values.ts `anglesUpTo<k>`). */
   readonly angleBoxes?: readonly number[];
-  /** The call-level flags (safe, certain, anglesUpTo<k>) each loop's rows read. */
-  readonly fusedFlags: readonly string[];
-  readonly nngpFlags: readonly string[];
 }
 
 /**
@@ -219,6 +216,8 @@ function columnScratch(size${ts ? ': number' : ''})${ts ? ': Float64Array' : ''}
  */
 export const KERNEL = (ts: boolean, exported: boolean, loops: KernelLoops) => {
   const bang = ts ? '!' : '';
+  const row = (inputs: ReadonlySet<string>, indent: string) =>
+    inputs.has('v1') ? `${indent}const v1 = C1[i]${bang};\n` : '';
   const entry = (inputs: ReadonlySet<string>) =>
     [inputs.has('v2') ? `v2 = C2[j]${bang}` : '', 'idx = i * n2 + j', inputs.has('c0') ? `c0 = K[idx]${bang}` : '']
       .filter(Boolean)
@@ -227,51 +226,7 @@ export const KERNEL = (ts: boolean, exported: boolean, loops: KernelLoops) => {
   const outT = ts ? ': KernelOutput' : '';
   const optT = ts ? '?: KernelOptions' : '';
   const arr = ts ? ': Float64Array | undefined' : '';
-  // A row function's parameters: what its rows read, each once.
-  const rowParams = (inputs: ReadonlySet<string>, ntk: boolean, flags: readonly string[], columns: string) => {
-    const a = ts ? ': Float64Array' : '';
-    const b = ts ? ': boolean' : '';
-    return [
-      ['i', ts ? ': number' : ''],
-      ['n2', ts ? ': number' : ''],
-      ...(inputs.has('v1') ? [['C1', a]] : []),
-      ...(inputs.has('v2') ? [['C2', a]] : []),
-      ...(inputs.has('c0') ? [['K', a]] : []),
-      ...(ntk ? [['T', a]] : []),
-      ['outK', a],
-      ...(ntk ? [['outT', a]] : []),
-      ...flags.map((f) => [f, b]),
-      ...(columns ? [['cols', a]] : []),
-    ] as [string, string][];
-  };
-  const fusedParams = rowParams(loops.fusedInputs, true, loops.fusedFlags, loops.fusedColumns);
-  const nngpParams = rowParams(loops.nngpInputs, false, loops.nngpFlags, loops.nngpColumns);
-  const declare = (ps: [string, string][]) => ps.map(([p, t]) => p + t).join(', ');
-  const pass = (ps: [string, string][]) => ps.map(([p]) => p).join(', ');
-  const rowFunction = (
-    name: string,
-    doc: string,
-    ps: [string, string][],
-    inputs: ReadonlySet<string>,
-    outer: string,
-    inner: string,
-  ) => `/** ${doc} */
-function ${name}(${declare(ps)})${ts ? ': void' : ''} {
-${inputs.has('v1') ? `  const v1 = C1[i]${bang};\n` : ''}${outer}
-  for (let j = 0; j < n2; j++) {
-    const ${entry(inputs)};
-${inner}
-  }
-}`;
-  // Each row is a call of its own: V8 optimizes the row function as a whole after a few rows,
-  // where a loop inside kernel() ran in on-stack-replaced code, or fell back to the interpreter
-  // for the rest of the call wherever a rare path deoptimized it (abs measured 11 or 22 ns per
-  // entry by process, with its code unchanged; 11 in every process with its rows a function).
-  return `${rowFunction('kernelRow', "Row i of kernel()'s nngp and ntk.", fusedParams, loops.fusedInputs, loops.fusedOuter, loops.fusedInner)}
-
-${rowFunction('nngpRow', "Row i of kernel()'s nngp, where the input has no ntk.", nngpParams, loops.nngpInputs, loops.nngpOuter, loops.nngpInner)}
-
-/**
+  return `/**
  * The layer's kernel map (neural-tangents semantics): nngp'[i,j] = nngp_fn(nngp[i,j], cov1[i], cov2[j]),
  * ntk'[i,j] = ntk[i,j] * d_nngp_fn(...), cov1'[i] = nngp_fn(cov1[i], cov1[i], cov1[i]), cov2' likewise.
  * Inputs are not modified; new arrays are returned. With options.out, the results are written into
@@ -294,10 +249,22 @@ ${exported ? 'export ' : ''}function kernel(input${inT}, options${optT})${outT} 
   const outK = out === undefined ? new Float64Array(K.length) : out.nngp;
 ${loops.finiteWithin ? `  const safe = variancesWithin(C1, C2, ${loops.finiteWithin.lo}, ${loops.finiteWithin.hi});\n` : ''}${loops.certainWithin ? `  const certain = variancesWithin(C1, C2, ${loops.certainWithin.lo}, ${loops.certainWithin.hi});\n` : ''}${(loops.angleBoxes ?? []).map((k) => `  const anglesUpTo${k} = variancesWithin(C1, C2, 0, ${2 ** k});\n`).join('')}  if (T !== undefined) {
     const outT = out === undefined ? new Float64Array(T.length) : out.ntk${bang};
-${loops.fusedColumns}    for (let i = 0; i < n1; i++) kernelRow(${pass(fusedParams)});
+${loops.fusedColumns}    for (let i = 0; i < n1; i++) {
+${row(loops.fusedInputs, '      ')}${loops.fusedOuter}
+      for (let j = 0; j < n2; j++) {
+        const ${entry(loops.fusedInputs)};
+${loops.fusedInner}
+      }
+    }
     return finish(input, outK, outT, out);
   }
-${loops.nngpColumns}  for (let i = 0; i < n1; i++) nngpRow(${pass(nngpParams)});
+${loops.nngpColumns}  for (let i = 0; i < n1; i++) {
+${row(loops.nngpInputs, '    ')}${loops.nngpOuter}
+    for (let j = 0; j < n2; j++) {
+      const ${entry(loops.nngpInputs)};
+${loops.nngpInner}
+    }
+  }
   return finish(input, outK, undefined, out);
 }
 

@@ -82,8 +82,8 @@ describe('emit', () => {
 
   it('shares subexpressions between nngp and dNngp in the fused kernel', () => {
     const k = compile('2*asin(2*cov12/sqrt((1+2*var1)*(1+2*var2)))/pi');
-    // The fused loop's rows (kernelRow: nngp and ntk).
-    const fused = k.code.slice(k.code.indexOf('function kernelRow'), k.code.indexOf('function nngpRow'));
+    const loop = k.code.slice(k.code.indexOf('export function kernel'));
+    const fused = loop.slice(0, loop.indexOf('return finish(input, outK, outT'));
     // 1 + 2 v1 + 2 v2 + 4 gap appears once per regime (interior and stable) in the fused loop,
     // used by both outputs.
     const regimes = closed(k).interior.emitted === 'none' ? 1 : 2;

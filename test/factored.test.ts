@@ -107,8 +107,7 @@ describe('the factored regime', () => {
   it('computes a var2 factor with an inexact coefficient once per column, not per entry', () => {
     const k = compile('var1*var2 - 0.1*var1 - 0.1*var2 + 0.01 + cov12^2', { target: 'js' });
     expect(closed(k).interior.emitted).toBe('factored polynomial');
-    // The row functions and kernel() (its column loop).
-    const kernel = k.code.slice(k.code.indexOf('function kernelRow'));
+    const kernel = k.code.slice(k.code.indexOf('export function kernel'));
     // Each interior block: from its domain test to its closing brace.
     const blocks = kernel
       .split('if (icc <= ')

@@ -78,13 +78,10 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   // In the loops' interior blocks, `safe` (the call's variances within the box where finite.ts
   // proves every interior value finite, m.finiteWithin) stands in for the finiteness test.
   const safe = m.finiteWithin !== undefined;
-  // The call-level flags the loop being printed reads (its row function's parameters).
-  let flagsRead = new Set<string>();
   /** The finiteness test of the values `is`; `alone`: the whole condition (no parentheses needed). */
   const finite = (fast: PlainBlock, is: readonly number[], inLoop: boolean, alone = false) => {
     const test = is.map((i) => `${fast.values[i]!.text} - ${fast.values[i]!.text} === 0`).join(' && ');
     if (!inLoop || !safe) return test;
-    flagsRead.add('safe');
     const either = `safe || ${is.length > 1 ? `(${test})` : test}`;
     return alone ? either : `(${either})`;
   };
@@ -94,17 +91,12 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   // And `safe` for a certificate that holds on the whole half domain (finite.ts provenOnHalf):
   // within the finiteness box its terms stay normal (the proof requires it), so its margin
   // covers the roundings.
-  const certificate = (fast: PlainBlock, c: Code, inLoop: boolean) => {
-    if (inLoop && certain && fast.gapCertificates.has(c.text)) {
-      flagsRead.add('certain');
-      return `(certain || ${c.text})`;
-    }
-    if (inLoop && safe && fast.halfCertificates.has(c.text)) {
-      flagsRead.add('safe');
-      return `(safe || ${c.text})`;
-    }
-    return c.text;
-  };
+  const certificate = (fast: PlainBlock, c: Code, inLoop: boolean) =>
+    inLoop && certain && fast.gapCertificates.has(c.text)
+      ? `(certain || ${c.text})`
+      : inLoop && safe && fast.halfCertificates.has(c.text)
+        ? `(safe || ${c.text})`
+        : c.text;
   const certified = (fast: PlainBlock, i: number, inLoop = false) =>
     [finite(fast, [i], inLoop), ...fast.certificatesOf[i]!.map((c) => certificate(fast, c, inLoop))].join(' && ');
   /** The scalar functions' block: return the value where certified. */
@@ -225,10 +217,6 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const storeT = (v: Code) => `outT[idx] = T[idx]${bang} * ${v.text};`;
   const hasCertificates = (fast: PlainBlock | undefined) =>
     !!fast && (fast.folded || fast.certificatesOf.some((c) => c.length > 0));
-  // The flags a loop's angle tests read (values.ts angleTest), then those its blocks read.
-  const angleFlags = (l: Loop) =>
-    [...(l.interior?.angleBoxes ?? []), ...(l.near?.angleBoxes ?? [])].map((k) => `anglesUpTo${k}`);
-  flagsRead = new Set(angleFlags(m.fused));
   const fusedFlags = hasCertificates(m.fused.interior) || m.fused.near ? ['doneK', 'doneT'] : [];
   const [fn, fd] = m.fused.values as [Code, Code];
   const redoK = 'outK[idx] = nngp(c0, v1, v2);';
@@ -240,17 +228,12 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   ];
   const fusedNear = nearLoopBlock(m.fused, [storeK, storeT], fusedFlags);
   const fusedStore = store(m.fused, [storeK(fn), storeT(fd)], [redoK, redoT], fusedFlags);
-  const fusedFlagsRead = flagsRead;
-  flagsRead = new Set(angleFlags(m.nngpOnly));
   const nngpInterior = [
     ...test(m.nngpOnly.interior, m.nngpOnly.near),
     ...loopBlock(m.nngpOnly.interior, [storeK], [], [redoK]),
   ];
   const nngpNear = nearLoopBlock(m.nngpOnly, [storeK], []);
   const nngpStore = store(m.nngpOnly, [storeK(m.nngpOnly.values[0]!)], [redoK], []);
-  const nngpFlagsRead = flagsRead;
-  // In a fixed order: safe, certain, then the angle boxes by k.
-  const order = (flags: ReadonlySet<string>) => ['safe', 'certain', ...angleBoxesOf(flags)].filter((f) => flags.has(f));
 
   const out: string[] = [...m.banner, '/* eslint-disable */', ''];
   if (ts) {
@@ -270,7 +253,9 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
   if (m.helpers.has('erf') || m.helpers.has('erfc')) out.push(HELPER_ERF(ts), '');
   if (m.fused.columns.exports.length || m.nngpOnly.columns.exports.length) out.push(HELPER_COLUMNS(ts), '');
-  const angleBoxes = angleBoxesOf(new Set([...fusedFlagsRead, ...nngpFlagsRead])).map((f) => Number(f.slice(10)));
+  const angleBoxes = [
+    ...new Set([...(m.fused.interior?.angleBoxes ?? []), ...(m.nngpOnly.interior?.angleBoxes ?? [])]),
+  ].sort((a, b) => a - b);
   if (safe || certain || angleBoxes.length) out.push(HELPER_WITHIN(ts), '');
   if (m.mixture || m.tilted) out.push(HELPER_EXACT_GAP(ts), '');
   if (m.tilted) out.push(HELPER_BVN(ts), '', printTilted(m.tilted, ts), '');
@@ -311,21 +296,19 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     KERNEL(ts, exported, {
       fusedInputs: m.fused.inputs,
       nngpInputs: m.nngpOnly.inputs,
-      fusedOuter: ind(stmts([...(m.fused.interior?.outer ?? []), ...(m.fused.near?.outer ?? []), ...m.fused.outer]), 2),
+      fusedOuter: ind(stmts([...(m.fused.interior?.outer ?? []), ...(m.fused.near?.outer ?? []), ...m.fused.outer]), 6),
       fusedInner: ind(
         [...fusedInterior, ...stmts(m.fused.prologue), ...fusedNear, ...stmts(m.fused.inner), ...fusedStore],
-        4,
+        8,
       ),
       nngpOuter: ind(
         stmts([...(m.nngpOnly.interior?.outer ?? []), ...(m.nngpOnly.near?.outer ?? []), ...m.nngpOnly.outer]),
-        2,
+        4,
       ),
       nngpInner: ind(
         [...nngpInterior, ...stmts(m.nngpOnly.prologue), ...nngpNear, ...stmts(m.nngpOnly.inner), ...nngpStore],
-        4,
+        6,
       ),
-      fusedFlags: order(fusedFlagsRead),
-      nngpFlags: order(nngpFlagsRead),
       fusedColumns: columnLoop(m.fused).length ? ind(columnLoop(m.fused), 4) + '\n' : '',
       nngpColumns: columnLoop(m.nngpOnly).length ? ind(columnLoop(m.nngpOnly), 2) + '\n' : '',
       ...(m.finiteWithin !== undefined ? { finiteWithin: { lo: 2 ** -m.finiteWithin, hi: 2 ** m.finiteWithin } } : {}),
@@ -345,11 +328,6 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   // The same shape either way: `import k from './k.nngp'` (plugin) and `import k from './k'` (CLI output).
   out.push(exported ? `export default { ${names} };` : `return { ${names} };`);
   return out.join('\n') + '\n';
-}
-
-/** The anglesUpTo<k> flags among `flags`, by k. */
-function angleBoxesOf(flags: ReadonlySet<string>): string[] {
-  return [...flags].filter((f) => f.startsWith('anglesUpTo')).sort((a, b) => Number(a.slice(10)) - Number(b.slice(10)));
 }
 
 /** The module text (ES module) for a target. */
