@@ -62,7 +62,7 @@ async function runCores(n, runs) {
     const compiled = compile(entry.source, { params: entry.params });
     const k = fresh_(compiled);
     const p = parallelKernel(compiled, { threads });
-    const t = timeRuns({ one: (x) => k.kernel(x), all: (x) => p.kernel(x) }, big, runs);
+    const t = timeRuns({ one: (x) => k.kernel(x), all: (x) => p.kernel(x) }, big, runs, { collect: true });
     const u = timeRuns({ shared: (x) => p.kernel(x, { out: outShared }) }, bigShared, runs);
     await p.close();
     const npm_ = np_.maps?.[id]?.median_ms;

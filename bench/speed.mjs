@@ -122,7 +122,7 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
 #   Input X Xᵀ/d (Gaussian X, d = 64: |rho| mostly < 0.4) and the same variances with every off-diagonal entry
 #   anti-correlated (rho in [-1, -0.9]). n = ${m}: the arithmetic, every side writing into
 #   the same preallocated outputs ({ out }), best of ${2 * runs} alternating runs; ${sizes.map((z) => `n = ${z}: median of ${bigRuns(z)}`).join('; ')},
-#   end to end (fresh outputs). A full collection before every timed run.
+#   end to end (fresh outputs), a full collection before every timed run.
 #   "stable only": the module compiled with { interior: false } (no plain-double regime, interior.ts).`);
   console.log(`# Scalar floor, ns per call in a loop: ${scalarFloor()}`);
   const big = inputKernel(n);
@@ -135,7 +135,7 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
     return { size, real, anti: size === m ? anti : antiCorrelated(real) };
   });
   for (const { size, real } of bySize) {
-    const alloc = timeRuns({ alloc: allocOnly }, real, bigRuns(size)).alloc;
+    const alloc = timeRuns({ alloc: allocOnly }, real, bigRuns(size), { collect: true }).alloc;
     console.log(
       `#   alloc: two ${size}×${size} Float64Arrays written once: ${alloc.median.toFixed(1)} ms (${((alloc.median * 1e6) / (size * size)).toFixed(1)} ns per entry)`,
     );
@@ -180,7 +180,7 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
     // The larger sizes: medians, where fresh outputs' first touch is a larger share (alloc above).
     const cells = bySize.map(({ size, real, anti: anti_ }, i) => {
       progress(`speed: ${entry.id}, n = ${size}`);
-      const [r, w] = [real, anti_].map((x) => timeRuns(fns, x, bigRuns(size)));
+      const [r, w] = [real, anti_].map((x) => timeRuns(fns, x, bigRuns(size), { collect: true }));
       sizeRatios[i].real.push(r.nngpc.median / r.hand.median);
       sizeRatios[i].anti.push(w.nngpc.median / w.hand.median);
       return [r, w]

@@ -23,21 +23,23 @@ export function inputKernel(n, d = 64, seed = 1) {
 }
 
 /**
- * Alternating runs after two warm-ups: per function, the median and the best time (ms). Under
- * --expose-gc, a full collection before every timed run: otherwise the collection of the
- * previous runs' outputs lands on whichever function allocates when the heap fills, in a
- * rotation that repeats (abs measured 1.98x its hand loop in one process, 0.94x in another,
- * with its code unchanged; with outputs preallocated, 11 ns per entry in every run).
+ * Alternating runs after two warm-ups: per function, the median and the best time (ms). With
+ * `collect` (under --expose-gc), a full collection before every timed run, for functions that
+ * allocate large outputs: otherwise the collection of the previous runs' outputs lands on
+ * whichever function allocates when the heap fills, in a rotation that repeats (abs measured 1.98x
+ * its hand loop in one process, 0.94x in another, with its code unchanged). Not for functions
+ * that allocate little: a full collection can discard their optimized code, and a small input's
+ * run then re-optimizes from the interpreter (erf at 256x256: 184 ns per entry against 16).
  */
-export function timeRuns(fns, input, runs) {
+export function timeRuns(fns, input, runs, { collect = false } = {}) {
   const times = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
-  const collect = typeof globalThis.gc === 'function' ? globalThis.gc : () => {};
+  const gc = collect && typeof globalThis.gc === 'function' ? globalThis.gc : () => {};
   for (const f of Object.values(fns)) f(input); // warm-up
   for (const f of Object.values(fns)) f(input);
   for (let r = 0; r < runs; r++) {
     for (const [k, f] of Object.entries(fns)) {
       // alternating
-      collect();
+      gc();
       const t = performance.now();
       f(input);
       times[k].push(performance.now() - t);
