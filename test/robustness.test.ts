@@ -158,7 +158,7 @@ describe('limits', () => {
       const t = performance.now();
       const k = compile(src);
       const ms = performance.now() - t;
-      expect(ms, name).toBeLessThan(3000); // measured 0.4-0.9 s alone for the nested Erf maps, up to 1.3 s beside the other test files
+      expect(ms, name).toBeLessThan(10000); // a hang takes minutes; the nested Erf maps measured 1.0-1.4 s alone, 3.4 s beside two other test runs on the 2 cores
       expect(Number.isFinite(k.dNngp(0.3, 1, 1)) || Number.isNaN(k.dNngp(0.3, 1, 1)), name).toBe(true);
       if (process.env.NNGPC_PRINT_TABLE)
         console.log(`${name}: ${ms.toFixed(0)} ms, derivative ${k.derivative.length} chars`);
