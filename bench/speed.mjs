@@ -150,6 +150,8 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
   const sizeRatios = sizes.map(() => ({ real: [], anti: [] }));
   // BENCH_MAPS=relu,erf: only those maps (the whole catalog by default).
   const only = process.env.BENCH_MAPS?.split(',');
+  const unknown = only?.filter((id) => !catalog().some((e) => e.id === id)) ?? [];
+  if (unknown.length) throw new RangeError(`BENCH_MAPS: no catalog map ${unknown.join(', ')}`);
   for (const entry of catalog().filter((e) => !only || only.includes(e.id))) {
     progress(`speed: ${entry.id}`);
     const compiled = compile(entry.source, { params: entry.params });

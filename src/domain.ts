@@ -4,7 +4,7 @@
 //
 // Every answer here is a proof or "don't know" (false/undefined), never a guess.
 import * as E from './expr.js';
-import { differentiate } from './differentiate.js';
+import { DERIVATIVES, differentiate } from './differentiate.js';
 import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
@@ -334,6 +334,9 @@ function ratioProof(y: Tree, x: Tree): boolean {
   const X = T.canonicalOf(uncertified(x));
   const d = gapSpelled(E.sub(E.pow(Y, E.num(2)), E.pow(X, E.num(2))));
   if (E.size(d) > MAX_SIZE) return false;
+  // A function with no derivative rule (an evaluation node: a compensated sum csum in
+  // atan2(√gap, var1 − cov12)) leaves the coefficient unknown: no proof.
+  if (E.some(d, (x: Expr) => x.k === 'fn' && !DERIVATIVES[x.name])) return false;
   // The coefficient of cov12² (d is at most quadratic in cov12 here, or the proof fails below).
   const a2 = E.mul(E.HALF, differentiate(differentiate(d, 'cov12'), 'cov12'));
   if (a2.k !== 'num' || a2.v.n > 0n) return false;

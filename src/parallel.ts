@@ -123,8 +123,8 @@ export function parallelKernel(
         ? want
         : {
             nngp: fresh('nngp', K.length),
-            cov1: fresh('cov1', n1),
             ...(T ? { ntk: fresh('ntk', K.length) } : {}),
+            cov1: fresh('cov1', n1),
             ...(input.cov2 ? { cov2: fresh('cov2', n2) } : {}),
           };
     const done = new Int32Array(new SharedArrayBuffer(4 * rows));

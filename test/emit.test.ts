@@ -110,9 +110,21 @@ describe('emit', () => {
       if (!Object.is(k.dNngp(c, v1, v2), stable.dNngp(c, v1, v2))) differ++;
     }
     expect(differ).toBe(0);
-    // gelu's angle(sqrt((1 + var1)(1 + var2) - cov12^2), cov12) does not vanish there: no tail.
-    expect(vanishesAtBound(T.pow(sym('gap'), num(Q.HALF)))).toBe(true);
-    expect(vanishesAtBound(T.add([num(1), sym('gap')]))).toBe(false);
+    // Where y vanishes at the bound: k·gap^p, k > 0, p > 0 (not gelu's sqrt(1 + var1 + var2 + gap)).
+    const gap = sym('gap');
+    const root = T.pow(gap, num(Q.HALF));
+    for (const [y, vanishes] of [
+      [root, true],
+      [T.mul([num(2), root]), true],
+      [T.pow(T.mul([num(4), gap]), num(Q.HALF)), true],
+      [T.add([num(1), gap]), false],
+      [T.pow(gap, num(Q.neg(Q.HALF))), false],
+      [T.pow(gap, num(0)), false],
+      [T.mul([num(-1), root]), false],
+      [T.mul([sym('cov12'), root]), false],
+      [T.pow(gap, sym('cov12')), false],
+    ] as const)
+      expect(vanishesAtBound(y), y.key).toBe(vanishes);
   });
 
   it('emits an atan2 that is Math.atan2 bit for bit (it is only faster)', () => {

@@ -313,6 +313,26 @@ describe('interior regime', () => {
     expect(Math.abs(abProbe.dNngp(-0.1405, 1, 1) - 0.012)).toBeLessThan(1e-3);
   });
 
+  it('compiles an angle whose x is a compensated difference (no proof of |x| <= y, no crash)', () => {
+    // atan2(√gap, var1 − cov12): the stable code's x is a compensated sum, which the proof of
+    // |x| ≤ y cannot differentiate; it threw "no derivative rule for csum" from the emitter.
+    for (const src of [
+      'arctan2(sqrt(var1*var2 - cov12^2), var1 - cov12)',
+      'arctan2(sqrt(var1*var2 - cov12^2), cov12 - var2)',
+    ]) {
+      const k = compile(src);
+      const stable = compile(src, { interior: false });
+      for (const [c, v1, v2] of [
+        [0.3, 1, 1],
+        [-0.99, 1, 1],
+        [0.5, 2, 0.7],
+      ] as const) {
+        expect(k.nngp(c, v1, v2), src).toBeCloseTo(stable.nngp(c, v1, v2), 12);
+        expect(k.dNngp(c, v1, v2), src).toBeCloseTo(stable.dNngp(c, v1, v2), 12);
+      }
+    }
+  });
+
   it('does not count a constant beyond double range, or an overflowing scale of an input, as exact', () => {
     // 4^600 rounds to Infinity, 2^-1100 cov12 to a subnormal or 0: neither is the term's value.
     for (const [src, at] of [
@@ -320,12 +340,16 @@ describe('interior regime', () => {
       ['cov12 + sqrt(var1*var2 - cov12^2) - 10^400', [0.3, 1, 1]],
       ['2^1100*cov12 + sqrt(var1*var2 - cov12^2)', [0.3, 1, 1]],
       ['2^-1100*cov12 + sqrt(var1*var2 - cov12^2) - 1', [0.3, 1, 1]],
-    ] as const) {
+    ] as [string, [number, number, number]][]) {
       const k = compile(src);
       const stable = compile(src, { interior: false });
       expect(k.nngp(...at), src).toBe(stable.nngp(...at));
       expect(k.dNngp(...at), src).toBe(stable.dNngp(...at));
     }
+    // 2^-1000·cov12 rounds to a subnormal at a normal cov12: 7e-7 off in a sum certified without it.
+    const tiny = '2^-1000*cov12 + 1e-301*sqrt(var1*var2 - cov12^2)';
+    const at = [-1.5979139726217983e-16, 5.9447176384197e-20, 1.2265054508966109e-12] as const;
+    expect(compile(tiny).nngp(...at)).toBe(compile(tiny, { interior: false }).nngp(...at));
   });
 
   it('the probe runs the regime alone: NaN outside it, the module value inside where certified', () => {
