@@ -536,9 +536,10 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   // Where some candidate reaches the bound, it is weighed against the best half-domain candidate
   // with the near regime that would run the rest, by chooseRegime's expected cost per entry
   // (k + f·base): the candidate to the bound, for a typical entry and a typical near-bound entry,
-  // against the half candidate's for the first and its near regime's for the second. (Charging the half candidates the stable code's cost for the near-bound
-  // entries instead chose gelu's candidate to the bound, 177 operations against 106, whose
-  // realistic entries then ran 27 -> 48 ns and anti-correlated 32 -> 70, timed.)
+  // against the half candidate's for the first and its near regime's for the second. (Charging
+  // the half candidates the stable code's cost for the near-bound entries instead chose gelu's
+  // candidate to the bound, 177 operations against 106, whose realistic entries then ran
+  // 27 -> 48 ns and anti-correlated 32 -> 70, timed.)
   const reachesBound = (c: RegimeCandidate) => c.domain === 'projection';
   let interior: Chosen = off;
   let near: Chosen = off;
