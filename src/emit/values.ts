@@ -108,12 +108,17 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     super(prefix, guarded);
   }
 
+  /** Whether an angle with this y reads the small-angle tail beyond its test (nearBound above). */
+  private readsTail(y: Tree): boolean {
+    return this.nearBound && vanishesAtBound(y);
+  }
+
   /**
    * angle(y, x) where the split's test failed: in the near regime the small-angle tail where it
    * holds (q - q·s·p, q = y/x, shared with ymxangle's series), else `call`.
    */
   private angleBeyondTest(y: Tree, x: Tree, call: Code): Code {
-    if (!this.nearBound || !vanishesAtBound(y)) return call;
+    if (!this.readsTail(y)) return call;
     const { q, s, small, p } = this.angleTail(y, x);
     return js`(${small} ? ${q} - ${q} * ${s} * ${p} : ${call})`;
   }
@@ -303,7 +308,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     // (q/pi)(y + x atan(x/y)) before it measured less accurate than y - x angle after it).
     this.helpers.add('ymxangle');
     // In the near regime, the series shared with the angle's tail (ddvalues.ts ymxangleSeries).
-    const series = this.nearBound && vanishesAtBound(y) ? this.ymxangleSeries(y, x) : undefined;
+    const series = this.readsTail(y) ? this.ymxangleSeries(y, x) : undefined;
     return {
       inside,
       exact: ZERO,
