@@ -230,6 +230,45 @@ describe('emit', () => {
     expect(unsoundAtMarginOne).toBeGreaterThan(0);
   });
 
+  it("drops the gap's two-sum only where the loop runs beyond the half domain, with the scalar functions' doubles", () => {
+    // Where the interior block continues at every entry it takes, the loop's exact prologue runs
+    // only where cov12^2 > var1*var2 / 2 (or var1*var2 <= 0): var1*var2 - cov12^2 is exact there
+    // wherever the gap is positive (Sterbenz), so kernel() must still give the scalar functions'
+    // doubles, which keep the two-sum, bit for bit: just beyond half, at and outside the bound,
+    // far outside it, at zero and negative variance products, and at extreme scales.
+    let s = 5;
+    const rnd = () => {
+      s = (s * 1103515245 + 12345) % 2147483648;
+      return s / 2147483648;
+    };
+    const pts: [number, number, number][] = [];
+    for (let i = 0; i < 3000; i++) {
+      const scale = 2 ** Math.floor(i % 5 === 0 ? rnd() * 2000 - 1000 : rnd() * 20 - 10);
+      const v1 = scale * (0.5 + rnd()),
+        v2 = i % 3 === 0 ? v1 : scale * (0.5 + rnd());
+      const r = [0.7072 + 0.29 * rnd(), 1 - Math.floor(rnd() * 8) * 2 ** -53, 1 + rnd() * 2 ** -50, 1.5, 40][i % 5]!;
+      pts.push([(rnd() < 0.5 ? -1 : 1) * r * Math.sqrt(v1 * v2), v1, v2]);
+    }
+    pts.push([1, 0, 1], [0, 0, 0], [1, -1, 1], [-0.5, -1, 2], [2 ** -540, 2 ** -538, 2 ** -541]);
+    let short = 0;
+    for (const id of ['gaussian', 'relu', 'abs', 'sign']) {
+      const k = compileActivation(id);
+      const declared = k.ir.module.fused.prologue.flatMap((st) => st.declarations.map((d) => d.name));
+      if (declared.includes('gRaw') && !declared.includes('ge')) short++;
+      const n = pts.length;
+      const cov1 = Float64Array.from(pts, (p) => p[1]);
+      const cov2 = Float64Array.from(pts, (p) => p[2]);
+      const nngp = new Float64Array(n * n);
+      pts.forEach(([c], i) => (nngp[i * n + i] = c));
+      const out = k.kernel({ nngp, ntk: new Float64Array(n * n).fill(1), cov1, cov2 });
+      pts.forEach(([c, v1, v2], i) => {
+        expect(Object.is(out.nngp[i * n + i], k.nngp(c, v1, v2)), `${id} nngp ${[c, v1, v2]}`).toBe(true);
+        expect(Object.is(out.ntk![i * n + i], k.dNngp(c, v1, v2)), `${id} dNngp ${[c, v1, v2]}`).toBe(true);
+      });
+    }
+    expect(short, 'maps whose loop prologue has no two-sum').toBeGreaterThanOrEqual(3);
+  });
+
   it('emits plain JavaScript for target js', () => {
     const k = compile('cov12', { target: 'js' });
     expect(k.code).not.toMatch(/: number/);

@@ -19,6 +19,7 @@ import { printMixture } from './mixture.js';
 import { type Code, type Statement, type Target, commentText, printStatement } from './code.js';
 import {
   buildModule,
+  continuesAlways,
   domainTest,
   INTERIOR_TEST,
   type EmitInput,
@@ -135,7 +136,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   ): string[] => {
     if (!fast) return [];
     // Without certificates only a non-finite value (rare) leaves the block: the scalar functions redo that entry.
-    if (fast.certificatesOf.every((c) => c.length === 0) && !fast.folded)
+    if (continuesAlways(fast))
       return [
         ...stmts([INTERIOR_TEST]),
         `if (${inside}) {`,

@@ -161,8 +161,15 @@ function lazyProjection(): Statement[] {
   ];
 }
 
-/** Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho. */
-function prologue(needs: Needs, guarded = true): Statement[] {
+/**
+ * Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho.
+ * `beyondHalf`: it runs only where the half domain's test failed (cov12^2 > var1*var2 / 2 or
+ * var1*var2 ≤ 0, a loop whose interior block always continues). Then var1*var2 - cov12^2 is
+ * exact in doubles wherever cov12^2 ≤ 2 var1*var2 (Sterbenz), so Knuth's two-sum adds nothing
+ * there; elsewhere (far outside the bound, or var1*var2 ≤ 0) its sign, all that is read of it
+ * there, is the exact gap's, since pl and cl are ulps of terms it exceeds by half.
+ */
+function prologue(needs: Needs, guarded = true, beyondHalf = false): Statement[] {
   if (!needs.c && !needs.g && !needs.r) return [];
   if (!needs.exact) return lazyProjection();
   const guard = (hi: Code, lo: Code) => (guarded ? js`Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo);
@@ -204,13 +211,20 @@ function prologue(needs: Needs, guarded = true): Statement[] {
       { name: 'cc', value: js`${c0!} * ${c0!}` },
       { name: 'cl', value: guard(cc!, js`((${kh!} * ${kh!} - ${cc!}) + 2 * ${kh!} * ${kl!}) + ${kl!} * ${kl!}`) },
     ),
-    // gap = pp + pl - cc - cl, from Knuth's two-sum of the high parts.
-    statement(
-      { name: 'gs', value: js`${pp!} - ${cc!}` },
-      { name: 'gv', value: js`${gs!} - ${pp!}` },
-      { name: 'ge', value: guard(gs!, js`(${pp!} - (${gs!} - ${gv!})) + (-${cc!} - ${gv!})`) },
-    ),
-    statement({ name: 'gRaw', value: js`${gs!} + (${ge!} + (${pl!} - ${cl!}))` }),
+    // gap = pp + pl - cc - cl, from Knuth's two-sum of the high parts (exact beyond half: above).
+    ...(beyondHalf
+      ? [
+          statement({ name: 'gs', value: js`${pp!} - ${cc!}` }),
+          statement({ name: 'gRaw', value: js`${gs!} + (${pl!} - ${cl!})` }),
+        ]
+      : [
+          statement(
+            { name: 'gs', value: js`${pp!} - ${cc!}` },
+            { name: 'gv', value: js`${gs!} - ${pp!}` },
+            { name: 'ge', value: guard(gs!, js`(${pp!} - (${gs!} - ${gv!})) + (-${cc!} - ${gv!})`) },
+          ),
+          statement({ name: 'gRaw', value: js`${gs!} + (${ge!} + (${pl!} - ${cl!}))` }),
+        ]),
     // Outside the bound (rare): cov12 := ±sqrt(pp + pl).
     statement({
       name: 'c',
@@ -249,6 +263,14 @@ export interface PlainBlock {
   readonly angleBoxes: ReadonlySet<number>;
   /** The texts of its certificates that hold on the whole half domain (ValueCode.halfCertificates). */
   readonly halfCertificates: ReadonlySet<string>;
+}
+
+/**
+ * Whether a loop's interior block continues at every entry it takes (module.ts loopBlock): without
+ * certificates, only a non-finite value leaves it, and the scalar functions redo that entry.
+ */
+export function continuesAlways(block: PlainBlock): boolean {
+  return block.certificatesOf.every((c) => c.length === 0) && !block.folded;
 }
 
 /** The statements before the interior test: var1*var2 and cov12^2 in plain doubles. */
@@ -405,7 +427,10 @@ function loop(
   // The exact prologue runs unguarded here (its overflow shows as a NaN gRaw); the lazy one calls the guarded projectedCov.
   const checkCodes = [...(needs.exact ? [ref('gRaw')] : []), ...b.checks];
   const checks = [...new Set(checkCodes.map((c) => c.text))];
-  const pro = prologue(needs, false);
+  const fast = interiorTrees ? plainBlock(interiorTrees, 'interior', domain, true) : undefined;
+  // A loop's interior block that continues at every entry it takes: the prologue then runs only beyond the half domain.
+  const beyondHalf = !!fast && domain === 'half' && continuesAlways(fast);
+  const pro = prologue(needs, false, beyondHalf);
   const roots = [...[...values, ...checkCodes].flatMap((c) => c.uses), ...(nearBlock ? usesOf(nearBlock) : [])];
   const statements = prune([...pro, ...b.statements], roots);
   const hoisted = hoist(statements, ['v1']);
@@ -418,7 +443,6 @@ function loop(
     const roots = [...block.values, ...block.certificates].flatMap((c) => c.uses);
     return { outer: split.outer, ...hoistColumns(split.inner, block.costly, roots, constantsOf(split.outer)) };
   };
-  const fast = interiorTrees ? plainBlock(interiorTrees, 'interior', domain, true) : undefined;
   const fastColumns = fast ? blockColumns(fast) : undefined;
   const nearColumns = nearBlock ? blockColumns(nearBlock) : undefined;
   const exports = [...(fastColumns?.exports ?? []), ...(nearColumns?.exports ?? []), ...stable.exports];
