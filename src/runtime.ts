@@ -192,6 +192,8 @@ export interface KernelLoops {
   readonly certainWithin?: { readonly lo: number; readonly hi: number };
   /** The k of the boxes [0, 2^k] where angle tests are proven (emit/values.ts `anglesUpTo<k>`). */
   readonly angleBoxes?: readonly number[];
+  /** The box of variances where every product var1*var2 is normal and finite (emit/parts.ts `normal`), if read. */
+  readonly normalWithin?: { readonly lo: number; readonly hi: number };
 }
 
 /**
@@ -256,7 +258,7 @@ ${exported ? 'export ' : ''}function kernel(input${inT}, options${optT})${outT} 
   const out = options === undefined || options === null ? undefined : options.out;
   if (out !== undefined) checkOut(input, out);
   const outK = out === undefined ? new Float64Array(K.length) : out.nngp;
-${loops.finiteWithin ? `  const safe = variancesWithin(C1, C2, ${loops.finiteWithin.lo}, ${loops.finiteWithin.hi});\n` : ''}${loops.certainWithin ? `  const certain = variancesWithin(C1, C2, ${loops.certainWithin.lo}, ${loops.certainWithin.hi});\n` : ''}${(loops.angleBoxes ?? []).map((k) => `  const anglesUpTo${k} = variancesWithin(C1, C2, 0, ${2 ** k});\n`).join('')}  if (T !== undefined) {
+${loops.finiteWithin ? `  const safe = variancesWithin(C1, C2, ${loops.finiteWithin.lo}, ${loops.finiteWithin.hi});\n` : ''}${loops.certainWithin ? `  const certain = variancesWithin(C1, C2, ${loops.certainWithin.lo}, ${loops.certainWithin.hi});\n` : ''}${(loops.angleBoxes ?? []).map((k) => `  const anglesUpTo${k} = variancesWithin(C1, C2, 0, ${2 ** k});\n`).join('')}${loops.normalWithin ? `  const normal = variancesWithin(C1, C2, ${loops.normalWithin.lo}, ${loops.normalWithin.hi});\n` : ''}  if (T !== undefined) {
     const outT = out === undefined ? new Float64Array(T.length) : out.ntk${bang};
 ${loops.fusedColumns}    for (let i = 0; i < n1; i++) {
 ${row(loops.fusedInputs, '      ')}${loops.fusedOuter}

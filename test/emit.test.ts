@@ -3,7 +3,7 @@ import { Project, ts } from 'ts-morph';
 import { catalog, compile, compileActivation, fromActivation } from '../src/index.js';
 import { references, closed } from './helpers.js';
 import { HELPER_ATAN2, HELPER_PROJECT, HELPERS_DD } from '../src/runtime.js';
-import { CLEARLY_INSIDE, domainTest, inDomain } from '../src/emit/parts.js';
+import { CLEARLY_INSIDE, domainTest, inDomain, NORMAL_VARIANCES } from '../src/emit/parts.js';
 import { vanishesAtBound } from '../src/domain.js';
 import * as T from '../src/tree.js';
 import { num, sym } from '../src/node.js';
@@ -180,6 +180,14 @@ describe('emit', () => {
     const emitted = Object.fromEntries(
       (['projection', 'half'] as const).map((d) => [d, new Function('ipp', 'icc', `return ${domainTest(d)};`)]),
     ) as Record<'projection' | 'half', (ipp: number, icc: number) => boolean>;
+    // In a loop, behind the call's flag: true only where both variances lie in NORMAL_VARIANCES.
+    const emittedInLoop = Object.fromEntries(
+      (['projection', 'half'] as const).map((d) => [
+        d,
+        new Function('ipp', 'icc', 'normal', `return ${domainTest(d, true)};`),
+      ]),
+    ) as Record<'projection' | 'half', (ipp: number, icc: number, normal: boolean) => boolean>;
+    const normal = (v: number) => v >= NORMAL_VARIANCES.lo && v <= NORMAL_VARIANCES.hi;
     const withoutMargin = (c: number, v1: number, v2: number) => {
       const pp = v1 * v2;
       return c * c <= pp && pp > minProduct && pp < Infinity;
@@ -214,8 +222,10 @@ describe('emit', () => {
       const k = Math.floor(rnd() * 40) - 8;
       const c = (rnd() < 0.5 ? -1 : 1) * (i % 4 === 0 ? rnd() : 1 - k * 2 ** -53) * Math.sqrt(v1 * v2);
       if (!Number.isFinite(c) || c === 0) continue;
-      for (const d of ['projection', 'half'] as const)
+      for (const d of ['projection', 'half'] as const) {
         if (emitted[d](v1 * v2, c * c) !== inDomain(d, c, v1, v2)) disagree++;
+        if (emittedInLoop[d](v1 * v2, c * c, normal(v1) && normal(v2)) !== inDomain(d, c, v1, v2)) disagree++;
+      }
       if (withoutMargin(c, v1, v2) && gapSign(c, v1, v2) < 0) unsoundAtMarginOne++;
       if (!cleared(c, v1, v2)) continue;
       if (Math.abs(c) > 0.9 * Math.sqrt(v1 * v2)) clearedNearBound++;

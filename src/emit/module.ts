@@ -22,6 +22,7 @@ import {
   continuesAlways,
   domainTest,
   INTERIOR_TEST,
+  NORMAL_VARIANCES,
   type EmitInput,
   type PlainBlock,
   type Loop,
@@ -52,8 +53,10 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const bang = ts ? '!' : '';
   const ind = (lines: readonly string[], k: number) => lines.map((l) => ' '.repeat(k) + l).join('\n');
   const stmts = (ss: readonly Statement[]) => ss.map((s) => printStatement(s, target));
-  // The interior regime's test (parts.ts interiorDomainOf), on ipp and icc (INTERIOR_TEST).
+  // The interior regime's test (parts.ts interiorDomainOf), on ipp and icc (INTERIOR_TEST); the
+  // loops' reads the call's `normal` flag where it tests the product's range.
   const inside = domainTest(m.domain);
+  const insideLoop = domainTest(m.domain, true);
   // An output's store, skipped where the interior regime already stored it (`done`).
   const unless = (done: string | undefined, line: string) => (done ? `if (!${done}) ${line}` : line);
   const store = (l: Loop, fast: string[], slow: string[], done: (string | undefined)[]) => {
@@ -139,7 +142,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     if (continuesAlways(fast))
       return [
         ...stmts([INTERIOR_TEST]),
-        `if (${inside}) {`,
+        `if (${insideLoop}) {`,
         ...stmts(fast.statements).map((l) => '  ' + l),
         `  if (${finite(
           fast,
@@ -154,14 +157,14 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     if (flags.length <= 1)
       return [
         ...stmts([INTERIOR_TEST]),
-        `if (${inside}) {`,
+        `if (${insideLoop}) {`,
         ...stmts(fast.statements).map((l) => '  ' + l),
         `  if (${certified(fast, 0, true)}) { ${stores[0]!(fast.values[0]!)} continue; }`,
         '}',
       ];
     return [
       ...stmts([INTERIOR_TEST]),
-      `if (${inside}) {`,
+      `if (${insideLoop}) {`,
       ...[...stmts(fast.statements), ...flaggedStores(fast, stores, flags, true)].map((l) => '  ' + l),
       '}',
     ];
@@ -181,7 +184,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     const near = l.near;
     if (!near) return [];
     const exact = l.prologue.some((st) => st.declarations.some((d) => d.name === 'gRaw'));
-    const where = [outside, ...(exact ? ['gRaw === gRaw'] : [])];
+    const where = [`!(${insideLoop})`, ...(exact ? ['gRaw === gRaw'] : [])];
     const body =
       flags.length <= 1
         ? [`if (${certified(near, 0)}) { ${stores[0]!(near.values[0]!)} continue; }`]
@@ -214,6 +217,12 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       '}',
     ];
   };
+  // Whether a loop reads the call's `normal` flag: a lazy prologue, or the test of an interior
+  // regime that runs up to the bound (its blocks and the near block after it).
+  const readsNormal =
+    m.fused.readsNormal ||
+    m.nngpOnly.readsNormal ||
+    (m.domain === 'projection' && !!(m.fused.interior || m.nngpOnly.interior || m.fused.near || m.nngpOnly.near));
   const storeK = (v: Code) => `outK[idx] = ${v.text};`;
   const storeT = (v: Code) => `outT[idx] = T[idx]${bang} * ${v.text};`;
   const hasCertificates = (fast: PlainBlock | undefined) =>
@@ -257,7 +266,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const angleBoxes = [
     ...new Set([...(m.fused.interior?.angleBoxes ?? []), ...(m.nngpOnly.interior?.angleBoxes ?? [])]),
   ].sort((a, b) => a - b);
-  if (safe || certain || angleBoxes.length) out.push(HELPER_WITHIN(ts), '');
+  if (safe || certain || angleBoxes.length || readsNormal) out.push(HELPER_WITHIN(ts), '');
   if (m.mixture || m.tilted) out.push(HELPER_EXACT_GAP(ts), '');
   if (m.tilted) out.push(HELPER_BVN(ts), '', printTilted(m.tilted, ts), '');
   if (m.mixture) out.push(printMixture(m.mixture, ts), '');
@@ -314,6 +323,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       nngpColumns: columnLoop(m.nngpOnly).length ? ind(columnLoop(m.nngpOnly), 2) + '\n' : '',
       ...(m.finiteWithin !== undefined ? { finiteWithin: { lo: 2 ** -m.finiteWithin, hi: 2 ** m.finiteWithin } } : {}),
       ...(m.certainWithin !== undefined ? { certainWithin: { lo: 0, hi: 2 ** m.certainWithin } } : {}),
+      ...(readsNormal ? { normalWithin: NORMAL_VARIANCES } : {}),
       angleBoxes,
     }),
   );
