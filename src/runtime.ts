@@ -45,9 +45,10 @@ const PI_LO = '1.2246467991473532e-16'; // pi - Math.PI, as fdlibm's pi_lo
  * double for finite x > 0 and for x < 0 with 0 < |y/x| <= 2^59; V8 optimises Math.atan into
  * the loop, while Math.atan2 is a slower call (measured: ~10 ns per entry of an erf kernel).
  * x = +-0 with y != 0 is +-pi/2 and y = +-0 with x < 0 is +-pi, as fdlibm returns them: the
- * diagonal of a map whose angle is atan2(cov12, sqrt(gap)) or atan2(sqrt(gap), -cov12) lands there, and a Math.atan2 call that ran there before V8 optimised
- * the kernel made the whole loop about twice as slow in some processes (abs and sign: 11 or
- * 21 ns per realistic entry, the same code and input; with this case, 11 in every process).
+ * diagonal of a map whose angle is atan2(cov12, sqrt(gap)) or atan2(sqrt(gap), -cov12) lands
+ * there, and a Math.atan2 call that ran there before V8 optimised the kernel made the whole
+ * loop about twice as slow in some processes (abs and sign: 11 or 21 ns per realistic entry,
+ * the same code and input; with this case, 11 in every process).
  * The rest goes to Math.atan2.
  */
 export const HELPER_ATAN2 = (ts: boolean) => {

@@ -177,8 +177,8 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     near && !interior ? stmts([INTERIOR_TEST]) : [];
   /**
    * A loop's near block, after the prologue: each output stored where its near value is
-   * certified (flaggedStores); continue when all are. Run only where the unguarded prologue did not
-   * overflow (gRaw finite), where it equals the scalar functions' guarded one.
+   * certified (flaggedStores); continue when all are. Run only where the unguarded prologue's gRaw
+   * is not NaN, where it equals the scalar functions' guarded one (parts.ts prologue).
    */
   const nearLoopBlock = (l: Loop, stores: ((v: Code) => string)[], flags: string[]): string[] => {
     const near = l.near;

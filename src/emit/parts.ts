@@ -190,7 +190,9 @@ function lazyProjection(inLoop: boolean): Statement[] {
 function prologue(needs: Needs, { inLoop = false, beyondHalf = false } = {}): Statement[] {
   if (!needs.c && !needs.g && !needs.r) return [];
   if (!needs.exact) return lazyProjection(inLoop);
-  // A loop's prologue runs unguarded (an overflow shows as a NaN gRaw, and the scalar functions redo the entry).
+  // A loop's prologue runs unguarded: an overflow shows as a NaN gRaw (the scalar functions redo
+  // the entry) or, beyond half, where pp - cc itself overflows, as the same infinite gRaw the
+  // guarded prologue gives (its two-sum term is then 0).
   const guard = (hi: Code, lo: Code) => (inLoop ? lo : js`Math.abs(${hi}) < Infinity ? ${lo} : 0`);
   const [v1, v2, c0, pp, pl, cc, cl, gs, gv, ge, gRaw, sp, c] = [
     'v1',
@@ -445,7 +447,8 @@ function loop(
   const values = trees.map((t) => b.val(t));
   const nearBlock = nearTrees ? plainBlock(nearTrees, 'near') : undefined;
   const needs = needsOf(...trees, ...(nearTrees ?? []));
-  // The exact prologue runs unguarded here (its overflow shows as a NaN gRaw); the lazy one calls the guarded projectedCov.
+  // The exact prologue runs unguarded here (prologue: an overflow shows as a NaN gRaw, or as the
+  // guarded one's infinite gRaw); the lazy one calls the guarded projectedCov.
   const checkCodes = [...(needs.exact ? [ref('gRaw')] : []), ...b.checks];
   const checks = [...new Set(checkCodes.map((c) => c.text))];
   const fast = interiorTrees ? plainBlock(interiorTrees, 'interior', domain, true) : undefined;
