@@ -10,9 +10,20 @@ import type { Add, Expr, Fn, FnName, Mul, Num, Pow, Rat, Sym, SymName, Tree } fr
 // ---------------------------------------------------------------- atoms
 
 const numCache = new Map<string, Num>();
+const KEY_DECIMAL = 2n ** 256n;
+/**
+ * A rational's key: its decimal text while numerator and denominator are below 2^256, else its
+ * hexadecimal text (a distinct form, '#x'): a key is built for every number node, and the decimal
+ * text of a large BigInt costs time quadratic in its length (a source with 5e-324, 2^-1074 exactly,
+ * spent most of its 1.8 s compile in it).
+ */
+function numKey(r: Rat): string {
+  const small = r.n < KEY_DECIMAL && -r.n < KEY_DECIMAL && r.d < KEY_DECIMAL;
+  return small ? '#' + Q.toString(r) : `#x${r.n.toString(16)}/${r.d.toString(16)}`;
+}
 export function num(v: Rat | number | bigint): Num {
   const r = typeof v === 'object' ? v : typeof v === 'bigint' ? Q.rat(v) : Q.fromNumber(v);
-  const key = '#' + Q.toString(r);
+  const key = numKey(r);
   let n = numCache.get(key);
   if (!n) {
     n = { k: 'num', v: r, key };

@@ -153,6 +153,10 @@ describe('limits', () => {
         'cov12',
       ),
       'power bombs': '((cov12 + var1 + var2 + 1)^8)^8 + 2^(2^9) + cov12^1e300',
+      // Found by `npm run fuzz` (seed 20261124, run 2346): 5e-324 is 2^-1074 exactly, and every
+      // number node's key was the decimal text of its 324-digit denominator (1.7-2.0 s alone).
+      'subnormal constants':
+        'atan2(pow(clip(cov12, 0, atan2(atan2(0, cov12), cov12)), where(var1 > -0.5, -5e-324, -0.5)), (clip(cov12, 0, 0) + clip(cov12, clip(cov12, cov12, 0), clip(cov12, cov12, cov12))) + where(cov12 > 0, -5e-324, 0))',
     };
     for (const [name, src] of Object.entries(cases)) {
       const t = performance.now();
