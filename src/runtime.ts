@@ -37,6 +37,26 @@ export const HELPER_PROJECT = (ts: boolean) => {
 }`;
 };
 
+/**
+ * The loops' lazy projection past the row's bound (emit/parts.ts ROW_BOUND): the per-entry test
+ * of the scalar code (CLEARLY_INSIDE, behind the call's \`normal\` flag), then projectedCov; and
+ * the smallest of cov2, which the row's bound reads.
+ */
+export const HELPER_PROJECT_AT = (ts: boolean, inside: { readonly margin: number; readonly minProduct: number }) => {
+  const n = ts ? ': number' : '';
+  const a = ts ? ': Float64Array' : '';
+  return `function projectedCovAt(c0${n}, v1${n}, C2${a}, j${n}, normal${ts ? ': boolean' : ''})${n} {
+  const v2 = C2[j]${ts ? '!' : ''}, pp = v1 * v2, cc = c0 * c0;
+  return cc <= pp * ${inside.margin} && (normal || pp > ${inside.minProduct} && pp < Infinity) ? c0 : projectedCov(c0, v1, v2);
+}
+
+function smallestOf(a${a})${n} {
+  let low = Infinity;
+  for (let i = 0; i < a.length; i++) if (a[i]${ts ? '!' : ''} < low) low = a[i]${ts ? '!' : ''};
+  return low;
+}`;
+};
+
 const PI_LO = '1.2246467991473532e-16'; // pi - Math.PI, as fdlibm's pi_lo
 
 /**
@@ -195,6 +215,8 @@ export interface KernelLoops {
   readonly angleBoxes?: readonly number[];
   /** The box of variances where every product var1*var2 is normal and finite (emit/parts.ts `normal`), if read. */
   readonly normalWithin?: { readonly lo: number; readonly hi: number };
+  /** A loop reads `lowV2`, the smallest of cov2 in a `normal` call (emit/parts.ts ROW_BOUND). */
+  readonly readsLowV2?: boolean;
 }
 
 /**
@@ -259,7 +281,7 @@ ${exported ? 'export ' : ''}function kernel(input${inT}, options${optT})${outT} 
   const out = options === undefined || options === null ? undefined : options.out;
   if (out !== undefined) checkOut(input, out);
   const outK = out === undefined ? new Float64Array(K.length) : out.nngp;
-${loops.finiteWithin ? `  const safe = variancesWithin(C1, C2, ${loops.finiteWithin.lo}, ${loops.finiteWithin.hi});\n` : ''}${loops.certainWithin ? `  const certain = variancesWithin(C1, C2, ${loops.certainWithin.lo}, ${loops.certainWithin.hi});\n` : ''}${(loops.angleBoxes ?? []).map((k) => `  const anglesUpTo${k} = variancesWithin(C1, C2, 0, ${2 ** k});\n`).join('')}${loops.normalWithin ? `  const normal = variancesWithin(C1, C2, ${loops.normalWithin.lo}, ${loops.normalWithin.hi});\n` : ''}  if (T !== undefined) {
+${loops.finiteWithin ? `  const safe = variancesWithin(C1, C2, ${loops.finiteWithin.lo}, ${loops.finiteWithin.hi});\n` : ''}${loops.certainWithin ? `  const certain = variancesWithin(C1, C2, ${loops.certainWithin.lo}, ${loops.certainWithin.hi});\n` : ''}${(loops.angleBoxes ?? []).map((k) => `  const anglesUpTo${k} = variancesWithin(C1, C2, 0, ${2 ** k});\n`).join('')}${loops.normalWithin ? `  const normal = variancesWithin(C1, C2, ${loops.normalWithin.lo}, ${loops.normalWithin.hi});\n` : ''}${loops.readsLowV2 ? '  const lowV2 = normal ? smallestOf(C2) : 0;\n' : ''}  if (T !== undefined) {
     const outT = out === undefined ? new Float64Array(T.length) : out.ntk${bang};
 ${loops.fusedColumns}    for (let i = 0; i < n1; i++) {
 ${row(loops.fusedInputs, '      ')}${loops.fusedOuter}

@@ -212,6 +212,8 @@ describe('emit', () => {
       return s / 2147483648;
     };
     let clearedNearBound = 0,
+      rowCleared = 0,
+      rowUnsound = 0,
       unsound = 0,
       notIdentity = 0,
       unsoundAtMarginOne = 0;
@@ -227,12 +229,21 @@ describe('emit', () => {
         if (emittedInLoop[d](v1 * v2, c * c, normal(v1) && normal(v2)) !== inDomain(d, c, v1, v2)) disagree++;
       }
       if (withoutMargin(c, v1, v2) && gapSign(c, v1, v2) < 0) unsoundAtMarginOne++;
+      // The loops' row bound (ROW_BOUND): cleared by var1 * lowV2 for any lowV2 <= var2 in a
+      // normal call, the entry is cleared by its own test (so cov12 is its projection).
+      const lowV2 = [v2, v2 * (1 - 2 ** -52), v2 * rnd()][i % 3]!;
+      if (normal(v1) && normal(v2) && normal(lowV2) && c * c <= v1 * lowV2 * CLEARLY_INSIDE.margin) {
+        rowCleared++;
+        if (!cleared(c, v1, v2)) rowUnsound++;
+      }
       if (!cleared(c, v1, v2)) continue;
       if (Math.abs(c) > 0.9 * Math.sqrt(v1 * v2)) clearedNearBound++;
       if (gapSign(c, v1, v2) < 0) unsound++;
       if (!Object.is(projectedCov(c, v1, v2), c)) notIdentity++;
     }
     expect(clearedNearBound).toBeGreaterThan(5000);
+    expect(rowCleared).toBeGreaterThan(5000);
+    expect(rowUnsound).toBe(0);
     expect(unsound).toBe(0);
     expect(notIdentity).toBe(0);
     expect(disagree).toBe(0);

@@ -9,6 +9,7 @@ import {
   HELPER_ERF,
   HELPER_EXACT_GAP,
   HELPER_PROJECT,
+  HELPER_PROJECT_AT,
   HELPER_WITHIN,
   HELPER_YMXANGLE,
   HELPERS_DD,
@@ -19,6 +20,7 @@ import { printMixture } from './mixture.js';
 import { type Code, type Statement, type Target, commentText, printStatement } from './code.js';
 import {
   buildModule,
+  CLEARLY_INSIDE,
   continuesAlways,
   domainTest,
   INTERIOR_TEST,
@@ -219,9 +221,9 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   };
   // Whether a loop reads the call's `normal` flag: a lazy prologue, or the test of an interior
   // regime that runs up to the bound (its blocks and the near block after it).
+  const readsLowV2 = m.fused.readsNormal || m.nngpOnly.readsNormal;
   const readsNormal =
-    m.fused.readsNormal ||
-    m.nngpOnly.readsNormal ||
+    readsLowV2 ||
     (m.domain === 'projection' && !!(m.fused.interior || m.nngpOnly.interior || m.fused.near || m.nngpOnly.near));
   const storeK = (v: Code) => `outK[idx] = ${v.text};`;
   const storeT = (v: Code) => `outT[idx] = T[idx]${bang} * ${v.text};`;
@@ -258,6 +260,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   }
   if (m.helpers.has('dd')) out.push(HELPERS_DD(ts), '');
   if (m.helpers.has('project')) out.push(HELPER_PROJECT(ts), '');
+  if (m.helpers.has('projectAt')) out.push(HELPER_PROJECT_AT(ts, CLEARLY_INSIDE), '');
   if (m.helpers.has('atan2')) out.push(HELPER_ATAN2(ts), '');
   if (m.helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
@@ -324,6 +327,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       ...(m.finiteWithin !== undefined ? { finiteWithin: { lo: 2 ** -m.finiteWithin, hi: 2 ** m.finiteWithin } } : {}),
       ...(m.certainWithin !== undefined ? { certainWithin: { lo: 0, hi: 2 ** m.certainWithin } } : {}),
       ...(readsNormal ? { normalWithin: NORMAL_VARIANCES } : {}),
+      readsLowV2,
       angleBoxes,
     }),
   );
