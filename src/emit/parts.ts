@@ -169,8 +169,8 @@ export const ROW_BOUND = 'rowBound';
 /**
  * A kernel call whose variances all lie in [2^-480, 2^480] (its `normal` flag, variancesWithin)
  * has every product var1*var2 in [2^-960, 2^960]: above CLEARLY_INSIDE.minProduct (about
- * 2^-963.3) and finite, so its loops skip that part of the test per entry (identity and hermite,
- * whose loops are little more than the test, 3.2 -> 3.0 ns per entry; erf 10.2 -> 9.9).
+ * 2^-963.3) and finite, so its loops skip that part of the test per entry (identity 3.4 -> 3.2 ns
+ * per entry and hermite 3.3 -> 3.0, whose loops were little more than the test; erf 10.1 -> 9.6-9.9).
  */
 export const NORMAL_VARIANCES = { lo: 2 ** -480, hi: 2 ** 480 } as const;
 
@@ -180,15 +180,15 @@ function lazyProjection(inLoop: boolean): Statement[] {
   // In a loop, first the row's bound (ROW_BOUND): most entries are cleared without reading var2.
   if (inLoop)
     return [
-      statement({ name: 'rowBound', value: js`normal ? ${v1!} * lowV2 * ${String(margin)} : -Infinity` }),
+      statement({ name: ROW_BOUND, value: js`normal ? ${v1!} * lowV2 * ${String(margin)} : -Infinity` }),
       statement({ name: 'cc', value: js`${c0!} * ${c0!}` }),
       statement({
         name: 'c',
-        value: js`${cc!} <= ${ref('rowBound')} ? ${c0!} : projectedCovAt(${c0!}, ${v1!}, C2, j, normal)`,
+        value: js`${cc!} <= ${ref(ROW_BOUND)} ? ${c0!} : projectedCovAt(${c0!}, ${v1!}, C2, j, normal)`,
         typed: true,
       }),
     ];
-  const range = normalRange('pp', inLoop);
+  const range = normalRange('pp', false);
   return [
     statement({ name: 'pp', value: js`${v1!} * ${v2!}` }, { name: 'cc', value: js`${c0!} * ${c0!}` }),
     statement({
