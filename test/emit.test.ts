@@ -91,6 +91,30 @@ describe('emit', () => {
     expect(fused.match(/Math\.sqrt\((?:f|t)\d+\)/g)?.length).toBe(regimes);
   });
 
+  it("computes a double-double polynomial's var1 parts once per row of the kernel", () => {
+    // A Polynomial layer's map, 1/4 - 3 var1/20 - 3 var2/20 + 9 var1 var2/100 + ..., is evaluated
+    // in double-double by Horner's scheme with var1 innermost: its polynomials in var1 alone are
+    // hoisted out of the entries, and no per-entry statement multiplies by var1 (with var1
+    // factored first, as the greedy choice by count does, 6 did).
+    const k = compileActivation('polynomial');
+    const loop = k.ir.module.fused;
+    expect(loop.inner.filter((s) => s.uses.includes('v1')).map((s) => s.declarations[0]?.name)).toEqual([]);
+    expect(loop.outer.length).toBeGreaterThan(20);
+    // The same values: the kernel against the scalar functions at sampled entries.
+    const n = 64;
+    const cov1 = Float64Array.from({ length: n }, (_, i) => 0.2 + (i * 7) / n);
+    const nngp = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) nngp[i * n + j] = Math.sin(i * 3 + j) * Math.sqrt(cov1[i]! * cov1[j]!);
+    const out = k.kernel({ nngp, ntk: new Float64Array(n * n).fill(1), cov1 });
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        const [c, v1, v2] = [nngp[i * n + j]!, cov1[i]!, cov1[j]!];
+        expect(Object.is(out.nngp[i * n + j], k.nngp(c, v1, v2)), `nngp ${[c, v1, v2]}`).toBe(true);
+        expect(Object.is(out.ntk![i * n + j], k.dNngp(c, v1, v2)), `dNngp ${[c, v1, v2]}`).toBe(true);
+      }
+  });
+
   it('reads the small-angle tail in the near regime where the angle vanishes at the bound, as the stable code does', () => {
     // leaky_relu's angle(sqrt(gap), -cov12) on anti-correlated entries: q - q·s·p shared with
     // y - x·angle, not atan2; its derivative, F·angle + alpha, is then the stable code's bit for bit.

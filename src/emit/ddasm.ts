@@ -170,16 +170,22 @@ export class DoubleDouble {
    * A sum of monomials by greedy multivariate Horner: the variable found in most terms is
    * factored out of them (c^2 g + c^2 v1 + c^2 → c (c (g + v1 + 1))), which replaces a
    * double-double product per term by one for the group. `nonneg` tells which variables are
-   * ≥ 0 (a sum whose terms all have one known sign needs no renormalisation).
+   * ≥ 0 (a sum whose terms all have one known sign needs no renormalisation). `innermost` is
+   * factored out only where no other variable is shared: the polynomials in it alone come out
+   * whole (a kernel's rows hoist those in var1).
    */
-  horner(terms: readonly Monomial[], nonneg: (v: Code) => boolean): Pair {
+  horner(terms: readonly Monomial[], nonneg: (v: Code) => boolean, innermost?: string): Pair {
     const counts = new Map<string, { v: Code; n: number }>();
     for (const [, vars] of terms)
       for (const v of new Map(vars.map((x) => [x.text, x])).values())
         counts.set(v.text, { v, n: (counts.get(v.text)?.n ?? 0) + 1 });
     let best: Code | undefined;
     let most = 1;
-    for (const { v, n } of counts.values()) if (n > most) [best, most] = [v, n];
+    for (const { v, n } of counts.values()) if (n > most && v.text !== innermost) [best, most] = [v, n];
+    if (best === undefined && innermost !== undefined) {
+      const last = counts.get(innermost);
+      if (last && last.n > 1) best = last.v;
+    }
     const signs = new Set(terms.map((t) => sign(t, nonneg)));
     const sameSign = signs.size === 1 && !signs.has(0);
     if (best === undefined) {
@@ -195,8 +201,8 @@ export class DoubleDouble {
       .filter(([, vars]) => vars.some((x) => x.text === v.text))
       .map(([c, vars]) => [c, vars.filter((_, i) => i !== vars.findIndex((x) => x.text === v.text))] as const);
     const rest = terms.filter(([, vars]) => !vars.some((x) => x.text === v.text));
-    const factored = this.mul(this.horner(inner, nonneg), [v, ZERO]);
-    return rest.length ? this.add(factored, this.horner(rest, nonneg), sameSign) : factored;
+    const factored = this.mul(this.horner(inner, nonneg, innermost), [v, ZERO]);
+    return rest.length ? this.add(factored, this.horner(rest, nonneg, innermost), sameSign) : factored;
   }
 }
 
