@@ -5,7 +5,7 @@ import { references, closed } from './helpers.js';
 import { HELPER_ATAN2, HELPER_PROJECT, HELPERS_DD } from '../src/runtime.js';
 import { CLEARLY_INSIDE, domainTest, inDomain, NORMAL_VARIANCES } from '../src/emit/parts.js';
 import { vanishesAtBound } from '../src/domain.js';
-import { bitsOfError, samplePoints } from '../src/measure.js';
+import { bitsOfError, rng, samplePoints } from '../src/measure.js';
 import { truthsOfRegularForms } from '../src/truth.js';
 import * as T from '../src/tree.js';
 import { num, sym } from '../src/node.js';
@@ -100,8 +100,7 @@ describe('emit', () => {
     // [-1, -0.9]) 0.96 -> 0.76 on 1500 points. Its derivative, q - q·s·P(s), within 0.01 bits.
     const k = compileActivation('relu');
     const near = samplePoints('near', 400, 4242);
-    let s = 1;
-    const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648), s / 2147483648);
+    const rnd = rng(4243);
     const anti = Array.from({ length: 400 }, (): [number, number, number] => {
       const v1 = 0.5 + rnd(),
         v2 = 0.5 + rnd();
@@ -109,7 +108,7 @@ describe('emit', () => {
     });
     for (const [name, pts, mean] of [
       ['near', near, 0.68],
-      ['anti-correlated', anti, 0.85],
+      ['anti-correlated', anti, 0.8],
     ] as const) {
       let sum = 0,
         max = 0,
@@ -131,8 +130,9 @@ describe('emit', () => {
   it("computes a double-double polynomial's var1 parts once per row of the kernel", () => {
     // A Polynomial layer's map, 1/4 - 3 var1/20 - 3 var2/20 + 9 var1 var2/100 + ..., is evaluated
     // in double-double by Horner's scheme with var1 innermost: its polynomials in var1 alone are
-    // hoisted out of the entries, and no per-entry statement multiplies by var1 (with var1
-    // factored first, as the greedy choice by count does, 6 did).
+    // hoisted out of the entries, and no per-entry statement of the stable (double-double) code
+    // reads var1 (with var1 factored first, as the greedy choice by count does, 6 did; the
+    // interior block's plain products still read it).
     const k = compileActivation('polynomial');
     const loop = k.ir.module.fused;
     expect(loop.inner.filter((s) => s.uses.includes('v1')).map((s) => s.declarations[0]?.name)).toEqual([]);

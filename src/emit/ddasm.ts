@@ -171,8 +171,9 @@ export class DoubleDouble {
    * factored out of them (c^2 g + c^2 v1 + c^2 → c (c (g + v1 + 1))), which replaces a
    * double-double product per term by one for the group. `nonneg` tells which variables are
    * ≥ 0 (a sum whose terms all have one known sign needs no renormalisation). `innermost` is
-   * factored out only where no other variable is shared: the polynomials in it alone come out
-   * whole (a kernel's rows hoist those in var1).
+   * factored out last: while it shares a sum with another variable, that one is factored out
+   * (from a single term if need be), so that the polynomials in `innermost` alone come out whole
+   * (a kernel's rows compute those in var1 once: parts.ts hoists what reads only var1).
    */
   horner(terms: readonly Monomial[], nonneg: (v: Code) => boolean, innermost?: string): Pair {
     const counts = new Map<string, { v: Code; n: number }>();
@@ -182,9 +183,11 @@ export class DoubleDouble {
     let best: Code | undefined;
     let most = 1;
     for (const { v, n } of counts.values()) if (n > most && v.text !== innermost) [best, most] = [v, n];
-    if (best === undefined && innermost !== undefined) {
-      const last = counts.get(innermost);
-      if (last && last.n > 1) best = last.v;
+    const last = innermost === undefined ? undefined : counts.get(innermost);
+    if (best === undefined && last) {
+      const other = [...counts.values()].find((c) => c.v.text !== innermost);
+      if (other) best = other.v;
+      else if (last.n > 1) best = last.v;
     }
     const signs = new Set(terms.map((t) => sign(t, nonneg)));
     const sameSign = signs.size === 1 && !signs.has(0);

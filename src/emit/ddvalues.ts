@@ -101,11 +101,12 @@ export abstract class DoubleDoubleValues {
     const yv = this.val(y),
       xv = this.val(x);
     const q = this.tmp(js`${yv} / ${xv}`);
-    // Where y is a square root (√gap), s = Y/x² from Y itself: two roundings where q² has three
-    // (the root, the quotient, the square), and off the root's and the quotient's latency. Against
-    // 50-digit truth, 1500 points each: relu's nngp near the bound 0.70 -> 0.57 mean bits (max
-    // 2.6 -> 2.0), anti-correlated 0.96 -> 0.76, its derivative 0.547 -> 0.555; leaky_relu's
-    // anti-correlated 0.49 -> 0.45 and 0.408 -> 0.419; leaky_relu anti-correlated 24.8 -> 23.1 ns.
+    // Where y is a square root √Y (√gap in relu's and leaky_relu's angle, √(1 + 2 var1 + ...) in
+    // sigmoid_like's), s = Y/x² from Y itself: two roundings where q² has three (the root, the
+    // quotient, the square), and off the root's and the quotient's latency. Against 50-digit truth,
+    // 1500 points each: relu's nngp near the bound 0.70 -> 0.57 mean bits (max 2.6 -> 2.0),
+    // anti-correlated 0.96 -> 0.76, its derivative 0.547 -> 0.555; leaky_relu's anti-correlated
+    // 0.49 -> 0.45 and 0.408 -> 0.419; leaky_relu anti-correlated 24.8 -> 23.1 ns.
     const root = y.k === 'pow' && y.exp.k === 'num' && Q.eq(y.exp.v, Q.rat(1, 2)) ? y.base : undefined;
     const s = root ? this.tmp(js`${this.val(root)} / (${xv} * ${xv})`) : this.tmp(js`${q} * ${q}`);
     const small = this.tmp(js`${xv} > 0 && ${s} <= ${String(ATAN_TAIL_NEAR.below)} && ${s} > 0`);
@@ -257,7 +258,9 @@ export abstract class DoubleDoubleValues {
     this.helpers.add('dd');
     // var1 innermost: its polynomials alone are then what a kernel's rows compute once (the
     // loop hoists statements reading only var1), not once per entry (a Polynomial layer's map:
-    // 35 -> 24 ns per realistic entry; every catalog output the same bit for bit).
+    // 35 -> 24 ns per realistic entry). Other roundings: the catalog's outputs were the same bit
+    // for bit on realistic, anti-correlated and scaled kernels, but near the Polynomial map's
+    // zeros, where the double-double sum cancels to a few ulps, they move (accuracy the same).
     const acc = this.dd.horner(
       (p.k === 'add' ? p.terms : [p]).map(monomial),
       (v) => isNonnegSymbol(SYMBOL_OF.get(v.text) ?? ''),
