@@ -19,8 +19,8 @@ const SYMBOL_OF = new Map(Object.entries(SYM_NAMES).map(([sym, name]) => [name, 
  * The small-angle tail of (y, x), shared by angle(y, x) and y - x·angle(y, x): q = y/x, s = q²
  * (Y/x² where y = √Y), `small` where x > 0 and 0 < s ≤ ATAN_TAIL_NEAR.below, and there
  * P = (q - atan q)/q³ by the polynomial ymxangleSmall evaluates (runtime.ts), so that
- * angle = q - q·s·P and y - x·angle = y·s·P, the helper's formula, from one division and one polynomial where
- * they cost a division, an atan and the polynomial (the anti-correlated entries of the
+ * angle = q - q·s·P and y - x·angle = y·s·P, the helper's formula, from one division and one
+ * polynomial where they cost a division, an atan and the polynomial (the anti-correlated entries of the
  * arc-cosine maps, rho ≤ -0.89). Every small angle of the stable code takes it (erf's and
  * sigmoid_like's too), within an ulp of atan.
  */
