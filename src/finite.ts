@@ -361,7 +361,7 @@ function ratioLowerBound(ps: readonly Monomial[], q: Monomial, k: number): Rat {
 /**
  * The largest k (CERTAIN_EXPONENTS) for which every angle (y, x) given has |x| ≤ y wherever
  * 0 < var1, var2 ≤ 2^k and cov12² ≤ var1·var2, with a margin; undefined if there is none or an
- * angle is not of the one form proven here: x = b·cov12 and y = sqrt(S), S a sum of monomials in
+ * angle is not of the one form proven here: x = b·cov12 and y = sqrt(S) (or a·sqrt(S/a²)), S a sum of monomials in
  * var1, var2 and gap with positive coefficients. Then y² - x² = S - b² cov12² ≥ P - b² var1 var2
  * (P: S's terms without the gap; gap ≥ 0 and cov12² ≤ var1·var2), so P / (b² var1 var2) ≥ 1 +
  * 2^-20 (ratioLowerBound) proves it: y ≥ (1 + 2^-21)|x|, far beyond the few ulps by which the
@@ -388,9 +388,14 @@ function angleForm(y: Tree, x: Tree): ((k: number) => boolean) | undefined {
           X.factors[1]!.name === 'cov12'
         ? X.factors[0]!.v
         : undefined;
-  const Y = uncertified(y);
+  // y = a·sqrt(S') with a > 0 (a root's scale pulled out, expr.ts factorSum) is sqrt(a² S').
+  const scaled = uncertified(y);
+  const [a, Y] =
+    scaled.k === 'mul' && scaled.factors.length === 2 && scaled.factors[0]!.k === 'num' && scaled.factors[0]!.v.n > 0n
+      ? [scaled.factors[0]!.v, scaled.factors[1]!]
+      : [Q.ONE, scaled];
   if (!b || Y.k !== 'pow' || Y.exp.k !== 'num' || !Q.eq(Y.exp.v, Q.HALF)) return undefined;
-  const S = fromTree(Y.base);
+  const S = fromTree(Y.base)?.map((m) => ({ ...m, coef: Q.mul(m.coef, Q.mul(a, a)) }));
   if (!S || S.some((m) => Q.cmp(m.coef, Q.ZERO) <= 0)) return undefined;
   const q: Monomial = { coef: Q.mul(b, b), v1: 1, v2: 1, gap: 0 };
   const need = Q.add(Q.ONE, Q.rat(1, 2 ** 20));

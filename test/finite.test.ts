@@ -394,6 +394,15 @@ describe('finiteness over a box of variances (finite.ts)', () => {
       T.mul([num(1, 3), c!]),
     ] as const;
     expect(anglesWithin([scaled])).toBeGreaterThan(1);
+    // The same root with its scale outside (y = 2·sqrt(S/4), as the normal form pulls a scale out): the same box.
+    const outside = T.mul([
+      num(2),
+      root(num(1, 4), T.mul([num(1, 12), v1!]), T.mul([num(1, 12), v2!]), T.mul([num(1, 36), gap!])),
+    ]);
+    expect(anglesWithin([[outside, scaled[1]]])).toBe(anglesWithin([scaled]));
+    expect(
+      anglesWithin([[T.mul([num(-2), outside.k === 'mul' ? outside.factors[1]! : outside]), scaled[1]]]),
+    ).toBeUndefined();
     // Every angle at once: the smallest box.
     expect(anglesWithin([erfLike, scaled])).toBe(0);
     // The gap's terms prove nothing (gap ≥ 0 only): y = sqrt(1/4 + var1 var2/2 + gap), x = cov12 fails

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IDENTITIES } from '../src/simplify.js';
 import { compile } from '../src/compile.js';
+import { compileActivation } from '../src/index.js';
 import { derivativeText as d, simplifiedText as s, closed } from './helpers.js';
 
 describe('simplify', () => {
@@ -19,6 +20,28 @@ describe('simplify', () => {
 
   it('expands products of sums into a canonical polynomial', () => {
     expect(s('(1 + 2*var1)*(1 + 2*var2) - 4*cov12^2')).toBe(s('1 + 2*var1 + 2*var2 + 4*(var1*var2 - cov12^2)'));
+  });
+
+  it("pulls a root's coefficient scale out as an exact power of two, so its terms overflow no sooner than the map's", () => {
+    // A decimal constant's cleared denominator put 1.25e31 under sigmoid_like's roots; its gap's
+    // coefficient 1.5625e62 overflowed at variances near 2e123, where nngp returned 0.25 (truth 0.298).
+    const root = s('sqrt(36061717023836687000000000000000 + 12500000000000000000000000000000*var1)');
+    const coefficients = [...root.matchAll(/\d[\d.]*(e[+-]?\d+)?/g)].map((m) => Math.abs(Math.log2(Number(m[0]))));
+    expect(Math.max(...coefficients), root).toBeLessThan(54);
+    const closedForm = (c: number, v: number) =>
+      0.25 + Math.asin((2 * c) / (2.4020563531719796 ** 2 + 2 * v)) / (2 * Math.PI);
+    const k = compileActivation('sigmoid_like');
+    for (const v of [1, 1e120, 1e140, 1e150])
+      for (const rho of [0.3, -0.95]) {
+        const out = k.nngp(rho * v, v, v);
+        expect(Math.abs(out - closedForm(rho * v, v)), `variance ${v}, rho ${rho}: ${out}`).toBeLessThan(1e-15);
+      }
+    // A power of two's scaling rounds nothing: the same doubles as the root as written.
+    // (Coprime coefficients, exact in doubles, so that no other content is pulled out.)
+    const written = compile('cov12*sqrt(9007199254740991 + 4503599627370497*var1)');
+    expect(written.simplified).toMatch(/^67108864\*sqrt\(1\.9999/); // 2^26·sqrt(.. / 2^52)
+    for (const v1 of [0.37, 1, 2.5, 1e6])
+      expect(written.nngp(0.3, v1, 1)).toBe(0.3 * Math.sqrt(9007199254740991 + 4503599627370497 * v1));
   });
 
   it('applies inverse-trig and sqrt identities', () => {
