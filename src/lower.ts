@@ -9,7 +9,7 @@ import { CONSTANTS, knownFunctionNames, lookupFunction, nearest, stripPrefix, ty
 import * as Q from './rational.js';
 import { HP, evaluateHP, type HPNum } from './evaluate.js';
 import { dependsOnInputs } from './domain.js';
-import type { Assignment, Expr, FunctionDef, Loc, Node, Program } from './types.js';
+import type { Assignment, Expr, FunctionDef, Loc, Node, Program, Rat } from './types.js';
 
 export const INPUTS = ['cov12', 'var1', 'var2'] as const;
 
@@ -62,6 +62,20 @@ type GlobalValue = { readonly expr: Expr } | { readonly error: CompileError };
 const COMPARISONS = ['lt', 'le', 'gt', 'ge', 'eq', 'ne'];
 const MAX_CALL_DEPTH = 64;
 /** SELU's constants as jax.nn writes them (Klambauer et al. 2017). */
+/**
+ * A number as the source means it: its exact decimal, except that a literal whose double is
+ * pi·2^k (|k| ≤ 2: 3.141592653589793, 6.283185307179586, 1.5707963267948966, ...) is that multiple
+ * of pi, as np.pi is pi. The double of pi is the only way to write pi in a float; read as the
+ * rational it is, (3.141592653589793 - acos(rho))·rho no longer vanishes at rho = -1 (1.2e-16
+ * short of pi: relu's map then misses 0 by 1.8e-17, and loses 44 bits at rho = -1 + 1e-9).
+ */
+function literal(r: Rat): Expr {
+  const x = Q.toNumber(r);
+  for (let k = -2; k <= 2; k++)
+    if (x === Math.PI * 2 ** k) return E.mul(E.num(Q.rat(2 ** Math.max(k, 0), 2 ** Math.max(-k, 0))), E.PI);
+  return E.num(r);
+}
+
 const SELU_ALPHA = Q.fromDecimal('1.6732632423543772848170429916717');
 const SELU_SCALE = Q.fromDecimal('1.0507009873554804934193349852946');
 
@@ -140,7 +154,6 @@ class Lowering {
       stmt.targets.forEach((t, i) => {
         if (scope.inputs.has(t.name) && !scope.locals.has(t.name))
           this.fail('E_ASSIGN_INPUT', `cannot assign to the input '${t.name}'`, t.loc);
-        if (CONSTANTS.has(t.name)) this.fail('E_ASSIGN_INPUT', `cannot assign to the constant '${t.name}'`, t.loc);
         let v = value[i]!;
         if (stmt.op !== '=') {
           const prev = scope.locals.get(t.name);
@@ -191,7 +204,7 @@ class Lowering {
       case 'number':
         if (!Number.isFinite(Number(n.text.replace(/_/g, ''))))
           this.fail('E_SYNTAX', `number '${n.text}' is out of the range of doubles`, n.loc);
-        return E.num(Q.fromDecimal(n.text));
+        return literal(Q.fromDecimal(n.text));
       case 'name':
         return this.name(n.name, n.loc, scope);
       case 'unary':
@@ -267,7 +280,7 @@ class Lowering {
     if (Object.prototype.hasOwnProperty.call(this.params, raw)) {
       this.usedParams.add(raw);
       if (this.symbolic.includes(raw)) return E.sym(`param:${raw}`);
-      return E.num(Q.fromShortestDecimal(this.params[raw]!)); // 0.8 is 4/5, as the literal
+      return literal(Q.fromShortestDecimal(this.params[raw]!)); // 0.8 is 4/5, as the literal
     }
     const global = this.global(raw);
     if (global) return global;

@@ -15,7 +15,7 @@ import { GUARDS } from './guards.js';
 import * as E from './expr.js';
 import * as Q from './rational.js';
 import { fixpoint, type Rule } from './rewrite.js';
-import type { Expr, Fn, FnName } from './types.js';
+import type { Add, Expr, Fn, FnName, Rat } from './types.js';
 
 export type { Rule } from './rewrite.js';
 export { GUARDS } from './guards.js';
@@ -77,6 +77,65 @@ function atQuarterTurns(e: Expr): Expr | undefined {
   if (!Q.isInt(twice)) return undefined;
   const k = Number(((twice.n % 4n) + 4n) % 4n);
   return E.num(e.name === 'sin' ? [0, 1, 0, -1][k]! : [1, 0, -1, 0][k]!);
+}
+
+/** Sums whose roots are merged have at most this many term products (conjugates have 4). */
+const MAX_CONJUGATE_PRODUCTS = 16;
+
+/**
+ * Whether a × b, expanded, has a monomial whose coefficients sum to 0 (1 - rho and 1 + rho: the
+ * rho terms), not merely like terms collected ((1 - rho)(1 + 2 rho) = 1 + rho - 2 rho^2).
+ */
+function cancels(a: Add, b: Add): boolean {
+  if (a.terms.length * b.terms.length > MAX_CONJUGATE_PRODUCTS) return false;
+  const coefficients = new Map<string, Rat>();
+  for (const s of a.terms)
+    for (const t of b.terms) {
+      const [c, rest] = E.splitCoeff(E.mul(s, t));
+      coefficients.set(rest.key, Q.add(coefficients.get(rest.key) ?? Q.ZERO, c));
+    }
+  return [...coefficients.values()].some(Q.isZero);
+}
+
+/**
+ * a^r b^r as (a b)^r, for two sum bases with the same non-integer exponent whose expanded product
+ * cancels (cancels()). A product without
+ * cancellation (the separable normalisation (1 + 2 var1)(1 + 2 var2), which the normal form keeps
+ * as two roots) is left alone, so the rule and the constructors do not undo each other.
+ */
+function conjugateRoots(e: Expr): Expr | undefined {
+  if (e.k !== 'mul') return undefined;
+  const roots = e.factors.filter(
+    (f): f is Expr & { k: 'pow' } => f.k === 'pow' && f.base.k === 'add' && f.exp.k === 'num' && !Q.isInt(f.exp.v),
+  );
+  for (let i = 0; i < roots.length; i++)
+    for (let j = i + 1; j < roots.length; j++) {
+      const [a, b] = [roots[i]!, roots[j]!];
+      if (a.exp.key !== b.exp.key || a.base.k !== 'add' || b.base.k !== 'add') continue;
+      if (!cancels(a.base, b.base)) continue;
+      const product = E.mul(a.base, b.base);
+      return E.mul(...e.factors.filter((f) => f !== a && f !== b), E.pow(product, a.exp));
+    }
+  return undefined;
+}
+
+/** The largest multiple of an angle whose sine and cosine become polynomials (Chebyshev). */
+const MAX_MULTIPLE = 8;
+
+/** cos(k acos x) = T_k(x) and sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x), for integer 2 ≤ k ≤ MAX_MULTIPLE. */
+function multipleAngle(e: Expr): Expr | undefined {
+  if (!isFn(e, 'sin', 'cos')) return undefined;
+  const [k, angle] = E.splitCoeff(arg0(e));
+  if (!isFn(angle, 'acos') || !Q.isInt(k) || k.n < 2n || k.n > BigInt(MAX_MULTIPLE)) return undefined;
+  const x = arg0(angle);
+  // T_(n+1) = 2x T_n - T_(n-1) (T_0 = 1, T_1 = x); U likewise from U_0 = 1, U_1 = 2x.
+  const chebyshev = (first: Expr, n: number): Expr => {
+    let [prev, cur]: [Expr, Expr] = [E.ONE, first];
+    for (let i = 1; i < n; i++) [prev, cur] = [cur, E.sub(E.mul(two, x, cur), prev)];
+    return n === 0 ? E.ONE : cur;
+  };
+  const n = Number(k.n);
+  return e.name === 'cos' ? chebyshev(x, n) : E.mul(E.pow(oneMinusSq(x), E.HALF), chebyshev(E.mul(two, x), n - 1));
 }
 
 /**
@@ -219,6 +278,39 @@ export const IDENTITIES: readonly Rule[] = [
       const [y, x] = (arg0(e) as Fn).args as [Expr, Expr];
       return E.mul(y, radius(x, y));
     },
+  },
+  {
+    name: 'a^r b^r = (a b)^r for sums a, b whose product cancels (r not an integer)',
+    sound:
+      'holds wherever both sides are defined (a, b ≥ 0 where r has an even denominator); conjugate sums such as 1 - rho and 1 + rho',
+    helps:
+      'a difference of squares split into two roots, sqrt(1 - rho) sqrt(1 + rho), becomes the one root of 1 - rho^2 (the gap), whose singular terms the normal form cancels',
+    examples: [
+      'sqrt(1 - cov12/sqrt(var1*var2))*sqrt(1 + cov12/sqrt(var1*var2))',
+      '(1 - cov12)^0.5*(1 + cov12)^0.5*var1',
+      '(var1 - cov12)^(1/3)*(var1^2 + var1*cov12 + cov12^2)^(1/3)',
+    ],
+    declines: [
+      'sqrt(1 + var1)*sqrt(1 + var2)',
+      'sqrt(1 - cov12)*sqrt(1 + 2*cov12)',
+      'sqrt(1 - cov12)*(1 + cov12)^(1/3)',
+    ],
+    apply: conjugateRoots,
+  },
+  {
+    name: 'cos(k acos x) = T_k(x), sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x) for integer 2 ≤ k ≤ 8',
+    sound:
+      'the Chebyshev polynomials: cos(k t) and sin(k t)/sin t are polynomials in cos t (t = acos x in [0, pi], where sin t = sqrt(1 - x^2))',
+    helps:
+      "an angle's multiples become polynomials in its cosine, so that their singular terms meet the rest and cancel (J_2 written with sin 2θ and cos 2θ)",
+    examples: [
+      'sin(2*acos(cov12/sqrt(var1*var2)))',
+      'cos(2*acos(cov12/sqrt(var1*var2)))',
+      'sin(3*acos(cov12/sqrt(var1*var2)))',
+      'cos(4*acos(cov12/2))',
+    ],
+    declines: ['sin(acos(cov12)/2)', 'cos(9*acos(cov12/2))', 'sin(2*acos(cov12) + cov12)'],
+    apply: multipleAngle,
   },
   {
     name: 'asin(u) = pi/2 - acos(u)',

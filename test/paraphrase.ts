@@ -2,7 +2,8 @@
 // users write the same kernel differently, by families (FAMILIES below):
 //   temporaries, tuple and augmented assignment, renamed def parameters, reciprocals,
 //   0.5 vs 1/2, np.pi / math.pi / jnp.pi, factored vs expanded, one vs two square roots,
-//   sqrt as a power, arccos / arcsin / arctan / arctan2 interchanges, sin and cos of theta,
+//   sqrt as a power, arccos / arcsin / arctan / arctan2 interchanges, sin and cos of theta
+//   (sqrt(1 - u^2) also as sqrt(1 - u)*sqrt(1 + u)), pi as its double 3.141592653589793,
 //   guards (clip, where, maximum/minimum, abs, floors), sinh/cosh for sums of exponentials,
 //   expm1 for differences of exponentials, a factor moved into an exponential as a log.
 // Every rewrite is an identity wherever the source is defined, except the floor 1e-30 under a
@@ -380,7 +381,12 @@ function theta(t: T, r: Rand): T {
     const u = keys.get(k);
     if (u && r() < 0.7) return call('cos', call('acos', u));
     const s = sines.get(k);
-    if (s && r() < 0.7) return call('sin', call('acos', s));
+    if (s) {
+      const x = r();
+      // sin(theta), or the difference of squares split into two roots: sqrt(1 - u)*sqrt(1 + u).
+      if (x < 0.5) return call('sin', call('acos', s));
+      if (x < 0.75) return bin('*', sqrt(bin('-', num(1), s)), sqrt(bin('+', num(1), s)));
+    }
     switch (t.k) {
       case 'num':
       case 'name':
@@ -478,7 +484,12 @@ export function paraphrase(source: string, params: Readonly<Record<string, numbe
   const style: Style = {
     python,
     prefix: python ? pick(r, ['jnp.', 'np.', 'jax.numpy.']) : '',
-    piName: has('pi') ? pick(r, python ? ['jnp.pi', 'np.pi', 'math.pi'] : ['pi']) : python ? 'jnp.pi' : 'pi',
+    // pi's double printed out (np.pi's value, as a pasted constant), a multiple of pi after it.
+    piName: has('pi')
+      ? pick(r, python ? ['jnp.pi', 'np.pi', 'math.pi', '3.141592653589793'] : ['pi', '3.141592653589793'])
+      : python
+        ? 'jnp.pi'
+        : 'pi',
     names,
   };
   // Temporaries: some subexpressions named, innermost first, each printed once.
