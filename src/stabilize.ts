@@ -96,9 +96,10 @@ const ymxangle: Partner = (ti) => {
 /**
  * k*exp(a) - k → k*expm1(a); k*exp(a) - k'*exp(b) → k*expdiff(a, b, a - b) + (k - k')*exp(b)
  * where k' = k or k'/k is a constant within 2^-20 of 1 (a param such as c0 = -1.5707963267948966
- * makes cos(2*c0 + pi) = -1 + 7.5e-33: the difference is then a tiny separate term).
+ * makes cos(2*c0 + pi) = -1 + 7.5e-33: the difference is then a tiny separate term); for any
+ * other constant k'/k = r > 0, k*expdiff(a, b + log r, a - b - log r).
  */
-function expDifference(ti: Expr, tj: Expr): Expr | undefined {
+function expDifference(ti: Expr, tj: Expr, anyRatio: boolean): Expr | undefined {
   const ex = splitFactor(ti, (f) => isFn(f, 'exp'));
   if (!ex) return undefined;
   const [m, F] = ex;
@@ -116,8 +117,14 @@ function expDifference(ti: Expr, tj: Expr): Expr | undefined {
   // k' = r k with r ≈ 1: the correction (k - k')*exp(b) = k (1 - r) exp(b), 1 - r folded to one
   // rational in 50 digits (its own rounding is relative to a term 2^20 times smaller than k).
   const oneMinusR = evaluateHP(E.sub(E.ONE, ratio), { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
-  if (!oneMinusR.isFinite() || !oneMinusR.abs().lt(2 ** -20)) return undefined;
-  return E.add(diff(), E.mul(E.num(Q.fromNumber(oneMinusR.toNumber())), m, G));
+  if (!oneMinusR.isFinite()) return undefined;
+  if (oneMinusR.abs().lt(2 ** -20)) return E.add(diff(), E.mul(E.num(Q.fromNumber(oneMinusR.toNumber())), m, G));
+  // Any other r > 0 (a Sin layer's phase: exp(a) - cos(2 c0) exp(b)): r exp(b) = exp(b + log r), so
+  // the two still cancel where a = b + log r, and a - b - log r carries log r exactly (its
+  // constant in double-double). r < 0 is a sum of one sign: nothing cancels.
+  if (!anyRatio || !oneMinusR.lt(1)) return undefined;
+  const shifted = E.add(b, E.fn('log', [ratio]));
+  return E.mul(m, E.fn('expdiff', [a, shifted, simplify(E.sub(a, shifted))]));
 }
 
 /** The key of a term's non-constant factors (two terms whose keys agree differ by a constant factor). */
@@ -129,8 +136,11 @@ function variableKey(t: Expr): string {
     .join('*');
 }
 
-/** The pairs expDifference can match: terms k*exp(a) whose cofactors k differ by a constant. */
-function expPairs(e: Expr): Expr | undefined {
+/**
+ * The pairs expDifference can match: terms k*exp(a) whose cofactors k differ by a constant (with
+ * `anyRatio`, any constant r > 0; without, r = 1 or within 2^-20 of it).
+ */
+function expPairs(e: Expr, anyRatio: boolean): Expr | undefined {
   if (e.k !== 'add') return undefined;
   const ts = e.terms;
   const keys = ts.map((t) => {
@@ -144,7 +154,7 @@ function expPairs(e: Expr): Expr | undefined {
       if (i === j) continue;
       // exp(a) - 1 pairs with a constant multiple of the cofactor; exp(a) - exp(b) with another exp term.
       if (keys[j] !== undefined ? keys[j] !== keys[i] : variableKey(ts[j]!) !== keys[i]) continue;
-      const r = expDifference(ts[i]!, ts[j]!);
+      const r = expDifference(ts[i]!, ts[j]!, anyRatio);
       if (r) return E.add(...ts.filter((_, k) => k !== i && k !== j), r);
     }
   }
@@ -289,7 +299,7 @@ const SUM_REWRITES: readonly Rule[] = [
       'expm1(a) = exp(a) - 1; exp(a) - exp(b) = exp(max) * -expm1(-|a - b|) (sign restored), a - b simplified exactly',
     helps: 'no cancellation when a ≈ b (sin, sinh-like maps) or a ≈ 0; no inf*0 when exp overflows',
     examples: ['exp(cov12) - 1', 'exp(cov12 - var1) - exp(-cov12 - var1)'],
-    apply: expPairs,
+    apply: (e) => expPairs(e, false),
   },
   {
     name: 'k*exp(a) + k*exp(b) - 2k*exp(m), m = (a + b)/2, d = (a - b)/2 → k*exp(m)*(expm1(d/2) - expm1(-d/2))^2 where |d| ≤ 40, else k*exp(max(a, b))*expm1(-|d|)^2',
@@ -308,6 +318,15 @@ const SUM_REWRITES: readonly Rule[] = [
       'exp(cov12) + exp(-cov12) - 2*exp(var1)',
     ],
     apply: expSecondDifference,
+  },
+  {
+    name: 'k*exp(a) - k*r*exp(b) → k*expdiff(a, b + log r, a - b - log r) for a constant r > 0',
+    sound: 'r exp(b) = exp(b + log r) for r > 0, then expdiff as above; log r a constant, exact in the tree',
+    helps:
+      'exp(a) - r exp(b) still cancels where a = b + log r (a Sin layer with a phase: exp(cov12/4) - cos(3/5) exp(-cov12/4) lost 6 bits at realistic entries); after the second differences, which it would split',
+    examples: ['exp(cov12/4 - var1) - cos(3/5)*exp(-cov12/4 - var1)', '2*exp(cov12) - 3*exp(-cov12)'],
+    declines: ['exp(cov12) + 3*exp(-cov12)', 'exp(cov12)*var1 - exp(-cov12)*var2'],
+    apply: (e) => expPairs(e, true),
   },
   {
     name: 'k*cos(x) - k → -2k*sin(x/2)^2; k*cos(x) + k → 2k*cos(x/2)^2',

@@ -7,6 +7,7 @@ import { compile } from '../src/compile.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, samplePoints } from '../src/measure.js';
 import { canonical as canon, references, closed } from './helpers.js';
+import { truthsOfRegularForms } from '../src/truth.js';
 import * as E from '../src/expr.js';
 import * as T from '../src/tree.js';
 
@@ -142,6 +143,82 @@ describe('stabilize', () => {
     const roots = compile('sqrt(var1*var2 + cov12^2) - sqrt(var1*var2)');
     expect(roots.nngp(0, 0, 0)).toBe(0);
     expect(roots.nngp(0, 0, 1)).toBe(0);
+  });
+
+  it('meets the reference on the diagonal, at the bound and near it for spellings a held-out try-out found (roots of conjugates, multiple angles, a pasted pi, a phase)', () => {
+    // Each spelling against 50-digit truth of its reference's stable forms. Before the rules
+    // these were NaN on the diagonal (sqrt(1 - rho)*sqrt(1 + rho), sin(2 theta)), missed 0 at
+    // rho = -1 by 1.8e-17 (3.141592653589793 read as a rational), or lost 6 bits (exp(a) - cos(0.6) exp(b)).
+    const relu = '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)';
+    const absolute = '2/pi*(sqrt(var1*var2 - cov12^2) + cov12*asin(cov12/sqrt(var1*var2)))';
+    // J_2 (rectified_monomial, n = 2) in sin(theta) = sqrt(1 - rho^2) and theta = acos(rho).
+    const j2Source = (rho: string) =>
+      `var1*var2/(2*pi)*(3*sqrt(1 - (${rho})^2)*(${rho}) + (pi - acos(${rho}))*(1 + 2*(${rho})^2))`;
+    const cases: [string, string[]][] = [
+      [
+        relu,
+        [
+          'def nngp_fn(cov12, var1, var2):\n    norms = np.sqrt(var1) * np.sqrt(var2)\n    rho = np.clip(cov12 / norms, -1.0, 1.0)\n    sin_t = np.sqrt(1 - rho) * np.sqrt(1 + rho)\n    t = np.arccos(rho)\n    return norms * (sin_t + (3.141592653589793 - t) * rho) / (2 * 3.141592653589793)',
+        ],
+      ],
+      [
+        absolute,
+        [
+          'def nngp_fn(x12, x11, x22):\n    sd = np.sqrt(x11 * x22)\n    rho = x12 / sd\n    return sd * (2 / np.pi) * ((1 - rho) ** 0.5 * (1 + rho) ** 0.5 + rho * np.arcsin(rho))',
+        ],
+      ],
+      [
+        j2Source('cov12/sqrt(var1*var2)'),
+        [
+          'def nngp_fn(cov12, var1, var2):\n    prod = var1 * var2\n    theta = np.arccos(cov12 / np.sqrt(prod))\n    return prod / (2 * np.pi) * (1.5 * np.sin(2 * theta) + (np.pi - theta) * (2 + np.cos(2 * theta)))',
+          'def nngp_fn(cov12, var1, var2):\n    p = var1*var2\n    r = np.clip(cov12/np.sqrt(p), -1., 1.)\n    s = np.sqrt(1. - r)*np.sqrt(1. + r)\n    return p/(2*np.pi)*(3*s*r + (np.pi/2 + np.arcsin(r))*(1 + 2*r*r))',
+        ],
+      ],
+      [
+        '2*exp(-(var1 + var2)/8)*(exp(cov12/4) - cos(3/5)*exp(-cov12/4))',
+        [
+          'def nngp_fn(cov12, var1, var2):\n    damp = np.exp(-0.125 * (var1 + var2))\n    return 2 * damp * (np.exp(0.25 * cov12) - np.cos(0.6) * np.exp(-0.25 * cov12))',
+          // A local named e: in Python e is no builtin (np.e is), so the local shadows it.
+          'def nngp_fn(cov12, var1, var2):\n    e = np.exp(cov12/4)\n    return 2*np.exp(-(var1 + var2)/8)*(e - np.cos(0.6)/e)',
+        ],
+      ],
+    ];
+    for (const [reference, spellings] of cases) {
+      const exact = closed(compile(reference));
+      for (const source of spellings) {
+        const k = compile(source);
+        for (const [c, v1, v2] of [
+          [1, 1, 1],
+          [1, 2, 0.5],
+          [-1, 2, 0.5],
+          [1 - 1e-12, 1, 1],
+          [-(1 - 1e-9), 2, 0.5],
+          [-0.39794060856010643, 0.5869983871620602, 1.2611535997841303],
+          [0.3, 1.1, 0.9],
+          [1e-8, 1, 1],
+        ] as const) {
+          const [tn, td] = truthsOfRegularForms([exact.stableNngp, exact.stableDNngp], c, v1, v2, false);
+          for (const [f, t] of [
+            ['nngp', tn],
+            ['dNngp', td],
+          ] as const) {
+            if (t?.kind !== 'value') continue;
+            expect(
+              bitsOfError(k[f](c, v1, v2), t.value),
+              `${source}\n${f} at (${c}, ${v1}, ${v2})`,
+            ).toBeLessThanOrEqual(3);
+          }
+        }
+        for (const [c, v1, v2] of [
+          [0, 0, 0],
+          [0, 0, 1],
+        ])
+          expect(
+            Number.isFinite(k.dNngp(c!, v1!, v2!)) && Number.isFinite(k.nngp(c!, v1!, v2!)),
+            `${source} at 0`,
+          ).toBe(true);
+      }
+    }
   });
 
   it('keeps gelu accurate at cov12 = -var however large the variance (x * angle in double-double)', () => {
