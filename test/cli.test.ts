@@ -64,6 +64,16 @@ describe('CLI', () => {
     expect(run(['derive', 'a*cov12^2', '--params', 'a=3'], dir).stdout.trim()).toBe('6*cov12');
     expect(run(['derive', '-'], dir, 'exp(2*cov12)').stdout.trim()).toBe('2*exp(2*cov12)');
     expect(run(['derive', 'cov12', '--params', 'a=x'], dir).status).toBe(2);
+    // A division is math, not a path (the README's example); a missing file is still named as one.
+    expect(run(['derive', 'cov12/2'], dir).stdout.trim()).toBe('1/2');
+    expect(run(['derive', 'sqrt(var1*var2) * exp(cov12/sqrt(var1*var2) - 1)'], dir).stdout.trim()).toBe(
+      'exp(-1 + cov12/(sqrt(var1)*sqrt(var2)))',
+    );
+    for (const missing of ['data/relu', 'none.nngp']) {
+      const r = run(['derive', missing], dir);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`${missing}: no such file`);
+    }
   });
 
   it('derive --fn prints the kernel of an activation and its derivative; compiles a # fn:-only file', () => {

@@ -1,6 +1,7 @@
 // `nngpc derive`: the simplified d nngp / d cov12 of a file, an expression, or stdin.
 import { existsSync, statSync } from 'node:fs';
 import { compile, fromActivation } from '../compile.js';
+import { CompileError } from '../errors.js';
 import { readSource, UnreadableSource } from '../readsource.js';
 import { lastValue, UsageError, type CommandSpec, type ParsedArgs } from './args.js';
 import { errorJson, printError, printJson, printWarnings } from './report.js';
@@ -24,8 +25,13 @@ export const DERIVE: CommandSpec = {
   notes: ["Example: nngpc derive 'cov12^2 * a' --params a=3", "Example: nngpc derive --fn 'erf(x) + 0.5*x'"],
 };
 
-/** Does the argument look like a path rather than an expression (so a missing file is not compiled as math)? */
-const looksLikePath = (arg: string) => /\.(nngp|py|txt|math)$/i.test(arg) || /[/\\]/.test(arg.replace(/\s/g, ''));
+/**
+ * Could the argument be a path (so a missing file is reported as one, not compiled as math)? A
+ * source extension, or a separator in text with no expression's characters: `cov12/2` could be
+ * either (it compiles, so it is an expression), `sqrt(var1*var2) * exp(cov12/2)` only math.
+ */
+const looksLikePath = (arg: string) =>
+  /\.(nngp|py|txt|math)$/i.test(arg) || /^[\w.~\-/\\]*[/\\][\w.~\-/\\]*$/.test(arg);
 
 export function runDerive(args: ParsedArgs): number {
   const fn = lastValue(args, '--fn');
@@ -43,13 +49,13 @@ export function runDerive(args: ParsedArgs): number {
     } else if (existsSync(arg) && statSync(arg).isFile()) {
       source = readSource(arg);
       name = arg;
-    } else if (looksLikePath(arg)) {
+    } else if (existsSync(arg) || /\.(nngp|py|txt|math)$/i.test(arg)) {
       throw new UnreadableSource(arg, existsSync(arg) ? 'is not a file' : 'no such file');
     } else {
       source = arg;
       name = '<expression>';
     }
-    const k = compile(source, { params, filename: name, target: 'js' });
+    const k = compileOrMissing(source, name, arg, params);
     printWarnings(k.warnings);
     if (json)
       printJson({
@@ -65,6 +71,17 @@ export function runDerive(args: ParsedArgs): number {
     printError(e);
     if (json) printJson({ source: arg, error: errorJson(e) });
     return 1;
+  }
+}
+
+/** The source compiled; an argument that could be a path and is no valid expression is a missing file. */
+function compileOrMissing(source: string, name: string, arg: string, params: ReturnType<typeof paramsOption>) {
+  try {
+    return compile(source, { params, filename: name, target: 'js' });
+  } catch (e) {
+    if (name === '<expression>' && looksLikePath(arg) && e instanceof CompileError)
+      throw new UnreadableSource(arg, 'no such file');
+    throw e;
   }
 }
 
