@@ -65,6 +65,20 @@ def('clip', 3);
 def('where', 3);
 def('pow', 2, 'power');
 def('square', 1);
+// NumPy's and jax's spellings of arithmetic, lowered to the operators they name.
+def('reciprocal', 1);
+def('rsqrt', 1);
+def('hypot', 2);
+def('cbrt', 1);
+def('log2', 1);
+def('log10', 1);
+def('exp2', 1);
+def('add', 2);
+def('subtract', 2);
+def('multiply', 2);
+def('divide', 2, 'true_divide');
+def('negative', 1);
+def('float64', 1, 'asarray');
 def('relu', 1);
 // The logistic family (jax.nn's names): lowered to exp and log, so every pass knows them.
 def('sigmoid', 1, 'expit');
@@ -81,6 +95,7 @@ export const PREFIXES = [
   'jax.numpy.',
   'scipy.special.',
   'jax.nn.',
+  'jax.lax.',
   'numpy.',
   'jnp.',
   'np.',

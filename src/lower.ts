@@ -274,6 +274,7 @@ class Lowering {
     const name = stripPrefix(raw);
     if (name !== raw) {
       if (name === 'pi') return E.PI;
+      if (name === 'tau') return E.mul(E.num(2), E.PI); // math.tau
       if (name === 'e') return E.fn('exp', [E.ONE]);
       this.fail('E_UNBOUND', `unknown constant '${raw}'`, loc);
     }
@@ -323,6 +324,32 @@ class Lowering {
         return E.pow(args[0]!, E.HALF);
       case 'square':
         return E.pow(args[0]!, E.num(2));
+      case 'reciprocal':
+        return E.pow(args[0]!, E.MINUS_ONE);
+      case 'rsqrt':
+        return E.pow(args[0]!, E.num(-0.5));
+      case 'hypot':
+        return E.pow(E.add(E.pow(args[0]!, E.num(2)), E.pow(args[1]!, E.num(2))), E.HALF);
+      case 'cbrt': // defined for negative x too: sign(x) |x|^(1/3)
+        return E.mul(E.fn('sign', [args[0]!]), E.pow(E.fn('abs', [args[0]!]), E.num(Q.rat(1, 3))));
+      case 'log2':
+      case 'log10':
+        return E.div(E.fn('log', [args[0]!]), E.fn('log', [E.num(info.name === 'log2' ? 2 : 10)]));
+      case 'exp2':
+        return E.fn('exp', [E.mul(args[0]!, E.fn('log', [E.num(2)]))]);
+      case 'add':
+        return E.add(args[0]!, args[1]!);
+      case 'subtract':
+        return E.sub(args[0]!, args[1]!);
+      case 'multiply':
+        return E.mul(args[0]!, args[1]!);
+      case 'divide':
+        if (E.isZero(args[1]!)) this.fail('E_DOMAIN', 'division by zero', nodes[1]!.loc);
+        return E.div(args[0]!, args[1]!);
+      case 'negative':
+        return E.neg(args[0]!);
+      case 'float64': // a dtype cast: the source computes in doubles already
+        return args[0]!;
       case 'relu':
         return E.fn('max', [args[0]!, E.ZERO]);
       case 'sigmoid': // 1 / (1 + exp(-u))

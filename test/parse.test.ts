@@ -123,6 +123,27 @@ describe('pasted Python', () => {
     same('import numpy as np\nnp.square(cov12)', 'cov12^2');
   });
 
+  it("NumPy's and jax's spellings of arithmetic read as the operators they name", () => {
+    const same = (spelled: string, plain: string) =>
+      expect(compile(spelled).simplified, spelled).toBe(compile(plain).simplified);
+    same('np.hypot(cov12, var1)', 'sqrt(cov12^2 + var1^2)');
+    same('np.reciprocal(1 + var1)*cov12', 'cov12/(1 + var1)');
+    same('jax.lax.rsqrt(var1*var2)*cov12', 'cov12/sqrt(var1*var2)');
+    same('np.cbrt(cov12)', 'sign(cov12)*abs(cov12)^(1/3)');
+    same('np.log10(1 + var1) + np.log2(1 + var2) + cov12', 'log(1 + var1)/log(10) + log(1 + var2)/log(2) + cov12');
+    same('np.exp2(cov12)', 'exp(cov12*log(2))');
+    same(
+      'np.add(np.multiply(cov12, 2), np.subtract(var1, np.true_divide(var2, 3))) + np.negative(np.divide(cov12, 4))',
+      '2*cov12 + var1 - var2/3 - cov12/4',
+    );
+    same('np.float64(cov12) * np.asarray(var1)', 'cov12*var1');
+    same('math.tau*cov12', '2*pi*cov12');
+    // pi's double is pi; a def's local may be named e (Python's builtins have none).
+    same('3.141592653589793*cov12 + 6.283185307179586', 'pi*cov12 + 2*pi');
+    same('3.14159*cov12', '314159/100000*cov12');
+    same('def nngp_fn(cov12, var1, var2):\n    e = np.exp(cov12)\n    return e - 1/e', 'exp(cov12) - exp(-cov12)');
+  });
+
   it('keyword arguments of NumPy functions are placed by name', () => {
     same('jnp.clip(cov12 / sqrt(var1*var2), a_min=-1, a_max=1)', 'clip(cov12 / sqrt(var1*var2), -1, 1)');
     same('jnp.maximum(x1=cov12, x2=0) * var1', 'max(cov12, 0) * var1');
