@@ -35,7 +35,8 @@ function nonnegProof(e: Expr, depth: number): boolean {
   if (e.k !== 'add' || depth >= MAX_DEPTH) return false;
   const p = P.fromExpr(clearPositiveDenominators(e), true);
   if (p) return P.nonnegOnDomain(p);
-  // k + terms t with |t| ≤ 1 (t^2 ≤ 1): ≥ 0 if k is at least their number.
+  // k + terms q·u with |u| ≤ 1 (u^2 ≤ 1): ≥ 0 if k is at least the sum of their |q|
+  // ((1 - rho)/2 = 1/2 - rho/2: the half angle's cosine squared).
   let budget = Q.ZERO;
   const rest: Expr[] = [];
   for (const t of e.terms) {
@@ -44,8 +45,14 @@ function nonnegProof(e: Expr, depth: number): boolean {
   }
   for (const t of rest) {
     if (nonnegOnDomain(t, depth + 1)) continue;
-    if (!absAtMostOne(t, depth + 1)) return false;
-    budget = Q.sub(budget, Q.ONE);
+    // |t| ≤ 1 costs 1, |u| ≤ 1 costs |q|: the cheaper proof first.
+    const [q, u] = E.splitCoeff(t);
+    const size = q.n < 0n ? Q.neg(q) : q;
+    const viaU = () => (absAtMostOne(u, depth + 1) ? size : undefined);
+    const viaT = () => (absAtMostOne(t, depth + 1) ? Q.ONE : undefined);
+    const cost = Q.cmp(size, Q.ONE) < 0 ? (viaU() ?? viaT()) : (viaT() ?? viaU());
+    if (!cost) return false;
+    budget = Q.sub(budget, cost);
   }
   return budget.n >= 0n;
 }

@@ -119,15 +119,42 @@ function conjugateRoots(e: Expr): Expr | undefined {
   return undefined;
 }
 
+/** Roots of sums in e (powers of a sum with a non-integer exponent), counted through the tree. */
+function rootsOfSums(e: Expr): number {
+  const own = e.k === 'pow' && e.base.k === 'add' && e.exp.k === 'num' && !Q.isInt(e.exp.v) ? 1 : 0;
+  const children =
+    e.k === 'add' ? e.terms : e.k === 'mul' ? e.factors : e.k === 'pow' ? [e.base, e.exp] : e.k === 'fn' ? e.args : [];
+  return children.reduce((n, c) => n + rootsOfSums(c), own);
+}
+
+/**
+ * acos(x) = acos(2x^2 - 1)/2 for x ≥ 0 whose square has fewer roots of sums than x: the half
+ * angle of a cosine written as its root, acos(sqrt((1 + rho)/2)) = acos(rho)/2.
+ */
+function halfAngle(e: Expr): Expr | undefined {
+  if (!isFn(e, 'acos')) return undefined;
+  const x = arg0(e);
+  if (rootsOfSums(x) === 0 || !nonnegOnDomain(x)) return undefined;
+  const square = E.pow(x, two);
+  if (rootsOfSums(square) >= rootsOfSums(x)) return undefined;
+  return E.mul(E.HALF, E.fn('acos', [E.sub(E.mul(two, square), E.ONE)]));
+}
+
 /** The largest multiple of an angle whose sine and cosine become polynomials (Chebyshev). */
 const MAX_MULTIPLE = 8;
 
-/** cos(k acos x) = T_k(x) and sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x), for integer 2 ≤ k ≤ MAX_MULTIPLE. */
+/**
+ * cos(k acos x) = T_k(x) and sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x), for integer 2 ≤ k ≤
+ * MAX_MULTIPLE; and the half angle k = 1/2.
+ */
 function multipleAngle(e: Expr): Expr | undefined {
   if (!isFn(e, 'sin', 'cos')) return undefined;
   const [k, angle] = E.splitCoeff(arg0(e));
-  if (!isFn(angle, 'acos') || !Q.isInt(k) || k.n < 2n || k.n > BigInt(MAX_MULTIPLE)) return undefined;
+  if (!isFn(angle, 'acos')) return undefined;
   const x = arg0(angle);
+  // The half angle, in [0, pi/2] where both are ≥ 0: cos(t/2) = sqrt((1 + x)/2), sin(t/2) = sqrt((1 - x)/2).
+  if (Q.eq(k, Q.HALF)) return E.pow(E.mul(E.HALF, e.name === 'cos' ? E.add(E.ONE, x) : E.sub(E.ONE, x)), E.HALF);
+  if (!Q.isInt(k) || k.n < 2n || k.n > BigInt(MAX_MULTIPLE)) return undefined;
   // T_(n+1) = 2x T_n - T_(n-1) (T_0 = 1, T_1 = x); U likewise from U_0 = 1, U_1 = 2x.
   const chebyshev = (first: Expr, n: number): Expr => {
     let [prev, cur]: [Expr, Expr] = [E.ONE, first];
@@ -155,10 +182,12 @@ export const IDENTITIES: readonly Rule[] = [
     name: 'exp(a + r log b) = b^r exp(a)',
     sound: 'exp(r log b) = b^r for b > 0, where log b is defined',
     helps: CANONICAL,
-    examples: ['exp(cov12/sqrt(var1*var2) - 1 + log(sqrt(var1*var2)))'],
+    examples: ['exp(cov12/sqrt(var1*var2) - 1 + log(sqrt(var1*var2)))', 'exp(log(var1*var2 - cov12^2)/2)'],
     apply: (e) => {
-      if (!isFn(e, 'exp') || arg0(e).k !== 'add') return undefined;
-      const terms = (arg0(e) as { terms: readonly Expr[] }).terms;
+      if (!isFn(e, 'exp')) return undefined;
+      // A sum of terms, or one term r log b (exp(log(gap)/2), a root written through log).
+      const a = arg0(e);
+      const terms = a.k === 'add' ? a.terms : [a];
       const logs = terms.map((t) => E.splitCoeff(t)).filter(([, rest]) => isFn(rest, 'log'));
       if (!logs.length) return undefined;
       const rest = terms.filter((t) => !isFn(E.splitCoeff(t)[1], 'log'));
@@ -298,7 +327,7 @@ export const IDENTITIES: readonly Rule[] = [
     apply: conjugateRoots,
   },
   {
-    name: 'cos(k acos x) = T_k(x), sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x) for integer 2 ≤ k ≤ 8',
+    name: 'cos(k acos x) = T_k(x), sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x) for integer 2 ≤ k ≤ 8; cos(acos(x)/2) = sqrt((1 + x)/2), sin(acos(x)/2) = sqrt((1 - x)/2)',
     sound:
       'the Chebyshev polynomials: cos(k t) and sin(k t)/sin t are polynomials in cos t (t = acos x in [0, pi], where sin t = sqrt(1 - x^2))',
     helps:
@@ -308,9 +337,34 @@ export const IDENTITIES: readonly Rule[] = [
       'cos(2*acos(cov12/sqrt(var1*var2)))',
       'sin(3*acos(cov12/sqrt(var1*var2)))',
       'cos(4*acos(cov12/2))',
+      'sin(acos(cov12/sqrt(var1*var2))/2)*cos(acos(cov12/sqrt(var1*var2))/2)',
     ],
-    declines: ['sin(acos(cov12)/2)', 'cos(9*acos(cov12/2))', 'sin(2*acos(cov12) + cov12)'],
+    declines: ['sin(acos(cov12)/3)', 'cos(9*acos(cov12/2))', 'sin(2*acos(cov12) + cov12)'],
     apply: multipleAngle,
+  },
+  {
+    name: 'acos(x) = acos(2x^2 - 1)/2 for x ≥ 0 whose square has fewer roots of sums',
+    sound: 't = acos x is in [0, pi/2] for x in [0, 1], where cos 2t = 2x^2 - 1 and 2t in [0, pi] is its acos',
+    helps:
+      "the half angle written as a root (asin(sqrt((1 + rho)/2)), 2 acos(sqrt((1 + rho)/2)), 2 atan(sqrt((1 - rho)/(1 + rho)))) becomes the angle's own acos, whose singular terms cancel with the rest",
+    examples: [
+      'acos(sqrt((1 + cov12/sqrt(var1*var2))/2))',
+      'acos(sqrt((1 - cov12/sqrt(var1*var2))/2))',
+      'acos(sqrt(1 - var1/(2 + 2*var1)))',
+    ],
+    declines: ['acos(cov12*sqrt(1 + var1)/4)', 'acos(cov12/sqrt(var1*var2))', 'acos(-sqrt((1 + cov12)/2))'],
+    apply: halfAngle,
+  },
+  {
+    name: 'tan(k acos x) = sin(k acos x)/cos(k acos x)',
+    sound: 'definition of tan, wherever cos ≠ 0',
+    helps: 'sin and cos of the angle have closed forms (and polynomials for integer k), so 1/tan(theta) meets the rest',
+    examples: ['tan(acos(cov12/sqrt(var1*var2)))', 'cov12/tan(2*acos(cov12/2))'],
+    declines: ['tan(cov12)'],
+    apply: (e) => {
+      if (!isFn(e, 'tan') || !isFn(E.splitCoeff(arg0(e))[1], 'acos')) return undefined;
+      return E.div(E.fn('sin', [arg0(e)]), E.fn('cos', [arg0(e)]));
+    },
   },
   {
     name: 'asin(u) = pi/2 - acos(u)',

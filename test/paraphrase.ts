@@ -2,7 +2,7 @@
 // users write the same kernel differently, by families (FAMILIES below):
 //   temporaries, tuple and augmented assignment, renamed def parameters, reciprocals,
 //   0.5 vs 1/2, np.pi / math.pi / jnp.pi, factored vs expanded, one vs two square roots,
-//   sqrt as a power, arccos / arcsin / arctan / arctan2 interchanges, sin and cos of theta
+//   sqrt as a power, arccos / arcsin / arctan / arctan2 interchanges (half angles too), sin and cos of theta
 //   (sqrt(1 - u^2) also as sqrt(1 - u)*sqrt(1 + u)), pi as its double 3.141592653589793,
 //   guards (clip, where, maximum/minimum, abs, floors), sinh/cosh for sums of exponentials,
 //   expm1 for differences of exponentials, a factor moved into an exponential as a log.
@@ -309,7 +309,15 @@ const LOCAL: Partial<Record<Family, (t: T, r: Rand) => T | undefined>> = {
     // atan2(y, sqrt(q)) = atan(y/sqrt(q)) (x > 0).
     if (t.f === 'atan2' && t.args[1]!.k === 'call' && t.args[1]!.f === 'sqrt')
       return call('atan', bin('/', t.args[0]!, t.args[1]!));
-    if (t.f === 'acos') return pick(r, [bin('-', halfPi(), call('asin', u)), call('atan2', sqrt(oneMinusSq(u)), u)]);
+    // Half angles too: acos u = 2 acos(sqrt((1 + u)/2)) = 2 asin(sqrt((1 - u)/2)).
+    const half = (sign: string, f: string) => bin('*', num(2), call(f, sqrt(bin('/', bin(sign, num(1), u), num(2)))));
+    if (t.f === 'acos')
+      return pick(r, [
+        bin('-', halfPi(), call('asin', u)),
+        call('atan2', sqrt(oneMinusSq(u)), u),
+        half('+', 'acos'),
+        half('-', 'asin'),
+      ]);
     if (t.f === 'asin')
       return pick(r, [
         bin('-', halfPi(), call('acos', u)),

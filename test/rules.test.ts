@@ -11,7 +11,7 @@ import type { Rule } from '../src/rewrite.js';
 import { CANCEL, GUARDS, IDENTITIES } from '../src/simplify.js';
 import { REWRITES } from '../src/stabilize.js';
 import type { Expr } from '../src/types.js';
-import { signOf } from '../src/domain.js';
+import { nonnegOnDomain, signOf } from '../src/domain.js';
 import { children } from '../src/node.js';
 import { canonicalOf } from '../src/tree.js';
 import { catalog, compileActivation } from '../src/index.js';
@@ -108,5 +108,27 @@ describe('sign classes (domain.ts signOf) are sound: sampled on every subterm of
     // Not monotone, so no class: the test would catch sin(var1) called '+'.
     expect(signOf(lower(parse('sin(var1)'), 'sin(var1)'))).toBeUndefined();
     expect(signOf(lower(parse('cov12*atan2(cov12, var1)'), ''))).toBe('+');
+  });
+});
+
+describe('domain proofs', () => {
+  it('a constant bounds terms q·u with |u| ≤ 1 by their |q|: (1 - rho)/2 ≥ 0, 3 - 2 rho ≥ 0; sound at sampled points', () => {
+    const rho = 'cov12/sqrt(var1*var2)';
+    const holds = [
+      '1/2 - ' + rho + '/2',
+      '1/2 + ' + rho + '/2',
+      '3 - 2*' + rho,
+      '1 - ' + rho,
+      '1 - 2*cov12/sqrt((1 + 2*var1)*(1 + 2*var2))',
+    ];
+    const fails = [rho + ' - 1/2', '1/2 - ' + rho, '1 - 2*' + rho];
+    const of = (src: string) => lower(parse(src), src);
+    for (const src of holds) expect(nonnegOnDomain(of(src)), src).toBe(true);
+    for (const src of fails) expect(nonnegOnDomain(of(src)), src).toBe(false);
+    for (const src of holds)
+      for (const [c, v1, v2] of [...samplePoints('interior', 40, 7), ...samplePoints('near', 40, 8)]) {
+        const v = evaluateHP(of(src), { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) });
+        expect(v.toNumber(), `${src} at (${c}, ${v1}, ${v2})`).toBeGreaterThanOrEqual(0);
+      }
   });
 });
