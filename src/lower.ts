@@ -131,6 +131,12 @@ class Lowering {
     } else this.inputNames.forEach((n, i) => inputs.set(n, E.sym(INPUTS[i]!)));
     const scope = { locals, inputs };
     this.statements(body, scope);
+    if (result.type === 'tuple')
+      this.fail(
+        'E_UNSUPPORTED',
+        `${def ? `def ${def.name}` : 'the map'} returns ${result.items.length} values; nngp_fn returns one`,
+        result.items[0]?.loc ?? result.loc,
+      );
     const expr = this.node(result, scope);
     if (expr.k === 'fn' && COMPARISONS.includes(expr.name))
       this.fail('E_SYNTAX', 'the result is a comparison, not a number: use where(cond, a, b)', result.loc);
@@ -143,8 +149,14 @@ class Lowering {
 
   private statements(body: readonly Assignment[], scope: Scope): void {
     for (const stmt of body) {
+      const call = stmt.value.type === 'call' ? stmt.value : undefined;
+      const helper = call && stmt.targets.length > 1 ? this.helpers.get(call.callee) : undefined;
       const value =
-        stmt.value.type === 'tuple' ? stmt.value.items.map((n) => this.node(n, scope)) : [this.node(stmt.value, scope)];
+        stmt.value.type === 'tuple'
+          ? stmt.value.items.map((n) => this.node(n, scope))
+          : helper && call // a, b = helper(...): the values of its tuple
+            ? this.inlineValues(helper, call, scope)
+            : [this.node(stmt.value, scope)];
       if (stmt.targets.length !== value.length && (stmt.targets.length > 1 || value.length > 1))
         this.fail(
           'E_SYNTAX',
@@ -406,7 +418,20 @@ class Lowering {
   }
 
   /** A call of a def of the file: its body lowered with its parameters bound to the arguments. */
+  /** A helper's one value (a helper returning a tuple is unpacked by assignment: statements()). */
   private inline(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope): Expr {
+    const values = this.inlineValues(def, n, scope);
+    if (values.length !== 1)
+      this.fail(
+        'E_UNSUPPORTED',
+        `def ${def.name} returns ${values.length} values, here used as one: unpack them (${['a', 'b', 'c', 'd'].slice(0, Math.min(values.length, 4)).join(', ')}${values.length > 4 ? ', ...' : ''} = ${def.name}(...))`,
+        n.calleeLoc,
+      );
+    return values[0]!;
+  }
+
+  /** The values a helper returns for the call n: one, or a tuple's items. */
+  private inlineValues(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope): Expr[] {
     if (this.calling.includes(def.name))
       this.fail('E_UNSUPPORTED', `def ${def.name} calls itself: recursion is not supported`, n.calleeLoc);
     if (this.calling.length >= MAX_CALL_DEPTH)
@@ -436,7 +461,9 @@ class Lowering {
     try {
       const inner = { locals, inputs: new Map<string, Expr>() };
       this.statements(def.body, inner);
-      return this.node(def.result, inner);
+      return def.result.type === 'tuple'
+        ? def.result.items.map((item) => this.node(item, inner))
+        : [this.node(def.result, inner)];
     } finally {
       this.calling.pop();
     }

@@ -304,9 +304,7 @@ class Parser extends ExpressionParser {
         const r = this.next();
         if (this.type() === 'newline' || this.type() === 'eof')
           this.fail('E_SYNTAX', "'return' needs an expression", r.loc);
-        result = this.expr();
-        if (result.type === 'tuple')
-          this.fail('E_UNSUPPORTED', `def ${name} returns one value, not a tuple`, result.loc);
+        result = this.expr(); // a tuple too: a helper may return several values (lower.ts)
         this.endStatement();
         this.skipNewlines();
         // The def ends at its return; a line indented under the def after it is dead code.

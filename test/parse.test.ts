@@ -121,6 +121,27 @@ describe('pasted Python', () => {
     same('def g(x):\n  return x * x\n\ndef k(c, v1, v2):\n  return g(c) + v1\n', 'cov12^2 + var1');
     // import before a plain-math map.
     same('import numpy as np\nnp.square(cov12)', 'cov12^2');
+    // A helper returning a tuple, unpacked by assignment.
+    same(
+      'def _polar(c, v1, v2):\n    r = np.sqrt(v1 * v2)\n    return r, c / r\n\ndef nngp_fn(cov12, var1, var2):\n    r, rho = _polar(cov12, var1, var2)\n    return r * rho**2',
+      'cov12^2/sqrt(var1*var2)',
+    );
+    const refused = (src: string) => {
+      try {
+        compile(src);
+      } catch (e) {
+        return e as CompileError;
+      }
+      throw new Error(`compiled: ${src}`);
+    };
+    const once = refused(
+      'def two(v):\n    return v, 2*v\n\ndef nngp_fn(cov12, var1, var2):\n    return two(var1) + cov12',
+    );
+    expect(once.message).toMatch(/def two returns 2 values, here used as one: unpack them \(a, b = two\(\.\.\.\)\)/);
+    expect([once.line, once.column]).toEqual([5, 12]);
+    const map = refused('def nngp_fn(cov12, var1, var2):\n    return cov12, var1');
+    expect(map.message).toMatch(/def nngp_fn returns 2 values; nngp_fn returns one/);
+    expect([map.line, map.column]).toEqual([2, 12]);
   });
 
   it("NumPy's and jax's spellings of arithmetic read as the operators they name", () => {
