@@ -329,7 +329,7 @@ export const IDENTITIES: readonly Rule[] = [
   {
     name: 'cos(k acos x) = T_k(x), sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x) for integer 2 ≤ k ≤ 8; cos(acos(x)/2) = sqrt((1 + x)/2), sin(acos(x)/2) = sqrt((1 - x)/2)',
     sound:
-      'the Chebyshev polynomials: cos(k t) and sin(k t)/sin t are polynomials in cos t (t = acos x in [0, pi], where sin t = sqrt(1 - x^2))',
+      'the Chebyshev polynomials: cos(k t) and sin(k t)/sin t are polynomials in cos t (t = acos x in [0, pi], where sin t = sqrt(1 - x^2)); the half angle t/2 is in [0, pi/2], where cos and sin are the non-negative roots of (1 ± cos t)/2',
     helps:
       "an angle's multiples become polynomials in its cosine, so that their singular terms meet the rest and cancel (J_2 written with sin 2θ and cos 2θ)",
     examples: [
