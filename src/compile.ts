@@ -1,5 +1,5 @@
 // The pipeline: parse → lower → simplify → differentiate → simplify → stabilize → emit.
-import { lower, lowerProgram } from './lower.js';
+import { literal, lower, lowerProgram } from './lower.js';
 import { differentiate } from './differentiate.js';
 import { buildModule, DOMAIN_BOUND, interiorDomainOf, printModule, type ModuleParts } from './emit/index.js';
 import { parse } from './parse.js';
@@ -256,7 +256,7 @@ function gradientMaps(
   const symbolic = map(names);
   const bind = (e: Expr) =>
     E.rebuild(e, (x) =>
-      x.k === 'sym' && x.name.startsWith('param:') ? E.num(Q.fromShortestDecimal(params[x.name.slice(6)]!)) : x,
+      x.k === 'sym' && x.name.startsWith('param:') ? literal(Q.fromShortestDecimal(params[x.name.slice(6)]!)) : x,
     );
   return names.map((param) => {
     if (!E.mentions(symbolic, `param:${param}`)) fail(`gradient in '${param}': the source does not read it`);

@@ -138,7 +138,7 @@ function substituteRhoDeep(e: Expr): Expr {
   return E.rebuild(e, (x) => (x.k === 'mul' ? substituteRho(x) : x));
 }
 
-/** cov12^k var1^a var2^b with k ≥ 1, a, b ≤ -1/2 → rho × cov12^(k-1) var1^(a+1/2) var2^(b+1/2). */
+/** cov12^k var1^a var2^b with k ≥ 1, a = b ≤ -1/2, -2a ≤ k → rho × cov12^(k-1) var1^(a+1/2) var2^(b+1/2). */
 function substituteRho(m: Expr): Expr {
   if (m.k !== 'mul') return m;
   const exp = (name: string): Rat | undefined => {
@@ -152,9 +152,14 @@ function substituteRho(m: Expr): Expr {
   const a = exp('var1');
   const b = exp('var2');
   if (!c || !a || !b) return m;
-  // Only the correlation itself: cov12^k (var1 var2)^(-k/2) = rho^k (c/(var1 var2) is left alone,
-  // its roundings are fewer as written).
-  if (Q.cmp(c, Q.ONE) < 0 || !Q.eq(a, Q.mul(c, Q.rat(-1, 2))) || !Q.eq(b, a)) return m;
+  // The correlation itself, cov12^k (var1 var2)^(-k/2) = rho^k, or a power of it times cov12:
+  // cov12^k (var1 var2)^(-j/2) = rho^j cov12^(k-j) for integer 1 ≤ j < k (cov12^2/sqrt(var1 var2),
+  // what cos(2 acos(rho)) expands to: 0/0 at zero inputs, and cov12^2 underflows at variances of
+  // 1e-300 where rho·cov12 does not). A denominator beyond the correlation's, c/(var1 var2), is
+  // left alone: its roundings are fewer as written.
+  const j = Q.mul(a, Q.rat(-2));
+  if (Q.cmp(c, Q.ONE) < 0 || !Q.isInt(j) || j.n < 1n || Q.cmp(j, c) > 0 || !Q.eq(b, a)) return m;
+  if (!Q.eq(j, c) && !Q.isInt(c)) return m;
   return E.mul(m, E.sym('rho'), E.pow(E.COV12, E.MINUS_ONE), E.pow(E.VAR1, E.HALF), E.pow(E.VAR2, E.HALF));
 }
 

@@ -290,16 +290,16 @@ function expandProduct(a: Expr, b: Expr): Expr {
 }
 
 /**
- * Coefficients of a power's sum beyond 2^±SCALE_BITS (after their gcd) have their scale
- * pulled out as an exact power of two (factorSum): inside, they bound the inputs at which the
- * sum's terms overflow or underflow (a decimal constant's cleared denominator, 1.25e31·var1
- * under a root, overflows with var1·var2 near 1e246 where the map itself is finite); outside,
- * a power of two is exact in floating point, so no rounding changes. Within the bound nothing
- * is pulled out (coefficients near 1 lose no range worth a different form).
+ * Coefficients of a power's sum beyond 2^SCALE_BITS (over their gcd, integers ≥ 1) have their
+ * scale pulled out as an exact power of two (factorSum): inside, they bound the inputs at which
+ * the sum's terms overflow (a decimal constant's cleared denominator, 1.25e31·var1 under a root,
+ * overflows with var1·var2 near 1e246 where the map itself is finite); outside, a power of two is
+ * exact in floating point, so no rounding changes. Below the bound nothing is pulled out
+ * (coefficients near 1 lose no range worth a different form).
  */
 const SCALE_BITS = 16;
 
-/** floor(log2 |a|) or one less, for a ≠ 0. */
+/** floor(log2 |a|) or one more, for a ≠ 0. */
 const log2Of = (a: Rat) => (a.n < 0n ? -a.n : a.n).toString(2).length - a.d.toString(2).length;
 
 /**
@@ -314,10 +314,10 @@ export function factorSum(s: Add, anySign: boolean, rootIndex = 1n): [Expr, Expr
   const coeffs = s.terms.map((t) => splitCoeff(t)[0]);
   let g: Rat = coeffs.reduce((a, c) => Q.rat(Q.gcdB(a.n, c.n), lcm(a.d, c.d)), Q.rat(0, 1));
   if (g.n === 0n) return [ONE, ONE, s];
-  // The largest coefficient over the gcd, as a power of two: beyond 2^±SCALE_BITS its scale
+  // The largest coefficient over the gcd, as a power of two: beyond 2^SCALE_BITS its scale
   // joins the content, rounded to a multiple of q bits (the rest's largest within 2^±q/2).
   const largest = Math.max(...coeffs.map((c) => log2Of(Q.div(c, g))));
-  if (Math.abs(largest) > SCALE_BITS) {
+  if (largest > SCALE_BITS) {
     const q = Number(rootIndex);
     const bits = BigInt(q * Math.round(largest / q));
     g = Q.mul(g, bits >= 0n ? Q.rat(1n << bits) : Q.rat(1n, 1n << -bits));

@@ -61,7 +61,6 @@ type GlobalValue = { readonly expr: Expr } | { readonly error: CompileError };
 
 const COMPARISONS = ['lt', 'le', 'gt', 'ge', 'eq', 'ne'];
 const MAX_CALL_DEPTH = 64;
-/** SELU's constants as jax.nn writes them (Klambauer et al. 2017). */
 /**
  * A number as the source means it: its exact decimal, except that a literal whose double is
  * pi·2^k (|k| ≤ 2: 3.141592653589793, 6.283185307179586, 1.5707963267948966, ...) is that multiple
@@ -69,13 +68,14 @@ const MAX_CALL_DEPTH = 64;
  * rational it is, (3.141592653589793 - acos(rho))·rho no longer vanishes at rho = -1 (1.2e-16
  * short of pi: relu's map then misses 0 by 1.8e-17, and loses 44 bits at rho = -1 + 1e-9).
  */
-function literal(r: Rat): Expr {
+export function literal(r: Rat): Expr {
   const x = Q.toNumber(r);
   for (let k = -2; k <= 2; k++)
     if (x === Math.PI * 2 ** k) return E.mul(E.num(Q.rat(2 ** Math.max(k, 0), 2 ** Math.max(-k, 0))), E.PI);
   return E.num(r);
 }
 
+/** SELU's constants as jax.nn writes them (Klambauer et al. 2017). */
 const SELU_ALPHA = Q.fromDecimal('1.6732632423543772848170429916717');
 const SELU_SCALE = Q.fromDecimal('1.0507009873554804934193349852946');
 
@@ -417,8 +417,10 @@ class Lowering {
     return nodes as Node[];
   }
 
-  /** A call of a def of the file: its body lowered with its parameters bound to the arguments. */
-  /** A helper's one value (a helper returning a tuple is unpacked by assignment: statements()). */
+  /**
+   * A call of a def of the file, its body lowered with its parameters bound to the arguments: its
+   * one value (a helper returning a tuple is unpacked by assignment: statements()).
+   */
   private inline(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope): Expr {
     const values = this.inlineValues(def, n, scope);
     if (values.length !== 1)

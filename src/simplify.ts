@@ -119,6 +119,43 @@ function conjugateRoots(e: Expr): Expr | undefined {
   return undefined;
 }
 
+/**
+ * Products and powers of sin(t/2) and cos(t/2), t = acos x: sin·cos = sqrt(1 - x^2)/2, sin^2 =
+ * (1 - x)/2, cos^2 = (1 + x)/2; a lone odd power stays as written (its root, sqrt((1 - x)/2),
+ * cancels near x = 1 in a way the stabilizer does not see, where sin(acos(x)/2) does not).
+ */
+function halfAnglePowers(e: Expr): Expr | undefined {
+  const factors = e.k === 'mul' ? e.factors : e.k === 'pow' ? [e] : [];
+  const halves = new Map<string, { x: Expr; sin: bigint; cos: bigint; arg: Expr; factors: Expr[] }>();
+  for (const f of factors) {
+    const power = f.k === 'pow' && f.exp.k === 'num' && Q.isInt(f.exp.v) && f.exp.v.n > 0n;
+    const base = power ? (f as Expr & { k: 'pow' }).base : f;
+    if (!isFn(base, 'sin', 'cos')) continue;
+    const [k, angle] = E.splitCoeff(arg0(base));
+    if (!Q.eq(k, Q.HALF) || !isFn(angle, 'acos')) continue;
+    const n = power ? ((f as Expr & { k: 'pow' }).exp as Expr & { k: 'num' }).v.n : 1n;
+    const h = halves.get(angle.key) ?? { x: arg0(angle), sin: 0n, cos: 0n, arg: arg0(base), factors: [] };
+    h[base.name === 'sin' ? 'sin' : 'cos'] += n;
+    h.factors.push(f);
+    halves.set(angle.key, h);
+  }
+  for (const h of halves.values()) {
+    if (h.sin + h.cos < 2n) continue;
+    const m = h.sin < h.cos ? h.sin : h.cos;
+    const [rs, rc] = [h.sin - m, h.cos - m];
+    const x = h.x;
+    const parts = [
+      E.pow(E.mul(E.num(Q.rat(1, 4)), oneMinusSq(x)), E.num(Q.rat(m, 2n))),
+      E.pow(E.mul(E.HALF, E.sub(E.ONE, x)), E.num(Q.rat(rs / 2n))),
+      E.pow(E.mul(E.HALF, E.add(E.ONE, x)), E.num(Q.rat(rc / 2n))),
+      E.pow(E.fn('sin', [h.arg]), E.num(Q.rat(rs % 2n))),
+      E.pow(E.fn('cos', [h.arg]), E.num(Q.rat(rc % 2n))),
+    ];
+    return E.mul(...factors.filter((f) => !h.factors.includes(f)), ...parts);
+  }
+  return undefined;
+}
+
 /** Roots of sums in e (powers of a sum with a non-integer exponent), counted through the tree. */
 function rootsOfSums(e: Expr): number {
   const own = e.k === 'pow' && e.base.k === 'add' && e.exp.k === 'num' && !Q.isInt(e.exp.v) ? 1 : 0;
@@ -128,8 +165,9 @@ function rootsOfSums(e: Expr): number {
 }
 
 /**
- * acos(x) = acos(2x^2 - 1)/2 for x ≥ 0 whose square has fewer roots of sums than x: the half
- * angle of a cosine written as its root, acos(sqrt((1 + rho)/2)) = acos(rho)/2.
+ * acos(x) = acos(2x^2 - 1)/2 for x ≥ 0 whose square has fewer roots of sums than x and where
+ * 2x^2 - 1 is one term: the half angle of a cosine written as its root, acos(sqrt((1 + rho)/2)) =
+ * acos(rho)/2.
  */
 function halfAngle(e: Expr): Expr | undefined {
   if (!isFn(e, 'acos')) return undefined;
@@ -137,23 +175,25 @@ function halfAngle(e: Expr): Expr | undefined {
   if (rootsOfSums(x) === 0 || !nonnegOnDomain(x)) return undefined;
   const square = E.pow(x, two);
   if (rootsOfSums(square) >= rootsOfSums(x)) return undefined;
-  return E.mul(E.HALF, E.fn('acos', [E.sub(E.mul(two, square), E.ONE)]));
+  // The cosine one term (rho, or the erf map's u): a sum's 1 - (.)^2 would cancel unfactored
+  // (acos(sqrt((3 + rho)/4)) as acos((1 + rho)/2)/2 lost 17 bits near rho = 1).
+  const cosine = E.sub(E.mul(two, square), E.ONE);
+  return cosine.k === 'add' ? undefined : E.mul(E.HALF, E.fn('acos', [cosine]));
 }
 
-/** The largest multiple of an angle whose sine and cosine become polynomials (Chebyshev). */
-const MAX_MULTIPLE = 8;
-
 /**
- * cos(k acos x) = T_k(x) and sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x), for integer 2 ≤ k ≤
- * MAX_MULTIPLE; and the half angle k = 1/2.
+ * The largest multiple of an angle whose sine and cosine become polynomials (Chebyshev): J_n
+ * maps need 2 and 3; the erf map's u expands large beyond (sin(4 acos u) cos(4 acos u): 166 KB
+ * of code in 6 s; at 3, 97 KB in 1.9 s).
  */
+const MAX_MULTIPLE = 3;
+
+/** cos(k acos x) = T_k(x) and sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x), for integer 2 ≤ k ≤ MAX_MULTIPLE. */
 function multipleAngle(e: Expr): Expr | undefined {
   if (!isFn(e, 'sin', 'cos')) return undefined;
   const [k, angle] = E.splitCoeff(arg0(e));
   if (!isFn(angle, 'acos')) return undefined;
   const x = arg0(angle);
-  // The half angle, in [0, pi/2] where both are ≥ 0: cos(t/2) = sqrt((1 + x)/2), sin(t/2) = sqrt((1 - x)/2).
-  if (Q.eq(k, Q.HALF)) return E.pow(E.mul(E.HALF, e.name === 'cos' ? E.add(E.ONE, x) : E.sub(E.ONE, x)), E.HALF);
   if (!Q.isInt(k) || k.n < 2n || k.n > BigInt(MAX_MULTIPLE)) return undefined;
   // T_(n+1) = 2x T_n - T_(n-1) (T_0 = 1, T_1 = x); U likewise from U_0 = 1, U_1 = 2x.
   const chebyshev = (first: Expr, n: number): Expr => {
@@ -311,7 +351,7 @@ export const IDENTITIES: readonly Rule[] = [
   {
     name: 'a^r b^r = (a b)^r for sums a, b whose product cancels (r not an integer)',
     sound:
-      'holds wherever both sides are defined (a, b ≥ 0 where r has an even denominator); conjugate sums such as 1 - rho and 1 + rho',
+      'holds where a, b ≥ 0 (conjugate sums such as 1 - rho and 1 + rho, both ≥ 0 on the domain); where the source as written is undefined (a or b < 0 under an even root) the merged root may be defined, as cos(acos(2)) = 2 already is: a source is read where it has a value',
     helps:
       'a difference of squares split into two roots, sqrt(1 - rho) sqrt(1 + rho), becomes the one root of 1 - rho^2 (the gap), whose singular terms the normal form cancels',
     examples: [
@@ -327,32 +367,45 @@ export const IDENTITIES: readonly Rule[] = [
     apply: conjugateRoots,
   },
   {
-    name: 'cos(k acos x) = T_k(x), sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x) for integer 2 ≤ k ≤ 8; cos(acos(x)/2) = sqrt((1 + x)/2), sin(acos(x)/2) = sqrt((1 - x)/2)',
+    name: 'cos(k acos x) = T_k(x), sin(k acos x) = sqrt(1 - x^2) U_(k-1)(x) for integer 2 ≤ k ≤ 3',
     sound:
-      'the Chebyshev polynomials: cos(k t) and sin(k t)/sin t are polynomials in cos t (t = acos x in [0, pi], where sin t = sqrt(1 - x^2)); the half angle t/2 is in [0, pi/2], where cos and sin are the non-negative roots of (1 ± cos t)/2',
+      'the Chebyshev polynomials: cos(k t) and sin(k t)/sin t are polynomials in cos t (t = acos x in [0, pi], where sin t = sqrt(1 - x^2))',
     helps:
       "an angle's multiples become polynomials in its cosine, so that their singular terms meet the rest and cancel (J_2 written with sin 2θ and cos 2θ)",
     examples: [
       'sin(2*acos(cov12/sqrt(var1*var2)))',
       'cos(2*acos(cov12/sqrt(var1*var2)))',
       'sin(3*acos(cov12/sqrt(var1*var2)))',
-      'cos(4*acos(cov12/2))',
-      'sin(acos(cov12/sqrt(var1*var2))/2)*cos(acos(cov12/sqrt(var1*var2))/2)',
+      'cos(3*acos(cov12/2))',
     ],
-    declines: ['sin(acos(cov12)/3)', 'cos(9*acos(cov12/2))', 'sin(2*acos(cov12) + cov12)'],
+    declines: ['sin(acos(cov12)/2)', 'cos(9*acos(cov12/2))', 'sin(2*acos(cov12) + cov12)'],
     apply: multipleAngle,
   },
   {
-    name: 'acos(x) = acos(2x^2 - 1)/2 for x ≥ 0 whose square has fewer roots of sums',
+    name: 'sin(t/2) cos(t/2) = sqrt(1 - x^2)/2, sin(t/2)^2 = (1 - x)/2, cos(t/2)^2 = (1 + x)/2 for t = acos x',
+    sound: 't/2 is in [0, pi/2]: sin(t/2) cos(t/2) = sin(t)/2 ≥ 0, and the squares are (1 ∓ cos t)/2',
+    helps:
+      "half angles in pairs and squares (2 sin(θ/2) cos(θ/2), 2 cos(θ/2)^2 - 1) become the angle's sine and cosine, whose singular terms cancel with the rest",
+    examples: [
+      'sin(acos(cov12/sqrt(var1*var2))/2)*cos(acos(cov12/sqrt(var1*var2))/2)',
+      'var1*cos(acos(cov12/sqrt(var1*var2))/2)^2',
+      'sin(acos(cov12/2)/2)^3*cos(acos(cov12/2)/2)',
+    ],
+    declines: ['sin(acos(cov12/2)/2)*var1', 'sin(acos(cov12/2)/3)^2', 'sin(acos(cov12/2)/2)*cos(acos(var1/4)/2)'],
+    apply: halfAnglePowers,
+  },
+  {
+    name: 'acos(x) = acos(2x^2 - 1)/2 for x ≥ 0 whose square has fewer roots of sums, 2x^2 - 1 one term',
     sound: 't = acos x is in [0, pi/2] for x in [0, 1], where cos 2t = 2x^2 - 1 and 2t in [0, pi] is its acos',
     helps:
       "the half angle written as a root (asin(sqrt((1 + rho)/2)), 2 acos(sqrt((1 + rho)/2)), 2 atan(sqrt((1 - rho)/(1 + rho)))) becomes the angle's own acos, whose singular terms cancel with the rest",
-    examples: [
-      'acos(sqrt((1 + cov12/sqrt(var1*var2))/2))',
-      'acos(sqrt((1 - cov12/sqrt(var1*var2))/2))',
-      'acos(sqrt(1 - var1/(2 + 2*var1)))',
+    examples: ['acos(sqrt((1 + cov12/sqrt(var1*var2))/2))', 'acos(sqrt((1 - cov12/sqrt(var1*var2))/2))'],
+    declines: [
+      'acos(cov12*sqrt(1 + var1)/4)',
+      'acos(cov12/sqrt(var1*var2))',
+      'acos(-sqrt((1 + cov12)/2))',
+      'acos(sqrt((3 + cov12/sqrt(var1*var2))/4))',
     ],
-    declines: ['acos(cov12*sqrt(1 + var1)/4)', 'acos(cov12/sqrt(var1*var2))', 'acos(-sqrt((1 + cov12)/2))'],
     apply: halfAngle,
   },
   {

@@ -120,10 +120,14 @@ function expDifference(ti: Expr, tj: Expr, anyRatio: boolean): Expr | undefined 
   if (!oneMinusR.isFinite()) return undefined;
   if (oneMinusR.abs().lt(2 ** -20)) return E.add(diff(), E.mul(E.num(Q.fromNumber(oneMinusR.toNumber())), m, G));
   // Any other r > 0 (a Sin layer's phase: exp(a) - cos(2 c0) exp(b)): r exp(b) = exp(b + log r), so
-  // the two still cancel where a = b + log r, and a - b - log r carries log r exactly (its
-  // constant in double-double). r < 0 is a sum of one sign: nothing cancels.
+  // the two still cancel where a = b + log r. log r enters as a rational of its 50 digits (1e-50
+  // relative to it, far below a double-double's 1e-32), so that b + log r and a - b - log r are
+  // polynomials with rational coefficients: evaluated in double-double, exp(b + log r) as exp(hi)(1 + lo).
+  // r < 0 is a sum of one sign: nothing cancels.
   if (!anyRatio || !oneMinusR.lt(1)) return undefined;
-  const shifted = E.add(b, E.fn('log', [ratio]));
+  const logR = evaluateHP(E.fn('log', [ratio]), { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
+  const logRational = Q.fromDecimal(logR.abs().toString());
+  const shifted = E.add(b, E.num(logR.isNegative() ? Q.neg(logRational) : logRational));
   return E.mul(m, E.fn('expdiff', [a, shifted, simplify(E.sub(a, shifted))]));
 }
 
@@ -321,7 +325,8 @@ const SUM_REWRITES: readonly Rule[] = [
   },
   {
     name: 'k*exp(a) - k*r*exp(b) → k*expdiff(a, b + log r, a - b - log r) for a constant r > 0',
-    sound: 'r exp(b) = exp(b + log r) for r > 0, then expdiff as above; log r a constant, exact in the tree',
+    sound:
+      'r exp(b) = exp(b + log r) for r > 0, then expdiff as above; log r as the rational of its 50 digits (a relative change of 1e-50)',
     helps:
       'exp(a) - r exp(b) still cancels where a = b + log r (a Sin layer with a phase: exp(cov12/4) - cos(3/5) exp(-cov12/4) lost 6 bits at realistic entries); after the second differences, which it would split',
     examples: ['exp(cov12/4 - var1) - cos(3/5)*exp(-cov12/4 - var1)', '2*exp(cov12) - 3*exp(-cov12)'],

@@ -153,6 +153,10 @@ describe('limits', () => {
         'cov12',
       ),
       'power bombs': '((cov12 + var1 + var2 + 1)^8)^8 + 2^(2^9) + cov12^1e300',
+      // Chebyshev multiples of the erf map's angle (1.9 s at k = 3; 6 s at 4, which stays opaque).
+      'multiple angles': Array.from({ length: 2 }, (_, i) =>
+        ['sin', 'cos'].map((f) => `${f}(${3 + i}*acos(2*cov12/sqrt((1+2*var1)*(1+2*var2))))`).join('*'),
+      ).join(' + '),
       // Found by `npm run fuzz` (seed 20261124, run 2346): 5e-324 is 2^-1074 exactly, and every
       // number node's key was the decimal text of its 324-digit denominator (1.7-2.0 s alone).
       'subnormal constants':

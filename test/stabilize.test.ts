@@ -5,7 +5,8 @@ import { LOWERINGS } from '../src/evaluation.js';
 import { isSignDefinite, substituteGap } from '../src/domain.js';
 import { compile } from '../src/compile.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
-import { bitsOfError, samplePoints } from '../src/measure.js';
+import { bitsOfError, rng, samplePoints } from '../src/measure.js';
+import { compileActivation } from '../src/index.js';
 import { canonical as canon, references, closed } from './helpers.js';
 import { truthsOfRegularForms } from '../src/truth.js';
 import * as E from '../src/expr.js';
@@ -182,6 +183,17 @@ describe('stabilize', () => {
           'def nngp_fn(cov12, var1, var2):\n    e = np.exp(cov12/4)\n    return 2*np.exp(-(var1 + var2)/8)*(e - np.cos(0.6)/e)',
         ],
       ],
+      // Half angles (the third check), in pairs and squares, and as roots of (1 ± rho)/2.
+      [
+        relu,
+        [
+          'def nngp_fn(cov12, var1, var2):\n    prod = var1 * var2\n    theta = np.arccos(cov12 / np.sqrt(prod))\n    sin_t = 2 * np.sin(theta / 2) * np.cos(theta / 2)\n    return (np.sqrt(prod) * sin_t + (np.pi - theta) * cov12) / (2 * np.pi)',
+          'def nngp_fn(cov12, var1, var2):\n    prod = var1 * var2\n    theta = np.arccos(cov12 / np.sqrt(prod))\n    cos_t = 2 * np.cos(theta / 2)**2 - 1\n    return np.sqrt(prod) * (np.sin(theta) + (np.pi - theta) * cos_t) / (2 * np.pi)',
+          'def nngp_fn(cov12, var1, var2):\n    prod = var1 * var2\n    rho = np.clip(cov12/np.sqrt(prod), -1, 1)\n    half = np.arcsin(np.sqrt((1 + rho)/2))\n    return (np.sqrt(prod - cov12**2) + 2*half*cov12)/(2*np.pi)',
+        ],
+      ],
+      // A multiple angle times a root of the variances: cov12^2/sqrt(var1 var2) terms, 0 at zero inputs.
+      ['sqrt(var1*var2)*(2*(cov12/sqrt(var1*var2))^2 - 1)', ['sqrt(var1*var2)*cos(2*acos(cov12/sqrt(var1*var2)))']],
     ];
     for (const [reference, spellings] of cases) {
       const exact = closed(compile(reference));
@@ -191,6 +203,10 @@ describe('stabilize', () => {
           [1, 1, 1],
           [1, 2, 0.5],
           [-1, 2, 0.5],
+          // The diagonal where sqrt(var1)*sqrt(var2) rounds below cov12 (NaN for a root of 1 - rho).
+          [0.3, 0.3, 0.3],
+          [2.9, 2.9, 2.9],
+          [-0.7, 0.7, 0.7],
           [1 - 1e-12, 1, 1],
           [-(1 - 1e-9), 2, 0.5],
           [-0.39794060856010643, 0.5869983871620602, 1.2611535997841303],
@@ -219,6 +235,23 @@ describe('stabilize', () => {
           ).toBe(true);
       }
     }
+    // A lone half angle stays as written (its root of 1 - rho cancels unseen): 0 on the diagonal.
+    const lone = compile('sqrt(var1*var2)*sin(acos(cov12/sqrt(var1*var2))/2)');
+    for (const v of [0.3, 0.7, 2.9, 5]) expect(lone.nngp(v, v, v), `at ${v}`).toBe(0);
+    // The phase's log r in double-double: a Sin layer with c0 = 0.3 at large variances.
+    const phase = compileActivation('sin', { c0: 0.3 });
+    const sin = closed(phase);
+    const next = rng(31);
+    for (const V of [30, 100, 300, 600])
+      for (let i = 0; i < 12; i++) {
+        const [v1, v2] = [V * (0.5 + next()), V * (0.5 + next())];
+        const c = (2 * next() - 1) * Math.sqrt(v1 * v2);
+        const [tn, td] = truthsOfRegularForms([sin.stableNngp, sin.stableDNngp], c, v1, v2, false);
+        if (tn?.kind === 'value')
+          expect(bitsOfError(phase.nngp(c, v1, v2), tn.value), `nngp at ${V}`).toBeLessThanOrEqual(3);
+        if (td?.kind === 'value')
+          expect(bitsOfError(phase.dNngp(c, v1, v2), td.value), `dNngp at ${V}`).toBeLessThanOrEqual(3);
+      }
   });
 
   it('keeps gelu accurate at cov12 = -var however large the variance (x * angle in double-double)', () => {

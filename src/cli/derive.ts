@@ -79,8 +79,9 @@ function compileOrMissing(source: string, name: string, arg: string, params: Ret
   try {
     return compile(source, { params, filename: name, target: 'js' });
   } catch (e) {
+    // Neither: named as the missing file it may be, with what it says as an expression.
     if (name === '<expression>' && looksLikePath(arg) && e instanceof CompileError)
-      throw new UnreadableSource(arg, 'no such file');
+      throw new UnreadableSource(arg, `no such file (as an expression: ${e.message.split('\n')[0]})`);
     throw e;
   }
 }
