@@ -138,7 +138,7 @@ function substituteRhoDeep(e: Expr): Expr {
   return E.rebuild(e, (x) => (x.k === 'mul' ? substituteRho(x) : x));
 }
 
-/** cov12^k var1^a var2^b with k ≥ 1, a = b ≤ -1/2, -2a ≤ k → rho × cov12^(k-1) var1^(a+1/2) var2^(b+1/2). */
+/** cov12^k var1^a var2^b with k ≥ 1, j = -2 min(a, b) an integer in [1, k] → rho^j cov12^(k-j) var1^(a+j/2) var2^(b+j/2). */
 function substituteRho(m: Expr): Expr {
   if (m.k !== 'mul') return m;
   const exp = (name: string): Rat | undefined => {
@@ -149,18 +149,23 @@ function substituteRho(m: Expr): Expr {
     return undefined;
   };
   const c = exp('cov12');
-  const a = exp('var1');
-  const b = exp('var2');
-  if (!c || !a || !b) return m;
+  const a = exp('var1') ?? Q.ZERO;
+  const b = exp('var2') ?? Q.ZERO;
+  if (!c || Q.cmp(Q.min(a, b), Q.ZERO) >= 0) return m;
   // The correlation itself, cov12^k (var1 var2)^(-k/2) = rho^k, or a power of it times cov12:
   // cov12^k (var1 var2)^(-j/2) = rho^j cov12^(k-j) for integer 1 ≤ j < k (cov12^2/sqrt(var1 var2),
   // what cos(2 acos(rho)) expands to: 0/0 at zero inputs, and cov12^2 underflows at variances of
   // 1e-300 where rho·cov12 does not). A denominator beyond the correlation's, c/(var1 var2), is
   // left alone: its roundings are fewer as written.
-  const j = Q.mul(a, Q.rat(-2));
-  if (Q.cmp(c, Q.ONE) < 0 || !Q.isInt(j) || j.n < 1n || Q.cmp(j, c) > 0 || !Q.eq(b, a)) return m;
+  // The variances' exponents may differ (cov12^2/sqrt(var1) = rho cov12 sqrt(var2), relu(x) + x^2's):
+  // j = the larger of -2a, -2b, and then neither variance is left in a denominator.
+  const j = Q.mul(Q.min(a, b), Q.rat(-2));
+  if (Q.cmp(c, Q.ONE) < 0 || !Q.isInt(j) || j.n < 1n || Q.cmp(j, c) > 0) return m;
   if (!Q.eq(j, c) && !Q.isInt(c)) return m;
-  return E.mul(m, E.sym('rho'), E.pow(E.COV12, E.MINUS_ONE), E.pow(E.VAR1, E.HALF), E.pow(E.VAR2, E.HALF));
+  if (!Q.eq(b, a) && (!Q.isInt(Q.mul(a, Q.rat(2))) || !Q.isInt(Q.mul(b, Q.rat(2))))) return m;
+  const rhoJ = E.pow(E.sym('rho'), E.num(j));
+  const cancel = E.num(Q.div(j, Q.rat(2)));
+  return E.mul(m, rhoJ, E.pow(E.COV12, E.num(Q.neg(j))), E.pow(E.VAR1, cancel), E.pow(E.VAR2, cancel));
 }
 
 /**

@@ -281,6 +281,17 @@ describe('stabilize', () => {
     expect(relu.dNngp(1 + 2 ** -51, 1, 1)).toBe(0.5);
     expect(relu.nngp(1 + 2 ** -51, 1, 1)).toBe(0.5);
     expect(relu.dNngp(0, 0, 0)).toBe(0.25); // theta = pi/2 at 0/0, as neural-tangents
+    // cov12^2/sqrt(var1) (relu(x) + x^2's kernel) is rho·cov12·sqrt(var2): 0 at zero inputs, not 0/0.
+    const mixed = compile('cov12^2/sqrt(var1) + cov12');
+    for (const [c, v1, v2] of [
+      [0, 0, 1],
+      [0, 1, 0],
+      [0, 0, 0],
+    ] as const) {
+      expect(mixed.nngp(c, v1, v2), `at (${c}, ${v1}, ${v2})`).toBe(0);
+      expect(Number.isFinite(mixed.dNngp(c, v1, v2)), `d at (${c}, ${v1}, ${v2})`).toBe(true);
+    }
+    expect(mixed.nngp(0.3, 0.5, 1)).toBeCloseTo(0.09 / Math.sqrt(0.5) + 0.3, 15);
   });
 
   it('double-double evaluation survives overflow: 1/(1 + exp(-c)) is 0, not NaN, for c << 0', () => {
