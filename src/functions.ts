@@ -25,6 +25,8 @@ const KEYWORDS: Record<string, string[][]> = {
     ['x2', 'x'],
   ],
   elu: [['x'], ['alpha']],
+  leaky_relu: [['x'], ['negative_slope']],
+  heaviside: [['x1', 'x'], ['x2']],
   celu: [['x'], ['alpha']],
   pow: [
     ['x1', 'base'],
@@ -80,6 +82,9 @@ def('divide', 2, 'true_divide');
 def('negative', 1);
 def('float64', 1, 'asarray');
 def('relu', 1);
+def('leaky_relu', [1, 2]); // jax.nn.leaky_relu(x, negative_slope=0.01)
+def('heaviside', 2); // np.heaviside(x, h): 0, h, 1 for x <, =, > 0
+def('ndtr', 1); // scipy's and jax's standard normal cdf
 // The logistic family (jax.nn's names): lowered to exp and log, so every pass knows them.
 def('sigmoid', 1, 'expit');
 def('softplus', 1);

@@ -364,6 +364,20 @@ class Lowering {
         return args[0]!;
       case 'relu':
         return E.fn('max', [args[0]!, E.ZERO]);
+      case 'leaky_relu': // where(x >= 0, x, negative_slope x), negative_slope = 0.01 by default (jax.nn)
+        return E.fn('where', [
+          E.fn('ge', [args[0]!, E.ZERO]),
+          args[0]!,
+          E.mul(args[1] ?? E.num(Q.rat(1, 100)), args[0]!),
+        ]);
+      case 'heaviside':
+        return E.fn('where', [
+          E.fn('gt', [args[0]!, E.ZERO]),
+          E.ONE,
+          E.fn('where', [E.fn('lt', [args[0]!, E.ZERO]), E.ZERO, args[1]!]),
+        ]);
+      case 'ndtr': // (1 + erf(x/sqrt(2)))/2
+        return E.mul(E.HALF, E.add(E.ONE, E.fn('erf', [E.mul(args[0]!, E.pow(E.num(2), E.num(-0.5)))])));
       case 'sigmoid': // 1 / (1 + exp(-u))
         return E.pow(E.add(E.ONE, E.fn('exp', [E.neg(args[0]!)])), E.MINUS_ONE);
       case 'softplus': // log(1 + exp(u))

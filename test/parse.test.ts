@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from '../src/parse.js';
 import { CompileError } from '../src/errors.js';
-import { compile } from '../src/compile.js';
+import { compile, fromActivation } from '../src/compile.js';
 import { closed } from './helpers.js';
 
 describe('parse', () => {
@@ -159,6 +159,18 @@ describe('pasted Python', () => {
     );
     same('np.float64(cov12) * np.asarray(var1)', 'cov12*var1');
     same('math.tau*cov12', '2*pi*cov12');
+    same(
+      'jax.nn.leaky_relu(cov12) + jax.nn.leaky_relu(var1, negative_slope=0.2)',
+      'where(cov12 >= 0, cov12, cov12/100) + where(var1 >= 0, var1, var1/5)',
+    );
+    same('np.heaviside(cov12, 0.5)', 'where(cov12 > 0, 1, where(cov12 < 0, 0, 0.5))');
+    same('jax.scipy.special.ndtr(cov12)', '(1 + erf(cov12/sqrt(2)))/2');
+    // As activations: the kernels of the spellings they name.
+    for (const [spelled, plain] of [
+      ['jax.nn.leaky_relu(x, 0.1)', 'where(x > 0, x, 0.1*x)'],
+      ['x*ndtr(x)', 'x*(1 + erf(x/sqrt(2)))/2'],
+    ])
+      expect(fromActivation(spelled).simplified, spelled).toBe(fromActivation(plain).simplified);
     // pi's double is pi; a def's local may be named e (Python's builtins have none).
     same('3.141592653589793*cov12 + 6.283185307179586', 'pi*cov12 + 2*pi');
     same('3.14159*cov12', '314159/100000*cov12');
