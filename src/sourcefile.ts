@@ -1,4 +1,4 @@
-// Directives of an .nngp file (grammar/nngp.ebnf, "Directives"): `# params: a=1, b=0.5`.
+// Directives of an .nngp file (grammar/nngp.ebnf, "Directives"): `# params: a=1, b=0.5`, `# range: n = 0..3`.
 import { CompileError, locAt } from './errors.js';
 
 /** Parses `a=1,b=0.5` (as given to --params or in a directive). */
@@ -45,5 +45,28 @@ export function effectiveParams(
   filename: string,
   overrides: Readonly<Record<string, number>> = {},
 ): Record<string, number> {
-  return { ...fileParams(source, filename), ...overrides };
+  const params = { ...fileParams(source, filename), ...overrides };
+  checkRanges(source, filename, params);
+  return params;
+}
+
+/**
+ * `# range: n = 0..3`: the integers a param's map covers (a catalog file whose map is a chain of
+ * cases, RectifiedMonomial's J_0..J_3, would otherwise give its last case for n = 4: a wrong
+ * kernel, silently). A value outside is an E_PARAM error located at the directive.
+ */
+function checkRanges(source: string, filename: string, params: Readonly<Record<string, number>>): void {
+  const re = /^[ \t]*#[ \t]*range:[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(-?\d+)[ \t]*\.\.[ \t]*(-?\d+)[ \t]*$/gm;
+  for (let m = re.exec(source); m; m = re.exec(source)) {
+    const [name, lo, hi] = [m[1]!, Number(m[2]), Number(m[3])];
+    const v = params[name];
+    if (v === undefined || (Number.isInteger(v) && v >= lo && v <= hi)) continue;
+    throw new CompileError(
+      'E_PARAM',
+      `param ${name} = ${v} is outside this map's range: an integer from ${lo} to ${hi}`,
+      source,
+      locAt(source, m.index + m[0].indexOf('range:'), m[0].trim().length),
+      filename,
+    );
+  }
 }

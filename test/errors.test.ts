@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CompileError, compile } from '../src/index.js';
+import { CompileError, compile, compileActivation } from '../src/index.js';
 
 function err(src: string, params?: Record<string, number>): CompileError {
   try {
@@ -34,6 +34,20 @@ describe('errors', () => {
     expect(lines[1]).toMatch(/^1 \| ….*arcsn\(var1\).*…$/);
     expect(lines[1]!.indexOf('arcsn')).toBe(lines[2]!.indexOf('^'));
     expect(e.frame.split('\n').slice(1).join('\n')).toBe(e.excerpt);
+  });
+
+  it("a param outside a map's # range: is refused at the directive, not computed by the wrong case", () => {
+    const src = '# range: n = 0..1\n# params: n=1\nwhere(n == 0, 1, cov12)';
+    expect(compile(src, { params: { n: 0 } }).nngp(0.3, 1, 1)).toBe(1);
+    for (const n of [2, 0.5, -1]) {
+      const e = err(src, { n });
+      expect(e.code).toBe('E_PARAM');
+      expect(e.message).toMatch(/param n = .* is outside this map's range: an integer from 0 to 1/);
+      expect([e.line, e.column]).toEqual([1, 3]);
+    }
+    // The catalog's case-chain maps carry one (RectifiedMonomial's J_3 answered n = 4 before).
+    expect(() => compileActivation('rectified_monomial', { n: 4 })).toThrow(/outside this map's range/);
+    expect(compileActivation('rectified_monomial', { n: 3 }).nngp(0.3, 1, 1)).toBeGreaterThan(0);
   });
 
   it('wrong arity', () => {
