@@ -263,10 +263,14 @@ function truthy(c: Tree, ev: (e: Tree) => HPNum): boolean {
   }
 }
 
+/** A constant expression's value in HP. */
+export function constantHP(e: Tree): HPNum {
+  return evaluateHP(e, { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
+}
+
 /** The double nearest to a constant expression (evaluated in HP, rounded once). */
 export function foldConstant(e: Tree): number {
-  const v = evaluateHP(e, { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
-  return v.toNumber();
+  return constantHP(e).toNumber();
 }
 
 /** erf and erfc in float64: the very helper emitted modules contain (runtime.ts). */

@@ -13,6 +13,7 @@ import { cancelSum } from './cancel.js';
 import { nonnegOnDomain } from './domain.js';
 import { GUARDS } from './guards.js';
 import * as E from './expr.js';
+import { children } from './node.js';
 import * as Q from './rational.js';
 import { fixpoint, type Rule } from './rewrite.js';
 import type { Add, Expr, Fn, FnName, Rat } from './types.js';
@@ -159,9 +160,7 @@ function halfAnglePowers(e: Expr): Expr | undefined {
 /** Roots of sums in e (powers of a sum with a non-integer exponent), counted through the tree. */
 function rootsOfSums(e: Expr): number {
   const own = e.k === 'pow' && e.base.k === 'add' && e.exp.k === 'num' && !Q.isInt(e.exp.v) ? 1 : 0;
-  const children =
-    e.k === 'add' ? e.terms : e.k === 'mul' ? e.factors : e.k === 'pow' ? [e.base, e.exp] : e.k === 'fn' ? e.args : [];
-  return children.reduce((n, c) => n + rootsOfSums(c), own);
+  return children(e).reduce((n, c) => n + rootsOfSums(c), own);
 }
 
 /**

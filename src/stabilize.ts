@@ -9,7 +9,7 @@ import * as E from './expr.js';
 import * as Q from './rational.js';
 import { memoTable } from './memo.js';
 import { fixpoint, type Rule } from './rewrite.js';
-import { HP, evaluateHP } from './evaluate.js';
+import { constantHP } from './evaluate.js';
 import { evaluationTree, isConstant } from './evaluation.js';
 import { simplify } from './simplify.js';
 import { smallAngleSeries } from './smallangle.js';
@@ -116,7 +116,7 @@ function expDifference(ti: Expr, tj: Expr, anyRatio: boolean): Expr | undefined 
   if (!isConstant(ratio)) return undefined;
   // k' = r k with r ≈ 1: the correction (k - k')*exp(b) = k (1 - r) exp(b), 1 - r folded to one
   // rational in 50 digits (its own rounding is relative to a term 2^20 times smaller than k).
-  const oneMinusR = evaluateHP(E.sub(E.ONE, ratio), { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
+  const oneMinusR = constantHP(E.sub(E.ONE, ratio));
   if (!oneMinusR.isFinite()) return undefined;
   if (oneMinusR.abs().lt(2 ** -20)) return E.add(diff(), E.mul(E.num(Q.fromNumber(oneMinusR.toNumber())), m, G));
   // Any other r > 0 (a Sin layer's phase: exp(a) - cos(2 c0) exp(b)): r exp(b) = exp(b + log r), so
@@ -125,7 +125,7 @@ function expDifference(ti: Expr, tj: Expr, anyRatio: boolean): Expr | undefined 
   // polynomials with rational coefficients: evaluated in double-double, exp(b + log r) as exp(hi)(1 + lo).
   // r < 0 is a sum of one sign: nothing cancels.
   if (!anyRatio || !oneMinusR.lt(1)) return undefined;
-  const logR = evaluateHP(E.fn('log', [ratio]), { cov12: new HP(0), var1: new HP(0), var2: new HP(0) });
+  const logR = constantHP(E.fn('log', [ratio]));
   const logRational = Q.fromDecimal(logR.abs().toString());
   const shifted = E.add(b, E.num(logR.isNegative() ? Q.neg(logRational) : logRational));
   return E.mul(m, E.fn('expdiff', [a, shifted, simplify(E.sub(a, shifted))]));
