@@ -406,9 +406,11 @@ function activationKernel(
   } catch (e) {
     if (!(e instanceof NoClosedForm)) throw e;
     const start = Math.max(0, where.source.search(/\S/));
+    // jax.nn.gelu's default is its tanh approximation; the exact GELU has a closed form.
+    const gelu = /\bgelu\s*\(/.test(fn) && !/approximate\s*=\s*(False|0)\b/.test(fn);
     throw new CompileError(
       'E_NO_CLOSED_FORM',
-      `no closed-form kernel for f(x) = ${fn.trim()}: ${e.message}`,
+      `no closed-form kernel for f(x) = ${fn.trim()}: ${e.message}${gelu ? " (gelu's default, approximate=True, is the tanh approximation; gelu(x, approximate=False) is x Phi(x), whose kernel is closed)" : ''}`,
       where.source,
       locAt(where.source, start, Math.max(1, fn.trim().length)),
       where.filename,

@@ -33,8 +33,15 @@ export function nonnegOnDomain(e: Expr, depth = 0): boolean {
 function nonnegProof(e: Expr, depth: number): boolean {
   if (e.k === 'mul') return e.factors.every((f) => nonnegOnDomain(f, depth));
   if (e.k !== 'add' || depth >= MAX_DEPTH) return false;
-  const p = P.fromExpr(clearPositiveDenominators(e), true);
+  const cleared = clearPositiveDenominators(e, depth);
+  const p = P.fromExpr(cleared, true);
   if (p) return P.nonnegOnDomain(p);
+  if (cleared.key !== e.key && cleared.k === 'add' && nonnegOnDomain(cleared, depth + 1)) return true;
+  // Over a term positive inside the domain (sqrt(var1) sqrt(var2) - cov12 as 1 - rho).
+  for (const t of e.terms) {
+    if (t.k === 'num' || !positiveInsideDomain(t)) continue;
+    if (nonnegOnDomain(E.div(e, t), depth + 1)) return true;
+  }
   // k + terms q·u with |u| ≤ 1 (u^2 ≤ 1): ≥ 0 if k is at least the sum of their |q|
   // ((1 - rho)/2 = 1/2 - rho/2: the half angle's cosine squared).
   let budget = Q.ZERO;
@@ -58,15 +65,16 @@ function nonnegProof(e: Expr, depth: number): boolean {
 }
 
 /**
- * A sum times the powers of its positive denominators (bases known ≥ 0 with negative
+ * A sum times the powers of its positive denominators (bases known or proved ≥ 0 with negative
  * exponents), which keeps its sign: 1 - 4 c^2/P becomes P - 4 c^2.
  */
-function clearPositiveDenominators(s: Expr): Expr {
+function clearPositiveDenominators(s: Expr, depth: number): Expr {
   if (s.k !== 'add') return s;
   const most = new Map<string, { base: Expr; exp: Rat }>();
   for (const t of s.terms) {
     for (const f of t.k === 'mul' ? t.factors : [t]) {
-      if (f.k !== 'pow' || f.exp.k !== 'num' || f.exp.v.n >= 0n || !E.isNonneg(f.base)) continue;
+      if (f.k !== 'pow' || f.exp.k !== 'num' || f.exp.v.n >= 0n) continue;
+      if (!E.isNonneg(f.base) && !(depth + 1 < MAX_DEPTH && nonnegOnDomain(f.base, depth + 1))) continue;
       const prev = most.get(f.base.key);
       if (!prev || Q.cmp(f.exp.v, prev.exp) < 0) most.set(f.base.key, { base: f.base, exp: f.exp.v });
     }

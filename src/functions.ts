@@ -20,6 +20,9 @@ const KEYWORDS: Record<string, string[][]> = {
     ['a_max', 'max'],
   ],
   where: [['condition'], ['x'], ['y']],
+  gelu: [['x'], ['approximate']],
+  _sqrt: [['x'], ['tol']],
+  _arctan2: [['x'], ['y'], ['fill_zero']],
   atan2: [
     ['x1', 'y'],
     ['x2', 'x'],
@@ -63,7 +66,7 @@ def('abs', 1, 'absolute', 'fabs');
 def('sign', 1);
 def('min', 2, 'minimum', 'fmin');
 def('max', 2, 'maximum', 'fmax');
-def('clip', 3);
+def('clip', [2, 3]); // a bound of None (or left out) is no bound
 def('where', 3);
 def('pow', 2, 'power');
 def('square', 1);
@@ -85,6 +88,9 @@ def('relu', 1);
 def('leaky_relu', [1, 2]); // jax.nn.leaky_relu(x, negative_slope=0.01)
 def('heaviside', 2); // np.heaviside(x, h): 0, h, 1 for x <, =, > 0
 def('ndtr', 1); // scipy's and jax's standard normal cdf
+def('_sqrt', [1, 2]); // neural-tangents' stax._sqrt(x, tol=0.): sqrt(maximum(x, tol))
+def('_arctan2', [2, 3]); // neural-tangents' stax._arctan2(x, y, fill_zero): arctan2, fill_zero at (0, 0)
+def('gelu', [1, 2]); // jax.nn.gelu(x, approximate=True): the tanh approximation unless approximate=False
 // The logistic family (jax.nn's names): lowered to exp and log, so every pass knows them.
 def('sigmoid', 1, 'expit');
 def('softplus', 1);
@@ -96,16 +102,19 @@ def('selu', 1);
 
 /** Module prefixes a pasted neural-tangents function may use. Longest first. */
 export const PREFIXES = [
+  'neural_tangents.stax.',
   'jax.scipy.special.',
   'jax.numpy.',
   'scipy.special.',
   'jax.nn.',
   'jax.lax.',
+  'nt.stax.',
   'numpy.',
   'jnp.',
   'np.',
   'math.',
   'sp.',
+  'stax.',
 ];
 
 /** Strips a known module prefix: `jnp.arcsin` → `arcsin`. */

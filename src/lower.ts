@@ -72,8 +72,49 @@ export function literal(r: Rat): Expr {
   const x = Q.toNumber(r);
   for (let k = -2; k <= 2; k++)
     if (x === Math.PI * 2 ** k) return E.mul(E.num(Q.rat(2 ** Math.max(k, 0), 2 ** Math.max(-k, 0))), E.PI);
-  return E.num(r);
+  return (fullPrecision(x) && namedConstants().get(x)) || E.num(r);
 }
+
+/** A double written with at least 15 significant digits (a constant pasted as printed, not a rounded decimal). */
+const fullPrecision = (x: number) => x !== 0 && x.toExponential().replace(/^-|\.|e.*$/g, '').length >= 15;
+
+/**
+ * The constants sources paste as printed doubles: (p/q)·pi^a·2^(b/2) for p, q ≤ 8, a in {-1,
+ * -1/2, 0, 1/2, 1}, b in {-1, 0, 1}, not both 0 (2/pi = 0.6366197723675814, 1/sqrt(2 pi) =
+ * 0.3989422804014327, sqrt(2/pi), 1/sqrt(2), ...), by their double and its two neighbours (a
+ * constant computed in doubles, 2/np.pi, may be an ulp from the rounded one). A literal of
+ * full precision within an ulp of one is that constant: read as its rational, 0.25 c +
+ * 0.6366197723675814 (gap^(1/2) + c asin rho)/4 misses 0 at rho = -1 by 1.3e-17 and loses 59
+ * bits near it. Smaller p + q wins a tie.
+ */
+let constantTable: Map<number, Expr> | undefined;
+function namedConstants(): Map<number, Expr> {
+  if (constantTable) return constantTable;
+  const table = new Map<number, Expr>();
+  const neighbours = (v: number) => {
+    const b = new DataView(new ArrayBuffer(8));
+    b.setFloat64(0, v);
+    const i = b.getBigUint64(0);
+    return [-1n, 0n, 1n].map((d) => {
+      b.setBigUint64(0, i + d);
+      return b.getFloat64(0);
+    });
+  };
+  const byCost: [number, number, number, number][] = [];
+  for (let p = 1; p <= 8; p++)
+    for (let q = 1; q <= 8; q++)
+      for (const a of [-1, -0.5, 0, 0.5, 1])
+        for (const b of [-1, 0, 1]) if ((a !== 0 || b !== 0) && gcd(p, q) === 1) byCost.push([p, q, a, b]);
+  byCost.sort((u, v) => u[0] + u[1] - (v[0] + v[1]));
+  for (const [p, q, a, b] of byCost) {
+    const value = (p / q) * Math.PI ** a * Math.SQRT2 ** b;
+    const expr = E.mul(E.num(Q.rat(p, q)), E.pow(E.PI, E.num(a)), E.pow(E.num(2), E.num(Q.rat(b, 2))));
+    for (const v of neighbours(value)) if (!table.has(v)) table.set(v, expr);
+  }
+  constantTable = table;
+  return table;
+}
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /** SELU's constants as jax.nn writes them (Klambauer et al. 2017). */
 const SELU_ALPHA = Q.fromDecimal('1.6732632423543772848170429916717');
@@ -250,8 +291,14 @@ class Lowering {
   }
 
   private binary(n: Extract<Node, { type: 'binary' }>, scope: Scope): Expr {
-    const a = this.node(n.left, scope);
-    const b = this.node(n.right, scope);
+    const arithmetic = ['+', '-', '*', '/', '^'].includes(n.op);
+    // A comparison used as a number is Python's bool: 1 where it holds, else 0 (x * (x > 0)).
+    const operand = (m: Node) => {
+      const e = this.node(m, scope);
+      return arithmetic && e.k === 'fn' && COMPARISONS.includes(e.name) ? E.fn('where', [e, E.ONE, E.ZERO]) : e;
+    };
+    const a = operand(n.left);
+    const b = operand(n.right);
     switch (n.op) {
       case '+':
         return E.add(a, b);
@@ -330,6 +377,8 @@ class Lowering {
       );
     }
     const nodes = this.builtinArguments(n, name, info);
+    if (info.name === 'clip') return this.clip(nodes, scope, n.loc);
+    if (info.name === 'gelu') return this.gelu(nodes, scope);
     const args = nodes.map((a) => this.node(a, scope));
     switch (info.name) {
       case 'sqrt':
@@ -340,6 +389,10 @@ class Lowering {
         return E.pow(args[0]!, E.MINUS_ONE);
       case 'rsqrt':
         return E.pow(args[0]!, E.num(-0.5));
+      case '_sqrt': // sqrt(maximum(x, tol)), tol = 0 by default
+        return E.pow(E.fn('max', [args[0]!, args[1] ?? E.ZERO]), E.HALF);
+      case '_arctan2': // the angle; fill_zero is its value at (0, 0), a boundary the compiler implements itself
+        return E.fn('atan2', [args[0]!, args[1]!]);
       case 'hypot':
         return E.pow(E.add(E.pow(args[0]!, E.num(2)), E.pow(args[1]!, E.num(2))), E.HALF);
       case 'cbrt': // defined for negative x too: sign(x) |x|^(1/3)
@@ -404,6 +457,36 @@ class Lowering {
       default:
         return E.fn(info.name as Parameters<typeof E.fn>[0], args);
     }
+  }
+
+  /** clip(x, lo, hi): a bound given as None, or left out (clip(x, 0)), is no bound (NumPy's). */
+  private clip(nodes: readonly Node[], scope: Scope, loc: Loc): Expr {
+    const isNone = (a: Node | undefined) => a === undefined || (a.type === 'name' && a.name === 'None');
+    const [x, lo, hi] = [this.node(nodes[0]!, scope), nodes[1], nodes[2]];
+    if (isNone(lo) && isNone(hi)) this.fail('E_ARITY', 'clip needs a lower or an upper bound (both are None)', loc);
+    if (isNone(hi)) return E.fn('max', [x, this.node(lo!, scope)]);
+    if (isNone(lo)) return E.fn('min', [x, this.node(hi!, scope)]);
+    return E.fn('clip', [x, this.node(lo!, scope), this.node(hi!, scope)]);
+  }
+
+  /**
+   * jax.nn.gelu(x, approximate=True): x Phi(x) with approximate=False, else (jax's default) the
+   * tanh approximation x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))/2 as jax computes it.
+   */
+  private gelu(nodes: readonly Node[], scope: Scope): Expr {
+    const x = this.node(nodes[0]!, scope);
+    const flag = nodes[1];
+    const exact =
+      flag !== undefined &&
+      ((flag.type === 'name' && flag.name === 'False') || (flag.type === 'number' && Number(flag.text) === 0));
+    if (flag !== undefined && !exact && !(flag.type === 'name' && flag.name === 'True') && !(flag.type === 'number'))
+      this.fail('E_SYNTAX', 'approximate must be True or False', flag.loc);
+    if (exact) return E.mul(x, E.HALF, E.add(E.ONE, E.fn('erf', [E.mul(x, E.pow(E.num(2), E.num(-0.5)))])));
+    const inner = E.mul(
+      E.pow(E.div(E.num(2), E.PI), E.HALF),
+      E.add(x, E.mul(literal(Q.fromDecimal('0.044715')), E.pow(x, E.num(3)))),
+    );
+    return E.mul(E.HALF, x, E.add(E.ONE, E.fn('tanh', [inner])));
   }
 
   /** A builtin's arguments in positional order, keyword arguments placed by their NumPy names. */

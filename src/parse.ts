@@ -228,10 +228,23 @@ class Parser extends ExpressionParser {
     const names: { name: string; loc: Loc }[] = [];
     while (this.toks[j]!.type === 'name') {
       names.push({ name: this.toks[j]!.text, loc: this.toks[j]!.loc });
-      const sep = this.toks[j + 1]!;
+      let sep = this.toks[j + 1]!;
       if (sep.type === 'op' && sep.text === ',') {
         j += 2;
         continue;
+      }
+      // An annotated assignment, NAME: type = expr (the annotation is only read past).
+      const [type, eq] = [this.toks[j + 2], this.toks[j + 3]];
+      if (
+        names.length === 1 &&
+        sep.type === 'op' &&
+        sep.text === ':' &&
+        type?.type === 'name' &&
+        eq?.type === 'op' &&
+        eq.text === '='
+      ) {
+        j += 2;
+        sep = eq;
       }
       if (sep.type === 'op' && ['=', '+=', '-=', '*=', '/='].includes(sep.text)) {
         const op = sep.text as Assignment['op'];

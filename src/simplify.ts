@@ -172,12 +172,89 @@ function halfAngle(e: Expr): Expr | undefined {
   if (!isFn(e, 'acos')) return undefined;
   const x = arg0(e);
   if (rootsOfSums(x) === 0 || !nonnegOnDomain(x)) return undefined;
-  const square = E.pow(x, two);
-  if (rootsOfSums(square) >= rootsOfSums(x)) return undefined;
+  if (rootsOfSums(E.pow(x, two)) >= rootsOfSums(x)) return undefined;
   // The cosine one term (rho, or the erf map's u): a sum's 1 - (.)^2 would cancel unfactored
   // (acos(sqrt((3 + rho)/4)) as acos((1 + rho)/2)/2 lost 17 bits near rho = 1).
-  const cosine = E.sub(E.mul(two, square), E.ONE);
+  const cosine = inRho(
+    x,
+    (y) => together(E.sub(E.mul(two, E.pow(y, two)), E.ONE)),
+    (y) => y.k !== 'add',
+  );
   return cosine.k === 'add' ? undefined : E.mul(E.HALF, E.fn('acos', [cosine]));
+}
+
+const freeOfSums = (e: Expr) => !E.some(e, (y: Expr) => y.k === 'add');
+
+/** A sum over a common denominator where it cancels to fewer terms (cancel.ts), else as it is. */
+const together = (e: Expr): Expr => (e.k === 'add' ? (cancelSum(e) ?? e) : e);
+
+/**
+ * f of e where that is one term; else f of e computed with cov12 = rho sqrt(var1 var2), read back in cov12: the
+ * normal form's roots sqrt(var1) sqrt(var2) then factor out of sums such as sqrt(var1)
+ * sqrt(var2) + cov12, and a rational function of rho cancels over its common denominator.
+ * Exact algebra where var1 var2 > 0; the result is an expression in the inputs again.
+ */
+function inRho(e: Expr, f: (x: Expr) => Expr, done: (x: Expr) => boolean): Expr {
+  const direct = f(e);
+  if (done(direct) || E.mentions(e, 'rho')) return direct;
+  const toRho = E.mul(E.sym('rho'), E.pow(E.VAR1, E.HALF), E.pow(E.VAR2, E.HALF));
+  const fromRho = E.mul(E.COV12, E.pow(E.VAR1, mhalf), E.pow(E.VAR2, mhalf));
+  const swap = (x: Expr, name: 'cov12' | 'rho', by: Expr) =>
+    E.rebuild(x, (y) => (y.k === 'sym' && y.name === name ? by : y));
+  return swap(f(swap(e, 'cov12', toRho)), 'rho', fromRho);
+}
+
+/**
+ * atan(x) = acos((1 - x^2)/(1 + x^2))/2 for x ≥ 0 with roots of sums, where that cosine is a
+ * product free of sums over a common denominator: the half angle's tangent written as a root, 2 atan(sqrt((1 -
+ * rho)/(1 + rho))) = acos(rho).
+ */
+function halfAngleTangent(e: Expr): Expr | undefined {
+  if (!isFn(e, 'atan')) return undefined;
+  const x = arg0(e);
+  if (rootsOfSums(x) === 0 || !nonnegOnDomain(x)) return undefined;
+  const cosine = inRho(
+    x,
+    (y) => {
+      const square = E.pow(y, two);
+      return together(E.div(together(E.sub(E.ONE, square)), together(E.add(E.ONE, square))));
+    },
+    freeOfSums,
+  );
+  return freeOfSums(cosine) ? E.mul(E.HALF, E.fn('acos', [cosine])) : undefined;
+}
+
+/**
+ * In a sum, k A cos(u)^2 + k A sin(u)^2 = k A and k A cos(u)^2 - k A sin(u)^2 = k A cos(2u)
+ * (the first such pair, A the same other factors): a constant phase written cos(c0)^2 -
+ * sin(c0)^2 becomes one coefficient, and the terms it multiplies meet the rest.
+ */
+function squaredSineCosine(e: Expr): Expr | undefined {
+  if (e.k !== 'add') return undefined;
+  const squares = e.terms.map((t) => {
+    const [k, rest] = E.splitCoeff(t);
+    const factors = rest.k === 'mul' ? rest.factors : [rest];
+    const at = factors.findIndex(
+      (f) => f.k === 'pow' && f.exp.k === 'num' && Q.cmp(f.exp.v, Q.rat(2)) === 0 && isFn(f.base, 'sin', 'cos'),
+    );
+    if (at < 0) return undefined;
+    const sq = factors[at] as Extract<Expr, { k: 'pow' }>;
+    const others = E.mul(...factors.filter((_, i) => i !== at));
+    return { k, name: (sq.base as Fn).name, u: arg0(sq.base), others };
+  });
+  for (let i = 0; i < squares.length; i++) {
+    const a = squares[i];
+    if (a?.name !== 'cos') continue;
+    for (let j = 0; j < squares.length; j++) {
+      const b = squares[j];
+      if (b?.name !== 'sin' || b.u.key !== a.u.key || b.others.key !== a.others.key) continue;
+      const same = Q.cmp(a.k, b.k) === 0;
+      if (!same && Q.cmp(a.k, Q.neg(b.k)) !== 0) continue;
+      const merged = E.scale(a.k, same ? a.others : E.mul(a.others, E.fn('cos', [E.mul(two, a.u)])));
+      return E.add(...e.terms.filter((_, t) => t !== i && t !== j), merged);
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -426,6 +503,19 @@ export const IDENTITIES: readonly Rule[] = [
     apply: (e) => (isFn(e, 'asin') ? E.sub(PI_HALF, E.fn('acos', [arg0(e)])) : undefined),
   },
   {
+    name: 'atan(x) = acos((1 - x^2)/(1 + x^2))/2 for x ≥ 0 with roots of sums, the cosine one term',
+    sound:
+      'for x ≥ 0, t = 2 atan(x) is in [0, pi), where cos t = (1 - tan^2(t/2))/(1 + tan^2(t/2)) and acos inverts cos',
+    helps:
+      "the half angle's tangent written as a root (2 atan(sqrt((1 - rho)/(1 + rho)))) becomes the angle's own acos, whose singular terms cancel with the rest",
+    examples: [
+      'atan(sqrt((1 - cov12/sqrt(var1*var2))/(1 + cov12/sqrt(var1*var2))))',
+      'atan(sqrt((1 - cov12)/(1 + cov12)))',
+    ],
+    declines: ['atan(cov12/sqrt(var1*var2 - cov12^2))', 'atan(sqrt(1 + var1))', 'atan(-sqrt((1 - cov12)/(1 + cov12)))'],
+    apply: halfAngleTangent,
+  },
+  {
     name: 'atan(u) = pi/2 - acos(u/sqrt(1 + u^2))',
     sound: 'atan u = asin(u/sqrt(1 + u^2)), the angle of the point (1, u)',
     helps: CANONICAL,
@@ -545,6 +635,34 @@ export const IDENTITIES: readonly Rule[] = [
       isFn(e, 'sign') && arg0(e).k === 'num'
         ? E.num(Math.sign(Number((arg0(e) as { v: { n: bigint } }).v.n)))
         : undefined,
+  },
+  {
+    name: 'k A cos(u)^2 + k A sin(u)^2 = k A, k A cos(u)^2 - k A sin(u)^2 = k A cos(2u)',
+    sound: 'Pythagoras and the double angle, for every real u',
+    helps:
+      'a phase written cos(c0)^2 - sin(c0)^2 becomes one coefficient, so the exponentials it multiplies pair with the rest (their difference cancels exactly where the derivative crosses zero)',
+    examples: [
+      'exp(cov12)*cos(3/10)^2 - exp(cov12)*sin(3/10)^2 - exp(-cov12)',
+      'var1*cos(cov12)^2 + var1*sin(cov12)^2',
+    ],
+    declines: ['cos(cov12)^2 + 2*sin(cov12)^2', 'cos(cov12)^2 - sin(var1)^2'],
+    apply: squaredSineCosine,
+  },
+  {
+    name: 'abs(u) sign(u) = u',
+    sound: '|u| sign(u) = u for every real u (both sides 0 at u = 0)',
+    helps: "the identity's derivative is 1 everywhere; the product rule's sign(u)^2 + 2|u| delta(u) is 0 at u = 0",
+    examples: ['abs(cov12)*sign(cov12)', 'var1*abs(cov12 - var2)*sign(cov12 - var2)'],
+    declines: ['abs(cov12)*sign(var1)', 'cov12*sign(cov12)'],
+    apply: (e) => {
+      if (e.k !== 'mul') return undefined;
+      const abs = e.factors.find(
+        (f) => isFn(f, 'abs') && e.factors.some((g) => isFn(g, 'sign') && g.args[0]!.key === arg0(f).key),
+      );
+      if (!abs) return undefined;
+      const sign = e.factors.find((g) => isFn(g, 'sign') && g.args[0]!.key === arg0(abs).key)!;
+      return E.mul(...e.factors.filter((f) => f !== abs && f !== sign), arg0(abs));
+    },
   },
   {
     name: 'where(c, a, a) = a',

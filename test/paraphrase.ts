@@ -2,7 +2,7 @@
 // users write the same kernel differently, by families (FAMILIES below):
 //   temporaries, tuple and augmented assignment, renamed def parameters, reciprocals,
 //   0.5 vs 1/2, np.pi / math.pi / jnp.pi, factored vs expanded, one vs two square roots,
-//   sqrt as a power, arccos / arcsin / arctan / arctan2 interchanges (half angles too), sin and cos of theta
+//   sqrt as a power, arccos / arcsin / arctan / arctan2 interchanges (half angles and their tangents too), sin and cos of theta
 //   (sqrt(1 - u^2) also as sqrt(1 - u)*sqrt(1 + u)), pi as its double 3.141592653589793,
 //   guards (clip, where, maximum/minimum, abs, floors), sinh/cosh for sums of exponentials,
 //   expm1 for differences of exponentials, a factor moved into an exponential as a log.
@@ -317,6 +317,8 @@ const LOCAL: Partial<Record<Family, (t: T, r: Rand) => T | undefined>> = {
         call('atan2', sqrt(oneMinusSq(u)), u),
         half('+', 'acos'),
         half('-', 'asin'),
+        // and the half angle's tangent: acos u = 2 atan(sqrt((1 - u)/(1 + u))).
+        bin('*', num(2), call('atan', sqrt(bin('/', bin('-', num(1), u), bin('+', num(1), u))))),
       ]);
     if (t.f === 'asin')
       return pick(r, [

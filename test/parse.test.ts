@@ -213,4 +213,33 @@ describe('pasted Python', () => {
       /which def is the nngp map: a, b\? Name it nngp_fn/,
     );
   });
+
+  it("reads NumPy's and jax's spellings of bounds, flags and booleans", () => {
+    const relu = fromActivation('max(x, 0)');
+    const same = (a: string) => {
+      const k = fromActivation(a);
+      expect(k.nngp(0.4, 1.2, 0.7), a).toBeCloseTo(relu.nngp(0.4, 1.2, 0.7), 15);
+      expect(k.dNngp(0.4, 1.2, 0.7), a).toBeCloseTo(relu.dNngp(0.4, 1.2, 0.7), 15);
+    };
+    same('np.clip(x, 0, None)'); // None: no upper bound
+    same('jnp.clip(x, 0)');
+    same('x * (x > 0)'); // a comparison as a number: Python's bool
+    expect(() => fromActivation('np.clip(x, None, None)')).toThrow(/clip needs a lower or an upper bound/);
+    // jax.nn.gelu: exact with approximate=False; its default (tanh) has no closed form, and says so.
+    const gelu = fromActivation('jax.nn.gelu(x, approximate=False)');
+    const byPhi = fromActivation('x*ndtr(x)');
+    expect(gelu.nngp(0.4, 1.2, 0.7)).toBeCloseTo(byPhi.nngp(0.4, 1.2, 0.7), 15);
+    expect(() => fromActivation('jax.nn.gelu(x)')).toThrow(/approximate=False/);
+  });
+
+  it("reads an annotated assignment and neural-tangents' own stax._sqrt and stax._arctan2", () => {
+    const k = compile(`def nngp_fn(cov12, var1, var2):
+    prod: float = var1 * var2
+    root = stax._sqrt(prod - cov12**2)
+    angle = stax._arctan2(root, cov12, fill_zero=np.pi / 2)
+    return (root + (np.pi - angle) * cov12) / (2 * np.pi)`);
+    const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)');
+    expect(k.simplified).toBe(relu.simplified);
+    expect(k.dNngp(1.3, 1.3, 1.3)).toBe(0.5);
+  });
 });

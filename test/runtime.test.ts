@@ -143,4 +143,31 @@ describe('runtime helpers', () => {
     expect(small).toBeGreaterThan(250);
     expect(worst).toBeLessThanOrEqual(1);
   });
+
+  it('ymxangleSmall holds at the largest scales: y^3/w^2 is taken as y (y/w)^2 (y^3 overflowed above 5.6e102)', () => {
+    // y - x·angle(y, x) is homogeneous of degree 1: at scale 2^k it is the unit value times 2^k (the
+    // large-scale branch rounds differently: within a few ulps).
+    for (const [y, x] of [
+      [0.6, -0.8],
+      [0.3, -0.95],
+      [0.9, -0.4],
+    ] as const) {
+      const unit = ymxangleSmall(y, x);
+      for (const k of [340, 400, 500]) {
+        const scaled = ymxangleSmall(y * 2 ** k, x * 2 ** k) / 2 ** k;
+        expect(Math.abs(scaled / unit - 1), `2^${k}: ${scaled} vs ${unit}`).toBeLessThan(1e-15);
+      }
+    }
+  });
+});
+
+describe('emitted exponentials', () => {
+  it('exp of a double-double exponent past the double range is +Infinity, not -Infinity', async () => {
+    const { compileActivation } = await import('../src/index.js');
+    const k = compileActivation('exp');
+    for (const v of [1e18, 1e30, 1e100]) {
+      expect(k.nngp(0.5 * v, v, v)).toBe(Infinity);
+      expect(k.dNngp(0.5 * v, v, v)).toBe(Infinity);
+    }
+  });
 });

@@ -95,6 +95,23 @@ describe('simplify', () => {
         '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)',
         '(sqrt(max(var1*var2 - cov12^2, 0)) + (pi - atan2(sqrt(max(var1*var2 - cov12^2, 0)), cov12))*cov12)/(2*pi)',
       ],
+      // The half angle's tangent (the rho normal form brings its nested radicals together), also
+      // under a guard that the domain prover reads over the common denominator.
+      [
+        '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)',
+        '(sqrt(var1*var2 - cov12^2) + (pi - 2*atan(sqrt(max((1 - cov12/sqrt(var1*var2))/(1 + cov12/sqrt(var1*var2)), 0))))*cov12)/(2*pi)',
+      ],
+      ['cov12', 'abs(cov12)*sign(cov12)'],
+      [
+        'exp(-(var1 + var2)/2)*(cos(3/5)*exp(cov12) + exp(-cov12))/2',
+        'exp(-(var1 + var2)/2)*(exp(cov12)*(cos(3/10)^2 - sin(3/10)^2) + exp(-cov12))/2',
+      ],
+      // A constant pasted as its printed double: 2/pi (and 1/sqrt(2) inside erf).
+      [
+        'cov12/4 + (sqrt(var1*var2 - cov12^2) + cov12*asin(cov12/sqrt(var1*var2)))/(2*pi)',
+        '0.25*cov12 + 0.25*0.6366197723675814*(sqrt(var1*var2 - cov12^2) + cov12*asin(cov12/sqrt(var1*var2)))',
+      ],
+      ['erf(cov12/sqrt(2))', 'erf(0.7071067811865476*cov12)'],
     ];
     for (const [a, b] of pairs) {
       expect(s(b), b).toBe(s(a));
@@ -111,5 +128,11 @@ describe('simplify', () => {
       const exact = Math.exp(-1) * Math.sinh(c); // var1 = var2 = 1
       expect(Math.abs(k.nngp(c, 1, 1) / exact - 1)).toBeLessThan(1e-14);
     }
+  });
+
+  it('reads only full-precision literals as named constants', () => {
+    expect(s('0.6366197723675813*cov12')).toBe('2*cov12/pi'); // 2/np.pi, an ulp from the rounded 2/pi
+    expect(s('0.637*cov12')).toBe('637*cov12/1000');
+    expect(s('0.123456789012345*cov12')).toBe('0.123456789012345*cov12');
   });
 });

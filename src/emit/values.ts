@@ -422,7 +422,9 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
       }
       case 'expdd': {
         const [h, l] = this.polynomial(e.args[0]!);
-        return js`Math.exp(${h}) * (1 + ${l})`;
+        // |l| ≤ ulp(h)/2 is tiny wherever exp(h) is finite and nonzero; beyond (h ≥ 2^53, where l
+        // can be -ulp(h)), 1 + l would flip the sign of the infinity: at least 1/2, the same there.
+        return js`Math.exp(${h}) * Math.max(1 + ${l}, 0.5)`;
       }
       case 'expdiff': {
         const [a, b, d] = e.args as [Tree, Tree, Tree];
