@@ -391,7 +391,13 @@ class Lowering {
         return E.pow(args[0]!, E.num(-0.5));
       case '_sqrt': // sqrt(maximum(x, tol)), tol = 0 by default
         return E.pow(E.fn('max', [args[0]!, args[1] ?? E.ZERO]), E.HALF);
-      case '_arctan2': // the angle; fill_zero is its value at (0, 0), a boundary the compiler implements itself
+      case '_arctan2': // the angle; fill_zero is its value at (0, 0), where the compiler takes pi/2 itself
+        if (args[2] && args[2].key !== E.mul(E.HALF, E.PI).key)
+          this.fail(
+            'E_UNSUPPORTED',
+            'fill_zero other than pi/2 is not supported: the angle at (0, 0) is taken as pi/2',
+            nodes[2]!.loc,
+          );
         return E.fn('atan2', [args[0]!, args[1]!]);
       case 'hypot':
         return E.pow(E.add(E.pow(args[0]!, E.num(2)), E.pow(args[1]!, E.num(2))), E.HALF);

@@ -233,18 +233,18 @@ class Parser extends ExpressionParser {
         j += 2;
         continue;
       }
-      // An annotated assignment, NAME: type = expr (the annotation is only read past).
-      const [type, eq] = [this.toks[j + 2], this.toks[j + 3]];
-      if (
-        names.length === 1 &&
-        sep.type === 'op' &&
-        sep.text === ':' &&
-        type?.type === 'name' &&
-        eq?.type === 'op' &&
-        eq.text === '='
-      ) {
-        j += 2;
-        sep = eq;
+      // An annotated assignment, NAME: type = expr (the annotation, a dotted name with optional
+      // subscripts or a string, is only read past).
+      if (names.length === 1 && sep.type === 'op' && sep.text === ':') {
+        let k = j + 2;
+        const inAnnotation = (t: (typeof this.toks)[number]) =>
+          t.type === 'name' || t.type === 'string' || (t.type === 'op' && ['.', '[', ']', ','].includes(t.text));
+        while (k < this.toks.length && inAnnotation(this.toks[k]!)) k++;
+        const eq = this.toks[k];
+        if (k > j + 2 && eq?.type === 'op' && eq.text === '=') {
+          j = k - 1;
+          sep = eq;
+        }
       }
       if (sep.type === 'op' && ['=', '+=', '-=', '*=', '/='].includes(sep.text)) {
         const op = sep.text as Assignment['op'];

@@ -163,7 +163,7 @@ function ymxangleQuarter(y${n}, x${n})${n} {
   const v = y / (w + Math.sqrt(2 * r * w)), v2 = v * v, v3 = v * v2; // u / (1 + sqrt(1 + u^2)), as 1 + u^2 = 2r/w
   const v4 = v2 * v2, v8 = v4 * v4, v16 = v8 * v8;
   // y^3/w^2, as y (y/w)^2 where y^3 would overflow (y above 5.6e102: variances near 1e103)
-  const cube = y < 1e100 ? (y * y * y) / (w * w) : y * (y / w) * (y / w);
+  const cube = Math.abs(y) < 1e100 ? (y * y * y) / (w * w) : y * (y / w) * (y / w);
   return cube + 2 * x * (2 * v3 / (1 - v2) + 2 * v3 * ${tail});
 }`;
 };

@@ -241,5 +241,11 @@ describe('pasted Python', () => {
     const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)');
     expect(k.simplified).toBe(relu.simplified);
     expect(k.dNngp(1.3, 1.3, 1.3)).toBe(0.5);
+    for (const type of ['jnp.ndarray', 'List[float]', '"float"'])
+      expect(
+        compile(`def nngp_fn(cov12, var1, var2):\n    norm: ${type} = var1 * var2\n    return norm`).simplified,
+      ).toBe('var1*var2');
+    // stax._arctan2's fill_zero is the angle at (0, 0): only pi/2, the compiler's own, is accepted.
+    expect(() => compile('stax._arctan2(sqrt(var1*var2 - cov12^2), cov12, 0.0)')).toThrow(/fill_zero other than pi\/2/);
   });
 });

@@ -161,6 +161,17 @@ describe('runtime helpers', () => {
   });
 });
 
+describe('emitted small angles at the largest scales', () => {
+  it('y - x·angle holds for either sign of y near variances of 1e103 (y^3 overflowed there)', async () => {
+    const { compile } = await import('../src/index.js');
+    const k = compile('cov12 - var1*atan(cov12/var1)');
+    for (const c of [6e102, -6e102]) {
+      const exact = c - 1e103 * Math.atan(c / 1e103);
+      expect(Math.abs(k.nngp(c, 1e103, 1e103) / exact - 1), `cov12 = ${c}`).toBeLessThan(1e-14);
+    }
+  });
+});
+
 describe('emitted exponentials', () => {
   it('exp of a double-double exponent past the double range is +Infinity, not -Infinity', async () => {
     const { compileActivation } = await import('../src/index.js');
