@@ -116,6 +116,9 @@ function namedConstants(): Map<number, Expr> {
 }
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
+/** The standard normal cdf (scipy's and jax's ndtr): (1 + erf(x/sqrt(2)))/2. */
+const normalCdf = (x: Expr) => E.mul(E.HALF, E.add(E.ONE, E.fn('erf', [E.mul(x, E.pow(E.num(2), E.num(-0.5)))])));
+
 /** SELU's constants as jax.nn writes them (Klambauer et al. 2017). */
 const SELU_ALPHA = Q.fromDecimal('1.6732632423543772848170429916717');
 const SELU_SCALE = Q.fromDecimal('1.0507009873554804934193349852946');
@@ -435,8 +438,8 @@ class Lowering {
           E.ONE,
           E.fn('where', [E.fn('lt', [args[0]!, E.ZERO]), E.ZERO, args[1]!]),
         ]);
-      case 'ndtr': // (1 + erf(x/sqrt(2)))/2
-        return E.mul(E.HALF, E.add(E.ONE, E.fn('erf', [E.mul(args[0]!, E.pow(E.num(2), E.num(-0.5)))])));
+      case 'ndtr':
+        return normalCdf(args[0]!);
       case 'sigmoid': // 1 / (1 + exp(-u))
         return E.pow(E.add(E.ONE, E.fn('exp', [E.neg(args[0]!)])), E.MINUS_ONE);
       case 'softplus': // log(1 + exp(u))
@@ -487,7 +490,7 @@ class Lowering {
       ((flag.type === 'name' && flag.name === 'False') || (flag.type === 'number' && Number(flag.text) === 0));
     if (flag !== undefined && !exact && !(flag.type === 'name' && flag.name === 'True') && !(flag.type === 'number'))
       this.fail('E_SYNTAX', 'approximate must be True or False', flag.loc);
-    if (exact) return E.mul(x, E.HALF, E.add(E.ONE, E.fn('erf', [E.mul(x, E.pow(E.num(2), E.num(-0.5)))])));
+    if (exact) return E.mul(x, normalCdf(x));
     const inner = E.mul(
       E.pow(E.div(E.num(2), E.PI), E.HALF),
       E.add(x, E.mul(literal(Q.fromDecimal('0.044715')), E.pow(x, E.num(3)))),

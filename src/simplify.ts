@@ -10,7 +10,7 @@
 //   CANCEL      terms over a common denominator, cancelled (cancel.ts).
 // Together they make equivalent sources meet in one canonical form (README, "Normal form").
 import { cancelSum } from './cancel.js';
-import { nonnegOnDomain } from './domain.js';
+import { dependsOnInputs, nonnegOnDomain } from './domain.js';
 import { GUARDS } from './guards.js';
 import * as E from './expr.js';
 import { children } from './node.js';
@@ -189,9 +189,9 @@ const freeOfSums = (e: Expr) => !E.some(e, (y: Expr) => y.k === 'add');
 const together = (e: Expr): Expr => (e.k === 'add' ? (cancelSum(e) ?? e) : e);
 
 /**
- * f of e where that is one term; else f of e computed with cov12 = rho sqrt(var1 var2), read back in cov12: the
- * normal form's roots sqrt(var1) sqrt(var2) then factor out of sums such as sqrt(var1)
- * sqrt(var2) + cov12, and a rational function of rho cancels over its common denominator.
+ * f of e where the result is `done`; else f of e computed with cov12 = rho sqrt(var1 var2), read
+ * back in cov12: the normal form's roots sqrt(var1) sqrt(var2) then factor out of sums such as
+ * sqrt(var1) sqrt(var2) + cov12, and a rational function of rho cancels over its common denominator.
  * Exact algebra where var1 var2 > 0; the result is an expression in the inputs again.
  */
 function inRho(e: Expr, f: (x: Expr) => Expr, done: (x: Expr) => boolean): Expr {
@@ -503,7 +503,7 @@ export const IDENTITIES: readonly Rule[] = [
     apply: (e) => (isFn(e, 'asin') ? E.sub(PI_HALF, E.fn('acos', [arg0(e)])) : undefined),
   },
   {
-    name: 'atan(x) = acos((1 - x^2)/(1 + x^2))/2 for x ≥ 0 with roots of sums, the cosine one term',
+    name: 'atan(x) = acos((1 - x^2)/(1 + x^2))/2 for x ≥ 0 with roots of sums, the cosine a product free of sums',
     sound:
       'for x ≥ 0, t = 2 atan(x) is in [0, pi), where cos t = (1 - tan^2(t/2))/(1 + tan^2(t/2)) and acos inverts cos',
     helps:
@@ -637,12 +637,28 @@ export const IDENTITIES: readonly Rule[] = [
         : undefined,
   },
   {
+    name: 'sin(k)^2 = (1 - cos(2k))/2, cos(k)^2 = (1 + cos(2k))/2 for a constant k',
+    sound: 'the double-angle formulas, for every real k',
+    helps:
+      'a constant phase in any of its spellings (cos(c0)^2 - sin(c0)^2, 1 - 2 sin(c0)^2, 2 cos(c0)^2 - 1) becomes the one coefficient cos(2 c0), so the exponentials it multiplies pair exactly',
+    examples: ['exp(cov12)*(1 - 2*sin(3/10)^2) - exp(-cov12)', 'cos(3/10)^2*var1'],
+    declines: ['sin(cov12)^2', 'cos(3/10)^3', 'sin(3/10)'],
+    apply: (e) => {
+      if (e.k !== 'pow' || e.exp.k !== 'num' || Q.cmp(e.exp.v, Q.rat(2)) !== 0 || !isFn(e.base, 'sin', 'cos'))
+        return undefined;
+      const k = arg0(e.base);
+      if (dependsOnInputs(k)) return undefined;
+      const double = E.fn('cos', [E.mul(two, k)]);
+      return E.mul(E.HALF, e.base.name === 'sin' ? E.sub(E.ONE, double) : E.add(E.ONE, double));
+    },
+  },
+  {
     name: 'k A cos(u)^2 + k A sin(u)^2 = k A, k A cos(u)^2 - k A sin(u)^2 = k A cos(2u)',
     sound: 'Pythagoras and the double angle, for every real u',
     helps:
       'a phase written cos(c0)^2 - sin(c0)^2 becomes one coefficient, so the exponentials it multiplies pair with the rest (their difference cancels exactly where the derivative crosses zero)',
     examples: [
-      'exp(cov12)*cos(3/10)^2 - exp(cov12)*sin(3/10)^2 - exp(-cov12)',
+      'exp(var1)*cos(cov12)^2 - exp(var1)*sin(cov12)^2 - exp(-cov12)',
       'var1*cos(cov12)^2 + var1*sin(cov12)^2',
     ],
     declines: ['cos(cov12)^2 + 2*sin(cov12)^2', 'cos(cov12)^2 - sin(var1)^2'],

@@ -106,12 +106,33 @@ describe('simplify', () => {
         'exp(-(var1 + var2)/2)*(cos(3/5)*exp(cov12) + exp(-cov12))/2',
         'exp(-(var1 + var2)/2)*(exp(cov12)*(cos(3/10)^2 - sin(3/10)^2) + exp(-cov12))/2',
       ],
+      [
+        'exp(-(var1 + var2)/2)*(cos(3/5)*exp(cov12) + exp(-cov12))/2',
+        'exp(-(var1 + var2)/2)*(exp(cov12)*(1 - 2*sin(3/10)^2) + exp(-cov12))/2',
+      ],
+      [
+        'exp(-(var1 + var2)/2)*(cos(3/5)*exp(cov12) + exp(-cov12))/2',
+        'exp(-(var1 + var2)/2)*(exp(cov12)*(2*cos(3/10)^2 - 1) + exp(-cov12))/2',
+      ],
+      // The half angle's tangent as a quotient of roots and as an arctan2 of roots.
+      [
+        '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)',
+        '(sqrt(var1*var2 - cov12^2) + (pi - 2*atan(sqrt(1 - cov12/sqrt(var1*var2))/sqrt(1 + cov12/sqrt(var1*var2))))*cov12)/(2*pi)',
+      ],
+      [
+        '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)',
+        '(sqrt(var1*var2 - cov12^2) + (pi - 2*atan2(sqrt(1 - cov12/sqrt(var1*var2)), sqrt(1 + cov12/sqrt(var1*var2))))*cov12)/(2*pi)',
+      ],
       // A constant pasted as its printed double: 2/pi (and 1/sqrt(2) inside erf).
       [
         'cov12/4 + (sqrt(var1*var2 - cov12^2) + cov12*asin(cov12/sqrt(var1*var2)))/(2*pi)',
         '0.25*cov12 + 0.25*0.6366197723675814*(sqrt(var1*var2 - cov12^2) + cov12*asin(cov12/sqrt(var1*var2)))',
       ],
       ['erf(cov12/sqrt(2))', 'erf(0.7071067811865476*cov12)'],
+      [
+        '2/pi*asin(2*cov12/sqrt((1 + 2*var1)*(1 + 2*var2)))',
+        '0.6366197723675814*arctan2(2*cov12, sqrt((1 + 2*var1)*(1 + 2*var2) - 4*cov12**2))',
+      ],
     ];
     for (const [a, b] of pairs) {
       expect(s(b), b).toBe(s(a));
