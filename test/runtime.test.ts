@@ -172,6 +172,21 @@ describe('emitted small angles at the largest scales', () => {
   });
 });
 
+describe("emitted double-double products near the double range's top", () => {
+  it('a factor too large to split exactly gives the plain product, not NaN (J_2, J_3 on the diagonal)', async () => {
+    const { compileActivation } = await import('../src/index.js');
+    // E[max(x, 0)^(2n)] = (2n - 1)!!/2 var^n: 3/2 var^2 and 15/2 var^3.
+    for (const [n, v, moment] of [
+      [2, 1e150, 1.5],
+      [3, 1e100, 7.5],
+    ] as const) {
+      const k = compileActivation('rectified_monomial', { n });
+      const exact = moment * v ** n;
+      expect(Math.abs(k.nngp(v, v, v) / exact - 1), `n = ${n}, var = ${v}`).toBeLessThan(1e-14);
+    }
+  });
+});
+
 describe('emitted exponentials', () => {
   it('exp of a double-double exponent past the double range is +Infinity, not -Infinity', async () => {
     const { compileActivation } = await import('../src/index.js');

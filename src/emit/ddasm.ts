@@ -36,6 +36,9 @@ function isPowerOfTwo(x: number): boolean {
   return a !== 0 && Number.isFinite(a) && Math.pow(2, Math.round(Math.log2(a))) === a;
 }
 
+/** The largest factor whose Dekker split (times 2^27 + 1) stays finite, rounded down. */
+export const SPLIT_LIMIT = '1.3e300';
+
 export class DoubleDouble {
   constructor(
     private readonly sink: Sink,
@@ -45,6 +48,18 @@ export class DoubleDouble {
   /** An error term: guarded, 0 unless its high part is finite. */
   guard(hi: Code, lo: Code): Code {
     return this.guarded ? js`Math.abs(${hi}) < Infinity ? ${lo} : 0` : lo;
+  }
+
+  /**
+   * A product's error term: guarded, 0 unless the product is finite and Dekker's split of each
+   * factor is (a factor above SPLIT_LIMIT overflows times 2^27 + 1: NaN at a finite product, such
+   * as var1*var2 near 1e300, J_2's scale at variances of 1e150). Literal factors split safely.
+   */
+  private guardProduct(hi: Code, lo: Code, ...factors: Code[]): Code {
+    if (!this.guarded) return lo;
+    const large = factors.filter((f) => f.uses.length > 0);
+    const tests = [js`Math.abs(${hi}) < Infinity`, ...large.map((f) => js`Math.abs(${f}) < ${lit(SPLIT_LIMIT)}`)];
+    return js`${{ text: tests.map((t) => t.text).join(' && '), uses: tests.flatMap((t) => t.uses) }} ? ${lo} : 0`;
   }
 
   private define(name: string, value: Code, ...more: [string, Code][]): void {
@@ -68,7 +83,7 @@ export class DoubleDouble {
     this.define(`${p}b`, js`${b} * 134217729`, [`${p}bh`, js`${Pb} - (${Pb} - ${b})`], [`${p}bl`, js`${b} - ${Pbh}`]);
     this.define(
       `${p}l`,
-      this.guard(P, js`((${Pah} * ${Pbh} - ${P}) + ${Pah} * ${Pbl} + ${Pal} * ${Pbh}) + ${Pal} * ${Pbl}`),
+      this.guardProduct(P, js`((${Pah} * ${Pbh} - ${P}) + ${Pah} * ${Pbl} + ${Pal} * ${Pbh}) + ${Pal} * ${Pbl}`, a, b),
     );
     return [P, ref(`${p}l`)];
   }
