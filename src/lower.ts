@@ -8,7 +8,7 @@ import * as E from './expr.js';
 import { CONSTANTS, knownFunctionNames, lookupFunction, nearest, stripPrefix, type FunctionInfo } from './functions.js';
 import * as Q from './rational.js';
 import { HP, evaluateHP, type HPNum } from './evaluate.js';
-import { dependsOnInputs } from './domain.js';
+import { dependsOnInputs, nonnegOnDomain } from './domain.js';
 import type { Assignment, Expr, FunctionDef, Loc, Node, Program, Rat } from './types.js';
 
 export const INPUTS = ['cov12', 'var1', 'var2'] as const;
@@ -115,6 +115,35 @@ function namedConstants(): Map<number, Expr> {
   return table;
 }
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * The arctangent's quadrant idiom, where(x >= 0, atan(y/x), atan(y/x) + pi) with y >= 0 on the
+ * domain (either comparison, either side), read as the angle it computes: atan2(y, x). Read
+ * here, as written, since the identities rewrite atan bottom-up before a where could see it.
+ * (At x = 0, atan(y/0) = pi/2 = atan2(y, 0) for y > 0; (0, 0) is the boundary the compiler
+ * implements itself.)
+ */
+function quadrantAngle(cond: Expr, a: Expr, b: Expr): Expr | undefined {
+  if (cond.k !== 'fn') return undefined;
+  const [l, r] = cond.args as [Expr, Expr];
+  const atLeast = cond.name === 'ge' || cond.name === 'gt';
+  const atMost = cond.name === 'le' || cond.name === 'lt';
+  if (!atLeast && !atMost) return undefined;
+  // x and the branches taken where x >= 0 and where x < 0.
+  const [x, pos, neg] = E.isZero(r)
+    ? atLeast
+      ? [l, a, b]
+      : [l, b, a]
+    : E.isZero(l)
+      ? atLeast
+        ? [r, b, a]
+        : [r, a, b]
+      : [undefined, a, b];
+  if (!x || pos.k !== 'fn' || pos.name !== 'atan') return undefined;
+  if (E.sub(neg, pos).key !== E.PI.key) return undefined;
+  const y = E.mul(pos.args[0]!, x);
+  return nonnegOnDomain(y) ? E.fn('atan2', [y, x]) : undefined;
+}
 
 /** The standard normal cdf (scipy's and jax's ndtr): (1 + erf(x/sqrt(2)))/2. */
 const normalCdf = (x: Expr) => E.mul(E.HALF, E.add(E.ONE, E.fn('erf', [E.mul(x, E.pow(E.num(2), E.num(-0.5)))])));
@@ -461,7 +490,7 @@ class Lowering {
         const c = args[0]!;
         if (!(c.k === 'fn' && COMPARISONS.includes(c.name)))
           this.fail('E_SYNTAX', 'the first argument of where must be a comparison such as x > 0', nodes[0]!.loc);
-        return E.fn('where', args);
+        return quadrantAngle(c, args[1]!, args[2]!) ?? E.fn('where', args);
       }
       default:
         return E.fn(info.name as Parameters<typeof E.fn>[0], args);

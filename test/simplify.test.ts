@@ -102,6 +102,15 @@ describe('simplify', () => {
         '(sqrt(var1*var2 - cov12^2) + (pi - 2*atan(sqrt(max((1 - cov12/sqrt(var1*var2))/(1 + cov12/sqrt(var1*var2)), 0))))*cov12)/(2*pi)',
       ],
       ['cov12', 'abs(cov12)*sign(cov12)'],
+      // The arctangent's quadrant idiom, either comparison, read as the angle atan2(y, x).
+      [
+        '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)',
+        '(sqrt(var1*var2 - cov12^2) + (pi - where(cov12 >= 0, atan(sqrt(var1*var2 - cov12^2)/cov12), atan(sqrt(var1*var2 - cov12^2)/cov12) + pi))*cov12)/(2*pi)',
+      ],
+      [
+        '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)',
+        '(sqrt(var1*var2 - cov12^2) + (pi - where(cov12 < 0, pi + atan(sqrt(var1*var2 - cov12^2)/cov12), atan(sqrt(var1*var2 - cov12^2)/cov12)))*cov12)/(2*pi)',
+      ],
       [
         'exp(-(var1 + var2)/2)*(cos(3/5)*exp(cov12) + exp(-cov12))/2',
         'exp(-(var1 + var2)/2)*(exp(cov12)*(cos(3/10)^2 - sin(3/10)^2) + exp(-cov12))/2',
