@@ -155,7 +155,10 @@ export abstract class ExpressionParser {
     if (t.type === 'name') {
       if (PYTHON_KEYWORDS.has(t.text) || t.text === 'def' || t.text === 'return') {
         if (t.text === 'lambda')
-          this.fail('E_UNSUPPORTED', "'lambda' is not supported: write the map as an expression");
+          this.fail(
+            'E_UNSUPPORTED',
+            "'lambda' inside an expression is not supported: assign it (nngp_fn = lambda cov12, var1, var2: ...) or write a def",
+          );
         if (t.text === 'if' || t.text === 'else')
           this.fail('E_UNSUPPORTED', `conditional expressions ('${t.text}') are not supported: use where(cond, a, b)`);
         if (t.text === 'and' || t.text === 'or' || t.text === 'not')

@@ -56,13 +56,57 @@ class Parser extends ExpressionParser {
     );
   }
 
-  /** Python, not plain math: a statement starts with def. */
+  /** Python, not plain math: a statement starts with def, or is a lambda (named or not). */
   private isPythonModule(): boolean {
     return this.toks.some((t, j) => {
       const prev = this.toks[j - 1];
       const atStart = !prev || prev.type === 'newline' || (prev.type === 'op' && prev.text === ';');
-      return atStart && t.type === 'name' && t.text === 'def';
+      return atStart && (this.isLambdaAt(j) || (t.type === 'name' && t.text === 'def'));
     });
+  }
+
+  /** `NAME = lambda ...` or `lambda ...` at token j. */
+  private isLambdaAt(j: number): boolean {
+    const [t, eq, kw] = [this.toks[j], this.toks[j + 1], this.toks[j + 2]];
+    if (t?.type === 'name' && t.text === 'lambda') return true;
+    return t?.type === 'name' && eq?.type === 'op' && eq.text === '=' && kw?.type === 'name' && kw.text === 'lambda';
+  }
+
+  private isLambda(): boolean {
+    return this.isLambdaAt(this.i);
+  }
+
+  /**
+   * `nngp_fn = lambda cov12, var1, var2: expr` (or an unnamed `lambda ...: expr`, named
+   * `<lambda>`): a def of one return.
+   */
+  private lambdaDef(): FunctionDef {
+    const loc = this.t.loc;
+    let name = '<lambda>';
+    if (!this.isName('lambda')) {
+      name = this.next().text;
+      this.next(); // =
+    }
+    this.next(); // lambda
+    const params: { name: string; loc: Loc; default?: Node }[] = [];
+    while (!this.is(':')) {
+      if (this.type() !== 'name') this.fail('E_SYNTAX', `expected a parameter name, found ${this.describe(this.t)}`);
+      const param: { name: string; loc: Loc; default?: Node } = { name: this.t.text, loc: this.t.loc };
+      this.next();
+      if (this.is('=')) {
+        this.next();
+        param.default = this.comparison();
+      }
+      if (params.some((p) => p.name === param.name))
+        this.fail('E_SYNTAX', `duplicate parameter '${param.name}'`, param.loc);
+      params.push(param);
+      if (this.is(',')) this.next();
+      else if (!this.is(':')) this.fail('E_SYNTAX', `expected ',' or ':', found ${this.describe(this.t)}`);
+    }
+    this.next();
+    const result = this.comparison();
+    this.endStatement();
+    return { name, params, body: [], result, loc };
   }
 
   /** Skips the rest of the current line (a logical line: brackets may span several). */
@@ -98,6 +142,18 @@ class Parser extends ExpressionParser {
         continue;
       }
       const start = this.i;
+      if (this.isLambda()) {
+        try {
+          defs.push(this.lambdaDef());
+        } catch (e) {
+          if (!(e instanceof CompileError)) throw e;
+          const name = this.isName('lambda') ? '<lambda>' : this.t.text;
+          if (!brokenDefs.has(name)) brokenDefs.set(name, e);
+          this.i = start;
+          this.skipLine();
+        }
+        continue;
+      }
       if (this.isName('def')) {
         try {
           defs.push(this.functionDef());
@@ -228,23 +284,20 @@ class Parser extends ExpressionParser {
     const names: { name: string; loc: Loc }[] = [];
     while (this.toks[j]!.type === 'name') {
       names.push({ name: this.toks[j]!.text, loc: this.toks[j]!.loc });
-      let sep = this.toks[j + 1]!;
+      const sep = this.toks[j + 1]!;
       if (sep.type === 'op' && sep.text === ',') {
         j += 2;
         continue;
       }
-      // An annotated assignment, NAME: type = expr (the annotation, a dotted name with optional
-      // subscripts or a string, is only read past).
+      // An annotated assignment, NAME: type = expr (the annotation is only read past).
       if (names.length === 1 && sep.type === 'op' && sep.text === ':') {
-        let k = j + 2;
-        const inAnnotation = (t: (typeof this.toks)[number]) =>
-          t.type === 'name' || t.type === 'string' || (t.type === 'op' && ['.', '[', ']', ','].includes(t.text));
-        while (k < this.toks.length && inAnnotation(this.toks[k]!)) k++;
-        const eq = this.toks[k];
-        if (k > j + 2 && eq?.type === 'op' && eq.text === '=') {
-          j = k - 1;
-          sep = eq;
-        }
+        this.i = j + 2;
+        this.skipType();
+        if (this.i === j + 2) this.fail('E_SYNTAX', `expected a type after '${names[0]!.name}:'`);
+        if (!this.is('='))
+          this.fail('E_SYNTAX', `an annotated name needs a value here: ${names[0]!.name}: type = expression`);
+        this.next();
+        return { targets: names, op: '=', value: this.expr(), loc: start };
       }
       if (sep.type === 'op' && ['=', '+=', '-=', '*=', '/='].includes(sep.text)) {
         const op = sep.text as Assignment['op'];

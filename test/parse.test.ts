@@ -248,4 +248,20 @@ describe('pasted Python', () => {
     // stax._arctan2's fill_zero is the angle at (0, 0): only pi/2, the compiler's own, is accepted.
     expect(() => compile('stax._arctan2(sqrt(var1*var2 - cov12^2), cov12, 0.0)')).toThrow(/fill_zero other than pi\/2/);
   });
+
+  it('reads a lambda as a def of one return, named or not; refuses one inside an expression', () => {
+    const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)');
+    const named = compile(
+      'import jax.numpy as jnp\nnngp_fn = lambda cov12, var1, var2: (jnp.sqrt(var1*var2 - cov12**2) + (jnp.pi - jnp.arccos(cov12/jnp.sqrt(var1*var2)))*cov12)/(2*jnp.pi)',
+    );
+    expect(named.simplified).toBe(relu.simplified);
+    expect(compile('SCALE = 2.0\nlambda c, a, b: SCALE * c * a').simplified).toBe('2*cov12*var1');
+    expect(() => compile('nngp_fn = lambda cov12, var1: cov12')).toThrow(/exactly 3 parameters/);
+    expect(() =>
+      compile('stax.Elementwise(fn, lambda c, v1, v2: c)\ndef nngp_fn(c, v1, v2):\n  return g(lambda x: x)'),
+    ).toThrow(/inside an expression/);
+    // An annotation needs its value and its type.
+    expect(() => compile('def nngp_fn(cov12, var1, var2):\n    norm: float\n    return 1')).toThrow(/needs a value/);
+    expect(() => compile('def nngp_fn(cov12, var1, var2):\n    norm: = 3\n    return norm')).toThrow(/expected a type/);
+  });
 });
