@@ -681,6 +681,29 @@ export const IDENTITIES: readonly Rule[] = [
     },
   },
   {
+    name: 'm where(c, a, b) = where(c, m a, m b) (into nested wheres) where that is smaller',
+    sound: 'each branch is multiplied by the same m, wherever it is taken',
+    helps:
+      "the derivative of a kept clip, where(inside, 1/sqrt(var1 var2), 0), meets the map's sqrt(var1 var2) factor and cancels: finite at zero inputs (NaN before)",
+    examples: [
+      'sqrt(var1)*sqrt(var2)*where(cov12 > 0, 1/(sqrt(var1)*sqrt(var2)), 0)',
+      'var1*where(cov12 > 0, 1/var1, 2)',
+    ],
+    declines: ['var1*where(cov12 > 0, var2, 0)', 'where(cov12 > 0, var1, 0)'],
+    apply: (e) => {
+      if (e.k !== 'mul') return undefined;
+      const at = e.factors.findIndex((f) => isFn(f, 'where'));
+      if (at < 0) return undefined;
+      const w = e.factors[at] as Fn;
+      const m = E.mul(...e.factors.filter((_, i) => i !== at));
+      // Into nested wheres too (a clip's derivative is where(below, 0, where(above, 0, u'))).
+      const into = (x: Expr): Expr =>
+        isFn(x, 'where') ? E.fn('where', [x.args[0]!, into(x.args[1]!), into(x.args[2]!)]) : E.mul(m, x);
+      const pushed = into(w);
+      return E.size(pushed) < E.size(e) ? pushed : undefined;
+    },
+  },
+  {
     name: 'where(c, a, a) = a',
     sound: 'both branches agree',
     helps: CANONICAL,

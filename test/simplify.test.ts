@@ -165,4 +165,26 @@ describe('simplify', () => {
     expect(s('0.637*cov12')).toBe('637*cov12/1000');
     expect(s('0.123456789012345*cov12')).toBe('0.123456789012345*cov12');
   });
+
+  it("a kept clip's derivative meets the map's factors: finite at zero inputs, in kernel() too", () => {
+    // The clip at ±(1 - 1e-7) changes the function, so it stays; its derivative where(inside,
+    // 1/sqrt(var1 var2), 0) times the map's sqrt(var1 var2) was NaN at every zero input.
+    const k = compile(`def nngp_fn(cov12, var1, var2):
+    prod = var1 * var2
+    rho = jnp.clip(cov12 / jnp.sqrt(jnp.maximum(prod, 1e-12)), -(1 - 1e-7), 1 - 1e-7)
+    return jnp.sqrt(prod) * (jnp.sqrt(1 - rho**2) + (jnp.pi - jnp.arccos(rho)) * rho) / (2 * jnp.pi)`);
+    for (const [c, v1, v2] of [
+      [0, 0, 0],
+      [0, 0, 1.5],
+      [0, 2, 0],
+    ] as const)
+      expect(k.dNngp(c, v1, v2), `(${c}, ${v1}, ${v2})`).toBe(0.25); // 1/2 - acos(0)/(2 pi)
+    expect(k.dNngp(0.5, 1, 1)).toBeCloseTo(0.5 - Math.acos(0.5) / (2 * Math.PI), 15);
+    const out = k.kernel({
+      nngp: Float64Array.from([1, 0, 0, 0]),
+      cov1: Float64Array.from([1, 0]),
+      ntk: Float64Array.from([1, 1, 1, 1]),
+    });
+    expect([...out.ntk!].every(Number.isFinite)).toBe(true);
+  });
 });
