@@ -9,6 +9,7 @@ import { simplify } from './simplify.js';
 import { stabilize } from './stabilize.js';
 import type {
   CompiledKernel,
+  CompileWarning,
   CompileOptions,
   Derivation,
   KernelInput,
@@ -98,14 +99,21 @@ function deriveProgram(program: Program, source: string, filename: string, optio
     expr: lowered,
     derivative: derivativeDef,
     unusedParams,
+    overriddenConstants,
   } = lowerProgram(program, source, {
     params,
     filename,
   });
-  const warnings = unusedParams.map((k) => ({
-    code: 'W_UNUSED_PARAM' as const,
-    message: `${filename}: param '${k}' is not used by the source`,
-  }));
+  const warnings: CompileWarning[] = [
+    ...unusedParams.map((k) => ({
+      code: 'W_UNUSED_PARAM' as const,
+      message: `${filename}: param '${k}' is not used by the source`,
+    })),
+    ...overriddenConstants.map((k) => ({
+      code: 'W_PARAM_OVERRIDES_CONSTANT' as const,
+      message: `${filename}: param '${k}' = ${params[k]} replaces the source's own constant ${k}`,
+    })),
+  ];
   const { nngp, dNngp, stableNngp, stableDNngp, written } = deriveMap(lowered);
   const user =
     userDerivative(source, filename, options) ??

@@ -27,11 +27,15 @@ export function lower(program: Program, source: string, options: LowerOptions = 
   return lowerProgram(program, source, options).expr;
 }
 
-/** The lowered map (and a `def d_nngp_fn` beside it), and the params the source never reads. */
+/**
+ * The lowered map (and a `def d_nngp_fn` beside it), the params the source never reads, and
+ * those that replace a module-level constant of the same name (the param wins).
+ */
 export interface Lowered {
   readonly expr: Expr;
   readonly derivative?: Expr;
   readonly unusedParams: readonly string[];
+  readonly overriddenConstants: readonly string[];
 }
 
 export function lowerProgram(program: Program, source: string, options: LowerOptions = {}): Lowered {
@@ -47,7 +51,11 @@ export function lowerProgram(program: Program, source: string, options: LowerOpt
   const derivative = program.derivative
     ? l.map(program.derivative, program.derivative.body, program.derivative.result)
     : undefined;
-  return { expr, ...(derivative ? { derivative } : {}), unusedParams: l.unusedParams() };
+  const params = options.params ?? {};
+  const overriddenConstants = program.globals
+    .flatMap((g) => g.targets.map((t) => t.name))
+    .filter((name, i, all) => all.indexOf(name) === i && Object.prototype.hasOwnProperty.call(params, name));
+  return { expr, ...(derivative ? { derivative } : {}), unusedParams: l.unusedParams(), overriddenConstants };
 }
 
 /** Where names resolve: the def's locals, and the inputs (only in the map's own def). */

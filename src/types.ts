@@ -341,7 +341,8 @@ export interface Derivation {
 
 /** A likely mistake that does not stop compilation. */
 export interface CompileWarning {
-  readonly code: 'W_UNUSED_PARAM';
+  /** A param the source never reads; a param that replaces the source's module-level constant. */
+  readonly code: 'W_UNUSED_PARAM' | 'W_PARAM_OVERRIDES_CONSTANT';
   readonly message: string;
 }
 

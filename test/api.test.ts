@@ -238,6 +238,12 @@ describe('API boundary: arguments are checked and named', () => {
     ]);
     expect(compileActivation('erf', { zzz: 1 }).warnings.map((w) => w.code)).toEqual(['W_UNUSED_PARAM']);
     for (const e of catalog()) expect(compileActivation(e.id).warnings, e.id).toEqual([]);
+    // A param that replaces the source's own module constant wins, and says so.
+    const overridden = compile('A = 2.0\ndef nngp_fn(cov12, var1, var2):\n    return A * cov12', { params: { A: 3 } });
+    expect(overridden.simplified).toBe('3*cov12');
+    expect(overridden.warnings).toEqual([
+      { code: 'W_PARAM_OVERRIDES_CONSTANT', message: "<input>: param 'A' = 3 replaces the source's own constant A" },
+    ]);
   });
 
   it('a constant outside the real domain is a located compile error, like 1/0', () => {
