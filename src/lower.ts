@@ -51,10 +51,9 @@ export function lowerProgram(program: Program, source: string, options: LowerOpt
   const derivative = program.derivative
     ? l.map(program.derivative, program.derivative.body, program.derivative.result)
     : undefined;
-  const params = options.params ?? {};
   const overriddenConstants = program.globals
     .flatMap((g) => g.targets.map((t) => t.name))
-    .filter((name, i, all) => all.indexOf(name) === i && Object.prototype.hasOwnProperty.call(params, name));
+    .filter((name, i, all) => all.indexOf(name) === i && l.readsParam(name));
   return { expr, ...(derivative ? { derivative } : {}), unusedParams: l.unusedParams(), overriddenConstants };
 }
 
@@ -126,7 +125,8 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
  * The arctangent's quadrant idiom, where(x >= 0, atan(y/x), atan(y/x) + pi) with y >= 0 on the
- * domain (either comparison, either side), read as the angle it computes: atan2(y, x). Read
+ * domain (or x < 0 with the branches swapped, 0 <= x, 0 > x: x = 0 takes the atan branch), read
+ * as the angle it computes: atan2(y, x). Read
  * here, as written, since the identities rewrite atan bottom-up before a where could see it.
  * (At x = 0, atan(y/0) = pi/2 = atan2(y, 0) for y > 0; (0, 0) is the boundary the compiler
  * implements itself.)
@@ -137,6 +137,12 @@ function quadrantAngle(cond: Expr, a: Expr, b: Expr): Expr | undefined {
   const atLeast = cond.name === 'ge' || cond.name === 'gt';
   const atMost = cond.name === 'le' || cond.name === 'lt';
   if (!atLeast && !atMost) return undefined;
+  // x = 0 must take the atan branch, as atan2(y, 0) = pi/2 does: x >= 0, x < 0 swapped, 0 <= x,
+  // 0 > x swapped (with x > 0 the source gives atan(y/0) + pi = 3 pi/2 there).
+  const zeroTakesAtan = E.isZero(r)
+    ? cond.name === 'ge' || cond.name === 'lt'
+    : cond.name === 'le' || cond.name === 'gt';
+  if (!zeroTakesAtan) return undefined;
   // x and the branches taken where x >= 0 and where x < 0.
   const [x, pos, neg] = E.isZero(r)
     ? atLeast
@@ -149,7 +155,11 @@ function quadrantAngle(cond: Expr, a: Expr, b: Expr): Expr | undefined {
       : [undefined, a, b];
   if (!x || pos.k !== 'fn' || pos.name !== 'atan') return undefined;
   if (E.sub(neg, pos).key !== E.PI.key) return undefined;
-  const y = E.mul(pos.args[0]!, x);
+  // atan's argument divides by x (y/x, not y alone), so that y need not vanish where x does.
+  const q = pos.args[0]!;
+  const over = E.pow(x, E.MINUS_ONE).key;
+  if (!(q.k === 'mul' ? q.factors : [q]).some((f) => f.key === over)) return undefined;
+  const y = E.mul(q, x);
   return nonnegOnDomain(y) ? E.fn('atan2', [y, x]) : undefined;
 }
 
@@ -194,6 +204,11 @@ class Lowering {
 
   private fail(code: ErrorCode, msg: string, loc?: Loc): never {
     throw new CompileError(code, msg, this.source, loc, this.file);
+  }
+
+  /** Did the source read the param `name` (somewhere a module constant of that name would not have been read)? */
+  readsParam(name: string): boolean {
+    return this.usedParams.has(name);
   }
 
   unusedParams(): string[] {

@@ -25,7 +25,12 @@ class Parser extends ExpressionParser {
   program(): Program {
     this.skipNewlines();
     if (this.type() === 'eof') this.fail('E_SYNTAX', 'empty source: expected an expression or a def');
-    if (this.isPythonModule()) return this.pythonModule();
+    if (this.isPythonModule()) {
+      const module = this.pythonModule();
+      if (module) return module;
+      this.i = 0; // lambdas beside a result expression: plain math, whose lambda is then an error
+      this.skipNewlines();
+    }
     const body: Assignment[] = [];
     for (;;) {
       this.skipNewlines();
@@ -129,8 +134,10 @@ class Parser extends ExpressionParser {
    * stax.Elementwise, a print) is context the paste carried along. Something that does not
    * parse is an error only if the map reaches it.
    */
-  private pythonModule(): Program {
+  private pythonModule(): Program | undefined {
     const defs: FunctionDef[] = [];
+    const lambdas = new Set<FunctionDef>();
+    let bareExpression = false;
     const globals: Assignment[] = [];
     const brokenDefs = new Map<string, CompileError>();
     const brokenGlobals = new Map<string, CompileError>();
@@ -144,10 +151,13 @@ class Parser extends ExpressionParser {
       const start = this.i;
       if (this.isLambda()) {
         try {
-          defs.push(this.lambdaDef());
+          const lambda = this.lambdaDef();
+          lambdas.add(lambda);
+          defs.push(lambda);
         } catch (e) {
           if (!(e instanceof CompileError)) throw e;
-          const name = this.isName('lambda') ? '<lambda>' : this.t.text;
+          const head = this.toks[start]!;
+          const name = head.type === 'name' && head.text !== 'lambda' ? head.text : '<lambda>';
           if (!brokenDefs.has(name)) brokenDefs.set(name, e);
           this.i = start;
           this.skipLine();
@@ -170,6 +180,7 @@ class Parser extends ExpressionParser {
         const stmt = this.statement();
         this.endStatement();
         if (!('result' in stmt)) globals.push(stmt);
+        else bareExpression = true;
       } catch (e) {
         if (!(e instanceof CompileError)) throw e;
         this.i = start;
@@ -178,6 +189,9 @@ class Parser extends ExpressionParser {
         this.skipLine();
       }
     }
+    // Only lambdas, beside an expression line: the expression is the map (plain math), not context.
+    if (bareExpression && defs.every((d) => lambdas.has(d)) && ![...brokenDefs.keys()].some((n) => n === 'nngp_fn'))
+      return undefined;
     const map = this.mapDef(defs, brokenDefs);
     const derivative = defs.find((d) => d.name === 'd_nngp_fn' && d !== map);
     // What the map and its derivative reach must have parsed.

@@ -89,7 +89,7 @@ describe('errors', () => {
     const cases: [string, RegExp][] = [
       ['def f(c, v1, v2):\n  for i in range(3):\n    c = c\n  return c', /'for' is not supported/],
       ['def f(c, v1, v2):\n  while c:\n    c = c\n  return c', /'while' is not supported/],
-      ['def f(c, v1, v2):\n  return (lambda x: x)(c)', /'lambda' inside an expression is not supported/],
+      ['def f(c, v1, v2):\n  return (lambda x: x)(c)', /'lambda' is supported only as a whole map or helper/],
       ['def f(c, v1, v2):\n  import jax\n  return c', /imports are not needed/],
       ['def f(c, v1, v2):\n  h = c * 2\n  return h(v1)', /'h' is a value here, not a function/],
       ['def f(c, v1, v2):\n  def g(x):\n    return x\n  return g(c)', /a def inside a def is not supported/],

@@ -260,6 +260,12 @@ describe('pasted Python', () => {
     expect(() =>
       compile('stax.Elementwise(fn, lambda c, v1, v2: c)\ndef nngp_fn(c, v1, v2):\n  return g(lambda x: x)'),
     ).toThrow(/inside an expression/);
+    // Lambdas beside a result line are plain math, where a lambda is an error; a broken lambda
+    // named nngp_fn is an error, not skipped for another def.
+    expect(() => compile('g = lambda c, v1, v2: c\ncov12*var1')).toThrow(/'lambda' is supported only/);
+    expect(() => compile('nngp_fn = lambda c, v1, v2: c +\ndef other(c, v1, v2):\n  return v1')).toThrow(
+      /expected an expression/,
+    );
     // An annotation needs its value and its type.
     expect(() => compile('def nngp_fn(cov12, var1, var2):\n    norm: float\n    return 1')).toThrow(/needs a value/);
     expect(() => compile('def nngp_fn(cov12, var1, var2):\n    norm: = 3\n    return norm')).toThrow(/expected a type/);

@@ -187,4 +187,20 @@ describe('simplify', () => {
     });
     expect([...out.ntk!].every(Number.isFinite)).toBe(true);
   });
+
+  it("reads the arctangent's quadrant idiom only where it is atan2, x = 0 included", () => {
+    // atan's argument must divide by x, and x = 0 must take the atan branch (atan2(y, 0) = pi/2).
+    const notDividing = compile('where(cov12 >= 0, atan(cov12/var1), atan(cov12/var1) + pi)');
+    expect(notDividing.simplified).toMatch(/^where/);
+    expect(notDividing.nngp(0, 1, 1)).toBe(0);
+    const strict = compile(
+      'where(cov12 > 0, atan(sqrt(var1*var2 - cov12^2)/cov12), atan(sqrt(var1*var2 - cov12^2)/cov12) + pi)',
+    );
+    expect(strict.simplified).toMatch(/^where/);
+    const read = compile(
+      'where(0 > cov12, atan(sqrt(var1*var2 - cov12^2)/cov12) + pi, atan(sqrt(var1*var2 - cov12^2)/cov12))',
+    );
+    expect(read.simplified).toBe('acos(cov12/(sqrt(var1)*sqrt(var2)))');
+    expect(read.nngp(0, 1, 1)).toBe(Math.PI / 2);
+  });
 });
