@@ -192,6 +192,9 @@ class Parser extends ExpressionParser {
     // Only lambdas, beside an expression line: the expression is the map (plain math), not context.
     if (bareExpression && defs.every((d) => lambdas.has(d)) && ![...brokenDefs.keys()].some((n) => n === 'nngp_fn'))
       return undefined;
+    // A name defined twice is its last definition, as in Python.
+    const latest = defs.filter((d, i) => !defs.slice(i + 1).some((later) => later.name === d.name));
+    defs.splice(0, defs.length, ...latest);
     const map = this.mapDef(defs, brokenDefs);
     const derivative = defs.find((d) => d.name === 'd_nngp_fn' && d !== map);
     // What the map and its derivative reach must have parsed.

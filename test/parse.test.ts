@@ -266,6 +266,9 @@ describe('pasted Python', () => {
     expect(() => compile('nngp_fn = lambda c, v1, v2: c +\ndef other(c, v1, v2):\n  return v1')).toThrow(
       /expected an expression/,
     );
+    // A name defined twice is its last definition, as in Python.
+    expect(compile('nngp_fn = lambda c, v1, v2: c\nnngp_fn = lambda c, v1, v2: v1').simplified).toBe('var1');
+    expect(compile('def f(c, v1, v2):\n  return c\ndef f(c, v1, v2):\n  return v2').simplified).toBe('var2');
     // An annotation needs its value and its type.
     expect(() => compile('def nngp_fn(cov12, var1, var2):\n    norm: float\n    return 1')).toThrow(/needs a value/);
     expect(() => compile('def nngp_fn(cov12, var1, var2):\n    norm: = 3\n    return norm')).toThrow(/expected a type/);
