@@ -70,11 +70,29 @@ class Parser extends ExpressionParser {
     });
   }
 
-  /** `NAME = lambda ...` or `lambda ...` at token j. */
+  /** `NAME = lambda ...`, `NAME: type = lambda ...` or `lambda ...` at token j. */
   private isLambdaAt(j: number): boolean {
-    const [t, eq, kw] = [this.toks[j], this.toks[j + 1], this.toks[j + 2]];
-    if (t?.type === 'name' && t.text === 'lambda') return true;
-    return t?.type === 'name' && eq?.type === 'op' && eq.text === '=' && kw?.type === 'name' && kw.text === 'lambda';
+    const t = this.toks[j];
+    if (t?.type !== 'name') return false;
+    if (t.text === 'lambda') return true;
+    const eq = this.annotatedEqualsAt(j + 1);
+    const kw = this.toks[eq + 1];
+    return this.toks[eq]?.type === 'op' && this.toks[eq]!.text === '=' && kw?.type === 'name' && kw.text === 'lambda';
+  }
+
+  /** The token after NAME's annotation (`: type`), if one starts at j: the '=' of an annotated assignment. */
+  private annotatedEqualsAt(j: number): number {
+    const colon = this.toks[j];
+    if (colon?.type !== 'op' || colon.text !== ':') return j;
+    let depth = 0;
+    for (let k = j + 1; k < this.toks.length; k++) {
+      const t = this.toks[k]!;
+      if (t.type === 'eof' || t.type === 'newline') return k;
+      if (t.type === 'op' && t.text === '[') depth++;
+      else if (t.type === 'op' && t.text === ']') depth--;
+      else if (depth === 0 && t.type === 'op' && t.text === '=') return k;
+    }
+    return j;
   }
 
   private isLambda(): boolean {
@@ -90,6 +108,9 @@ class Parser extends ExpressionParser {
     let name = '<lambda>';
     if (!this.isName('lambda')) {
       name = this.next().text;
+      const eq = this.annotatedEqualsAt(this.i); // past `: type`, if annotated
+      if (eq === this.i + 1) this.fail('E_SYNTAX', `expected a type after '${name}:'`, this.toks[eq]!.loc);
+      this.i = eq;
       this.next(); // =
     }
     this.next(); // lambda

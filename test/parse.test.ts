@@ -272,5 +272,10 @@ describe('pasted Python', () => {
     // An annotation needs its value and its type.
     expect(() => compile('def nngp_fn(cov12, var1, var2):\n    norm: float\n    return 1')).toThrow(/needs a value/);
     expect(() => compile('def nngp_fn(cov12, var1, var2):\n    norm: = 3\n    return norm')).toThrow(/expected a type/);
+    // An annotated lambda, its type read past (brackets included); a missing type is located.
+    const annotated =
+      'from typing import Callable\nnngp_fn: Callable[[float, float, float], float] = lambda c, v1, v2: 2*c*v1';
+    expect(compile(annotated).simplified).toBe('2*cov12*var1');
+    expect(() => compile('nngp_fn: = lambda c, v1, v2: c')).toThrow(/1:10: error: expected a type after 'nngp_fn:'/);
   });
 });
