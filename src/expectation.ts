@@ -9,7 +9,8 @@
 //   Stein's lemma with its boundary terms (`orthantMoment`);
 // - erf(b x): with itself (the arcsine kernel), and with the odd part of a piecewise polynomial
 //   when that is a x + c sign(x) (its even part meets erf's oddness in 0);
-// - cos(a x + p) and sin(a x + p): with themselves, and with polynomials of degree ≤ 1.
+// - cos(a x + p) and sin(a x + p): with themselves, and with polynomials of degree ≤ 1; their
+//   products and whole powers by the product-to-sum identities (sin(x)^2 = (1 - cos(2 x))/2).
 // The logistic family (sigmoid(b x), tanh(b x), softplus(b x), x sigmoid(b x), affine in them) has
 // no closed form; it is recognised here as terms of a Gaussian scale mixture (mixture.ts), whose
 // kernel is a sum over the mixture's nodes of closed forms.
@@ -132,6 +133,46 @@ function sum(a: Combination, b: Combination): Combination {
     exps: [...a.exps, ...b.exps],
   };
 }
+/** The constant of a combination of only cos terms and a constant (undefined for anything else). */
+function trigConstant(c: Combination): Expr | undefined {
+  if (c.erf.length || c.logistic.length || c.exps.length) return undefined;
+  const [n, p] = [trim(c.pp.neg), trim(c.pp.pos)];
+  if (n.length > 1 || p.length > 1 || !same(coeff(n, 0), coeff(p, 0))) return undefined;
+  return coeff(p, 0);
+}
+/** The largest whole power of a sum of sin and cos taken by product-to-sum (2^n terms before merging). */
+const MAX_TRIG_POWER = 8;
+/**
+ * (k1 + Σ a_i cos(α_i x + p_i)) (k2 + Σ b_j cos(β_j x + q_j)) by the product-to-sum identity
+ * cos A cos B = (cos(A + B) + cos(A - B))/2, terms of one frequency and phase merged, a term of
+ * frequency 0 a constant; undefined unless both are such sums.
+ */
+function trigProduct(a: Combination, b: Combination): Combination | undefined {
+  const [k1, k2] = [trigConstant(a), trigConstant(b)];
+  if (!k1 || !k2) return undefined;
+  let constant = E.mul(k1, k2);
+  const terms = new Map<string, { a: Expr; p: Expr; coef: Expr }>();
+  const add = (freq: Expr, phase: Expr, coef: Expr) => {
+    if (E.isZero(coef)) return;
+    if (E.isZero(freq)) {
+      constant = E.add(constant, E.mul(coef, E.fn('cos', [phase])));
+      return;
+    }
+    const key = `${freq.key}|${phase.key}`;
+    const t = terms.get(key);
+    terms.set(key, { a: freq, p: phase, coef: t ? E.add(t.coef, coef) : coef });
+  };
+  for (const t of b.cos) add(t.a, t.p, E.mul(k1, t.coef));
+  for (const t of a.cos) add(t.a, t.p, E.mul(k2, t.coef));
+  for (const s of a.cos)
+    for (const t of b.cos) {
+      const coef = E.mul(E.HALF, s.coef, t.coef);
+      add(E.add(s.a, t.a), E.add(s.p, t.p), coef);
+      add(E.sub(s.a, t.a), E.sub(s.p, t.p), coef);
+    }
+  return { ...only(ppConst(constant)), cos: [...terms.values()].filter((t) => !E.isZero(t.coef)) };
+}
+
 /** u as k x + p with constants k, p (or undefined). */
 function linear(u: Combination): { k: Expr; p: Expr } | undefined {
   if (!isPP(u)) return undefined;
@@ -162,6 +203,8 @@ export function decompose(f: Expr): Combination {
         if (timesX) return timesX;
         const timesExp = ppTimesExps(a, b) ?? ppTimesExps(b, a);
         if (timesExp) return timesExp;
+        const trig = trigProduct(a, b);
+        if (trig) return trig;
         throw new NoClosedForm(
           'a product of erf, sin, cos or the logistic family with a function of x is not in the table (a + b x times erf(c x), sigmoid(c x) or tanh(c x) is)',
         );
@@ -175,8 +218,16 @@ export function decompose(f: Expr): Combination {
         throw new NoClosedForm('of the logistic family, sigmoid(b x) is in the table, not its powers or quotients');
       const n = f.exp.k === 'num' && f.exp.v.d === 1n && f.exp.v.n >= 0n && f.exp.v.n <= 12n ? Number(f.exp.v.n) : -1;
       const base = decompose(f.base);
+      // sin and cos with constants: whole powers by the product-to-sum identities.
+      if (n >= 0 && n <= MAX_TRIG_POWER && !isPP(base) && trigConstant(base)) {
+        let acc = only(ppConst(E.ONE));
+        for (let i = 0; i < n; i++) acc = trigProduct(acc, base)!;
+        return acc;
+      }
       if (n < 0 || !isPP(base))
-        throw new NoClosedForm('only whole powers (up to 12) of piecewise polynomials are in the table');
+        throw new NoClosedForm(
+          `only whole powers of piecewise polynomials (up to 12) and of sin and cos with constants (up to ${MAX_TRIG_POWER}) are in the table`,
+        );
       let acc: Piecewise = ppConst(E.ONE);
       for (let i = 0; i < n; i++) acc = ppMul(acc, base.pp);
       return only(acc);

@@ -2,11 +2,12 @@
 // (with its guards read by the guard rule), never from the compiler's own stabilized tree.
 //
 // - Inside the domain: the formula in 50 digits (inputs rounded at 1e-50; the worst
-//   amplification, 1/sqrt(1 - |rho|) at |rho| = 1 - 1e-16, leaves ~40 good digits).
-// - Where the formula is undefined (0/0, inf - inf), and on or outside the boundary
-//   (cov12^2 = var1*var2 exactly, the diagonal: a formula's sqrt(var1)*sqrt(var2) rounds, and
-//   1/sqrt(1 - rho^2) amplifies any rounding without bound; outside, the value is the one at
-//   the bound): the limit from inside along cov12, from three points at 1e-15, 1e-25, 1e-35 of
+//   amplification, 1/sqrt(1 - |rho|) at |rho| = 1 - 1e-16, leaves ~40 good digits), checked at
+//   60, then at 100 and 200 until two agree; an exact 0 only if it holds to 200.
+// - Where the formula is undefined (0/0, inf - inf), on the boundary where its precisions do
+//   not agree (cov12^2 = var1*var2 exactly, the diagonal: a formula's sqrt(var1)*sqrt(var2)
+//   rounds, and 1/sqrt(1 - rho^2) amplifies any rounding without bound), and outside it (the
+//   value is the one at the bound): the limit from inside along cov12, from three points at 1e-15, 1e-25, 1e-35 of
 //   the bound, each in 110 digits checked at 125 (and more, until two agree: near rho = -1 a formula's rounding is
 //   amplified by 1/sqrt(s), and J_3 vanishes like s^3.5),
 //   extrapolated by Aitken's delta-squared (exact for f0 + c s^a, so a limit of 0 is found
@@ -98,11 +99,16 @@ export function truthAt(e: Tree, cov12: number, var1: number, var2: number): Tru
   const cc = Q.mul(Q.fromNumber(cov12), Q.fromNumber(cov12));
   const p = Q.mul(Q.fromNumber(var1), Q.fromNumber(var2));
   const outside = Q.cmp(cc, p) > 0;
-  if (!outside && !onBound(cov12, var1, var2)) {
+  const bound = onBound(cov12, var1, var2);
+  if (!outside) {
+    // On the bound too, where the formula is defined there and its precisions agree (a map
+    // analytic in cov12, such as a sum of exponentials: the limit's resolution, about 1e-34 of
+    // its slope, read 1.0e-66 as 0); a formula whose rounding the bound amplifies never agrees.
     const direct = agreeing((D) => evaluate(e, hpFromDouble(cov12, D), hpFromDouble(var1, D), hpFromDouble(var2, D)));
-    if (direct) return direct;
+    if (direct?.kind === 'value') return direct;
+    if (direct && !bound) return direct;
   }
-  return limitFromInside(e, cov12, var1, var2, outside || onBound(cov12, var1, var2));
+  return limitFromInside(e, cov12, var1, var2, outside || bound);
 }
 
 /**
@@ -115,7 +121,12 @@ function agreeing(f: (D: typeof HP50) => HPNum | undefined, precisions = PRECISI
   for (const D of precisions) {
     const x = f(D);
     if (!x) return undefined;
-    if (prev && x.sub(prev).abs().lte(x.abs().mul('1e-25'))) return { kind: 'value', value: x.toNumber() };
+    // An exact 0 agrees only at the last precision: terms that cancel below one precision give
+    // 0 at every precision short of it ((sin(x) + 1/2)^2's derivative at rho = -1, var = 75:
+    // 1.0e-66 from terms of 1/2).
+    const last = D === precisions[precisions.length - 1];
+    if (prev && x.sub(prev).abs().lte(x.abs().mul('1e-25')) && (!x.isZero() || last))
+      return { kind: 'value', value: x.toNumber() };
     prev = x;
   }
   return { kind: 'undecided', why: `no agreement up to ${precisions[precisions.length - 1]!.precision} digits` };
@@ -152,7 +163,7 @@ export function truthsOfRegularForms(
     // a double.
     const [C1, W1, W2] = at40();
     const again = evaluate(e, C1, W1, W2, memo40);
-    if (again && again.sub(direct).abs().lte(again.abs().mul('1e-20')))
+    if (again && !again.isZero() && again.sub(direct).abs().lte(again.abs().mul('1e-20')))
       return { kind: 'value', value: again.toNumber() };
     return escalate ? truthAt(e, cov12, var1, var2) : { kind: 'undecided', why: '50 and 60 digits disagree' };
   });
