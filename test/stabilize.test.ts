@@ -146,6 +146,34 @@ describe('stabilize', () => {
     expect(roots.nngp(0, 0, 1)).toBe(0);
   });
 
+  it('keeps a sum of exponentials that cancels at small variances accurate: its value at cov12 = 0 as a product of expm1s', () => {
+    // sin(x)^2's kernel, derived (# fn:) and in three spellings: expanded (what the normal form
+    // makes of any of them), and the factored forms a user would write.
+    const spellings = [
+      '# fn: sin(x)**2',
+      '1/4 - exp(-2*var1)/4 - exp(-2*var2)/4 + exp(-2*var1 - 2*var2 - 4*cov12)/8 + exp(-2*var1 - 2*var2 + 4*cov12)/8',
+      'expm1(-2*var1)*expm1(-2*var2)/4 + exp(-2*var1 - 2*var2)*sinh(2*cov12)**2/2',
+      '(1 - exp(-2*var1))*(1 - exp(-2*var2))/4 + exp(-2*var1 - 2*var2)*(cosh(4*cov12) - 1)/4',
+    ];
+    const exact = canon(spellings[1]!);
+    for (const s of spellings) {
+      const k = compile(s);
+      for (const [c, v1, v2] of [
+        [1e-5, 2e-5, 3e-5],
+        [-4e-9, 1e-8, 3e-8],
+        [0.01, 0.02, 0.03],
+        [0.7, 0.7, 0.7],
+        [-0.7, 0.7, 0.7],
+        [0.3, 1, 1.5],
+      ] as const) {
+        const truth = evaluateHP(exact, { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) });
+        expect(bitsOfError(k.nngp(c, v1, v2), truth.toNumber()), `${s} at ${[c, v1, v2]}`).toBeLessThanOrEqual(2);
+      }
+    }
+    // Not where the value at cov12 = 0 vanishes nowhere (a cosine's kernel stays as it was).
+    expect(toMath(rewriteCanonical(canon('exp(-(var1 + var2)/2)*cosh(cov12)')))).not.toContain('expm1');
+  });
+
   it('meets the reference on the diagonal, at the bound and near it for spellings a held-out try-out found (roots of conjugates, multiple angles, a pasted pi, a phase)', () => {
     // Each spelling against 50-digit truth of its reference's stable forms. Before the rules
     // these were NaN on the diagonal (sqrt(1 - rho)*sqrt(1 + rho), sin(2 theta)), missed 0 at
