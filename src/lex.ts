@@ -130,15 +130,19 @@ export class Lexer {
         tok('num', start, this.pos);
         continue;
       }
-      if (/[A-Za-z_]/.test(c)) {
+      // A string's prefix (r"...", b'...', rb'...', f"..."): the string is read as any other.
+      const prefix = /^(?:[rRbBuUfF]|[rR][bBfF]|[bBfF][rR])(?=["'])/.exec(s.slice(this.pos, this.pos + 3));
+      if (prefix) this.pos += prefix[0].length;
+      const q0 = s[this.pos];
+      if (!prefix && /[A-Za-z_]/.test(c)) {
         const m = /^[A-Za-z_][A-Za-z0-9_]*/.exec(s.slice(this.pos))!;
         this.pos += m[0].length;
         tok('name', start, this.pos);
         continue;
       }
-      if (c === '"' || c === "'") {
-        const triple = s.startsWith(c.repeat(3), this.pos);
-        const q = triple ? c.repeat(3) : c;
+      if (q0 === '"' || q0 === "'") {
+        const triple = s.startsWith(q0.repeat(3), this.pos);
+        const q = triple ? q0.repeat(3) : q0;
         let i = this.pos + q.length;
         for (;;) {
           if (i >= s.length || (!triple && (s[i] === '\n' || s[i] === '\r')))

@@ -61,6 +61,8 @@ export function lowerProgram(program: Program, source: string, options: LowerOpt
 interface Scope {
   readonly locals: Map<string, Expr>;
   readonly inputs: ReadonlyMap<string, Expr>;
+  /** A def's body, where an input may be rebound (cov12 = s * s * cov12), as Python allows. */
+  readonly rebinds?: boolean;
 }
 
 /** A module-level name whose statement did not lower: an error only where something reads it. */
@@ -225,7 +227,7 @@ class Lowering {
         else locals.set(p.name, this.node(p.default!, this.globalScope()));
       });
     } else this.inputNames.forEach((n, i) => inputs.set(n, E.sym(INPUTS[i]!)));
-    const scope = { locals, inputs };
+    const scope = { locals, inputs, rebinds: !!def };
     this.statements(body, scope);
     if (result.type === 'tuple')
       this.fail(
@@ -260,11 +262,11 @@ class Lowering {
           stmt.loc,
         );
       stmt.targets.forEach((t, i) => {
-        if (scope.inputs.has(t.name) && !scope.locals.has(t.name))
+        if (scope.inputs.has(t.name) && !scope.locals.has(t.name) && !scope.rebinds)
           this.fail('E_ASSIGN_INPUT', `cannot assign to the input '${t.name}'`, t.loc);
         let v = value[i]!;
         if (stmt.op !== '=') {
-          const prev = scope.locals.get(t.name);
+          const prev = scope.locals.get(t.name) ?? (scope.rebinds ? scope.inputs.get(t.name) : undefined);
           if (!prev) this.fail('E_UNBOUND', `'${t.name}' is used in '${stmt.op}' before it is assigned`, t.loc);
           v =
             stmt.op === '+='

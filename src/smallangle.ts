@@ -7,6 +7,7 @@
 // computed here, has no cancellation: at phi < PHI_MAX the sum is evaluated as
 // K r^n phi^k0 (a0 + a1 phi + ...), elsewhere as written.
 import * as E from './expr.js';
+import { evaluateHP, hpFromDouble } from './evaluate.js';
 import { memoTable } from './memo.js';
 import * as P from './poly.js';
 import * as Q from './rational.js';
@@ -16,6 +17,8 @@ import type { Expr, Fn, Rat } from './types.js';
 /** The series is used below at most this angle; its coefficients are taken until the tail there is < 2^-60. */
 export const PHI_MAX = 2.5;
 const TERMS = 64;
+/** The highest power of the angle in a term (J_1 squared: theta^2). */
+const MAX_ANGLE_POWER = 4;
 
 const GAP = P.sub(P.mul(P.variable('var1'), P.variable('var2'))!, P.variable('cov12', 2));
 const isGap = (e: Expr) => {
@@ -61,6 +64,7 @@ function polar(t: Expr, angleKey: string, s: 1 | -1): PolarTerm | undefined {
   let a = Q.ZERO,
     b = Q.ZERO;
   const constant: Expr[] = [];
+  const cofactor: Expr[] = [];
   for (const f of fs) {
     if (f.key === angleKey) {
       e++;
@@ -69,6 +73,11 @@ function polar(t: Expr, angleKey: string, s: 1 | -1): PolarTerm | undefined {
     const [base, exp] = f.k === 'pow' ? [f.base, f.exp] : [f, E.ONE];
     if (exp.k !== 'num') return undefined;
     const k = exp.v;
+    if (base.key === angleKey) {
+      if (!Q.isInt(k) || k.n < 0n) return undefined;
+      e += Number(k.n);
+      continue;
+    }
     if (base.key === E.COV12.key) {
       if (!Q.isInt(k) || k.n < 0n) return undefined;
       p += Number(k.n); // cov12 = s r cos(phi)
@@ -82,24 +91,113 @@ function polar(t: Expr, angleKey: string, s: 1 | -1): PolarTerm | undefined {
     } else if (base.key === E.VAR1.key) a = Q.add(a, k);
     else if (base.key === E.VAR2.key) b = Q.add(b, k);
     else if (base.k === 'num' || (base.k === 'sym' && base.name === 'pi')) constant.push(f);
-    else return undefined;
+    else if (E.some(f, (x: Expr) => x.key === angleKey)) return undefined;
+    else cofactor.push(f); // a common factor of its group (cos(cov12), an exponential, var1 + var2)
   }
-  if (e > 1) return undefined;
+  if (e > MAX_ANGLE_POWER) return undefined;
   // var1^a var2^b = (var1 var2)^m var1^(a-m) var2^(b-m), (var1 var2)^m = r^(2m).
   const m = Q.min(a, b);
   r = Q.add(r, Q.mul(m, Q.rat(2)));
-  const param = E.mul(E.pow(E.VAR1, E.num(Q.sub(a, m))), E.pow(E.VAR2, E.num(Q.sub(b, m))));
+  const param = E.mul(E.pow(E.VAR1, E.num(Q.sub(a, m))), E.pow(E.VAR2, E.num(Q.sub(b, m))), ...cofactor);
   const K = E.mul(...constant);
   return { coef, p, q, e, constant: K, param, r, group: `${K.key}|${param.key}|${Q.toString(r)}` };
 }
 
-/** The series rewrite of a sum, or undefined when it does not apply or would not help. */
+/**
+ * The series rewrite of a sum, or undefined when it does not apply or would not help: its terms
+ * grouped by what they share besides the polar factors (a constant, var1^a var2^b, a common
+ * factor such as cos(cov12) or var1 + var2's var1 and var2), each group that cancels as its series.
+ */
 export function smallAngleSeries(s: Expr): Expr | undefined {
+  if (s.k !== 'add') return undefined;
+  const direct = seriesAt(s);
+  if (direct && cancels(s, direct)) return direct.e;
+  // Every angle of the point (±cov12, sqrt(gap)) written as one, small at either end: theta =
+  // angle(sqrt(gap), ∓cov12), the others pi - theta, pi/2 - theta and theta - pi/2 with their
+  // powers expanded. J_1 squared, (sqrt(gap) + (pi - theta) cov12)^2, cancels at theta = pi,
+  // where its groups by powers of pi meet; earlier rewrites leave atan2(cov12, sqrt(gap)) beside
+  // it. Only a reading in which every term is in a group that cancels: a group that cancels
+  // beside one that does not (abs: cov12 + 2 (sqrt(gap) - cov12 theta)/pi) gains nothing.
+  for (const sign of [1, -1] as const) {
+    const rewritten = inOneAngle(s, sign);
+    const r = rewritten && seriesAt(rewritten);
+    if (r && cancels(rewritten, r)) return r.e;
+  }
+  return undefined;
+}
+
+/**
+ * s with every angle of the point (±cov12, sqrt(gap)) in terms of theta = angle(sqrt(gap), sign
+ * cov12); undefined if s has none other than theta itself.
+ */
+function inOneAngle(s: Expr, sign: 1 | -1): Expr | undefined {
+  const c = sign > 0 ? E.COV12 : E.neg(E.COV12);
+  let root: Expr | undefined;
+  E.some(s, (x: Expr) => {
+    if (x.k === 'fn' && (x.name === 'angle' || x.name === 'atan2')) {
+      const r = x.args.find((a) => a.k === 'pow' && a.exp.k === 'num' && Q.eq(a.exp.v, Q.HALF) && isGap(a.base));
+      if (r) root = r;
+    }
+    return !!root;
+  });
+  if (!root) return undefined;
+  const theta = E.fn('angle', [root, c]);
+  const half = E.mul(E.HALF, E.PI);
+  // The angle of (x, y) for the four placements of ±cov12 and sqrt(gap).
+  const forms = new Map<string, Expr>([
+    [E.fn('angle', [root, c]).key, theta],
+    [E.fn('angle', [root, E.neg(c)]).key, E.sub(E.PI, theta)],
+    [E.fn('atan2', [root, c]).key, theta],
+    [E.fn('atan2', [root, E.neg(c)]).key, E.sub(E.PI, theta)],
+    [E.fn('atan2', [c, root]).key, E.sub(half, theta)],
+    [E.fn('atan2', [E.neg(c), root]).key, E.sub(theta, half)],
+  ]);
+  let changed = false;
+  const out = E.rebuild(s, (x) => {
+    const f = x.key !== theta.key ? forms.get(x.key) : undefined;
+    if (f) changed = true;
+    return f ?? x;
+  });
+  return changed ? out : undefined;
+}
+
+/**
+ * Whether a rewrite is worth it: every term of s is in a group that cancels, or the groups it
+ * rewrites carry the sum near its end (at angle 1e-3, var1 = var2 = 1, in 50 digits, their
+ * terms at least 16 times the sum: the rest is smaller, or itself stable, as ymxangle is).
+ * abs, cov12 + 2 (sqrt(gap) - cov12 theta)/pi, has a group that cancels beside cov12, which
+ * carries the sum there: nothing to gain.
+ */
+function cancels(s: Expr, r: Rewrite): boolean {
+  if (r.uncovered === 0) return true;
+  const phi = 1e-3;
+  const at = { cov12: hpFromDouble(r.sign * Math.cos(phi)), var1: hpFromDouble(1), var2: hpFromDouble(1) };
+  try {
+    const total = evaluateHP(s, at).abs();
+    const carried = r.covered.reduce((acc, t) => acc.add(evaluateHP(t, at).abs()), hpFromDouble(0));
+    return carried.gte(total.mul(16));
+  } catch {
+    return false;
+  }
+}
+
+/** The series of each group of s that cancels, and how many of s's terms are left out of them. */
+interface Rewrite {
+  readonly e: Expr;
+  /** The terms of s in groups that cancel (rewritten), and how many are not. */
+  readonly covered: readonly Expr[];
+  readonly uncovered: number;
+  /** The angle is angle(sqrt(gap), sign cov12): small where sign cov12 nears the bound. */
+  readonly sign: 1 | -1;
+}
+
+function seriesAt(s: Expr): Rewrite | undefined {
   if (s.k !== 'add') return undefined;
   let angle: Fn | undefined;
   let sign: 1 | -1 | undefined;
   for (const t of s.terms) {
-    for (const f of t.k === 'mul' ? t.factors : [t]) {
+    for (const factor of t.k === 'mul' ? t.factors : [t]) {
+      const f = factor.k === 'pow' ? factor.base : factor;
       const sg = polarAngle(f);
       if (sg === undefined) continue;
       if (angle && f.key !== angle.key) return undefined;
@@ -109,13 +207,36 @@ export function smallAngleSeries(s: Expr): Expr | undefined {
   }
   if (!angle || !sign) return undefined;
   const terms = s.terms.map((t) => polar(t, angle!.key, sign!));
-  if (terms.some((t) => !t) || new Set(terms.map((t) => t!.group)).size !== 1) return undefined;
+  if (terms.some((t) => !t)) return undefined;
+  const groups = new Map<string, number[]>();
+  terms.forEach((t, i) => groups.set(t!.group, [...(groups.get(t!.group) ?? []), i]));
+  let uncovered = 0;
+  const covered: Expr[] = [];
+  const parts = [...groups.values()].map((idx) => {
+    const sum = E.add(...idx.map((i) => s.terms[i]!));
+    const r =
+      idx.length > 1 && idx.some((i) => terms[i]!.e > 0)
+        ? groupSeries(
+            idx.map((i) => terms[i]!),
+            sum,
+            angle!,
+          )
+        : undefined;
+    if (!r) uncovered += idx.length;
+    else covered.push(...idx.map((i) => s.terms[i]!));
+    return r ?? sum;
+  });
+  return uncovered < s.terms.length ? { e: E.add(...parts), covered, uncovered, sign } : undefined;
+}
+
+/** One group's series: the sum of its terms (all of one group, the sum as written `s`) or undefined. */
+function groupSeries(terms: readonly PolarTerm[], s: Expr, angle: Fn): Expr | undefined {
   const series = (n: number) => {
     let F: S.Series = S.zeros(n);
-    for (const t of terms as PolarTerm[]) F = S.add(F, S.mul(trigPower(t.p, t.q, n), S.monomial(t.e, n)), t.coef);
+    for (const t of terms) F = S.add(F, S.mul(trigPower(t.p, t.q, n), S.monomial(t.e, n)), t.coef);
     return F;
   };
-  const lowest = Math.min(...(terms as PolarTerm[]).map((t) => t.q + t.e));
+  const lowest = Math.min(...terms.map((t) => t.q + t.e));
   // A short series first: most sums (one angle term, or no cancellation) stop here.
   const short = series(lowest + 3);
   const first = short.findIndex((c) => !Q.isZero(c));
@@ -129,9 +250,7 @@ export function smallAngleSeries(s: Expr): Expr | undefined {
   // of the terms' magnitudes over the value; the series by 1-1.7 bits, from phi^k0 of a rounded
   // phi): below the first angle where that condition number falls to 3.
   const cond = (phi: number) => {
-    const parts = (terms as PolarTerm[]).map(
-      (t) => Q.toNumber(t.coef) * Math.cos(phi) ** t.p * Math.sin(phi) ** t.q * phi ** t.e,
-    );
+    const parts = terms.map((t) => Q.toNumber(t.coef) * Math.cos(phi) ** t.p * Math.sin(phi) ** t.q * phi ** t.e);
     return parts.reduce((a, b) => a + Math.abs(b), 0) / Math.abs(parts.reduce((a, b) => a + b, 0));
   };
   let phiMax = 0.05;

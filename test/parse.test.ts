@@ -39,6 +39,19 @@ describe('parse', () => {
     expect(p.body[3]!.op).toBe('*=');
   });
 
+  it('reads prefixed strings (raw docstrings, bytes) as strings, and a def rebinding its inputs', () => {
+    const raw =
+      'def nngp_fn(cov12, var1, var2):\n    r"""Sigma: \\sigma^2 \\"quoted\\"."""\n    rb"x"\n    return 2 * cov12';
+    expect(compile(raw).simplified).toBe('2*cov12');
+    expect(compile('r = 3\nr*cov12').simplified).toBe('3*cov12');
+    // Python rebinds a parameter; plain math keeps the inputs fixed.
+    const scaled = compile(
+      'S = 2.0\ndef nngp_fn(cov12, var1, var2):\n    cov12, var1, var2 = S * S * cov12, S * S * var1, S * S * var2\n    var2 += 0\n    return cov12 * var1 / var2',
+    );
+    expect(scaled.simplified).toBe('4*cov12*var1/var2');
+    expect(() => compile('cov12 = 2\ncov12')).toThrow(/cannot assign to the input 'cov12'/);
+  });
+
   it('records 1-based line and column of nodes', () => {
     const p = parse('x = 1\n  cov12 + x');
     expect(p.result.loc).toMatchObject({ line: 2, column: 9 });

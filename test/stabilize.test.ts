@@ -8,7 +8,7 @@ import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, rng, samplePoints } from '../src/measure.js';
 import { compileActivation } from '../src/index.js';
 import { canonical as canon, references, closed } from './helpers.js';
-import { truthsOfRegularForms } from '../src/truth.js';
+import { truthAt, truthsOfRegularForms } from '../src/truth.js';
 import * as E from '../src/expr.js';
 import * as T from '../src/tree.js';
 
@@ -172,6 +172,47 @@ describe('stabilize', () => {
     }
     // Not where the value at cov12 = 0 vanishes nowhere (a cosine's kernel stays as it was).
     expect(toMath(rewriteCanonical(canon('exp(-(var1 + var2)/2)*cosh(cov12)')))).not.toContain('expm1');
+  });
+
+  it('takes the small-angle series of an arc-cosine kernel times another factor, and of J_1 squared', () => {
+    // Found by a held-out try-out: J_2 times cos, an RBF factor or a variance factor, and J_1
+    // squared, were expanded into sums whose groups the series did not take (a factor besides
+    // the polar ones; theta^2; atan2(cov12, sqrt(gap)) beside pi - theta): up to all bits lost
+    // near rho = -1, where the source as written loses fewer.
+    const j2 =
+      '    g = var1 * var2 - cov12 ** 2\n    th = jnp.arctan2(jnp.sqrt(g), cov12)\n    k2 = (3 * cov12 * jnp.sqrt(g) + (jnp.pi - th) * (var1 * var2 + 2 * cov12 ** 2)) / (2 * jnp.pi)\n';
+    const sources = [
+      `def nngp_fn(cov12, var1, var2):\n${j2}    return k2 * jnp.exp(-(var1 + var2) / 2) * jnp.cosh(cov12)`,
+      `def nngp_fn(cov12, var1, var2):\n${j2}    return k2 * jnp.exp(-0.5 * (var1 + var2 - 2 * cov12))`,
+      `def nngp_fn(cov12, var1, var2):\n${j2}    return k2 * (var1 + var2)`,
+      'def relu_k(c, v1, v2):\n    r = jnp.sqrt(jnp.maximum(v1 * v2 - c * c, 0.0))\n    return (r + (jnp.pi - jnp.arctan2(r, c)) * c) / (2 * jnp.pi)\n\ndef nngp_fn(cov12, var1, var2):\n    k = relu_k(cov12, var1, var2)\n    return k * k',
+    ];
+    for (const src of sources) {
+      const k = compile(src);
+      const written = closed(k).written;
+      for (const [c, v1, v2] of [
+        [-0.999, 1, 1],
+        [-0.99999999, 1, 1],
+        [-(1 - 1e-12) * Math.sqrt(0.7 * 2.9), 0.7, 2.9],
+        [-0.883175203456698, 1.3, 0.6],
+        [0.3, 1, 1.2],
+      ] as const) {
+        for (const f of ['nngp', 'dNngp'] as const) {
+          const t = truthAt(written[f], c, v1, v2);
+          expect(t.kind).toBe('value');
+          if (t.kind === 'value')
+            expect(
+              bitsOfError(k[f](c, v1, v2), t.value),
+              `${f} of ${src.slice(-40)} at ${[c, v1, v2]}`,
+            ).toBeLessThanOrEqual(4);
+        }
+      }
+    }
+    // A sum whose one cancelling group is carried by another term keeps its form (abs: cov12 +
+    // 2 (sqrt(gap) - cov12 theta)/pi near rho = 1).
+    expect(
+      toMath(rewriteCanonical(canon('2/pi*sqrt(var1*var2 - cov12^2) + (1 - 2*acos(cov12/sqrt(var1*var2))/pi)*cov12'))),
+    ).not.toContain('smallangle');
   });
 
   it('meets the reference on the diagonal, at the bound and near it for spellings a held-out try-out found (roots of conjugates, multiple angles, a pasted pi, a phase)', () => {
