@@ -157,7 +157,7 @@ export abstract class ExpressionParser {
         if (t.text === 'lambda')
           this.fail(
             'E_UNSUPPORTED',
-            "'lambda' is supported only as a whole map or helper (nngp_fn = lambda cov12, var1, var2: ...) in Python, not inside an expression or beside a result line: write a def",
+            "'lambda' is supported only as a whole map or helper (nngp_fn = lambda cov12, var1, var2: ...) or bound to a name in a def (f = lambda x: ...), not inside an expression or beside a result line: write a def",
           );
         if (t.text === 'if' || t.text === 'else')
           this.fail('E_UNSUPPORTED', `conditional expressions ('${t.text}') are not supported: use where(cond, a, b)`);

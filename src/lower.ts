@@ -9,7 +9,7 @@ import { CONSTANTS, knownFunctionNames, lookupFunction, nearest, stripPrefix, ty
 import * as Q from './rational.js';
 import { HP, evaluateHP, type HPNum } from './evaluate.js';
 import { dependsOnInputs, nonnegOnDomain } from './domain.js';
-import type { Assignment, Expr, FunctionDef, Loc, Node, Program, Rat } from './types.js';
+import type { Expr, FunctionDef, Loc, Node, Program, Rat, Statement } from './types.js';
 
 export const INPUTS = ['cov12', 'var1', 'var2'] as const;
 
@@ -63,6 +63,8 @@ interface Scope {
   readonly inputs: ReadonlyMap<string, Expr>;
   /** A def's body, where an input may be rebound (cov12 = s * s * cov12), as Python allows. */
   readonly rebinds?: boolean;
+  /** The def's local lambdas by name (`J = lambda t: ...`). */
+  readonly closures?: Map<string, FunctionDef>;
 }
 
 /** A module-level name whose statement did not lower: an error only where something reads it. */
@@ -218,7 +220,7 @@ class Lowering {
   }
 
   /** A map of (cov12, var1, var2): plain math (no def), or a def whose first three parameters are the inputs. */
-  map(def: FunctionDef | undefined, body: readonly Assignment[], result: Node): Expr {
+  map(def: FunctionDef | undefined, body: readonly Statement[], result: Node): Expr {
     const inputs = new Map<string, Expr>();
     const locals = new Map<string, Expr>();
     if (def) {
@@ -227,7 +229,7 @@ class Lowering {
         else locals.set(p.name, this.node(p.default!, this.globalScope()));
       });
     } else this.inputNames.forEach((n, i) => inputs.set(n, E.sym(INPUTS[i]!)));
-    const scope = { locals, inputs, rebinds: !!def };
+    const scope = { locals, inputs, rebinds: !!def, closures: new Map<string, FunctionDef>() };
     this.statements(body, scope);
     if (result.type === 'tuple')
       this.fail(
@@ -245,10 +247,20 @@ class Lowering {
     return { locals: new Map(), inputs: new Map() };
   }
 
-  private statements(body: readonly Assignment[], scope: Scope): void {
+  private statements(body: readonly Statement[], scope: Scope): void {
     for (const stmt of body) {
+      if ('def' in stmt) {
+        if (scope.inputs.has(stmt.def.name) && !scope.rebinds)
+          this.fail('E_ASSIGN_INPUT', `cannot assign to the input '${stmt.def.name}'`, stmt.loc);
+        scope.locals.delete(stmt.def.name);
+        scope.closures?.set(stmt.def.name, stmt.def);
+        continue;
+      }
       const call = stmt.value.type === 'call' ? stmt.value : undefined;
-      const helper = call && stmt.targets.length > 1 ? this.helpers.get(call.callee) : undefined;
+      const helper =
+        call && stmt.targets.length > 1
+          ? (scope.closures?.get(call.callee) ?? this.helpers.get(call.callee))
+          : undefined;
       const value =
         stmt.value.type === 'tuple'
           ? stmt.value.items.map((n) => this.node(n, scope))
@@ -278,6 +290,7 @@ class Lowering {
                   : E.div(prev, v);
         }
         scope.locals.set(t.name, v);
+        scope.closures?.delete(t.name);
       });
     }
   }
@@ -419,6 +432,8 @@ class Lowering {
   }
 
   private call(n: Extract<Node, { type: 'call' }>, scope: Scope): Expr {
+    const closure = scope.closures?.get(n.callee);
+    if (closure) return this.inline(closure, n, scope);
     if (scope.locals.has(n.callee) || scope.inputs.has(n.callee))
       this.fail('E_UNSUPPORTED', `'${n.callee}' is a value here, not a function`, n.calleeLoc);
     const helper = this.helpers.get(n.callee);
@@ -621,7 +636,11 @@ class Lowering {
     });
     this.calling.push(def.name);
     try {
-      const inner = { locals, inputs: new Map<string, Expr>() };
+      // A local lambda reads the names of the def it is in, as they are at the call.
+      const local = scope.closures?.get(def.name) === def;
+      const inner = local
+        ? { locals: new Map([...scope.locals, ...locals]), inputs: scope.inputs, closures: scope.closures }
+        : { locals, inputs: new Map<string, Expr>() };
       this.statements(def.body, inner);
       return def.result.type === 'tuple'
         ? def.result.items.map((item) => this.node(item, inner))

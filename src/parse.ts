@@ -3,7 +3,7 @@
 import { CompileError, locAt } from './errors.js';
 import { Lexer, PYTHON_KEYWORDS } from './lex.js';
 import { ExpressionParser } from './expression-parser.js';
-import type { Assignment, FunctionDef, Loc, Node, Program } from './types.js';
+import type { Assignment, FunctionDef, Loc, Node, Program, Statement } from './types.js';
 
 export const MAX_SOURCE_CHARS = 100_000;
 
@@ -225,7 +225,9 @@ class Parser extends ExpressionParser {
       const { calls, names } = namesIn(d);
       for (const n of names) {
         const broken = brokenGlobals.get(n);
-        const local = d.params.some((p) => p.name === n) || d.body.some((a) => a.targets.some((t) => t.name === n));
+        const local =
+          d.params.some((p) => p.name === n) ||
+          d.body.some((a) => ('def' in a ? a.def.name === n : a.targets.some((t) => t.name === n)));
         if (broken && !local) throw broken;
       }
       for (const c of calls) {
@@ -388,7 +390,7 @@ class Parser extends ExpressionParser {
       this.skipType();
     }
     this.expect(':', "':' after the def's parameters");
-    const body: Assignment[] = [];
+    const body: Statement[] = [];
     let result: Node | undefined;
     if (this.type() !== 'newline') {
       // def f(a, b, c): return expr
@@ -417,6 +419,11 @@ class Parser extends ExpressionParser {
         break;
       }
       if (this.isName('def')) this.fail('E_UNSUPPORTED', 'a def inside a def is not supported: define it beside');
+      if (this.isLambda() && !this.isName('lambda')) {
+        const local = this.lambdaDef(); // NAME = lambda ...: a local helper
+        body.push({ def: local, loc: local.loc });
+        continue;
+      }
       const stmt = this.statement();
       if ('result' in stmt)
         this.fail('E_SYNTAX', 'a statement in a def must be an assignment or a return', stmt.result.loc);
@@ -493,7 +500,16 @@ function namesIn(d: FunctionDef): { calls: Set<string>; names: Set<string> } {
     }
   };
   for (const p of d.params) if (p.default) walk(p.default);
-  for (const a of d.body) walk(a.value);
+  for (const a of d.body) {
+    if (!('def' in a)) {
+      walk(a.value);
+      continue;
+    }
+    // A local lambda: the names it reads besides its parameters, the calls it makes.
+    const inner = namesIn(a.def);
+    inner.calls.forEach((c) => calls.add(c));
+    inner.names.forEach((n) => a.def.params.some((p) => p.name === n) || names.add(n));
+  }
   walk(d.result);
   return { calls, names };
 }

@@ -55,12 +55,24 @@ export interface Assignment {
   readonly loc: Loc;
 }
 
+/**
+ * A lambda bound to a name inside a def (`J = lambda t: sin(t) + (pi - t)*cos(t)`): a local
+ * helper, which reads the def's names as they are where it is called (Python's late binding).
+ */
+export interface LocalDef {
+  readonly def: FunctionDef;
+  readonly loc: Loc;
+}
+
+/** A statement of a def's body. */
+export type Statement = Assignment | LocalDef;
+
 /** A Python def: its parameters, assignments and the one returned expression. */
 export interface FunctionDef {
   readonly name: string;
   /** Parameters, positionally; a default makes one optional (`def f(x, a=0.5)`). */
   readonly params: readonly { readonly name: string; readonly loc: Loc; readonly default?: Node }[];
-  readonly body: readonly Assignment[];
+  readonly body: readonly Statement[];
   readonly result: Node;
   readonly loc: Loc;
 }
@@ -70,7 +82,7 @@ export interface Program {
   /** For the Python form: the map's def, whose three parameters are, positionally, (cov12, var1, var2). */
   readonly def?: FunctionDef;
   /** The map's statements and result (the def's, in the Python form). */
-  readonly body: readonly Assignment[];
+  readonly body: readonly Statement[];
   readonly result: Node;
   /** Python form: the other defs of the file, which the map may call (helpers). */
   readonly helpers: readonly FunctionDef[];

@@ -117,6 +117,7 @@ export function inline(source: string, params: Readonly<Record<string, number>>)
     }
   };
   for (const s of program.body) {
+    if ('def' in s) throw new Error('a local lambda: not among the catalog sources this reads');
     const values = s.value.type === 'tuple' ? s.value.items.map(conv) : [conv(s.value)];
     s.targets.forEach((t, i) => {
       let v = values[i]!;

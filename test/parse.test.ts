@@ -8,7 +8,7 @@ describe('parse', () => {
   it('reads plain math with assignments, ^ and **, comments and scientific numbers', () => {
     const p = parse('# relu-ish\nprod = var1*var2  # product\n1.5e-3 * prod ** 2 + cov12^2\n');
     expect(p.form).toBe('math');
-    expect(p.body.map((a) => a.targets[0]!.name)).toEqual(['prod']);
+    expect(p.body.map((a) => ('targets' in a ? a.targets[0]!.name : a.def.name))).toEqual(['prod']);
     expect(p.result.type).toBe('binary');
   });
 
@@ -36,7 +36,7 @@ describe('parse', () => {
     expect(p.form).toBe('python');
     expect(p.def!.params.map((x) => x.name)).toEqual(['cov12', 'var1', 'var2']);
     expect(p.body).toHaveLength(4);
-    expect(p.body[3]!.op).toBe('*=');
+    expect(p.body[3]).toMatchObject({ op: '*=' });
   });
 
   it('reads prefixed strings (raw docstrings, bytes) as strings, and a def rebinding its inputs', () => {
@@ -50,6 +50,23 @@ describe('parse', () => {
     );
     expect(scaled.simplified).toBe('4*cov12*var1/var2');
     expect(() => compile('cov12 = 2\ncov12')).toThrow(/cannot assign to the input 'cov12'/);
+  });
+
+  it('reads a lambda bound to a name in a def as a local helper, late-bound as in Python', () => {
+    const relu = compile('(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi)');
+    const local = compile(
+      'def nngp_fn(cov12, var1, var2):\n    J1 = lambda t: jnp.sin(t) + (jnp.pi - t) * jnp.cos(t)\n    angle = lambda c, p: jnp.arccos(jnp.clip(c / jnp.sqrt(p), -1.0, 1.0))\n    p = var1 * var2\n    return jnp.sqrt(p) / (2 * jnp.pi) * J1(angle(cov12, p))',
+    );
+    expect(local.simplified).toBe(relu.simplified);
+    // It reads the def's names where it is called; a later value of its name replaces it.
+    expect(compile('def f(c, v1, v2):\n  g = lambda x: x * v1\n  v1 = 3\n  return g(c)').simplified).toBe('3*cov12');
+    expect(compile('def f(c, v1, v2):\n  m = lambda u, w: u * w + c\n  return m(v1, v2) - m(v2, v1)').simplified).toBe(
+      '0',
+    );
+    expect(() => compile('def f(c, v1, v2):\n  g = lambda x: 2 * x\n  g = 5\n  return g(c)')).toThrow(
+      /'g' is a value here/,
+    );
+    expect(() => compile('def f(c, v1, v2):\n  h = lambda x: h(x)\n  return h(c)')).toThrow(/recursion/);
   });
 
   it('records 1-based line and column of nodes', () => {
