@@ -18,6 +18,7 @@
 // Everything else (products such as x^2 erf(x), erf with relu's kink beyond its odd part, ...) is
 // refused with the reason: no closed form in the table.
 import * as E from './expr.js';
+import * as Q from './rational.js';
 import type { Expr } from './types.js';
 
 /** A piecewise polynomial with its break at 0: coefficients (constants) of x^k for x < 0 and x > 0. */
@@ -128,7 +129,7 @@ function sum(a: Combination, b: Combination): Combination {
   return {
     pp: ppAdd(a.pp, b.pp),
     erf: [...a.erf, ...b.erf],
-    cos: [...a.cos, ...b.cos],
+    cos: mergeCos([...a.cos, ...b.cos]),
     logistic: [...a.logistic, ...b.logistic],
     exps: [...a.exps, ...b.exps],
   };
@@ -143,6 +144,20 @@ function trigConstant(c: Combination): Expr | undefined {
 /** The largest whole power of a sum of sin and cos taken by product-to-sum (2^n terms before merging). */
 const MAX_TRIG_POWER = 8;
 /**
+ * The most distinct cos terms an activation may have: the kernel has their pairs (a power of two
+ * incommensurate frequencies, (cos(x) + cos(1.4142 x))^4, made 81 pairs and compiled in 14 s).
+ */
+const MAX_TRIG_TERMS = 6;
+/** cos(p) folded where p is a multiple of pi/2 (0, ±1), else cos(p). */
+function cosOf(p: Expr): Expr {
+  if (E.isZero(p)) return E.ONE;
+  const [q, rest] = E.splitCoeff(p);
+  const twice = Q.mul(q, Q.rat(2));
+  if (rest.key !== E.PI.key || !Q.isInt(twice)) return E.fn('cos', [p]);
+  const quarter = Number(((twice.n % 4n) + 4n) % 4n);
+  return E.num([1, 0, -1, 0][quarter]!);
+}
+/**
  * (k1 + Σ a_i cos(α_i x + p_i)) (k2 + Σ b_j cos(β_j x + q_j)) by the product-to-sum identity
  * cos A cos B = (cos(A + B) + cos(A - B))/2, terms of one frequency and phase merged, a term of
  * frequency 0 a constant; undefined unless both are such sums.
@@ -150,27 +165,33 @@ const MAX_TRIG_POWER = 8;
 function trigProduct(a: Combination, b: Combination): Combination | undefined {
   const [k1, k2] = [trigConstant(a), trigConstant(b)];
   if (!k1 || !k2) return undefined;
-  let constant = E.mul(k1, k2);
-  const terms = new Map<string, { a: Expr; p: Expr; coef: Expr }>();
-  const add = (freq: Expr, phase: Expr, coef: Expr) => {
-    if (E.isZero(coef)) return;
-    if (E.isZero(freq)) {
-      constant = E.add(constant, E.mul(coef, E.fn('cos', [phase])));
-      return;
-    }
-    const key = `${freq.key}|${phase.key}`;
-    const t = terms.get(key);
-    terms.set(key, { a: freq, p: phase, coef: t ? E.add(t.coef, coef) : coef });
-  };
-  for (const t of b.cos) add(t.a, t.p, E.mul(k1, t.coef));
-  for (const t of a.cos) add(t.a, t.p, E.mul(k2, t.coef));
+  const terms: CosTerm[] = [
+    ...b.cos.map((t) => ({ ...t, coef: E.mul(k1, t.coef) })),
+    ...a.cos.map((t) => ({ ...t, coef: E.mul(k2, t.coef) })),
+  ];
   for (const s of a.cos)
     for (const t of b.cos) {
       const coef = E.mul(E.HALF, s.coef, t.coef);
-      add(E.add(s.a, t.a), E.add(s.p, t.p), coef);
-      add(E.sub(s.a, t.a), E.sub(s.p, t.p), coef);
+      terms.push({ a: E.add(s.a, t.a), p: E.add(s.p, t.p), coef });
+      terms.push({ a: E.sub(s.a, t.a), p: E.sub(s.p, t.p), coef });
     }
-  return { ...only(ppConst(constant)), cos: [...terms.values()].filter((t) => !E.isZero(t.coef)) };
+  // A term of frequency 0 is the constant cos(p).
+  const still = terms.filter((t) => !E.isZero(t.a));
+  const constant = E.add(E.mul(k1, k2), ...terms.filter((t) => E.isZero(t.a)).map((t) => E.mul(t.coef, cosOf(t.p))));
+  return { ...only(ppConst(constant)), cos: mergeCos(still) };
+}
+
+type CosTerm = Combination['cos'][number];
+/** Cos terms of one frequency and phase merged (cos(-a x - p) = cos(a x + p): one sign of frequency), zeros dropped. */
+function mergeCos(ts: readonly CosTerm[]): CosTerm[] {
+  const merged = new Map<string, CosTerm>();
+  for (const t of ts) {
+    const [a, p] = t.a.k === 'num' && t.a.v.n < 0n ? [E.neg(t.a), E.neg(t.p)] : [t.a, t.p];
+    const key = `${a.key}|${p.key}`;
+    const prev = merged.get(key);
+    merged.set(key, { a, p, coef: prev ? E.add(prev.coef, t.coef) : t.coef });
+  }
+  return [...merged.values()].filter((t) => !E.isZero(t.coef));
 }
 
 /** u as k x + p with constants k, p (or undefined). */
@@ -567,6 +588,10 @@ export function kernelOf(f: Combination): Expr {
     }
   }
   if (f.cos.length && f.erf.length) throw new NoClosedForm('erf together with sin or cos is not in the table');
+  if (f.cos.length > MAX_TRIG_TERMS)
+    throw new NoClosedForm(
+      `sin and cos are in the table up to ${MAX_TRIG_TERMS} frequencies and phases in all; this activation has ${f.cos.length}`,
+    );
   for (const t1 of f.cos) {
     for (const t2 of f.cos) {
       const base = E.add(E.mul(t1.a, t1.a, V1), E.mul(t2.a, t2.a, V2));

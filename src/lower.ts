@@ -63,8 +63,14 @@ interface Scope {
   readonly inputs: ReadonlyMap<string, Expr>;
   /** A def's body, where an input may be rebound (cov12 = s * s * cov12), as Python allows. */
   readonly rebinds?: boolean;
-  /** The def's local lambdas by name (`J = lambda t: ...`). */
-  readonly closures?: Map<string, FunctionDef>;
+  /** The local lambdas by name (`J = lambda t: ...`), each with the scope it was defined in. */
+  readonly closures: Map<string, Closure>;
+}
+
+/** A local lambda and the scope it reads its free names from, as they are when it is called. */
+interface Closure {
+  readonly def: FunctionDef;
+  readonly scope: Scope;
 }
 
 /** A module-level name whose statement did not lower: an error only where something reads it. */
@@ -229,7 +235,7 @@ class Lowering {
         else locals.set(p.name, this.node(p.default!, this.globalScope()));
       });
     } else this.inputNames.forEach((n, i) => inputs.set(n, E.sym(INPUTS[i]!)));
-    const scope = { locals, inputs, rebinds: !!def, closures: new Map<string, FunctionDef>() };
+    const scope: Scope = { locals, inputs, rebinds: !!def, closures: new Map() };
     this.statements(body, scope);
     if (result.type === 'tuple')
       this.fail(
@@ -244,7 +250,7 @@ class Lowering {
   }
 
   private globalScope(): Scope {
-    return { locals: new Map(), inputs: new Map() };
+    return { locals: new Map(), inputs: new Map(), closures: new Map() };
   }
 
   private statements(body: readonly Statement[], scope: Scope): void {
@@ -253,19 +259,17 @@ class Lowering {
         if (scope.inputs.has(stmt.def.name) && !scope.rebinds)
           this.fail('E_ASSIGN_INPUT', `cannot assign to the input '${stmt.def.name}'`, stmt.loc);
         scope.locals.delete(stmt.def.name);
-        scope.closures?.set(stmt.def.name, stmt.def);
+        scope.closures.set(stmt.def.name, { def: stmt.def, scope });
         continue;
       }
       const call = stmt.value.type === 'call' ? stmt.value : undefined;
-      const helper =
-        call && stmt.targets.length > 1
-          ? (scope.closures?.get(call.callee) ?? this.helpers.get(call.callee))
-          : undefined;
+      const closure = call && stmt.targets.length > 1 ? scope.closures.get(call.callee) : undefined;
+      const helper = call && stmt.targets.length > 1 ? (closure?.def ?? this.helpers.get(call.callee)) : undefined;
       const value =
         stmt.value.type === 'tuple'
           ? stmt.value.items.map((n) => this.node(n, scope))
           : helper && call // a, b = helper(...): the values of its tuple
-            ? this.inlineValues(helper, call, scope)
+            ? this.inlineValues(helper, call, scope, closure?.scope)
             : [this.node(stmt.value, scope)];
       if (stmt.targets.length !== value.length && (stmt.targets.length > 1 || value.length > 1))
         this.fail(
@@ -290,7 +294,7 @@ class Lowering {
                   : E.div(prev, v);
         }
         scope.locals.set(t.name, v);
-        scope.closures?.delete(t.name);
+        scope.closures.delete(t.name);
       });
     }
   }
@@ -398,6 +402,8 @@ class Lowering {
   }
 
   private name(raw: string, loc: Loc, scope: Scope): Expr {
+    if (!scope.locals.has(raw) && scope.closures.has(raw))
+      this.fail('E_UNSUPPORTED', `'${raw}' is a function here (a lambda), not a value`, loc);
     const local = scope.locals.get(raw) ?? scope.inputs.get(raw);
     if (local) return local;
     const name = stripPrefix(raw);
@@ -432,8 +438,8 @@ class Lowering {
   }
 
   private call(n: Extract<Node, { type: 'call' }>, scope: Scope): Expr {
-    const closure = scope.closures?.get(n.callee);
-    if (closure) return this.inline(closure, n, scope);
+    const closure = scope.closures.get(n.callee);
+    if (closure) return this.inline(closure.def, n, scope, closure.scope);
     if (scope.locals.has(n.callee) || scope.inputs.has(n.callee))
       this.fail('E_UNSUPPORTED', `'${n.callee}' is a value here, not a function`, n.calleeLoc);
     const helper = this.helpers.get(n.callee);
@@ -596,8 +602,8 @@ class Lowering {
    * A call of a def of the file, its body lowered with its parameters bound to the arguments: its
    * one value (a helper returning a tuple is unpacked by assignment: statements()).
    */
-  private inline(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope): Expr {
-    const values = this.inlineValues(def, n, scope);
+  private inline(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope, defining?: Scope): Expr {
+    const values = this.inlineValues(def, n, scope, defining);
     if (values.length !== 1)
       this.fail(
         'E_UNSUPPORTED',
@@ -608,7 +614,7 @@ class Lowering {
   }
 
   /** The values a helper returns for the call n: one, or a tuple's items. */
-  private inlineValues(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope): Expr[] {
+  private inlineValues(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope, defining?: Scope): Expr[] {
     if (this.calling.includes(def.name))
       this.fail('E_UNSUPPORTED', `def ${def.name} calls itself: recursion is not supported`, n.calleeLoc);
     if (this.calling.length >= MAX_CALL_DEPTH)
@@ -636,11 +642,12 @@ class Lowering {
     });
     this.calling.push(def.name);
     try {
-      // A local lambda reads the names of the def it is in, as they are at the call.
-      const local = scope.closures?.get(def.name) === def;
-      const inner = local
-        ? { locals: new Map([...scope.locals, ...locals]), inputs: scope.inputs, closures: scope.closures }
-        : { locals, inputs: new Map<string, Expr>() };
+      // A local lambda reads the names of the scope it was defined in, as they are at the call
+      // (its parameters hide them).
+      const closures = new Map(defining ? [...defining.closures].filter(([k]) => !locals.has(k)) : []);
+      const inner: Scope = defining
+        ? { locals: new Map([...defining.locals, ...locals]), inputs: defining.inputs, closures }
+        : { locals, inputs: new Map<string, Expr>(), closures };
       this.statements(def.body, inner);
       return def.result.type === 'tuple'
         ? def.result.items.map((item) => this.node(item, inner))

@@ -50,3 +50,21 @@ export function monomial(e: number, n: number): Series {
 export function add(a: Series, b: Series, scale: Rat = Q.ONE): Series {
   return a.map((x, i) => Q.add(x, Q.mul(scale, b[i]!)));
 }
+
+/** 1/a for a[0] ≠ 0: b[0] = 1/a[0], b[n] = -(a[1] b[n-1] + ... + a[n] b[0])/a[0]. */
+export function inverse(a: Series): Series {
+  const n = a.length;
+  const b = zeros(n);
+  b[0] = Q.div(Q.ONE, a[0]!);
+  for (let k = 1; k < n; k++) {
+    let acc = Q.ZERO;
+    for (let j = 1; j <= k; j++) if (!Q.isZero(a[j]!)) acc = Q.add(acc, Q.mul(a[j]!, b[k - j]!));
+    b[k] = Q.neg(Q.mul(acc, b[0]!));
+  }
+  return b;
+}
+
+/** sin(t)/t = 1 - t^2/3! + t^4/5! - ... */
+export function sinc(n: number): Series {
+  return sin(n + 1).slice(1);
+}

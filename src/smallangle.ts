@@ -85,7 +85,7 @@ function polar(t: Expr, angleKey: string, s: 1 | -1): PolarTerm | undefined {
       if (s < 0 && k.n % 2n === 1n) coef = Q.neg(coef);
     } else if (isGap(base)) {
       const twice = Q.mul(k, Q.rat(2));
-      if (!Q.isInt(twice) || twice.n < 0n) return undefined;
+      if (!Q.isInt(twice)) return undefined; // a negative power too (1/sqrt(gap): a derivative)
       q += Number(twice.n); // sqrt(gap) = r sin(phi)
       r = Q.add(r, twice);
     } else if (base.key === E.VAR1.key) a = Q.add(a, k);
@@ -118,20 +118,30 @@ export function smallAngleSeries(s: Expr): Expr | undefined {
   // where its groups by powers of pi meet; earlier rewrites leave atan2(cov12, sqrt(gap)) beside
   // it. Only a reading in which every term is in a group that cancels: a group that cancels
   // beside one that does not (abs: cov12 + 2 (sqrt(gap) - cov12 theta)/pi) gains nothing.
-  for (const sign of [1, -1] as const) {
-    const rewritten = inOneAngle(s, sign);
-    const r = rewritten && seriesAt(rewritten);
+  // Where no series applies, the reading with the fewest terms, if fewer than s has: its
+  // angle's powers cancel symbolically (sign's kernel squared, (2/pi)^2 asin(rho)^2, reaches
+  // here as 1 - 4 theta/pi + 4 theta^2/pi^2, which cancels at rho = 0; in psi = atan2(cov12,
+  // sqrt(gap)) it is 4 psi^2/pi^2).
+  let fewest: Expr | undefined;
+  for (const center of ['0', 'pi', 'pi/2'] as const) {
+    const rewritten = inOneAngle(s, center);
+    if (!rewritten) continue;
+    const r = seriesAt(rewritten);
     if (r && cancels(rewritten, r)) return r.e;
+    if (termCount(rewritten) < termCount(fewest ?? s)) fewest = rewritten;
   }
-  return undefined;
+  return fewest;
 }
 
+const termCount = (e: Expr) => (e.k === 'add' ? e.terms.length : 1);
+
 /**
- * s with every angle of the point (±cov12, sqrt(gap)) in terms of theta = angle(sqrt(gap), sign
- * cov12); undefined if s has none other than theta itself.
+ * s with every angle of the point (±cov12, sqrt(gap)) in terms of one: theta = angle(sqrt(gap),
+ * cov12) (center '0', small at rho = 1), angle(sqrt(gap), -cov12) ('pi', small at rho = -1) or
+ * atan2(cov12, sqrt(gap)) ('pi/2', small at rho = 0); undefined if s has no other.
  */
-function inOneAngle(s: Expr, sign: 1 | -1): Expr | undefined {
-  const c = sign > 0 ? E.COV12 : E.neg(E.COV12);
+function inOneAngle(s: Expr, center: '0' | 'pi' | 'pi/2'): Expr | undefined {
+  const c = center === 'pi' ? E.neg(E.COV12) : E.COV12;
   let root: Expr | undefined;
   E.some(s, (x: Expr) => {
     if (x.k === 'fn' && (x.name === 'angle' || x.name === 'atan2')) {
@@ -141,20 +151,24 @@ function inOneAngle(s: Expr, sign: 1 | -1): Expr | undefined {
     return !!root;
   });
   if (!root) return undefined;
-  const theta = E.fn('angle', [root, c]);
   const half = E.mul(E.HALF, E.PI);
+  // theta: the angle of (c, sqrt(gap)); psi = pi/2 - theta, the angle from the bisector.
+  const theta = E.fn('angle', [root, c]);
+  const psi = E.fn('atan2', [E.COV12, root]);
+  const angleOf = center === 'pi/2' ? E.sub(half, psi) : theta;
+  const one = center === 'pi/2' ? psi : theta;
   // The angle of (x, y) for the four placements of ±cov12 and sqrt(gap).
   const forms = new Map<string, Expr>([
-    [E.fn('angle', [root, c]).key, theta],
-    [E.fn('angle', [root, E.neg(c)]).key, E.sub(E.PI, theta)],
-    [E.fn('atan2', [root, c]).key, theta],
-    [E.fn('atan2', [root, E.neg(c)]).key, E.sub(E.PI, theta)],
-    [E.fn('atan2', [c, root]).key, E.sub(half, theta)],
-    [E.fn('atan2', [E.neg(c), root]).key, E.sub(theta, half)],
+    [E.fn('angle', [root, c]).key, angleOf],
+    [E.fn('angle', [root, E.neg(c)]).key, E.sub(E.PI, angleOf)],
+    [E.fn('atan2', [root, c]).key, angleOf],
+    [E.fn('atan2', [root, E.neg(c)]).key, E.sub(E.PI, angleOf)],
+    [E.fn('atan2', [c, root]).key, E.sub(half, angleOf)],
+    [E.fn('atan2', [E.neg(c), root]).key, E.sub(angleOf, half)],
   ]);
   let changed = false;
   const out = E.rebuild(s, (x) => {
-    const f = x.key !== theta.key ? forms.get(x.key) : undefined;
+    const f = x.key !== one.key ? forms.get(x.key) : undefined;
     if (f) changed = true;
     return f ?? x;
   });
@@ -231,17 +245,24 @@ function seriesAt(s: Expr): Rewrite | undefined {
 
 /** One group's series: the sum of its terms (all of one group, the sum as written `s`) or undefined. */
 function groupSeries(terms: readonly PolarTerm[], s: Expr, angle: Fn): Expr | undefined {
-  const series = (n: number) => {
-    let F: S.Series = S.zeros(n);
-    for (const t of terms) F = S.add(F, S.mul(trigPower(t.p, t.q, n), S.monomial(t.e, n)), t.coef);
-    return F;
+  // Negative powers of sin(phi) (of sqrt(gap)): the sum times sin(phi)^m, then divided by
+  // sin(phi)^m = phi^m (sin(phi)/phi)^m, which must leave a power series (no pole at phi = 0).
+  const m = Math.max(0, ...terms.map((t) => -t.q));
+  const series = (n: number): S.Series | undefined => {
+    let F: S.Series = S.zeros(n + m);
+    for (const t of terms) F = S.add(F, S.mul(trigPower(t.p, t.q + m, n + m), S.monomial(t.e, n + m)), t.coef);
+    if (m === 0) return F;
+    const G = S.mul(F, S.pow(S.inverse(S.sinc(n + m)), m));
+    return G.slice(0, m).every(Q.isZero) ? G.slice(m) : undefined;
   };
   const lowest = Math.min(...terms.map((t) => t.q + t.e));
   // A short series first: most sums (one angle term, or no cancellation) stop here.
-  const short = series(lowest + 3);
+  const short = series(Math.max(1, lowest + 3));
+  if (!short) return undefined;
   const first = short.findIndex((c) => !Q.isZero(c));
   if (first >= 0 && first <= lowest + 1) return undefined; // at most one order cancels: little to gain
   const F = series(TERMS);
+  if (!F) return undefined;
   const k0 = F.findIndex((c) => !Q.isZero(c));
   if (k0 < 0) return E.ZERO;
   if (k0 <= lowest + 1) return undefined;

@@ -218,7 +218,8 @@ function linearExponent(L: Expr): { a: Rat; b: Rat; g: Rat; d: Expr } | undefine
     if (rest.k !== 'sym') return undefined;
     if (rest.name === 'var1') a = Q.add(a, k);
     else if (rest.name === 'var2') b = Q.add(b, k);
-    else g = Q.add(g, k);
+    else if (rest.name === 'cov12') g = Q.add(g, k);
+    else return undefined;
   }
   return { a, b, g, d: E.add(...d) };
 }

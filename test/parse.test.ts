@@ -67,6 +67,19 @@ describe('parse', () => {
       /'g' is a value here/,
     );
     expect(() => compile('def f(c, v1, v2):\n  h = lambda x: h(x)\n  return h(c)')).toThrow(/recursion/);
+    // Its free names are those of the scope it was defined in (a calling lambda's parameters do
+    // not hide them); in a helper def too; its name is not a value.
+    expect(
+      compile('def f(c, v1, v2):\n  k = 1\n  g = lambda x: x*k\n  h = lambda k: g(c)*k\n  return h(v1)').simplified,
+    ).toBe('cov12*var1');
+    expect(
+      compile(
+        'def g(x):\n  return 2*x\ndef h(x, y):\n  g = lambda t: 3*t*y\n  return g(x)\ndef f(c, v1, v2):\n  return h(c, v1)',
+      ).simplified,
+    ).toBe('3*cov12*var1');
+    expect(() => compile('def f(c, v1, v2):\n  v1 = lambda x: 3*x\n  return v1(c) + v1')).toThrow(
+      /'v1' is a function here/,
+    );
   });
 
   it('records 1-based line and column of nodes', () => {

@@ -208,6 +208,35 @@ describe('stabilize', () => {
         }
       }
     }
+    // Where the angle's powers cancel symbolically once every angle is written as one: the sign
+    // kernel squared (in psi = atan2(cov12, sqrt(gap)) a single term, where 1 - 4 theta/pi + 4
+    // theta^2/pi^2 cancelled at rho = 0), and J_0 J_1, whose derivative's 1/sqrt(gap) terms were
+    // left as written near the bound (NaN where the product var1*var2 rounds to cov12^2).
+    const more = [
+      'def nngp_fn(cov12, var1, var2):\n    k = 2 / np.pi * np.arcsin(np.clip(cov12 / np.sqrt(var1 * var2), -1, 1))\n    return k ** 2',
+      'def nngp_fn(cov12, var1, var2):\n    gap = var1 * var2 - cov12 ** 2\n    a = jnp.arctan2(jnp.sqrt(gap), cov12)\n    k0 = 1 / 2 - a / (2 * jnp.pi)\n    k1 = (jnp.sqrt(gap) + (jnp.pi - a) * cov12) / (2 * jnp.pi)\n    return k0 * k1',
+    ];
+    for (const src of more) {
+      const k = compile(src);
+      const written = closed(k).written;
+      for (const [c, v1, v2] of [
+        [-0.06922617703989047, 2.506029034969456, 1.7341148993142925],
+        [0.024008374358821572, 0.546222109437962, 2.8485040367308514],
+        [0.6, 0.36, 1.0],
+        [0.994987437105625, 0.45, 2.2],
+        [-0.999, 1, 1],
+      ] as const) {
+        for (const f of ['nngp', 'dNngp'] as const) {
+          const t = truthAt(written[f], c, v1, v2);
+          if (t.kind === 'value')
+            expect(
+              bitsOfError(k[f](c, v1, v2), t.value),
+              `${f} of ${src.slice(-30)} at ${[c, v1, v2]}`,
+            ).toBeLessThanOrEqual(4);
+        }
+      }
+    }
+    expect(compile(more[0]!).nngp(0, 0, 0)).toBe(0);
     // A sum whose one cancelling group is carried by another term keeps its form (abs: cov12 +
     // 2 (sqrt(gap) - cov12 theta)/pi near rho = 1).
     expect(
