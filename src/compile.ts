@@ -34,7 +34,7 @@ import { keepsAccuracyToBound } from './domain.js';
 import { factoredPolynomial } from './factored.js';
 import { chooseRegime, plainTree, type RegimeCandidate, type RegimeChoice } from './interior.js';
 import { activation, activationOnly, type ActivationSource } from './activation.js';
-import { decompose, kernelOf, NoClosedForm } from './expectation.js';
+import { decompose, kernelOf, NoClosedForm, wholeExps } from './expectation.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
 import { mixtureOf, describeMixture, type Mixture } from './mixture.js';
 import { buildMixtureModule } from './emit/mixture.js';
@@ -342,7 +342,7 @@ function kernelWithoutClosedForm(
     if (e instanceof NoClosedForm) return undefined;
     throw e;
   }
-  if (!combination.logistic.length && !combination.exps.length) return undefined;
+  if (!combination.logistic.length && (!combination.exps.length || wholeExps(combination))) return undefined;
   try {
     return {
       kernel: combination.logistic.length ? mixtureOf(combination) : tiltedOf(combination),

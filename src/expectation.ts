@@ -568,12 +568,49 @@ function cosPP(t: Combination['cos'][number], P: Piecewise, v1: Expr): Expr {
 }
 
 /** E[f(x1) f(x2)] for f = the decomposition, as a canonical expression in cov12, var1, var2. */
+/**
+ * The exp terms as whole exponentials coef e^(a x) (each side's term matched by the other's), if
+ * they all are and the rest is an affine function of x without a kink (x, constants): the
+ * kernel is then in closed form (Exp(a, b)'s e^(b^2 (var1 + var2 + 2 cov12)/2)); undefined
+ * otherwise (one-sided pieces: the bivariate normal CDF, tilted.ts).
+ */
+export function wholeExps(f: Combination): { a: Expr; coef: Expr }[] | undefined {
+  if (!f.exps.length || f.erf.length || f.cos.length || f.logistic.length) return undefined;
+  const [n, p] = [trim(f.pp.neg), trim(f.pp.pos)];
+  if (n.length > 2 || p.length > 2 || !same(coeff(n, 0), coeff(p, 0)) || !same(coeff(n, 1), coeff(p, 1)))
+    return undefined;
+  const whole: { a: Expr; coef: Expr }[] = [];
+  const pos = f.exps.filter((t) => t.side === 'pos');
+  const neg = f.exps.filter((t) => t.side === 'neg');
+  if (pos.length !== neg.length) return undefined;
+  for (const t of pos) {
+    if (t.k !== 0 || !neg.some((u) => u.k === 0 && same(u.a, t.a) && same(u.coef, t.coef))) return undefined;
+    whole.push({ a: t.a, coef: t.coef });
+  }
+  return whole;
+}
+
 export function kernelOf(f: Combination): Expr {
   if (f.logistic.length)
     throw new NoClosedForm('the logistic family (sigmoid, tanh, softplus, x sigmoid) has no closed-form kernel');
-  if (f.exps.length)
-    throw new NoClosedForm('exp terms have kernels through the bivariate normal CDF, not in closed form');
+  const whole = f.exps.length ? wholeExps(f) : [];
+  if (!whole) throw new NoClosedForm('exp terms have kernels through the bivariate normal CDF, not in closed form');
   const terms: Expr[] = [ppPair(f.pp, f.pp)];
+  // Whole exponentials: E[e^(a x1) e^(b x2)] = e^((a^2 var1 + b^2 var2)/2 + a b cov12), and beside
+  // k0 + k1 x (no kink), E[e^(a x1) (k0 + k1 x2)] = e^(a^2 var1/2) (k0 + k1 a cov12), both orders.
+  const [k0, k1] = [coeff(f.pp.pos, 0), coeff(f.pp.pos, 1)];
+  for (const t1 of whole) {
+    for (const t2 of whole)
+      terms.push(
+        E.mul(
+          t1.coef,
+          t2.coef,
+          E.fn('exp', [E.add(E.mul(E.HALF, t1.a, t1.a, V1), E.mul(E.HALF, t2.a, t2.a, V2), E.mul(t1.a, t2.a, C))]),
+        ),
+      );
+    for (const v of [V1, V2])
+      terms.push(E.mul(t1.coef, E.fn('exp', [E.mul(E.HALF, t1.a, t1.a, v)]), E.add(k0, E.mul(k1, t1.a, C))));
+  }
   for (const e1 of f.erf) {
     for (const e2 of f.erf) {
       const root = (b: Expr, v: Expr) => sqrt(E.add(E.ONE, E.mul(E.num(2), b, b, v)));

@@ -420,6 +420,7 @@ class Lowering {
     }
     const global = this.global(raw);
     if (global) return global;
+    if (raw === 'True' || raw === 'False') return raw === 'True' ? E.ONE : E.ZERO; // Python's bools are 1 and 0
     if (raw === 'pi') return E.PI;
     if (raw === 'e') return E.fn('exp', [E.ONE]);
     const candidates = [
