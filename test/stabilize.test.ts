@@ -14,6 +14,21 @@ import * as T from '../src/tree.js';
 
 const uses = (src: string, fn: string) => stabilize(canon(src)).key.includes(fn);
 
+/** nngp and its derivative within 4 bits of the oracle (the source's own meaning) at each point where it decides. */
+function expectNearTruth(src: string, points: readonly (readonly [number, number, number])[]): void {
+  const k = compile(src);
+  const written = closed(k).written;
+  for (const [c, v1, v2] of points)
+    for (const f of ['nngp', 'dNngp'] as const) {
+      const t = truthAt(written[f], c, v1, v2);
+      if (t.kind === 'value')
+        expect(
+          bitsOfError(k[f](c, v1, v2), t.value),
+          `${f} of ${src.slice(-40)} at ${[c, v1, v2]}`,
+        ).toBeLessThanOrEqual(4);
+    }
+}
+
 describe('stabilize', () => {
   it('returns an evaluation tree, which the type system keeps from the canonical constructors', () => {
     const tree = stabilize(
@@ -187,27 +202,14 @@ describe('stabilize', () => {
       `def nngp_fn(cov12, var1, var2):\n${j2}    return k2 * (var1 + var2)`,
       'def relu_k(c, v1, v2):\n    r = jnp.sqrt(jnp.maximum(v1 * v2 - c * c, 0.0))\n    return (r + (jnp.pi - jnp.arctan2(r, c)) * c) / (2 * jnp.pi)\n\ndef nngp_fn(cov12, var1, var2):\n    k = relu_k(cov12, var1, var2)\n    return k * k',
     ];
-    for (const src of sources) {
-      const k = compile(src);
-      const written = closed(k).written;
-      for (const [c, v1, v2] of [
+    for (const src of sources)
+      expectNearTruth(src, [
         [-0.999, 1, 1],
         [-0.99999999, 1, 1],
         [-(1 - 1e-12) * Math.sqrt(0.7 * 2.9), 0.7, 2.9],
         [-0.883175203456698, 1.3, 0.6],
         [0.3, 1, 1.2],
-      ] as const) {
-        for (const f of ['nngp', 'dNngp'] as const) {
-          const t = truthAt(written[f], c, v1, v2);
-          expect(t.kind).toBe('value');
-          if (t.kind === 'value')
-            expect(
-              bitsOfError(k[f](c, v1, v2), t.value),
-              `${f} of ${src.slice(-40)} at ${[c, v1, v2]}`,
-            ).toBeLessThanOrEqual(4);
-        }
-      }
-    }
+      ]);
     // Where the angle's powers cancel symbolically once every angle is written as one: the sign
     // kernel squared (in psi = atan2(cov12, sqrt(gap)) a single term, where 1 - 4 theta/pi + 4
     // theta^2/pi^2 cancelled at rho = 0), and J_0 J_1, whose derivative's 1/sqrt(gap) terms were
@@ -216,26 +218,14 @@ describe('stabilize', () => {
       'def nngp_fn(cov12, var1, var2):\n    k = 2 / np.pi * np.arcsin(np.clip(cov12 / np.sqrt(var1 * var2), -1, 1))\n    return k ** 2',
       'def nngp_fn(cov12, var1, var2):\n    gap = var1 * var2 - cov12 ** 2\n    a = jnp.arctan2(jnp.sqrt(gap), cov12)\n    k0 = 1 / 2 - a / (2 * jnp.pi)\n    k1 = (jnp.sqrt(gap) + (jnp.pi - a) * cov12) / (2 * jnp.pi)\n    return k0 * k1',
     ];
-    for (const src of more) {
-      const k = compile(src);
-      const written = closed(k).written;
-      for (const [c, v1, v2] of [
+    for (const src of more)
+      expectNearTruth(src, [
         [-0.06922617703989047, 2.506029034969456, 1.7341148993142925],
         [0.024008374358821572, 0.546222109437962, 2.8485040367308514],
         [0.6, 0.36, 1.0],
         [0.994987437105625, 0.45, 2.2],
         [-0.999, 1, 1],
-      ] as const) {
-        for (const f of ['nngp', 'dNngp'] as const) {
-          const t = truthAt(written[f], c, v1, v2);
-          if (t.kind === 'value')
-            expect(
-              bitsOfError(k[f](c, v1, v2), t.value),
-              `${f} of ${src.slice(-30)} at ${[c, v1, v2]}`,
-            ).toBeLessThanOrEqual(4);
-        }
-      }
-    }
+      ]);
     expect(compile(more[0]!).nngp(0, 0, 0)).toBe(0);
     // A sum whose one cancelling group is carried by another term keeps its form (abs: cov12 +
     // 2 (sqrt(gap) - cov12 theta)/pi near rho = 1).
