@@ -291,6 +291,34 @@ function expSumAroundZero(e: Expr): Expr | undefined {
       ? cs.filter((x) => !Q.isZero(x.q)).map((x) => E.mul(x.c, E.fn('expm1', [E.mul(E.num(x.q), v)])))
       : cs.map((x) => E.mul(x.c, E.fn('exp', [E.mul(E.num(x.q), v)])));
   if (!vanishes(u) && !vanishes(w)) return undefined;
+  // The two parts must not cancel each other: the rest a sum of second differences in cov12
+  // (k e^B (e^(g cov12) + e^(-g cov12) - 2), of one sign) and the product of that sign too, for
+  // var1, var2 > 0. (exp(3x) - exp(2x)'s kernel splits into two parts that cancel for cov12 < 0:
+  // its value at cov12 = 0 is of order e^(9 var/2) beside a sum of order e^(9 var/4).)
+  const sign = (x: Expr) => Math.sign(constantHP(x).toNumber());
+  const factorSign = (cs: { q: Rat; c: Expr }[]) => {
+    const live = cs.filter((x) => !E.isZero(x.c));
+    if (vanishes(cs)) {
+      const moving = live.filter((x) => !Q.isZero(x.q));
+      return moving.length === 1 ? sign(moving[0]!.c) * Math.sign(Q.toNumber(moving[0]!.q)) : 0;
+    }
+    const signs = new Set(live.map((x) => sign(x.c)));
+    return signs.size === 1 ? [...signs][0]! : 0;
+  };
+  const productSign = factorSign(u) * factorSign(w) * sign(pivotExpr);
+  const moving = terms.filter(({ L }) => !Q.isZero(L.g));
+  const evenPairs = moving.every(({ k, L }) =>
+    moving.some(
+      (o) =>
+        Q.eq(o.L.g, Q.neg(L.g)) &&
+        Q.eq(o.L.a, L.a) &&
+        Q.eq(o.L.b, L.b) &&
+        o.L.d.key === L.d.key &&
+        o.k.key === k.key &&
+        sign(k) === productSign,
+    ),
+  );
+  if (productSign === 0 || !evenPairs) return undefined;
   const [fs, gs] = [factor(u, E.VAR1), factor(w, E.VAR2)];
   const s0 = fs.flatMap((f) => gs.map((g) => E.mul(f, g)));
   // The rest: each term less its value at cov12 = 0 (like terms merge: a second difference).
@@ -396,16 +424,18 @@ const SUM_REWRITES: readonly Rule[] = [
     apply: (e) => rewritePair(e, ymxangle),
   },
   {
-    name: 'Σ k_i exp(α_i var1 + β_i var2 + γ_i cov12 + d_i) → f(var1) g(var2) + Σ k_i (exp(L_i) - exp(L_i at cov12 = 0)) where the value at cov12 = 0 factors and f or g vanishes at 0 (as Σ u expm1(α var1))',
+    name: "Σ k_i exp(α_i var1 + β_i var2 + γ_i cov12 + d_i) → f(var1) g(var2) + Σ k_i (exp(L_i) - exp(L_i at cov12 = 0)) where the value at cov12 = 0 factors, f or g vanishes at 0 (as Σ u expm1(α var1)), and the rest is second differences in cov12 of the product's sign",
     sound:
       'S = S(cov12 = 0) + (S - S(cov12 = 0)); S(cov12 = 0) = Σ m_αβ exp(α var1) exp(β var2) = f(var1) g(var2) where the matrix m has rank one (checked in 50 digits); Σ u_α exp(α v) = Σ u_α expm1(α v) where Σ u_α = 0',
     helps:
       'sin(x)^2 and other activations of zero value and nonzero even part: their kernel 1/4 - exp(-2 var1)/4 - exp(-2 var2)/4 + ... cancels at small variances (33 bits lost at var = 1e-5, 9 on the diagonal at var ~ 1); the product of expm1s and the second difference in cov12 cancel nothing',
     examples: [
       '1/4 - exp(-2*var1)/4 - exp(-2*var2)/4 + exp(-2*var1 - 2*var2 - 4*cov12)/8 + exp(-2*var1 - 2*var2 + 4*cov12)/8',
-      '1 - exp(-var1) - exp(-var2) + exp(-var1 - var2) + exp(cov12 - var1/2 - var2/2) - exp(-var1/2 - var2/2)',
+      '1 - exp(-var1/2) - exp(-var2/2) + exp(cov12 - var1/2 - var2/2)/2 + exp(-cov12 - var1/2 - var2/2)/2',
     ],
     declines: [
+      '1 - exp(-var1) - exp(-var2) + exp(-var1 - var2) + exp(cov12 - var1/2 - var2/2) - exp(-var1/2 - var2/2)',
+      'exp(9*var1/2 + 9*var2/2 + 9*cov12) - exp(9*var1/2 + 2*var2 + 6*cov12) - exp(2*var1 + 9*var2/2 + 6*cov12) + exp(2*var1 + 2*var2 + 4*cov12)',
       'exp(cov12 - var1/2 - var2/2)/2 + exp(-cov12 - var1/2 - var2/2)/2',
       'exp(cov12 - var1/2 - var2/2) - exp(-cov12 - var1/2 - var2/2)',
       '2 - exp(-var1) - exp(-var2) + exp(cov12)',

@@ -68,7 +68,7 @@ export function tiltedOf(c: Combination): TiltedKernel {
     pieces.push({ k: t.k, a: toNumber(t.a), s: t.side === 'neg' ? -1 : 1, coef: toNumber(t.coef) });
   if (pieces.some((p) => p.s * p.a > 0))
     throw new NoClosedForm(
-      'exp terms are in the table where they decay away from 0 (exp(a x), a > 0, for x < 0 as in ELU), not where they grow',
+      'exp terms are in the table where they decay away from 0 (exp(a x), a > 0, for x < 0 as in ELU), or as one whole exp(a x + p) beside constants and x that do not cancel it at x = 0; not where they grow',
     );
   const f = merged(pieces);
   const [left, right] = [sideValue(f, -1), sideValue(f, 1)];

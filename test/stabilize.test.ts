@@ -227,6 +227,15 @@ describe('stabilize', () => {
         [-0.999, 1, 1],
       ]);
     expect(compile(more[0]!).nngp(0, 0, 0)).toBe(0);
+    // A reading with fewer terms that would cancel where the sum does not (near rho = 1) is not taken.
+    expectNearTruth(
+      '(1/10000 - 1)*acos(cov12/sqrt(var1*var2)) + acos(cov12/sqrt(var1*var2))^2/pi + asin(cov12/sqrt(var1*var2))/10000',
+      [
+        [0.999999999, 1, 1],
+        [0.3, 1, 2],
+        [-0.999999, 1, 1],
+      ],
+    );
     // A sum whose one cancelling group is carried by another term keeps its form (abs: cov12 +
     // 2 (sqrt(gap) - cov12 theta)/pi near rho = 1).
     expect(
