@@ -71,6 +71,8 @@ interface Scope {
 interface Closure {
   readonly def: FunctionDef;
   readonly scope: Scope;
+  /** Its parameters' defaults, evaluated where it was defined, when it was (as Python does). */
+  readonly defaults: ReadonlyMap<string, Expr>;
 }
 
 /** A module-level name whose statement did not lower: an error only where something reads it. */
@@ -259,7 +261,10 @@ class Lowering {
         if (scope.inputs.has(stmt.def.name) && !scope.rebinds)
           this.fail('E_ASSIGN_INPUT', `cannot assign to the input '${stmt.def.name}'`, stmt.loc);
         scope.locals.delete(stmt.def.name);
-        scope.closures.set(stmt.def.name, { def: stmt.def, scope });
+        const defaults = new Map(
+          stmt.def.params.filter((p) => p.default).map((p) => [p.name, this.node(p.default!, scope)] as const),
+        );
+        scope.closures.set(stmt.def.name, { def: stmt.def, scope, defaults });
         continue;
       }
       const call = stmt.value.type === 'call' ? stmt.value : undefined;
@@ -269,7 +274,7 @@ class Lowering {
         stmt.value.type === 'tuple'
           ? stmt.value.items.map((n) => this.node(n, scope))
           : helper && call // a, b = helper(...): the values of its tuple
-            ? this.inlineValues(helper, call, scope, closure?.scope)
+            ? this.inlineValues(helper, call, scope, closure)
             : [this.node(stmt.value, scope)];
       if (stmt.targets.length !== value.length && (stmt.targets.length > 1 || value.length > 1))
         this.fail(
@@ -440,7 +445,7 @@ class Lowering {
 
   private call(n: Extract<Node, { type: 'call' }>, scope: Scope): Expr {
     const closure = scope.closures.get(n.callee);
-    if (closure) return this.inline(closure.def, n, scope, closure.scope);
+    if (closure) return this.inline(closure.def, n, scope, closure);
     if (scope.locals.has(n.callee) || scope.inputs.has(n.callee))
       this.fail('E_UNSUPPORTED', `'${n.callee}' is a value here, not a function`, n.calleeLoc);
     const helper = this.helpers.get(n.callee);
@@ -603,8 +608,8 @@ class Lowering {
    * A call of a def of the file, its body lowered with its parameters bound to the arguments: its
    * one value (a helper returning a tuple is unpacked by assignment: statements()).
    */
-  private inline(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope, defining?: Scope): Expr {
-    const values = this.inlineValues(def, n, scope, defining);
+  private inline(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope, closure?: Closure): Expr {
+    const values = this.inlineValues(def, n, scope, closure);
     if (values.length !== 1)
       this.fail(
         'E_UNSUPPORTED',
@@ -615,7 +620,8 @@ class Lowering {
   }
 
   /** The values a helper returns for the call n: one, or a tuple's items. */
-  private inlineValues(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope, defining?: Scope): Expr[] {
+  private inlineValues(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope, closure?: Closure): Expr[] {
+    const defining = closure?.scope;
     if (this.calling.includes(def.name))
       this.fail('E_UNSUPPORTED', `def ${def.name} calls itself: recursion is not supported`, n.calleeLoc);
     if (this.calling.length >= MAX_CALL_DEPTH)
@@ -638,6 +644,7 @@ class Lowering {
     def.params.forEach((p, i) => {
       const arg = bound[i];
       if (arg) locals.set(p.name, this.node(arg, scope));
+      else if (closure?.defaults.has(p.name)) locals.set(p.name, closure.defaults.get(p.name)!);
       else if (p.default) locals.set(p.name, this.node(p.default, this.globalScope()));
       else this.fail('E_ARITY', `def ${def.name} is missing its argument '${p.name}'`, n.loc);
     });

@@ -80,6 +80,10 @@ describe('parse', () => {
     expect(() => compile('def f(c, v1, v2):\n  v1 = lambda x: 3*x\n  return v1(c) + v1')).toThrow(
       /'v1' is a function here/,
     );
+    // Its defaults are evaluated where and when it is defined, as Python does.
+    expect(
+      compile('def f(c, v1, v2):\n  a = 2\n  g = lambda t, k=a: t*k\n  a = 7\n  return g(c) + g(c, v1)').simplified,
+    ).toBe('2*cov12 + cov12*var1');
   });
 
   it('records 1-based line and column of nodes', () => {
