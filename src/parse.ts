@@ -84,15 +84,12 @@ class Parser extends ExpressionParser {
   private annotatedEqualsAt(j: number): number {
     const colon = this.toks[j];
     if (colon?.type !== 'op' || colon.text !== ':') return j;
-    let depth = 0;
-    for (let k = j + 1; k < this.toks.length; k++) {
-      const t = this.toks[k]!;
-      if (t.type === 'eof' || t.type === 'newline') return k;
-      if (t.type === 'op' && t.text === '[') depth++;
-      else if (t.type === 'op' && t.text === ']') depth--;
-      else if (depth === 0 && t.type === 'op' && t.text === '=') return k;
-    }
-    return j;
+    const saved = this.i;
+    this.i = j + 1;
+    this.skipType();
+    const end = this.i;
+    this.i = saved;
+    return end;
   }
 
   private isLambda(): boolean {

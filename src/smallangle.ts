@@ -143,11 +143,13 @@ const termCount = (e: Expr) => (e.k === 'add' ? e.terms.length : 1);
  */
 function noWorseConditioned(a: Expr, b: Expr): boolean {
   const condition = (e: Expr, rho: number) => {
-    const at = { cov12: hpFromDouble(rho), var1: hpFromDouble(1), var2: hpFromDouble(1) };
-    const terms = e.k === 'add' ? e.terms : [e];
+    const at = probeAt(rho);
     const total = evaluateHP(e, at).abs();
-    const size = terms.reduce((acc, t) => acc.add(evaluateHP(t, at).abs()), hpFromDouble(0));
-    return total.isZero() ? Infinity : size.div(total).toNumber();
+    return total.isZero()
+      ? Infinity
+      : magnitudes(e.k === 'add' ? e.terms : [e], at)
+          .div(total)
+          .toNumber();
   };
   try {
     return [1 - 1e-6, -1 + 1e-6, 0.3, -0.3].every((rho) => condition(a, rho) <= 2 * condition(b, rho));
@@ -155,6 +157,12 @@ function noWorseConditioned(a: Expr, b: Expr): boolean {
     return false;
   }
 }
+
+/** The inputs (rho, 1, 1) in 50 digits: where a rewrite's terms are weighed. */
+const probeAt = (rho: number) => ({ cov12: hpFromDouble(rho), var1: hpFromDouble(1), var2: hpFromDouble(1) });
+/** The sum of the terms' magnitudes at a probe. */
+const magnitudes = (terms: readonly Expr[], at: ReturnType<typeof probeAt>) =>
+  terms.reduce((acc, t) => acc.add(evaluateHP(t, at).abs()), hpFromDouble(0));
 
 /**
  * s with every angle of the point (±cov12, sqrt(gap)) in terms of one: theta = angle(sqrt(gap),
@@ -205,12 +213,9 @@ function inOneAngle(s: Expr, center: '0' | 'pi' | 'pi/2'): Expr | undefined {
  */
 function cancels(s: Expr, r: Rewrite): boolean {
   if (r.uncovered === 0) return true;
-  const phi = 1e-3;
-  const at = { cov12: hpFromDouble(r.sign * Math.cos(phi)), var1: hpFromDouble(1), var2: hpFromDouble(1) };
+  const at = probeAt(r.sign * Math.cos(1e-3));
   try {
-    const total = evaluateHP(s, at).abs();
-    const carried = r.covered.reduce((acc, t) => acc.add(evaluateHP(t, at).abs()), hpFromDouble(0));
-    return carried.gte(total.mul(16));
+    return magnitudes(r.covered, at).gte(evaluateHP(s, at).abs().mul(16));
   } catch {
     return false;
   }
