@@ -1,13 +1,15 @@
 // The pipeline: parse → lower → simplify → differentiate → simplify → stabilize → emit.
 import { literal, lower, lowerProgram } from './lower.js';
 import { differentiate } from './differentiate.js';
-import { buildModule, DOMAIN_BOUND, interiorDomainOf, printModule, type ModuleParts } from './emit/index.js';
+import { buildModule, DOMAIN_BOUND, interiorDomainOf, printModule, withOnGap, type ModuleParts } from './emit/index.js';
 import { parse } from './parse.js';
 import { effectiveParams } from './sourcefile.js';
 import { toMath } from './print.js';
 import { simplify } from './simplify.js';
 import { stabilize } from './stabilize.js';
 import type {
+  ClosedFormIR,
+  ComposedIR,
   CompiledKernel,
   CompileWarning,
   CompileOptions,
@@ -40,6 +42,8 @@ import { mixtureOf, describeMixture, type Mixture } from './mixture.js';
 import { buildMixtureModule } from './emit/mixture.js';
 import { describeTilted, tiltedOf, type TiltedKernel } from './tilted.js';
 import { buildTiltedModule } from './emit/tilted.js';
+import { buildChainModule } from './emit/chain.js';
+import { compositionOf, type Composition } from './compose.js';
 
 /** Source → simplified map, derivative and their stable evaluation trees. */
 export function derive(source: string, options: CompileOptions = {}): Derivation {
@@ -93,27 +97,29 @@ function deriveMap(lowered: Expr) {
   return { nngp, dNngp, stableNngp: stabilize(nngp), stableDNngp: stabilize(dNngp), written };
 }
 
-function deriveProgram(program: Program, source: string, filename: string, options: CompileOptions): Derivation {
+/** A program lowered, with what compiled but looks like a mistake (a param it never reads). */
+function lowerSource(program: Program, source: string, filename: string, options: CompileOptions) {
   const params = effectiveParams(source, filename, options.params);
-  const {
-    expr: lowered,
-    derivative: derivativeDef,
-    unusedParams,
-    overriddenConstants,
-  } = lowerProgram(program, source, {
-    params,
-    filename,
-  });
+  const lowered = lowerProgram(program, source, { params, filename });
   const warnings: CompileWarning[] = [
-    ...unusedParams.map((k) => ({
+    ...lowered.unusedParams.map((k) => ({
       code: 'W_UNUSED_PARAM' as const,
       message: `${filename}: param '${k}' is not used by the source`,
     })),
-    ...overriddenConstants.map((k) => ({
+    ...lowered.overriddenConstants.map((k) => ({
       code: 'W_PARAM_OVERRIDES_CONSTANT' as const,
       message: `${filename}: param '${k}' = ${params[k]} replaces the source's own constant ${k}`,
     })),
   ];
+  return { lowered, warnings, params };
+}
+
+function deriveProgram(program: Program, source: string, filename: string, options: CompileOptions): Derivation {
+  const {
+    lowered: { expr: lowered, derivative: derivativeDef },
+    warnings,
+    params,
+  } = lowerSource(program, source, filename, options);
   const { nngp, dNngp, stableNngp, stableDNngp, written } = deriveMap(lowered);
   const user =
     userDerivative(source, filename, options) ??
@@ -238,6 +244,17 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
     ? (symbolic: readonly string[]) =>
         activationKernel(fn.text, { ...options, params }, symbolic, { source: fn.located, filename }).kernel
     : (symbolic: readonly string[]) => lowerProgram(parse(text, filename), text, { params, filename, symbolic }).expr;
+  // A helper kernel applied to another kernel's value and diagonal: the two compiled apart
+  // (compose.ts), never simplified as one expression (three relu layers as one ran out of memory).
+  // Not with a derivative of the user's, or gradients in params.
+  if (!fn && !options.gradients?.length && !userDerivative(text, filename, options)) {
+    const program = parse(text, filename);
+    if (!program.derivative) {
+      const { lowered, warnings } = lowerSource(program, text, filename, options);
+      const composition = compositionOf(lowered.expr, lowered.calls);
+      if (composition) return compileComposition(lowered.expr, composition, warnings, options);
+    }
+  }
   const derived = derive(source, options);
   return compileDerivation(derived, options, gradientMaps(map, params, options.gradients ?? [], source, filename));
 }
@@ -424,6 +441,68 @@ function activationKernel(
       where.filename,
     );
   }
+}
+
+/**
+ * A composition → one module over the inner and outer kernels' modules, each compiled as any
+ * map (its own stable code, regimes and choice), or as a composition again.
+ */
+function compileComposition(
+  map: Expr,
+  composition: Composition,
+  warnings: readonly CompileWarning[],
+  options: CompileOptions,
+): CompiledKernel {
+  const irs = composedKernels(composition, options);
+  const text = {
+    sourceName: options.filename ?? options.name ?? '<input>',
+    simplified: describeComposition(irs, false),
+    derivative: describeComposition(irs, true),
+  };
+  // Both kernels also take their gap from chainAt: the outer's, and the inner's along its arc
+  // (an inner composition takes it already).
+  const onGap = (ir: ClosedFormIR | ComposedIR) =>
+    'composition' in ir ? ir.module : withOnGap(ir.module, ir.stableNngp, ir.stableDNngp);
+  const parts = buildChainModule({ inner: onGap(irs.inner), outer: onGap(irs.outer), tight: composition.tight }, text);
+  const mod = instantiate(parts);
+  return {
+    name: options.name ?? options.filename ?? 'nngp_fn',
+    warnings,
+    nngp: mod.nngp,
+    dNngp: mod.dNngp,
+    kernel: (input: KernelInput, opts?: KernelOptions): KernelOutput => mod.kernel(input, opts),
+    derivative: text.derivative,
+    simplified: text.simplified,
+    code: printModule(parts, { target: options.target ?? 'ts' }),
+    ir: { derivativeSource: 'symbolic', written: meaningOf(map), warnings, composition: irs, module: parts },
+  };
+}
+
+/** A composition in words (the banner, `simplified`, `derivative`): each kernel's simplified map. */
+function describeComposition(irs: ComposedIR['composition'], derivative: boolean): string {
+  const of = (ir: ClosedFormIR | ComposedIR): string =>
+    'composition' in ir
+      ? `(${describeComposition(ir.composition, derivative)})`
+      : toMath(derivative ? ir.dNngp : ir.nngp);
+  return derivative
+    ? `outer'(k, w1, w2) * inner'(cov12, var1, var2), outer' = ${of(irs.outer)}, inner' = ${of(irs.inner)}`
+    : `outer(k, w1, w2), k = inner(cov12, var1, var2), w1 = inner(var1, var1, var1), w2 = inner(var2, var2, var2), outer = ${of(irs.outer)}, inner = ${of(irs.inner)}`;
+}
+
+/** The inner and outer kernels of a composition, compiled. */
+function composedKernels(
+  composition: Composition,
+  options: CompileOptions,
+): { inner: ClosedFormIR | ComposedIR; outer: ClosedFormIR } {
+  const derivation = (map: Expr): Derivation => ({ derivativeSource: 'symbolic', ...deriveMap(map), warnings: [] });
+  // The inner kernel may be a composition again (three layers); the outer is one closed form,
+  // whose functions take the gap chainK gives them.
+  const nested = compositionOf(composition.inner, composition.innerCalls);
+  const inner = nested
+    ? compileComposition(composition.inner, nested, [], options).ir
+    : compileDerivation(derivation(composition.inner), options).ir;
+  const outer = compileDerivation(derivation(composition.outer), options).ir;
+  return { inner: inner as ClosedFormIR | ComposedIR, outer: outer as ClosedFormIR };
 }
 
 /** A derivation → the emitted module, instantiated (the back half of compile). */

@@ -9,7 +9,7 @@ import { CONSTANTS, knownFunctionNames, lookupFunction, nearest, stripPrefix, ty
 import * as Q from './rational.js';
 import { HP, evaluateHP, type HPNum } from './evaluate.js';
 import { dependsOnInputs, nonnegOnDomain } from './domain.js';
-import type { Expr, FunctionDef, Loc, Node, Program, Rat, Statement } from './types.js';
+import type { Expr, FunctionDef, InlinedCall, Loc, Node, Program, Rat, Statement } from './types.js';
 
 export const INPUTS = ['cov12', 'var1', 'var2'] as const;
 
@@ -34,6 +34,8 @@ export function lower(program: Program, source: string, options: LowerOptions = 
 export interface Lowered {
   readonly expr: Expr;
   readonly derivative?: Expr;
+  /** The helper calls inlined into expr, innermost first (compose.ts finds kernel compositions in them). */
+  readonly calls: readonly InlinedCall[];
   readonly unusedParams: readonly string[];
   readonly overriddenConstants: readonly string[];
 }
@@ -48,13 +50,14 @@ export function lowerProgram(program: Program, source: string, options: LowerOpt
     options.activation ? ['x'] : INPUTS,
   );
   const expr = l.map(program.def, program.body, program.result);
+  const calls = l.takeCalls();
   const derivative = program.derivative
     ? l.map(program.derivative, program.derivative.body, program.derivative.result)
     : undefined;
   const overriddenConstants = program.globals
     .flatMap((g) => g.targets.map((t) => t.name))
     .filter((name, i, all) => all.indexOf(name) === i && l.readsParam(name));
-  return { expr, ...(derivative ? { derivative } : {}), unusedParams: l.unusedParams(), overriddenConstants };
+  return { expr, ...(derivative ? { derivative } : {}), calls, unusedParams: l.unusedParams(), overriddenConstants };
 }
 
 /** Where names resolve: the def's locals, and the inputs (only in the map's own def). */
@@ -188,6 +191,8 @@ class Lowering {
   private readonly helpers: ReadonlyMap<string, FunctionDef>;
   private globals: Map<string, GlobalValue> | undefined;
   private readonly calling: string[] = [];
+  /** The single-valued helper calls inlined since the last takeCalls, innermost first. */
+  private calls: InlinedCall[] = [];
 
   constructor(
     private readonly program: Program,
@@ -216,6 +221,13 @@ class Lowering {
 
   private fail(code: ErrorCode, msg: string, loc?: Loc): never {
     throw new CompileError(code, msg, this.source, loc, this.file);
+  }
+
+  /** The calls recorded since the last take. */
+  takeCalls(): InlinedCall[] {
+    const taken = this.calls;
+    this.calls = [];
+    return taken;
   }
 
   /** Did the source read the param `name` (somewhere a module constant of that name would not have been read)? */
@@ -621,9 +633,6 @@ class Lowering {
 
   /** The values a helper returns for the call n: one, or a tuple's items. */
   private inlineValues(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope, closure?: Closure): Expr[] {
-    const defining = closure?.scope;
-    if (this.calling.includes(def.name))
-      this.fail('E_UNSUPPORTED', `def ${def.name} calls itself: recursion is not supported`, n.calleeLoc);
     if (this.calling.length >= MAX_CALL_DEPTH)
       this.fail('E_TOO_LARGE', `defs call each other more than ${MAX_CALL_DEPTH} deep`, n.calleeLoc);
     const names = def.params.map((p) => p.name);
@@ -648,6 +657,31 @@ class Lowering {
       else if (p.default) locals.set(p.name, this.node(p.default, this.globalScope()));
       else this.fail('E_ARITY', `def ${def.name} is missing its argument '${p.name}'`, n.loc);
     });
+    const values = this.body(def, locals, n, closure);
+    if (values.length === 1) {
+      // Recorded with a way to lower the body again, some parameters bound to other values.
+      const args = def.params.map((p) => locals.get(p.name)!);
+      const again = (bindings: ReadonlyMap<string, Expr>) => {
+        const rebound = new Map(def.params.map((p, i) => [p.name, bindings.get(p.name) ?? args[i]!] as const));
+        const saved = this.calls;
+        this.calls = [];
+        try {
+          const expr = this.body(def, rebound, n, closure)[0]!;
+          return { expr, calls: this.calls };
+        } finally {
+          this.calls = saved;
+        }
+      };
+      this.calls.push({ def: def.name, params: names, args, result: values[0]!, again });
+    }
+    return values;
+  }
+
+  /** A def's body lowered with its parameters bound (locals): its returned values. */
+  private body(def: FunctionDef, locals: Map<string, Expr>, n: Extract<Node, { type: 'call' }>, closure?: Closure) {
+    const defining = closure?.scope;
+    if (this.calling.includes(def.name))
+      this.fail('E_UNSUPPORTED', `def ${def.name} calls itself: recursion is not supported`, n.calleeLoc);
     this.calling.push(def.name);
     try {
       // A local lambda reads the names of the scope it was defined in, as they are at the call

@@ -329,6 +329,23 @@ export interface CompileOptions {
   readonly gradients?: readonly string[];
 }
 
+/**
+ * A helper def's call as lowering inlined it (one value): its parameters, the values they were
+ * bound to (defaults included) and the value it returned. `again` lowers its body once more with
+ * some parameters bound to other values, and returns the calls that inlined in turn; compose.ts
+ * reads a kernel composition, outer(inner(cov12, var1, var2), ...), from these.
+ */
+export interface InlinedCall {
+  readonly def: string;
+  readonly params: readonly string[];
+  readonly args: readonly Expr[];
+  readonly result: Expr;
+  readonly again: (bindings: ReadonlyMap<string, Expr>) => {
+    readonly expr: Expr;
+    readonly calls: readonly InlinedCall[];
+  };
+}
+
 /** A source's map and derivative as written (guards read by the guard rule): its meaning (meaning.ts). */
 export interface Meaning {
   readonly nngp: Expr;
@@ -382,7 +399,7 @@ export interface CompiledKernel {
   /** The emitted module. */
   readonly code: string;
   /** The derivation, for tools (verify, accuracy, bench), with the trees emitted and how they were chosen. */
-  readonly ir: ClosedFormIR | MixtureIR;
+  readonly ir: ClosedFormIR | ComposedIR | MixtureIR;
 }
 
 /** A kernel without a closed form (fromActivation of the logistic family, ELU-type pieces): what it sums, and its module. */
@@ -390,6 +407,21 @@ export interface MixtureIR {
   readonly kernel: import('./mixture.js').Mixture | import('./tilted.js').TiltedKernel;
   readonly module: import('./emit/module.js').ModuleParts;
   readonly warnings: readonly CompileWarning[];
+}
+
+/**
+ * A composition, outer(inner(cov12, var1, var2), w1, w2) with w1, w2 the inner map's diagonal
+ * (compose.ts): the map's meaning (accuracy's truth; the whole map is never simplified as one
+ * expression), and the two kernels compiled apart: the inner a closed-form kernel or a
+ * composition again, the outer a closed form.
+ */
+export interface ComposedIR {
+  readonly derivativeSource: 'symbolic';
+  /** The source as written: accuracy's truth. */
+  readonly written: Meaning;
+  readonly warnings: readonly CompileWarning[];
+  readonly composition: { readonly inner: ClosedFormIR | ComposedIR; readonly outer: ClosedFormIR };
+  readonly module: import('./emit/module.js').ModuleParts;
 }
 
 /** A closed-form kernel's derivation, with the trees emitted and how they were chosen. */

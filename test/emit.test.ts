@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Project, ts } from 'ts-morph';
 import { catalog, compile, compileActivation, fromActivation } from '../src/index.js';
@@ -61,6 +62,13 @@ describe('emit', () => {
       expect(typeErrors(fromActivation(fn).code), fn).toEqual([]);
     for (const n of [0, 2, 3])
       expect(typeErrors(compileActivation('rectified_monomial', { n }).code), `J_${n}`).toEqual([]);
+    // Compositions: the kernels' modules nested in function scopes, with their on-gap functions.
+    for (const f of ['relu_relu', 'relu_three_layers', 'relu_after_erf']) {
+      const source = readFileSync(new URL(`../fixtures/compositions/${f}.py`, import.meta.url), 'utf8');
+      const k = compile(source);
+      expect('composition' in k.ir, f).toBe(true);
+      expect(typeErrors(k.code), f).toEqual([]);
+    }
     // The check itself can fail:
     expect(typeErrors('export const x: number = "no";').length).toBe(1);
   });

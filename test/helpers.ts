@@ -46,6 +46,7 @@ export const derivativeText = (src: string) => toMath(simplify(differentiate(can
 /** A compiled kernel's closed-form derivation, for tests that read it (a scale-mixture kernel has none). */
 export function closed(k: CompiledKernel): ClosedFormIR {
   if (!('written' in k.ir)) throw new Error(`${k.name}: a scale-mixture kernel, not a closed form`);
+  if ('composition' in k.ir) throw new Error(`${k.name}: a composition of two kernels, not one closed form`);
   return k.ir;
 }
 

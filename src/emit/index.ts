@@ -14,4 +14,4 @@ export {
   type ModuleParts,
   type PrintOptions,
 } from './module.js';
-export { DOMAIN_BOUND, inDomain, interiorDomainOf, type InteriorDomain } from './parts.js';
+export { DOMAIN_BOUND, inDomain, interiorDomainOf, withOnGap, type InteriorDomain } from './parts.js';

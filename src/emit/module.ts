@@ -17,6 +17,7 @@ import {
 } from '../runtime.js';
 import { printTilted } from './tilted.js';
 import { printMixture } from './mixture.js';
+import { printChain } from './chain.js';
 import { type Code, type Statement, type Target, commentText, printStatement } from './code.js';
 import {
   buildModule,
@@ -270,24 +271,33 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     ...new Set([...(m.fused.interior?.angleBoxes ?? []), ...(m.nngpOnly.interior?.angleBoxes ?? [])]),
   ].sort((a, b) => a - b);
   if (safe || certain || angleBoxes.length || readsNormal) out.push(HELPER_WITHIN(ts), '');
-  if (m.mixture || m.tilted) out.push(HELPER_EXACT_GAP(ts), '');
+  if (m.mixture || m.tilted || m.chain) out.push(HELPER_EXACT_GAP(ts), '');
   if (m.tilted) out.push(HELPER_BVN(ts), '', printTilted(m.tilted, ts), '');
   if (m.mixture) out.push(printMixture(m.mixture, ts), '');
+  if (m.chain) out.push(printChain(m.chain, ts), '');
   // Gradient functions get generated names (gradient0Nngp, ...); the params name them only as keys.
   const gradientFns = m.gradients.flatMap((g, i) => [
     [`gradient${i}Nngp`, `d nngp_fn / d ${commentText(g.param)}.`, g.nngp, false] as const,
     [`gradient${i}DNngp`, `d^2 nngp_fn / d cov12 d ${commentText(g.param)}.`, g.dNngp, false] as const,
   ]);
+  const onGapFns = m.onGap
+    ? [
+        ['nngpOnGap', 'nngp on the gap var1 var2 - cov12^2 the caller gives.', m.onGap.nngp, false] as const,
+        ['dNngpOnGap', 'dNngp on the gap var1 var2 - cov12^2 the caller gives.', m.onGap.dNngp, false] as const,
+      ]
+    : [];
   for (const [name, doc, f, isExported] of [
     ['nngp', 'nngp_fn(cov12, var1, var2) = E[f(x1) f(x2)].', m.nngp, true] as const,
     ['dNngp', "d nngp_fn / d cov12 = E[f'(x1) f'(x2)].", m.dNngp, true] as const,
     ...gradientFns,
+    ...onGapFns,
   ]) {
     const ex = exported && isExported ? 'export ' : '';
     out.push(`/** ${doc} */`);
     // The inputs under the names the code reads; a parameter nothing reads is spelled with a
     // leading underscore (noUnusedParameters).
-    const inputs = (['c0', 'v1', 'v2'] as const).map((x, i) => [x, ['cov12', 'var1', 'var2'][i]!] as const);
+    const names = name.endsWith('OnGap') ? (['c0', 'v1', 'v2', 'gIn'] as const) : (['c0', 'v1', 'v2'] as const);
+    const inputs = names.map((x, i) => [x, ['cov12', 'var1', 'var2', 'gap'][i]!] as const);
     const used = inputs.filter(([x]) => f.inputs.has(x));
     out.push(
       `${ex}function ${name}(${inputs.map(([x, p]) => `${f.inputs.has(x) ? '' : '_'}${p}${n}`).join(', ')})${n} {`,
@@ -331,7 +341,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       angleBoxes,
     }),
   );
-  let names = 'nngp, dNngp, kernel';
+  let names = `nngp, dNngp, kernel${m.onGap ? ', nngpOnGap, dNngpOnGap' : ''}`;
   if (m.gradients.length) {
     const entries = m.gradients.map(
       (g, i) => `${JSON.stringify(g.param)}: { nngp: gradient${i}Nngp, dNngp: gradient${i}DNngp }`,

@@ -207,9 +207,10 @@ function lazyProjection(inLoop: boolean): Statement[] {
  * there; elsewhere (far outside the bound, or var1*var2 ≤ 0) its sign, all that is read of it
  * there, is the exact gap's, since pl and cl are ulps of terms it exceeds by half.
  */
-function prologue(needs: Needs, { inLoop = false, beyondHalf = false } = {}): Statement[] {
+function prologue(needs: Needs, { inLoop = false, beyondHalf = false, gapGiven = false } = {}): Statement[] {
   if (!needs.c && !needs.g && !needs.r) return [];
   if (!needs.exact) return lazyProjection(inLoop);
+  if (gapGiven) return prologueOnGap(needs);
   // A loop's prologue runs unguarded: an overflow shows as a NaN gRaw (the scalar functions redo
   // the entry) or, beyond half, where pp - cc itself overflows, as the same infinite gRaw the
   // guarded prologue gives (its two-sum term is then 0).
@@ -385,17 +386,71 @@ function usesOf(block: PlainBlock): string[] {
   return [...inputsOf(block.statements, [...block.values, ...block.certificates])];
 }
 
+/**
+ * The prologue on a gap the caller gives (`gIn`, the outer kernel of a composition: emit/chain.ts,
+ * which has it more accurately than the exact products of its rounded inputs can): cov12
+ * projected onto the bound where that gap is 0 and cov12^2 is past var1 var2, rho from it.
+ */
+function prologueOnGap(needs: Needs): Statement[] {
+  const [v1, v2, c0, pp, pl, gRaw, sp, c] = ['v1', 'v2', 'c0', 'pp', 'pl', 'gRaw', 'sp', 'c'].map(ref) as Code[];
+  const split = (x: string, v: Code) =>
+    statement(
+      { name: `${x}a`, value: js`${v} * 134217729` },
+      { name: `${x}h`, value: js`${ref(`${x}a`)} - (${ref(`${x}a`)} - ${v})` },
+      { name: `${x}l`, value: js`${v} - ${ref(`${x}h`)}` },
+    );
+  const [ah, al, bh, bl] = ['ah', 'al', 'bh', 'bl'].map(ref) as Code[];
+  const out = [
+    split('a', v1!),
+    split('b', v2!),
+    statement(
+      { name: 'pp', value: js`${v1!} * ${v2!}` },
+      {
+        name: 'pl',
+        value: js`Math.abs(${pp!}) < Infinity ? ((${ah!} * ${bh!} - ${pp!}) + ${ah!} * ${bl!} + ${al!} * ${bh!}) + ${al!} * ${bl!} : 0`,
+      },
+    ),
+    statement({ name: 'gRaw', value: ref('gIn') }, { name: 'cc', value: js`${c0!} * ${c0!}` }),
+    // Past the bound (the gap 0, cov12^2 over var1 var2 in doubles): cov12 := ±sqrt(pp + pl).
+    statement({
+      name: 'c',
+      value: js`${gRaw!} > 0 || ${ref('cc')} <= ${pp!} ? ${c0!} : ${c0!} < 0 ? -sqrtDD(${pp!}, ${pl!}) : sqrtDD(${pp!}, ${pl!})`,
+      typed: true,
+    }),
+  ];
+  if (needs.g) out.push(statement({ name: 'g', value: js`${gRaw!} > 0 ? ${gRaw!} : 0` }));
+  if (needs.r)
+    out.push(
+      statement({ name: 'sp', value: js`sqrtDD(${pp!}, ${pl!})` }),
+      statement({ name: 'r', value: js`${sp!} > 0 ? Math.max(-1, Math.min(1, ${c!} / ${sp!})) : 0` }),
+    );
+  return out;
+}
+
+/**
+ * The scalar functions of the stable trees on a gap the caller gives (prologueOnGap): the
+ * outer kernel of a composition calls these (emit/chain.ts).
+ */
+export function withOnGap(m: ModuleParts, nngp: Tree, dNngp: Tree): ModuleParts {
+  const [f, d] = [nngp, dNngp].map((t) => scalar(t, undefined, undefined, 'half', true)) as [
+    ReturnType<typeof scalar>,
+    ReturnType<typeof scalar>,
+  ];
+  return { ...m, helpers: new Set([...m.helpers, ...f.helpers, ...d.helpers]), onGap: { nngp: f, dNngp: d } };
+}
+
 function scalar(
   e: Tree,
   interior?: Tree,
   near?: Tree,
   domain: InteriorDomain = 'half',
+  gapGiven = false,
 ): Straight & { helpers: ReadonlySet<string> } {
   const b = new ValueCode();
   const result = b.val(e);
   const nearBlock = near ? plainBlock([near], 'near') : undefined;
   const needs = needsOf(e, ...(near ? [near] : []));
-  const pro = prologue(needs);
+  const pro = prologue(needs, { gapGiven });
   const all = prune([...pro, ...b.statements], [...result.uses, ...(nearBlock ? usesOf(nearBlock) : [])]);
   const { prologue: first, rest: statements } = splitPrologue(all, pro);
   const fast = interior ? plainBlock([interior], 'interior', domain) : undefined;
@@ -589,6 +644,10 @@ export interface ModuleParts {
   readonly mixture?: import('../mixture.js').Mixture;
   /** A kernel through the bivariate normal CDF (emit/tilted.ts prints its pieces and tiltedK). */
   readonly tilted?: import('../tilted.js').TiltedKernel;
+  /** The scalar functions on a gap the caller gives, nngpOnGap and dNngpOnGap (withOnGap). */
+  readonly onGap?: { readonly nngp: Straight; readonly dNngp: Straight };
+  /** A kernel composition (emit/chain.ts prints both kernels' modules and chainK). */
+  readonly chain?: import('./chain.js').Chain;
 }
 
 /** Builds the parts of a module (everything but the target's spelling). */
@@ -653,7 +712,7 @@ export function evaluatorModule(input: {
   readonly valueD: string;
   readonly lastD: string;
   readonly helpers: readonly string[];
-  readonly printed: Pick<ModuleParts, 'mixture' | 'tilted'>;
+  readonly printed: Pick<ModuleParts, 'mixture' | 'tilted' | 'chain'>;
 }): ModuleParts {
   const inputs = new Set(['c0', 'v1', 'v2']);
   const call = (f: string): Straight => ({ prologue: [], statements: [], result: lit(`${f}(c0, v1, v2)`), inputs });

@@ -1,0 +1,161 @@
+// The printer of a kernel composition (compose.ts): the inner and outer kernels' modules, each
+// printed whole inside its own function scope, and one evaluator over them. The variances the
+// outer kernel reads are the inner kernel's own diagonal values, so that on the diagonal the
+// inner value and both variances are one double, exactly on the outer's bound; off it the
+// outer's prologue projects the inner value onto its bound.
+import { gaussLegendre } from '../quadrature.js';
+import { printModule } from './module.js';
+import { lit } from './code.js';
+import { evaluatorModule, type ModuleParts } from './parts.js';
+
+/**
+ * The two kernels of a composition, outer(inner(c, v1, v2), inner(v1, v1, v1), inner(v2, v2, v2)),
+ * each with its functions on a given gap (parts.ts withOnGap, or a composition's own), and
+ * where the inner value meets the outer's bound (compose.ts Composition.tight).
+ */
+export interface Chain {
+  readonly inner: ModuleParts;
+  readonly outer: ModuleParts;
+  readonly tight: { readonly plus: boolean; readonly minus: boolean };
+}
+
+/**
+ * Within this angle of the inner's bound (theta = atan2(sqrt(gap), ±cov12)), the outer's
+ * distance to its own bound is integrated from the inner's derivative, not read off the
+ * rounded inner value.
+ */
+export const CHAIN_NEAR = 0.1;
+/** Agreement of one Gauss–Legendre panel with two that the integral must show, else the plain gap is used. */
+export const CHAIN_AGREE = 1e-14;
+const NODES = 8;
+
+/**
+ * The parts of such a module: the scalar functions and both loops call chainK; a composition
+ * takes a given gap too (chainAt), so that it can be the inner kernel of another.
+ */
+export function buildChainModule(
+  chain: Chain,
+  text: { readonly sourceName: string; readonly simplified: string; readonly derivative: string },
+): ModuleParts {
+  const m = evaluatorModule({
+    ...text,
+    value: 'chainK',
+    valueD: 'chainDAt',
+    lastD: 'chainD',
+    helpers: [],
+    printed: { chain },
+  });
+  const inputs = new Set(['c0', 'v1', 'v2', 'gIn']);
+  const call = (f: string) => ({ prologue: [], statements: [], result: lit(`${f}(c0, v1, v2, gIn)`), inputs });
+  return { ...m, onGap: { nngp: call('chainAt'), dNngp: call('chainDOnGap') } };
+}
+
+/**
+ * The two kernels as objects of their functions, and chainAt(c, v1, v2, gap) (nngp; its
+ * derivative left in chainD), gap the inner input's var1 var2 - c^2 (or -1: its exact gap, and
+ * each kernel's own functions, their plain-double regimes included). The outer kernel reads its
+ * own gap w1 w2 - k^2 from chainAt: where the inner value is near the outer's bound (|k| ≥
+ * sqrt(w1 w2)/2) and its input within CHAIN_NEAR of its own, k^2 is within rounding of w1 w2
+ * and their difference is noise, so the distance D = sqrt(w1 w2) -+ k is the inner's derivative
+ * integrated along the arc cov12 = ±sqrt(var1 var2) cos(psi) from the bound (where D is 0 if the
+ * composition is tight, else sqrt(w1 w2) -+ the inner's value there), each node on its exact gap
+ * (sqrt(var1 var2) sin(psi))^2, by 8-point Gauss–Legendre on one panel and on two; the gap is
+ * D (2 sqrt(w1 w2) - D). Where the panels disagree (an integrand with a near singularity) and
+ * elsewhere, the gap is w1 w2 - k^2 by exact products.
+ */
+export function printChain(chain: Chain, ts: boolean): string {
+  const n = ts ? ': number' : '';
+  const b = ts ? '!' : '';
+  const rule = gaussLegendre(NODES);
+  const arr = (xs: readonly number[]) => `[${xs.map((x) => String(x)).join(', ')}]`;
+  const scoped = (name: string, m: ModuleParts) => [
+    `/** The ${name} kernel. */`,
+    `const ${name}Kernel = (() => {`,
+    printModule({ ...m, banner: [] }, { target: ts ? 'ts' : 'js', form: 'body' })
+      .trimEnd()
+      .split('\n')
+      .map((l) => (l ? '  ' + l : l))
+      .join('\n'),
+    '})();',
+  ];
+  return [
+    ...scoped('inner', chain.inner),
+    '',
+    ...scoped('outer', chain.outer),
+    '',
+    `/** ${NODES}-point Gauss–Legendre on [0, 1]. */`,
+    `const CHAIN_X${ts ? ': readonly number[]' : ''} = ${arr(rule.x.map((x) => (x + 1) / 2))};`,
+    `const CHAIN_W${ts ? ': readonly number[]' : ''} = ${arr(rule.w.map((w) => w / 2))};`,
+    '',
+    "/** Over psi in [a, t]: inner's derivative at (s cb cos(psi), v1, v2) on its gap (cb sin(psi))^2, times cb sin(psi). */",
+    `function chainPanel(a${n}, t${n}, s${n}, cb${n}, v1${n}, v2${n})${n} {`,
+    '  let q = 0;',
+    `  for (let i = 0; i < ${NODES}; i++) {`,
+    `    const psi = a + (t - a) * CHAIN_X[i]${b};`,
+    '    const sn = Math.sin(psi), r = cb * sn;',
+    `    q += CHAIN_W[i]${b} * innerKernel.dNngpOnGap(s * cb * Math.cos(psi), v1, v2, r * r) * sn;`,
+    '  }',
+    '  return q * (t - a) * cb;',
+    '}',
+    '',
+    '/** chainPanel over [0, t], where one panel and two agree; NaN where they do not. */',
+    `function chainDistance(t${n}, s${n}, cb${n}, v1${n}, v2${n})${n} {`,
+    '  const one = chainPanel(0, t, s, cb, v1, v2);',
+    '  const two = chainPanel(0, t / 2, s, cb, v1, v2) + chainPanel(t / 2, t, s, cb, v1, v2);',
+    `  return Math.abs(two - one) <= ${CHAIN_AGREE} * Math.abs(two) ? two : NaN;`,
+    '}',
+    '',
+    `/** d nngp / d cov12 of the last chainAt call. */`,
+    `let chainD${n} = 0;`,
+    '',
+    '/**',
+    ' * nngp at (c, v1, v2) on the inner gap g (g < 0: the exact gap of c, v1, v2, and each kernel',
+    ' * runs its own functions, plain-double regimes included), its derivative left in chainD.',
+    ' */',
+    `function chainAt(c${n}, v1${n}, v2${n}, g${n})${n} {`,
+    '  const own = g < 0;',
+    '  const k0 = own ? innerKernel.nngp(c, v1, v2) : innerKernel.nngpOnGap(c, v1, v2, g);',
+    '  const dk = own ? innerKernel.dNngp(c, v1, v2) : innerKernel.dNngpOnGap(c, v1, v2, g);',
+    '  const w1 = innerKernel.nngp(v1, v1, v1), w2 = innerKernel.nngp(v2, v2, v2);',
+    '  const sw = w1 === w2 ? w1 : Math.sqrt(w1 * w2), cb = v1 === v2 ? v1 : Math.sqrt(v1) * Math.sqrt(v2);',
+    '  let k = k0, gp = NaN;',
+    '  if (sw > 0 && sw < Infinity && cb > 0 && cb < Infinity && Math.abs(k0) >= sw / 2) {',
+    '    const root = Math.sqrt(own ? exactGap(c, v1, v2) : g > 0 ? g : 0);',
+    '    const plus = Math.atan2(root, c), minus = Math.atan2(root, -c);',
+    `    if (k0 > 0 && plus <= ${CHAIN_NEAR}) {`,
+    `      const d = ${chain.tight.plus ? '0' : 'sw - innerKernel.nngp(cb, v1, v2)'} + chainDistance(plus, 1, cb, v1, v2);`,
+    '      k = sw - d;',
+    '      gp = d * (sw + k);',
+    `    } else if (k0 < 0 && minus <= ${CHAIN_NEAR}) {`,
+    `      const d = ${chain.tight.minus ? '0' : 'sw + innerKernel.nngp(-cb, v1, v2)'} + chainDistance(minus, -1, cb, v1, v2);`,
+    '      k = d - sw;',
+    '      gp = d * (sw - k);',
+    '    }',
+    '  }',
+    '  if (!(gp >= 0)) {',
+    '    // the outer on its own exact gap of (k0, w1, w2)',
+    '    chainD = outerKernel.dNngp(k0, w1, w2) * dk;',
+    '    return outerKernel.nngp(k0, w1, w2);',
+    '  }',
+    '  chainD = outerKernel.dNngpOnGap(k, w1, w2, gp) * dk;',
+    '  return outerKernel.nngpOnGap(k, w1, w2, gp);',
+    '}',
+    '',
+    `/** nngp at (c, v1, v2), its derivative left in chainD. */`,
+    `function chainK(c${n}, v1${n}, v2${n})${n} {`,
+    '  return chainAt(c, v1, v2, -1);',
+    '}',
+    '',
+    `/** d nngp / d cov12 at (c, v1, v2). */`,
+    `function chainDAt(c${n}, v1${n}, v2${n})${n} {`,
+    '  chainK(c, v1, v2);',
+    '  return chainD;',
+    '}',
+    '',
+    `/** d nngp / d cov12 at (c, v1, v2) on the inner gap g. */`,
+    `function chainDOnGap(c${n}, v1${n}, v2${n}, g${n})${n} {`,
+    '  chainAt(c, v1, v2, g);',
+    '  return chainD;',
+    '}',
+  ].join('\n');
+}
