@@ -47,11 +47,16 @@ export const GUARDS: readonly Rule[] = [
     name: 'clip(u, lo, hi) = u where lo ≤ u ≤ hi on the domain',
     sound: 'the clip acts only outside the domain (|rho| ≤ 1 by Cauchy–Schwarz)',
     helps: GUARD_HELPS,
-    examples: ['acos(clip(cov12/sqrt(var1*var2), -1, 1))', 'acos(clip(cov12/sqrt(var1*var2), -1.5, 1))'],
+    examples: [
+      'acos(clip(cov12/sqrt(var1*var2), -1, 1))',
+      'acos(clip(cov12/sqrt(var1*var2), -1.5, 1))',
+      'acos(clip(var1/sqrt(var1*var1), -1, 1)) + cov12',
+    ],
     apply: (e) => {
       if (!isFn(e, 'clip')) return undefined;
       const [u, lo, hi] = e.args as [Expr, Expr, Expr];
-      return compareOnDomain(u, lo) === 'ge' && compareOnDomain(u, hi) === 'le' ? u : undefined;
+      // (Both as 'ge': compareOnDomain calls an equal pair 'ge', so clip(1, -1, 1) is 1.)
+      return compareOnDomain(u, lo) === 'ge' && compareOnDomain(hi, u) === 'ge' ? u : undefined;
     },
   },
   {
@@ -78,11 +83,15 @@ export const GUARDS: readonly Rule[] = [
     name: 'min(a, b) = a where a ≤ b on the domain',
     sound: 'the min acts only outside the domain',
     helps: GUARD_HELPS,
-    examples: ['acos(min(cov12/sqrt(var1*var2), 1))', 'min(1, cov12^2/(var1*var2))'],
+    examples: [
+      'acos(min(cov12/sqrt(var1*var2), 1))',
+      'min(1, cov12^2/(var1*var2))',
+      'min(1, var1/sqrt(var1^2)) + cov12',
+    ],
     apply: (e) => {
       if (!isFn(e, 'min')) return undefined;
-      if (compareOnDomain(e.args[0]!, e.args[1]!) === 'le') return e.args[0]!;
-      if (compareOnDomain(e.args[1]!, e.args[0]!) === 'le') return e.args[1]!;
+      if (compareOnDomain(e.args[1]!, e.args[0]!) === 'ge') return e.args[0]!;
+      if (compareOnDomain(e.args[0]!, e.args[1]!) === 'ge') return e.args[1]!;
       return undefined;
     },
   },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IDENTITIES } from '../src/simplify.js';
 import { compile } from '../src/compile.js';
+import { bitsOfError } from '../src/measure.js';
 import { compileActivation } from '../src/index.js';
 import { derivativeText as d, simplifiedText as s, closed } from './helpers.js';
 
@@ -9,6 +10,24 @@ describe('simplify', () => {
     expect(s('0.1 + 0.2 - 0.3')).toBe('0');
     expect(s('2*3/4')).toBe('3/2');
     expect(s('sqrt(8)/sqrt(2)')).toBe('2');
+  });
+
+  it("folds a guard on the diagonal, where its argument is its bound: a kernel's own diagonal value", () => {
+    expect(s('clip(1, -1, 1)')).toBe('1');
+    expect(s('min(1, var1/sqrt(var1^2)) + cov12')).toBe('1 + cov12');
+    // relu's map at (var1, var1, var1), as a normalized kernel's denominator reads it
+    const relu = (c: string, a: string, b: string) =>
+      `sqrt(${a}*${b})*(sin(acos(clip(${c}/sqrt(${a}*${b}), -1, 1))) + (pi - acos(clip(${c}/sqrt(${a}*${b}), -1, 1)))*cos(acos(clip(${c}/sqrt(${a}*${b}), -1, 1))))/(2*pi)`;
+    expect(s(relu('var1', 'var1', 'var1'))).toBe('var1/2');
+    // The normalized kernel relu(c)/sqrt(relu(v1) relu(v2)) was NaN on the diagonal and lost
+    // 56 bits near the bound with its diagonal unfolded.
+    const k = compile(
+      `${relu('cov12', 'var1', 'var2')}/sqrt(${relu('var1', 'var1', 'var1')}*${relu('var2', 'var2', 'var2')})`,
+    );
+    for (const v of [0.3, 1, 7]) {
+      expect(bitsOfError(k.nngp(v, v, v), 1), `${v}`).toBeLessThanOrEqual(1);
+      expect(bitsOfError(k.dNngp(v, v, v), 1 / v), `${v}`).toBeLessThanOrEqual(1);
+    }
   });
 
   it('collects like terms and bases, and cancels', () => {
