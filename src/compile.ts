@@ -8,6 +8,7 @@ import { toMath } from './print.js';
 import { simplify } from './simplify.js';
 import { stabilize } from './stabilize.js';
 import type {
+  Meaning,
   ClosedFormIR,
   ComposedIR,
   CompiledKernel,
@@ -71,11 +72,17 @@ export function derive(source: string, options: CompileOptions = {}): Derivation
     );
   }
   const program = parse(source, filename);
+  return withinLimits(program, source, filename, () => deriveProgram(program, source, filename, options));
+}
+
+/**
+ * Canonicalisation that recurses without end (a defect, found by fuzzing) or exhausts the stack
+ * is reported as a compile error, never as a crash.
+ */
+function withinLimits<T>(program: Program, source: string, filename: string, run: () => T): T {
   try {
-    return deriveProgram(program, source, filename, options);
+    return run();
   } catch (e) {
-    // Canonicalisation that recurses without end (a defect, found by fuzzing) or exhausts the
-    // stack is reported as a compile error, never as a crash.
     if (e instanceof TooComplex || (e instanceof RangeError && /call stack/.test(e.message))) {
       throw new CompileError(
         'E_TOO_LARGE',
@@ -250,9 +257,12 @@ export function compile(source: string, options: CompileOptions = {}): CompiledK
   if (!fn && !options.gradients?.length && !userDerivative(text, filename, options)) {
     const program = parse(text, filename);
     if (!program.derivative) {
-      const { lowered, warnings } = lowerSource(program, text, filename, options);
-      const composition = compositionOf(lowered.expr, lowered.calls);
-      if (composition) return compileComposition(lowered.expr, composition, warnings, options);
+      const composed = withinLimits(program, text, filename, () => {
+        const { lowered, warnings } = lowerSource(program, text, filename, options);
+        const composition = compositionOf(lowered.expr, lowered.calls);
+        return composition && compileComposition(lowered.expr, composition, warnings, options);
+      });
+      if (composed) return composed;
     }
   }
   const derived = derive(source, options);
@@ -454,6 +464,7 @@ function compileComposition(
   options: CompileOptions,
 ): CompiledKernel {
   const irs = composedKernels(composition, options);
+  let written: Meaning | undefined;
   const text = {
     sourceName: options.filename ?? options.name ?? '<input>',
     simplified: describeComposition(irs, false),
@@ -463,7 +474,10 @@ function compileComposition(
   // (an inner composition takes it already).
   const onGap = (ir: ClosedFormIR | ComposedIR) =>
     'composition' in ir ? ir.module : withOnGap(ir.module, ir.stableNngp, ir.stableDNngp);
-  const parts = buildChainModule({ inner: onGap(irs.inner), outer: onGap(irs.outer), tight: composition.tight }, text);
+  const parts = buildChainModule(
+    { inner: onGap(irs.inner), outer: onGap(irs.outer), tight: composition.tight, tightEqual: composition.tightEqual },
+    text,
+  );
   const mod = instantiate(parts);
   return {
     name: options.name ?? options.filename ?? 'nngp_fn',
@@ -474,7 +488,17 @@ function compileComposition(
     derivative: text.derivative,
     simplified: text.simplified,
     code: printModule(parts, { target: options.target ?? 'ts' }),
-    ir: { derivativeSource: 'symbolic', written: meaningOf(map), warnings, composition: irs, module: parts },
+    // The meaning (accuracy's truth) is taken only when asked for: four layers' derivative as
+    // written, unsimplified, does not fit in memory.
+    ir: {
+      derivativeSource: 'symbolic',
+      get written() {
+        return (written ??= meaningOf(map));
+      },
+      warnings,
+      composition: irs,
+      module: parts,
+    },
   };
 }
 
@@ -502,7 +526,9 @@ function composedKernels(
     ? compileComposition(composition.inner, nested, [], options).ir
     : compileDerivation(derivation(composition.inner), options).ir;
   const outer = compileDerivation(derivation(composition.outer), options).ir;
-  return { inner: inner as ClosedFormIR | ComposedIR, outer: outer as ClosedFormIR };
+  // (compileDerivation compiles a closed form: a map without one comes only from an activation.)
+  if (!('choice' in outer) || !('written' in inner)) throw new Error('a composition of closed forms');
+  return { inner, outer };
 }
 
 /** A derivation → the emitted module, instantiated (the back half of compile). */

@@ -16,7 +16,8 @@ import { HP, evaluateHP, hpFromDouble, type HPNum } from './evaluate.js';
 import { samplePoints } from './measure.js';
 import { COV12, ONE, VAR1, VAR2, ZERO, isOne, isZero, mentions, num, some, splitCoeff } from './node.js';
 import * as Q from './rational.js';
-import { add, mul, sub } from './expr.js';
+import { add, mul, rebuild, sub } from './expr.js';
+import { simplify } from './simplify.js';
 import type { Expr, InlinedCall } from './types.js';
 
 /**
@@ -26,11 +27,16 @@ import type { Expr, InlinedCall } from './types.js';
  */
 export interface Composition {
   /**
-   * Where the inner value is on the outer's bound whenever its input is on its own, at either
-   * sign (inner(±sqrt(var1 var2), var1, var2)^2 = w1 w2: relu's map at +, an odd homogeneous
-   * map's at -): there the outer's distance to its bound starts at 0 exactly (emit/chain.ts).
+   * Where the inner value is on the outer's bound whenever its input is on its own: per side of
+   * the inner's bound (plus: cov12 = sqrt(var1 var2), minus: its negative), the sign of the
+   * outer's bound it meets there at every variance (inner(±sqrt(var1 var2), var1, var2) =
+   * ±sqrt(w1 w2): relu's map at plus meets +; an even map such as |x|'s at minus meets +; an odd
+   * homogeneous one at minus meets -), or 0 where it does not (erf's map at unequal variances).
+   * Only there is the outer's distance to its bound integrated (emit/chain.ts): it starts at 0.
    */
-  readonly tight: { readonly plus: boolean; readonly minus: boolean };
+  readonly tight: { readonly plus: -1 | 0 | 1; readonly minus: -1 | 0 | 1 };
+  /** The same at equal variances only (erf's map: odd, and at var1 = var2 on both bounds). */
+  readonly tightEqual: { readonly plus: -1 | 0 | 1; readonly minus: -1 | 0 | 1 };
   readonly inner: Expr;
   readonly innerCalls: readonly InlinedCall[];
   readonly outer: Expr;
@@ -44,12 +50,31 @@ const AGREE = '1e-20';
 // Squares of dyadics: each sqrt(var) is exact in 50 digits, so that a source's
 // arccos(cov12 / sqrt(var1 var2)) without a clip is at 1 on the bound, not past it.
 const DIAGONAL_VARIANCES = [0.140625, 1, 9.765625, 420.25];
-const TIGHT_VARIANCES = [
+/** Squares of dyadics from 1e-6 to 1e6: where a variance without guards is checked against the diagonal. */
+const SAMPLED_DIAGONAL = [
+  2 ** -20,
+  (3 / 1024) ** 2,
+  2 ** -12,
+  (5 / 64) ** 2,
+  0.140625,
+  1,
+  1.5625,
+  9,
+  12.25,
+  256,
+  9216,
+  2 ** 20,
+];
+/** Functions that make an expression piecewise: a variance reading one is taken only where proved. */
+const GUARDED: ReadonlySet<string> = new Set(['max', 'min', 'clip', 'where', 'abs', 'sign']);
+const TIGHT_VARIANCES: readonly (readonly [number, number])[] = [
   [1, 1],
+  [0.140625, 0.140625],
+  [9, 9],
   [0.25, 4],
   [0.0625, 2.25],
   [4, 0.140625],
-] as const;
+];
 
 /** The composition whose value the map is, if it is one (above); undefined otherwise. */
 export function compositionOf(map: Expr, calls: readonly InlinedCall[]): Composition | undefined {
@@ -76,7 +101,16 @@ export function compositionOf(map: Expr, calls: readonly InlinedCall[]): Composi
             : 'constant',
   );
   const only = (role: string) => (roles.filter((r) => r === role).length === 1 ? roles.indexOf(role) : -1);
-  const [ic, i1, i2] = [only('cov'), only('var1'), only('var2')];
+  let [ic, i1, i2] = [only('cov'), only('var1'), only('var2')];
+  // A variance may be a constant (an RBF map's diagonal is 1): then (cov, var1, var2) in the
+  // order of the kernel's own parameters, as nngp_fn takes them.
+  if (
+    ic === 0 &&
+    call.args.length === 3 &&
+    (roles[1] === 'var1' || roles[1] === 'constant') &&
+    (roles[2] === 'var2' || roles[2] === 'constant')
+  )
+    [i1, i2] = [1, 2];
   if (ic < 0 || i1 < 0 || i2 < 0 || roles.includes('both')) return undefined;
   const inner = call.args[ic]!;
   if (!readsCovThroughFunction(inner)) return undefined;
@@ -85,48 +119,53 @@ export function compositionOf(map: Expr, calls: readonly InlinedCall[]): Composi
     [call.params[i1]!, VAR1],
     [call.params[i2]!, VAR2],
   ]);
-  let outer: { readonly expr: Expr };
+  let outer: Expr;
   try {
     outer = call.again(bindings);
   } catch {
     return undefined;
   }
-  if (!readsCovThroughFunction(outer.expr)) return undefined;
-  const outerMap =
-    isOne(affine.scale) && isZero(affine.shift) ? outer.expr : add(mul(affine.scale, outer.expr), affine.shift);
+  if (!readsCovThroughFunction(outer)) return undefined;
+  const outerMap = isOne(affine.scale) && isZero(affine.shift) ? outer : add(mul(affine.scale, outer), affine.shift);
   const innerCalls = calls.slice(0, calls.indexOf(call));
   try {
-    if (!isComposition(map, inner, call.args[i1]!, call.args[i2]!, outerMap)) return undefined;
+    if (!isComposition(map, inner, innerCalls, call.args[i1]!, call.args[i2]!, outerMap)) return undefined;
   } catch {
     return undefined; // a value the checks cannot evaluate: not shown to be one
   }
-  let tight;
+  let tight: Composition['tight'] = { plus: 0, minus: 0 };
+  let tightEqual: Composition['tight'] = { plus: 0, minus: 0 };
   try {
-    tight = { plus: tightAt(inner, 1), minus: tightAt(inner, -1) };
+    tight = { plus: tightAt(inner, 1, TIGHT_VARIANCES), minus: tightAt(inner, -1, TIGHT_VARIANCES) };
+    const equal = TIGHT_VARIANCES.filter(([a, b]) => a === b);
+    tightEqual = { plus: tightAt(inner, 1, equal), minus: tightAt(inner, -1, equal) };
   } catch {
-    tight = { plus: false, minus: false };
+    // not shown tight
   }
   return {
     tight,
+    tightEqual,
     inner,
     innerCalls,
     outer: outerMap,
   };
 }
 
-/** inner(s sqrt(var1 var2), var1, var2) = s sqrt(w1 w2) in 50 digits, unequal variances included. */
-function tightAt(inner: Expr, s: 1 | -1): boolean {
-  for (const [v1, v2] of TIGHT_VARIANCES) {
+/** The sign σ with inner(s sqrt(var1 var2), var1, var2) = σ sqrt(w1 w2) in 50 digits at every sampled pair (unequal included), else 0. */
+function tightAt(inner: Expr, s: 1 | -1, pairs: readonly (readonly [number, number])[]): -1 | 0 | 1 {
+  let sign: -1 | 0 | 1 = 0;
+  for (const [v1, v2] of pairs) {
     const [a, b] = [hpFromDouble(v1), hpFromDouble(v2)];
-    const bound = a.mul(b).sqrt().mul(s);
-    const k = evaluateHP(inner, { cov12: bound, var1: a, var2: b });
+    const k = evaluateHP(inner, { cov12: a.mul(b).sqrt().mul(s), var1: a, var2: b });
     const w = evaluateHP(inner, { cov12: a, var1: a, var2: a })
       .mul(evaluateHP(inner, { cov12: b, var1: b, var2: b }))
-      .sqrt()
-      .mul(s);
-    if (!k.isFinite() || !w.isFinite() || w.isZero() || k.sub(w).abs().gt(w.abs().mul(AGREE))) return false;
+      .sqrt();
+    if (!k.isFinite() || !w.isFinite() || w.isZero() || k.abs().sub(w).abs().gt(w.mul(AGREE))) return 0;
+    const here = k.isNeg() ? -1 : 1;
+    if (sign !== 0 && here !== sign) return 0;
+    sign = here;
   }
-  return true;
+  return sign;
 }
 
 /**
@@ -147,6 +186,26 @@ function affineIn(map: Expr, value: Expr): { scale: Expr; shift: Expr } | undefi
   return shift.k === 'num' ? { scale, shift } : undefined;
 }
 
+/**
+ * inner(v, v, v) for v = var1 or var2: lowered again from the call it is the value of (so that a
+ * source's own inner(var1, var1, var1) is the same canonical expression), else substituted.
+ */
+function diagonalOf(inner: Expr, calls: readonly InlinedCall[], v: Expr): Expr {
+  const at = (e: Expr) =>
+    rebuild(e, (x) => (x.k === 'sym' && (x.name === 'cov12' || x.name === 'var1' || x.name === 'var2') ? v : x));
+  for (const c of calls) {
+    const affine = affineIn(inner, c.result);
+    if (!affine) continue;
+    try {
+      const d = c.again(new Map(c.params.map((p, i) => [p, at(c.args[i]!)] as const)));
+      return add(mul(affine.scale, d), affine.shift);
+    } catch {
+      break;
+    }
+  }
+  return at(inner);
+}
+
 /** Reads cov12 inside a function or a non-integer power (not a polynomial in it). */
 function readsCovThroughFunction(e: Expr): boolean {
   return some(
@@ -157,11 +216,34 @@ function readsCovThroughFunction(e: Expr): boolean {
   );
 }
 
-function isComposition(map: Expr, inner: Expr, w1: Expr, w2: Expr, outer: Expr): boolean {
+function isComposition(
+  map: Expr,
+  inner: Expr,
+  calls: readonly InlinedCall[],
+  w1: Expr,
+  w2: Expr,
+  outer: Expr,
+): boolean {
   const at = (c: HPNum, v1: HPNum, v2: HPNum) => ({ cov12: c, var1: v1, var2: v2 });
   const same = (x: HPNum, y: HPNum) =>
     x.isFinite() && y.isFinite() && !x.sub(y).abs().gt(HP.max(x.abs(), y.abs()).mul(AGREE));
-  // The variances are the inner map's diagonal: there inner is w1 = w2, on its bound.
+  // The variances are the inner map's diagonal, proved: w - inner(var, var, var) simplifies to 0
+  // (sampling alone took max(var1/2, 0.01) for relu's var1/2); then checked in 50 digits.
+  // Where the simplifier cannot show it (sqrt((1 + 2 var1)^2) is not simplified), a variance
+  // without guards (no max, min, clip, where, abs or sign: analytic) that agrees with the
+  // diagonal in 50 digits at variances from 1e-6 to 1e6 is taken as it.
+  for (const [w, v] of [
+    [w1, VAR1],
+    [w2, VAR2],
+  ] as const) {
+    const diagonal = diagonalOf(inner, calls, v);
+    if (isZero(simplify(sub(w, diagonal)))) continue;
+    if (some(w, (x: Expr) => x.k === 'fn' && GUARDED.has(x.name))) return false;
+    for (const x of SAMPLED_DIAGONAL.map((d) => hpFromDouble(d))) {
+      const p = { cov12: x, var1: x, var2: x };
+      if (!same(evaluateHP(w, p), evaluateHP(diagonal, p))) return false;
+    }
+  }
   for (const v of DIAGONAL_VARIANCES) {
     const x = hpFromDouble(v);
     const k = evaluateHP(inner, at(x, x, x));

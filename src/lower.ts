@@ -633,6 +633,8 @@ class Lowering {
 
   /** The values a helper returns for the call n: one, or a tuple's items. */
   private inlineValues(def: FunctionDef, n: Extract<Node, { type: 'call' }>, scope: Scope, closure?: Closure): Expr[] {
+    if (this.calling.includes(def.name))
+      this.fail('E_UNSUPPORTED', `def ${def.name} calls itself: recursion is not supported`, n.calleeLoc);
     if (this.calling.length >= MAX_CALL_DEPTH)
       this.fail('E_TOO_LARGE', `defs call each other more than ${MAX_CALL_DEPTH} deep`, n.calleeLoc);
     const names = def.params.map((p) => p.name);
@@ -657,31 +659,32 @@ class Lowering {
       else if (p.default) locals.set(p.name, this.node(p.default, this.globalScope()));
       else this.fail('E_ARITY', `def ${def.name} is missing its argument '${p.name}'`, n.loc);
     });
-    const values = this.body(def, locals, n, closure);
+    const values = this.body(def, locals, closure);
     if (values.length === 1) {
-      // Recorded with a way to lower the body again, some parameters bound to other values.
+      // Recorded with a way to lower the body again, some parameters bound to other values, in
+      // the defining scope as it is now (a lambda's late binding: the call's, not the def's end).
       const args = def.params.map((p) => locals.get(p.name)!);
+      const at = closure && {
+        ...closure,
+        scope: { ...closure.scope, locals: new Map(closure.scope.locals), closures: new Map(closure.scope.closures) },
+      };
       const again = (bindings: ReadonlyMap<string, Expr>) => {
         const rebound = new Map(def.params.map((p, i) => [p.name, bindings.get(p.name) ?? args[i]!] as const));
         const saved = this.calls;
-        this.calls = [];
         try {
-          const expr = this.body(def, rebound, n, closure)[0]!;
-          return { expr, calls: this.calls };
+          return this.body(def, rebound, at)[0]!;
         } finally {
           this.calls = saved;
         }
       };
-      this.calls.push({ def: def.name, params: names, args, result: values[0]!, again });
+      this.calls.push({ params: names, args, result: values[0]!, again });
     }
     return values;
   }
 
   /** A def's body lowered with its parameters bound (locals): its returned values. */
-  private body(def: FunctionDef, locals: Map<string, Expr>, n: Extract<Node, { type: 'call' }>, closure?: Closure) {
+  private body(def: FunctionDef, locals: Map<string, Expr>, closure?: Closure) {
     const defining = closure?.scope;
-    if (this.calling.includes(def.name))
-      this.fail('E_UNSUPPORTED', `def ${def.name} calls itself: recursion is not supported`, n.calleeLoc);
     this.calling.push(def.name);
     try {
       // A local lambda reads the names of the scope it was defined in, as they are at the call

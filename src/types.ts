@@ -332,18 +332,14 @@ export interface CompileOptions {
 /**
  * A helper def's call as lowering inlined it (one value): its parameters, the values they were
  * bound to (defaults included) and the value it returned. `again` lowers its body once more with
- * some parameters bound to other values, and returns the calls that inlined in turn; compose.ts
+ * some parameters bound to other values (in its defining scope as at the call); compose.ts
  * reads a kernel composition, outer(inner(cov12, var1, var2), ...), from these.
  */
 export interface InlinedCall {
-  readonly def: string;
   readonly params: readonly string[];
   readonly args: readonly Expr[];
   readonly result: Expr;
-  readonly again: (bindings: ReadonlyMap<string, Expr>) => {
-    readonly expr: Expr;
-    readonly calls: readonly InlinedCall[];
-  };
+  readonly again: (bindings: ReadonlyMap<string, Expr>) => Expr;
 }
 
 /** A source's map and derivative as written (guards read by the guard rule): its meaning (meaning.ts). */

@@ -68,6 +68,17 @@ describe('kernel compositions', () => {
     expect(Number.isFinite(k.dNngp(0, 0, 1))).toBe(true);
   });
 
+  it('compiles four layers (as one expression, their meaning alone did not fit in memory), exact on the diagonal', () => {
+    let body = '    k = cov12\n';
+    for (let i = 0; i < 4; i++) body += `    k = relu_k(k, var1 / ${2 ** i}, var2 / ${2 ** i})\n`;
+    const k = compile(`${HEAD}def nngp_fn(cov12, var1, var2):\n${body}    return k\n`);
+    expect('composition' in k.ir).toBe(true);
+    for (const v of [0.5, 3]) {
+      expect(k.dNngp(v, v, v)).toBe(1 / 16);
+      expect(k.nngp(v, v, v)).toBe(v / 16);
+    }
+  });
+
   it('the fused kernel gives the scalar functions bit for bit, with neural-tangents semantics', () => {
     const k = compile(FIXTURES.find((f) => f.name === 'relu_three_layers')!.source);
     const n = 3;
@@ -104,6 +115,9 @@ describe('kernel compositions', () => {
       'relu_k(relu_k(cov12, var1, var2), var1 / 2, var2 / 2) + cov12',
       // a variance reads both variances
       'relu_k(relu_k(cov12, var1, var2), (var1 + var2) / 4, var2 / 2)',
+      // a floor on the variances: the inner's diagonal at the sampled variances, not everywhere
+      // (taken by sampling alone, it gave 3.4e-4 for the true 1.7e-3 at (0.001, 0.002, 0.002))
+      'relu_k(relu_k(cov12, var1, var2), jnp.maximum(var1 / 2, 0.01), jnp.maximum(var2 / 2, 0.01))',
     ];
     for (const body of declined) {
       expect(composed(map(body)), body).toBeUndefined();
@@ -115,13 +129,20 @@ describe('kernel compositions', () => {
 
   it('notes where the inner value meets the outer bound (tight), which decides the distance at the bound', () => {
     const tight = (body: string) => composed(map(body))!.tight;
-    expect(tight('relu_k(relu_k(cov12, var1, var2), var1 / 2, var2 / 2)')).toEqual({ plus: true, minus: false });
+    expect(tight('relu_k(relu_k(cov12, var1, var2), var1 / 2, var2 / 2)')).toEqual({ plus: 1, minus: 0 });
     const erf = `${HEAD}def erf_k(c, v1, v2):
     return 2 / jnp.pi * jnp.arcsin(2 * c / jnp.sqrt((1 + 2 * v1) * (1 + 2 * v2)))
 def nngp_fn(cov12, var1, var2):
     return relu_k(erf_k(cov12, var1, var2), erf_k(var1, var1, var1), erf_k(var2, var2, var2))
 `;
     // erf's map reaches relu's bound at equal variances only
-    expect(composed(erf)!.tight).toEqual({ plus: false, minus: false });
+    expect(composed(erf)!.tight).toEqual({ plus: 0, minus: 0 });
+    // |x|'s map is even: at -sqrt(var1 var2) it meets relu's positive bound
+    const abs = `${HEAD}def abs_k(c, v1, v2):
+    return 2 / jnp.pi * (jnp.sqrt(v1 * v2 - c**2) + c * jnp.arcsin(c / jnp.sqrt(v1 * v2)))
+def nngp_fn(cov12, var1, var2):
+    return relu_k(abs_k(cov12, var1, var2), var1, var2)
+`;
+    expect(composed(abs)!.tight).toEqual({ plus: 1, minus: 1 });
   });
 });

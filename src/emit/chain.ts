@@ -16,7 +16,9 @@ import { evaluatorModule, type ModuleParts } from './parts.js';
 export interface Chain {
   readonly inner: ModuleParts;
   readonly outer: ModuleParts;
-  readonly tight: { readonly plus: boolean; readonly minus: boolean };
+  readonly tight: { readonly plus: -1 | 0 | 1; readonly minus: -1 | 0 | 1 };
+  /** The same at equal variances only (compose.ts Composition.tightEqual). */
+  readonly tightEqual: { readonly plus: -1 | 0 | 1; readonly minus: -1 | 0 | 1 };
 }
 
 /**
@@ -28,6 +30,11 @@ export const CHAIN_NEAR = 0.1;
 /** Agreement of one Gauss–Legendre panel with two that the integral must show, else the plain gap is used. */
 export const CHAIN_AGREE = 1e-14;
 const NODES = 8;
+
+/** A side's sign where tight at every variance, else where tight at equal variances only. */
+function signOf(all: -1 | 0 | 1, equal: -1 | 0 | 1): { sign: -1 | 0 | 1; equalOnly: boolean } {
+  return all !== 0 ? { sign: all, equalOnly: false } : { sign: equal, equalOnly: equal !== 0 };
+}
 
 /**
  * The parts of such a module: the scalar functions and both loops call chainK; a composition
@@ -54,35 +61,31 @@ export function buildChainModule(
  * The two kernels as objects of their functions, and chainAt(c, v1, v2, gap) (nngp; its
  * derivative left in chainD), gap the inner input's var1 var2 - c^2 (or -1: its exact gap, and
  * each kernel's own functions, their plain-double regimes included). The outer kernel reads its
- * own gap w1 w2 - k^2 from chainAt: where the inner value is near the outer's bound (|k| ≥
- * sqrt(w1 w2)/2) and its input within CHAIN_NEAR of its own, k^2 is within rounding of w1 w2
- * and their difference is noise, so the distance D = sqrt(w1 w2) -+ k is the inner's derivative
- * integrated along the arc cov12 = ±sqrt(var1 var2) cos(psi) from the bound (where D is 0 if the
- * composition is tight, else sqrt(w1 w2) -+ the inner's value there), each node on its exact gap
- * (sqrt(var1 var2) sin(psi))^2, by 8-point Gauss–Legendre on one panel and on two; the gap is
- * D (2 sqrt(w1 w2) - D). Where the panels disagree (an integrand with a near singularity) and
- * elsewhere, the gap is w1 w2 - k^2 by exact products.
+ * own gap w1 w2 - k^2 from chainAt: on a side of the inner's bound where the composition is
+ * tight (Chain.tight), within CHAIN_NEAR of it and with the inner value near the outer's bound
+ * of that sign, k^2 is within rounding of w1 w2 and their difference is noise, so the distance
+ * D = sqrt(w1 w2) - |k| is the inner's derivative integrated along the arc cov12 = ±sqrt(var1
+ * var2) cos(psi) from the bound, where D is 0, each node on its exact gap (sqrt(var1 var2)
+ * sin(psi))^2, by 8-point Gauss–Legendre on one panel and on two; the gap is D (2 sqrt(w1 w2) -
+ * D). Where the panels disagree (an integrand with a near singularity), and elsewhere, the outer
+ * runs on its own exact gap of (k, w1, w2). (Where it is not tight, the distance at the bound
+ * would be a difference of two rounded values, at a square-root singularity of the inner map:
+ * worse than the plain gap, measured.)
  */
 export function printChain(chain: Chain, ts: boolean): string {
   const n = ts ? ': number' : '';
   const b = ts ? '!' : '';
   const rule = gaussLegendre(NODES);
+  // The sides of the inner's bound where the composition is tight, and the sign it meets there.
+  const sides = (
+    [
+      { side: 1, angle: 'plus', ...signOf(chain.tight.plus, chain.tightEqual.plus) },
+      { side: -1, angle: 'minus', ...signOf(chain.tight.minus, chain.tightEqual.minus) },
+    ] as const
+  ).filter((x) => x.sign !== 0);
+  const arc = sides.length > 0;
   const arr = (xs: readonly number[]) => `[${xs.map((x) => String(x)).join(', ')}]`;
-  const scoped = (name: string, m: ModuleParts) => [
-    `/** The ${name} kernel. */`,
-    `const ${name}Kernel = (() => {`,
-    printModule({ ...m, banner: [] }, { target: ts ? 'ts' : 'js', form: 'body' })
-      .trimEnd()
-      .split('\n')
-      .map((l) => (l ? '  ' + l : l))
-      .join('\n'),
-    '})();',
-  ];
-  return [
-    ...scoped('inner', chain.inner),
-    '',
-    ...scoped('outer', chain.outer),
-    '',
+  const arcFunctions = [
     `/** ${NODES}-point Gauss–Legendre on [0, 1]. */`,
     `const CHAIN_X${ts ? ': readonly number[]' : ''} = ${arr(rule.x.map((x) => (x + 1) / 2))};`,
     `const CHAIN_W${ts ? ': readonly number[]' : ''} = ${arr(rule.w.map((w) => w / 2))};`,
@@ -100,11 +103,29 @@ export function printChain(chain: Chain, ts: boolean): string {
     '',
     '/** chainPanel over [0, t], where one panel and two agree; NaN where they do not. */',
     `function chainDistance(t${n}, s${n}, cb${n}, v1${n}, v2${n})${n} {`,
+    '  if (!(t > 0)) return 0; // on the bound (the diagonal of a composition inside another)',
     '  const one = chainPanel(0, t, s, cb, v1, v2);',
     '  const two = chainPanel(0, t / 2, s, cb, v1, v2) + chainPanel(t / 2, t, s, cb, v1, v2);',
     `  return Math.abs(two - one) <= ${CHAIN_AGREE} * Math.abs(two) ? two : NaN;`,
     '}',
     '',
+  ];
+  const scoped = (name: string, m: ModuleParts) => [
+    `/** The ${name} kernel. */`,
+    `const ${name}Kernel = (() => {`,
+    printModule({ ...m, banner: [] }, { target: ts ? 'ts' : 'js', form: 'body' })
+      .trimEnd()
+      .split('\n')
+      .map((l) => (l ? '  ' + l : l))
+      .join('\n'),
+    '})();',
+  ];
+  return [
+    ...scoped('inner', chain.inner),
+    '',
+    ...scoped('outer', chain.outer),
+    '',
+    ...(arc ? arcFunctions : []),
     `/** d nngp / d cov12 of the last chainAt call. */`,
     `let chainD${n} = 0;`,
     '/** The last var1 and its w1 (a kernel loop reads one var1 per row). */',
@@ -123,21 +144,24 @@ export function printChain(chain: Chain, ts: boolean): string {
     '    chainW1 = innerKernel.nngp(v1, v1, v1);',
     '  }',
     '  const w1 = chainW1, w2 = innerKernel.nngp(v2, v2, v2);',
-    '  const sw = w1 === w2 ? w1 : Math.sqrt(w1 * w2), cb = v1 === v2 ? v1 : Math.sqrt(v1) * Math.sqrt(v2);',
     '  let k = k0, gp = NaN;',
-    '  if (sw > 0 && sw < Infinity && cb > 0 && cb < Infinity && Math.abs(k0) >= sw / 2) {',
-    '    const root = Math.sqrt(own ? exactGap(c, v1, v2) : g > 0 ? g : 0);',
-    '    const plus = Math.atan2(root, c), minus = Math.atan2(root, -c);',
-    `    if (k0 > 0 && plus <= ${CHAIN_NEAR}) {`,
-    `      const d = ${chain.tight.plus ? '0' : 'sw - innerKernel.nngp(cb, v1, v2)'} + chainDistance(plus, 1, cb, v1, v2);`,
-    '      k = sw - d;',
-    '      gp = d * (sw + k);',
-    `    } else if (k0 < 0 && minus <= ${CHAIN_NEAR}) {`,
-    `      const d = ${chain.tight.minus ? '0' : 'sw + innerKernel.nngp(-cb, v1, v2)'} + chainDistance(minus, -1, cb, v1, v2);`,
-    '      k = d - sw;',
-    '      gp = d * (sw - k);',
-    '    }',
-    '  }',
+    ...(arc
+      ? [
+          '  const sw = w1 === w2 ? w1 : Math.sqrt(w1 * w2), cb = v1 === v2 ? v1 : Math.sqrt(v1) * Math.sqrt(v2);',
+          '  if (sw > 0 && sw < Infinity && cb > 0 && cb < Infinity) {',
+          '    const root = Math.sqrt(own ? exactGap(c, v1, v2) : g > 0 ? g : 0);',
+          ...sides.flatMap(({ side, sign, angle, equalOnly }) => [
+            `    const ${angle} = Math.atan2(root, ${side > 0 ? 'c' : '-c'});`,
+            // near this side of the inner's bound, the inner value near the outer's bound of this sign
+            `    if (${equalOnly ? 'v1 === v2 && ' : ''}${angle} <= ${CHAIN_NEAR} && k0 ${sign > 0 ? '>= sw / 2' : '<= -sw / 2'}) {`,
+            `      const d = ${sign * side > 0 ? '' : '-'}chainDistance(${angle}, ${side}, cb, v1, v2);`,
+            `      k = ${sign > 0 ? 'sw - d' : 'd - sw'};`,
+            '      gp = d * (2 * sw - d);',
+            '    }',
+          ]),
+          '  }',
+        ]
+      : []),
     '  if (!(gp >= 0)) {',
     '    // the outer on its own exact gap of (k0, w1, w2)',
     '    chainD = outerKernel.dNngp(k0, w1, w2) * dk;',

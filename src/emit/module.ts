@@ -282,11 +282,11 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   ]);
   const onGapFns = m.onGap
     ? [
-        ['nngpOnGap', 'nngp on the gap var1 var2 - cov12^2 the caller gives.', m.onGap.nngp, false] as const,
-        ['dNngpOnGap', 'dNngp on the gap var1 var2 - cov12^2 the caller gives.', m.onGap.dNngp, false] as const,
+        ['nngpOnGap', 'nngp on the gap var1 var2 - cov12^2 the caller gives.', m.onGap.nngp, false, true] as const,
+        ['dNngpOnGap', 'dNngp on the gap var1 var2 - cov12^2 the caller gives.', m.onGap.dNngp, false, true] as const,
       ]
     : [];
-  for (const [name, doc, f, isExported] of [
+  for (const [name, doc, f, isExported, gapGiven = false] of [
     ['nngp', 'nngp_fn(cov12, var1, var2) = E[f(x1) f(x2)].', m.nngp, true] as const,
     ['dNngp', "d nngp_fn / d cov12 = E[f'(x1) f'(x2)].", m.dNngp, true] as const,
     ...gradientFns,
@@ -296,7 +296,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     out.push(`/** ${doc} */`);
     // The inputs under the names the code reads; a parameter nothing reads is spelled with a
     // leading underscore (noUnusedParameters).
-    const names = name.endsWith('OnGap') ? (['c0', 'v1', 'v2', 'gIn'] as const) : (['c0', 'v1', 'v2'] as const);
+    const names = gapGiven ? (['c0', 'v1', 'v2', 'gIn'] as const) : (['c0', 'v1', 'v2'] as const);
     const inputs = names.map((x, i) => [x, ['cov12', 'var1', 'var2', 'gap'][i]!] as const);
     const used = inputs.filter(([x]) => f.inputs.has(x));
     out.push(

@@ -209,6 +209,7 @@ function lazyProjection(inLoop: boolean): Statement[] {
  */
 function prologue(needs: Needs, { inLoop = false, beyondHalf = false, gapGiven = false } = {}): Statement[] {
   if (!needs.c && !needs.g && !needs.r) return [];
+  // (A map that reads only the projected cov12 reads no gap: a given one has nothing to replace.)
   if (!needs.exact) return lazyProjection(inLoop);
   if (gapGiven) return prologueOnGap(needs);
   // A loop's prologue runs unguarded: an overflow shows as a NaN gRaw (the scalar functions redo
