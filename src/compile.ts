@@ -8,6 +8,7 @@ import { toMath } from './print.js';
 import { simplify } from './simplify.js';
 import { stabilize } from './stabilize.js';
 import type {
+  DenseLayer,
   Meaning,
   ClosedFormIR,
   ComposedIR,
@@ -475,7 +476,12 @@ function compileComposition(
   const onGap = (ir: ClosedFormIR | ComposedIR) =>
     'composition' in ir ? ir.module : withOnGap(ir.module, ir.stableNngp, ir.stableDNngp);
   const parts = buildChainModule(
-    { inner: onGap(irs.inner), outer: onGap(irs.outer), tight: composition.tight, tightEqual: composition.tightEqual },
+    {
+      inner: 'dense' in irs.inner ? irs.inner : onGap(irs.inner),
+      outer: onGap(irs.outer),
+      tight: composition.tight,
+      tightEqual: composition.tightEqual,
+    },
     text,
   );
   const mod = instantiate(parts);
@@ -504,10 +510,14 @@ function compileComposition(
 
 /** A composition in words (the banner, `simplified`, `derivative`): each kernel's simplified map. */
 function describeComposition(irs: ComposedIR['composition'], derivative: boolean): string {
-  const of = (ir: ClosedFormIR | ComposedIR): string =>
-    'composition' in ir
-      ? `(${describeComposition(ir.composition, derivative)})`
-      : toMath(derivative ? ir.dNngp : ir.nngp);
+  const of = (ir: ClosedFormIR | ComposedIR | DenseLayer): string =>
+    'dense' in ir
+      ? derivative
+        ? String(ir.dense.scale)
+        : `${ir.dense.scale}*cov12 + ${ir.dense.shift}`
+      : 'composition' in ir
+        ? `(${describeComposition(ir.composition, derivative)})`
+        : toMath(derivative ? ir.dNngp : ir.nngp);
   return derivative
     ? `outer'(k, w1, w2) * inner'(cov12, var1, var2), outer' = ${of(irs.outer)}, inner' = ${of(irs.inner)}`
     : `outer(k, w1, w2), k = inner(cov12, var1, var2), w1 = inner(var1, var1, var1), w2 = inner(var2, var2, var2), outer = ${of(irs.outer)}, inner = ${of(irs.inner)}`;
@@ -517,17 +527,19 @@ function describeComposition(irs: ComposedIR['composition'], derivative: boolean
 function composedKernels(
   composition: Composition,
   options: CompileOptions,
-): { inner: ClosedFormIR | ComposedIR; outer: ClosedFormIR } {
+): { inner: ClosedFormIR | ComposedIR | DenseLayer; outer: ClosedFormIR } {
   const derivation = (map: Expr): Derivation => ({ derivativeSource: 'symbolic', ...deriveMap(map), warnings: [] });
+  const outer = compileDerivation(derivation(composition.outer), options).ir;
+  // (compileDerivation compiles a closed form: a map without one comes only from an activation.)
+  if (!('choice' in outer)) throw new Error('a composition of closed forms');
+  if (composition.dense) return { inner: { dense: composition.dense }, outer };
   // The inner kernel may be a composition again (three layers); the outer is one closed form,
   // whose functions take the gap chainK gives them.
   const nested = compositionOf(composition.inner, composition.innerCalls);
   const inner = nested
     ? compileComposition(composition.inner, nested, [], options).ir
     : compileDerivation(derivation(composition.inner), options).ir;
-  const outer = compileDerivation(derivation(composition.outer), options).ir;
-  // (compileDerivation compiles a closed form: a map without one comes only from an activation.)
-  if (!('choice' in outer) || !('written' in inner)) throw new Error('a composition of closed forms');
+  if (!('written' in inner)) throw new Error('a composition of closed forms');
   return { inner, outer };
 }
 

@@ -16,7 +16,7 @@ import { HP, evaluateHP, hpFromDouble, type HPNum } from './evaluate.js';
 import { samplePoints } from './measure.js';
 import { COV12, ONE, VAR1, VAR2, ZERO, isOne, isZero, mentions, num, some, splitCoeff } from './node.js';
 import * as Q from './rational.js';
-import { add, mul, rebuild, sub } from './expr.js';
+import { add, mul, pow, rebuild, sub } from './expr.js';
 import { simplify } from './simplify.js';
 import type { Expr, InlinedCall } from './types.js';
 
@@ -40,6 +40,8 @@ export interface Composition {
   readonly inner: Expr;
   readonly innerCalls: readonly InlinedCall[];
   readonly outer: Expr;
+  /** An affine inner, a Dense layer's (scale cov12 + shift with a bias shift > 0): no inner kernel to compile. */
+  readonly dense?: { readonly scale: number; readonly shift: number };
 }
 
 /**
@@ -113,7 +115,11 @@ export function compositionOf(map: Expr, calls: readonly InlinedCall[]): Composi
     [i1, i2] = [1, 2];
   if (ic < 0 || i1 < 0 || i2 < 0 || roles.includes('both')) return undefined;
   const inner = call.args[ic]!;
-  if (!readsCovThroughFunction(inner)) return undefined;
+  // An affine inner is a Dense layer's (scale cov12 + shift, its variances likewise): one
+  // expression already, unless the shift (a bias variance) moves the outer's bound off
+  // var1 var2 - cov12^2; then the outer's gap has a closed form (emit/chain.ts).
+  const dense = readsCovThroughFunction(inner) ? undefined : denseLayer(inner, call.args[i1]!, call.args[i2]!);
+  if (!readsCovThroughFunction(inner) && !dense) return undefined;
   const bindings = new Map([
     [call.params[ic]!, COV12],
     [call.params[i1]!, VAR1],
@@ -147,8 +153,25 @@ export function compositionOf(map: Expr, calls: readonly InlinedCall[]): Composi
     tightEqual,
     inner,
     innerCalls,
+    ...(dense ? { dense } : {}),
     outer: outerMap,
   };
+}
+
+/**
+ * inner = a cov12 + b with w1 = a var1 + b, w2 = a var2 + b, a > 0 and b > 0 (a Dense layer's
+ * weight and bias variances): {a, b}; else undefined (b = 0 scales the bound with the map).
+ */
+function denseLayer(inner: Expr, w1: Expr, w2: Expr): { scale: number; shift: number } | undefined {
+  const b = simplify(rebuild(inner, (x) => (x.k === 'sym' && x.name === 'cov12' ? ZERO : x)));
+  const scale = simplify(mul(sub(inner, b), pow(COV12, num(-1))));
+  if (scale.k !== 'num' || b.k !== 'num' || scale.v.n <= 0n || b.v.n <= 0n) return undefined;
+  for (const [w, v] of [
+    [w1, VAR1],
+    [w2, VAR2],
+  ] as const)
+    if (!isZero(simplify(sub(w, add(mul(scale, v), b))))) return undefined;
+  return { scale: Q.toNumber(scale.v), shift: Q.toNumber(b.v) };
 }
 
 /** The sign σ with inner(s sqrt(var1 var2), var1, var2) = σ sqrt(w1 w2) in 50 digits at every sampled pair (unequal included), else 0. */

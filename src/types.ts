@@ -416,8 +416,13 @@ export interface ComposedIR {
   /** The source as written: accuracy's truth. */
   readonly written: Meaning;
   readonly warnings: readonly CompileWarning[];
-  readonly composition: { readonly inner: ClosedFormIR | ComposedIR; readonly outer: ClosedFormIR };
+  readonly composition: { readonly inner: ClosedFormIR | ComposedIR | DenseLayer; readonly outer: ClosedFormIR };
   readonly module: import('./emit/module.js').ModuleParts;
+}
+
+/** A Dense layer as a composition's inner map: scale cov12 + shift, its variances likewise (shift > 0: the bias variance). */
+export interface DenseLayer {
+  readonly dense: { readonly scale: number; readonly shift: number };
 }
 
 /** A closed-form kernel's derivation, with the trees emitted and how they were chosen. */

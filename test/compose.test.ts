@@ -103,14 +103,24 @@ describe('kernel compositions', () => {
     expect(composed(map('relu_k(v2=var2 / 2, c=relu_k(cov12, var1, var2), v1=var1 / 2)'))).toBeDefined();
   });
 
+  it("takes a Dense layer's bias as an affine inner, the outer's gap in closed form", () => {
+    const c = composed(map('relu_k(2 * cov12 + 1, 2 * var1 + 1, 2 * var2 + 1)'))!;
+    expect(c.dense).toEqual({ scale: 2, shift: 1 });
+    // As one expression the outer's max guard stayed and its derivative was NaN on the diagonal.
+    const k = compile(map('relu_k(2 * cov12 + 0.01, 2 * var1 + 0.01, 2 * var2 + 0.01)'));
+    for (const v of [0.3, 1, 1e-300, 0]) expect(k.dNngp(v, v, v), `${v}`).toBe(1);
+  });
+
   it('declines what is not one, and those compile as one expression', () => {
     const declined = [
       // variances that are not the inner map's diagonal (var1 is not relu's map at (var1, var1, var1))
       'relu_k(relu_k(cov12, var1, var2), var1, var2)',
       // an outer polynomial in its cov: nothing to project
       'square_k(relu_k(cov12, var1, var2), var1 / 2, var2 / 2)',
-      // an affine inner (a Dense layer): one kernel
-      'relu_k(2 * cov12 + 1, 2 * var1 + 1, 2 * var2 + 1)',
+      // an affine inner without a bias (a Dense layer's weight alone scales the bound): one kernel
+      'relu_k(2 * cov12, 2 * var1, 2 * var2)',
+      // a bias on the cov only: not a Dense layer's
+      'relu_k(2 * cov12 + 1, 2 * var1, 2 * var2)',
       // the map reads cov12 beside the call
       'relu_k(relu_k(cov12, var1, var2), var1 / 2, var2 / 2) + cov12',
       // a variance reads both variances

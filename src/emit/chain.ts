@@ -14,7 +14,8 @@ import { evaluatorModule, type ModuleParts } from './parts.js';
  * where the inner value meets the outer's bound (compose.ts Composition.tight).
  */
 export interface Chain {
-  readonly inner: ModuleParts;
+  /** The inner kernel's module, or a Dense layer's affine map (compose.ts Composition.dense). */
+  readonly inner: ModuleParts | { readonly dense: { readonly scale: number; readonly shift: number } };
   readonly outer: ModuleParts;
   readonly tight: { readonly plus: -1 | 0 | 1; readonly minus: -1 | 0 | 1 };
   /** The same at equal variances only (compose.ts Composition.tightEqual). */
@@ -62,7 +63,7 @@ export function buildChainModule(
  * derivative left in chainD), gap the inner input's var1 var2 - c^2 (or -1: its exact gap, and
  * each kernel's own functions, their plain-double regimes included). The outer kernel reads its
  * own gap w1 w2 - k^2 from chainAt: on a side of the inner's bound where the composition is
- * tight (Chain.tight), within CHAIN_NEAR of it and with the inner value near the outer's bound
+ * tight (Chain.tight, or Chain.tightEqual where var1 = var2), within CHAIN_NEAR of it and with the inner value near the outer's bound
  * of that sign, k^2 is within rounding of w1 w2 and their difference is noise, so the distance
  * D = sqrt(w1 w2) - |k| is the inner's derivative integrated along the arc cov12 = ±sqrt(var1
  * var2) cos(psi) from the bound, where D is 0, each node on its exact gap (sqrt(var1 var2)
@@ -73,6 +74,8 @@ export function buildChainModule(
  * worse than the plain gap, measured.)
  */
 export function printChain(chain: Chain, ts: boolean): string {
+  if ('dense' in chain.inner) return printDenseChain(chain.inner.dense, chain.outer, ts);
+  const inner = chain.inner;
   const n = ts ? ': number' : '';
   const b = ts ? '!' : '';
   const rule = gaussLegendre(NODES);
@@ -110,20 +113,10 @@ export function printChain(chain: Chain, ts: boolean): string {
     '}',
     '',
   ];
-  const scoped = (name: string, m: ModuleParts) => [
-    `/** The ${name} kernel. */`,
-    `const ${name}Kernel = (() => {`,
-    printModule({ ...m, banner: [] }, { target: ts ? 'ts' : 'js', form: 'body' })
-      .trimEnd()
-      .split('\n')
-      .map((l) => (l ? '  ' + l : l))
-      .join('\n'),
-    '})();',
-  ];
   return [
-    ...scoped('inner', chain.inner),
+    ...scoped('inner', inner, ts),
     '',
-    ...scoped('outer', chain.outer),
+    ...scoped('outer', chain.outer, ts),
     '',
     ...(arc ? arcFunctions : []),
     `/** d nngp / d cov12 of the last chainAt call. */`,
@@ -171,6 +164,68 @@ export function printChain(chain: Chain, ts: boolean): string {
     '  return outerKernel.nngpOnGap(k, w1, w2, gp);',
     '}',
     '',
+    ...entryPoints(ts),
+  ].join('\n');
+}
+
+/** A module printed whole in its own function scope, as `${name}Kernel`. */
+function scoped(name: string, m: ModuleParts, ts: boolean): string[] {
+  return [
+    `/** The ${name} kernel. */`,
+    `const ${name}Kernel = (() => {`,
+    printModule({ ...m, banner: [] }, { target: ts ? 'ts' : 'js', form: 'body' })
+      .trimEnd()
+      .split('\n')
+      .map((l) => (l ? '  ' + l : l))
+      .join('\n'),
+    '})();',
+  ];
+}
+
+/**
+ * The outer kernel after a Dense layer, k = a cov12 + b, w = a var + b (b > 0, the bias
+ * variance): its gap w1 w2 - k^2 = a^2 gap + a b (var1 + var2 - 2 cov12), where var1 + var2 -
+ * 2 cov12 = (sqrt(var1) - sqrt(var2))^2 + 2 (sqrt(var1 var2) - cov12), the last as
+ * 2 gap / (sqrt(var1 var2) + cov12) for cov12 > 0: no cancellation anywhere (as one expression,
+ * the outer's clip or max guard could not be dropped, and its derivative was NaN on the diagonal).
+ */
+function printDenseChain(
+  dense: { readonly scale: number; readonly shift: number },
+  outer: ModuleParts,
+  ts: boolean,
+): string {
+  const n = ts ? ': number' : '';
+  const [a, b] = [String(dense.scale), String(dense.shift)];
+  return [
+    ...scoped('outer', outer, ts),
+    '',
+    `/** d nngp / d cov12 of the last chainAt call. */`,
+    `let chainD${n} = 0;`,
+    '',
+    '/**',
+    ' * nngp at (c, v1, v2) on the gap g (g < 0: the exact gap of c, v1, v2), its derivative left in',
+    ` * chainD: the outer kernel at (${a} c + ${b}, ${a} v1 + ${b}, ${a} v2 + ${b}) on its gap.`,
+    ' */',
+    `function chainAt(c${n}, v1${n}, v2${n}, g${n})${n} {`,
+    '  const gi = g < 0 ? exactGap(c, v1, v2) : g;',
+    '  const s1 = Math.sqrt(v1), s2 = Math.sqrt(v2), sp = s1 * s2, ds = s1 - s2;',
+    '  // cov12 projected onto its bound where the gap is 0 (past it by rounding)',
+    '  const cp = gi > 0 || !(c * c > v1 * v2) ? c : c < 0 ? -sp : sp;',
+    '  const t = cp > 0 ? (2 * gi) / (sp + cp) : 2 * (sp - cp);',
+    `  const gp = ${a} * ${a} * gi + ${a} * ${b} * (ds * ds + t);`,
+    `  const k = ${a} * cp + ${b}, w1 = ${a} * v1 + ${b}, w2 = ${a} * v2 + ${b};`,
+    `  chainD = outerKernel.dNngpOnGap(k, w1, w2, gp) * ${a};`,
+    '  return outerKernel.nngpOnGap(k, w1, w2, gp);',
+    '}',
+    '',
+    ...entryPoints(ts),
+  ].join('\n');
+}
+
+/** chainK, chainDAt and chainDOnGap over chainAt. */
+function entryPoints(ts: boolean): string[] {
+  const n = ts ? ': number' : '';
+  return [
     `/** nngp at (c, v1, v2), its derivative left in chainD. */`,
     `function chainK(c${n}, v1${n}, v2${n})${n} {`,
     '  return chainAt(c, v1, v2, -1);',
@@ -187,5 +242,5 @@ export function printChain(chain: Chain, ts: boolean): string {
     '  chainAt(c, v1, v2, g);',
     '  return chainD;',
     '}',
-  ].join('\n');
+  ];
 }

@@ -199,6 +199,29 @@ function lazyProjection(inLoop: boolean): Statement[] {
   ];
 }
 
+/** Veltkamp's split of v into xh + xl (xa, xh, xl), for Dekker's two-product. */
+function split(x: string, v: Code): Statement {
+  return statement(
+    { name: `${x}a`, value: js`${v} * 134217729` },
+    { name: `${x}h`, value: js`${ref(`${x}a`)} - (${ref(`${x}a`)} - ${v})` },
+    { name: `${x}l`, value: js`${v} - ${ref(`${x}h`)}` },
+  );
+}
+
+/** The prologue's last statements: the gap clamped at 0 (g) and rho (sp, r), from gRaw, c, pp and pl. */
+function gapAndRho(needs: Needs): Statement[] {
+  const [gRaw, pp, pl, sp, c] = ['gRaw', 'pp', 'pl', 'sp', 'c'].map(ref) as Code[];
+  return [
+    ...(needs.g ? [statement({ name: 'g', value: js`${gRaw!} > 0 ? ${gRaw!} : 0` })] : []),
+    ...(needs.r
+      ? [
+          statement({ name: 'sp', value: js`sqrtDD(${pp!}, ${pl!})` }),
+          statement({ name: 'r', value: js`${sp!} > 0 ? Math.max(-1, Math.min(1, ${c!} / ${sp!})) : 0` }),
+        ]
+      : []),
+  ];
+}
+
 /**
  * Per-point prologue: project cov12 onto the Cauchy–Schwarz bound; derive gap and rho.
  * `beyondHalf`: it runs only where the half domain's test failed (cov12^2 > var1*var2 / 2 or
@@ -216,7 +239,7 @@ function prologue(needs: Needs, { inLoop = false, beyondHalf = false, gapGiven =
   // the entry) or, beyond half, where pp - cc itself overflows, as the same infinite gRaw the
   // guarded prologue gives (its two-sum term is then 0).
   const guard = (hi: Code, lo: Code) => (inLoop ? lo : js`Math.abs(${hi}) < Infinity ? ${lo} : 0`);
-  const [v1, v2, c0, pp, pl, cc, cl, gs, gv, ge, gRaw, sp, c] = [
+  const [v1, v2, c0, pp, pl, cc, cl, gs, gv, ge, gRaw] = [
     'v1',
     'v2',
     'c0',
@@ -228,15 +251,7 @@ function prologue(needs: Needs, { inLoop = false, beyondHalf = false, gapGiven =
     'gv',
     'ge',
     'gRaw',
-    'sp',
-    'c',
   ].map(ref) as Code[];
-  const split = (x: string, v: Code) =>
-    statement(
-      { name: `${x}a`, value: js`${v!} * 134217729` },
-      { name: `${x}h`, value: js`${ref(`${x}a`)} - (${ref(`${x}a`)} - ${v!})` },
-      { name: `${x}l`, value: js`${v!} - ${ref(`${x}h`)}` },
-    );
   const [ah, al, bh, bl, kh, kl] = ['ah', 'al', 'bh', 'bl', 'kh', 'kl'].map(ref) as Code[];
   const out = [
     // pp + pl = var1*var2 and cc + cl = cov12^2 exactly (Dekker's two-product).
@@ -275,13 +290,7 @@ function prologue(needs: Needs, { inLoop = false, beyondHalf = false, gapGiven =
       typed: true,
     }),
   ];
-  if (needs.g) out.push(statement({ name: 'g', value: js`${gRaw!} > 0 ? ${gRaw!} : 0` }));
-  if (needs.r)
-    out.push(
-      statement({ name: 'sp', value: js`sqrtDD(${pp!}, ${pl!})` }),
-      statement({ name: 'r', value: js`${sp!} > 0 ? Math.max(-1, Math.min(1, ${c!} / ${sp!})) : 0` }),
-    );
-  return out;
+  return [...out, ...gapAndRho(needs)];
 }
 
 /**
@@ -393,13 +402,7 @@ function usesOf(block: PlainBlock): string[] {
  * projected onto the bound where that gap is 0 and cov12^2 is past var1 var2, rho from it.
  */
 function prologueOnGap(needs: Needs): Statement[] {
-  const [v1, v2, c0, pp, pl, gRaw, sp, c] = ['v1', 'v2', 'c0', 'pp', 'pl', 'gRaw', 'sp', 'c'].map(ref) as Code[];
-  const split = (x: string, v: Code) =>
-    statement(
-      { name: `${x}a`, value: js`${v} * 134217729` },
-      { name: `${x}h`, value: js`${ref(`${x}a`)} - (${ref(`${x}a`)} - ${v})` },
-      { name: `${x}l`, value: js`${v} - ${ref(`${x}h`)}` },
-    );
+  const [v1, v2, c0, pp, pl, gRaw] = ['v1', 'v2', 'c0', 'pp', 'pl', 'gRaw'].map(ref) as Code[];
   const [ah, al, bh, bl] = ['ah', 'al', 'bh', 'bl'].map(ref) as Code[];
   const out = [
     split('a', v1!),
@@ -419,13 +422,7 @@ function prologueOnGap(needs: Needs): Statement[] {
       typed: true,
     }),
   ];
-  if (needs.g) out.push(statement({ name: 'g', value: js`${gRaw!} > 0 ? ${gRaw!} : 0` }));
-  if (needs.r)
-    out.push(
-      statement({ name: 'sp', value: js`sqrtDD(${pp!}, ${pl!})` }),
-      statement({ name: 'r', value: js`${sp!} > 0 ? Math.max(-1, Math.min(1, ${c!} / ${sp!})) : 0` }),
-    );
-  return out;
+  return [...out, ...gapAndRho(needs)];
 }
 
 /**
