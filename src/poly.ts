@@ -310,3 +310,60 @@ export function terms(p: Poly): { coef: Rat; vars: [PolyVar, number][] }[] {
     vars: POLY_VARS.map((v, i) => [v, t.exps[i]!] as [PolyVar, number]).filter(([, e]) => e > 0),
   }));
 }
+
+/** The exact square root of a non-negative rational, if it is rational. */
+function ratSqrt(a: Rat): Rat | undefined {
+  const root = (n: bigint): bigint | undefined => {
+    if (n < 0n) return undefined;
+    if (n < 2n) return n;
+    let x = BigInt(Math.floor(Math.sqrt(Number(n))));
+    // Newton's iteration to the integer root, then exactness
+    for (let i = 0; i < 200; i++) {
+      const y = (x + n / x) / 2n;
+      if (y >= x - 1n && y <= x + 1n) {
+        for (const z of [y - 1n, y, y + 1n]) if (z >= 0n && z * z === n) return z;
+        break;
+      }
+      x = y;
+    }
+    return x * x === n ? x : undefined;
+  };
+  const [n, d] = [root(a.n), root(a.d)];
+  return n !== undefined && d !== undefined ? Q.rat(n, d) : undefined;
+}
+
+/**
+ * q with q^2 = p exactly, for p in one variable (the square root of a perfect square, by the
+ * schoolbook recurrence on coefficients from the top), its leading coefficient positive;
+ * undefined if p is not such a square.
+ */
+export function squareRoot(p: Poly): Poly | undefined {
+  const ts = [...p.values()];
+  if (!ts.length) return undefined;
+  const vars = POLY_VARS.map((_, i) => i).filter((i) => ts.some((t) => t.exps[i] !== 0));
+  if (vars.length !== 1) return undefined;
+  const v = vars[0]!;
+  const coef = new Map<number, Rat>(ts.map((t) => [t.exps[v]!, t.coef]));
+  const top = Math.max(...coef.keys());
+  if (top % 2 !== 0 || top > 64) return undefined;
+  const n = top / 2;
+  const lead = ratSqrt(coef.get(top)!);
+  if (!lead) return undefined;
+  const q = new Map<number, Rat>([[n, lead]]);
+  // coefficient of x^(n + d) in q^2 fixes q_d, from d = n - 1 down to 0
+  for (let d = n - 1; d >= 0; d--) {
+    let rest = coef.get(n + d) ?? Q.ZERO;
+    for (let j = d + 1; j < n; j++) {
+      const k = n + d - j;
+      if (k > d && k <= n && k !== n && q.has(j) && q.has(k)) rest = Q.sub(rest, Q.mul(q.get(j)!, q.get(k)!));
+    }
+    const qd = Q.div(rest, Q.mul(Q.rat(2), lead));
+    if (!Q.isZero(qd)) q.set(d, qd);
+  }
+  const exps = (k: number) => POLY_VARS.map((_, i) => (i === v ? k : 0));
+  const root: Poly = new Map([...q].map(([k, c]) => [keyOf(exps(k)), { coef: c, exps: exps(k) }] as const));
+  const square = mul(root, root);
+  return square && square.size === p.size && [...p].every(([k, t]) => Q.eq(square.get(k)?.coef ?? Q.ZERO, t.coef))
+    ? root
+    : undefined;
+}

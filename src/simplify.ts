@@ -13,7 +13,8 @@ import { cancelSum } from './cancel.js';
 import { dependsOnInputs, nonnegOnDomain } from './domain.js';
 import { GUARDS } from './guards.js';
 import * as E from './expr.js';
-import { children } from './node.js';
+import { children, num } from './node.js';
+import * as P from './poly.js';
 import * as Q from './rational.js';
 import { fixpoint, type Rule } from './rewrite.js';
 import type { Add, Expr, Fn, FnName, Rat } from './types.js';
@@ -287,6 +288,29 @@ function multipleAngle(e: Expr): Expr | undefined {
  * all become acos (the angle theta in [0, pi] of the arc-cosine kernels).
  */
 export const IDENTITIES: readonly Rule[] = [
+  {
+    name: 'sqrt(p)^m = q^m (m odd) for a polynomial p = q^2 in one variable, q ≥ 0 on the domain',
+    sound: 'sqrt(q^2) = |q| = q where q ≥ 0 (domain.nonnegOnDomain; else -q where that is)',
+    helps:
+      "a kernel's diagonal value written through its map, sqrt((1 + 2 var1)(1 + 2 var1)) expanded as sqrt(1 + 4 var1 + 4 var1^2), reads 1 + 2 var1: the composition's variances are then proved to be it (compose.ts)",
+    examples: [
+      'sqrt(1 + 4*var1 + 4*var1^2) + cov12',
+      'sqrt(var1^2 + 2*var1 + 1)*cov12',
+      'asin(2*var1/sqrt(1 + 4*var1^2 + 4*var1)) + cov12',
+    ],
+    // |var2 - 1| is not var2 - 1 nor its negative on the domain; not a square
+    declines: ['sqrt(var2^2 - 2*var2 + 1)*cov12', 'sqrt(1 + 4*var1 + 3*var1^2)*cov12'],
+    apply: (e) => {
+      // sqrt(p)^m for odd m (1/sqrt(p) included)
+      if (e.k !== 'pow' || e.exp.k !== 'num' || e.exp.v.d !== 2n || e.base.k !== 'add') return undefined;
+      const p = P.fromExpr(e.base);
+      const q = p && P.squareRoot(p);
+      if (!q) return undefined;
+      const root = E.fromPoly(q);
+      const abs = nonnegOnDomain(root) ? root : nonnegOnDomain(E.neg(root)) ? E.neg(root) : undefined;
+      return abs && E.pow(abs, num(e.exp.v.n));
+    },
+  },
   {
     name: 'exp(log x) = x',
     sound: 'exp inverts log on x > 0, where log x is defined',

@@ -128,6 +128,10 @@ describe('kernel compositions', () => {
       // a floor on the variances: the inner's diagonal at the sampled variances, not everywhere
       // (taken by sampling alone, it gave 3.4e-4 for the true 1.7e-3 at (0.001, 0.002, 0.002))
       'relu_k(relu_k(cov12, var1, var2), jnp.maximum(var1 / 2, 0.01), jnp.maximum(var2 / 2, 0.01))',
+      // smooth ones, and a term that vanishes at every dyadic variance: only a proof decides
+      'relu_k(relu_k(cov12, var1, var2), 0.5 * (var1 / 2 + 1e-7 + jnp.sqrt((var1 / 2 - 1e-7) ** 2 + 1e-60)), var2 / 2)',
+      'relu_k(relu_k(cov12, var1, var2), var1 / 2 + 1e-3 * jnp.sin(1048576 * jnp.pi * var1) ** 2, var2 / 2)',
+      'relu_k(relu_k(cov12, var1, var2), var1 / 2 + 1e-30, var2 / 2 + 1e-30)',
     ];
     for (const body of declined) {
       expect(composed(map(body)), body).toBeUndefined();
