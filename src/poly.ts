@@ -313,17 +313,14 @@ export function terms(p: Poly): { coef: Rat; vars: [PolyVar, number][] }[] {
 
 /** The exact square root of a non-negative rational, if it is rational. */
 function ratSqrt(a: Rat): Rat | undefined {
+  // Newton's iteration on bigints from above 2^ceil(bits/2) (no float: the numbers may be huge)
   const root = (n: bigint): bigint | undefined => {
     if (n < 0n) return undefined;
     if (n < 2n) return n;
-    let x = BigInt(Math.floor(Math.sqrt(Number(n))));
-    // Newton's iteration to the integer root, then exactness
-    for (let i = 0; i < 200; i++) {
-      const y = (x + n / x) / 2n;
-      if (y >= x - 1n && y <= x + 1n) {
-        for (const z of [y - 1n, y, y + 1n]) if (z >= 0n && z * z === n) return z;
-        break;
-      }
+    let x = 1n << BigInt(Math.ceil(n.toString(2).length / 2));
+    for (;;) {
+      const y = (x + n / x) >> 1n;
+      if (y >= x) break;
       x = y;
     }
     return x * x === n ? x : undefined;
