@@ -8,10 +8,11 @@
 //
 // Found from the calls lowering inlined (lower.ts InlinedCall), and taken only where it is
 // one: exactly one argument reads cov12 (the inner value), one only var1 and one only var2 (the
-// variances), the others neither; both the inner and the outer read their cov through a function
-// or a root (a polynomial outer, or an affine inner, loses nothing as one expression); and, in 50
-// digits, the variances are the inner map's own diagonal, the inner value is within their
-// Cauchy–Schwarz bound, and outer(inner, w1, w2) is the map, at sampled points.
+// variances; constants in the helper's parameter order), the others neither; the outer reads its
+// cov through a function or a root (a polynomial outer loses nothing as one expression), and so
+// does the inner, or it is a Dense layer's affine map with a bias; the variances are proved to be
+// the inner map's own diagonal (symbolically); and, in 50 digits, the inner value is within their
+// Cauchy–Schwarz bound and outer(inner, w1, w2) is the map, at sampled points.
 import { HP, evaluateHP, hpFromDouble, type HPNum } from './evaluate.js';
 import { samplePoints } from './measure.js';
 import { COV12, ONE, VAR1, VAR2, ZERO, isOne, isZero, mentions, num, some, splitCoeff } from './node.js';
@@ -38,6 +39,7 @@ export interface Composition {
   /** The same at equal variances only (erf's map: odd, and at var1 = var2 on both bounds). */
   readonly tightEqual: { readonly plus: -1 | 0 | 1; readonly minus: -1 | 0 | 1 };
   readonly inner: Expr;
+  /** The calls inlined before the outer one (the inner's, and the variances'): where a nested composition is found. */
   readonly innerCalls: readonly InlinedCall[];
   readonly outer: Expr;
   /** An affine inner, a Dense layer's (scale cov12 + shift with a bias shift > 0): no inner kernel to compile. */
