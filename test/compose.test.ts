@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { compile } from '../src/index.js';
 import { accuracy } from '../src/accuracy.js';
 import { bitsOfError } from '../src/measure.js';
+import { expectKernelMatchesScalars } from './helpers.js';
 import { compositionOf } from '../src/compose.js';
 import { lowerProgram } from '../src/lower.js';
 import { parse } from '../src/parse.js';
@@ -81,17 +82,8 @@ describe('kernel compositions', () => {
 
   it('the fused kernel gives the scalar functions bit for bit, with neural-tangents semantics', () => {
     const k = compile(FIXTURES.find((f) => f.name === 'relu_three_layers')!.source);
-    const n = 3;
     const nngp = new Float64Array([1, 0.99999, -0.5, 0.99999, 1, 0.3, -0.5, 0.3, 2]);
-    const ntk = new Float64Array(nngp.map((x) => 2 * x));
-    const cov1 = new Float64Array([1, 1, 2]);
-    const out = k.kernel({ nngp, ntk, cov1 });
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < n; j++) {
-        const [c, v1, v2] = [nngp[i * n + j]!, cov1[i]!, cov1[j]!];
-        expect(out.nngp[i * n + j]).toBe(k.nngp(c, v1, v2));
-        expect(out.ntk![i * n + j]).toBe(ntk[i * n + j]! * k.dNngp(c, v1, v2));
-      }
+    expectKernelMatchesScalars(k, nngp, new Float64Array(nngp.map((x) => 2 * x)), new Float64Array([1, 1, 2]));
   });
 
   it('finds the composition in its spellings: a local value, lambdas, a constant scale and shift', () => {

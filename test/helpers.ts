@@ -50,6 +50,23 @@ export function closed(k: CompiledKernel): ClosedFormIR {
   return k.ir;
 }
 
+/** kernel() on a square input gives the scalar functions' doubles bit for bit (ntk = its T times dNngp). */
+export function expectKernelMatchesScalars(
+  k: Pick<CompiledKernel, 'kernel' | 'nngp' | 'dNngp'>,
+  nngp: Float64Array,
+  ntk: Float64Array,
+  cov1: Float64Array,
+): void {
+  const n = cov1.length;
+  const out = k.kernel({ nngp, ntk, cov1 });
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const [c, v1, v2] = [nngp[i * n + j]!, cov1[i]!, cov1[j]!];
+      expect(out.nngp[i * n + j]).toBe(k.nngp(c, v1, v2));
+      expect(out.ntk![i * n + j]).toBe(ntk[i * n + j]! * k.dNngp(c, v1, v2));
+    }
+}
+
 /** Two spellings of an activation compile to the same kernel (nngp and d within tol at one point). */
 export function expectSameKernel(a: string, b: string, tol: number): void {
   const at = [0.4, 1.2, 0.7] as const;
