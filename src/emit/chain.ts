@@ -1,8 +1,9 @@
 // The printer of a kernel composition (compose.ts): the inner and outer kernels' modules, each
 // printed whole inside its own function scope, and one evaluator over them. The variances the
 // outer kernel reads are the inner kernel's own diagonal values, so that on the diagonal the
-// inner value and both variances are one double, exactly on the outer's bound; off it the
-// outer's prologue projects the inner value onto its bound.
+// inner value and both variances are one double, exactly on the outer's bound; near it the
+// evaluator gives the outer its gap (printChain); after a Dense layer (an affine inner) there is
+// no inner module, and the outer's gap is a closed form (printDenseChain).
 import { gaussLegendre } from '../quadrature.js';
 import { printModule } from './module.js';
 import { lit } from './code.js';
@@ -27,9 +28,9 @@ export interface Chain {
  * distance to its own bound is integrated from the inner's derivative, not read off the
  * rounded inner value.
  */
-export const CHAIN_NEAR = 0.1;
+const CHAIN_NEAR = 0.1;
 /** Agreement of one Gauss–Legendre panel with two that the integral must show, else the plain gap is used. */
-export const CHAIN_AGREE = 1e-14;
+const CHAIN_AGREE = 1e-14;
 const NODES = 8;
 
 /** A side's sign where tight at every variance, else where tight at equal variances only. */
