@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Project, ts } from 'ts-morph';
 import { catalog, compile, compileActivation, fromActivation } from '../src/index.js';
-import { references, closed } from './helpers.js';
+import { references, closed, expectKernelMatchesScalars } from './helpers.js';
 import { HELPER_ATAN2, HELPER_PROJECT, HELPERS_DD } from '../src/runtime.js';
 import { CLEARLY_INSIDE, domainTest, inDomain, NORMAL_VARIANCES } from '../src/emit/parts.js';
 import { vanishesAtBound } from '../src/domain.js';
@@ -158,6 +158,27 @@ describe('emit', () => {
         expect(Object.is(out.nngp[i * n + j], k.nngp(c, v1, v2)), `nngp ${[c, v1, v2]}`).toBe(true);
         expect(Object.is(out.ntk![i * n + j], k.dNngp(c, v1, v2)), `dNngp ${[c, v1, v2]}`).toBe(true);
       }
+  });
+
+  it("tests a loop block's shared certificates before its calls, with the scalar functions' doubles", () => {
+    // gabor's interior values both read its two exponents, each certified (no cancellation, at
+    // most 2 in magnitude): that test comes before the block's exponentials, not after them.
+    const k = compileActivation('gabor');
+    const loop = k.code.slice(k.code.indexOf('export function kernel'));
+    const block = loop.slice(loop.indexOf('if (icc <= 0.5 * ipp'));
+    const test = block.search(/\n\s*if \(Math\.abs\(\w+\) >= 0\.5 \* \w+ && /);
+    expect(test).toBeGreaterThan(0);
+    expect(block.indexOf('Math.exp(')).toBeGreaterThan(test);
+    expect(block.indexOf('Math.sqrt(')).toBeGreaterThan(test);
+    // Each output decided as its scalar function decides it, on entries that pass the shared
+    // certificates and on entries that fail them (exponents over 2: variances in the tens).
+    const n = 48;
+    const cov1 = Float64Array.from({ length: n }, (_, i) => (i % 2 ? 0.05 + i / 40 : 20 + i));
+    const nngp = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) nngp[i * n + j] = 0.7 * Math.sin(i * 5 + j * 3) * Math.sqrt(cov1[i]! * cov1[j]!);
+    for (let i = 0; i < n; i++) nngp[i * n + i] = cov1[i]!;
+    expectKernelMatchesScalars(k, nngp, new Float64Array(n * n).fill(1.5), cov1);
   });
 
   it('reads the small-angle tail in the near regime where the angle vanishes at the bound, as the stable code does', () => {

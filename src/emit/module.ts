@@ -18,7 +18,7 @@ import {
 import { printTilted } from './tilted.js';
 import { printMixture } from './mixture.js';
 import { printChain } from './chain.js';
-import { type Code, type Statement, type Target, commentText, printStatement } from './code.js';
+import { type Code, type Statement, type Target, commentText, printStatement, prune, statement } from './code.js';
 import {
   buildModule,
   CLEARLY_INSIDE,
@@ -104,8 +104,42 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       : inLoop && safe && fast.halfCertificates.has(c.text)
         ? `(safe || ${c.text})`
         : c.text;
-  const certified = (fast: PlainBlock, i: number, inLoop = false) =>
-    [finite(fast, [i], inLoop), ...fast.certificatesOf[i]!.map((c) => certificate(fast, c, inLoop))].join(' && ');
+  const certified = (fast: PlainBlock, i: number, inLoop = false, tested: ReadonlySet<string> = new Set()) =>
+    [
+      finite(fast, [i], inLoop),
+      ...fast.certificatesOf[i]!.filter((c) => !tested.has(c.text)).map((c) => certificate(fast, c, inLoop)),
+    ].join(' && ');
+  /**
+   * A loop block's statements, split at the certificates every output of it shares: those are
+   * tested as soon as what they read is computed (`before`), and the rest of the block (`after`:
+   * its calls, roots and divisions, and the values) runs only where they hold; an entry where one
+   * fails stores nothing here, as before, and takes the stable code. The same doubles: each
+   * output's condition is the same conjunction, tested in two places. Measured (n = 1024, in
+   * place, paired): gabor's fused loop, whose four certificates bound its two exponents, 45 -> 33
+   * ns per realistic entry with them tested before its exponentials rather than after.
+   */
+  const sharedFirst = (fast: PlainBlock, inLoop: boolean) => {
+    const [first = [], ...others] = fast.certificatesOf;
+    const shared = first.filter((c) => others.every((cs) => cs.some((d) => d.text === c.text)));
+    if (!shared.length) return { before: [], test: undefined, after: fast.statements, tested: new Set<string>() };
+    const before = prune(
+      fast.statements,
+      shared.flatMap((c) => c.uses),
+    );
+    const early = new Set(before.flatMap((st) => st.declarations.map((d) => d.name)));
+    const after = fast.statements
+      .map((st) => st.declarations.filter((d) => !early.has(d.name)))
+      .filter((ds) => ds.length)
+      .map((ds) => statement(...ds));
+    const test = shared.map((c) => certificate(fast, c, inLoop)).join(' && ');
+    return { before, test, after, tested: new Set(shared.map((c) => c.text)) };
+  };
+  /** A loop block's body: its statements and `decide` (the stores), the shared certificates first. */
+  const certifiedBody = (fast: PlainBlock, inLoop: boolean, decide: (tested: ReadonlySet<string>) => string[]) => {
+    const { before, test, after, tested } = sharedFirst(fast, inLoop);
+    const body = [...stmts(after), ...decide(tested)];
+    return test === undefined ? body : [...stmts(before), `if (${test}) {`, ...body.map((l) => '  ' + l), '}'];
+  };
   /** The scalar functions' block: return the value where certified. */
   const scalarBlock = (fast: PlainBlock | undefined): string[] =>
     fast
@@ -128,8 +162,9 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     stores: ((v: Code) => string)[],
     flags: string[],
     interior = false,
+    tested: ReadonlySet<string> = new Set(),
   ): string[] => [
-    ...flags.map((f, i) => `${f} = ${certified(fast, i, interior)};`),
+    ...flags.map((f, i) => `${f} = ${certified(fast, i, interior, tested)};`),
     `if (${flags.join(' && ')}) { ${flags.map((_, i) => stores[i]!(fast.values[i]!)).join(' ')} continue; }`,
     ...flags.map((f, i) => `if (${f}) ${stores[i]!(fast.values[i]!)}`),
   ];
@@ -157,18 +192,14 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
         '  continue;',
         '}',
       ];
-    if (flags.length <= 1)
-      return [
-        ...stmts([INTERIOR_TEST]),
-        `if (${insideLoop}) {`,
-        ...stmts(fast.statements).map((l) => '  ' + l),
-        `  if (${certified(fast, 0, true)}) { ${stores[0]!(fast.values[0]!)} continue; }`,
-        '}',
-      ];
+    const decide = (tested: ReadonlySet<string>) =>
+      flags.length <= 1
+        ? [`if (${certified(fast, 0, true, tested)}) { ${stores[0]!(fast.values[0]!)} continue; }`]
+        : flaggedStores(fast, stores, flags, true, tested);
     return [
       ...stmts([INTERIOR_TEST]),
       `if (${insideLoop}) {`,
-      ...[...stmts(fast.statements), ...flaggedStores(fast, stores, flags, true)].map((l) => '  ' + l),
+      ...certifiedBody(fast, true, decide).map((l) => '  ' + l),
       '}',
     ];
   };
@@ -188,11 +219,11 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     if (!near) return [];
     const exact = l.prologue.some((st) => st.declarations.some((d) => d.name === 'gRaw'));
     const where = [`!(${insideLoop})`, ...(exact ? ['gRaw === gRaw'] : [])];
-    const body =
+    const decide = (tested: ReadonlySet<string>) =>
       flags.length <= 1
-        ? [`if (${certified(near, 0)}) { ${stores[0]!(near.values[0]!)} continue; }`]
-        : flaggedStores(near, stores, flags);
-    return [`if (${where.join(' && ')}) {`, ...[...stmts(near.statements), ...body].map((x) => '  ' + x), '}'];
+        ? [`if (${certified(near, 0, false, tested)}) { ${stores[0]!(near.values[0]!)} continue; }`]
+        : flaggedStores(near, stores, flags, false, tested);
+    return [`if (${where.join(' && ')}) {`, ...certifiedBody(near, false, decide).map((x) => '  ' + x), '}'];
   };
   /** The scalar functions' near block, after the prologue: return the value where certified. */
   const scalarNearBlock = (f: Straight): string[] =>
