@@ -35,7 +35,7 @@ import { choose, selectedTree } from './choose.js';
 import { meaningOf } from './meaning.js';
 import { separate } from './separate.js';
 import { keepsAccuracyToBound } from './domain.js';
-import { factoredPolynomial } from './factored.js';
+import { compensatedPolynomial, factoredPolynomial } from './factored.js';
 import { chooseRegime, plainTree, type RegimeCandidate, type RegimeChoice } from './interior.js';
 import { activation, activationOnly, type ActivationSource } from './activation.js';
 import { decompose, kernelOf, NoClosedForm, wholeExps } from './expectation.js';
@@ -613,6 +613,20 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     if (!nngp || !dNngp || !(exact(nngp) || exact(dNngp))) return [];
     return [{ name: 'factored polynomial', nngp, dNngp, domain: interiorDomainOf(stableTrees, [nngp, dNngp], true) }];
   }
+  // The same map with its low powers of cov12 exact (double-double factors, compensated) and the
+  // rest a plain tail certified against them (factored.ts compensatedPolynomial): a candidate per
+  // output and degree, the cheapest accepted one wins (a Polynomial layer's nngp needs cov12^1
+  // exact, its derivative only cov12^0: the other pairs' tails fail their certificates or cost
+  // more). Its domain is the half domain: toward the bound the tail grows and fails there.
+  function compensatedFactored(): RegimeCandidate[] {
+    const forms = [derived.nngp, derived.dNngp].map((e) => [0, 1].map((k) => compensatedPolynomial(e, k)));
+    const out: RegimeCandidate[] = [];
+    for (const [i, nngp] of forms[0]!.entries())
+      for (const [j, dNngp] of forms[1]!.entries())
+        if (nngp && dNngp)
+          out.push({ name: `factored polynomial, exact to degree ${i} and ${j}`, nngp, dNngp, domain: 'half' });
+    return out;
+  }
   // The normal form in plain doubles: as it is where no sum of it can cancel (keepsAccuracyToBound:
   // exp_normalized's), else with its sums certified like the plain candidates' (a polynomial's
   // 1 - var1 - var2 + var1*var2 + cov12^2 cancels entirely at var1 = var2 = 1, which samples
@@ -639,6 +653,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     ...certifiedNormalForm(),
     ...plainToTheBound(),
     ...factored(),
+    ...compensatedFactored(),
   ];
   type Chosen = { choice: RegimeChoice; parts?: ModuleParts; module?: typeof mod; expected: number };
   const off: Chosen = { choice: { emitted: 'none', tried: [] }, expected: Infinity };

@@ -5,7 +5,9 @@
 // cancels (1/4 - 3 var1/20 - 3 var2/20 + 9 var1 var2/100 = (1/2 - 3 var1/10)(1/2 - 3 var2/10) is
 // a sixteenth of its terms' magnitudes at var1 = var2 = 1, and 0 at 5/3); per entry a plain sum
 // over the powers of cov12 remains, certified at run time like any plain sum (interior.ts
-// plainTree's `plainsum`).
+// plainTree's `plainsum`): about half a bit of error where it holds. The compensated form
+// (compensatedPolynomial) keeps the low powers exact as well, for a value as accurate as the
+// double-double stable code, at about half its cost per entry.
 import { isPolynomial, shareOneSign } from './domain.js';
 import * as E from './expr.js';
 import * as P from './poly.js';
@@ -19,6 +21,59 @@ import * as T from './tree.js';
  * var1 and var2 alone, or a coefficient of some power of cov12 has rank above one.
  */
 export function factoredPolynomial(e: Expr, lostBits: number): Tree | undefined {
+  const powers = powersOfCov12(e);
+  if (!powers) return undefined;
+  const terms: Tree[] = [];
+  for (const { k, q } of powers) {
+    const coefficient = rankOne(q);
+    if (!coefficient) return undefined;
+    terms.push(k === 0 ? coefficient : T.mul([coefficient, ...powerOf(k)]));
+  }
+  if (terms.length === 1) return terms[0]; // one power of cov12: nothing cancels
+  return T.fn('plainsum', [T.add(terms), E.num(Q.rat(1, 2 ** lostBits))]);
+}
+
+/** How much of the exact part the plain tail may be: its few roundings are then under an ulp of the value. */
+const TAIL_BOUND = Q.rat(1, 8);
+
+/**
+ * A polynomial map with its powers of cov12 up to `exactUpTo` exact and the rest a plain tail:
+ * csum(ddq(f_0 g_0) + ddq(f_1 g_1 cov12) + ... + argbound(tail, |exact part|/8)). Each exact
+ * term is a product of double-double factors (f_k of var1 once per row, g_k of var2 once per
+ * column, emit/ddvalues.ts; a coefficient of rank above one as one double-double polynomial),
+ * times cov12^k exactly, and the terms are summed compensated: where the low powers cancel (a
+ * Polynomial layer's 1/4 - 3 var1/20 - ... + cov12 (1 + 3 var1/5)(1 + 3 var2/5) at cov12 near
+ * -1/64) the value is still correctly rounded but for a few units in the last place of the tail,
+ * which the certificate (the tail's terms at most an eighth of the exact part) keeps under an ulp
+ * of the value. Far from the bound (|cov12| small) the tail is small; near it the certificate
+ * fails and the entry takes the stable code. Undefined where the map is not a polynomial in
+ * cov12, var1 and var2 or has one power of cov12.
+ */
+export function compensatedPolynomial(e: Expr, exactUpTo: number): Tree | undefined {
+  const powers = powersOfCov12(e);
+  if (!powers || powers.length < 2) return undefined;
+  const term = ({ k, q }: Power) => {
+    const fg = factorsOf(q);
+    const factors = fg ? fg.map(E.fromPoly).filter((x) => !(x.k === 'num' && Q.isOne(x.v))) : [E.fromPoly(q)];
+    const all = [...factors, ...powerOf(k)];
+    return all.length === 1 ? all[0]! : T.mul(all);
+  };
+  const exact = powers.filter((p) => p.k <= exactUpTo).map((p) => T.fn('ddq', [term(p)]));
+  const tail = powers.filter((p) => p.k > exactUpTo).map(term);
+  if (!exact.length) return undefined;
+  if (!tail.length) return T.fn('csum', [T.add(exact)]);
+  const bound = T.mul([E.num(TAIL_BOUND), T.fn('abs', [T.add(exact)])]);
+  return T.fn('csum', [T.add([...exact, T.fn('argbound', [T.add(tail), bound])])]);
+}
+
+interface Power {
+  readonly k: number;
+  /** The coefficient of cov12^k, a polynomial in var1 and var2. */
+  readonly q: P.Poly;
+}
+
+/** A polynomial map in cov12, var1 and var2 by powers of cov12, ascending; undefined for any other. */
+function powersOfCov12(e: Expr): Power[] | undefined {
   if (!isPolynomial(e)) return undefined;
   const p = P.fromExpr(e);
   if (!p) return undefined;
@@ -30,26 +85,14 @@ export function factoredPolynomial(e: Expr, lostBits: number): Tree | undefined 
     const term = rest.reduce<P.Poly>((acc, [v, n]) => P.mul(acc, P.variable(v, n))!, P.constant(coef));
     byPower.set(k, P.add(byPower.get(k) ?? new Map(), term));
   }
-  const terms: Tree[] = [];
-  for (const [k, q] of [...byPower].sort(([a], [b]) => a - b)) {
-    const coefficient = rankOne(q);
-    if (!coefficient) return undefined;
-    const power = k === 1 ? E.sym('cov12') : T.pow(E.sym('cov12'), E.num(Q.rat(k)));
-    terms.push(k === 0 ? coefficient : T.mul([coefficient, power]));
-  }
-  if (terms.length === 1) return terms[0]; // one power of cov12: nothing cancels
-  return T.fn('plainsum', [T.add(terms), E.num(Q.rat(1, 2 ** lostBits))]);
+  return [...byPower].sort(([a], [b]) => a - b).map(([k, q]) => ({ k, q }));
 }
 
-/**
- * A coefficient q(var1, var2) as one tree: a monomial or a sum of one-signed terms as it is;
- * otherwise f(var1) × g(var2), each factor exact in double-double (`dd`) unless it is a
- * monomial; undefined if q does not separate so.
- */
-function rankOne(q: P.Poly): Tree | undefined {
-  // Terms of one sign cannot cancel: summed as they are (fewer roundings than a product of factors).
-  const expanded = E.fromPoly(q);
-  if (q.size === 1 || (expanded.k === 'add' && shareOneSign(expanded.terms))) return expanded;
+const powerOf = (k: number): Tree[] =>
+  k === 0 ? [] : k === 1 ? [E.sym('cov12')] : [T.pow(E.sym('cov12'), E.num(Q.rat(k)))];
+
+/** q(var1, var2) = f(var1) g(var2), or undefined if q does not separate so. */
+function factorsOf(q: P.Poly): [P.Poly, P.Poly] | undefined {
   // f: the terms of least degree in var2, that degree divided out (q = f g exactly, if q separates).
   const all = P.terms(q);
   const degree = (vars: [P.PolyVar, number][]) => vars.find(([v]) => v === 'var2')?.[1] ?? 0;
@@ -63,7 +106,21 @@ function rankOne(q: P.Poly): Tree | undefined {
     );
   const g = P.divExact(q, f);
   if (!g || P.terms(g).some((t) => t.vars.some(([v]) => v !== 'var2'))) return undefined;
+  return [f, g];
+}
+
+/**
+ * A coefficient q(var1, var2) as one tree: a monomial or a sum of one-signed terms as it is;
+ * otherwise f(var1) × g(var2), each factor exact in double-double (`dd`) unless it is a
+ * monomial; undefined if q does not separate so.
+ */
+function rankOne(q: P.Poly): Tree | undefined {
+  // Terms of one sign cannot cancel: summed as they are (fewer roundings than a product of factors).
+  const expanded = E.fromPoly(q);
+  if (q.size === 1 || (expanded.k === 'add' && shareOneSign(expanded.terms))) return expanded;
+  const fg = factorsOf(q);
+  if (!fg) return undefined;
   const exact = (x: P.Poly): Tree => (x.size === 1 ? E.fromPoly(x) : T.fn('dd', [E.fromPoly(x)]));
-  const factors = [exact(f), exact(g)].filter((x) => !(x.k === 'num' && Q.isOne(x.v)));
+  const factors = fg.map(exact).filter((x) => !(x.k === 'num' && Q.isOne(x.v)));
   return factors.length === 1 ? factors[0]! : T.mul(factors);
 }

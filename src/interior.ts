@@ -220,9 +220,9 @@ export function cost(es: readonly Tree[], exact: boolean): number {
         // A certificate (plainsum, argbound) sums its terms' magnitudes and compares: a term's worth each.
         const certificate = e.name === 'plainsum' || e.name === 'argbound';
         const terms = e.args[0]?.k === 'add' ? e.args[0].terms.length : 1;
-        total +=
-          e.name === 'expdd' ? 10 : dd ? 0 : certificate ? weight * (terms + 1) : cheap.includes(e.name) ? 1 : 10;
-        return e.args.forEach((a) => visit(a, dd ? DOUBLE_DOUBLE : weight));
+        total += e.name === 'expdd' ? 10 : dd ? 0 : certificate ? terms + 1 : cheap.includes(e.name) ? 1 : 10;
+        // A certified sum is plain, also inside a double-double group (factored.ts's tail).
+        return e.args.forEach((a) => visit(a, dd ? DOUBLE_DOUBLE : certificate ? 1 : weight));
       }
     }
   };
@@ -239,7 +239,8 @@ export interface RegimeCandidate {
     | 'plain stable, three-bit certificates'
     | 'plain but compensated sums'
     | 'plain stable to the bound'
-    | 'factored polynomial';
+    | 'factored polynomial'
+    | `factored polynomial, exact to degree ${number} and ${number}`;
   readonly nngp: Tree;
   readonly dNngp: Tree;
   /** An interior candidate's domain (parts.ts interiorDomainOf); a near one runs where the interior does not. */

@@ -175,7 +175,8 @@ export type FnName =
  * - `argbound(a + b + ..., bound, floor?)`: an exponent summed in plain doubles, with a runtime
  *   certificate that its terms are small (|a| + |b| + ... ≤ bound): its absolute error, which
  *   exp turns into a relative one, is then a few ulps of bound (interior.ts); with a floor, also
- *   that they are not all tiny (≥ floor: a per-row or per-column factor, separate.ts).
+ *   that they are not all tiny (≥ floor: a per-row or per-column factor, separate.ts). Also a
+ *   compensated sum's plain tail, its bound a fraction of the exact terms (factored.ts).
  */
 export type StableFn =
   | 'angle'

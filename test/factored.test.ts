@@ -2,7 +2,8 @@
 // by sampling, the regime it wins where the expanded form cancels, and its per-column factors.
 import { describe, expect, it } from 'vitest';
 import { compile } from '../src/index.js';
-import { factoredPolynomial } from '../src/factored.js';
+import { compensatedPolynomial, factoredPolynomial } from '../src/factored.js';
+import { catalog, compileActivation } from '../src/catalog.js';
 import { evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import * as E from '../src/expr.js';
 import * as Q from '../src/rational.js';
@@ -16,7 +17,7 @@ const mapOf = (source: string) => closed(compile(source, { interior: false })).n
 /** A tree's value in high precision, with plainsum and dd read as the sums they stand for. */
 function exactValue(t: Tree, c: number, v1: number, v2: number): number {
   const strip = (x: Tree): Tree =>
-    x.k === 'fn' && (x.name === 'plainsum' || x.name === 'dd')
+    x.k === 'fn' && ['plainsum', 'dd', 'ddq', 'csum', 'argbound'].includes(x.name)
       ? strip(x.args[0]!)
       : x.k === 'add'
         ? { ...x, terms: x.terms.map(strip) }
@@ -27,6 +28,12 @@ function exactValue(t: Tree, c: number, v1: number, v2: number): number {
             : x;
   return evaluateHP(strip(t), { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) }).toNumber();
 }
+
+const ulps = (a: number, b: number) => {
+  const u = new BigInt64Array(new Float64Array([a, b]).buffer);
+  return Number(u[0]! > u[1]! ? u[0]! - u[1]! : u[1]! - u[0]!);
+};
+const catalogSource = (id: string) => catalog().find((e) => e.id === id)!.source;
 
 const HE2 = 'var1*var2 - var1 - var2 + 1 + 2*cov12^2'; // E[He2(x1) He2(x2)], He2(x) = x^2 - 1, expanded
 const HE2_FACTORED = '(var1 - 1)*(var2 - 1) + 2*cov12^2';
@@ -78,12 +85,80 @@ describe('factoredPolynomial', () => {
   });
 });
 
-describe('the factored regime', () => {
-  const ulps = (a: number, b: number) => {
-    const u = new BigInt64Array(new Float64Array([a, b]).buffer);
-    return Number(u[0]! > u[1]! ? u[0]! - u[1]! : u[1]! - u[0]!);
-  };
+describe('compensatedPolynomial', () => {
+  const POLYNOMIAL = closed(compileActivation('polynomial')).nngp; // k0 + k1 x + k2 x^2 + k3 x^3's map
 
+  it('keeps the powers of cov12 up to the one asked exact, and certifies the rest against them', () => {
+    const t = compensatedPolynomial(POLYNOMIAL, 1)!;
+    expect(t.k === 'fn' && t.name).toBe('csum');
+    const terms = t.k === 'fn' && t.args[0]!.k === 'add' ? t.args[0].terms : [];
+    expect(terms.map((x) => (x.k === 'fn' ? x.name : x.k))).toEqual(['ddq', 'ddq', 'argbound']);
+    const tail = terms[2]!;
+    // The tail: the cov12^2 and cov12^3 terms; its bound, an eighth of the exact terms' magnitude.
+    expect(tail.k === 'fn' && tail.args[0]!.key).toMatch(/cov12;#2.*cov12;#3|cov12;#3.*cov12;#2/);
+    expect(tail.k === 'fn' && tail.args[1]!.key).toContain('abs(');
+    // Without a tail, a compensated sum alone; nothing where the map has one power of cov12.
+    expect(compensatedPolynomial(POLYNOMIAL, 3)!.key).not.toContain('argbound');
+    expect(compensatedPolynomial(mapOf('(var1 - 1)*(var2 - 2)*cov12^2'), 1)).toBeUndefined();
+    expect(compensatedPolynomial(mapOf('sqrt(var1) + cov12'), 1)).toBeUndefined();
+  });
+
+  it('equals the map (sampled, in high precision), factors or not', () => {
+    const sources = [
+      HE2,
+      '0.25 - 0.3*var1 - 0.3*var2 + 0.36*var1*var2 + cov12*(1 + var1)*(1 + var2) + cov12^3/6',
+      '(2*var1 - 3)*(var2^2 - 5*var2 + 1) + cov12^2*(var1 - 7)*(var2 - 7) - cov12^4',
+      'var1*var2 - 1 + cov12 + cov12^2', // a coefficient of rank two: one double-double polynomial
+    ];
+    let rnd = 11;
+    const r = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648;
+    for (const s of [...sources.map(mapOf), POLYNOMIAL])
+      for (const upTo of [0, 1, 2]) {
+        const t = compensatedPolynomial(s, upTo)!;
+        expect(t, s.key).toBeDefined();
+        for (let i = 0; i < 100; i++) {
+          const v1 = 8 * r(),
+            v2 = 8 * r();
+          const c = (2 * r() - 1) * Math.sqrt(v1 * v2);
+          const want = exactValue(s, c, v1, v2);
+          expect(Math.abs(exactValue(t, c, v1, v2) - want)).toBeLessThanOrEqual(1e-12 * (1 + Math.abs(want)));
+        }
+      }
+  });
+
+  it("is the Polynomial layer's interior regime: as accurate as the stable code, its kernel its scalar functions' doubles", () => {
+    const k = compileActivation('polynomial');
+    expect(closed(k).interior.emitted).toBe('factored polynomial, exact to degree 1 and 0');
+    const exact = compile(catalogSource('polynomial'), { interior: false });
+    // Near the map's zero at cov12 ≈ -1/64 (where the expanded form loses up to 15 bits) and
+    // elsewhere in the half domain: within an ulp of the double-double stable code.
+    let rnd = 5;
+    const r = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648;
+    let worst = 0;
+    for (let i = 0; i < 4000; i++) {
+      const v1 = 0.6 + 0.8 * r(),
+        v2 = 0.6 + 0.8 * r();
+      const c = i % 2 ? -0.0156 * (0.9 + 0.2 * r()) : (2 * r() - 1) * Math.sqrt((v1 * v2) / 2);
+      for (const f of ['nngp', 'dNngp'] as const) worst = Math.max(worst, ulps(k[f](c, v1, v2), exact[f](c, v1, v2)));
+    }
+    expect(worst).toBeLessThanOrEqual(1);
+    // var2's factors once per column, read back per entry.
+    expect(k.code).toMatch(/cols\[j \* \d+ \+ 0\] = /);
+    const n = 40;
+    const cov1 = Float64Array.from({ length: n }, (_, i) => 0.5 + i / 20);
+    const nngp = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) nngp[i * n + j] = 0.9 * Math.sin(i * 7 + j * 3) * Math.sqrt(cov1[i]! * cov1[j]!);
+    expectKernelMatchesScalars(
+      k,
+      nngp,
+      nngp.map((x) => 1 + x),
+      cov1,
+    );
+  });
+});
+
+describe('the factored regime', () => {
   it('is chosen where the expanded form cancels, and its kernel matches its scalar functions bit for bit', () => {
     const k = compile(HE2, { target: 'js' });
     expect(closed(k).interior.emitted).toBe('factored polynomial');
