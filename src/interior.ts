@@ -209,7 +209,9 @@ export function cost(es: readonly Tree[], exact: boolean): number {
         return e.factors.forEach((t) => visit(t, weight));
       case 'pow': {
         const r = e.exp.k === 'num' ? e.exp.v : undefined;
-        total += weight * (r && r.d === 1n && r.n > 0n ? Number(r.n) - 1 : r ? 3 : 10);
+        // As the emitter spells it (values.ts power): integer powers up to 4 multiplied out, a
+        // higher one a Math.pow call, a root or an inverse a few operations.
+        total += weight * (r && r.d === 1n && r.n > 0n ? (r.n <= 4n ? Number(r.n) - 1 : 10) : r ? 3 : 10);
         visit(e.base, weight);
         return visit(e.exp, weight);
       }
