@@ -93,26 +93,9 @@ export abstract class DoubleDoubleValues {
     return parts;
   }
 
-  /** The small-angle tail of (y, x) (AngleTail), computed once per (y, x). */
+  /** The small-angle tail of (y, x) (AngleTail): atan(y/x) where x > 0 and (y/x)² ≤ 1/4, computed once per (y, x). */
   protected angleTail(y: Tree, x: Tree): AngleTail {
-    const key = `${y.key};${x.key}`;
-    const hit = this.tails.get(key);
-    if (hit) return hit;
-    const yv = this.val(y),
-      xv = this.val(x);
-    const q = this.tmp(js`${yv} / ${xv}`);
-    // Where y is a square root √Y (√gap in relu's and leaky_relu's angle, √(1 + 2 var1 + ...) in
-    // sigmoid_like's), s = Y/x² from Y itself: two roundings where q² has three (the root, the
-    // quotient, the square), and off the root's and the quotient's latency. Against 50-digit truth,
-    // 1500 points each: relu's nngp near the bound 0.70 -> 0.57 mean bits (max 2.6 -> 2.0),
-    // anti-correlated 0.96 -> 0.76, its derivative 0.547 -> 0.555; leaky_relu's anti-correlated
-    // 0.49 -> 0.45 and 0.408 -> 0.419; leaky_relu anti-correlated 24.8 -> 23.1 ns.
-    const root = y.k === 'pow' && y.exp.k === 'num' && Q.eq(y.exp.v, Q.rat(1, 2)) ? y.base : undefined;
-    const s = root ? this.tmp(js`${this.val(root)} / (${xv} * ${xv})`) : this.tmp(js`${q} * ${q}`);
-    const small = this.tmp(js`${xv} > 0 && ${s} <= ${String(ATAN_TAIL_NEAR.below)} && ${s} > 0`);
-    const tail = { q, s, small, p: this.polynomialOf(s, small) };
-    this.tails.set(key, tail);
-    return tail;
+    return this.ratioTail(y, x, true);
   }
 
   /**
@@ -123,16 +106,30 @@ export abstract class DoubleDoubleValues {
    * branch that mispredicts per entry (abs's stable code, anti-correlated: 17.9 → 14.5 ns per entry).
    */
   protected farTail(y: Tree, x: Tree): AngleTail {
-    const key = `far;${y.key};${x.key}`;
+    return this.ratioTail(x, y, false);
+  }
+
+  /**
+   * atan(n/d) by the tail where (n/d)² ≤ 1/4 (and d > 0 where `positive`): q = n/d, s, the
+   * condition and P(s), once per (n, d, positive).
+   */
+  private ratioTail(n: Tree, d: Tree, positive: boolean): AngleTail {
+    const key = `${positive ? '' : 'far;'}${n.key};${d.key}`;
     const hit = this.tails.get(key);
     if (hit) return hit;
-    const yv = this.val(y),
-      xv = this.val(x);
-    const q = this.tmp(js`${xv} / ${yv}`);
-    // As in angleTail: s = X/y² from X itself where x = √X.
-    const root = x.k === 'pow' && x.exp.k === 'num' && Q.eq(x.exp.v, Q.rat(1, 2)) ? x.base : undefined;
-    const s = root ? this.tmp(js`${this.val(root)} / (${yv} * ${yv})`) : this.tmp(js`${q} * ${q}`);
-    const small = this.tmp(js`${s} <= ${String(ATAN_TAIL_NEAR.below)} && ${s} > 0`);
+    const nv = this.val(n),
+      dv = this.val(d);
+    const q = this.tmp(js`${nv} / ${dv}`);
+    // Where n is a square root √N (√gap in relu's and leaky_relu's angle, √(1 + 2 var1 + ...) in
+    // sigmoid_like's), s = N/d² from N itself: two roundings where q² has three (the root, the
+    // quotient, the square), and off the root's and the quotient's latency. Against 50-digit truth,
+    // 1500 points each: relu's nngp near the bound 0.70 -> 0.57 mean bits (max 2.6 -> 2.0),
+    // anti-correlated 0.96 -> 0.76, its derivative 0.547 -> 0.555; leaky_relu's anti-correlated
+    // 0.49 -> 0.45 and 0.408 -> 0.419; leaky_relu anti-correlated 24.8 -> 23.1 ns.
+    const root = n.k === 'pow' && n.exp.k === 'num' && Q.eq(n.exp.v, Q.rat(1, 2)) ? n.base : undefined;
+    const s = root ? this.tmp(js`${this.val(root)} / (${dv} * ${dv})`) : this.tmp(js`${q} * ${q}`);
+    const within = js`${s} <= ${String(ATAN_TAIL_NEAR.below)} && ${s} > 0`;
+    const small = this.tmp(positive ? js`${dv} > 0 && ${within}` : within);
     const tail = { q, s, small, p: this.polynomialOf(s, small) };
     this.tails.set(key, tail);
     return tail;
