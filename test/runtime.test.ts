@@ -185,6 +185,31 @@ describe("emitted double-double products near the double range's top", () => {
       expect(Math.abs(k.nngp(v, v, v) / exact - 1), `n = ${n}, var = ${v}`).toBeLessThan(1e-14);
     }
   });
+
+  it("guards a product's error term exactly where its split overflows: the kernel's loop and the scalar functions agree (found by review)", async () => {
+    const { compileActivation } = await import('../src/index.js');
+    // var1*var2/pi = 1.308e300 is a factor between the old fixed limit (1.3e300) and the split's
+    // overflow (1.34e300): the loop's unguarded split is exact there, the scalar code's was skipped.
+    const k = compileActivation('rectified_monomial', { n: 2 });
+    const v1 = 5.869583142853754e155,
+      v2 = 7.001675340149296e144;
+    let checked = 0;
+    for (const scale of [1, 1.01, 1.02, 1.024, 1.03, 0.99]) {
+      const a = v1 * scale;
+      for (const rho of [-1, -0.9999999, -0.99, 0.5]) {
+        const c = rho * Math.sqrt(a * v2);
+        const out = k.kernel({
+          nngp: Float64Array.of(a, c, c, v2),
+          ntk: Float64Array.of(1, 1, 1, 1),
+          cov1: Float64Array.of(a, v2),
+        });
+        expect(Object.is(out.nngp[1], k.nngp(c, a, v2)), `${c}, ${a}, ${v2}`).toBe(true);
+        expect(Object.is(out.ntk![1], k.dNngp(c, a, v2)), `${c}, ${a}, ${v2}`).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBe(24);
+  });
 });
 
 describe('emitted exponentials', () => {

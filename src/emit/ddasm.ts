@@ -36,9 +36,6 @@ function isPowerOfTwo(x: number): boolean {
   return a !== 0 && Number.isFinite(a) && Math.pow(2, Math.round(Math.log2(a))) === a;
 }
 
-/** The largest factor whose Dekker split (times 2^27 + 1) stays finite, rounded down. */
-export const SPLIT_LIMIT = '1.3e300';
-
 export class DoubleDouble {
   constructor(
     private readonly sink: Sink,
@@ -52,13 +49,17 @@ export class DoubleDouble {
 
   /**
    * A product's error term: guarded, 0 unless the product is finite and Dekker's split of each
-   * factor is (a factor above SPLIT_LIMIT overflows times 2^27 + 1: NaN at a finite product, such
-   * as var1*var2 near 1e300, J_2's scale at variances of 1e150). Literal factors split safely.
+   * factor is: its factor times 2^27 + 1 (`scaled`) finite (a factor above about 1.34e300
+   * overflows there: NaN at a finite product, such as var1*var2 near 1e300, J_2's scale at
+   * variances of 1e150). Exactly where the unguarded code of a kernel's loop turns NaN and falls
+   * back to these functions: a fixed limit below the overflow (1.3e300 once) left factors between
+   * it and the overflow split exactly in the loop but not here, 1 ulp apart (RectifiedMonomial(2)
+   * at var1*var2/pi = 1.308e300, found by review). Literal factors split safely.
    */
-  private guardProduct(hi: Code, lo: Code, ...factors: Code[]): Code {
+  private guardProduct(hi: Code, lo: Code, ...factors: [factor: Code, scaled: Code][]): Code {
     if (!this.guarded) return lo;
-    const large = factors.filter((f) => f.uses.length > 0);
-    const tests = [js`Math.abs(${hi}) < Infinity`, ...large.map((f) => js`Math.abs(${f}) < ${lit(SPLIT_LIMIT)}`)];
+    const large = factors.filter(([f]) => f.uses.length > 0);
+    const tests = [js`Math.abs(${hi}) < Infinity`, ...large.map(([, scaled]) => js`Math.abs(${scaled}) < Infinity`)];
     return js`${{ text: tests.map((t) => t.text).join(' && '), uses: tests.flatMap((t) => t.uses) }} ? ${lo} : 0`;
   }
 
@@ -83,7 +84,12 @@ export class DoubleDouble {
     this.define(`${p}b`, js`${b} * 134217729`, [`${p}bh`, js`${Pb} - (${Pb} - ${b})`], [`${p}bl`, js`${b} - ${Pbh}`]);
     this.define(
       `${p}l`,
-      this.guardProduct(P, js`((${Pah} * ${Pbh} - ${P}) + ${Pah} * ${Pbl} + ${Pal} * ${Pbh}) + ${Pal} * ${Pbl}`, a, b),
+      this.guardProduct(
+        P,
+        js`((${Pah} * ${Pbh} - ${P}) + ${Pah} * ${Pbl} + ${Pal} * ${Pbh}) + ${Pal} * ${Pbl}`,
+        [a, Pa],
+        [b, Pb],
+      ),
     );
     return [P, ref(`${p}l`)];
   }
