@@ -2,7 +2,7 @@
 // and its polynomial's coefficients derived again from their definition.
 import { Decimal } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
-import { ATAN_TAIL_NEAR, HELPER_YMXANGLE, estrin } from '../src/runtime.js';
+import { ATAN_TAIL_NEAR, EXP_CONSTANTS, HELPER_EXP, HELPER_YMXANGLE, estrin } from '../src/runtime.js';
 import { hpFromDouble } from '../src/evaluate.js';
 import { rng } from '../src/measure.js';
 
@@ -95,6 +95,27 @@ describe('runtime helpers', () => {
       worst = Math.max(worst, p.sub(truth).div(truth).abs().toNumber());
     }
     expect(worst).toBeLessThan(2 ** -52);
+  });
+
+  it("the exp tables: 2^(j/32) in two doubles to 2^-104, 2^k exact, ln2/32's first part exact times any |n| < 2^15", () => {
+    const tables = new Function(`${HELPER_EXP()}\nreturn { EXP_HI, EXP_LO, EXP_SCALE };`)() as Record<
+      'EXP_HI' | 'EXP_LO' | 'EXP_SCALE',
+      Float64Array
+    >;
+    for (let j = 0; j < 32; j++) {
+      const truth = new D(2).pow(new D(j).div(32));
+      const hi = tables.EXP_HI[j]!;
+      const lo = tables.EXP_LO[j]!;
+      expect(hi).toBe(truth.toNumber());
+      expect(exact(hi).add(exact(lo)).sub(truth).abs().div(truth).toNumber(), `j = ${j}`).toBeLessThan(2 ** -104);
+    }
+    for (let k = -1022; k <= 1023; k++) expect(tables.EXP_SCALE[k + 1022]).toBe(2 ** k);
+    const { inverseStep, stepHi, stepLo, taylor } = EXP_CONSTANTS();
+    const step = D.ln(2).div(32);
+    expect(exact(stepHi).add(exact(stepLo)).sub(step).abs().toNumber()).toBeLessThanOrEqual(2 ** -98); // stepLo rounded once
+    expect(Number.isInteger(stepHi * 2 ** 43) && stepHi * 2 ** 43 < 2 ** 38).toBe(true); // n·stepHi exact for |n| < 2^15
+    expect(inverseStep).toBe(new D(32).div(D.ln(2)).toNumber());
+    expect(taylor).toEqual([1 / 6, 1 / 24, 1 / 120, 1 / 720]);
   });
 
   it('ymxangleSmall is y - x·angle(y, x) within 4 ulps (mean under a bit) on both sides of its polynomial', () => {

@@ -158,6 +158,13 @@ export abstract class DoubleDoubleValues {
     return ref(name);
   }
 
+  /** A temporary holding an element of a table the code indexes within its bounds (`!` in TypeScript). */
+  protected element(value: Code): Code {
+    const name = this.fresh();
+    this.statements.push(statement({ name, value, element: true }));
+    return ref(name);
+  }
+
   protected ddAdd(a: Pair, b: Pair, sameSign = false): Pair {
     this.helpers.add('dd');
     return this.dd.add(a, b, sameSign);
