@@ -199,7 +199,12 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
       case 'pow':
         return this.tmp(this.power(e), !(e.exp.k === 'num' && e.exp.v.d === 1n && e.exp.v.n >= 1n && e.exp.v.n <= 4n));
       case 'fn': {
-        const v = this.tmp(this.call(e), !CHEAP_CALLS.has(e.name));
+        const value = this.call(e);
+        // A call whose value is another name (a certified sum, plainsum or argbound, is its sum):
+        // that name, not a copy of it, so that what reads it is shared with what reads the sum
+        // (gabor's exponents, each certified once for nngp and read again by its derivative).
+        if (isName(value) && !DD_NODES.has(e.name)) return value;
+        const v = this.tmp(value, !CHEAP_CALLS.has(e.name));
         if (DD_NODES.has(e.name)) this.checks.push(v);
         return v;
       }
@@ -443,7 +448,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         const [h, l] = this.polynomial(e.args[0]!);
         // |l| ≤ ulp(h)/2 is tiny wherever exp(h) is finite and nonzero; beyond (h ≥ 2^53, where l
         // can be -ulp(h)), 1 + l would flip the sign of the infinity: at least 1/2, the same there.
-        return js`${this.tmp(this.expOf(h))} * Math.max(1 + ${l}, 0.5)`;
+        return js`${this.expOf(h)} * Math.max(1 + ${l}, 0.5)`;
       }
       case 'expdiff': {
         const [a, b, d] = e.args as [Tree, Tree, Tree];
@@ -526,6 +531,17 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
    * gabor's loop calling its other helpers (anti-correlated 63 -> 76 ns).
    */
   private expOf(x: Code): Code {
+    const hit = this.exps.get(x.text);
+    if (hit) return hit;
+    const v = this.expStatements(x);
+    if (isName(x)) this.exps.set(x.text, v);
+    return v;
+  }
+
+  /** e^x by name of x: one per value, where two trees have the same value (a sum and its certified copy). */
+  private readonly exps = new Map<string, Code>();
+
+  private expStatements(x: Code): Code {
     this.helpers.add('exp');
     const { inverseStep, stepHi, stepLo, taylor } = EXP_CONSTANTS();
     const [c3, c4, c5, c6] = taylor.map(literal) as [string, string, string, string];
@@ -538,7 +554,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     const hi = this.element(js`EXP_HI[${j}]`);
     const lo = this.element(js`EXP_LO[${j}]`);
     const scale = this.element(js`EXP_SCALE[((${n} >> 5) + 1022) & 2047]`); // in bounds for any n; used where |x| < 708
-    return js`Math.abs(${x}) < 708 ? (${hi} + (${lo} + ${hi} * ${p})) * ${scale} : Math.exp(${x})`;
+    return this.tmp(js`Math.abs(${x}) < 708 ? (${hi} + (${lo} + ${hi} * ${p})) * ${scale} : Math.exp(${x})`, true);
   }
 
   /**
@@ -576,6 +592,9 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
     return js`${phi} < ${literal(Q.toNumber((phiMax as Tree & { k: 'num' }).v))} ? ${acc[0]} + ${acc[1]} : ${this.val(direct)}`;
   }
 }
+
+/** Code that is one name of the emitted code (a temporary or an input), not an expression. */
+const isName = (c: Code) => c.uses.length === 1 && c.text === c.uses[0];
 
 /** A double's exact value: a dyadic rational within double range that rounds to itself. */
 function isDouble(v: Rat): boolean {
