@@ -16,7 +16,6 @@ import * as T from '../tree.js';
 export { SYM_NAMES } from './ddvalues.js';
 
 const MATH: Record<string, string> = {
-  exp: 'Math.exp',
   log: 'Math.log',
   log1p: 'Math.log1p',
   expm1: 'Math.expm1',
@@ -452,7 +451,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
       }
       case 'expdiff': {
         const [a, b, d] = e.args as [Tree, Tree, Tree];
-        // exp of each exponent: exp(hi) * (1 + lo) for a dd polynomial, Math.exp otherwise.
+        // exp of each exponent: exp(hi) * (1 + lo) for a dd polynomial, expOf otherwise.
         // Through val(), so that an exp shared with another term (the derivative's) is computed once.
         const exp = (x: Tree) => this.val(x.k === 'fn' && x.name === 'dd' ? T.fn('expdd', x.args) : T.fn('exp', [x]));
         const ea = exp(a);
@@ -526,7 +525,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
    * e^x inline, by the module's tables (runtime.ts HELPER_EXP): no branch on x but |x| < 708
    * (Math.exp beyond, NaN and the infinities with it), where fdlibm's Math.exp branches at
    * |x| = 0.5 ln2 and 1.5 ln2, a mispredicted branch per entry where a kernel's arguments
-   * straddle them (exp's anti-correlated entries: 12.2 -> 7.7 ns per entry). Statements, not
+   * straddle them (exp's anti-correlated entries: 12.2 -> 8.7 ns per entry). Statements, not
    * a helper function: V8's inlining budget, spent on a helper called at twenty places, left
    * gabor's loop calling its other helpers (anti-correlated 63 -> 76 ns).
    */
@@ -544,12 +543,14 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
   private expStatements(x: Code): Code {
     this.helpers.add('exp');
     const { inverseStep, stepHi, stepLo, taylor } = EXP_CONSTANTS();
-    const [c3, c4, c5, c6] = taylor.map(literal) as [string, string, string, string];
+    const [c3, c4, c5, c6, c7] = taylor.map(literal) as [string, string, string, string, string];
     const n = this.tmp(js`Math.floor(${x} * ${literal(inverseStep)} + 0.5)`);
     const r = this.tmp(js`${x} - ${n} * ${literal(stepHi)} - ${n} * ${literal(stepLo)}`);
     const r2 = this.tmp(js`${r} * ${r}`);
-    // e^r - 1 = r + r²(1/2 + r/6 + r²(1/24 + r/120 + r²/720)), by Estrin's scheme
-    const p = this.tmp(js`${r} + ${r2} * ((0.5 + ${r} * ${c3}) + ${r2} * ((${c4} + ${r} * ${c5}) + ${r2} * ${c6}))`);
+    // e^r - 1 = r + r²(1/2 + r/6 + r²(1/24 + r/120 + r²(1/720 + r/5040))), by Estrin's scheme
+    const p = this.tmp(
+      js`${r} + ${r2} * ((0.5 + ${r} * ${c3}) + ${r2} * ((${c4} + ${r} * ${c5}) + ${r2} * (${c6} + ${r} * ${c7})))`,
+    );
     const j = this.tmp(js`${n} & 31`);
     const hi = this.element(js`EXP_HI[${j}]`);
     const lo = this.element(js`EXP_LO[${j}]`);
