@@ -233,7 +233,7 @@ export const EXP_CONSTANTS = (): ExpConstants => expTables().constants;
 
 export const HELPER_EXP = () => {
   const { hi, lo } = expTables();
-  return `/** 2^(j/32) = EXP_HI[j] + EXP_LO[j] to 2^-106, and 2^k = EXP_SCALE[k + 1022] (k ≤ 1023), for e^x without a call (nngpc's exp). */
+  return `/** 2^(j/32) = EXP_HI[j] + EXP_LO[j] within 2^-104, and 2^k = EXP_SCALE[k + 1022] (k ≤ 1023), for e^x without a call (nngpc's exp). */
 const EXP_HI = new Float64Array([${hi.join(', ')}]);
 const EXP_LO = new Float64Array([${lo.join(', ')}]);
 const EXP_SCALE = new Float64Array(2048);

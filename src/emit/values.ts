@@ -526,8 +526,8 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
    * (Math.exp beyond, NaN and the infinities with it), where fdlibm's Math.exp branches at
    * |x| = 0.5 ln2 and 1.5 ln2, a mispredicted branch per entry where a kernel's arguments
    * straddle them (exp's anti-correlated entries: 12.2 -> 8.7 ns per entry). Statements, not
-   * a helper function: V8's inlining budget, spent on a helper called at twenty places, left
-   * gabor's loop calling its other helpers (anti-correlated 63 -> 76 ns).
+   * a helper function: V8's inlining budget, spent on a helper called at seventeen places, left
+   * gabor's loop calling its other helpers (anti-correlated 63 -> 75 ns).
    */
   private expOf(x: Code): Code {
     const hit = this.exps.get(x.text);
