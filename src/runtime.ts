@@ -181,7 +181,7 @@ function ymxangleQuarter(y${n}, x${n})${n} {
  * where the code runs; NaN, infinities and beyond go to Math.exp). Why: fdlibm's exp branches on
  * |x| against 0.5 ln2 and 1.5 ln2, which a kernel's arguments straddle (exp's anti-correlated
  * entries, cov12 near -1): a mispredicted branch per entry (a loop of Math.exp over x in
- * [-1.1, -0.9] measured 7.9 ns per call against 3.1 on x in [0, 0.3]; this code 4.5 on both).
+ * [-1.1, -0.9] measured 9.0 ns per call against 3.8 on x in [0, 0.3]; this code 4.9 and 5.1).
  * The tables and constants in 60 digits, from decimal.js, when the text is built.
  */
 export interface ExpConstants {

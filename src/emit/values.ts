@@ -525,7 +525,7 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
    * e^x inline, by the module's tables (runtime.ts HELPER_EXP): no branch on x but |x| < 708
    * (Math.exp beyond, NaN and the infinities with it), where fdlibm's Math.exp branches at
    * |x| = 0.5 ln2 and 1.5 ln2, a mispredicted branch per entry where a kernel's arguments
-   * straddle them (exp's anti-correlated entries: 12.2 -> 8.7 ns per entry). Statements, not
+   * straddle them (exp's anti-correlated entries: 12.2 -> 9.2 ns per entry). Statements, not
    * a helper function: V8's inlining budget, spent on a helper called at seventeen places, left
    * gabor's loop calling its other helpers (anti-correlated 63 -> 75 ns).
    */
