@@ -584,10 +584,17 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   // An interior candidate's domain follows what it and the stable code read and, for a normal
   // form, its shape (parts.ts interiorDomainOf); its separated exponents are bounded by it.
   const stableTrees = [trees.nngp, trees.dNngp];
-  const plain = (name: RegimeCandidate['name'], keep: string[], lostBits: number, split = true) => {
-    const nngp = plainTree(trees.nngp, new Set(keep), false, lostBits);
-    const dNngp = plainTree(trees.dNngp, new Set(keep), false, lostBits);
-    if (!split) return { name, nngp, dNngp };
+  // The near regime's trees are not split, and read its exact gap.
+  const plain = (
+    name: RegimeCandidate['name'],
+    keep: string[],
+    lostBits: number,
+    regime: 'interior' | 'near' = 'interior',
+  ) => {
+    const options = { keep: new Set(keep), lostBits, exactGap: regime === 'near' };
+    const nngp = plainTree(trees.nngp, options);
+    const dNngp = plainTree(trees.dNngp, options);
+    if (regime === 'near') return { name, nngp, dNngp };
     const domain = interiorDomainOf(stableTrees, [nngp, dNngp], true);
     const m = DOMAIN_BOUND[domain];
     return { name, nngp: separate(nngp, m), dNngp: separate(dNngp, m), domain };
@@ -597,8 +604,8 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   // and correlated entries then take the interior code too. Only where the domain does reach it.
   function plainToTheBound(): RegimeCandidate[] {
     if (!stableTrees.some((t) => E.mentions(t, 'gap'))) return [];
-    const nngp = plainTree(trees.nngp, new Set(), false, 2, true);
-    const dNngp = plainTree(trees.dNngp, new Set(), false, 2, true);
+    const options = { lostBits: 2, toBound: true };
+    const [nngp, dNngp] = [plainTree(trees.nngp, options), plainTree(trees.dNngp, options)] as const;
     const domain = interiorDomainOf(stableTrees, [nngp, dNngp], 'gap to the bound');
     if (domain === 'half') return [];
     const m = DOMAIN_BOUND[domain];
@@ -635,7 +642,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   const normalAsItIs = normal.every(keepsAccuracyToBound);
   function certifiedNormalForm(): RegimeCandidate[] {
     if (normalAsItIs) return [];
-    const [nngp, dNngp] = normal.map((t) => plainTree(t, new Set(), true, 1)) as [Tree, Tree];
+    const [nngp, dNngp] = normal.map((t) => plainTree(t, { checked: true })) as [Tree, Tree];
     return [{ name: 'normal form', nngp, dNngp, domain: interiorDomainOf(stableTrees, [nngp, dNngp], true) }];
   }
   function normalFormAsItIs(): RegimeCandidate[] {
@@ -658,10 +665,10 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   type Chosen = { choice: RegimeChoice; parts?: ModuleParts; module?: typeof mod; expected: number };
   const off: Chosen = { choice: { emitted: 'none', tried: [] }, expected: Infinity };
   const nearCandidates = [
-    plain('plain stable', ['nearbound'], 1, false),
-    plain('plain stable, two-bit certificates', ['nearbound'], 2, false),
-    plain('plain stable, three-bit certificates', ['nearbound'], 3, false),
-    plain('plain but compensated sums', ['nearbound', 'csum'], 1, false),
+    plain('plain stable', ['nearbound'], 1, 'near'),
+    plain('plain stable, two-bit certificates', ['nearbound'], 2, 'near'),
+    plain('plain stable, three-bit certificates', ['nearbound'], 3, 'near'),
+    plain('plain but compensated sums', ['nearbound', 'csum'], 1, 'near'),
   ];
   // The near regime for an interior choice: wherever that interior does not store a value.
   const nearFor = (interior: Chosen): Chosen => {

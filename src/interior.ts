@@ -67,29 +67,45 @@ const truthMemo = memoTable<readonly [number, number]>();
 /** The largest stable code (in cost() operations) whose regimes are measured: 2.5 times gelu's. */
 const MAX_MEASURED_COST = 2000;
 
+/** How plainTree certifies: see there. */
+export interface PlainOptions {
+  /** Stable primitives kept as they are. */
+  readonly keep?: ReadonlySet<string>;
+  /** Inside a double-double group: its sums certified (plainsum). */
+  readonly checked?: boolean;
+  /** Bits a certified sum may lose (its bound 2^-lostBits; an exponent's 2^lostBits). */
+  readonly lostBits?: number;
+  /** Certified to the bound: a sum reading the gap against var1*var2 (gapMagnitudeOf). */
+  readonly toBound?: boolean;
+  /**
+   * The gap is exact (the near regime's prologue): an exponent's polynomial reads it for
+   * var1*var2 - cov12^2, which then no longer counts in its terms' magnitudes.
+   */
+  readonly exactGap?: boolean;
+}
+
 /**
  * An evaluation tree with its stable primitives replaced by their plain-double meaning:
  * double-double groups by their expressions, each sum in them a `plainsum` (checked at run
  * time for cancellation: at most `lostBits` bits lost, |sum| ≥ 2^-lostBits Σ|terms|), each
- * exponent an `argbound` (Σ|terms| ≤ 2^lostBits), nearbound by its away-from-the-bound branch;
- * those named in `keep` stay. (angle, ymxangle and smallangle stay, and expdiff with its
- * exponents as argbound: each costs nothing where its special case does not arise.)
+ * exponent an `argbound` (its absolute error bounded: the magnitude of its terms ≤ 2^lostBits,
+ * EXPONENT_RULE), nearbound by its away-from-the-bound branch; those named in `keep` stay.
+ * (angle, ymxangle and smallangle stay, and expdiff with its exponents as argbound: each costs
+ * nothing where its special case does not arise.)
  */
-export function plainTree(
-  e: Tree,
-  keep: ReadonlySet<string> = new Set(),
-  checked = false,
-  lostBits = 1,
-  toBound = false,
-): Tree {
-  const plain = (x: Tree, inGroup = checked) => plainTree(x, keep, inGroup, lostBits, toBound);
-  // An exponent: its absolute error is what exp makes relative, so its certificate bounds the
-  // magnitude of its terms (2^lostBits: about as many bits lost), not their cancellation.
-  // An exponent's gap is not certified to the bound (its terms' magnitudes would count the gap,
-  // not var1*var2): a tree reading it there keeps the half domain (gapCertified).
+export function plainTree(e: Tree, options: PlainOptions = {}): Tree {
+  const { keep = new Set<string>(), checked = false, lostBits = 1, toBound = false } = options;
+  const plain = (x: Tree, inGroup = checked) => plainTree(x, { ...options, checked: inGroup });
+  // An exponent: its absolute error is what exp makes relative (EXPONENT_RULE). Otherwise, its
+  // gap is not certified to the bound (its terms' magnitudes would count the gap, not
+  // var1*var2): a tree reading it there keeps the half domain (gapCertified).
   const exponent = (x: Tree) => {
-    const inner = x.k === 'fn' && x.name === 'dd' ? x.args[0]! : x;
-    return T.fn('argbound', [plainTree(inner, keep, false, lostBits, false), E.num(Q.rat(2 ** lostBits))]);
+    const inner = x.k === 'fn' && (x.name === 'dd' || x.name === 'ddq') ? x.args[0]! : x;
+    const scaled = scaledSum(inner, options);
+    if (scaled) return scaled;
+    const group = x.k === 'fn' && x !== inner ? x.name : undefined;
+    const within = { ...options, checked: group === 'ddq', toBound: false };
+    return T.fn('argbound', [plainTree(inner, within), E.num(Q.rat(2 ** lostBits))]);
   };
   switch (e.k) {
     case 'num':
@@ -134,6 +150,12 @@ export function plainTree(
           return plain(e.args[0]!, true);
         case 'expdd':
           return T.fn('exp', [exponent(e.args[0]!)]);
+        case 'exp': {
+          // An exponent computed as a double-double group is certified as one (EXPONENT_RULE).
+          const x = e.args[0]!;
+          const group = x.k === 'fn' && (x.name === 'dd' || x.name === 'ddq');
+          return T.fn('exp', [group ? exponent(x) : plain(x)]);
+        }
         case 'expdiff': {
           const [a, b, d] = e.args as [Tree, Tree, Tree];
           return T.fn('expdiff', [exponent(a), exponent(b), plain(d)]);
@@ -147,6 +169,53 @@ export function plainTree(
           );
       }
   }
+}
+
+/**
+ * How an exponent is certified in plain doubles (as rules are: the identity, its precondition,
+ * why it helps; sampled for soundness in test/interior.test.ts).
+ */
+export const EXPONENT_RULE = {
+  name: 'exponent-by-magnitude',
+  identity: 'exp(x·(1 + δ)) with |x·δ| ≤ ε is exp(x)·(1 + ε′): an exponent needs absolute, not relative, accuracy',
+  precondition:
+    'the exponent is N·F, N a sum of monomials (each rounded relative to itself) and F the other factors (their own sums certified); Σ|terms of N|·|F| ≤ 2^(lostBits - 1), tested at run time',
+  why: "N may cancel entirely (gabor's -cov12 - var1/2 - var2/2 - 2 gap at the bound): its rounding is a few ulps of Σ|terms|·|F|, which the exponential makes relative, so no cancellation test is needed, only a bound on the magnitude; with the exact gap (the near regime) var1*var2 - cov12² is read as the gap, whose terms no longer count",
+  example: '(-cov12 - var1/2 - var2/2 - 2*var1*var2 + 2*cov12^2) / (1 + 2*var1 + 2*var2 + 4*gap)',
+} as const;
+
+/**
+ * An exponent N·F (EXPONENT_RULE) in plain doubles: argbound(N, 2^(lostBits - 1) / |F|) · F,
+ * N with
+ * the gap read where it is exact; undefined where the exponent is not such a product.
+ */
+function scaledSum(x: Tree, options: PlainOptions): Tree | undefined {
+  if (x.k !== 'mul') return undefined;
+  const sums = x.factors.filter((f) => f.k === 'add');
+  if (sums.length !== 1) return undefined;
+  const n = sums[0] as Tree & { k: 'add' };
+  // Each term of N a monomial: its rounding is relative to itself, so Σ|terms| bounds N's.
+  if (!n.terms.every((t) => !E.some(t, (y: Tree) => y.k === 'add' || y.k === 'fn'))) return undefined;
+  // A plain gap's error is a few ulps of var1*var2, not of the gap: to the bound, N must not read it.
+  if (options.toBound && !options.exactGap && E.mentions(n, 'gap')) return undefined;
+  const rest = x.factors.filter((f) => f !== n).map((f) => plainTree(f, { ...options, checked: true }));
+  let terms: Tree = T.add(n.terms);
+  if (options.exactGap) {
+    const canonical = E.add(...n.terms.map(T.canonicalOf));
+    const withGap = isPolynomial(canonical) ? substituteGap(canonical) : undefined;
+    if (withGap?.k === 'add') terms = T.add(withGap.terms);
+  }
+  const inverse = (f: Tree): Tree =>
+    f.k === 'pow' && f.exp.k === 'num' && Q.cmp(f.exp.v, Q.ZERO) < 0
+      ? Q.isOne(Q.neg(f.exp.v))
+        ? f.base
+        : T.pow(f.base, E.num(Q.neg(f.exp.v)))
+      : T.pow(f, E.num(Q.rat(-1)));
+  const scale = T.fn('abs', [rest.length === 1 ? inverse(rest[0]!) : T.mul(rest.map(inverse))]);
+  // Σ|terms|·|F| ≤ 2^(lostBits - 1): the absolute error a few ulps of 1 at one bit lost.
+  const lost = (options.lostBits ?? 1) - 1;
+  const bound = lost === 0 ? scale : T.mul([E.num(Q.rat(2 ** lost)), scale]);
+  return T.mul([T.fn('argbound', [terms, bound]), ...rest]);
 }
 
 /**

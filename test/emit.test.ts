@@ -262,17 +262,18 @@ describe('emit', () => {
   });
 
   it("tests a loop block's shared certificates before its calls, with the scalar functions' doubles", () => {
-    // gabor's interior values both read its two exponents, each certified (no cancellation, at
-    // most 2 in magnitude): that test comes before the block's exponentials, not after them.
+    // gabor's interior values both read its two exponents N/D, each certified (its terms'
+    // magnitudes within |D|, interior.ts EXPONENT_RULE): that test comes before the block's
+    // exponentials, not after them.
     const k = compileActivation('gabor');
     const loop = k.code.slice(k.code.indexOf('export function kernel'));
     const block = loop.slice(loop.indexOf('if (icc <= 0.5 * ipp'));
-    const test = block.search(/\n\s*if \(Math\.abs\(\w+\) >= 0\.5 \* \w+ && /);
+    const test = block.search(/\n\s*if \(\w+ <= \w+ && \w+ <= \w+\) \{/);
     expect(test).toBeGreaterThan(0);
     expect(block.indexOf('Math.exp(')).toBeGreaterThan(test);
     expect(block.indexOf('Math.sqrt(')).toBeGreaterThan(test);
     // Each output decided as its scalar function decides it, on entries that pass the shared
-    // certificates and on entries that fail them (exponents over 2: variances in the tens).
+    // certificates and on entries that fail them (exponents' terms over |D|: variances in the tens).
     const n = 48;
     const cov1 = Float64Array.from({ length: n }, (_, i) => (i % 2 ? 0.05 + i / 40 : 20 + i));
     const nngp = new Float64Array(n * n);

@@ -2,10 +2,10 @@
 // nothing reads the gap), then near it, chosen by measurement.
 import { describe, expect, it } from 'vitest';
 import { catalog, compile, compileActivation } from '../src/index.js';
-import { ACCEPT, plainTree } from '../src/interior.js';
+import { ACCEPT, EXPONENT_RULE, plainTree } from '../src/interior.js';
 import { doubleFunction, evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, rng, samplePoints } from '../src/measure.js';
-import { INTERIOR, printModule } from '../src/emit/module.js';
+import { INTERIOR, buildModule, printModule } from '../src/emit/module.js';
 import { inDomain, interiorDomainOf } from '../src/emit/index.js';
 import { needsOf } from '../src/emit/parts.js';
 import { keepsAccuracyToBound, ratioWithinOneOnHalf } from '../src/domain.js';
@@ -16,6 +16,18 @@ import { sym } from '../src/node.js';
 import { instantiate } from '../src/compile.js';
 import { closed } from './helpers.js';
 import type { Tree } from '../src/types.js';
+
+/** How many doubles apart a and b are. */
+function ulpsApart(a: number, b: number): number {
+  const v = new DataView(new ArrayBuffer(16));
+  v.setFloat64(0, a);
+  v.setFloat64(8, b);
+  const o = (i: number) => {
+    const x = v.getBigInt64(i);
+    return x < 0n ? -(x & 0x7fffffffffffffffn) : x;
+  };
+  return Math.abs(Number(o(0) - o(8)));
+}
 
 const interiorOnly = (pts: [number, number, number][]) => pts.filter(([c, v1, v2]) => c * c <= INTERIOR * v1 * v2);
 const POINTS = interiorOnly([...samplePoints('interior', 60, 11), ...samplePoints('scale', 30, 12)]);
@@ -313,6 +325,70 @@ describe('interior regime', () => {
     expect(Math.abs(abProbe.dNngp(-0.1405, 1, 1) - 0.012)).toBeLessThan(1e-3);
   });
 
+  // Sources whose exponent N·F cancels at the bound or has terms larger than its value: gabor's
+  // (written out), one reading the gap in its scale, one whose N cancels where cov12 > 0.
+  const EXPONENTS = [
+    'exp((-cov12 - var1/2 - var2/2 - 2*var1*var2 + 2*cov12^2)/(1 + 2*var1 + 2*var2 + 4*(var1*var2 - cov12^2)))',
+    'exp((cov12^2 - var1*var2 - cov12)/(1 + var1 + var2))',
+    'exp(-(var1 + var2 - 2*cov12)/(2*(1 + var1*var2 - cov12^2)))',
+    'exp((cov12 - var1*var2 + cov12^2)/(2 + var1 + var2))/sqrt(1 + var1*var2 - cov12^2)',
+  ];
+
+  it('certifies an exponent N·F by the magnitude of its terms (EXPONENT_RULE), the exact gap read near the bound', () => {
+    for (const field of ['name', 'identity', 'precondition', 'why', 'example'] as const)
+      expect(EXPONENT_RULE[field].length, field).toBeGreaterThan(10);
+    const tree = closed(compile(EXPONENTS[0]!, { interior: false })).stableNngp;
+    const certificates = (t: Tree) => {
+      const found: (Tree & { k: 'fn' })[] = [];
+      E.some(t, (x: Tree) => (x.k === 'fn' && ['argbound', 'plainsum'].includes(x.name) && found.push(x), false));
+      return found;
+    };
+    // In the interior: N's terms as written, bounded by 1/|F| = |1 + 2 var1 + 2 var2 + 4 gap|; no cancellation test.
+    const [interior] = certificates(plainTree(tree, { lostBits: 1 }));
+    expect(interior?.name).toBe('argbound');
+    expect(interior!.args[1]!.key).toContain('abs(');
+    expect(E.mentions(interior!.args[0]!, 'gap')).toBe(false);
+    // Near the bound, on the exact gap: -2 var1 var2 + 2 cov12^2 read as -2 gap.
+    const [near] = certificates(plainTree(tree, { lostBits: 1, exactGap: true }));
+    expect(E.mentions(near!.args[0]!, 'gap')).toBe(true);
+    expect(near!.args[0]!.key).not.toContain('*[var1,var2]');
+  });
+
+  it('EXPONENT_RULE is sound by sampling: where certified, within 4 + 2^(lostBits + 1) ulps of the stable code near the bound', () => {
+    const random = rng(2027);
+    for (const source of EXPONENTS) {
+      const k = closed(compile(source, { interior: false }));
+      const stable = instantiate(printModule(k.module, { target: 'js', form: 'body' }));
+      for (const lostBits of [1, 2, 3]) {
+        const options = { lostBits, exactGap: true };
+        const near = { nngp: plainTree(k.stableNngp, options), dNngp: plainTree(k.stableDNngp, options) };
+        const text = { sourceName: 'x', simplified: '', derivative: '' };
+        const parts = buildModule({ ...text, nngp: k.stableNngp, dNngp: k.stableDNngp, near });
+        const probe = instantiate(printModule(parts, { target: 'js', form: 'near-probe' }));
+        let certified = 0;
+        let worst = 0;
+        for (let i = 0; i < 4000; i++) {
+          const s = 2 ** (6 * random() - 3);
+          const [v1, v2] = [s * (0.5 + random()), s * (0.5 + random())];
+          const c = (random() < 0.5 ? -1 : 1) * (0.71 + 0.29 * random() ** 3) * Math.sqrt(v1 * v2);
+          for (const f of ['nngp', 'dNngp'] as const) {
+            const p = probe[f](c, v1, v2);
+            if (Number.isNaN(p)) continue;
+            certified++;
+            worst = Math.max(worst, ulpsApart(p, stable[f](c, v1, v2)));
+          }
+        }
+        // A few ulps from the exponent (2^(lostBits - 1) × its terms' rounding), a few from the rest.
+        expect(worst, `${source}, ${lostBits} bits`).toBeLessThanOrEqual(4 + 2 ** (lostBits + 1));
+        expect(certified, `${source}, ${lostBits} bits`).toBeGreaterThan(2000);
+      }
+    }
+    // gabor's near regime: its exponents no longer fail where they cancel (they did on every
+    // anti-correlated entry: the whole stable code ran there).
+    const gabor = closed(kernels.find(([x]) => x === 'gabor')![1]);
+    expect(gabor.near.emitted).not.toBe('none');
+  });
+
   it('compiles an angle whose x is a compensated difference (no proof of |x| <= y, no crash)', () => {
     // atan2(√gap, var1 − cov12): the stable code's x is a compensated sum, which the proof of
     // |x| ≤ y cannot differentiate; it threw "no derivative rule for csum" from the emitter.
@@ -398,7 +474,7 @@ describe('interior regime', () => {
     // alone (relu), a gap under a function inside a sum, or rho read, not.
     const gap = sym('gap');
     const num = (n: number) => E.num(Q.rat(n));
-    const toBound = (t: Tree) => plainTree(t, new Set(), false, 2, true);
+    const toBound = (t: Tree) => plainTree(t, { lostBits: 2, toBound: true });
     const gapSum = T.add([num(1), T.mul([num(2), sym('var1')]), T.mul([num(4), gap])]);
     const certifiedTree = toBound(T.pow(gapSum, E.num(Q.rat(-1, 2))));
     expect(certifiedTree.key).toContain('plainsum(');
@@ -419,7 +495,7 @@ describe('interior regime', () => {
     expect(substituted.key).toContain('gap');
     expect(substituted.key).toContain('abs(*[var1,var2])');
     expect(interiorDomainOf([gap], [substituted], 'gap to the bound')).toBe('projection');
-    expect(plainTree(written, new Set(), false, 2).key).not.toContain('plainsum(');
+    expect(plainTree(written, { lostBits: 2 }).key).not.toContain('plainsum(');
   });
 
   it("ratioWithinOneOnHalf is sound by sampling, and lets the arc-cosine maps' angles drop their test", () => {

@@ -48,7 +48,7 @@ const separate = (t: Tree) => separateIn(t, DOMAIN_BOUND.half);
 
 function plainTrees(source: string, params?: Record<string, number>) {
   const ir = closed(compile(source, { ...(params ? { params } : {}), interior: false }));
-  return [ir.stableNngp, ir.stableDNngp].map((t) => plainTree(t, new Set(), false, 1));
+  return [ir.stableNngp, ir.stableDNngp].map((t) => plainTree(t, { lostBits: 1 }));
 }
 
 describe('separation of exponentials (separate.ts)', () => {
