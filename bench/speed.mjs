@@ -172,6 +172,7 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
     ratios.anti.push(a.nngpc.best / a.hand.best);
     console.log(
       `  ${entry.id.padEnd(19)} ${compiled.ir.interior.emitted
+        .replace(', exponents by cancellation', ', exp. c.')
         .replace('plain but compensated sums', 'compensated')
         .replace('plain stable to the bound', 'plain to bound')
         .replace(/factored polynomial, exact to degree (\d) and (\d)/, 'exact to $1, $2')

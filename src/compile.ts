@@ -36,7 +36,7 @@ import { meaningOf } from './meaning.js';
 import { separate } from './separate.js';
 import { keepsAccuracyToBound } from './domain.js';
 import { compensatedPolynomial, factoredPolynomial } from './factored.js';
-import { chooseRegime, plainTree, type RegimeCandidate, type RegimeChoice } from './interior.js';
+import { chooseRegime, plainTree, type PlainCandidate, type RegimeCandidate, type RegimeChoice } from './interior.js';
 import { activation, activationOnly, type ActivationSource } from './activation.js';
 import { decompose, kernelOf, NoClosedForm, wholeExps } from './expectation.js';
 import { checkCompileOptions, checkSource } from './arguments.js';
@@ -584,21 +584,30 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   // An interior candidate's domain follows what it and the stable code read and, for a normal
   // form, its shape (parts.ts interiorDomainOf); its separated exponents are bounded by it.
   const stableTrees = [trees.nngp, trees.dNngp];
-  // The near regime's trees are not split, and read its exact gap.
-  const plain = (
-    name: RegimeCandidate['name'],
-    keep: string[],
-    lostBits: number,
-    regime: 'interior' | 'near' = 'interior',
-  ) => {
-    const options = { keep: new Set(keep), lostBits, exactGap: regime === 'near' };
-    const nngp = plainTree(trees.nngp, options);
-    const dNngp = plainTree(trees.dNngp, options);
-    if (regime === 'near') return { name, nngp, dNngp };
-    const domain = interiorDomainOf(stableTrees, [nngp, dNngp], true);
-    const m = DOMAIN_BOUND[domain];
-    return { name, nngp: separate(nngp, m), dNngp: separate(dNngp, m), domain };
-  };
+  // The near regime's trees are not split, and read its exact gap. Each plain candidate comes
+  // with its exponents certified by their terms' magnitude and, as a second candidate, by
+  // cancellation (interior.ts EXPONENT_RULE); where the two are the same trees (no exponent
+  // N·F), chooseRegime measures them once.
+  const PLAIN: readonly (readonly [PlainCandidate, string[], number])[] = [
+    ['plain stable', [], 1],
+    ['plain stable, two-bit certificates', [], 2],
+    ['plain stable, three-bit certificates', [], 3],
+    ['plain but compensated sums', ['csum'], 1],
+  ];
+  const plain = (regime: 'interior' | 'near'): RegimeCandidate[] =>
+    (['by magnitude', 'by cancellation'] as const).flatMap((exponents) =>
+      PLAIN.map(([base, keep, lostBits]): RegimeCandidate => {
+        const name = exponents === 'by magnitude' ? base : (`${base}, exponents by cancellation` as const);
+        const kept = new Set(regime === 'near' ? [...keep, 'nearbound'] : keep);
+        const options = { keep: kept, lostBits, exactGap: regime === 'near', exponents };
+        const nngp = plainTree(trees.nngp, options);
+        const dNngp = plainTree(trees.dNngp, options);
+        if (regime === 'near') return { name, nngp, dNngp };
+        const domain = interiorDomainOf(stableTrees, [nngp, dNngp], true);
+        const m = DOMAIN_BOUND[domain];
+        return { name, nngp: separate(nngp, m), dNngp: separate(dNngp, m), domain };
+      }),
+    );
   // Where the stable code reads the exact gap only in sums that other terms dominate (1 + 2 var1 +
   // 2 var2 + 4 gap), the plain gap certified against var1*var2 reaches the bound: anti-correlated
   // and correlated entries then take the interior code too. Only where the domain does reach it.
@@ -653,10 +662,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   }
   const candidates: RegimeCandidate[] = [
     ...normalFormAsItIs(),
-    plain('plain stable', [], 1),
-    plain('plain stable, two-bit certificates', [], 2),
-    plain('plain stable, three-bit certificates', [], 3),
-    plain('plain but compensated sums', ['csum'], 1),
+    ...plain('interior'),
     ...certifiedNormalForm(),
     ...plainToTheBound(),
     ...factored(),
@@ -664,12 +670,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   ];
   type Chosen = { choice: RegimeChoice; parts?: ModuleParts; module?: typeof mod; expected: number };
   const off: Chosen = { choice: { emitted: 'none', tried: [] }, expected: Infinity };
-  const nearCandidates = [
-    plain('plain stable', ['nearbound'], 1, 'near'),
-    plain('plain stable, two-bit certificates', ['nearbound'], 2, 'near'),
-    plain('plain stable, three-bit certificates', ['nearbound'], 3, 'near'),
-    plain('plain but compensated sums', ['nearbound', 'csum'], 1, 'near'),
-  ];
+  const nearCandidates = plain('near');
   // The near regime for an interior choice: wherever that interior does not store a value.
   const nearFor = (interior: Chosen): Chosen => {
     const chosen = candidates.find((c) => c.name === interior.choice.emitted);

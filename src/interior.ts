@@ -73,7 +73,10 @@ export interface PlainOptions {
   readonly keep?: ReadonlySet<string>;
   /** Inside a double-double group: its sums certified (plainsum). */
   readonly checked?: boolean;
-  /** Bits a certified sum may lose (its bound 2^-lostBits; an exponent's 2^lostBits). */
+  /**
+   * Bits a certified sum may lose: |sum| ≥ 2^-lostBits Σ|terms|. An exponent's own bound follows
+   * from it (EXPONENT_RULE: 2^(lostBits - 1) by magnitude, |x| ≤ 2^lostBits by cancellation).
+   */
   readonly lostBits?: number;
   /** Certified to the bound: a sum reading the gap against var1*var2 (gapMagnitudeOf). */
   readonly toBound?: boolean;
@@ -82,14 +85,21 @@ export interface PlainOptions {
    * var1*var2 - cov12^2, which then no longer counts in its terms' magnitudes.
    */
   readonly exactGap?: boolean;
+  /**
+   * How an exponent N·F is certified (EXPONENT_RULE): by its terms' magnitude (the default), or
+   * as before that rule, N's cancellation tested as any sum's and |N·F| bounded. Neither is more
+   * accurate everywhere (the first passes where N cancels, the second where the terms are large
+   * but do not cancel): the choice measures candidates of both.
+   */
+  readonly exponents?: 'by magnitude' | 'by cancellation';
 }
 
 /**
  * An evaluation tree with its stable primitives replaced by their plain-double meaning:
  * double-double groups by their expressions, each sum in them a `plainsum` (checked at run
  * time for cancellation: at most `lostBits` bits lost, |sum| ≥ 2^-lostBits Σ|terms|), each
- * exponent an `argbound` (its absolute error bounded: the magnitude of its terms ≤ 2^lostBits,
- * EXPONENT_RULE), nearbound by its away-from-the-bound branch; those named in `keep` stay.
+ * exponent an `argbound` (its absolute error bounded, EXPONENT_RULE), nearbound by its
+ * away-from-the-bound branch; those named in `keep` stay.
  * (angle, ymxangle and smallangle stay, and expdiff with its exponents as argbound: each costs
  * nothing where its special case does not arise.)
  */
@@ -100,12 +110,17 @@ export function plainTree(e: Tree, options: PlainOptions = {}): Tree {
   // gap is not certified to the bound (its terms' magnitudes would count the gap, not
   // var1*var2): a tree reading it there keeps the half domain (gapCertified).
   const exponent = (x: Tree) => {
-    const inner = x.k === 'fn' && (x.name === 'dd' || x.name === 'ddq') ? x.args[0]! : x;
-    const scaled = scaledSum(inner, options);
+    const group = ddGroupOf(x);
+    const inner = group ? (x as Tree & { k: 'fn' }).args[0]! : x;
+    const scaled = options.exponents === 'by cancellation' ? undefined : scaledSum(inner, options);
     if (scaled) return scaled;
-    const group = x.k === 'fn' && x !== inner ? x.name : undefined;
+    // |x| ≤ 2^lostBits; a double-double product's sums tested for cancellation (a dd
+    // polynomial's terms are the exponent's own: their magnitude is the bound's).
     const within = { ...options, checked: group === 'ddq', toBound: false };
-    return T.fn('argbound', [plainTree(inner, within), E.num(Q.rat(2 ** lostBits))]);
+    const value = plainTree(inner, within);
+    const bound = E.num(Q.rat(2 ** lostBits));
+    const scale = reciprocalScaleOf(value);
+    return T.fn('argbound', [value, scale ? finiteOnly(bound, scale) : bound]);
   };
   switch (e.k) {
     case 'num':
@@ -123,9 +138,8 @@ export function plainTree(e: Tree, options: PlainOptions = {}): Tree {
       if (!checked || shareOneSign(terms)) return sum;
       // A polynomial that is one-signed once var1*var2 = gap + cov12^2 (1 - cov12^2 + var1*var2 + ...
       // = 1 + gap + ...) is summed so: without a certificate, and without cancelling at the bound.
-      const canonical = E.add(...terms);
-      const withGap = isPolynomial(canonical) ? substituteGap(canonical) : undefined;
-      if (withGap?.k === 'add' && shareOneSign(withGap.terms)) {
+      const withGap = termsWithGap(e.terms);
+      if (withGap && shareOneSign(withGap.terms)) {
         // To the bound the gap it now reads is certified like any other (its plain value's error).
         const substituted = T.add(withGap.terms);
         const gapMagnitude = toBound ? gapMagnitudeOf(substituted) : undefined;
@@ -150,12 +164,9 @@ export function plainTree(e: Tree, options: PlainOptions = {}): Tree {
           return plain(e.args[0]!, true);
         case 'expdd':
           return T.fn('exp', [exponent(e.args[0]!)]);
-        case 'exp': {
+        case 'exp':
           // An exponent computed as a double-double group is certified as one (EXPONENT_RULE).
-          const x = e.args[0]!;
-          const group = x.k === 'fn' && (x.name === 'dd' || x.name === 'ddq');
-          return T.fn('exp', [group ? exponent(x) : plain(x)]);
-        }
+          return T.fn('exp', [ddGroupOf(e.args[0]!) ? exponent(e.args[0]!) : plain(e.args[0]!)]);
         case 'expdiff': {
           const [a, b, d] = e.args as [Tree, Tree, Tree];
           return T.fn('expdiff', [exponent(a), exponent(b), plain(d)]);
@@ -184,10 +195,21 @@ export const EXPONENT_RULE = {
   example: '(-cov12 - var1/2 - var2/2 - 2*var1*var2 + 2*cov12^2) / (1 + 2*var1 + 2*var2 + 4*gap)',
 } as const;
 
+/** A double-double group's name (dd, ddq), or undefined. */
+function ddGroupOf(x: Tree): 'dd' | 'ddq' | undefined {
+  return x.k === 'fn' && (x.name === 'dd' || x.name === 'ddq') ? x.name : undefined;
+}
+
+/** A polynomial's terms with var1*var2 read as gap + cov12^2 (domain.ts substituteGap), if it still has several. */
+function termsWithGap(terms: readonly Tree[]): (Expr & { k: 'add' }) | undefined {
+  const canonical = E.add(...terms.map(T.canonicalOf));
+  const withGap = isPolynomial(canonical) ? substituteGap(canonical) : undefined;
+  return withGap?.k === 'add' ? withGap : undefined;
+}
+
 /**
  * An exponent N·F (EXPONENT_RULE) in plain doubles: argbound(N, 2^(lostBits - 1) / |F|) · F,
- * N with
- * the gap read where it is exact; undefined where the exponent is not such a product.
+ * N reading the gap where it is exact; undefined where the exponent is not such a product.
  */
 function scaledSum(x: Tree, options: PlainOptions): Tree | undefined {
   if (x.k !== 'mul') return undefined;
@@ -198,24 +220,46 @@ function scaledSum(x: Tree, options: PlainOptions): Tree | undefined {
   if (!n.terms.every((t) => !E.some(t, (y: Tree) => y.k === 'add' || y.k === 'fn'))) return undefined;
   // A plain gap's error is a few ulps of var1*var2, not of the gap: to the bound, N must not read it.
   if (options.toBound && !options.exactGap && E.mentions(n, 'gap')) return undefined;
-  const rest = x.factors.filter((f) => f !== n).map((f) => plainTree(f, { ...options, checked: true }));
-  let terms: Tree = T.add(n.terms);
-  if (options.exactGap) {
-    const canonical = E.add(...n.terms.map(T.canonicalOf));
-    const withGap = isPolynomial(canonical) ? substituteGap(canonical) : undefined;
-    if (withGap?.k === 'add') terms = T.add(withGap.terms);
-  }
-  const inverse = (f: Tree): Tree =>
-    f.k === 'pow' && f.exp.k === 'num' && Q.cmp(f.exp.v, Q.ZERO) < 0
-      ? Q.isOne(Q.neg(f.exp.v))
-        ? f.base
-        : T.pow(f.base, E.num(Q.neg(f.exp.v)))
-      : T.pow(f, E.num(Q.rat(-1)));
-  const scale = T.fn('abs', [rest.length === 1 ? inverse(rest[0]!) : T.mul(rest.map(inverse))]);
+  const factors = x.factors.filter((f) => f !== n);
+  // Constant factors of F are inverted here, the rest at run time.
+  const constant = factors.filter((f) => f.k === 'num').reduce((k, f) => Q.mul(k, (f as Tree & { k: 'num' }).v), Q.ONE);
+  if (Q.isZero(constant)) return undefined;
+  const rest = factors.filter((f) => f.k !== 'num').map((f) => plainTree(f, { ...options, checked: true }));
+  const terms = (options.exactGap && termsWithGap(n.terms)) || T.add(n.terms);
   // Σ|terms|·|F| ≤ 2^(lostBits - 1): the absolute error a few ulps of 1 at one bit lost.
-  const lost = (options.lostBits ?? 1) - 1;
-  const bound = lost === 0 ? scale : T.mul([E.num(Q.rat(2 ** lost)), scale]);
-  return T.mul([T.fn('argbound', [terms, bound]), ...rest]);
+  const { lostBits = 1 } = options;
+  const k = Q.div(Q.rat(2 ** (lostBits - 1)), Q.cmp(constant, Q.ZERO) < 0 ? Q.neg(constant) : constant);
+  const scaled = (scale: Tree) => finiteOnly(Q.isOne(k) ? scale : T.mul([E.num(k), scale]), scale);
+  const bound = rest.length === 0 ? E.num(k) : scaled(absProduct(rest.map(inverse)));
+  const constants = Q.isOne(constant) ? [] : [E.num(constant)];
+  return T.mul([T.fn('argbound', [terms, bound]), ...constants, ...rest]);
+}
+
+/**
+ * An exponent's bound where its reciprocal scale is finite, else -1 (no magnitude is within it):
+ * an overflowed denominator D makes 1/D = 0, and N/D = 0 for any N would pass either
+ * certificate (exp((cov12 - var1)/(1 + var1*var2 - cov12^2)) at var1 = 1e300 gave 1 for
+ * 0.9999999999, found by review).
+ */
+function finiteOnly(bound: Tree, scale: Tree): Tree {
+  return T.fn('where', [T.fn('le', [scale, E.num(Q.fromNumber(Number.MAX_VALUE))]), bound, E.num(Q.rat(-1))]);
+}
+
+/** 1/f: a negative power's base to the opposite power, any other factor to the power -1. */
+function inverse(f: Tree): Tree {
+  if (f.k !== 'pow' || f.exp.k !== 'num' || Q.cmp(f.exp.v, Q.ZERO) >= 0) return T.pow(f, E.num(Q.rat(-1)));
+  const r = Q.neg(f.exp.v);
+  return Q.isOne(r) ? f.base : T.pow(f.base, E.num(r));
+}
+
+const absProduct = (fs: readonly Tree[]) => T.fn('abs', [fs.length === 1 ? fs[0]! : T.mul(fs)]);
+
+/** |D1^k1 · D2^k2 ...| for a plain product's reciprocal factors D^-k, or undefined where it has none. */
+function reciprocalScaleOf(x: Tree): Tree | undefined {
+  const reciprocals = (x.k === 'mul' ? x.factors : [x]).filter(
+    (f) => f.k === 'pow' && f.exp.k === 'num' && Q.cmp(f.exp.v, Q.ZERO) < 0,
+  );
+  return reciprocals.length ? absProduct(reciprocals.map(inverse)) : undefined;
 }
 
 /**
@@ -302,13 +346,18 @@ export function cost(es: readonly Tree[], exact: boolean): number {
   return total + (exact && reads ? EXACT_PROLOGUE : 0);
 }
 
+/** The plain candidates, by the bits their sums may lose (and compensated: csum kept). */
+export type PlainCandidate =
+  | 'plain stable'
+  | 'plain stable, two-bit certificates'
+  | 'plain stable, three-bit certificates'
+  | 'plain but compensated sums';
+
 export interface RegimeCandidate {
   readonly name:
     | 'normal form'
-    | 'plain stable'
-    | 'plain stable, two-bit certificates'
-    | 'plain stable, three-bit certificates'
-    | 'plain but compensated sums'
+    | PlainCandidate
+    | `${PlainCandidate}, exponents by cancellation`
     | 'plain stable to the bound'
     | 'factored polynomial'
     | `factored polynomial, exact to degree ${number} and ${number}`;

@@ -174,7 +174,9 @@ export type FnName =
  *   or ¼: one or two bits); an entry where it does takes the stable code (interior.ts).
  * - `argbound(a + b + ..., bound, floor?)`: an exponent summed in plain doubles, with a runtime
  *   certificate that its terms are small (|a| + |b| + ... ≤ bound): its absolute error, which
- *   exp turns into a relative one, is then a few ulps of bound (interior.ts); with a floor, also
+ *   exp turns into a relative one, is then a few ulps of bound (interior.ts); the bound may be
+ *   computed per entry (the numerator N of an exponent N·F, bounded by 2^k/|F|: N·F's error is
+ *   then a few ulps of 2^k; -1, failing, where 1/|F| overflows, EXPONENT_RULE); with a floor, also
  *   that they are not all tiny (≥ floor: a per-row or per-column factor, separate.ts). Also a
  *   compensated sum's plain tail, its bound a fraction of the exact terms (factored.ts).
  */
