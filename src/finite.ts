@@ -146,6 +146,12 @@ export const INTERVAL_RULES: Readonly<
     why: 'the largest',
     rule: (xs) => interval(Math.max(...xs.map((x) => x.lo)), Math.max(...xs.map((x) => x.hi))),
   },
+  // A comparison is 0 or 1; a selection one of its branches (an exponent's finite-only bound, interior.ts).
+  le: { why: '0 or 1', rule: () => interval(0, 1) },
+  where: {
+    why: 'one of its branches',
+    rule: ([, a, b]) => interval(Math.min(a!.lo, b!.lo), Math.max(a!.hi, b!.hi)),
+  },
   // x·angle(y, x) and y - x·angle(y, x): the angle in [-pi, pi].
   xangle: {
     why: 'x times an angle (as atan2)',

@@ -236,13 +236,14 @@ function scaledSum(x: Tree, options: PlainOptions): Tree | undefined {
 }
 
 /**
- * An exponent's bound where its reciprocal scale is finite, else -1 (no magnitude is within it):
- * an overflowed denominator D makes 1/D = 0, and N/D = 0 for any N would pass either
- * certificate (exp((cov12 - var1)/(1 + var1*var2 - cov12^2)) at var1 = 1e300 gave 1 for
- * 0.9999999999, found by review).
+ * An exponent's bound where its reciprocal scale is at most 2^400 (far from overflowing), else -1
+ * (no magnitude is within it): an overflowed denominator D makes 1/D = 0, and N/D = 0 for any N
+ * would pass either certificate (exp((cov12 - var1)/(1 + var1*var2 - cov12^2)) at var1 = 1e300
+ * gave 1 for 0.9999999999, found by review). 2^400, not the largest double: the finiteness proof
+ * (finite.ts) bounds every value, constants too, within 2^500.
  */
 function finiteOnly(bound: Tree, scale: Tree): Tree {
-  return T.fn('where', [T.fn('le', [scale, E.num(Q.fromNumber(Number.MAX_VALUE))]), bound, E.num(Q.rat(-1))]);
+  return T.fn('where', [T.fn('le', [scale, E.num(Q.rat(2n ** 400n))]), bound, E.num(Q.rat(-1))]);
 }
 
 /** 1/f: a negative power's base to the opposite power, any other factor to the power -1. */
