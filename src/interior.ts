@@ -87,7 +87,9 @@ export interface PlainOptions {
   readonly exactGap?: boolean;
   /**
    * How an exponent N·F is certified (EXPONENT_RULE): by its terms' magnitude (the default), or
-   * as before that rule, N's cancellation tested as any sum's and |N·F| bounded. Neither is more
+   * by cancellation, N's sums tested as any sum's and |N·F| ≤ 2^lostBits (as an expdd exponent
+   * always was; an exp of a double-double group, before that rule, had no bound on |N·F|, and
+   * certified errors up to 9.7 bits, found by review). Neither is more
    * accurate everywhere (the first passes where N cancels, the second where the terms are large
    * but do not cancel): the choice measures candidates of both.
    */
@@ -165,7 +167,8 @@ export function plainTree(e: Tree, options: PlainOptions = {}): Tree {
         case 'expdd':
           return T.fn('exp', [exponent(e.args[0]!)]);
         case 'exp':
-          // An exponent computed as a double-double group is certified as one (EXPONENT_RULE).
+          // An exponent that is a double-double group is certified as one (EXPONENT_RULE); any
+          // other, a sum of such quotients, by its own sums' cancellation alone.
           return T.fn('exp', [ddGroupOf(e.args[0]!) ? exponent(e.args[0]!) : plain(e.args[0]!)]);
         case 'expdiff': {
           const [a, b, d] = e.args as [Tree, Tree, Tree];
@@ -229,15 +232,19 @@ function scaledSum(x: Tree, options: PlainOptions): Tree | undefined {
   // Σ|terms|·|F| ≤ 2^(lostBits - 1): the absolute error a few ulps of 1 at one bit lost.
   const { lostBits = 1 } = options;
   const k = Q.div(Q.rat(2 ** (lostBits - 1)), Q.cmp(constant, Q.ZERO) < 0 ? Q.neg(constant) : constant);
-  const scaled = (scale: Tree) => finiteOnly(Q.isOne(k) ? scale : T.mul([E.num(k), scale]), scale);
+  const scaled = (scale: Tree) => {
+    const bound = Q.isOne(k) ? scale : T.mul([E.num(k), scale]);
+    return finiteOnly(bound, bound);
+  };
   const bound = rest.length === 0 ? E.num(k) : scaled(absProduct(rest.map(inverse)));
   const constants = Q.isOne(constant) ? [] : [E.num(constant)];
   return T.mul([T.fn('argbound', [terms, bound]), ...constants, ...rest]);
 }
 
 /**
- * An exponent's bound where its reciprocal scale is at most 2^400 (far from overflowing), else -1
- * (no magnitude is within it): an overflowed denominator D makes 1/D = 0, and N/D = 0 for any N
+ * An exponent's bound where `scale` (its reciprocal scale 1/|F|, or the bound itself where that is
+ * a multiple of it) is at most 2^400 (far from overflowing), else -1 (no magnitude is within it):
+ * an overflowed denominator D makes 1/D = 0, and N/D = 0 for any N
  * would pass either certificate (exp((cov12 - var1)/(1 + var1*var2 - cov12^2)) at var1 = 1e300
  * gave 1 for 0.9999999999, found by review). 2^400, not the largest double: the finiteness proof
  * (finite.ts) bounds every value, constants too, within 2^500.

@@ -176,7 +176,7 @@ export type FnName =
  *   certificate that its terms are small (|a| + |b| + ... ≤ bound): its absolute error, which
  *   exp turns into a relative one, is then a few ulps of bound (interior.ts); the bound may be
  *   computed per entry (the numerator N of an exponent N·F, bounded by 2^k/|F|: N·F's error is
- *   then a few ulps of 2^k; -1, failing, where 1/|F| overflows, EXPONENT_RULE); with a floor, also
+ *   then a few ulps of 2^k; -1, failing, where 2^k/|F| is over 2^400, EXPONENT_RULE); with a floor, also
  *   that they are not all tiny (≥ floor: a per-row or per-column factor, separate.ts). Also a
  *   compensated sum's plain tail, its bound a fraction of the exact terms (factored.ts).
  */
