@@ -88,10 +88,10 @@ export interface PlainOptions {
   /**
    * How an exponent N·F is certified (EXPONENT_RULE): by its terms' magnitude (the default), or
    * by cancellation, N's sums tested as any sum's and |N·F| ≤ 2^lostBits (as an expdd exponent
-   * always was; an exp of a double-double group, before that rule, had no bound on |N·F|, and
-   * certified errors up to 9.7 bits, found by review). Neither is more
-   * accurate everywhere (the first passes where N cancels, the second where the terms are large
-   * but do not cancel): the choice measures candidates of both.
+   * always was; an exp of a double-double group, before that rule, had no bound on |N·F| and
+   * certified errors up to 9.7 bits, found by review). Neither is more accurate everywhere (the
+   * first passes where N cancels, the second where the terms are large but do not cancel): the
+   * choice measures candidates of both.
    */
   readonly exponents?: 'by magnitude' | 'by cancellation';
 }
@@ -243,11 +243,11 @@ function scaledSum(x: Tree, options: PlainOptions): Tree | undefined {
 
 /**
  * An exponent's bound where `scale` (its reciprocal scale 1/|F|, or the bound itself where that is
- * a multiple of it) is at most 2^400 (far from overflowing), else -1 (no magnitude is within it):
- * an overflowed denominator D makes 1/D = 0, and N/D = 0 for any N
- * would pass either certificate (exp((cov12 - var1)/(1 + var1*var2 - cov12^2)) at var1 = 1e300
- * gave 1 for 0.9999999999, found by review). 2^400, not the largest double: the finiteness proof
- * (finite.ts) bounds every value, constants too, within 2^500.
+ * a multiple of it) is at most 2^400, far from overflowing, else -1 (no magnitude is within it):
+ * an overflowed denominator D makes 1/D = 0, and N/D = 0 for any N would pass either certificate
+ * (exp((cov12 - var1)/(1 + var1*var2 - cov12^2)) at var1 = 1e300 gave 1 for 0.9999999999, found
+ * by review). 2^400, not the largest double: the finiteness proof (finite.ts) bounds every
+ * value, constants too, within 2^500.
  */
 function finiteOnly(bound: Tree, scale: Tree): Tree {
   return T.fn('where', [T.fn('le', [scale, E.num(Q.rat(2n ** 400n))]), bound, E.num(Q.rat(-1))]);
