@@ -174,6 +174,7 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
       `  ${entry.id.padEnd(19)} ${compiled.ir.interior.emitted
         .replace(', exponents by cancellation', ', exp. c.')
         .replace('plain but compensated sums', 'compensated')
+        .replace('plain stable to the bound, one-bit certificates', 'to bound, 1-bit')
         .replace('plain stable to the bound', 'plain to bound')
         .replace(/factored polynomial, exact to degree (\d) and (\d)/, 'exact to $1, $2')
         .replace(/plain stable, (\w+)-bit certificates/, (_, b) => `plain, ${{ two: 2, three: 3 }[b]}-bit`)

@@ -291,8 +291,13 @@ export const CERTAIN_EXPONENTS = [64, 32, 16, 8, 4, 3, 2, 1, 0] as const;
  * (else at least 0), and their sum at least b/(1 - b) (1 + 2^-20) is the proof: the emitted
  * sums' roundings, a few ulps each, are far inside that margin where every term stays in range
  * (inRange: no overflow, and a constant term far above the subnormal roundings).
+ *
+ * `onHalf`: only where cov12² ≤ var1·var2/2 (the half domain), where the plain gap is at least
+ * half of var1*var2 and G ≥ Q/2^e (e the largest power of the gap): then (1 - b) P ≥ (b - 2^-e) Q
+ * proves it, which holds outright where b < 2^-e and on a box of its own at b = 2^-e (the loops'
+ * `certainOnHalf`, emit/module.ts: their half-domain entries skip the certificates).
  */
-export function certainWithin(trees: readonly Tree[]): number | undefined {
+export function certainWithin(trees: readonly Tree[], onHalf = false): number | undefined {
   const sums: TreeFn[] = [];
   for (const t of trees)
     E.some(t, (x: Tree) => {
@@ -300,14 +305,14 @@ export function certainWithin(trees: readonly Tree[]): number | undefined {
       return false;
     });
   if (!sums.length) return undefined;
-  const forms = sums.map(gapForm);
+  const forms = sums.map((sum) => gapForm(sum, onHalf));
   if (forms.some((f) => !f)) return undefined;
   for (const k of CERTAIN_EXPONENTS) if (forms.every((f) => f!(k))) return k;
   return undefined;
 }
 
 /** A plain sum's proof as a function of k (certainWithin), or undefined if the sum is not of its form. */
-function gapForm(sum: TreeFn): ((k: number) => boolean) | undefined {
+function gapForm(sum: TreeFn, onHalf: boolean): ((k: number) => boolean) | undefined {
   const [terms, bound] = sum.args as [Tree, Tree];
   if (bound.k !== 'num') return undefined;
   const b = bound.v;
@@ -322,8 +327,11 @@ function gapForm(sum: TreeFn): ((k: number) => boolean) | undefined {
   if (qs.some(([a, c]) => a !== qs[0]![0] || c !== qs[0]![1])) return undefined;
   const [qa, qb] = qs[0]!;
   const qCoef = withGap.reduce((a, m) => Q.add(a, m.coef), Q.ZERO);
-  // Needed: Σ P/Q ≥ b/(1 - b), with a margin.
-  const need = Q.mul(Q.div(b, Q.sub(Q.ONE, b)), Q.add(Q.ONE, Q.rat(1, 2 ** 20)));
+  // Needed: Σ P/Q ≥ (b - φ)/(1 - b), b with a margin, G ≥ φ Q (φ: 0 to the bound, 2^-e on the half domain).
+  const margined = Q.mul(b, Q.add(Q.ONE, Q.rat(1, 2 ** 20)));
+  const phi = onHalf ? Q.rat(1, 2 ** Math.max(...withGap.map((m) => m.gap))) : Q.ZERO;
+  const excess = Q.sub(margined, phi);
+  const need = Q.cmp(excess, Q.ZERO) <= 0 ? Q.ZERO : Q.div(excess, Q.sub(Q.ONE, b));
   const q: Monomial = { coef: qCoef, v1: qa, v2: qb, gap: 0 };
   // The magnitude's monomials, the gap as var1*var2: each within range on the box (below).
   const magnitude = [...without, ...withGap.map((m) => ({ ...m, v1: m.v1 + m.gap, v2: m.v2 + m.gap, gap: 0 }))];

@@ -367,6 +367,7 @@ export interface RegimeCandidate {
     | PlainCandidate
     | `${PlainCandidate}, exponents by cancellation`
     | 'plain stable to the bound'
+    | 'plain stable to the bound, one-bit certificates'
     | 'factored polynomial'
     | `factored polynomial, exact to degree ${number} and ${number}`;
   readonly nngp: Tree;

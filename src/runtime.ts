@@ -285,6 +285,8 @@ export interface KernelLoops {
   readonly finiteWithin?: { readonly lo: number; readonly hi: number };
   /** The box of variances where the interior's gap certificates are proven (emit/module.ts `certain`). */
   readonly certainWithin?: { readonly lo: number; readonly hi: number };
+  /** The box of variances where a block to the bound runs its half-domain copy (emit/module.ts `onHalf`). */
+  readonly onHalfWithin?: { readonly lo: number; readonly hi: number };
   /** The k of the boxes [0, 2^k] where angle tests are proven (emit/values.ts `anglesUpTo<k>`). */
   readonly angleBoxes?: readonly number[];
   /** The box of variances where every product var1*var2 is normal and finite (emit/parts.ts `normal`), if read. */
@@ -355,7 +357,7 @@ ${exported ? 'export ' : ''}function kernel(input${inT}, options${optT})${outT} 
   const out = options === undefined || options === null ? undefined : options.out;
   if (out !== undefined) checkOut(input, out);
   const outK = out === undefined ? new Float64Array(K.length) : out.nngp;
-${loops.finiteWithin ? `  const safe = variancesWithin(C1, C2, ${loops.finiteWithin.lo}, ${loops.finiteWithin.hi});\n` : ''}${loops.certainWithin ? `  const certain = variancesWithin(C1, C2, ${loops.certainWithin.lo}, ${loops.certainWithin.hi});\n` : ''}${(loops.angleBoxes ?? []).map((k) => `  const anglesUpTo${k} = variancesWithin(C1, C2, 0, ${2 ** k});\n`).join('')}${loops.normalWithin ? `  const normal = variancesWithin(C1, C2, ${loops.normalWithin.lo}, ${loops.normalWithin.hi});\n` : ''}${loops.readsLowV2 ? '  const lowV2 = normal ? smallestOf(C2) : 0;\n' : ''}  if (T !== undefined) {
+${loops.finiteWithin ? `  const safe = variancesWithin(C1, C2, ${loops.finiteWithin.lo}, ${loops.finiteWithin.hi});\n` : ''}${loops.certainWithin ? `  const certain = variancesWithin(C1, C2, ${loops.certainWithin.lo}, ${loops.certainWithin.hi});\n` : ''}${loops.onHalfWithin ? `  const onHalf = variancesWithin(C1, C2, ${loops.onHalfWithin.lo}, ${loops.onHalfWithin.hi});\n` : ''}${(loops.angleBoxes ?? []).map((k) => `  const anglesUpTo${k} = variancesWithin(C1, C2, 0, ${2 ** k});\n`).join('')}${loops.normalWithin ? `  const normal = variancesWithin(C1, C2, ${loops.normalWithin.lo}, ${loops.normalWithin.hi});\n` : ''}${loops.readsLowV2 ? '  const lowV2 = normal ? smallestOf(C2) : 0;\n' : ''}  if (T !== undefined) {
     const outT = out === undefined ? new Float64Array(T.length) : out.ntk${bang};
 ${loops.fusedColumns}    for (let i = 0; i < n1; i++) {
 ${row(loops.fusedInputs, '      ')}${loops.fusedOuter}

@@ -5,7 +5,7 @@
 // for bit at the box's extremes and across the interior domain.
 import { erf } from 'mathjs';
 import { describe, expect, it } from 'vitest';
-import { catalog, compile } from '../src/index.js';
+import { catalog, compile, compileActivation } from '../src/index.js';
 import { DOMAIN_BOUND } from '../src/emit/index.js';
 import {
   anglesWithin,
@@ -336,6 +336,67 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     expect(
       certainWithin([sum(4, num(1), T.mul([huge, v1!]), T.mul([huge, v2!]), T.mul([huge, gap!]))]),
     ).toBeUndefined();
+  });
+
+  it("proves the gap's certificates on the half domain (cov12² ≤ var1·var2/2) on a box of their own", () => {
+    const [v1, v2, gap] = (['var1', 'var2', 'gap'] as const).map((n) => E.sym(n));
+    const num = (n: number, d = 1) => E.num(Q.rat(n, d));
+    const sum = (b: number, ...terms: Tree[]) => T.fn('plainsum', [T.add(terms), num(1, b), num(0)]);
+    const gaussian = (b: number) => sum(b, num(1), T.mul([num(2), v1!]), T.mul([num(2), v2!]), T.mul([num(4), gap!]));
+    // There the gap is at least var1·var2/2: at b = 1/4 the certificate holds outright (the box
+    // is the largest tried), at b = 1/2 where P/Q = (1 + 2 v1 + 2 v2)/(4 v1 v2) ≥ 2^-20 (v ≤ 2^16).
+    expect(certainWithin([gaussian(4)], true)).toBe(64);
+    expect(certainWithin([gaussian(2)], true)).toBe(16);
+    expect(certainWithin([gaussian(2)])).toBe(0);
+    // A gap squared: at least a quarter of its magnitude there, b = 1/4 on a box of its own.
+    const squared = sum(4, num(1), T.mul([v1!, v2!]), T.pow(gap!, num(2)));
+    expect(certainWithin([squared], true)).toBeDefined();
+    expect(certainWithin([squared], true)).toBeLessThan(64);
+    // Sampled: in plain doubles as emitted, the certificate holds on the half domain within the box.
+    const next = rng(41);
+    for (let i = 0; i < 20000; i++) {
+      const [a, b] = [2 ** (32 * next() - 16), 2 ** (32 * next() - 16)];
+      const p = a * b;
+      const c = Math.sqrt(p / 2) * (2 * next() - 1) * (i % 10 === 0 ? 1 : next());
+      const icc = c * c;
+      if (!(icc <= 0.5 * p)) continue;
+      const g = p - icc;
+      const value = 1 + 2 * a + 2 * b + 4 * g;
+      const magnitude = 1 + Math.abs(2 * a) + Math.abs(2 * b) + 4 * Math.abs(a * b);
+      expect(Math.abs(value) >= 0.5 * magnitude, `${[c, a, b]}`).toBe(true);
+    }
+  });
+
+  it("kernel() to the bound with its half-domain copy (onHalf) gives the scalar functions' doubles bit for bit", () => {
+    // gaussian's regime to the bound, one-bit certificates: `certain` covers variances up to 1, the
+    // copy up to 2^16; between them its half-domain entries skip the certificate the scalar
+    // functions test, and toward the bound both test it.
+    const k = compileActivation('gaussian');
+    const m = closed(k).module;
+    expect(m.domain).toBe('projection');
+    expect(m.certainWithin).toBe(0);
+    expect(m.halfCopyWithin).toBe(16);
+    expect(k.code).toContain('icc <= 0.5 * ipp && onHalf');
+    const next = rng(7);
+    for (const [lo, hi] of [
+      [1.5, 3],
+      [100, 2 ** 16],
+      [0.5, 2 ** 17], // past the copy's box: no entry takes it
+    ] as const) {
+      const n = 48;
+      const cov1 = Float64Array.from({ length: n }, () => lo * (hi / lo) ** next());
+      const cov2 = Float64Array.from({ length: n }, () => lo * (hi / lo) ** next());
+      const nngp = new Float64Array(n * n);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) nngp[i * n + j] = Math.sqrt(cov1[i]! * cov2[j]!) * (2 * next() - 1);
+      const out = k.kernel({ nngp, ntk: new Float64Array(n * n).fill(1), cov1, cov2 });
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          const [c, a, b] = [nngp[i * n + j]!, cov1[i]!, cov2[j]!];
+          expect(Object.is(out.nngp[i * n + j], k.nngp(c, a, b)), `nngp ${[c, a, b]}`).toBe(true);
+          expect(Object.is(out.ntk![i * n + j], k.dNngp(c, a, b)), `dNngp ${[c, a, b]}`).toBe(true);
+        }
+    }
   });
 
   it("kernel() where a gap certificate's box holds and another certificate fails: the scalar functions' doubles", () => {

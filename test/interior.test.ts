@@ -459,12 +459,18 @@ describe('interior regime', () => {
   it('runs up to the bound only where nothing degrades there: no gap or rho read, or a normal form that keeps its accuracy', () => {
     const domain = (id: string) => closed(kernels.find(([x]) => x === id)![1]).module.domain;
     for (const id of ['exp', 'sin', 'cos', 'rbf']) expect(domain(id), id).toBe('projection');
-    for (const id of ['relu', 'gelu', 'gaussian']) expect(domain(id), id).toBe('half');
-    // erf and sigmoid_like read the gap only in 1 + a var1 + a var2 + a² gap, certified against
-    // var1*var2 (plainTree's toBound): their plain code runs to the bound.
-    for (const id of ['erf', 'sigmoid_like']) {
+    for (const id of ['relu', 'gelu']) expect(domain(id), id).toBe('half');
+    // erf, sigmoid_like and gaussian read the gap only in 1 + a var1 + a var2 + a² gap, certified
+    // against var1*var2 (plainTree's toBound): their plain code runs to the bound (gaussian's with
+    // one-bit certificates: with two it measures 0.04 bits less accurate than the stable code in
+    // two groups of the choice's samples).
+    for (const [id, name] of [
+      ['erf', 'plain stable to the bound'],
+      ['sigmoid_like', 'plain stable to the bound'],
+      ['gaussian', 'plain stable to the bound, one-bit certificates'],
+    ] as const) {
       expect(domain(id), id).toBe('projection');
-      expect(closed(kernels.find(([x]) => x === id)![1]).interior.emitted, id).toBe('plain stable to the bound');
+      expect(closed(kernels.find(([x]) => x === id)![1]).interior.emitted, id).toBe(name);
     }
     // exp_normalized's regime is its normal form; its stable code reads rho, but the normal form
     // has no cancelling sum outside its exponent and no function but exp: it keeps its accuracy.

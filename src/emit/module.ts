@@ -102,7 +102,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const certificate = (fast: PlainBlock, c: Code, inLoop: boolean) =>
     inLoop && certain && fast.gapCertificates.has(c.text)
       ? `(certain || ${c.text})`
-      : inLoop && safe && fast.halfCertificates.has(c.text)
+      : inLoop && safe && m.domain === 'half' && fast.halfCertificates.has(c.text)
         ? `(safe || ${c.text})`
         : c.text;
   const certified = (fast: PlainBlock, i: number, inLoop = false, tested: ReadonlySet<string> = new Set()) =>
@@ -169,6 +169,29 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
     `if (${flags.join(' && ')}) { ${flags.map((_, i) => stores[i]!(fast.values[i]!)).join(' ')} continue; }`,
     ...flags.map((f, i) => `if (${f}) ${stores[i]!(fast.values[i]!)}`),
   ];
+  /**
+   * A block that runs up to the bound, on the half domain first: where the call's variances lie in
+   * the box `onHalf` (m.halfCopyWithin: its values proven finite there and every certificate proven
+   * on the half domain, finite.ts certainWithin on the half and provenOnHalf), the same statements
+   * without their certificates, each value stored, then continue. The same doubles as the block
+   * itself, which would have found every certificate holding there. Measured (n = 1024, in place,
+   * paired, hand-edited): gaussian's block to the bound with this copy ran realistic entries as
+   * fast as its half-domain block (4.2–4.8 ns both) and anti-correlated ones 6.4–6.9 → 5.1–5.5.
+   */
+  const halfCopy = (fast: PlainBlock, stores: ((v: Code) => string)[]): string[] => {
+    if (m.halfCopyWithin === undefined) return [];
+    const body = prune(
+      fast.statements,
+      fast.values.flatMap((v) => v.uses),
+    );
+    return [
+      `if (icc <= 0.5 * ipp && onHalf) {`,
+      ...stmts(body).map((l) => '  ' + l),
+      `  ${fast.values.map((v, i) => stores[i]!(v)).join(' ')}`,
+      '  continue;',
+      '}',
+    ];
+  };
   /** A loop's interior block: per output a flag `done`, the store where it is set, continue when all are. */
   const loopBlock = (
     fast: PlainBlock | undefined,
@@ -199,6 +222,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
         : flaggedStores(fast, stores, flags, true, tested);
     return [
       ...stmts([INTERIOR_TEST]),
+      ...halfCopy(fast, stores),
       `if (${insideLoop}) {`,
       ...certifiedBody(fast, true, decide).map((l) => '  ' + l),
       '}',
@@ -369,6 +393,9 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       nngpColumns: columnLoop(m.nngpOnly).length ? ind(columnLoop(m.nngpOnly), 2) + '\n' : '',
       ...(m.finiteWithin !== undefined ? { finiteWithin: { lo: 2 ** -m.finiteWithin, hi: 2 ** m.finiteWithin } } : {}),
       ...(m.certainWithin !== undefined ? { certainWithin: { lo: 0, hi: 2 ** m.certainWithin } } : {}),
+      ...(m.halfCopyWithin !== undefined && m.finiteWithin !== undefined
+        ? { onHalfWithin: { lo: 2 ** -m.finiteWithin, hi: 2 ** Math.min(m.finiteWithin, m.halfCopyWithin) } }
+        : {}),
       ...(readsNormal ? { normalWithin: NORMAL_VARIANCES } : {}),
       readsLowV2,
       angleBoxes,

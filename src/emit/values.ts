@@ -421,7 +421,9 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
         this.certificates.push(certificate);
         this.certificateKeys.push(e.key);
         if (given) this.gapCertificates.add(certificate.text);
-        if (this.halfDomain && provenOnHalf(e)) this.halfCertificates.add(certificate.text);
+        // Proven on the half domain: in a half-domain block, skipped within `safe`; in one that reaches
+        // the bound, skipped by its half-domain copy (emit/module.ts halfCopy).
+        if (this.plainRegime && !this.nearBound && provenOnHalf(e)) this.halfCertificates.add(certificate.text);
         return sum;
       }
       case 'nearbound':
