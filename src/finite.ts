@@ -295,7 +295,7 @@ export const CERTAIN_EXPONENTS = [64, 32, 16, 8, 4, 3, 2, 1, 0] as const;
  * `onHalf`: only where cov12² ≤ var1·var2/2 (the half domain), where the plain gap is at least
  * half of var1*var2 and G ≥ Q/2^e (e the largest power of the gap): then (1 - b) P ≥ (b - 2^-e) Q
  * proves it, which holds outright where b < 2^-e and on a box of its own at b = 2^-e (the loops'
- * `certainOnHalf`, emit/module.ts: their half-domain entries skip the certificates).
+ * `onHalf`, emit/module.ts halfCopy: their half-domain entries skip the certificates).
  */
 export function certainWithin(trees: readonly Tree[], onHalf = false): number | undefined {
   const sums: TreeFn[] = [];

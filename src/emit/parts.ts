@@ -687,12 +687,14 @@ export function buildModule(input: EmitInput): ModuleParts {
   // adds nothing to typical kernels and costs their anti-correlated entries (sigmoid_like's,
   // certain to 16: 12.1 → 13.5 ns, measured): none.
   const needed = certain === undefined || certain < 1;
-  const halfCopy =
+  const onHalf =
     inside && domain === 'projection' && k !== undefined && provenOnHalf && needed && !blocks.every(continuesAlways)
       ? readsGapMagnitude
         ? certainWithin([inside.nngp, inside.dNngp], true)
         : k
       : undefined;
+  // A box no larger than `certain`'s would copy the block where nothing is tested anyway (found by review).
+  const halfCopy = onHalf !== undefined && onHalf > (certain ?? -Infinity) ? onHalf : undefined;
   const gradients = (input.gradients ?? []).map((g) => ({
     param: g.param,
     nngp: scalar(g.nngp),
