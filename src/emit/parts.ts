@@ -17,7 +17,7 @@ import {
   ref,
   statement,
 } from './code.js';
-import { ValueCode } from './values.js';
+import { type ProductRoot, ValueCode } from './values.js';
 import { gapCertified, keepsAccuracyToBound } from '../domain.js';
 
 export const VERSION = '0.1.0';
@@ -87,6 +87,26 @@ export function domainTest(domain: InteriorDomain, inLoop = false): string {
 function normalRange(pp: string, inLoop: boolean): string {
   const range = `${pp} > ${CLEARLY_INSIDE.minProduct} && ${pp} < Infinity`;
   return inLoop ? `(normal || ${range})` : range;
+}
+
+/** That a product is a normal double, as emitted (in a loop too: the call's `normal` flag is defined only where its prologue or test reads it). */
+const normalProduct = (p: Code): Code => js`${p} > ${String(CLEARLY_INSIDE.minProduct)} && ${p} < Infinity`;
+
+/**
+ * sqrt(var1·var2) as a block has it (values.ts ProductRoot): after the interior test, the root of
+ * its ipp (var1·var2 normal there on the projection domain, tested on the half); after the exact
+ * prologue, sp (the root of the exact product) where the prologue computes it, else the root of
+ * its pp; without either, of the block's own product.
+ */
+function productRoot(where: { readonly interior: InteriorDomain } | { readonly needs: Needs }): ProductRoot {
+  return 'interior' in where
+    ? { product: ref('ipp'), normal: where.interior !== 'half', range: normalProduct }
+    : {
+        ...(where.needs.exact ? { product: ref('pp') } : {}),
+        ...(where.needs.r ? { root: ref('sp') } : {}),
+        normal: false,
+        range: normalProduct,
+      };
 }
 
 export interface EmitInput {
@@ -336,6 +356,8 @@ function plainBlock(
   regime: 'interior' | 'near' = 'interior',
   domain: InteriorDomain = 'half',
   inLoop = false,
+  /** The near regime: what the exact prologue it runs after computes (needsOf the function's trees). */
+  prologueNeeds?: Needs,
 ): PlainBlock {
   const b = new ValueCode(
     regime === 'interior' ? 'f' : 'o',
@@ -344,6 +366,7 @@ function plainBlock(
     regime === 'interior' && domain === 'half',
     inLoop && regime === 'interior',
     regime === 'near',
+    productRoot(regime === 'interior' ? { interior: domain } : { needs: prologueNeeds ?? needsOf(...trees) }),
   );
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
@@ -444,10 +467,10 @@ function scalar(
   domain: InteriorDomain = 'half',
   gapGiven = false,
 ): Straight & { helpers: ReadonlySet<string> } {
-  const b = new ValueCode();
-  const result = b.val(e);
-  const nearBlock = near ? plainBlock([near], 'near') : undefined;
   const needs = needsOf(e, ...(near ? [near] : []));
+  const b = new ValueCode('t', true, false, false, false, false, productRoot({ needs }));
+  const result = b.val(e);
+  const nearBlock = near ? plainBlock([near], 'near', undefined, false, needs) : undefined;
   const pro = prologue(needs, { gapGiven });
   const all = prune([...pro, ...b.statements], [...result.uses, ...(nearBlock ? usesOf(nearBlock) : [])]);
   const { prologue: first, rest: statements } = splitPrologue(all, pro);
@@ -517,10 +540,10 @@ function loop(
   nearTrees?: Tree[],
   domain: InteriorDomain = 'half',
 ): Loop & { helpers: ReadonlySet<string> } {
-  const b = new ValueCode('t', false);
-  const values = trees.map((t) => b.val(t));
-  const nearBlock = nearTrees ? plainBlock(nearTrees, 'near') : undefined;
   const needs = needsOf(...trees, ...(nearTrees ?? []));
+  const b = new ValueCode('t', false, false, false, false, false, productRoot({ needs }));
+  const values = trees.map((t) => b.val(t));
+  const nearBlock = nearTrees ? plainBlock(nearTrees, 'near', undefined, false, needs) : undefined;
   // The exact prologue runs unguarded here (prologue: an overflow shows as a NaN gRaw, or as the
   // guarded one's infinite gRaw); the lazy one calls the guarded projectedCov.
   const checkCodes = [...(needs.exact ? [ref('gRaw')] : []), ...b.checks];

@@ -66,6 +66,24 @@ const CMP: Record<string, string> = { lt: '<', le: '<=', gt: '>', ge: '>=', eq: 
 const plain = (c: Code) => /^[\w.]+$/.test(c.text);
 const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`);
 
+/**
+ * How a block has sqrt(var1·var2), the root of the product of the variances (a product's
+ * var1^(1/2)·var2^(1/2), or both to the power -1/2): one root of var1·var2 rounded once, about
+ * an ulp, where sqrt(var1)·sqrt(var2) rounds three times (0.55 → 0.24 bits on exp_normalized's
+ * diagonal, as neural-tangents' own sqrt(var1 * var2)); the two roots' product only where the
+ * product is not a normal double (it overflows past 1e308 or loses bits below 1e-290).
+ */
+export interface ProductRoot {
+  /** var1·var2 rounded once, where the block has it by name (ipp, pp); else the block computes it. */
+  readonly product?: Code;
+  /** Its root to better than Math.sqrt of it, where the block has it (sp: the root of the exact product). */
+  readonly root?: Code;
+  /** var1·var2 is a normal double wherever the block runs (the projection domain's test reads it). */
+  readonly normal: boolean;
+  /** The emitted test that a product is a normal double. */
+  readonly range: (product: Code) => Code;
+}
+
 /** Straight-line code computing the values of evaluation trees. */ export class ValueCode extends DoubleDoubleValues {
   private readonly memo = new Map<string, Code>();
   /** A sum printed with its angle split, by its key: the magnitude that certifies it (sumWithSplitAngle). */
@@ -104,8 +122,23 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
      * holds (x > 0, (y/x)² ≤ 1/4: rho below about -0.89 for relu's angle), atan2 elsewhere.
      */
     private readonly nearBound = false,
+    /** sqrt(var1·var2) as the block has it (ProductRoot); without it, the two roots' product. */
+    private readonly productRoot?: ProductRoot,
   ) {
     super(prefix, guarded);
+  }
+
+  /** sqrt(var1·var2), once per block (ProductRoot). */
+  private rootOfProduct(r: ProductRoot): Code {
+    const key = '#sqrt(var1*var2)';
+    const hit = this.memo.get(key);
+    if (hit) return hit;
+    const product = r.product ?? this.tmp(js`${ref(SYM_NAMES.var1!)} * ${ref(SYM_NAMES.var2!)}`);
+    const root = r.root ?? js`Math.sqrt(${product})`;
+    const split = js`Math.sqrt(${ref(SYM_NAMES.var1!)}) * Math.sqrt(${ref(SYM_NAMES.var2!)})`;
+    const v = this.tmp(r.normal ? root : js`${r.range(product)} ? ${root} : ${split}`);
+    this.memo.set(key, v);
+    return v;
   }
 
   /** Whether an angle with this y reads the small-angle tail beyond its test (nearBound above). */
@@ -221,6 +254,12 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
       const k = consts.length === 1 && consts[0]!.k === 'num' ? Q.toNumber(consts[0]!.v) : foldConstant(T.mul(consts));
       if (k !== 1) num.push(lit(literal(k)));
       factors = factors.filter(dependsOnInputs);
+    }
+    // var1^q·var2^q, q = ±1/2: one root of the product (ProductRoot).
+    const pair = this.productRoot ? rootPair(factors) : undefined;
+    if (pair) {
+      (pair.q < 0 ? den : num).push(this.rootOfProduct(this.productRoot!));
+      factors = factors.filter((f) => !pair.factors.includes(f));
     }
     for (const f of factors) {
       if (f.k === 'pow' && f.exp.k === 'num' && f.exp.v.n < 0n) {
@@ -600,6 +639,23 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
 const isName = (c: Code) => c.uses.length === 1 && c.text === c.uses[0];
 
 /** A double's exact value: a dyadic rational within double range that rounds to itself. */
+/** A product's var1^q and var2^q with q = ±1/2 (ProductRoot), and the sign of q. */
+function rootPair(factors: readonly Tree[]): { factors: readonly Tree[]; q: number } | undefined {
+  const half = (f: Tree, name: 'var1' | 'var2') =>
+    f.k === 'pow' &&
+    f.base.k === 'sym' &&
+    f.base.name === name &&
+    f.exp.k === 'num' &&
+    f.exp.v.d === 2n &&
+    (f.exp.v.n === 1n || f.exp.v.n === -1n)
+      ? Number(f.exp.v.n)
+      : 0;
+  const a = factors.find((f) => half(f, 'var1') !== 0);
+  const b = factors.find((f) => half(f, 'var2') !== 0);
+  if (!a || !b || half(a, 'var1') !== half(b, 'var2')) return undefined;
+  return { factors: [a, b], q: half(a, 'var1') };
+}
+
 function isDouble(v: Rat): boolean {
   const x = Q.toNumber(v);
   return Number.isFinite(x) && Q.eq(Q.fromNumber(x), v);
