@@ -183,6 +183,14 @@ describe('simplify', () => {
     expect(s('0.6366197723675813*cov12')).toBe('2*cov12/pi'); // 2/np.pi, an ulp from the rounded 2/pi
     expect(s('0.637*cov12')).toBe('637*cov12/1000');
     expect(s('0.123456789012345*cov12')).toBe('0.123456789012345*cov12');
+    // Beyond the table (p, q ≤ 8), by the continued fraction of the literal over pi^a 2^(b/2):
+    // leaky_relu's (1 - 0.01)^2/(2 pi) as printed, and as a product of two pasted doubles.
+    expect(s('0.15598775972436663*cov12')).toBe('9801*cov12/(20000*pi)');
+    expect(s('0.31830988618379064*0.49005*cov12')).toBe('9801*cov12/(20000*pi)');
+    expect(s('-0.8862269254527579*cov12')).toBe('-sqrt(pi)*cov12/2'); // -sqrt(pi)/2
+    // A double unrelated to pi stays itself (a chance match is about 1 in 10^5).
+    expect(s('2.4020563531719796*cov12')).toBe('2.4020563531719796*cov12');
+    expect(s('0.1234567890123456*cov12')).toBe('0.1234567890123456*cov12');
   });
 
   it("a kept clip's derivative meets the map's factors: finite at zero inputs, in kernel() too", () => {
