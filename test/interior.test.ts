@@ -221,11 +221,16 @@ describe('interior regime', () => {
         [-0, 0, 2],
       ].filter(([c, v1, v2]) => !inDomain(closed(k).module.domain, c!, v1!, v2!)) as [number, number, number][];
       const near = closed(k).near;
+      // A module whose regime runs to the bound splits (q/pi)·angle in its stable code
+      // (values.ts splitStableAngle), which interior: false does not: within 2 ulps there.
+      const splits = closed(k).module.domain === 'projection' && closed(k).interior.emitted !== 'none';
       for (const p of pts)
         for (const f of ['nngp', 'dNngp'] as const) {
           const a = stable[f](...p),
             b = k[f](...p);
-          if (near.emitted === 'none') expect(Object.is(b, a), `${id} ${f} ${p}`).toBe(true);
+          if (near.emitted === 'none' && splits)
+            expect(Object.is(b, a) || bitsOfError(b, a) <= Math.log2(3), `${id} ${f} ${p}`).toBe(true);
+          else if (near.emitted === 'none') expect(Object.is(b, a), `${id} ${f} ${p}`).toBe(true);
           else {
             // The near regime: within its measured deviation, finite exactly where the stable code is.
             expect(Number.isFinite(b), `${id} ${f} finite at ${p}`).toBe(Number.isFinite(a));

@@ -359,15 +359,15 @@ function plainBlock(
   /** The near regime: what the exact prologue it runs after computes (needsOf the function's trees). */
   prologueNeeds?: Needs,
 ): PlainBlock {
-  const b = new ValueCode(
-    regime === 'interior' ? 'f' : 'o',
-    false,
-    true,
-    regime === 'interior' && domain === 'half',
-    inLoop && regime === 'interior',
-    regime === 'near',
-    productRoot(regime === 'interior' ? { interior: domain } : { needs: prologueNeeds ?? needsOf(...trees) }),
-  );
+  const b = new ValueCode(regime === 'interior' ? 'f' : 'o', false, {
+    plainRegime: true,
+    halfDomain: regime === 'interior' && domain === 'half',
+    inLoop: inLoop && regime === 'interior',
+    nearBound: regime === 'near',
+    productRoot: productRoot(
+      regime === 'interior' ? { interior: domain } : { needs: prologueNeeds ?? needsOf(...trees) },
+    ),
+  });
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
   const prologue: Statement[] = [];
@@ -468,7 +468,10 @@ function scalar(
   gapGiven = false,
 ): Straight & { helpers: ReadonlySet<string> } {
   const needs = needsOf(e, ...(near ? [near] : []));
-  const b = new ValueCode('t', true, false, false, false, false, productRoot({ needs }));
+  const b = new ValueCode('t', true, {
+    productRoot: productRoot({ needs }),
+    splitsAngles: !!interior && domain !== 'half',
+  });
   const result = b.val(e);
   const nearBlock = near ? plainBlock([near], 'near', undefined, false, needs) : undefined;
   const pro = prologue(needs, { gapGiven });
@@ -541,7 +544,10 @@ function loop(
   domain: InteriorDomain = 'half',
 ): Loop & { helpers: ReadonlySet<string> } {
   const needs = needsOf(...trees, ...(nearTrees ?? []));
-  const b = new ValueCode('t', false, false, false, false, false, productRoot({ needs }));
+  const b = new ValueCode('t', false, {
+    productRoot: productRoot({ needs }),
+    splitsAngles: !!interiorTrees && domain !== 'half',
+  });
   const values = trees.map((t) => b.val(t));
   const nearBlock = nearTrees ? plainBlock(nearTrees, 'near', undefined, false, needs) : undefined;
   // The exact prologue runs unguarded here (prologue: an overflow shows as a NaN gRaw, or as the

@@ -84,6 +84,39 @@ export interface ProductRoot {
   readonly range: (product: Code) => Code;
 }
 
+/** How a block's values are spelled (ValueCode). */
+export interface ValueOptions {
+  /**
+   * Code for a plain-double regime (interior.ts), which may spell a value differently from the
+   * stable code as long as it measures as accurate (an angle by pi/2 - atan(x/y), below).
+   */
+  readonly plainRegime?: boolean;
+  /** The code runs only where cov12² ≤ var1·var2/2 (the interior regime's half domain). */
+  readonly halfDomain?: boolean;
+  /**
+   * In a kernel's loop: an angle whose |x| ≤ y is proven for variances in [0, 2^k] (finite.ts
+   * anglesWithin) tests the call's flag `anglesUpTo<k>` first (the loop's `angleBoxes`).
+   */
+  readonly inLoop?: boolean;
+  /**
+   * The code runs beyond the half domain, where |rho| > 0.71 (the near regime): there an angle
+   * whose y vanishes at the bound (domain.ts vanishesAtBound), beyond its split's test, reads
+   * the small-angle tail it shares with y - x·angle (the stable code's spelling) where the tail
+   * holds (x > 0, (y/x)² ≤ 1/4: rho below about -0.89 for relu's angle), atan2 elsewhere.
+   */
+  readonly nearBound?: boolean;
+  /** sqrt(var1·var2) as the block has it (ProductRoot); without it, the two roots' product. */
+  readonly productRoot?: ProductRoot;
+  /**
+   * The stable code of a module whose regime runs to the bound, which then runs only on the
+   * diagonal, outside the bound and at products that are not normal doubles: (q/pi)·angle(y, x)
+   * as q/2 - (q/pi)·atan(x/y) where |x| ≤ y, as the plain regimes spell it (splitAngle), the
+   * stable spelling elsewhere; both are computed there, so not where the stable code runs on
+   * typical entries.
+   */
+  readonly splitsAngles?: boolean;
+}
+
 /** Straight-line code computing the values of evaluation trees. */ export class ValueCode extends DoubleDoubleValues {
   private readonly memo = new Map<string, Code>();
   /** A sum printed with its angle split, by its key: the magnitude that certifies it (sumWithSplitAngle). */
@@ -99,33 +132,22 @@ export interface ProductRoot {
   /** The texts of the certificates that hold on the whole half domain (finite.ts provenOnHalf). */
   readonly halfCertificates = new Set<string>();
 
-  /**
-   * @param plainRegime code for a plain-double regime (interior.ts), which may spell a value
-   * differently from the stable code as long as it measures as accurate (an angle by
-   * pi/2 - atan(x/y), below).
-   */
-  constructor(
-    prefix = 't',
-    guarded = true,
-    private readonly plainRegime = false,
-    /** The code runs only where cov12² ≤ var1·var2/2 (the interior regime's half domain). */
-    private readonly halfDomain = false,
-    /**
-     * In a kernel's loop: an angle whose |x| ≤ y is proven for variances in [0, 2^k] (finite.ts
-     * anglesWithin) tests the call's flag `anglesUpTo<k>` first (the loop's `angleBoxes`).
-     */
-    private readonly inLoop = false,
-    /**
-     * The code runs beyond the half domain, where |rho| > 0.71 (the near regime): there an angle
-     * whose y vanishes at the bound (domain.ts vanishesAtBound), beyond its split's test, reads
-     * the small-angle tail it shares with y - x·angle (the stable code's spelling) where the tail
-     * holds (x > 0, (y/x)² ≤ 1/4: rho below about -0.89 for relu's angle), atan2 elsewhere.
-     */
-    private readonly nearBound = false,
-    /** sqrt(var1·var2) as the block has it (ProductRoot); without it, the two roots' product. */
-    private readonly productRoot?: ProductRoot,
-  ) {
+  /** ValueOptions. */
+  private readonly plainRegime: boolean;
+  private readonly halfDomain: boolean;
+  private readonly inLoop: boolean;
+  private readonly nearBound: boolean;
+  private readonly productRoot: ProductRoot | undefined;
+  private readonly splitsAngles: boolean;
+
+  constructor(prefix = 't', guarded = true, options: ValueOptions = {}) {
     super(prefix, guarded);
+    this.plainRegime = options.plainRegime ?? false;
+    this.halfDomain = options.halfDomain ?? false;
+    this.inLoop = options.inLoop ?? false;
+    this.nearBound = options.nearBound ?? false;
+    this.productRoot = options.productRoot;
+    this.splitsAngles = options.splitsAngles ?? false;
   }
 
   /** sqrt(var1·var2), once per block (ProductRoot). */
@@ -248,7 +270,11 @@ export interface ProductRoot {
     const den: Code[] = [];
     // Constant factors (rationals, powers of pi, ...) folded into one literal, rounded once.
     const consts = factors.filter((f) => !dependsOnInputs(f));
-    const split = this.plainRegime ? this.splitAngle(factors) : undefined;
+    const split = this.plainRegime
+      ? this.splitAngle(factors)
+      : this.splitsAngles
+        ? this.splitStableAngle(factors)
+        : undefined;
     if (split) return split;
     if (consts.length) {
       const k = consts.length === 1 && consts[0]!.k === 'num' ? Q.toNumber(consts[0]!.v) : foldConstant(T.mul(consts));
@@ -288,6 +314,25 @@ export interface ProductRoot {
     if (!parts) return undefined;
     const split = parts.exact === ZERO ? parts.rest : js`${parts.exact} + ${parts.rest}`;
     return parts.inside ? js`${parts.inside} ? ${split} : ${parts.whole}` : split;
+  }
+
+  /**
+   * In the stable code (ValueOptions.splitsAngles): (q/pi)·angle(y, x) as q/2 - (q/pi)·atan(x/y)
+   * where |x/y| ≤ 1, the product as the stable code spells it (its small-angle series at the
+   * bound) elsewhere. sigmoid_like's nngp, angle/(2 pi) ≈ 1/4 on the diagonal: 0.52 → 0.19 bits
+   * mean there, 0.56 → 0.17 outside the bound (neural-tangents' asin form: 0.30, 0.70).
+   */
+  private splitStableAngle(factors: readonly Tree[]): Code | undefined {
+    const term = angleTerm(factors);
+    if (!term || term.angle.name !== 'angle') return undefined;
+    const [y, x] = term.angle.args as [Tree, Tree];
+    const ratio = ratioOf(y, x);
+    const r = this.val(ratio);
+    const t = this.val(T.fn('atan', [ratio]));
+    const whole = js`${literal(term.k)} * ${this.val(term.angle)}`;
+    const h = literal(Q.toNumber(Q.div(term.q, Q.rat(2))));
+    // x/y is NaN at (0, 0) and infinite at y = 0: the test fails there, and the angle is the stable one.
+    return js`Math.abs(${r}) <= 1 ? ${h} + ${literal(-term.k)} * ${t} : ${whole}`;
   }
 
   /**
