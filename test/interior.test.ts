@@ -641,6 +641,21 @@ describe('interior regime', () => {
     expect(closed(compileActivation('exp_normalized')).interior.emitted).toBe('normal form');
   });
 
+  it("folds a constant term with (q/pi)·angle's q/2 into one double: leaky_relu's derivative", () => {
+    // 1/100 + (9801/20000)/pi·angle(y, x) as 0.255025 - (9801/20000)/pi·atan(x/y) where |x| <= y:
+    // the angle rounds once, where pi/2 - atan(x/y) rounded it twice (0.41 -> 0.28 bits mean).
+    const e = catalog().find((x) => x.id === 'leaky_relu')!;
+    const k = compileActivation('leaky_relu');
+    expect(printModule(closed(k).module, { target: 'js', form: 'body' })).toContain('+ 0.255025');
+    // The truth: the stable derivative in 50 digits (the map's own, exact at these points).
+    let bits = 0;
+    for (const [c, v1, v2] of POINTS) {
+      const at = { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) };
+      bits += bitsOfError(k.dNngp(c, v1, v2), evaluateHP(closed(k).stableDNngp, at).toNumber());
+    }
+    expect(bits / POINTS.length, e.id).toBeLessThan(0.35);
+  });
+
   it('chooses the same regime for equivalent spellings: a formula accurate as written, a constant pasted as a double', () => {
     // relu with arcsin: its formula as written is more accurate in the interior than the arccos
     // form, which left the plain regime 0.023 bits a point over it in one group before the

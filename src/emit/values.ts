@@ -340,28 +340,43 @@ export interface ValueOptions {
    * largest part of the sum, rounded once at the end, as neural-tangents' gelu adds its c/4).
    */
   private sumWithSplitAngle(terms: readonly Tree[]): { sum: Code; magnitude?: Code } | undefined {
-    const split = terms.map((t) => (t.k === 'mul' ? angleTerm(t.factors) : undefined));
-    const i = split.findIndex((s) => s && s.angle.name !== 'ymxangle');
+    // A constant term absorbs an angle's q/2 that is not a power of two: c0 + (q/pi)·angle as
+    // fl(c0 + q/2) - (q/pi)·atan(x/y), the constant rounded once (leaky_relu's derivative,
+    // 1/100 + (9801/20000)/pi·angle: the angle rounds once where pi/2 - atan rounded it twice).
+    const k0 = terms.findIndex((t) => t.k === 'num');
+    const split = terms.map((t) => (t.k === 'mul' ? angleTerm(t.factors, k0 >= 0) : undefined));
+    const i = split.findIndex(
+      (s) =>
+        s &&
+        s.angle.name !== 'ymxangle' &&
+        (isPowerOfTwo(Q.div(s.q, Q.rat(2))) || (s.angle.name === 'angle' && k0 >= 0)),
+    );
     if (i < 0) return undefined;
-    const parts = this.angleParts(split[i]!);
+    const term = split[i]!;
+    const folds = !isPowerOfTwo(Q.div(term.q, Q.rat(2)));
+    const parts = this.angleParts(term);
     const others = terms.filter((_, j) => j !== i);
     const o = this.val(others.length === 1 ? others[0]! : T.add(others));
-    const spelled = js`(${o} + ${parts.rest}) + ${parts.exact}`;
+    const rest = folds ? others.filter((_, j) => j !== (k0 < i ? k0 : k0 - 1)) : others;
+    const exact = folds
+      ? lit(literal(Q.toNumber(Q.add((terms[k0] as Tree & { k: 'num' }).v, Q.div(term.q, Q.rat(2))))))
+      : parts.exact;
+    const r = rest.length ? this.val(rest.length === 1 ? rest[0]! : T.add(rest)) : undefined;
+    const spelled = r ? js`(${r} + ${parts.rest}) + ${exact}` : js`${parts.rest} + ${exact}`;
     const sum = parts.inside ? js`${parts.inside} ? ${spelled} : ${o} + ${parts.whole}` : spelled;
     // Where the exact part is exact (a power of two, or one times an input), it adds no error
     // but its final rounding: a certificate of this sum bounds the cancellation of the others
     // and the rest (their errors, and their partial sum's rounding), |others| + |rest|, not
     // |others| + |the angle term| (gelu's nngp near its zero: the rest is small there, the
-    // angle term as large as the others). Where the split does not hold, the whole term's.
-    const [, x] = split[i]!.angle.args as [Tree, Tree];
-    const exact = split[i]!.angle.name === 'angle' || isExactTerm(x);
-    if (!exact) return { sum };
+    // angle term as large as the others). Where the split does not hold, the whole term's. A
+    // folded constant rounds like any term: it counts.
+    const [, x] = term.angle.args as [Tree, Tree];
+    const exactPart = term.angle.name === 'angle' || isExactTerm(x);
+    if (!exactPart) return { sum };
     const abs = (v: Code) => js`Math.abs(${v})`;
-    const othersMagnitude = join(
-      others.map((t) => abs(this.val(t))),
-      ' + ',
-    );
-    const splitMagnitude = js`${othersMagnitude} + ${abs(parts.rest)}`;
+    const magnitudeOf = (ts: readonly Tree[]) => ts.map((t) => abs(this.val(t)));
+    const othersMagnitude = join(magnitudeOf(others), ' + ');
+    const splitMagnitude = join([...magnitudeOf(rest), abs(parts.rest), ...(folds ? [abs(exact)] : [])], ' + ');
     return {
       sum,
       magnitude: parts.inside
@@ -777,16 +792,17 @@ function log2Abs(r: Rat): number {
 
 /**
  * (q/pi) angle(y, x), (q/pi) xangle(y, x) with q/2 a power of two (so that (q/2) x is exact;
- * otherwise a split only adds roundings), or (q/pi) ymxangle(y, x), with y >= 0: q and the angle term.
+ * otherwise a split only adds roundings; `anyHalf`: any q, for a sum whose constant term absorbs
+ * q/2, sumWithSplitAngle), or (q/pi) ymxangle(y, x), with y >= 0: q and the angle term.
  */
-function angleTerm(factors: readonly Tree[]): AngleTerm | undefined {
+function angleTerm(factors: readonly Tree[], anyHalf = false): AngleTerm | undefined {
   const rest = factors.filter(dependsOnInputs);
   const consts = factors.filter((f) => !dependsOnInputs(f));
   const q = rationalOverPi(consts);
   if (!q || rest.length !== 1) return undefined;
   const a = rest[0]!;
   if (a.k !== 'fn' || !['angle', 'xangle', 'ymxangle'].includes(a.name)) return undefined;
-  if (a.name !== 'ymxangle' && !isPowerOfTwo(Q.div(q, Q.rat(2)))) return undefined;
+  if (a.name !== 'ymxangle' && !anyHalf && !isPowerOfTwo(Q.div(q, Q.rat(2)))) return undefined;
   if (signOf(T.canonicalOf(a.args[0]!)) !== '+') return undefined;
   // q/pi folded as the stable code folds its constants: one rounding.
   return { q, k: foldConstant(T.mul(consts)), angle: a };
