@@ -94,89 +94,57 @@ export function literal(r: Rat): Expr {
   const x = Q.toNumber(r);
   for (let k = -2; k <= 2; k++)
     if (x === Math.PI * 2 ** k) return E.mul(E.num(Q.rat(2 ** Math.max(k, 0), 2 ** Math.max(-k, 0))), E.PI);
-  return (fullPrecision(x) && (namedConstants().get(x) ?? multipleOfConstant(x))) || E.num(r);
+  return (fullPrecision(x) && namedConstant(x)) || E.num(r);
 }
 
 /** A double written with at least 15 significant digits (a constant pasted as printed, not a rounded decimal). */
 const fullPrecision = (x: number) => x !== 0 && x.toExponential().replace(/^-|\.|e.*$/g, '').length >= 15;
 
 /**
- * The constants sources paste as printed doubles: (p/q)·pi^a·2^(b/2) for p, q ≤ 8, a in {-1,
- * -1/2, 0, 1/2, 1}, b in {-1, 0, 1}, not both 0 (2/pi = 0.6366197723675814, 1/sqrt(2 pi) =
- * 0.3989422804014327, sqrt(2/pi), 1/sqrt(2), ...), by their double and its two neighbours (a
- * constant computed in doubles, 2/np.pi, may be an ulp from the rounded one). A literal of
- * full precision within an ulp of one is that constant: read as its rational, 0.25 c +
- * 0.6366197723675814 (gap^(1/2) + c asin rho)/4 misses 0 at rho = -1 by 1.3e-17 and loses 59
- * bits near it. Smaller p + q wins a tie.
+ * The constants sources paste as printed doubles: a literal of full precision within an ulp of
+ * (p/q)·pi^a·2^(b/2), a in {-1, -1/2, 0, 1/2, 1}, b in {-1, 0, 1}, not both 0, p and q up to
+ * MAX_HEIGHT, is that constant (2/pi = 0.6366197723675814, also as 2/np.pi an ulp from it;
+ * 1/sqrt(2 pi) = 0.3989422804014327, sqrt(2/pi), 1/sqrt(2); leaky_relu's (1 - alpha)²/(2 pi)
+ * pasted as 0.15598775972436663, 9801/(20000 pi)). Read as its rational, 0.25 c +
+ * 0.6366197723675814 (gap^(1/2) + c asin rho)/4 misses 0 at rho = -1 by 1.3e-17 and loses 59 bits
+ * near it; leaky_relu's pasted constant left its (q/pi)·angle term unsplit and the map without a
+ * plain regime (3.3 times slower). Per form, p/q is the first convergent of the literal's ratio to
+ * pi^a 2^(b/2) (its continued fraction) within an ulp; of the forms', the least p + q. An ulp is
+ * 2^-52 of the value and there are about 3e9 such fractions per form: a literal unrelated to pi
+ * matches by chance about once in 10^5 (measured: 1 in 200 000 random doubles; with q ≤ 10^5
+ * alone and numerators unbounded, 54).
  */
-let constantTable: Map<number, Expr> | undefined;
-function namedConstants(): Map<number, Expr> {
-  if (constantTable) return constantTable;
-  const table = new Map<number, Expr>();
-  const neighbours = (v: number) => {
-    const b = new DataView(new ArrayBuffer(8));
-    b.setFloat64(0, v);
-    const i = b.getBigUint64(0);
-    return [-1n, 0n, 1n].map((d) => {
-      b.setBigUint64(0, i + d);
-      return b.getFloat64(0);
-    });
-  };
-  const byCost: [number, number, number, number][] = [];
-  for (let p = 1; p <= 8; p++)
-    for (let q = 1; q <= 8; q++)
-      for (const a of [-1, -0.5, 0, 0.5, 1])
-        for (const b of [-1, 0, 1]) if ((a !== 0 || b !== 0) && gcd(p, q) === 1) byCost.push([p, q, a, b]);
-  byCost.sort((u, v) => u[0] + u[1] - (v[0] + v[1]));
-  for (const [p, q, a, b] of byCost) {
-    const value = (p / q) * Math.PI ** a * Math.SQRT2 ** b;
-    const expr = E.mul(E.num(Q.rat(p, q)), E.pow(E.PI, E.num(a)), E.pow(E.num(2), E.num(Q.rat(b, 2))));
-    for (const v of neighbours(value)) if (!table.has(v)) table.set(v, expr);
-  }
-  constantTable = table;
-  return table;
-}
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-
-/** The largest numerator and denominator multipleOfConstant reads (measured: 1 chance match in 200 000 random doubles). */
-const MAX_HEIGHT = 100000;
-
-/**
- * Beyond the table, a literal of full precision within an ulp of (p/q)·pi^a·2^(b/2) (the table's
- * forms) for any p/q with q ≤ MAX_DENOMINATOR: leaky_relu's (1 - alpha)²/(2 pi) pasted as
- * 0.15598775972436663 is 9801/(20000 pi). p/q is the first convergent of the literal's ratio to
- * pi^a 2^(b/2) (its continued fraction) that lands within an ulp, with p, q ≤ MAX_HEIGHT: an
- * ulp is 2^-52 of the value, and there are about 3e9 such fractions, so a literal unrelated to pi
- * matches by chance about once in 10^5 (to q ≤ 10^5 alone, numerators unbounded, 54 of 200 000
- * random doubles matched).
- */
-function multipleOfConstant(x: number): Expr | undefined {
-  for (const a of [-1, 1, -0.5, 0.5, 0])
-    for (const b of [0, -1, 1]) {
+function namedConstant(x: number): Expr | undefined {
+  const ulp = 2 ** (Math.floor(Math.log2(Math.abs(x))) - 52);
+  let best: { p: number; q: number; a: number; b: number } | undefined;
+  for (const a of [-1, -0.5, 0, 0.5, 1])
+    for (const b of [-1, 0, 1]) {
       if (a === 0 && b === 0) continue;
       const unit = Math.PI ** a * Math.SQRT2 ** b;
-      const t = Math.abs(x) / unit;
-      // Convergents h/k of t.
+      // The convergents h1/k1 of |x|/unit, in lowest terms.
       let [h0, h1, k0, k1] = [0, 1, 1, 0];
-      let rest = t;
+      let rest = Math.abs(x) / unit;
       for (let i = 0; i < 40; i++) {
         const digit = Math.floor(rest);
         [h0, h1] = [h1, digit * h1 + h0];
         [k0, k1] = [k1, digit * k1 + k0];
         if (k1 > MAX_HEIGHT || h1 > MAX_HEIGHT) break;
-        const value = (h1 / k1) * unit;
-        if (Math.abs(value - Math.abs(x)) <= 2 ** (Math.floor(Math.log2(Math.abs(x))) - 52)) {
-          if (gcd(h1, k1) !== 1) break;
-          const p = x < 0 ? -h1 : h1;
-          return E.mul(E.num(Q.rat(p, k1)), E.pow(E.PI, E.num(a)), E.pow(E.num(2), E.num(Q.rat(b, 2))));
+        if (h1 > 0 && Math.abs((h1 / k1) * unit - Math.abs(x)) <= ulp) {
+          if (!best || h1 + k1 < best.p + best.q) best = { p: h1, q: k1, a, b };
+          break;
         }
         const frac = rest - digit;
         if (frac <= 0) break;
         rest = 1 / frac;
       }
     }
-  return undefined;
+  if (!best) return undefined;
+  const { p, q, a, b } = best;
+  return E.mul(E.num(Q.rat(x < 0 ? -p : p, q)), E.pow(E.PI, E.num(a)), E.pow(E.num(2), E.num(Q.rat(b, 2))));
 }
+
+/** The largest numerator and denominator namedConstant reads. */
+const MAX_HEIGHT = 100000;
 
 /**
  * The arctangent's quadrant idiom, where(x >= 0, atan(y/x), atan(y/x) + pi) with y >= 0 on the

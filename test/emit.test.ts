@@ -262,14 +262,19 @@ describe('emit', () => {
       // Where the product is not a normal double, the two roots (Math.sqrt(1e-320) has 7 bits).
       for (const v of [1e-160, 1e200]) expect(k.nngp(0, v, v)).toBe(Math.sqrt(v) * Math.sqrt(v));
     }
-    // exp_normalized, sqrt(var1 var2) exp(rho - 1): the exact prologue's root of the exact
-    // product makes rho exactly 1 on the diagonal and the value var itself (0.55 bits mean before).
+    // Negative variances: NaN, as the roots of the map (and of the first source) are.
+    expect(compile('cov12 + sqrt(var1) * sqrt(var2)').nngp(0, -1, -4)).toBeNaN();
+    // exp_normalized, sqrt(var1 var2) exp(rho - 1): on the diagonal rho is exactly 1 and the value
+    // var itself (0.55 bits mean before); a variance past 1.34e300 (whose exact product's low
+    // part overflows) keeps it finite.
     const e = compileActivation('exp_normalized');
     for (let i = 0; i < 500; i++) {
       const v = Math.exp(14 * (rnd() - 0.5));
       expect(e.nngp(v, v, v), `var = ${v}`).toBe(v);
       expect(e.dNngp(v, v, v), `var = ${v}`).toBe(1);
     }
+    expect(Number.isFinite(e.nngp(1.2e150, 1.4e300, 1))).toBe(true);
+    expect(e.nngp(0, -1, -4)).toBeNaN();
     const size = 40;
     const cov1 = Float64Array.from({ length: size }, (_, i) => (i % 7 === 0 ? 1e-161 : 0.5 + 2 * rnd()));
     const nngp = new Float64Array(size * size);

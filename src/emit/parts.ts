@@ -83,31 +83,31 @@ export function domainTest(domain: InteriorDomain, inLoop = false): string {
     : `icc <= ipp * ${margin} && ${normalRange('ipp', inLoop)}`;
 }
 
-/** var1*var2 > minProduct and finite, as emitted: in a loop, behind the call's `normal` flag. */
+/** That a product of the variances is a normal double (> minProduct and finite), as emitted. */
+const normalProduct = (p: Code): Code => js`${p} > ${String(CLEARLY_INSIDE.minProduct)} && ${p} < Infinity`;
+
+/** normalProduct on a name; in a loop, behind the call's `normal` flag. */
 function normalRange(pp: string, inLoop: boolean): string {
-  const range = `${pp} > ${CLEARLY_INSIDE.minProduct} && ${pp} < Infinity`;
+  const range = normalProduct(ref(pp)).text;
   return inLoop ? `(normal || ${range})` : range;
 }
 
-/** That a product is a normal double, as emitted (in a loop too: the call's `normal` flag is defined only where its prologue or test reads it). */
-const normalProduct = (p: Code): Code => js`${p} > ${String(CLEARLY_INSIDE.minProduct)} && ${p} < Infinity`;
+/**
+ * sqrt(var1·var2) as a block has it (values.ts ProductRoot): the root of var1·var2 as the block
+ * has it rounded (ipp after the interior test, whose projection domain tests its range; pp after
+ * the exact prologue), or of its own.
+ */
+function productRoot(where: InteriorDomain | Needs): ProductRoot {
+  if (where === 'projection') return { product: ref('ipp'), normal: true };
+  if (where === 'half') return { product: ref('ipp'), normal: normalProduct };
+  return { ...(where.exact ? { product: ref('pp') } : {}), normal: normalProduct };
+}
 
 /**
- * sqrt(var1·var2) as a block has it (values.ts ProductRoot): after the interior test, the root of
- * its ipp (var1·var2 normal there on the projection domain, tested on the half); after the exact
- * prologue, sp (the root of the exact product) where the prologue computes it, else the root of
- * its pp; without either, of the block's own product.
+ * Whether a function's stable code splits its angles (values.ts ValueOptions.splitsAngles):
+ * where its interior regime runs to the bound.
  */
-function productRoot(where: { readonly interior: InteriorDomain } | { readonly needs: Needs }): ProductRoot {
-  return 'interior' in where
-    ? { product: ref('ipp'), normal: where.interior !== 'half', range: normalProduct }
-    : {
-        ...(where.needs.exact ? { product: ref('pp') } : {}),
-        ...(where.needs.r ? { root: ref('sp') } : {}),
-        normal: false,
-        range: normalProduct,
-      };
-}
+const splitsAngles = (interior: unknown, domain: InteriorDomain) => !!interior && domain !== 'half';
 
 export interface EmitInput {
   /** Evaluation trees (output of stabilize). */
@@ -353,20 +353,26 @@ export const INTERIOR_TEST = statement(
 
 function plainBlock(
   trees: readonly Tree[],
-  regime: 'interior' | 'near' = 'interior',
-  domain: InteriorDomain = 'half',
-  inLoop = false,
-  /** The near regime: what the exact prologue it runs after computes (needsOf the function's trees). */
-  prologueNeeds?: Needs,
+  regime: 'interior' | 'near',
+  {
+    domain = 'half',
+    inLoop = false,
+    prologueNeeds,
+  }: {
+    /** The interior regime's domain. */
+    readonly domain?: InteriorDomain;
+    /** In a kernel's loop (ValueOptions.inLoop). */
+    readonly inLoop?: boolean;
+    /** The near regime: what the exact prologue it runs after computes (needsOf the function's trees). */
+    readonly prologueNeeds?: Needs;
+  } = {},
 ): PlainBlock {
   const b = new ValueCode(regime === 'interior' ? 'f' : 'o', false, {
     plainRegime: true,
     halfDomain: regime === 'interior' && domain === 'half',
     inLoop: inLoop && regime === 'interior',
     nearBound: regime === 'near',
-    productRoot: productRoot(
-      regime === 'interior' ? { interior: domain } : { needs: prologueNeeds ?? needsOf(...trees) },
-    ),
+    productRoot: productRoot(regime === 'interior' ? domain : (prologueNeeds ?? needsOf(...trees))),
   });
   const values = trees.map((t) => b.val(t));
   const needs = needsOf(...trees);
@@ -469,15 +475,15 @@ function scalar(
 ): Straight & { helpers: ReadonlySet<string> } {
   const needs = needsOf(e, ...(near ? [near] : []));
   const b = new ValueCode('t', true, {
-    productRoot: productRoot({ needs }),
-    splitsAngles: !!interior && domain !== 'half',
+    productRoot: productRoot(needs),
+    splitsAngles: splitsAngles(interior, domain),
   });
   const result = b.val(e);
-  const nearBlock = near ? plainBlock([near], 'near', undefined, false, needs) : undefined;
+  const nearBlock = near ? plainBlock([near], 'near', { prologueNeeds: needs }) : undefined;
   const pro = prologue(needs, { gapGiven });
   const all = prune([...pro, ...b.statements], [...result.uses, ...(nearBlock ? usesOf(nearBlock) : [])]);
   const { prologue: first, rest: statements } = splitPrologue(all, pro);
-  const fast = interior ? plainBlock([interior], 'interior', domain) : undefined;
+  const fast = interior ? plainBlock([interior], 'interior', { domain }) : undefined;
   const inputs = inputsOf(all, [result]);
   if (fast || nearBlock) for (const x of ['c0', 'v1', 'v2']) inputs.add(x);
   const helpers = helpersOf(b.helpers, all, needs);
@@ -545,16 +551,16 @@ function loop(
 ): Loop & { helpers: ReadonlySet<string> } {
   const needs = needsOf(...trees, ...(nearTrees ?? []));
   const b = new ValueCode('t', false, {
-    productRoot: productRoot({ needs }),
-    splitsAngles: !!interiorTrees && domain !== 'half',
+    productRoot: productRoot(needs),
+    splitsAngles: splitsAngles(interiorTrees, domain),
   });
   const values = trees.map((t) => b.val(t));
-  const nearBlock = nearTrees ? plainBlock(nearTrees, 'near', undefined, false, needs) : undefined;
+  const nearBlock = nearTrees ? plainBlock(nearTrees, 'near', { prologueNeeds: needs }) : undefined;
   // The exact prologue runs unguarded here (prologue: an overflow shows as a NaN gRaw, or as the
   // guarded one's infinite gRaw); the lazy one calls the guarded projectedCov.
   const checkCodes = [...(needs.exact ? [ref('gRaw')] : []), ...b.checks];
   const checks = [...new Set(checkCodes.map((c) => c.text))];
-  const fast = interiorTrees ? plainBlock(interiorTrees, 'interior', domain, true) : undefined;
+  const fast = interiorTrees ? plainBlock(interiorTrees, 'interior', { domain, inLoop: true }) : undefined;
   // A loop's interior block that continues at every entry it takes: the prologue then runs only beyond the half domain.
   const beyondHalf = !!fast && domain === 'half' && continuesAlways(fast);
   const pro = prologue(needs, { inLoop: true, beyondHalf });

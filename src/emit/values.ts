@@ -68,20 +68,17 @@ const wrap = (c: Code) => (/^[\w.]+(\([^()]*\))?$/.test(c.text) ? c : js`(${c})`
 
 /**
  * How a block has sqrt(var1·var2), the root of the product of the variances (a product's
- * var1^(1/2)·var2^(1/2), or both to the power -1/2): one root of var1·var2 rounded once, about
+ * var1^(1/2)·var2^(1/2), or both to the power -1/2): Math.sqrt of var1·var2 rounded once, about
  * an ulp, where sqrt(var1)·sqrt(var2) rounds three times (0.55 → 0.24 bits on exp_normalized's
- * diagonal, as neural-tangents' own sqrt(var1 * var2)); the two roots' product only where the
- * product is not a normal double (it overflows past 1e308 or loses bits below 1e-290).
+ * diagonal, as neural-tangents' own sqrt(var1 * var2)); the two roots' product where the product
+ * is not a normal double (it overflows past 1e308 or loses bits below 1e-290) or the variances are
+ * negative (NaN, as the source's roots are).
  */
 export interface ProductRoot {
   /** var1·var2 rounded once, where the block has it by name (ipp, pp); else the block computes it. */
   readonly product?: Code;
-  /** Its root to better than Math.sqrt of it, where the block has it (sp: the root of the exact product). */
-  readonly root?: Code;
-  /** var1·var2 is a normal double wherever the block runs (the projection domain's test reads it). */
-  readonly normal: boolean;
-  /** The emitted test that a product is a normal double. */
-  readonly range: (product: Code) => Code;
+  /** The emitted test that a product of the variances is a normal double; true where the block's own test implies it. */
+  readonly normal: ((product: Code) => Code) | true;
 }
 
 /** How a block's values are spelled (ValueCode). */
@@ -109,10 +106,10 @@ export interface ValueOptions {
   readonly productRoot?: ProductRoot;
   /**
    * The stable code of a module whose regime runs to the bound, which then runs only on the
-   * diagonal, outside the bound and at products that are not normal doubles: (q/pi)·angle(y, x)
-   * as q/2 - (q/pi)·atan(x/y) where |x| ≤ y, as the plain regimes spell it (splitAngle), the
-   * stable spelling elsewhere; both are computed there, so not where the stable code runs on
-   * typical entries.
+   * diagonal, outside the bound, at products that are not normal doubles and at entries whose
+   * certificates or finiteness tests fail: (q/pi)·angle(y, x) as q/2 - (q/pi)·atan(x/y) where
+   * |x| ≤ y, as the plain regimes spell it (splitAngle), the stable spelling elsewhere; both are
+   * computed there, so not where the stable code runs on typical entries.
    */
   readonly splitsAngles?: boolean;
 }
@@ -155,10 +152,11 @@ export interface ValueOptions {
     const key = '#sqrt(var1*var2)';
     const hit = this.memo.get(key);
     if (hit) return hit;
-    const product = r.product ?? this.tmp(js`${ref(SYM_NAMES.var1!)} * ${ref(SYM_NAMES.var2!)}`);
-    const root = r.root ?? js`Math.sqrt(${product})`;
-    const split = js`Math.sqrt(${ref(SYM_NAMES.var1!)}) * Math.sqrt(${ref(SYM_NAMES.var2!)})`;
-    const v = this.tmp(r.normal ? root : js`${r.range(product)} ? ${root} : ${split}`);
+    const [v1, v2] = [ref(SYM_NAMES.var1!), ref(SYM_NAMES.var2!)];
+    const product = r.product ?? this.tmp(js`${v1} * ${v2}`);
+    // var1 > 0 and a normal (positive) product: var2 > 0 too.
+    const valid = r.normal === true ? js`${v1} > 0` : js`${v1} > 0 && ${r.normal(product)}`;
+    const v = this.tmp(js`${valid} ? Math.sqrt(${product}) : Math.sqrt(${v1}) * Math.sqrt(${v2})`);
     this.memo.set(key, v);
     return v;
   }
@@ -698,10 +696,10 @@ export interface ValueOptions {
 /** Code that is one name of the emitted code (a temporary or an input), not an expression. */
 const isName = (c: Code) => c.uses.length === 1 && c.text === c.uses[0];
 
-/** A double's exact value: a dyadic rational within double range that rounds to itself. */
 /** A product's var1^q and var2^q with q = ±1/2 (ProductRoot), and the sign of q. */
 function rootPair(factors: readonly Tree[]): { factors: readonly Tree[]; q: number } | undefined {
-  const half = (f: Tree, name: 'var1' | 'var2') =>
+  // The exponent's sign where f is name^(±1/2), else 0.
+  const halfPower = (f: Tree, name: 'var1' | 'var2') =>
     f.k === 'pow' &&
     f.base.k === 'sym' &&
     f.base.name === name &&
@@ -710,12 +708,13 @@ function rootPair(factors: readonly Tree[]): { factors: readonly Tree[]; q: numb
     (f.exp.v.n === 1n || f.exp.v.n === -1n)
       ? Number(f.exp.v.n)
       : 0;
-  const a = factors.find((f) => half(f, 'var1') !== 0);
-  const b = factors.find((f) => half(f, 'var2') !== 0);
-  if (!a || !b || half(a, 'var1') !== half(b, 'var2')) return undefined;
-  return { factors: [a, b], q: half(a, 'var1') };
+  const a = factors.find((f) => halfPower(f, 'var1') !== 0);
+  const b = factors.find((f) => halfPower(f, 'var2') !== 0);
+  if (!a || !b || halfPower(a, 'var1') !== halfPower(b, 'var2')) return undefined;
+  return { factors: [a, b], q: halfPower(a, 'var1') };
 }
 
+/** A double's exact value: a dyadic rational within double range that rounds to itself. */
 function isDouble(v: Rat): boolean {
   const x = Q.toNumber(v);
   return Number.isFinite(x) && Q.eq(Q.fromNumber(x), v);
