@@ -310,6 +310,10 @@ describe('emit', () => {
       for (let j = 0; j < size; j++)
         nngp[i * size + j] = (i === j ? 1 : 1.5 * (2 * rnd() - 1)) * Math.sqrt(cov1[i]! * cov1[j]!);
     expectKernelMatchesScalars(k, nngp, nngp.slice(), cov1);
+    // Its loops leave what the interior block does not store to the scalar functions (parts.ts
+    // isOutlined): no exact prologue there.
+    const body = printModule(closed(k).module, { target: 'js', form: 'body' });
+    expect(body.slice(body.indexOf('function kernel'))).not.toContain('gRaw');
   });
 
   it("computes a double-double polynomial's var1 parts once per row of the kernel", () => {

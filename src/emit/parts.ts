@@ -535,6 +535,27 @@ export interface Loop {
   readonly columns: { readonly statements: readonly Statement[]; readonly exports: readonly string[] };
   /** Its prologue reads the call's `normal` flag (NORMAL_VARIANCES) and `lowV2` (ROW_BOUND): the lazy projection. */
   readonly readsNormal: boolean;
+  /**
+   * The entries its interior block leaves call the scalar functions instead of running the fused
+   * stable code (isOutlined): then no prologue, stable statements or values are emitted.
+   */
+  readonly outlined: boolean;
+}
+
+/**
+ * Whether a loop may leave the entries its interior block does not store to the scalar functions
+ * (and does, where its stable code splits an angle, loop()): where the interior regime runs to
+ * the bound and no near regime follows, those are only the diagonal, the outside, products that
+ * are not normal doubles and failed certificates. Measured (n = 1024, paired, both orders, ns
+ * per realistic / anti-correlated entry, inline → outlined): sigmoid_like, whose split angle
+ * costs the inline loop 0.4–0.5 ns though it never runs there, 11.9 → 10.7–10.9 (its hand loop
+ * 11.0–11.4); cos and sin 16.2–16.8 → 15.6–16.6; rbf 10.2 → 9.6–9.9; erf and exp within 0.2; but
+ * exp_normalized 9.9–10.1 → 10.6–11.0 and gaussian 4.2–5.0 → 4.6–6.0 (its certificates fail on
+ * some anti-correlated entries, which then pay a call): no rule of the code's size or shape
+ * separated them, so only the split angle's loops are outlined.
+ */
+function isOutlined(interiorTrees: Tree[] | undefined, nearTrees: Tree[] | undefined, domain: InteriorDomain) {
+  return !!interiorTrees && domain !== 'half' && !nearTrees;
 }
 
 /**
@@ -556,15 +577,18 @@ function loop(
   });
   const values = trees.map((t) => b.val(t));
   const nearBlock = nearTrees ? plainBlock(nearTrees, 'near', { prologueNeeds: needs }) : undefined;
+  const outlined = isOutlined(interiorTrees, nearTrees, domain) && b.splitsStableAngle;
   // The exact prologue runs unguarded here (prologue: an overflow shows as a NaN gRaw, or as the
   // guarded one's infinite gRaw); the lazy one calls the guarded projectedCov.
-  const checkCodes = [...(needs.exact ? [ref('gRaw')] : []), ...b.checks];
+  const checkCodes = outlined ? [] : [...(needs.exact ? [ref('gRaw')] : []), ...b.checks];
   const checks = [...new Set(checkCodes.map((c) => c.text))];
   const fast = interiorTrees ? plainBlock(interiorTrees, 'interior', { domain, inLoop: true }) : undefined;
   // A loop's interior block that continues at every entry it takes: the prologue then runs only beyond the half domain.
   const beyondHalf = !!fast && domain === 'half' && continuesAlways(fast);
   const pro = prologue(needs, { inLoop: true, beyondHalf });
-  const roots = [...[...values, ...checkCodes].flatMap((c) => c.uses), ...(nearBlock ? usesOf(nearBlock) : [])];
+  const roots = outlined
+    ? []
+    : [...[...values, ...checkCodes].flatMap((c) => c.uses), ...(nearBlock ? usesOf(nearBlock) : [])];
   const statements = prune([...pro, ...b.statements], roots);
   const hoisted = hoist(statements, ['v1']);
   // Per-column work of each part (interior, near, stable), then one slot per exported value.
@@ -622,7 +646,7 @@ function loop(
   const read = [
     ...[...first, ...inner, ...(interior?.statements ?? []), ...(near?.statements ?? [])].flatMap((st) => st.uses),
     ...[
-      ...values,
+      ...(outlined ? [] : values),
       ...checkCodes,
       ...[interior, near].flatMap((x) => (x ? [...x.values, ...x.certificates] : [])),
     ].flatMap((c) => c.uses),
@@ -645,6 +669,7 @@ function loop(
     helpers,
     columns,
     readsNormal: first.some((st) => st.declarations.some((d) => d.name === 'c')) && !needs.exact,
+    outlined,
     ...(interior ? { interior } : {}),
     ...(near ? { near } : {}),
   };
@@ -785,6 +810,7 @@ export function evaluatorModule(input: {
     inputs,
     columns: { statements: [], exports: [] },
     readsNormal: false,
+    outlined: false,
   });
   return {
     banner: banner(input),

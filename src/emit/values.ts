@@ -128,6 +128,8 @@ export interface ValueOptions {
   readonly gapCertificates = new Set<string>();
   /** The texts of the certificates that hold on the whole half domain (finite.ts provenOnHalf). */
   readonly halfCertificates = new Set<string>();
+  /** Whether the stable code split an angle (ValueOptions.splitsAngles): both spellings computed. */
+  splitsStableAngle = false;
 
   /** ValueOptions. */
   private readonly plainRegime: boolean;
@@ -323,6 +325,7 @@ export interface ValueOptions {
   private splitStableAngle(factors: readonly Tree[]): Code | undefined {
     const term = angleTerm(factors);
     if (!term || term.angle.name !== 'angle') return undefined;
+    this.splitsStableAngle = true;
     const [y, x] = term.angle.args as [Tree, Tree];
     const ratio = ratioOf(y, x);
     const r = this.val(ratio);
