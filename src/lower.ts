@@ -110,7 +110,7 @@ const fullPrecision = (x: number) => x !== 0 && x.toExponential().replace(/^-|\.
  * near it; leaky_relu's pasted constant left its (q/pi)·angle term unsplit and the map without a
  * plain regime (3.3 times slower). Per form, p/q is the first convergent of the literal's ratio to
  * pi^a 2^(b/2) (its continued fraction) within an ulp; of the forms', the least p + q. An ulp is
- * 2^-52 of the value and there are about 3e9 such fractions per form: a literal unrelated to pi
+ * 2^-53 to 2^-52 of the value and there are about 3e9 such fractions per form: a literal unrelated to pi
  * matches by chance about once in 10^5 (measured: 1 in 200 000 random doubles; with q ≤ 10^5
  * alone and numerators unbounded, 54).
  */
@@ -129,7 +129,9 @@ function namedConstant(x: number): Expr | undefined {
         [h0, h1] = [h1, digit * h1 + h0];
         [k0, k1] = [k1, digit * k1 + k0];
         if (k1 > MAX_HEIGHT || h1 > MAX_HEIGHT) break;
-        if (h1 > 0 && Math.abs((h1 / k1) * unit - Math.abs(x)) <= ulp) {
+        // Within an ulp of the constant rounded either way (p/q times the unit, or times pi^a then 2^(b/2)).
+        const near = (v: number) => Math.abs(v - Math.abs(x)) <= ulp;
+        if (h1 > 0 && (near((h1 / k1) * unit) || near((h1 / k1) * Math.PI ** a * Math.SQRT2 ** b))) {
           if (!best || h1 + k1 < best.p + best.q) best = { p: h1, q: k1, a, b };
           break;
         }
