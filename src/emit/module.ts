@@ -304,7 +304,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   const nngpNear = nearLoopBlock(m.nngpOnly, [storeK], []);
   const nngpStore = store(m.nngpOnly, [storeK(m.nngpOnly.values[0]!)], [redoK], []);
   // An outlined loop (parts.ts isOutlined): what the interior block left, the scalar functions compute.
-  const rest = (l: Loop, near: string[], storeLines: string[], redo: string[], flags: string[]) =>
+  const afterInterior = (l: Loop, near: string[], storeLines: string[], redo: string[], flags: string[]) =>
     l.outlined
       ? redo.map((x, i) => unless(flags[i], x))
       : [...stmts(l.prologue), ...near, ...stmts(l.inner), ...storeLines];
@@ -382,12 +382,15 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
       fusedInputs: m.fused.inputs,
       nngpInputs: m.nngpOnly.inputs,
       fusedOuter: ind(stmts([...(m.fused.interior?.outer ?? []), ...(m.fused.near?.outer ?? []), ...m.fused.outer]), 6),
-      fusedInner: ind([...fusedInterior, ...rest(m.fused, fusedNear, fusedStore, [redoK, redoT], fusedFlags)], 8),
+      fusedInner: ind(
+        [...fusedInterior, ...afterInterior(m.fused, fusedNear, fusedStore, [redoK, redoT], fusedFlags)],
+        8,
+      ),
       nngpOuter: ind(
         stmts([...(m.nngpOnly.interior?.outer ?? []), ...(m.nngpOnly.near?.outer ?? []), ...m.nngpOnly.outer]),
         4,
       ),
-      nngpInner: ind([...nngpInterior, ...rest(m.nngpOnly, nngpNear, nngpStore, [redoK], [])], 6),
+      nngpInner: ind([...nngpInterior, ...afterInterior(m.nngpOnly, nngpNear, nngpStore, [redoK], [])], 6),
       fusedColumns: columnLoop(m.fused).length ? ind(columnLoop(m.fused), 4) + '\n' : '',
       nngpColumns: columnLoop(m.nngpOnly).length ? ind(columnLoop(m.nngpOnly), 2) + '\n' : '',
       ...(m.finiteWithin !== undefined ? { finiteWithin: { lo: 2 ** -m.finiteWithin, hi: 2 ** m.finiteWithin } } : {}),

@@ -107,7 +107,7 @@ function productRoot(where: InteriorDomain | Needs): ProductRoot {
  * Whether a function's stable code splits its angles (values.ts ValueOptions.splitsAngles):
  * where its interior regime runs to the bound.
  */
-const splitsAngles = (interior: unknown, domain: InteriorDomain) => !!interior && domain !== 'half';
+const splitsAngles = (interior: Tree | Tree[] | undefined, domain: InteriorDomain) => !!interior && domain !== 'half';
 
 export interface EmitInput {
   /** Evaluation trees (output of stabilize). */
@@ -555,7 +555,7 @@ export interface Loop {
  * separated them, so only the split angle's loops are outlined.
  */
 function isOutlined(interiorTrees: Tree[] | undefined, nearTrees: Tree[] | undefined, domain: InteriorDomain) {
-  return !!interiorTrees && domain !== 'half' && !nearTrees;
+  return splitsAngles(interiorTrees, domain) && !nearTrees;
 }
 
 /**
