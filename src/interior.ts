@@ -312,6 +312,11 @@ function gapMagnitudeOf(sum: Tree & { k: 'add' }): Tree | undefined {
 
 /** What the stable code's prologue costs (exact products, the gap by two-sum): in operations. */
 const EXACT_PROLOGUE = 30;
+/**
+ * Math.pow, in operations: ten transcendentals' (38 ns a call in a loop here, Math.atan's and
+ * Math.exp's 3.6–3.8: V8 computes it in full for any exponent).
+ */
+const MATH_POW = 100;
 /** Double-double arithmetic, per operation, against plain doubles (two-product, two-sum, renormalisation). */
 const DOUBLE_DOUBLE = 8;
 
@@ -339,8 +344,13 @@ export function cost(es: readonly Tree[], exact: boolean): number {
       case 'pow': {
         const r = e.exp.k === 'num' ? e.exp.v : undefined;
         // As the emitter spells it (values.ts power): integer powers up to 4 multiplied out, a
-        // higher one a Math.pow call, a root or an inverse a few operations.
-        total += weight * (r && r.d === 1n && r.n > 0n ? (r.n <= 4n ? Number(r.n) - 1 : 10) : r ? 3 : 10);
+        // higher one a Math.pow call, a root or an inverse a few operations; in a double-double
+        // group (ddvalues.ts) every integer power multiplied out. Math.pow counts as MATH_POW (a
+        // Taylor polynomial of degree 7 with three calls took 132 ns per entry, its double-double
+        // form without them 15).
+        const ops =
+          r && r.d === 1n && r.n > 0n ? (r.n <= 4n || weight > 1 ? Number(r.n) - 1 : MATH_POW) : r ? 3 : MATH_POW;
+        total += weight * ops;
         visit(e.base, weight);
         return visit(e.exp, weight);
       }
@@ -369,15 +379,18 @@ export type PlainCandidate =
   | 'plain stable, three-bit certificates'
   | 'plain but compensated sums';
 
+/** A candidate's trees as built; each may come with its sums' terms smallest first too (sumorder.ts). */
+export type CandidateForm =
+  | 'normal form'
+  | PlainCandidate
+  | `${PlainCandidate}, exponents by cancellation`
+  | 'plain stable to the bound'
+  | 'plain stable to the bound, one-bit certificates'
+  | 'factored polynomial'
+  | `factored polynomial, exact to degree ${number} and ${number}`;
+
 export interface RegimeCandidate {
-  readonly name:
-    | 'normal form'
-    | PlainCandidate
-    | `${PlainCandidate}, exponents by cancellation`
-    | 'plain stable to the bound'
-    | 'plain stable to the bound, one-bit certificates'
-    | 'factored polynomial'
-    | `factored polynomial, exact to degree ${number} and ${number}`;
+  readonly name: CandidateForm | `${CandidateForm}, smallest terms first`;
   readonly nngp: Tree;
   readonly dNngp: Tree;
   /** An interior candidate's domain (parts.ts interiorDomainOf); a near one runs where the interior does not. */
@@ -487,6 +500,14 @@ function nearSamples(outside: (p: readonly number[]) => boolean): Samples {
     [points.filter(outside), near.filter(([c]) => c >= 0), near.filter(([c]) => c < 0)],
     [samplePoints('near', TRUTH_POINTS, 913), samplePoints('diagonal', TRUTH_POINTS / 2, 914)],
   );
+}
+
+/**
+ * Where a regime's sums are ordered (sumorder.ts): the typical entries of a layer's kernel
+ * (interior), or typical near-bound entries (near).
+ */
+export function typicalEntries(regime: 'interior' | 'near'): [number, number, number][] {
+  return regime === 'interior' ? typicalPoints().flat() : typicalNearPoints();
 }
 
 /**

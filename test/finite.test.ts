@@ -209,11 +209,11 @@ describe('finiteness over a box of variances (finite.ts)', () => {
     expect(finiteWithin([tree('acos(cov12*var1)')], half)).toBeUndefined();
     // exp(var1): e^(2^8) is finite with the margin, e^(2^16) is not.
     expect(finiteWithin([tree('exp(var1)')], half)).toBe(8);
-    // gabor's exponents certified by magnitude: their bound, |D| where it is at most 2^400 (else
-    // -1), is bounded by |D| (where and le have rules); without them its loop tested every entry's
-    // finiteness, 1–4 ns per realistic entry (interior.ts EXPONENT_RULE).
+    // gabor's exponents certified (interior.ts EXPONENT_RULE; by cancellation, |N/D| at most
+    // 2^lostBits, in the regime it has now): its values are bounded over a box of variances; without
+    // such a bound its loop tested every entry's finiteness, 1–4 ns per realistic entry.
     const gabor = catalog().find((e) => e.id === 'gabor')!;
-    expect(closed(compile(gabor.source, { params: gabor.params })).module.finiteWithin).toBe(4);
+    expect(closed(compile(gabor.source, { params: gabor.params })).module.finiteWithin).toBeGreaterThanOrEqual(4);
     // var1·var2 - cov12² spelled out loses the correlation (its lower bound is negative): no root
     // of it. The stable code's gap symbol, at least half of var1·var2 in the interior, has one, and
     // an inverse; at the bound (m = 1) it can be 0: a root but no inverse.
