@@ -18,7 +18,6 @@ import * as E from './expr.js';
 import * as Q from './rational.js';
 import { buildModule, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
 import { inDomain, needsOf, type InteriorDomain } from './emit/parts.js';
-import { MULTIPLIED_POWER } from './emit/values.js';
 import { doubleFunction } from './evaluate.js';
 import { bitsOfError, rng, samplePoints } from './measure.js';
 import { memoTable } from './memo.js';
@@ -344,22 +343,13 @@ export function cost(es: readonly Tree[], exact: boolean): number {
         return e.factors.forEach((t) => visit(t, weight));
       case 'pow': {
         const r = e.exp.k === 'num' ? e.exp.v : undefined;
-        // As the emitter spells it (values.ts power): integer powers up to 4 multiplied out, up
-        // to MULTIPLIED_POWER in double-double, a higher one a Math.pow call, a root or an inverse
-        // a few operations; in a double-double group (ddvalues.ts) every integer power multiplied
-        // out. Math.pow counts as MATH_POW (a Taylor polynomial of degree 7 with three calls took
-        // 132 ns per entry, its double-double form without them 15).
-        const n = r && r.d === 1n && r.n > 0n ? Number(r.n) : undefined;
+        // As the emitter spells it (values.ts power): integer powers up to 4 multiplied out, a
+        // higher one a Math.pow call, a root or an inverse a few operations; in a double-double
+        // group (ddvalues.ts) every integer power multiplied out. Math.pow counts as MATH_POW (a
+        // Taylor polynomial of degree 7 with three calls took 132 ns per entry, its double-double
+        // form without them 15).
         const ops =
-          n === undefined
-            ? r
-              ? 3
-              : MATH_POW
-            : n <= 4 || weight > 1
-              ? n - 1
-              : n <= MULTIPLIED_POWER
-                ? (n - 1) * DOUBLE_DOUBLE
-                : MATH_POW;
+          r && r.d === 1n && r.n > 0n ? (r.n <= 4n || weight > 1 ? Number(r.n) - 1 : MATH_POW) : r ? 3 : MATH_POW;
         total += weight * ops;
         visit(e.base, weight);
         return visit(e.exp, weight);

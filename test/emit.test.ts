@@ -6,7 +6,6 @@ import { catalog, compile, compileActivation, fromActivation, meaning, printModu
 import { references, closed, expectKernelMatchesScalars } from './helpers.js';
 import { HELPER_ATAN2, HELPER_PROJECT, HELPERS_DD } from '../src/runtime.js';
 import { CLEARLY_INSIDE, domainTest, inDomain, NORMAL_VARIANCES } from '../src/emit/parts.js';
-import { MULTIPLIED_POWER } from '../src/emit/values.js';
 import { vanishesAtBound } from '../src/domain.js';
 import { bitsOfError, rng, samplePoints } from '../src/measure.js';
 import { truthsOfRegularForms } from '../src/truth.js';
@@ -561,28 +560,6 @@ describe('emit', () => {
       });
     }
     expect(short, 'maps whose loop prologue has no two-sum').toBeGreaterThanOrEqual(3);
-  });
-
-  it('multiplies out integer powers up to MULTIPLIED_POWER in double-double: within an ulp, no Math.pow', () => {
-    // Math.pow took 38 ns a call here (cov12^5's kernel: 49 ns per entry, multiplied out 7.5).
-    for (let n = 5; n <= MULTIPLIED_POWER; n++) {
-      const k = compile(`cov12^${n}*var1 + cov12^${n}/var2`, { target: 'js' });
-      expect(k.code, `cov12^${n}`).not.toContain('Math.pow');
-      const next = rng(40 + n);
-      let worst = 0;
-      for (let i = 0; i < 300; i++) {
-        const v1 = 0.2 + 4 * next(),
-          v2 = 0.2 + 4 * next();
-        const c = (2 * next() - 1) * Math.sqrt(v1 * v2);
-        const cn = new Decimal(hpFromDouble(c).toString()).pow(n);
-        // Each term's power, rounded once, against 50 digits: what an ulp of cov12^n allows.
-        const exact = cn.mul(hpFromDouble(v1).toString()).add(cn.div(hpFromDouble(v2).toString()));
-        worst = Math.max(worst, bitsOfError(k.nngp(c, v1, v2), Number(exact.toString())));
-      }
-      expect(worst, `cov12^${n}`).toBeLessThanOrEqual(2);
-    }
-    // Past it, Math.pow (n - 1 double-double products cost more than it).
-    expect(compile(`cov12^${MULTIPLIED_POWER + 1}`, { target: 'js' }).code).toContain('Math.pow');
   });
 
   it('emits plain JavaScript for target js', () => {

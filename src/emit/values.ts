@@ -114,9 +114,6 @@ export interface ValueOptions {
   readonly splitsAngles?: boolean;
 }
 
-/** The highest integer power the emitter multiplies out (in double-double past 4); a higher one calls Math.pow. */
-export const MULTIPLIED_POWER = 8;
-
 /** Straight-line code computing the values of evaluation trees. */ export class ValueCode extends DoubleDoubleValues {
   private readonly memo = new Map<string, Code>();
   /** A sum printed with its angle split, by its key: the magnitude that certifies it (sumWithSplitAngle). */
@@ -457,14 +454,6 @@ export const MULTIPLIED_POWER = 8;
     }
     // Through val() so that sqrt(x) is shared with other uses of it.
     if (r.n < 0n) return js`1 / ${wrap(this.val(power(e.base, Q.neg(r))))}`;
-    // A higher integer power: n - 1 exact products in double-double, rounded once (an ulp at
-    // most, as Math.pow, which takes 38 ns a call here, ten transcendentals' time).
-    if (r.d === 1n && r.n <= BigInt(MULTIPLIED_POWER)) {
-      const base: Pair = [b, ZERO];
-      let acc = base;
-      for (let i = 1n; i < r.n; i++) acc = this.ddMul(acc, base);
-      return js`${acc[0]} + ${acc[1]}`;
-    }
     return js`Math.pow(${b}, ${literal(Q.toNumber(r))})`;
   }
 
