@@ -693,6 +693,7 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
           name: `${c.name as CandidateForm}, smallest terms first`,
           nngp,
           dNngp,
+          reordered: true,
         },
       ];
     });

@@ -7,7 +7,8 @@
 // in plain doubles, each sum that could cancel checked at run time. A candidate is emitted only
 // if, measured on the very code emitted at the regime's sampled points:
 // - it deviates little from the stable module (ACCEPT: mean and max ulps), and where the mean
-//   deviation is large enough to matter (over ACCEPT.withoutTruth) its own error against
+//   deviation is large enough to matter (over ACCEPT.withoutTruth), or its sums are reordered
+//   (sumorder.ts), its own error against
 //   50-digit truth stays within the accuracy target, close to the stable code's, and per domain
 //   group no worse than the larger of the stable code's and the source's as written;
 // - it is cheaper, counting its run-time fallbacks (ACCEPT.maxCost): an output whose
@@ -22,7 +23,7 @@ import { doubleFunction } from './evaluate.js';
 import { bitsOfError, rng, samplePoints } from './measure.js';
 import { memoTable } from './memo.js';
 import { truthsOfRegularForms } from './truth.js';
-import type { Expr, Tree } from './types.js';
+import type { Expr, Rat, Tree } from './types.js';
 import * as T from './tree.js';
 
 type Fn64 = (c: number, v1: number, v2: number) => number;
@@ -321,6 +322,22 @@ const MATH_POW = 100;
 const DOUBLE_DOUBLE = 8;
 
 /**
+ * An integer or half-integer power's operations as the emitter spells it. In plain doubles
+ * (values.ts power): up to the fourth power multiplied out, a root of one up to 7/2 multiplied
+ * by a square root, an inverse one division more, anything else a Math.pow call (MATH_POW: a
+ * Taylor polynomial of degree 7 with three calls took 132 ns per entry, its double-double form
+ * without them 15). In a double-double group (ddvalues.ts) every such power multiplied out, a
+ * root by a square root, an inverse a division (its weight counts the double-double work).
+ */
+function powerOps(r: Rat, inDoubleDouble: boolean): number {
+  if (r.n < 0n) return 3 + powerOps(Q.neg(r), inDoubleDouble);
+  const whole = Number(r.n / r.d);
+  if (r.d === 1n) return whole <= 4 || inDoubleDouble ? Math.max(0, whole - 1) : MATH_POW;
+  if (r.d === 2n) return inDoubleDouble || r.n <= 7n ? whole + 3 : MATH_POW;
+  return MATH_POW;
+}
+
+/**
  * Operation count per kernel entry of trees as the emitter evaluates them: a transcendental
  * counts as ten, a square root or division as three, an operation inside a double-double group
  * eight times; the exact prologue where the stable code reads cov12, the gap or rho; shared
@@ -343,13 +360,7 @@ export function cost(es: readonly Tree[], exact: boolean): number {
         return e.factors.forEach((t) => visit(t, weight));
       case 'pow': {
         const r = e.exp.k === 'num' ? e.exp.v : undefined;
-        // As the emitter spells it (values.ts power): integer powers up to 4 multiplied out, a
-        // higher one a Math.pow call, a root or an inverse a few operations; in a double-double
-        // group (ddvalues.ts) every integer power multiplied out. Math.pow counts as MATH_POW (a
-        // Taylor polynomial of degree 7 with three calls took 132 ns per entry, its double-double
-        // form without them 15).
-        const ops =
-          r && r.d === 1n && r.n > 0n ? (r.n <= 4n || weight > 1 ? Number(r.n) - 1 : MATH_POW) : r ? 3 : MATH_POW;
+        const ops = r ? powerOps(r, weight > 1) : MATH_POW;
         total += weight * ops;
         visit(e.base, weight);
         return visit(e.exp, weight);
@@ -395,6 +406,13 @@ export interface RegimeCandidate {
   readonly dNngp: Tree;
   /** An interior candidate's domain (parts.ts interiorDomainOf); a near one runs where the interior does not. */
   readonly domain?: InteriorDomain;
+  /**
+   * Its plain sums' terms reordered (sumorder.ts): always measured against the truth. The
+   * reordering moves each rounding, so a small mean deviation from the stable code can hide a
+   * group of points less accurate than the source as written (a polynomial's diagonal: 0.62 bits
+   * against 0.57 as written, at a mean deviation of 0.07).
+   */
+  readonly reordered?: boolean;
 }
 
 export interface RegimeChoice {
@@ -690,7 +708,7 @@ export function chooseRegime<K extends Kernel>(
     // An entry that falls back pays for both: worth it while cost + fallback × base < maxCost × base.
     else if (fallback > ACCEPT.maxFallback || k + fallback * base > ACCEPT.maxCost * base)
       rejected = 'its certificates fail too often to be faster';
-    else if (meanBits > ACCEPT.withoutTruth) {
+    else if (meanBits > ACCEPT.withoutTruth || c.reordered) {
       // Sums of bits per group: candidate, stable, as written and canonical, nngp ([0]) and d ([1]).
       const perGroup = groupsOfTruth.map(() => ({
         candidate: [0, 0],

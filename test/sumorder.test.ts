@@ -98,4 +98,17 @@ describe('the order of plain sums (sumorder.ts)', () => {
     const dd = T.fn('dd', [POLY_D]);
     expect(ascendingSums(dd, entries)).toBe(dd);
   });
+
+  it('measures every reordered candidate against the truth, and chooses none less accurate than the source as written', () => {
+    // Its deviation from the stable code is small (under ACCEPT.withoutTruth), yet the truth decides.
+    const ir = closed(compile('1 + 2*cov12 + 3*cov12^2 + 4*cov12^3 + 5*cov12^4 + 0.5*var1 + 0.5*var2'));
+    const reordered = [...ir.interior.tried, ...ir.near.tried].filter(
+      (t) => t.name.endsWith('smallest terms first') && !t.rejected?.startsWith('its certificates'),
+    );
+    expect(reordered.length).toBeGreaterThan(0);
+    for (const t of reordered) {
+      expect(t.truth, t.name).toBeDefined();
+      if (!t.rejected) expect(t.truth!.candidate).toBeLessThanOrEqual(Math.max(t.truth!.written, t.truth!.stable));
+    }
+  });
 });
