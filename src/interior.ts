@@ -43,6 +43,14 @@ type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
  * formula as written is accurate in the interior, lost its regime over 0.023 bits a point in one
  * group and ran the stable code: 1.7–2.1 times slower, 0.05 bits less accurate). Per group, the
  * canonical map in doubles counts as a source as written too: it is the same for every spelling.
+ * And, without the truth, in each group of `againstWritten` points (WRITTEN_POINTS of them, near
+ * the bound and on the diagonal, in the interior and at scale): its mean deviation from the
+ * stable code at most `againstWritten` bits more than the source's as written, or the canonical
+ * map's, in doubles. The stable code stands in for the truth there, so where it errs the rule
+ * errs towards the stable code; without it, a polynomial's near regime (its powers multiplied
+ * out, Math.pow as written) erred 0.49 bits mean on the diagonal against 0.37 as written, its
+ * mean deviation over all points, 0.075 bits, under `withoutTruth`, and 12 diagonal points of
+ * the truth's too few to see 0.1 bits.
  * Expected cost, with the measured rate of run-time fallbacks f (interior: on typical kernels'
  * entries, normalised and not, and where the domain reaches the bound typical near-bound entries
  * of either sign, the worst; near: on the sampled points outside the interior and on typical
@@ -66,11 +74,14 @@ export const ACCEPT = {
   targetBits: 0.85,
   overStable: 0.5,
   groupNoise: 0.05,
+  againstWritten: 0.05,
   maxCost: 0.8,
   maxFallback: 0.2,
 } as const;
 const POINTS = 96;
 const TRUTH_POINTS = 24;
+/** Points per group of Samples.againstWritten: a mean to about ±0.04 bits (a point's deviation varies by about 0.4). */
+const WRITTEN_POINTS = 128;
 /** The 50-digit truth of a map and its derivative at a point (the choice's samples), by their keys and the point. */
 const truthMemo = memoTable<readonly [number, number]>();
 /** The largest stable code (in cost() operations) whose regimes are measured: 2.5 times gelu's. */
@@ -458,12 +469,18 @@ interface Samples {
   readonly truthPoints: readonly [number, number, number][];
   /** Per truth point, its group's index. */
   readonly groupOf: readonly number[];
+  /**
+   * Groups of WRITTEN_POINTS points where the candidate's deviation from the stable code is
+   * compared with the source's as written (ACCEPT.againstWritten).
+   */
+  readonly againstWritten: readonly (readonly [number, number, number][])[];
 }
 
 function samples(
   points: [number, number, number][],
   typical: [number, number, number][][],
   groups: [number, number, number][][],
+  againstWritten: [number, number, number][][],
 ): Samples {
   const groupsOfTruth = groups.map((g) => g.slice(0, TRUTH_POINTS));
   return {
@@ -472,6 +489,7 @@ function samples(
     groupsOfTruth,
     truthPoints: groupsOfTruth.flat(),
     groupOf: groupsOfTruth.flatMap((g, i) => g.map(() => i)),
+    againstWritten,
   };
 }
 
@@ -501,6 +519,11 @@ function interiorSamples(domain: InteriorDomain): Samples {
       samplePoints('scale', 2 * TRUTH_POINTS, 912),
       ...(wide ? [samplePoints('near', 2 * TRUTH_POINTS, 913)] : []),
     ].map(within),
+    [
+      samplePoints('interior', WRITTEN_POINTS, 921),
+      samplePoints('scale', WRITTEN_POINTS, 922),
+      ...(wide ? nearAndDiagonalBySign() : []),
+    ].map(within),
   );
 }
 
@@ -517,6 +540,19 @@ function nearSamples(outside: (p: readonly number[]) => boolean): Samples {
     points,
     [points.filter(outside), near.filter(([c]) => c >= 0), near.filter(([c]) => c < 0)],
     [samplePoints('near', TRUTH_POINTS, 913), samplePoints('diagonal', TRUTH_POINTS / 2, 914)],
+    nearAndDiagonalBySign().map((g) => g.filter(outside)),
+  );
+}
+
+/**
+ * Points near the bound and on the diagonal, each split by the sign of cov12 (about
+ * WRITTEN_POINTS a group): correlated and anti-correlated entries err differently (a
+ * polynomial's powers on the diagonal: 0.11 bits mean over the source as written at cov12 > 0,
+ * 0.03 over both signs).
+ */
+function nearAndDiagonalBySign(): [number, number, number][][] {
+  return [samplePoints('near', 2 * WRITTEN_POINTS, 923), samplePoints('diagonal', 2 * WRITTEN_POINTS, 924)].flatMap(
+    (g) => [g.filter(([c]) => c >= 0), g.filter(([c]) => c < 0)],
   );
 }
 
@@ -625,6 +661,32 @@ export function chooseRegime<K extends Kernel>(
     return s;
   };
   const tried: RegimeTrial[] = [];
+  // Deviation from the stable code in bits (log2(1 + ulps); a non-finite value where the stable
+  // code's is finite, 64), mean per group of a sample's againstWritten points, nngp and d.
+  const deviationOf = (fn: Kernel, groups: Samples['againstWritten']): number[][] =>
+    groups.map((g) =>
+      (['nngp', 'dNngp'] as const).map((f) => {
+        let bits = 0;
+        let n = 0;
+        for (const [x, v1, v2] of g) {
+          const a = stable[f](x, v1, v2);
+          if (!Number.isFinite(a)) continue;
+          n++;
+          const b = fn[f](x, v1, v2);
+          bits += Number.isFinite(b) ? Math.log2(1 + Math.abs(Number(ordinal(a) - ordinal(b)))) : 64;
+        }
+        return n ? bits / n : 0;
+      }),
+    );
+  const writtenDeviation = new Map<Samples, number[][]>();
+  const bar = (s: Samples) => {
+    let d = writtenDeviation.get(s);
+    if (!d) {
+      const [w, k] = [deviationOf(asWritten, s.againstWritten), deviationOf(asCanonical, s.againstWritten)];
+      writtenDeviation.set(s, (d = w.map((g, i) => g.map((x, f) => Math.max(x, k[i]![f]!)))));
+    }
+    return d;
+  };
   // Candidates that come out the same (no compensated sum to keep, no sum to certify) are measured once.
   const byTrees = new Map<string, RegimeCandidate>();
   for (const c of candidates)
@@ -708,6 +770,12 @@ export function chooseRegime<K extends Kernel>(
     // An entry that falls back pays for both: worth it while cost + fallback × base < maxCost × base.
     else if (fallback > ACCEPT.maxFallback || k + fallback * base > ACCEPT.maxCost * base)
       rejected = 'its certificates fail too often to be faster';
+    else if (
+      deviationOf(mod, sample.againstWritten).some((g, i) =>
+        g.some((bits, f) => bits > bar(sample)[i]![f]! + ACCEPT.againstWritten),
+      )
+    )
+      rejected = 'less accurate than the source as written, against the stable code';
     else if (meanBits > ACCEPT.withoutTruth || c.reordered) {
       // Sums of bits per group: candidate, stable, as written and canonical, nngp ([0]) and d ([1]).
       const perGroup = groupsOfTruth.map(() => ({

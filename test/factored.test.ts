@@ -10,7 +10,6 @@ import * as Q from '../src/rational.js';
 import type { Tree } from '../src/types.js';
 import { closed, expectKernelMatchesScalars } from './helpers.js';
 import { hoistColumns, js, ref, statement } from '../src/emit/code.js';
-import { ACCEPT } from '../src/interior.js';
 
 /** The canonical map of a source (its nngp), as the compiler derives it. */
 const mapOf = (source: string) => closed(compile(source, { interior: false })).nngp;
@@ -127,15 +126,15 @@ describe('compensatedPolynomial', () => {
       }
   });
 
-  it("is the Polynomial layer's interior regime: within its certificates of the stable code, its kernel its scalar functions' doubles", () => {
+  it("is the Polynomial layer's interior regime: as accurate as the stable code, its kernel its scalar functions' doubles", () => {
     const k = compileActivation('polynomial');
-    // Plain factors, its sums smallest first (sumorder.ts): 0.54 bits on average as built, over
-    // the half bit it may lose against the double-double stable code; 0.48 so (measured by chooseRegime).
-    expect(closed(k).interior.emitted).toBe('factored polynomial, smallest terms first');
+    // Not its plain factors, smallest first (sumorder.ts): 0.48 bits on average, within the
+    // half bit a candidate may lose against the stable code, but less accurate than the source as
+    // written in the interior and at scale (ACCEPT.againstWritten).
+    expect(closed(k).interior.emitted).toBe('factored polynomial, exact to degree 1 and 0');
     const exact = compile(catalogSource('polynomial'), { interior: false });
     // Near the map's zero at cov12 ≈ -1/64 (where the expanded form loses up to 15 bits) and
-    // elsewhere in the half domain: within the acceptance's 8 ulps of the double-double stable
-    // code (its certificates fail near the zero, and the stable code runs there).
+    // elsewhere in the half domain: within an ulp of the double-double stable code.
     let rnd = 5;
     const r = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648;
     let worst = 0;
@@ -145,9 +144,9 @@ describe('compensatedPolynomial', () => {
       const c = i % 2 ? -0.0156 * (0.9 + 0.2 * r()) : (2 * r() - 1) * Math.sqrt((v1 * v2) / 2);
       for (const f of ['nngp', 'dNngp'] as const) worst = Math.max(worst, ulps(k[f](c, v1, v2), exact[f](c, v1, v2)));
     }
-    expect(worst).toBeLessThanOrEqual(ACCEPT.maxUlps);
+    expect(worst).toBeLessThanOrEqual(1);
     // var2's factors once per column, read back per entry.
-    expect(k.code).toMatch(/cols\[j\] = /);
+    expect(k.code).toMatch(/cols\[j \* \d+ \+ 0\] = /);
     const n = 40;
     const cov1 = Float64Array.from({ length: n }, (_, i) => 0.5 + i / 20);
     const nngp = new Float64Array(n * n);
