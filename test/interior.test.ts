@@ -721,7 +721,16 @@ describe('interior regime', () => {
     // 0.05 bits: the rule's sampling allowance (ACCEPT.againstWritten), a literal here so that loosening it fails.
     expect(ours / n).toBeLessThanOrEqual(asWritten / n + 0.05);
     // The rule's own account of it: some candidate was turned away by it.
-    expect([...k.interior.tried, ...k.near.tried].some((t) => t.rejected?.includes('as written, against'))).toBe(true);
+    expect([...k.interior.tried, ...k.near.tried].some((t) => t.rejected?.includes('as written in a group'))).toBe(
+      true,
+    );
+    // The deviation from the stable code only finds the group; the truth decides there. leaky_relu's
+    // plain code at alpha = 0.2 deviates from the stable code more than its formula does (0.54
+    // bits against 0.36 in the interior group), yet it is the more accurate of the three at
+    // spread variances (derivative 0.20 bits, formula 0.27, stable code 0.39): it keeps its regime.
+    expect(closed(compileActivation('leaky_relu', { alpha: 0.2 })).interior.emitted).toBe(
+      'plain stable, three-bit certificates',
+    );
   });
 
   it('interior: false emits the stable code only', () => {
