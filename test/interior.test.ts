@@ -661,6 +661,24 @@ describe('interior regime', () => {
     expect(bits / POINTS.length, e.id).toBeLessThan(0.35);
   });
 
+  it('folds a constant with a power-of-two q/2 where their sum is a double: leaky_relu at alpha = 0.5', () => {
+    // 5/8 - angle/(8 pi) as 0.5625 + atan(x/y)/(8 pi): (1/2 + k·atan) + 1/16 rounded twice, 0.147
+    // bits mean on realistic entries against 0.074 for the formula as written, and the acceptance
+    // rule (its group against the source as written) ran the stable code instead.
+    const k = compileActivation('leaky_relu', { alpha: 0.5 });
+    expect(closed(k).interior.emitted).not.toBe('none');
+    expect(printModule(closed(k).module, { target: 'js', form: 'body' })).toContain('+ 0.5625');
+    const written = doubleFunction(closed(k).written.dNngp);
+    let [ours, asWritten] = [0, 0];
+    for (const [c, v1, v2] of POINTS) {
+      const at = { cov12: hpFromDouble(c), var1: hpFromDouble(v1), var2: hpFromDouble(v2) };
+      const truth = evaluateHP(closed(k).stableDNngp, at).toNumber();
+      ours += bitsOfError(k.dNngp(c, v1, v2), truth);
+      asWritten += bitsOfError(written(c, v1, v2), truth);
+    }
+    expect(ours).toBeLessThan(asWritten);
+  });
+
   it('chooses the same regime for equivalent spellings: a formula accurate as written, a constant pasted as a double', () => {
     // relu with arcsin: its formula as written is more accurate in the interior than the arccos
     // form, which left the plain regime 0.023 bits a point over it in one group before the

@@ -354,14 +354,16 @@ export interface ValueOptions {
     );
     if (i < 0) return undefined;
     const term = split[i]!;
-    const folds = !isPowerOfTwo(Q.div(term.q, Q.rat(2)));
+    // With q/2 a power of two, the constant absorbs it too where their sum is a double (exact,
+    // one rounding fewer: leaky_relu's derivative at alpha = 0.5, 1/2 + 1/16 as 0.5625).
+    const c0 = k0 >= 0 ? (terms[k0] as Tree & { k: 'num' }).v : undefined;
+    const exactFold = !!c0 && term.angle.name === 'angle' && isDouble(Q.add(c0, Q.div(term.q, Q.rat(2))));
+    const folds = !isPowerOfTwo(Q.div(term.q, Q.rat(2))) || exactFold;
     const parts = this.angleParts(term);
     const others = terms.filter((_, j) => j !== i);
     const o = this.val(others.length === 1 ? others[0]! : T.add(others));
     const rest = folds ? others.filter((_, j) => j !== (k0 < i ? k0 : k0 - 1)) : others;
-    const exact = folds
-      ? lit(literal(Q.toNumber(Q.add((terms[k0] as Tree & { k: 'num' }).v, Q.div(term.q, Q.rat(2))))))
-      : parts.exact;
+    const exact = folds ? lit(literal(Q.toNumber(Q.add(c0!, Q.div(term.q, Q.rat(2)))))) : parts.exact;
     const r = rest.length ? this.val(rest.length === 1 ? rest[0]! : T.add(rest)) : undefined;
     const spelled = r ? js`(${r} + ${parts.rest}) + ${exact}` : js`${parts.rest} + ${exact}`;
     const sum = parts.inside ? js`${parts.inside} ? ${spelled} : ${o} + ${parts.whole}` : spelled;
@@ -377,7 +379,10 @@ export interface ValueOptions {
     const abs = (v: Code) => js`Math.abs(${v})`;
     const magnitudeOf = (ts: readonly Tree[]) => ts.map((t) => abs(this.val(t)));
     const othersMagnitude = join(magnitudeOf(others), ' + ');
-    const splitMagnitude = join([...magnitudeOf(rest), abs(parts.rest), ...(folds ? [abs(exact)] : [])], ' + ');
+    const splitMagnitude = join(
+      [...magnitudeOf(rest), abs(parts.rest), ...(folds && !exactFold ? [abs(exact)] : [])],
+      ' + ',
+    );
     return {
       sum,
       magnitude: parts.inside
