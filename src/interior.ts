@@ -82,7 +82,12 @@ export const ACCEPT = {
 } as const;
 const POINTS = 96;
 const TRUTH_POINTS = 24;
-/** Points per group of Samples.againstWritten: a mean to about ±0.04 bits (a point's deviation varies by about 0.4). */
+/**
+ * Points per group of Samples.againstWritten. A mean to about ±0.04 bits (a point's deviation
+ * varies by about 0.4), but the rule compares two means: their difference varied by 0.04–0.065
+ * bits across seeds (review), so `againstWritten` is about one standard deviation, and a fixed
+ * sample can turn away a candidate as accurate as the source or pass one 0.06 bits worse.
+ */
 const WRITTEN_POINTS = 128;
 /** The 50-digit truth of a map and its derivative at a point (the choice's samples), by their keys and the point. */
 const truthMemo = memoTable<readonly [number, number]>();
