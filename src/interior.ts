@@ -20,8 +20,9 @@ import * as Q from './rational.js';
 import { buildModule, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
 import { inDomain, needsOf, type InteriorDomain } from './emit/parts.js';
 import { doubleFunction } from './evaluate.js';
-import { bitsOfError, rng, samplePoints } from './measure.js';
+import { bitsOfError } from './measure.js';
 import { memoTable } from './memo.js';
+import { interiorSamples, nearSamples, type Point, type Samples } from './regimesamples.js';
 import { truthsOfRegularForms } from './truth.js';
 import type { Expr, Rat, Tree } from './types.js';
 import * as T from './tree.js';
@@ -43,13 +44,16 @@ type Kernel = { readonly nngp: Fn64; readonly dNngp: Fn64 };
  * formula as written is accurate in the interior, lost its regime over 0.023 bits a point in one
  * group and ran the stable code: 1.7–2.1 times slower, 0.05 bits less accurate). Per group, the
  * canonical map in doubles counts as a source as written too: it is the same for every spelling.
- * And in each group of `againstWritten` points (WRITTEN_POINTS of them, near the bound and on
- * the diagonal split by the sign of cov12, in the interior and at scale): where its mean
- * deviation from the stable code is more than `againstWritten` bits above the source's as
- * written, or the canonical map's, in doubles, its error against the truth at that group's points
- * no more than the larger of theirs and the stable code's, within `againstWritten` bits a point.
- * The deviation finds the group, the truth decides (the stable code is not always the more
- * accurate: leaky_relu's derivative at alpha = 0.2). Without it, a polynomial's near regime (its
+ * And in each group of Samples.againstWritten (regimesamples.ts: in the interior, at scale, on
+ * typical entries of a layer, and near the bound and on the diagonal split by the sign of
+ * cov12): where its mean deviation from the stable code at the group's screening points is more
+ * than `againstWritten` bits above the source's as written, or the canonical map's, in doubles,
+ * its error against the truth at the group's deciding points (fresh ones, so that the noise that
+ * picked the group does not decide it) no more than the largest of theirs and the stable code's,
+ * within `againstWritten` bits a point: on half the points where the excess (pairedExcess) is
+ * two standard errors clear of the allowance, else on all (WRITTEN_POINTS.decide, its mean to
+ * about ±0.03). The deviation finds the group, the truth decides (the stable code is not always
+ * the more accurate: leaky_relu's derivative at alpha = 0.2). Without it, a polynomial's near regime (its
  * powers multiplied out, Math.pow as written) erred 0.49 bits mean on the diagonal against 0.37
  * as written, its mean deviation over all points, 0.075 bits, under `withoutTruth`, and 12
  * diagonal truth points too few to see 0.1 bits.
@@ -80,15 +84,6 @@ export const ACCEPT = {
   maxCost: 0.8,
   maxFallback: 0.2,
 } as const;
-const POINTS = 96;
-const TRUTH_POINTS = 24;
-/**
- * Points per group of Samples.againstWritten. A mean to about ±0.04 bits (a point's deviation
- * varies by about 0.4), but the rule compares two means: their difference varied by 0.04–0.065
- * bits across seeds (review), so `againstWritten` is about one standard deviation, and a fixed
- * sample can turn away a candidate as accurate as the source or pass one 0.06 bits worse.
- */
-const WRITTEN_POINTS = 128;
 /** The 50-digit truth of a map and its derivative at a point (the choice's samples), by their keys and the point. */
 const truthMemo = memoTable<readonly [number, number]>();
 /** The largest stable code (in cost() operations) whose regimes are measured: 2.5 times gelu's. */
@@ -413,6 +408,7 @@ export type CandidateForm =
   | 'normal form'
   | PlainCandidate
   | `${PlainCandidate}, exponents by cancellation`
+  | `${PlainCandidate}${'' | ', exponents by cancellation'}, exponentials not split`
   | 'plain stable to the bound'
   | 'plain stable to the bound, one-bit certificates'
   | 'factored polynomial'
@@ -453,7 +449,40 @@ export interface RegimeTrial {
   readonly fallback: number;
   /** Mean bits of error against the truth, candidate and stable code, where it was measured. */
   readonly truth?: { readonly candidate: number; readonly stable: number; readonly written: number };
+  /** Where the truth decided against the source as written (ACCEPT.againstWritten): each group asked. */
+  readonly againstWritten?: readonly WrittenDecision[];
   readonly rejected?: string;
+}
+
+/**
+ * A group of points where a candidate deviated from the stable code more than the source as
+ * written did, and the truth decided: mean bits of error there of the candidate and of the best
+ * bar (the largest of the stable code's, the source's as written and the canonical map's), nngp
+ * and d.
+ */
+export interface WrittenDecision {
+  readonly group: string;
+  /** Points where the truth decided (ACCEPT.againstWritten: half the group's, or all). */
+  readonly points: number;
+  readonly candidate: readonly number[];
+  readonly best: readonly number[];
+}
+
+/**
+ * A candidate's excess of error over the least accurate of its bars (the one whose mean bits are
+ * largest), paired point by point: its mean and the standard error of that mean. `bits[0]` is the
+ * candidate's bits of error at each point, `bits[1..]` the bars' at the same points.
+ */
+export function pairedExcess(bits: readonly (readonly number[])[]): { mean: number; se: number } {
+  const [candidate, ...bars] = bits as [readonly number[], ...(readonly number[])[]];
+  const n = candidate.length;
+  if (n === 0 || bars.length === 0) return { mean: 0, se: Infinity };
+  const mean = (xs: readonly number[]) => xs.reduce((acc, x) => acc + x, 0) / n;
+  const bar = bars.reduce((a, b) => (mean(b) > mean(a) ? b : a));
+  const d = candidate.map((x, i) => x - bar[i]!);
+  const m = mean(d);
+  const variance = n > 1 ? d.reduce((acc, x) => acc + (x - m) ** 2, 0) / (n - 1) : Infinity;
+  return { mean: m, se: Math.sqrt(variance / n) };
 }
 
 function ordinal(x: number): bigint {
@@ -463,175 +492,11 @@ function ordinal(x: number): bigint {
   return i < 0n ? -(i & 0x7fffffffffffffffn) : i;
 }
 
-/**
- * Where a regime's candidate is measured: `points` for its deviation from the stable code,
- * `typical` groups of a layer's entries for its fallback rate (the worst group sets it), and
- * `groupsOfTruth` for its error against the truth, group by group (a candidate as accurate on
- * average can still lose at large or small variances), TRUTH_POINTS points each.
- */
-interface Samples {
-  readonly points: readonly [number, number, number][];
-  readonly typical: readonly (readonly [number, number, number][])[];
-  readonly groupsOfTruth: readonly (readonly [number, number, number][])[];
-  readonly truthPoints: readonly [number, number, number][];
-  /** Per truth point, its group's index. */
-  readonly groupOf: readonly number[];
-  /**
-   * Groups of WRITTEN_POINTS points where the candidate's deviation from the stable code is
-   * compared with the source's as written (ACCEPT.againstWritten).
-   */
-  readonly againstWritten: readonly (readonly [number, number, number][])[];
-}
-
-function samples(
-  points: [number, number, number][],
-  typical: [number, number, number][][],
-  groups: [number, number, number][][],
-  againstWritten: [number, number, number][][],
-): Samples {
-  const groupsOfTruth = groups.map((g) => g.slice(0, TRUTH_POINTS));
-  return {
-    points,
-    typical,
-    groupsOfTruth,
-    truthPoints: groupsOfTruth.flat(),
-    groupOf: groupsOfTruth.flatMap((g, i) => g.map(() => i)),
-    againstWritten,
-  };
-}
-
-/**
- * The interior regime's samples within its domain: interior and large/small-scale points, and
- * rho = 0; typical entries, normalised and not (the interior sample spans decades of scale,
- * where an exponent's certificate fails, but a layer's kernel does not). Where the domain reaches
- * the bound ('projection'), near-bound points and typical near-bound entries of either sign too:
- * such a regime runs on correlated and anti-correlated data alike.
- */
-function interiorSamples(domain: InteriorDomain): Samples {
-  const within = (pts: [number, number, number][]) => pts.filter(([c, v1, v2]) => inDomain(domain, c, v1, v2));
-  const wide = domain === 'projection';
-  const near = typicalNearPoints();
-  return samples(
-    within([
-      ...samplePoints('interior', POINTS, 901),
-      ...samplePoints('scale', POINTS / 2, 902),
-      ...(wide ? samplePoints('near', POINTS / 2, 904) : []),
-      [0, 1, 1],
-      [0, 0.3, 7],
-      [1e-3, 1, 1],
-    ]),
-    [...typicalPoints(), ...(wide ? [near.filter(([c]) => c >= 0), near.filter(([c]) => c < 0)] : [])].map(within),
-    [
-      samplePoints('interior', TRUTH_POINTS, 911),
-      samplePoints('scale', 2 * TRUTH_POINTS, 912),
-      ...(wide ? [samplePoints('near', 2 * TRUTH_POINTS, 913)] : []),
-    ].map(within),
-    [
-      samplePoints('interior', WRITTEN_POINTS, 921),
-      samplePoints('scale', WRITTEN_POINTS, 922),
-      ...(wide ? nearAndDiagonalBySign() : []),
-    ].map(within),
-  );
-}
-
-/**
- * The near regime's samples: points near the bound, on the diagonal, and interior and scale
- * points; its fallback rate on the sampled entries the interior test leaves to it (`outside`) and
- * on typical near-bound entries on each side of cov12 = 0, the worst: the near regime must pay on
- * correlated and anti-correlated data alike (which one a user has is not known here).
- */
-function nearSamples(outside: (p: readonly number[]) => boolean): Samples {
-  const points = nearPoints();
-  const near = typicalNearPoints().filter(outside);
-  return samples(
-    points,
-    [points.filter(outside), near.filter(([c]) => c >= 0), near.filter(([c]) => c < 0)],
-    [samplePoints('near', TRUTH_POINTS, 913), samplePoints('diagonal', TRUTH_POINTS / 2, 914)],
-    nearAndDiagonalBySign().map((g) => g.filter(outside)),
-  );
-}
-
-/**
- * Points near the bound and on the diagonal, each split by the sign of cov12 (about
- * WRITTEN_POINTS a group): correlated and anti-correlated entries err differently (a
- * polynomial's powers on the diagonal: 0.11 bits mean over the source as written at cov12 > 0,
- * 0.03 over both signs).
- */
-function nearAndDiagonalBySign(): [number, number, number][][] {
-  return [samplePoints('near', 2 * WRITTEN_POINTS, 923), samplePoints('diagonal', 2 * WRITTEN_POINTS, 924)].flatMap(
-    (g) => [g.filter(([c]) => c >= 0), g.filter(([c]) => c < 0)],
-  );
-}
-
-/**
- * Where a regime's sums are ordered (sumorder.ts): the typical entries of a layer's kernel
- * (interior), or typical near-bound entries (near).
- */
-export function typicalEntries(regime: 'interior' | 'near'): [number, number, number][] {
-  return regime === 'interior' ? typicalPoints().flat() : typicalNearPoints();
-}
-
-/**
- * Typical entries of a layer's kernel: the off-diagonal entries of X·Xᵀ/d for Gaussian X (rows of
- * width d = 16 and 64, so variances near 1 and |rho| mostly below 1/4 and 1/2), as a first layer
- * sees them; and the same for rows of norms between 1/2 and 2 (unnormalised data, a later layer:
- * variances from 1/4 to 4). Where the fallback rate decides the speed a user sees, the worse of
- * the two. Sampled from data, not a box: the rate depends on where the entries concentrate (near
- * rho = 0), and a uniform box put a polynomial's rate at half where data put it near one.
- */
-function typicalPoints(): [number, number, number][][] {
-  const next = rng(903);
-  const draw = gaussian(next);
-  const rows = (d: number, norm: () => number = () => 1) =>
-    Array.from({ length: 8 }, () => {
-      const s = norm();
-      return Array.from({ length: d }, () => s * draw());
-    });
-  const normalised = [16, 64].flatMap((d) => gramEntries(rows(d)));
-  const unnormalised = gramEntries(rows(64, () => 2 ** (2 * next() - 1)));
-  return [normalised, unnormalised];
-}
-
-/** Standard normal draws from a uniform generator (Box–Muller). */
-const gaussian = (next: () => number) => () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next());
-
-/** The entries (cov12, var1, var2) below the diagonal of X·Xᵀ/d, X's rows of width d. */
-function gramEntries(X: readonly number[][]): [number, number, number][] {
-  const dot = (a: readonly number[], b: readonly number[]) => a.reduce((acc, x, k) => acc + x * b[k]!, 0) / a.length;
-  const out: [number, number, number][] = [];
-  for (let i = 0; i < X.length; i++)
-    for (let j = 0; j < i; j++) out.push([dot(X[i]!, X[j]!), dot(X[i]!, X[i]!), dot(X[j]!, X[j]!)]);
-  return out;
-}
-
-/**
- * The near sample: points near the bound, on the diagonal, and interior and scale points (where
- * the interior regime falls back, the near regime runs too).
- */
-function nearPoints(): [number, number, number][] {
-  return [
-    ...samplePoints('near', POINTS / 2, 904),
-    ...samplePoints('diagonal', POINTS / 8, 905),
-    ...samplePoints('interior', POINTS / 4, 906),
-    ...samplePoints('scale', POINTS / 8, 907),
-  ];
-}
-
-/**
- * Typical entries near the bound: X·Xᵀ/d for rows sharing a common direction with either sign
- * (x_i = ±0.95 z + 0.31 e_i), |rho| near 0.9, as deeper layers and similar inputs give.
- */
-function typicalNearPoints(): [number, number, number][] {
-  const next = rng(908);
-  const draw = gaussian(next);
-  const z = Array.from({ length: 64 }, draw);
-  const a = 0.95;
-  return gramEntries(
-    Array.from({ length: 12 }, () => {
-      const s = next() < 0.5 ? -a : a;
-      return z.map((x) => s * x + Math.sqrt(1 - a * a) * draw());
-    }),
-  );
+/** How far b is from a in bits: log2(1 + ulps), 0 where they are the same, 64 where either is not finite. */
+function bitsApart(a: number, b: number): number {
+  if (Object.is(a, b)) return 0;
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return 64;
+  return Math.log2(1 + Math.abs(Number(ordinal(a) - ordinal(b))));
 }
 
 /**
@@ -668,31 +533,34 @@ export function chooseRegime<K extends Kernel>(
     return s;
   };
   const tried: RegimeTrial[] = [];
-  // Deviation from the stable code in bits (log2(1 + ulps); a non-finite value where the stable
-  // code's is finite, 64), mean per group of a sample's againstWritten points, nngp and d.
-  const deviationOf = (fn: Kernel, groups: Samples['againstWritten']): number[][] =>
-    groups.map((g) =>
-      (['nngp', 'dNngp'] as const).map((f) => {
-        let bits = 0;
-        let n = 0;
-        for (const [x, v1, v2] of g) {
-          const a = stable[f](x, v1, v2);
-          if (!Number.isFinite(a)) continue;
-          n++;
-          const b = fn[f](x, v1, v2);
-          bits += Number.isFinite(b) ? Math.log2(1 + Math.abs(Number(ordinal(a) - ordinal(b)))) : 64;
-        }
-        return n ? bits / n : 0;
-      }),
-    );
-  const writtenDeviation = new Map<Samples, number[][]>();
-  const bar = (s: Samples) => {
-    let d = writtenDeviation.get(s);
-    if (!d) {
-      const [w, k] = [deviationOf(asWritten, s.againstWritten), deviationOf(asCanonical, s.againstWritten)];
-      writtenDeviation.set(s, (d = w.map((g, i) => g.map((x, f) => Math.max(x, k[i]![f]!)))));
-    }
-    return d;
+  // Mean deviation from the stable code in bits (bitsApart) at points where the stable code's
+  // value is finite, nngp and d.
+  const deviationAt = (fn: Kernel, points: readonly Point[]): number[] =>
+    (['nngp', 'dNngp'] as const).map((f) => {
+      let bits = 0;
+      let n = 0;
+      for (const [x, v1, v2] of points) {
+        const a = stable[f](x, v1, v2);
+        if (!Number.isFinite(a)) continue;
+        n++;
+        bits += bitsApart(a, fn[f](x, v1, v2));
+      }
+      return n ? bits / n : 0;
+    });
+  // Per group of againstWritten points, the larger of the source's as written and the canonical
+  // map's deviations at its screening points: where a candidate deviates more, the truth decides.
+  const screenBars = new Map<Samples, number[][]>();
+  const screenBar = (s: Samples) => {
+    let bar = screenBars.get(s);
+    if (!bar)
+      screenBars.set(
+        s,
+        (bar = s.againstWritten.map(({ screen }) => {
+          const [w, k] = [deviationAt(asWritten, screen), deviationAt(asCanonical, screen)];
+          return w.map((x, f) => Math.max(x, k[f]!));
+        })),
+      );
+    return bar;
   };
   // Candidates that come out the same (no compensated sum to keep, no sum to certify) are measured once.
   const byTrees = new Map<string, RegimeCandidate>();
@@ -703,47 +571,69 @@ export function chooseRegime<K extends Kernel>(
     .map((c) => ({ c, cost: cost([c.nngp, c.dNngp], regime === 'near') }))
     .filter(({ cost }) => cost < ACCEPT.maxCost * base)
     .sort((a, b) => a.cost - b.cost);
-  // The truth at each sample's truth points, computed once per sample, only if a candidate needs it.
-  const truthAt = ([c, v1, v2]: readonly [number, number, number]) =>
-    // The samples of two domains share points (interiorSamples): each point's truth once.
+  // The truth at a point, once per map (truthMemo: candidates and the samples of two domains share points).
+  const truthAt = ([c, v1, v2]: Point) =>
     truthMemo.get(`${exact.nngp.key}|${exact.dNngp.key}|${c},${v1},${v2}`, () => {
       const [n, d] = truthsOfRegularForms([exact.nngp, exact.dNngp], c, v1, v2, false);
       const value = (t: typeof n) => (t?.kind === 'value' ? t.value : NaN);
       return [value(n), value(d)] as const;
     });
-  const truths = new Map<Samples, (readonly [number, number])[]>();
-  const truthTable = (s: Samples) => {
-    let t = truths.get(s);
-    if (!t) truths.set(s, (t = s.truthPoints.map(truthAt)));
-    return t;
+  // At the points where the truth is finite (n of them): per kernel, its bits of error at each
+  // (`bits`) and their sums, nngp ([0]) and d ([1]).
+  const bitsAgainstTruth = (kernels: readonly Kernel[], points: readonly Point[]) => {
+    const bits = kernels.map((): [number[], number[]] => [[], []]);
+    for (const p of points) {
+      const [tn, td] = truthAt(p);
+      if (!Number.isFinite(tn) || !Number.isFinite(td)) continue;
+      kernels.forEach((k, who) => {
+        bits[who]![0].push(bitsOfError(k.nngp(...p), tn));
+        bits[who]![1].push(bitsOfError(k.dNngp(...p), td));
+      });
+    }
+    const sums = bits.map((w) => w.map((b) => b.reduce((acc, x) => acc + x, 0)));
+    return { bits, sums, n: bits[0]![0].length };
   };
+  // Whether the first kernel's sums exceed the largest of the others' by more than `slack`, nngp or d.
+  const worseThanAll = (sums: readonly number[][], slack: number) =>
+    [0, 1].some((f) => sums[0]![f]! > Math.max(...sums.slice(1).map((w) => w[f]!)) + slack);
   // Per group of againstWritten points where the candidate deviates from the stable code more
-  // than the source as written does: the mean bits of error against the truth there of the
-  // candidate and of the best bar (the stable code, the source as written, the canonical map),
-  // nngp and d. A group is suspect by deviation, and the truth decides (the stable code is not
-  // always the more accurate: leaky_relu's derivative at alpha = 0.2 erred 0.39 bits at spread
-  // variances in the half domain where its plain candidate erred 0.20 and its formula 0.27).
-  const lessAccurateThanWritten = (mod: Kernel, s: Samples): boolean =>
-    deviationOf(mod, s.againstWritten).some((g, i) => {
-      if (!g.some((bits, f) => bits > bar(s)[i]![f]! + ACCEPT.againstWritten)) return false;
-      // Sums of bits: candidate, stable, as written, canonical; nngp ([0]) and d ([1]).
-      const sums = [mod, stable, asWritten, asCanonical].map(() => [0, 0]);
-      let n = 0;
-      for (const [x, v1, v2] of s.againstWritten[i]!) {
-        const truth = truthAt([x, v1, v2]);
-        if (!truth.every(Number.isFinite)) continue;
-        n++;
-        [mod, stable, asWritten, asCanonical].forEach((fn, who) => {
-          sums[who]![0] += bitsOfError(fn.nngp(x, v1, v2), truth[0]);
-          sums[who]![1] += bitsOfError(fn.dNngp(x, v1, v2), truth[1]);
-        });
+  // than the source as written (or the canonical map) does at the group's screening points: the
+  // truth at its deciding points (fresh ones: WRITTEN_POINTS) decides, the candidate's mean bits
+  // of error there against the largest of the stable code's, the source's as written and the
+  // canonical map's. A group is suspect by deviation, and the truth decides (the stable code is
+  // not always the more accurate: leaky_relu's derivative at alpha = 0.2 erred 0.39 bits at
+  // spread variances in the half domain where its plain candidate erred 0.20 and its formula
+  // 0.27). Why it was turned away, or undefined.
+  const againstWritten = (mod: Kernel, s: Samples, decided: WrittenDecision[]): string | undefined => {
+    for (const [i, group] of s.againstWritten.entries()) {
+      const deviation = deviationAt(mod, group.screen);
+      if (!deviation.some((bits, f) => bits > screenBar(s)[i]![f]! + ACCEPT.againstWritten)) continue;
+      // Half the deciding points first, then, where the excess is within two standard errors of
+      // the allowance, all of them, the mean alone deciding (pairedExcess).
+      let excess: { mean: number; se: number }[] = [];
+      for (const size of [group.decide.length >> 1, group.decide.length]) {
+        const points = group.decide.slice(0, size);
+        const { bits, sums, n } = bitsAgainstTruth([mod, stable, asWritten, asCanonical], points);
+        // Where the truth is not finite at most of the group, the stable code stands in.
+        if (n < size / 2) return `the truth is undecided at ${group.name}`;
+        excess = [0, 1].map((f) => pairedExcess(bits.map((w) => w[f]!)));
+        const [candidate, ...bars] = sums.map((w) => w.map((x) => x / n));
+        const decision = {
+          group: group.name,
+          points: n,
+          candidate: candidate!,
+          best: [0, 1].map((f) => Math.max(...bars.map((b) => b[f]!))),
+        };
+        if (excess.every((e) => Math.abs(e.mean - ACCEPT.againstWritten) > 2 * e.se) || size === group.decide.length) {
+          decided.push(decision);
+          break;
+        }
       }
-      // Undecided where the truth is not finite at most of the group: the stable code stands in.
-      if (n < s.againstWritten[i]!.length / 2) return true;
-      return [0, 1].some(
-        (f) => sums[0]![f]! > Math.max(...sums.slice(1).map((w) => w[f]!)) + ACCEPT.againstWritten * n,
-      );
-    });
+      if (excess.some((e) => e.mean > ACCEPT.againstWritten))
+        return `less accurate than the source as written at ${group.name}`;
+    }
+    return undefined;
+  };
   // Every candidate that could beat the best accepted so far (its cost alone below that one's
   // expected cost) is measured; the accepted one with the least expected cost is emitted.
   let best: { c: RegimeCandidate; expected: number; parts: ModuleParts; module: K } | undefined;
@@ -760,7 +650,7 @@ export function chooseRegime<K extends Kernel>(
     // Where the candidate runs: the interior regime by what its trees read, the near regime where the module's interior does not.
     const domain = regime === 'interior' ? (c.domain ?? 'half') : moduleDomain;
     const sample = samplesOf(domain);
-    const { points, typical, groupsOfTruth, truthPoints, groupOf } = sample;
+    const { points, typical, groupsOfTruth, truthPoints } = sample;
     const parts = buildModule({ ...input, [regime]: { nngp: c.nngp, dNngp: c.dNngp, domain } });
     const mod = instantiate(parts);
     const deviation = { nngp: { bits: 0, max: 0 }, dNngp: { bits: 0, max: 0 } };
@@ -786,7 +676,7 @@ export function chooseRegime<K extends Kernel>(
         if (Object.is(a, b)) continue;
         const ulps = Number.isFinite(a) && Number.isFinite(b) ? Math.abs(Number(ordinal(a) - ordinal(b))) : Infinity;
         deviation[f].max = Math.max(deviation[f].max, ulps);
-        deviation[f].bits += Math.log2(1 + ulps);
+        deviation[f].bits += bitsApart(a, b);
       }
     }
     const meanBits = Math.max(deviation.nngp.bits, deviation.dNngp.bits) / points.length;
@@ -796,42 +686,20 @@ export function chooseRegime<K extends Kernel>(
     const trial = { name: c.name, cost: k, meanBits, maxUlps, fallback };
     let rejected: string | undefined;
     let truth: RegimeTrial['truth'];
+    const decided: WrittenDecision[] = [];
     if (deviates) rejected = 'deviates from the stable code';
     // An entry that falls back pays for both: worth it while cost + fallback × base < maxCost × base.
     else if (fallback > ACCEPT.maxFallback || k + fallback * base > ACCEPT.maxCost * base)
       rejected = 'its certificates fail too often to be faster';
-    else if (lessAccurateThanWritten(mod, sample))
-      rejected = 'less accurate than the source as written in a group of points';
-    else if (meanBits > ACCEPT.withoutTruth || c.reordered) {
-      // Sums of bits per group: candidate, stable, as written and canonical, nngp ([0]) and d ([1]).
-      const perGroup = groupsOfTruth.map(() => ({
-        candidate: [0, 0],
-        stable: [0, 0],
-        written: [0, 0],
-        canonical: [0, 0],
-        n: 0,
-      }));
-      let counted = 0;
-      truthTable(sample).forEach(([tn, td], i) => {
-        const [x, v1, v2] = truthPoints[i]!;
-        if (!Number.isFinite(tn) || !Number.isFinite(td)) return;
-        counted++;
-        const g = perGroup[groupOf[i]!]!;
-        g.n++;
-        for (const [who, fn] of [
-          ['candidate', mod],
-          ['stable', stable],
-          ['written', asWritten],
-          ['canonical', asCanonical],
-        ] as const) {
-          g[who][0] += bitsOfError(fn.nngp(x, v1, v2), tn);
-          g[who][1] += bitsOfError(fn.dNngp(x, v1, v2), td);
-        }
-      });
-      const all = (['candidate', 'stable', 'written'] as const).map((who) =>
-        [0, 1].map((f) => perGroup.reduce((acc, g) => acc + g[who][f]!, 0)),
-      );
-      const [cand, stab, writ] = all as [number[], number[], number[]];
+    else rejected = againstWritten(mod, sample, decided);
+    if (!rejected && (meanBits > ACCEPT.withoutTruth || c.reordered)) {
+      // Per group of truth points: sums of bits of the candidate, the stable code, the source as
+      // written and the canonical map, nngp ([0]) and d ([1]).
+      const perGroup = groupsOfTruth.map((g) => bitsAgainstTruth([mod, stable, asWritten, asCanonical], g));
+      const counted = perGroup.reduce((acc, g) => acc + g.n, 0);
+      const [cand, stab, writ] = [0, 1, 2].map((who) =>
+        [0, 1].map((f) => perGroup.reduce((acc, g) => acc + g.sums[who]![f]!, 0)),
+      ) as [number[], number[], number[]];
       const n = Math.max(1, counted);
       // Over all points strictly (an allowance there let leaky_relu at alpha = 0.7 through, less
       // accurate than both, found by review); per group within the sampling noise
@@ -839,17 +707,13 @@ export function chooseRegime<K extends Kernel>(
       // against the canonical map in doubles, which equivalent spellings share: without it, the
       // bar was each spelling's own formula, and equivalent sources got different regimes
       // (leaky_relu at alpha = 0.2 written with arctan2: 2.3 times slower than the catalog form).
-      const noWorse = (
-        g: { candidate: number[]; stable: number[]; written: number[]; canonical?: number[] },
-        slack = 0,
-      ) => [0, 1].every((f) => g.candidate[f]! <= Math.max(g.stable[f]!, g.written[f]!, g.canonical?.[f] ?? 0) + slack);
       const worse =
         [0, 1].some(
           (f) =>
             cand[f]! / n > Math.max(ACCEPT.targetBits, stab[f]! / n) || cand[f]! / n > stab[f]! / n + ACCEPT.overStable,
         ) ||
-        !noWorse({ candidate: cand, stable: stab, written: writ }) ||
-        !perGroup.every((g) => noWorse(g, ACCEPT.groupNoise * g.n));
+        worseThanAll([cand, stab, writ], 0) ||
+        perGroup.some((g) => worseThanAll(g.sums, ACCEPT.groupNoise * g.n));
       truth = {
         written: Math.max(...writ) / n,
         candidate: Math.max(...cand) / n,
@@ -858,7 +722,12 @@ export function chooseRegime<K extends Kernel>(
       if (counted < truthPoints.length / 2) rejected = 'the truth is undecided at too many points';
       else if (worse) rejected = 'less accurate than the target or the stable code';
     }
-    tried.push({ ...trial, ...(truth ? { truth } : {}), ...(rejected ? { rejected } : {}) });
+    tried.push({
+      ...trial,
+      ...(truth ? { truth } : {}),
+      ...(decided.length ? { againstWritten: decided } : {}),
+      ...(rejected ? { rejected } : {}),
+    });
     const expected = k + (fallback || 0) * base;
     if (!rejected && (!best || expected < best.expected)) best = { c, expected, parts, module: mod };
   }
