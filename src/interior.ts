@@ -22,7 +22,7 @@ import { inDomain, needsOf, type InteriorDomain } from './emit/parts.js';
 import { doubleFunction } from './evaluate.js';
 import { bitsOfError } from './measure.js';
 import { memoTable } from './memo.js';
-import { interiorSamples, nearSamples, type Point, type Samples } from './regimesamples.js';
+import { interiorSamples, nearSamples, type Point, type Samples, type WrittenGroup } from './regimesamples.js';
 import { truthsOfRegularForms } from './truth.js';
 import type { Expr, Rat, Tree } from './types.js';
 import * as T from './tree.js';
@@ -485,6 +485,44 @@ export function pairedExcess(bits: readonly (readonly number[])[]): { mean: numb
   return { mean: m, se: Math.sqrt(variance / n) };
 }
 
+/**
+ * Bits of error against the truth at those of `points` where it is finite: per kernel (the
+ * candidate first, then its bars), nngp ([0]) and d ([1]), point by point.
+ */
+export type BitsAt = (points: readonly Point[]) => readonly (readonly (readonly number[])[])[];
+
+/**
+ * The truth's verdict in a group of points against the source as written (ACCEPT.againstWritten):
+ * less accurate where the candidate's mean excess over its least accurate bar (pairedExcess), of
+ * nngp or d, is above the allowance. Decided on half the group's deciding points where each
+ * excess is two standard errors clear of the allowance, else on all of them (the mean alone then
+ * decides); undecided where the truth is finite at fewer than half of them (the stable code then
+ * stands in: nothing shows the candidate as accurate).
+ */
+export function writtenVerdict(
+  group: WrittenGroup,
+  bitsAt: BitsAt,
+): { verdict: 'as accurate' | 'less accurate' | 'undecided'; decision?: WrittenDecision } {
+  const all = group.decide.length;
+  for (const size of [all >> 1, all]) {
+    const bits = bitsAt(group.decide.slice(0, size));
+    const n = bits[0]![0]!.length;
+    if (n < size / 2) return { verdict: 'undecided' };
+    const excess = [0, 1].map((f) => pairedExcess(bits.map((w) => w[f]!)));
+    if (size < all && !excess.every((e) => Math.abs(e.mean - ACCEPT.againstWritten) > 2 * e.se)) continue;
+    const mean = (xs: readonly number[]) => xs.reduce((acc, x) => acc + x, 0) / n;
+    const [candidate, ...bars] = bits.map((w) => w.map(mean));
+    const decision = {
+      group: group.name,
+      points: n,
+      candidate: candidate!,
+      best: [0, 1].map((f) => Math.max(...bars.map((b) => b[f]!))),
+    };
+    return { verdict: excess.some((e) => e.mean > ACCEPT.againstWritten) ? 'less accurate' : 'as accurate', decision };
+  }
+  return { verdict: 'undecided' };
+}
+
 function ordinal(x: number): bigint {
   const b = new DataView(new ArrayBuffer(8));
   b.setFloat64(0, x);
@@ -608,29 +646,13 @@ export function chooseRegime<K extends Kernel>(
     for (const [i, group] of s.againstWritten.entries()) {
       const deviation = deviationAt(mod, group.screen);
       if (!deviation.some((bits, f) => bits > screenBar(s)[i]![f]! + ACCEPT.againstWritten)) continue;
-      // Half the deciding points first, then, where the excess is within two standard errors of
-      // the allowance, all of them, the mean alone deciding (pairedExcess).
-      let excess: { mean: number; se: number }[] = [];
-      for (const size of [group.decide.length >> 1, group.decide.length]) {
-        const points = group.decide.slice(0, size);
-        const { bits, sums, n } = bitsAgainstTruth([mod, stable, asWritten, asCanonical], points);
-        // Where the truth is not finite at most of the group, the stable code stands in.
-        if (n < size / 2) return `the truth is undecided at ${group.name}`;
-        excess = [0, 1].map((f) => pairedExcess(bits.map((w) => w[f]!)));
-        const [candidate, ...bars] = sums.map((w) => w.map((x) => x / n));
-        const decision = {
-          group: group.name,
-          points: n,
-          candidate: candidate!,
-          best: [0, 1].map((f) => Math.max(...bars.map((b) => b[f]!))),
-        };
-        if (excess.every((e) => Math.abs(e.mean - ACCEPT.againstWritten) > 2 * e.se) || size === group.decide.length) {
-          decided.push(decision);
-          break;
-        }
-      }
-      if (excess.some((e) => e.mean > ACCEPT.againstWritten))
-        return `less accurate than the source as written at ${group.name}`;
+      const { verdict, decision } = writtenVerdict(
+        group,
+        (points) => bitsAgainstTruth([mod, stable, asWritten, asCanonical], points).bits,
+      );
+      if (decision) decided.push(decision);
+      if (verdict === 'undecided') return `the truth is undecided at ${group.name}`;
+      if (verdict === 'less accurate') return `less accurate than the source as written at ${group.name}`;
     }
     return undefined;
   };

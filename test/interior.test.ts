@@ -2,7 +2,7 @@
 // nothing reads the gap), then near it, chosen by measurement.
 import { describe, expect, it } from 'vitest';
 import { catalog, compile, compileActivation } from '../src/index.js';
-import { ACCEPT, EXPONENT_RULE, pairedExcess, plainTree } from '../src/interior.js';
+import { ACCEPT, EXPONENT_RULE, pairedExcess, plainTree, writtenVerdict, type BitsAt } from '../src/interior.js';
 import { doubleFunction, evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, rng, samplePoints } from '../src/measure.js';
 import { INTERIOR, buildModule, printModule } from '../src/emit/module.js';
@@ -776,6 +776,42 @@ describe('interior regime', () => {
     expect(f.mean).toBe(1);
     expect(f.se).toBeCloseTo(Math.sqrt(4 / 3 / 4), 12);
     expect(pairedExcess([[], []]).se).toBe(Infinity);
+  });
+
+  it('writtenVerdict: the truth decides on half the points where that is clear, else on all; undecided is not a pass', () => {
+    const group = {
+      name: 'g',
+      screen: [],
+      decide: Array.from({ length: 256 }, (_, i): [number, number, number] => [i / 1000, 1, 1]),
+    };
+    // Bits per point: the candidate's excess over the bar, with noise of amplitude `noise`
+    // alternating in sign (its mean is the excess, its standard error noise/sqrt(n)).
+    const bitsWith =
+      (excess: number, noise: number, asked: number[], finite = 1): BitsAt =>
+      (points) => {
+        asked.push(points.length);
+        const n = Math.floor(points.length * finite);
+        const bar = Array.from({ length: n }, () => 0.5);
+        const candidate = bar.map((b, i) => b + excess + (i % 2 ? noise : -noise));
+        return [
+          [candidate, candidate],
+          [bar, bar],
+        ];
+      };
+    const run = (excess: number, noise: number, finite = 1) => {
+      const asked: number[] = [];
+      return { ...writtenVerdict(group, bitsWith(excess, noise, asked, finite)), asked };
+    };
+    // Clear at 128 points: no more truth is asked.
+    expect(run(0, 0.1)).toMatchObject({ verdict: 'as accurate', asked: [128] });
+    expect(run(0.3, 0.1)).toMatchObject({ verdict: 'less accurate', asked: [128] });
+    // Within two standard errors of the allowance at 128 (0.4/sqrt(128) = 0.035): all 256 decide.
+    expect(run(ACCEPT.againstWritten + 0.02, 0.4)).toMatchObject({ verdict: 'less accurate', asked: [128, 256] });
+    expect(run(ACCEPT.againstWritten - 0.02, 0.4)).toMatchObject({ verdict: 'as accurate', asked: [128, 256] });
+    expect(run(0.3, 0.1).decision).toMatchObject({ group: 'g', points: 128 });
+    expect(run(0.3, 0.1).decision!.candidate[0]! - run(0.3, 0.1).decision!.best[0]!).toBeCloseTo(0.3, 12);
+    // The truth finite at fewer than half the points: undecided, and so not accepted.
+    expect(run(-1, 0, 0.4).verdict).toBe('undecided');
   });
 
   it("is no less accurate than the source as written on a layer's typical entries (found by review)", () => {
