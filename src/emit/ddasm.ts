@@ -36,16 +36,6 @@ function isPowerOfTwo(x: number): boolean {
   return a !== 0 && Number.isFinite(a) && Math.pow(2, Math.round(Math.log2(a))) === a;
 }
 
-/**
- * A double-double literal ±2^-k (k ≥ 0, low part 0), whose products are exact short of the
- * subnormal range (where the split's error term is not exact either), or undefined.
- */
-function unitPowerOfTwo([hi, lo]: Pair): number | undefined {
-  if (hi.uses.length || !isZeroCode(lo)) return undefined;
-  const x = Number(hi.text.replace(/[()]/g, ''));
-  return isPowerOfTwo(x) && Math.abs(x) <= 1 ? x : undefined;
-}
-
 export class DoubleDouble {
   constructor(
     private readonly sink: Sink,
@@ -145,20 +135,6 @@ export class DoubleDouble {
    * carries the value for the next product, quotient or root; sums renormalise (they can cancel).
    */
   mul(a: Pair, b: Pair): Pair {
-    // By a power of two of at most 1 in size (a literal, exact as a double), the product's high
-    // part is exact: no split (the stable code's exponents of sin, cos and gabor scale var1,
-    // var2 and cov12 by -1 and -1/2). The same doubles: twoProduct's error term is 0 there.
-    const k = unitPowerOfTwo(a) ?? unitPowerOfTwo(b);
-    if (k !== undefined) {
-      const x = unitPowerOfTwo(a) === undefined ? a : b;
-      const scale = (c: Code) => (k === 1 ? c : js`${c} * ${literal(k)}`);
-      const p = this.sink.fresh();
-      this.define(p, scale(x[0]));
-      if (isZeroCode(x[1])) return [ref(p), ZERO];
-      const e = this.sink.fresh();
-      this.define(e, this.guard(ref(p), scale(x[1])));
-      return [ref(p), ref(e)];
-    }
     const [p, pl] = this.twoProduct(a[0], b[0]);
     const cross = [
       isZeroCode(b[1]) ? undefined : js`${a[0]} * ${b[1]}`,
