@@ -465,7 +465,8 @@ export interface WrittenDecision {
   /** Points where the truth decided (ACCEPT.againstWritten: half the group's, or all). */
   readonly points: number;
   readonly candidate: readonly number[];
-  readonly best: readonly number[];
+  /** The least accurate of the bars (the stable code, the source as written, the canonical map): the most lenient. */
+  readonly bar: readonly number[];
 }
 
 /**
@@ -494,10 +495,10 @@ export type BitsAt = (points: readonly Point[]) => readonly (readonly (readonly 
 /**
  * The truth's verdict in a group of points against the source as written (ACCEPT.againstWritten):
  * less accurate where the candidate's mean excess over its least accurate bar (pairedExcess), of
- * nngp or d, is above the allowance. Decided on half the group's deciding points where each
- * excess is two standard errors clear of the allowance, else on all of them (the mean alone then
- * decides); undecided where the truth is finite at fewer than half of them (the stable code then
- * stands in: nothing shows the candidate as accurate).
+ * nngp or d, is above the allowance. Decided on half the group's deciding points where one
+ * excess is two standard errors above the allowance or both are two below it, else on all of
+ * them (the mean alone then decides); undecided where the truth is finite at fewer than half of
+ * them, or at none (the stable code then stands in: nothing shows the candidate as accurate).
  */
 export function writtenVerdict(
   group: WrittenGroup,
@@ -507,16 +508,18 @@ export function writtenVerdict(
   for (const size of [all >> 1, all]) {
     const bits = bitsAt(group.decide.slice(0, size));
     const n = bits[0]![0]!.length;
-    if (n < size / 2) return { verdict: 'undecided' };
+    if (n === 0 || n < size / 2) return { verdict: 'undecided' };
     const excess = [0, 1].map((f) => pairedExcess(bits.map((w) => w[f]!)));
-    if (size < all && !excess.every((e) => Math.abs(e.mean - ACCEPT.againstWritten) > 2 * e.se)) continue;
+    const clearlyWorse = excess.some((e) => e.mean - ACCEPT.againstWritten > 2 * e.se);
+    const clearlyNot = excess.every((e) => ACCEPT.againstWritten - e.mean > 2 * e.se);
+    if (size < all && !clearlyWorse && !clearlyNot) continue;
     const mean = (xs: readonly number[]) => xs.reduce((acc, x) => acc + x, 0) / n;
     const [candidate, ...bars] = bits.map((w) => w.map(mean));
     const decision = {
       group: group.name,
       points: n,
       candidate: candidate!,
-      best: [0, 1].map((f) => Math.max(...bars.map((b) => b[f]!))),
+      bar: [0, 1].map((f) => Math.max(...bars.map((b) => b[f]!))),
     };
     return { verdict: excess.some((e) => e.mean > ACCEPT.againstWritten) ? 'less accurate' : 'as accurate', decision };
   }

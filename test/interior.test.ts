@@ -809,9 +809,22 @@ describe('interior regime', () => {
     expect(run(ACCEPT.againstWritten + 0.02, 0.4)).toMatchObject({ verdict: 'less accurate', asked: [128, 256] });
     expect(run(ACCEPT.againstWritten - 0.02, 0.4)).toMatchObject({ verdict: 'as accurate', asked: [128, 256] });
     expect(run(0.3, 0.1).decision).toMatchObject({ group: 'g', points: 128 });
-    expect(run(0.3, 0.1).decision!.candidate[0]! - run(0.3, 0.1).decision!.best[0]!).toBeCloseTo(0.3, 12);
-    // The truth finite at fewer than half the points: undecided, and so not accepted.
+    expect(run(0.3, 0.1).decision!.candidate[0]! - run(0.3, 0.1).decision!.bar[0]!).toBeCloseTo(0.3, 12);
+    // The truth finite at fewer than half the points, or at none: undecided, and so not accepted.
     expect(run(-1, 0, 0.4).verdict).toBe('undecided');
+    expect(run(-1, 0, 0).verdict).toBe('undecided');
+    expect(writtenVerdict({ ...group, decide: [] }, bitsWith(-1, 0, [])).verdict).toBe('undecided');
+    // One output clearly less accurate at 128 points decides, whatever the other's noise.
+    const asked: number[] = [];
+    const mixed = writtenVerdict(group, (points) => {
+      const [nngp, d] = [bitsWith(0.3, 0.1, asked)(points), bitsWith(ACCEPT.againstWritten, 0.4, [])(points)];
+      return [
+        [nngp[0]![0]!, d[0]![1]!],
+        [nngp[1]![0]!, d[1]![1]!],
+      ];
+    });
+    expect(mixed.verdict).toBe('less accurate');
+    expect(asked).toEqual([128]);
   });
 
   it("is no less accurate than the source as written on a layer's typical entries (found by review)", () => {
@@ -856,7 +869,7 @@ describe('interior regime', () => {
     const split = k.interior.tried.find((t) => t.name === 'plain stable')!;
     expect(split.rejected).toMatch(/less accurate than the source as written at typical entries/);
     const decision = split.againstWritten!.at(-1)!;
-    expect(decision.candidate[1]! - decision.best[1]!).toBeGreaterThan(ACCEPT.againstWritten);
+    expect(decision.candidate[1]! - decision.bar[1]!).toBeGreaterThan(ACCEPT.againstWritten);
   });
 
   it('interior: false emits the stable code only', () => {
