@@ -505,7 +505,8 @@ export function writtenVerdict(
   bitsAt: BitsAt,
 ): { verdict: 'as accurate' | 'less accurate' | 'undecided'; decision?: WrittenDecision } {
   const all = group.decide.length;
-  for (const size of [all >> 1, all]) {
+  // Half first where half is a sample at all (a group of one point: that point).
+  for (const size of all > 1 ? [all >> 1, all] : [all]) {
     const bits = bitsAt(group.decide.slice(0, size));
     const n = bits[0]![0]!.length;
     if (n === 0 || n < size / 2) return { verdict: 'undecided' };

@@ -814,6 +814,10 @@ describe('interior regime', () => {
     expect(run(-1, 0, 0.4).verdict).toBe('undecided');
     expect(run(-1, 0, 0).verdict).toBe('undecided');
     expect(writtenVerdict({ ...group, decide: [] }, bitsWith(-1, 0, [])).verdict).toBe('undecided');
+    // A group of one point: that point decides (its half would be no sample).
+    expect(writtenVerdict({ ...group, decide: group.decide.slice(0, 1) }, bitsWith(0.3, 0, [])).verdict).toBe(
+      'less accurate',
+    );
     // One output clearly less accurate at 128 points decides, whatever the other's noise.
     const asked: number[] = [];
     const mixed = writtenVerdict(group, (points) => {
