@@ -128,7 +128,25 @@ export interface PlainOptions {
  * nothing where its special case does not arise.)
  */
 export function plainTree(e: Tree, options: PlainOptions = {}): Tree {
+  return plainOf(e, options, new Map());
+}
+
+/**
+ * plainTree, each shared subtree built once per `checked` and `toBound` (the options a recursion
+ * changes): trees are shared, and walked as trees a fuzzed source's took 7 of its 12 s to compile.
+ */
+function plainOf(e: Tree, options: PlainOptions, memo: Map<string, Tree>): Tree {
+  const at = `${options.checked ? 1 : 0}${options.toBound ? 1 : 0}${e.key}`;
+  const hit = memo.get(at);
+  if (hit) return hit;
+  const built = plainBuilt(e, options, memo);
+  memo.set(at, built);
+  return built;
+}
+
+function plainBuilt(e: Tree, options: PlainOptions, memo: Map<string, Tree>): Tree {
   const { keep = new Set<string>(), checked = false, lostBits = 1, toBound = false } = options;
+  const plainTree = (x: Tree, o: PlainOptions) => plainOf(x, o, memo);
   const plain = (x: Tree, inGroup = checked) => plainTree(x, { ...options, checked: inGroup });
   // An exponent: its absolute error is what exp makes relative (EXPONENT_RULE). Otherwise, its
   // gap is not certified to the bound (its terms' magnitudes would count the gap, not

@@ -5,8 +5,16 @@ const absB = (x: bigint) => (x < 0n ? -x : x);
 export function gcdB(a: bigint, b: bigint): bigint {
   a = absB(a);
   b = absB(b);
+  if (!a || !b) return a || b;
+  // The powers of two apart (x & -x, the lowest set bit): the rationals here are mostly dyadic,
+  // doubles' values, whose denominators are powers of two, and Euclid's remainders of a 1074-bit
+  // power of two (5e-324) took seconds per compile (a fuzzed source: 4.8 s, 3.2 of them here).
+  const za = a & -a,
+    zb = b & -b;
+  a /= za;
+  b /= zb;
   while (b) [a, b] = [b, a % b];
-  return a;
+  return a * (za < zb ? za : zb);
 }
 
 export function rat(n: bigint | number, d: bigint | number = 1n): Rat {

@@ -2,6 +2,7 @@
 // and factoring stabilize chose is what emit evaluates. Keys are spelled as the canonical ones'
 // (node.ts), so a canonical subexpression and the same tree node share a key.
 import * as E from './expr.js';
+import { memoTable } from './memo.js';
 import type { Expr, FnName, Tree, TreeAdd, TreeFn, TreeMul, TreePow } from './types.js';
 
 export function add(terms: readonly Tree[]): TreeAdd {
@@ -23,6 +24,14 @@ export function fn(name: FnName, args: readonly Tree[]): TreeFn {
  * Tree to an Expr, for an algebraic test on a tree's part; never for what emit evaluates.
  */
 export function canonicalOf(t: Tree): Expr {
+  if (t.k === 'num' || t.k === 'sym') return t;
+  // By key: a tree's shared parts, and the same parts across a choice's candidates, read back once.
+  return canonicalMemo.get(t.key, () => canonicalBuilt(t));
+}
+
+const canonicalMemo = memoTable<Expr>();
+
+function canonicalBuilt(t: Tree): Expr {
   switch (t.k) {
     case 'num':
     case 'sym':

@@ -16,7 +16,12 @@ const RUNS = Number(process.env.NNGPC_FUZZ_RUNS ?? 300);
 const SEED = Number(process.env.NNGPC_FUZZ_SEED ?? 20261124);
 const SOURCES = references().flatMap((r) => [r.py, r.math].filter((s): s is string => !!s));
 
-/** Compiles; any exception but CompileError fails, and so does a compile slower than 2 s. */
+/**
+ * Compiles; any exception but CompileError fails, and so does a compile slower than 5 s (a hang
+ * guard: this machine's pace varies by two and more between days; a fuzzed source with the
+ * constant 5e-324 measured 1.7-2.0 s, then 4.8 s on a slow day, 1.3-1.9 s once dyadic gcds
+ * strip their powers of two, rational.ts gcdB).
+ */
 function compileOrCompileError(src: string, params?: Record<string, number>): void {
   const t = performance.now();
   try {
@@ -26,7 +31,7 @@ function compileOrCompileError(src: string, params?: Record<string, number>): vo
       throw new Error(`non-CompileError for ${JSON.stringify(src).slice(0, 200)}: ${(e as Error).stack}`);
     expect(e.frame).toContain('^');
   }
-  expect(performance.now() - t, `compile time of ${JSON.stringify(src).slice(0, 200)}`).toBeLessThan(2000);
+  expect(performance.now() - t, `compile time of ${JSON.stringify(src).slice(0, 200)}`).toBeLessThan(5000);
 }
 
 describe('fuzzing (fixed seed)', () => {
@@ -166,7 +171,10 @@ describe('limits', () => {
       const t = performance.now();
       const k = compile(src);
       const ms = performance.now() - t;
-      expect(ms, name).toBeLessThan(10000); // a hang takes minutes; the nested Erf maps measured 1.0-1.4 s alone, 3.4 s beside two other test runs on the 2 cores
+      // A hang takes minutes; the nested Erf maps measured 1.0-1.4 s alone, 3.4 s beside two other
+      // test runs on the 2 cores; the multiple angles 6.6-7.8 s alone on a slow day (2026-11-29,
+      // its stabilizer's root rationalisation), 12.6 s beside another test file.
+      expect(ms, name).toBeLessThan(30000);
       expect(Number.isFinite(k.dNngp(0.3, 1, 1)) || Number.isNaN(k.dNngp(0.3, 1, 1)), name).toBe(true);
       if (process.env.NNGPC_PRINT_TABLE)
         console.log(`${name}: ${ms.toFixed(0)} ms, derivative ${k.derivative.length} chars`);
