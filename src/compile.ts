@@ -653,17 +653,32 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     return [{ name: 'factored polynomial', nngp, dNngp, domain: interiorDomainOf(stableTrees, [nngp, dNngp], true) }];
   }
   // The same map with its low powers of cov12 exact (double-double factors, compensated) and the
-  // rest a plain tail certified against them (factored.ts compensatedPolynomial): a candidate per
-  // output and degree, the cheapest accepted one wins (a Polynomial layer's nngp needs cov12^1
-  // exact, its derivative only cov12^0: the other pairs' tails fail their certificates or cost
-  // more). Its domain is the half domain: toward the bound the tail grows and fails there.
+  // rest a plain tail certified against them (factored.ts compensatedPolynomial), per output, or
+  // that output plain (the factored form, certified to two bits or three): a candidate per pair
+  // with an exact output, the cheapest accepted one wins. A Polynomial layer's nngp plain to three
+  // bits and its derivative exact to degree 0 (exact to degree 1 for both ran 1.4 times slower
+  // per entry; plain to two bits falls back twice as often, no faster; both plain, the
+  // derivative is less accurate than as written). Its domain is the half domain: toward the
+  // bound the tail grows and fails there.
   function compensatedFactored(): RegimeCandidate[] {
-    const forms = [derived.nngp, derived.dNngp].map((e) => [0, 1].map((k) => compensatedPolynomial(e, k)));
     const out: RegimeCandidate[] = [];
-    for (const [i, nngp] of forms[0]!.entries())
-      for (const [j, dNngp] of forms[1]!.entries())
-        if (nngp && dNngp)
-          out.push({ name: `factored polynomial, exact to degree ${i} and ${j}`, nngp, dNngp, domain: 'half' });
+    const exact = [derived.nngp, derived.dNngp].map((e) => [0, 1].map((k) => compensatedPolynomial(e, k)));
+    for (const lostBits of [2, 3]) {
+      // Per output: plain (factoredPolynomial, certified to lose at most lostBits) or exact to degree 0 or 1.
+      const forms = [derived.nngp, derived.dNngp].map((e, o) => [
+        ['none', factoredPolynomial(e, lostBits)] as const,
+        ...exact[o]!.map((t, k) => [k, t] as const),
+      ]);
+      for (const [i, nngp] of forms[0]!)
+        for (const [j, dNngp] of forms[1]!) {
+          const plainParts = [i, j].filter((k) => k === 'none').length;
+          // Both plain: the factored candidate; a second certificate width only where a part is plain.
+          if (!nngp || !dNngp || plainParts === 2 || (lostBits === 3 && !plainParts)) continue;
+          const name =
+            `factored polynomial, exact to degree ${i} and ${j}${lostBits === 3 ? ', three-bit certificates' : ''}` as const;
+          out.push({ name, nngp, dNngp, domain: 'half' });
+        }
+    }
     return out;
   }
   // The normal form in plain doubles: as it is where no sum of it can cancel (keepsAccuracyToBound:

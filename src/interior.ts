@@ -430,7 +430,7 @@ export type CandidateForm =
   | 'plain stable to the bound'
   | 'plain stable to the bound, one-bit certificates'
   | 'factored polynomial'
-  | `factored polynomial, exact to degree ${number} and ${number}`;
+  | `factored polynomial, exact to degree ${number | 'none'} and ${number | 'none'}${'' | ', three-bit certificates'}`;
 
 export interface RegimeCandidate {
   readonly name: CandidateForm | `${CandidateForm}, smallest terms first`;
