@@ -176,7 +176,10 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
         .replace('plain but compensated sums', 'compensated')
         .replace('plain stable to the bound, one-bit certificates', 'to bound, 1-bit')
         .replace('plain stable to the bound', 'plain to bound')
-        .replace(/factored polynomial, exact to degree (\d) and (\d)/, 'exact to $1, $2')
+        .replace(
+          /factored polynomial, exact to degree (\w+) and (\w+)(, three-bit certificates)?/,
+          (_, a, b, three) => `exact to ${a}, ${b}${three ? ', 3-bit' : ''}`,
+        )
         .replace(/plain stable, (\w+)-bit certificates/, (_, b) => `plain, ${{ two: 2, three: 3 }[b]}-bit`)
         .padEnd(
           13,
