@@ -665,8 +665,13 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
     const exact = [derived.nngp, derived.dNngp].map((e) => [0, 1].map((k) => compensatedPolynomial(e, k)));
     for (const lostBits of [2, 3]) {
       // Per output: plain (factoredPolynomial, certified to lose at most lostBits) or exact to degree 0 or 1.
+      // (A plain form with no sum to certify is the same at either width: tried once.)
+      const plainAt = (e: Expr) => {
+        const t = factoredPolynomial(e, lostBits);
+        return lostBits === 3 && t && t.key === factoredPolynomial(e, 2)?.key ? undefined : t;
+      };
       const forms = [derived.nngp, derived.dNngp].map((e, o) => [
-        ['none', factoredPolynomial(e, lostBits)] as const,
+        ['none', plainAt(e)] as const,
         ...exact[o]!.map((t, k) => [k, t] as const),
       ]);
       for (const [i, nngp] of forms[0]!)

@@ -154,7 +154,7 @@ function plainBuilt(e: Tree, options: PlainOptions, memo: Map<string, Tree>): Tr
   const exponent = (x: Tree) => {
     const group = ddGroupOf(x);
     const inner = group ? (x as Tree & { k: 'fn' }).args[0]! : x;
-    const scaled = options.exponents === 'by cancellation' ? undefined : scaledSum(inner, options);
+    const scaled = options.exponents === 'by cancellation' ? undefined : scaledSum(inner, options, memo);
     if (scaled) return scaled;
     // |x| ≤ 2^lostBits; a double-double product's sums tested for cancellation (a dd
     // polynomial's terms are the exponent's own: their magnitude is the bound's).
@@ -254,7 +254,7 @@ function termsWithGap(terms: readonly Tree[]): (Expr & { k: 'add' }) | undefined
  * An exponent N·F (EXPONENT_RULE) in plain doubles: argbound(N, 2^(lostBits - 1) / |F|) · F,
  * N reading the gap where it is exact; undefined where the exponent is not such a product.
  */
-function scaledSum(x: Tree, options: PlainOptions): Tree | undefined {
+function scaledSum(x: Tree, options: PlainOptions, memo: Map<string, Tree>): Tree | undefined {
   if (x.k !== 'mul') return undefined;
   const sums = x.factors.filter((f) => f.k === 'add');
   if (sums.length !== 1) return undefined;
@@ -267,7 +267,7 @@ function scaledSum(x: Tree, options: PlainOptions): Tree | undefined {
   // Constant factors of F are inverted here, the rest at run time.
   const constant = factors.filter((f) => f.k === 'num').reduce((k, f) => Q.mul(k, (f as Tree & { k: 'num' }).v), Q.ONE);
   if (Q.isZero(constant)) return undefined;
-  const rest = factors.filter((f) => f.k !== 'num').map((f) => plainTree(f, { ...options, checked: true }));
+  const rest = factors.filter((f) => f.k !== 'num').map((f) => plainOf(f, { ...options, checked: true }, memo));
   const terms = (options.exactGap && termsWithGap(n.terms)) || T.add(n.terms);
   // Σ|terms|·|F| ≤ 2^(lostBits - 1): the absolute error a few ulps of 1 at one bit lost.
   const { lostBits = 1 } = options;

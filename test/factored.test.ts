@@ -129,10 +129,12 @@ describe('compensatedPolynomial', () => {
   it("is the Polynomial layer's interior regime: its derivative as accurate as the stable code, its value within its certificate, its kernel its scalar functions' doubles", () => {
     const k = compileActivation('polynomial');
     // Its value plain (factored, its sum certified to lose at most three bits), its derivative
-    // exact to degree 0: exact to degree 1 for the value too ran 1.4 times slower per entry; the
-    // plain factors alone, smallest first (sumorder.ts), erred 0.48 bits on average, within the
-    // half bit a candidate may lose against the stable code, but less accurate than the source as
-    // written in the interior and at scale (ACCEPT.againstWritten).
+    // exact to degree 0: exact to degree 1 for the value too ran 1.4 times slower per entry. Both
+    // outputs plain (the factored form; smallest first, sumorder.ts, 0.48 bits on average, within
+    // the half bit a candidate may lose against the stable code) is turned away by its
+    // derivative, less accurate than the source as written at typical entries and at scale
+    // (ACCEPT.againstWritten); the plain value is more accurate than as written (0.48 bits mean at
+    // the choice's samples, the formula 0.72).
     expect(closed(k).interior.emitted).toBe('factored polynomial, exact to degree none and 0, three-bit certificates');
     const exact = compile(catalogSource('polynomial'), { interior: false });
     // Near the map's zero at cov12 ≈ -1/64 (where the expanded form loses up to 15 bits) and
