@@ -2,7 +2,7 @@
 // and its polynomial's coefficients derived again from their definition.
 import { Decimal } from 'decimal.js';
 import { describe, expect, it } from 'vitest';
-import { ATAN_TAIL_NEAR, EXP_CONSTANTS, HELPER_EXP, HELPER_YMXANGLE, estrin } from '../src/runtime.js';
+import { ATAN_TAIL_NEAR, EXP_CONSTANTS, HELPER_EXP, HELPER_EXPM1, HELPER_YMXANGLE, estrin } from '../src/runtime.js';
 import { hpFromDouble } from '../src/evaluate.js';
 import { rng } from '../src/measure.js';
 
@@ -116,6 +116,34 @@ describe('runtime helpers', () => {
     expect(Number.isInteger(stepHi * 2 ** 43) && stepHi * 2 ** 43 < 2 ** 38).toBe(true); // n·stepHi exact for |n| < 2^15
     expect(inverseStep).toBe(new D(32).div(D.ln(2)).toNumber());
     expect(taylor).toEqual([1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040]);
+  });
+
+  it('expm1Table is e^x - 1 within an ulp on |x| < ln 4, as accurate on average as Math.expm1, and NaN at NaN', () => {
+    const expm1Table = new Function(`${HELPER_EXP()}\n${HELPER_EXPM1(false)}\nreturn expm1Table;`)() as (
+      x: number,
+    ) => number;
+    const rnd = rng(6127);
+    const [ours, fdlibm] = [[] as number[], [] as number[]];
+    const step = Math.LN2 / 32;
+    for (let i = 0; i < 4000; i++) {
+      // Uniform on |x| < ln 4, near 0 (where no table entry helps), and at the ties of n.
+      const x =
+        i % 3 === 0
+          ? Math.LN2 * 2 * (2 * rnd() - 1)
+          : i % 3 === 1
+            ? 1e-3 * (2 * rnd() - 1)
+            : (Math.floor(128 * rnd() - 64) + 0.5) * step * (1 + 1e-12 * (rnd() - 0.5));
+      if (x === 0) continue;
+      const truth = exact(x).exp().sub(1);
+      ours.push(ulps(expm1Table(x), truth));
+      fdlibm.push(ulps(Math.expm1(x), truth));
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(Math.max(...ours)).toBeLessThanOrEqual(1);
+    expect(mean(ours)).toBeLessThan(0.25);
+    expect(mean(ours)).toBeLessThan(mean(fdlibm) + 0.05);
+    expect(expm1Table(NaN)).toBeNaN();
+    expect(Object.is(expm1Table(0), 0)).toBe(true);
   });
 
   it('ymxangleSmall is y - x·angle(y, x) within 4 ulps (mean under a bit) on both sides of its polynomial', () => {

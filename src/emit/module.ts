@@ -5,6 +5,7 @@ import {
   HELPER_ANGLE,
   HELPER_ATAN2,
   HELPER_EXP,
+  HELPER_EXPM1,
   HELPER_BVN,
   HELPER_COLUMNS,
   HELPER_ERF,
@@ -324,6 +325,7 @@ export function printModule(m: ModuleParts, { target, form = 'module' }: PrintOp
   if (m.helpers.has('project')) out.push(HELPER_PROJECT(ts), '');
   if (m.helpers.has('projectAt')) out.push(HELPER_PROJECT_AT(ts, CLEARLY_INSIDE), '');
   if (m.helpers.has('exp')) out.push(HELPER_EXP(), '');
+  if (m.helpers.has('expm1')) out.push(HELPER_EXPM1(ts), '');
   if (m.helpers.has('atan2')) out.push(HELPER_ATAN2(ts), '');
   if (m.helpers.has('angle')) out.push(HELPER_ANGLE(ts), '');
   if (m.helpers.has('ymxangle')) out.push(HELPER_YMXANGLE(ts), '');
