@@ -432,8 +432,11 @@ export type CandidateForm =
   | 'factored polynomial'
   | `factored polynomial, exact to degree ${number | 'none'} and ${number | 'none'}${'' | ', three-bit certificates'}`;
 
+/** A candidate's form, with its sums' order. */
+export type OrderedForm = `${CandidateForm}${'' | ', smallest terms first'}`;
+
 export interface RegimeCandidate {
-  readonly name: CandidateForm | `${CandidateForm}, smallest terms first`;
+  readonly name: `${OrderedForm}${'' | ', short of the bound'}`;
   readonly nngp: Tree;
   readonly dNngp: Tree;
   /** An interior candidate's domain (parts.ts interiorDomainOf); a near one runs where the interior does not. */
@@ -446,6 +449,9 @@ export interface RegimeCandidate {
    */
   readonly reordered?: boolean;
 }
+
+/** An output of a kernel: nngp ([0] in per-output pairs) or its derivative ([1]). */
+export type Output = 'nngp' | 'dNngp';
 
 export interface RegimeChoice {
   /** The candidate emitted for the interior regime, or none. */
@@ -470,6 +476,8 @@ export interface RegimeTrial {
   /** Where the truth decided against the source as written (ACCEPT.againstWritten): each group asked. */
   readonly againstWritten?: readonly WrittenDecision[];
   readonly rejected?: string;
+  /** Where it was rejected as less accurate (than the target, the stable code or the source as written): in which outputs. */
+  readonly lessAccurateIn?: readonly Output[];
 }
 
 /**
@@ -485,6 +493,8 @@ export interface WrittenDecision {
   readonly candidate: readonly number[];
   /** The least accurate of the bars (the stable code, the source as written, the canonical map): the most lenient. */
   readonly bar: readonly number[];
+  /** The outputs whose excess over the bar is above the allowance. */
+  readonly worseIn: readonly Output[];
 }
 
 /**
@@ -539,11 +549,14 @@ export function writtenVerdict(
       points: n,
       candidate: candidate!,
       bar: [0, 1].map((f) => Math.max(...bars.map((b) => b[f]!))),
+      worseIn: OUTPUTS.filter((_, f) => excess[f]!.mean > ACCEPT.againstWritten),
     };
-    return { verdict: excess.some((e) => e.mean > ACCEPT.againstWritten) ? 'less accurate' : 'as accurate', decision };
+    return { verdict: decision.worseIn.length ? 'less accurate' : 'as accurate', decision };
   }
   return { verdict: 'undecided' };
 }
+
+const OUTPUTS: readonly Output[] = ['nngp', 'dNngp'];
 
 function ordinal(x: number): bigint {
   const b = new DataView(new ArrayBuffer(8));
@@ -653,9 +666,9 @@ export function chooseRegime<K extends Kernel>(
     const sums = bits.map((w) => w.map((b) => b.reduce((acc, x) => acc + x, 0)));
     return { bits, sums, n: bits[0]![0].length };
   };
-  // Whether the first kernel's sums exceed the largest of the others' by more than `slack`, nngp or d.
-  const worseThanAll = (sums: readonly number[][], slack: number) =>
-    [0, 1].some((f) => sums[0]![f]! > Math.max(...sums.slice(1).map((w) => w[f]!)) + slack);
+  // Whether the first kernel's sums exceed the largest of the others' by more than `slack`, in output f (nngp 0, d 1).
+  const worseThanAllIn = (sums: readonly number[][], slack: number, f: number) =>
+    sums[0]![f]! > Math.max(...sums.slice(1).map((w) => w[f]!)) + slack;
   // Per group of againstWritten points where the candidate deviates from the stable code more
   // than the source as written (or the canonical map) does at the group's screening points: the
   // truth at its deciding points (fresh ones: WRITTEN_POINTS) decides, the candidate's mean bits
@@ -730,12 +743,16 @@ export function chooseRegime<K extends Kernel>(
     const trial = { name: c.name, cost: k, meanBits, maxUlps, fallback };
     let rejected: string | undefined;
     let truth: RegimeTrial['truth'];
+    let lessAccurateIn: readonly Output[] | undefined;
     const decided: WrittenDecision[] = [];
     if (deviates) rejected = 'deviates from the stable code';
     // An entry that falls back pays for both: worth it while cost + fallback × base < maxCost × base.
     else if (fallback > ACCEPT.maxFallback || k + fallback * base > ACCEPT.maxCost * base)
       rejected = 'its certificates fail too often to be faster';
-    else rejected = againstWritten(mod, sample, decided);
+    else {
+      rejected = againstWritten(mod, sample, decided);
+      if (rejected) lessAccurateIn = decided.at(-1)?.worseIn;
+    }
     if (!rejected && (meanBits > ACCEPT.withoutTruth || c.reordered)) {
       // Per group of truth points: sums of bits of the candidate, the stable code, the source as
       // written and the canonical map, nngp ([0]) and d ([1]).
@@ -751,26 +768,30 @@ export function chooseRegime<K extends Kernel>(
       // against the canonical map in doubles, which equivalent spellings share: without it, the
       // bar was each spelling's own formula, and equivalent sources got different regimes
       // (leaky_relu at alpha = 0.2 written with arctan2: 2.3 times slower than the catalog form).
-      const worse =
-        [0, 1].some(
-          (f) =>
-            cand[f]! / n > Math.max(ACCEPT.targetBits, stab[f]! / n) || cand[f]! / n > stab[f]! / n + ACCEPT.overStable,
-        ) ||
-        worseThanAll([cand, stab, writ], 0) ||
-        perGroup.some((g) => worseThanAll(g.sums, ACCEPT.groupNoise * g.n));
+      const worse = OUTPUTS.filter(
+        (_, f) =>
+          cand[f]! / n > Math.max(ACCEPT.targetBits, stab[f]! / n) ||
+          cand[f]! / n > stab[f]! / n + ACCEPT.overStable ||
+          worseThanAllIn([cand, stab, writ], 0, f) ||
+          perGroup.some((g) => worseThanAllIn(g.sums, ACCEPT.groupNoise * g.n, f)),
+      );
       truth = {
         written: Math.max(...writ) / n,
         candidate: Math.max(...cand) / n,
         stable: Math.max(...stab) / n,
       };
       if (counted < truthPoints.length / 2) rejected = 'the truth is undecided at too many points';
-      else if (worse) rejected = 'less accurate than the target or the stable code';
+      else if (worse.length) {
+        rejected = 'less accurate than the target or the stable code';
+        lessAccurateIn = worse;
+      }
     }
     tried.push({
       ...trial,
       ...(truth ? { truth } : {}),
       ...(decided.length ? { againstWritten: decided } : {}),
       ...(rejected ? { rejected } : {}),
+      ...(lessAccurateIn ? { lessAccurateIn } : {}),
     });
     const expected = k + (fallback || 0) * base;
     if (!rejected && (!best || expected < best.expected)) best = { c, expected, parts, module: mod };

@@ -126,20 +126,22 @@ describe('compensatedPolynomial', () => {
       }
   });
 
-  it("is the Polynomial layer's interior regime: its derivative as accurate as the stable code, its value within its certificate, its kernel its scalar functions' doubles", () => {
+  it("is the Polynomial layer's interior regime: plain, within half the domain, each output within a few roundings of the stable code, its kernel its scalar functions' doubles", () => {
     const k = compileActivation('polynomial');
-    // Its value plain (factored, its sum certified to lose at most three bits), its derivative
-    // exact to degree 0: exact to degree 1 for the value too ran 1.4 times slower per entry. Both
-    // outputs plain (the factored form; smallest first, sumorder.ts, 0.48 bits on average, within
-    // the half bit a candidate may lose against the stable code) is turned away by its
-    // derivative, less accurate than the source as written at typical entries and at scale
-    // (ACCEPT.againstWritten); the plain value is more accurate than as written (0.48 bits mean at
-    // the choice's samples, the formula 0.72).
-    expect(closed(k).interior.emitted).toBe('factored polynomial, exact to degree none and 0, three-bit certificates');
+    // Both outputs plain (the factored form, sums certified to lose at most two bits), their terms
+    // smallest first (sumorder.ts), within |rho| <= 0.71 (the near regime beyond). Up to the bound
+    // it is less accurate than the source as written: as built its derivative at unnormalised
+    // typical entries, smallest first its value at anti-correlated near-bound entries
+    // (ACCEPT.againstWritten), each output alone. Before, the derivative was exact to degree 0
+    // (a double-double product per entry): 28 operations per entry against 44.
+    expect(closed(k).interior.emitted).toBe('factored polynomial, smallest terms first, short of the bound');
+    const tried = new Map(closed(k).interior.tried.map((t) => [t.name, t]));
+    expect(tried.get('factored polynomial')?.lessAccurateIn).toEqual(['dNngp']);
+    expect(tried.get('factored polynomial, smallest terms first')?.lessAccurateIn).toEqual(['nngp']);
     const exact = compile(catalogSource('polynomial'), { interior: false });
     // Near the map's zero at cov12 ≈ -1/64 (where the expanded form loses up to 15 bits) and
-    // elsewhere in the half domain: the derivative within an ulp of the double-double stable code,
-    // the value within its certificate's three bits of a few roundings.
+    // elsewhere in the half domain: within a few roundings of the double-double stable code (2 and
+    // 5 ulps at worst here, 0.31 and 0.43 bits mean; its certificates allow two bits of a few roundings).
     let rnd = 5;
     const r = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648;
     const worst = { nngp: 0, dNngp: 0 };
@@ -150,10 +152,10 @@ describe('compensatedPolynomial', () => {
       for (const f of ['nngp', 'dNngp'] as const)
         worst[f] = Math.max(worst[f], ulps(k[f](c, v1, v2), exact[f](c, v1, v2)));
     }
-    expect(worst.dNngp).toBeLessThanOrEqual(1);
-    expect(worst.nngp).toBeLessThanOrEqual(16);
-    // var2's factors once per column, read back per entry.
-    expect(k.code).toMatch(/cols\[j \* \d+ \+ 0\] = /);
+    expect(worst.dNngp).toBeLessThanOrEqual(2);
+    expect(worst.nngp).toBeLessThanOrEqual(8);
+    // var2's factor once per column, read back per entry.
+    expect(k.code).toMatch(/cols\[j\] = /);
     const n = 40;
     const cov1 = Float64Array.from({ length: n }, (_, i) => 0.5 + i / 20);
     const nngp = new Float64Array(n * n);

@@ -829,6 +829,17 @@ describe('interior regime', () => {
     });
     expect(mixed.verdict).toBe('less accurate');
     expect(asked).toEqual([128]);
+    // It names the outputs less accurate: the one above the allowance, not one below it.
+    const one = writtenVerdict(group, (points) => {
+      const [nngp, d] = [bitsWith(0.3, 0.1, [])(points), bitsWith(ACCEPT.againstWritten / 2, 0.1, [])(points)];
+      return [
+        [nngp[0]![0]!, d[0]![1]!],
+        [nngp[1]![0]!, d[1]![1]!],
+      ];
+    });
+    expect(one.decision!.worseIn).toEqual(['nngp']);
+    expect(run(0.3, 0.1).decision!.worseIn).toEqual(['nngp', 'dNngp']);
+    expect(run(0, 0.1).decision!.worseIn).toEqual([]);
   });
 
   it("is no less accurate than the source as written on a layer's typical entries (found by review)", () => {
