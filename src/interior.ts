@@ -430,6 +430,7 @@ export type CandidateForm =
   | 'plain stable to the bound'
   | 'plain stable to the bound, one-bit certificates'
   | 'factored polynomial'
+  | 'factored polynomial, three-bit certificates'
   | `factored polynomial, exact to degree ${number | 'none'} and ${number | 'none'}${'' | ', three-bit certificates'}`;
 
 /** A candidate's form, with its sums' order. */
@@ -693,7 +694,7 @@ export function chooseRegime<K extends Kernel>(
   };
   // Every candidate that could beat the best accepted so far (its cost alone below that one's
   // expected cost) is measured; the accepted one with the least expected cost is emitted.
-  let best: { c: RegimeCandidate; expected: number; parts: ModuleParts; module: K } | undefined;
+  let best: { c: RegimeCandidate; expected: number; meanFallback: number; parts: ModuleParts; module: K } | undefined;
   // A candidate that is the stable code itself saves nothing where the stable code needs no exact
   // gap (it reads only the projected cov12, tested in plain doubles): the regime would only add its
   // own test (identity, hermite, monomial).
@@ -713,9 +714,9 @@ export function chooseRegime<K extends Kernel>(
     const deviation = { nngp: { bits: 0, max: 0 }, dNngp: { bits: 0, max: 0 } };
     // The fallback rate, measured only where it can matter: run-time certificates, and a
     // candidate not already rejected for its deviation (a probe module is one more instantiation).
-    const fallbackRate = (): number => {
+    const fallbackRates = (): { worst: number; mean: number } => {
       const certified = (f: 'nngp' | 'dNngp') => !!parts[f][regime]?.certificates.length || !!parts[f][regime]?.folded;
-      if (!certified('nngp') && !certified('dNngp')) return 0;
+      if (!certified('nngp') && !certified('dNngp')) return { worst: 0, mean: 0 };
       const probe = instantiate(printModule(parts, { target: 'js', form: `${regime}-probe` }));
       const fellBack = ([x, v1, v2]: readonly [number, number, number]) =>
         (['nngp', 'dNngp'] as const).some(
@@ -723,8 +724,9 @@ export function chooseRegime<K extends Kernel>(
         );
       const rate = (pts: readonly [number, number, number][]) =>
         pts.length ? pts.filter(fellBack).length / pts.length : 0;
-      // Each group of typical entries (interior.ts Samples), the worst.
-      return Math.max(...typical.map(rate));
+      // Each group of typical entries (interior.ts Samples): the worst, and the mean over groups.
+      const rates = typical.map(rate);
+      return { worst: Math.max(...rates), mean: rates.reduce((acc, r) => acc + r, 0) / rates.length };
     };
     for (const [x, v1, v2] of points) {
       for (const f of ['nngp', 'dNngp'] as const) {
@@ -739,7 +741,8 @@ export function chooseRegime<K extends Kernel>(
     const meanBits = Math.max(deviation.nngp.bits, deviation.dNngp.bits) / points.length;
     const maxUlps = Math.max(deviation.nngp.max, deviation.dNngp.max);
     const deviates = maxUlps > ACCEPT.maxUlps || meanBits > ACCEPT.meanBits;
-    const fallback = deviates ? NaN : fallbackRate();
+    const rates = deviates ? { worst: NaN, mean: NaN } : fallbackRates();
+    const fallback = rates.worst;
     const trial = { name: c.name, cost: k, meanBits, maxUlps, fallback };
     let rejected: string | undefined;
     let truth: RegimeTrial['truth'];
@@ -794,7 +797,14 @@ export function chooseRegime<K extends Kernel>(
       ...(lessAccurateIn ? { lessAccurateIn } : {}),
     });
     const expected = k + (fallback || 0) * base;
-    if (!rejected && (!best || expected < best.expected)) best = { c, expected, parts, module: mod };
+    // Of equal expected cost (the worst group's fallbacks), the one that falls back less over all
+    // groups: a Polynomial layer's three-bit certificates fail on 2.6% of a realistic kernel's
+    // entries against 5.3% at two bits, the same 7.1% on the worst group (unnormalised data,
+    // whose variances span the map's zero at 5/3).
+    const meanFallback = rates.mean || 0;
+    const better =
+      !best || expected < best.expected || (expected === best.expected && meanFallback < best.meanFallback);
+    if (!rejected && better) best = { c, expected, meanFallback, parts, module: mod };
   }
   return best
     ? {
