@@ -14,7 +14,7 @@ import * as T from '../src/tree.js';
 import * as Q from '../src/rational.js';
 import { sym } from '../src/node.js';
 import { instantiate } from '../src/compile.js';
-import { closed } from './helpers.js';
+import { closed, expectKernelMatchesScalars } from './helpers.js';
 import type { Tree } from '../src/types.js';
 
 /** How many doubles apart a and b are. */
@@ -294,6 +294,38 @@ describe('interior regime', () => {
     }
     expect(split, 'interior entries with one output certified and the other not').toBeGreaterThan(10);
     expect(nearSplit, 'near entries with one output certified and the other not').toBeGreaterThan(10);
+  });
+
+  it("kernel() gives the derivative's small angle as its scalar function does, nngp's series beside it or not (held out)", () => {
+    // relu's map plus a polynomial, the angle written with acos: the fused loop's derivative read
+    // nngp's small-angle series (s = gap/x²) where its scalar function called ymxangleSmall
+    // (s = (y/x)²): 1-229 ulps apart on anti-correlated entries. Found by a held-out try-out.
+    const k = compile(
+      '(sqrt(var1*var2 - cov12^2) + (pi - acos(cov12/sqrt(var1*var2)))*cov12)/(2*pi) + 0.05*cov12^2 + 0.01',
+    );
+    const at = (c: number, v1: number, v2: number) =>
+      k.kernel({
+        nngp: new Float64Array([c]),
+        ntk: new Float64Array([1]),
+        cov1: new Float64Array([v1]),
+        cov2: new Float64Array([v2]),
+      });
+    const [c, v1, v2] = [-1.1106642772315969, 1.0502365602658268, 1.3154371405552747];
+    expect(at(c, v1, v2).ntk![0]).toBe(k.dNngp(c, v1, v2));
+    expect(at(c, v1, v2).nngp[0]).toBe(k.nngp(c, v1, v2));
+    // Anti-correlated rows (rho from -0.9 to -1), and the diagonal.
+    const n = 24;
+    const cov1 = Float64Array.from({ length: n }, (_, i) => 0.6 + (i % 7) / 5);
+    const nngp = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++)
+        nngp[i * n + j] = i === j ? cov1[i]! : -(0.9 + ((i * 7 + j * 3) % 11) / 110) * Math.sqrt(cov1[i]! * cov1[j]!);
+    expectKernelMatchesScalars(
+      k,
+      nngp,
+      nngp.map((x) => 1 + x),
+      cov1,
+    );
   });
 
   it("certifies a sum with one exact term against its other terms, soundly near the maps' zeros", () => {
