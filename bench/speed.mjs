@@ -176,6 +176,9 @@ export async function runSpeed({ n = 2048, runs = 9, sizes = [n, 2 * n] } = {}) 
         .replace('plain but compensated sums', 'compensated')
         .replace('plain stable to the bound, one-bit certificates', 'to bound, 1-bit')
         .replace('plain stable to the bound', 'plain to bound')
+        .replace(', smallest terms first', ', ascending')
+        .replace(', short of the bound', ', half')
+        .replace('factored polynomial, three-bit certificates', 'factored, 3-bit')
         .replace(
           /factored polynomial, exact to degree (\w+) and (\w+)(, three-bit certificates)?/,
           (_, a, b, three) => `exact to ${a}, ${b}${three ? ', 3-bit' : ''}`,

@@ -757,7 +757,9 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   // 27 -> 48 ns and anti-correlated 32 -> 70, timed.)
   const reachesBound = (c: RegimeCandidate) => c.domain === 'projection';
   // A candidate whose trees reach the bound may be accurate enough only within the half domain:
-  // each is also a half-domain candidate, which the near regime completes (a Polynomial layer's
+  // each one turned away there as less accurate is also offered as a half-domain candidate, which
+  // the near regime completes (twins of them all measured sin's and cos's six candidates twice
+  // again, their compile time +25-30%, for the same choice; a Polynomial layer's
   // plain factored form, terms smallest first, erred 0.57 bits in its value at anti-correlated
   // near-bound entries against 0.40 as written; within |rho| <= 0.71 it is accepted, 28
   // operations per entry against 44 with its derivative exact to degree 0).
@@ -769,11 +771,12 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   let interior: Chosen = off;
   let near: Chosen = off;
   if (options.interior !== false) {
+    const toBound = candidates.some(reachesBound) ? chooseInterior(candidates.filter(reachesBound)) : off;
+    const lessAccurate = new Set(toBound.choice.tried.filter((t) => t.lessAccurateIn?.length).map((t) => t.name));
     const half = chooseInterior([
       ...candidates.filter((c) => !reachesBound(c)),
-      ...candidates.filter(reachesBound).map(shortOfTheBound),
+      ...candidates.filter((c) => reachesBound(c) && lessAccurate.has(c.name)).map(shortOfTheBound),
     ]);
-    const toBound = candidates.some(reachesBound) ? chooseInterior(candidates.filter(reachesBound)) : off;
     // Where the candidate to the bound wins even with a near regime that costs nothing, the
     // half candidate's near regime is not measured.
     const decided = toBound.module && 2 * toBound.expected <= half.expected;

@@ -472,6 +472,8 @@ export interface RegimeTrial {
   readonly maxUlps: number;
   /** Fraction of typical entries whose certificates fail (the stable code runs too; the worst sample); NaN if not measured. */
   readonly fallback: number;
+  /** The same, the mean over the samples: of equal expected cost, the lower wins. */
+  readonly meanFallback?: number;
   /** Mean bits of error against the truth, candidate and stable code, where it was measured. */
   readonly truth?: { readonly candidate: number; readonly stable: number; readonly written: number };
   /** Where the truth decided against the source as written (ACCEPT.againstWritten): each group asked. */
@@ -743,7 +745,7 @@ export function chooseRegime<K extends Kernel>(
     const deviates = maxUlps > ACCEPT.maxUlps || meanBits > ACCEPT.meanBits;
     const rates = deviates ? { worst: NaN, mean: NaN } : fallbackRates();
     const fallback = rates.worst;
-    const trial = { name: c.name, cost: k, meanBits, maxUlps, fallback };
+    const trial = { name: c.name, cost: k, meanBits, maxUlps, fallback, meanFallback: rates.mean };
     let rejected: string | undefined;
     let truth: RegimeTrial['truth'];
     let lessAccurateIn: readonly Output[] | undefined;
@@ -754,7 +756,8 @@ export function chooseRegime<K extends Kernel>(
       rejected = 'its certificates fail too often to be faster';
     else {
       rejected = againstWritten(mod, sample, decided);
-      if (rejected) lessAccurateIn = decided.at(-1)?.worseIn;
+      // The group that turned it away decided it (an undecided group pushes no decision).
+      if (rejected?.startsWith('less accurate')) lessAccurateIn = decided.at(-1)?.worseIn;
     }
     if (!rejected && (meanBits > ACCEPT.withoutTruth || c.reordered)) {
       // Per group of truth points: sums of bits of the candidate, the stable code, the source as

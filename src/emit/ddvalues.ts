@@ -278,11 +278,15 @@ export abstract class DoubleDoubleValues {
     const yv = this.val(y);
     const xv = this.val(x);
     const small = this.tmp(js`${ratio === 1 ? '' : `${ratio} * `}Math.abs(${yv}) < ${xv}`);
-    // ymxangle(y, x)'s series value (small implies |y| < 2x), the one nngp's ymxangle reads: the
-    // same value whether or not nngp is emitted beside it, so that the fused loop's derivative is
+    // ymxangle(y, x) as its series value (ymxangleSeries) gives it (small implies |y| < 2x): the
+    // same doubles whether or not nngp is emitted beside it, so that the fused loop's derivative is
     // its scalar function's bit for bit (a held-out try-out found them 1-229 ulps apart where the
-    // helper's s = (y/x)² and the tail's s = Y/x² rounded differently).
-    const ymx = this.tmp(js`${small} ? -${this.ymxangleSeries(y, x).value} : 0`);
+    // helper's s = (y/x)² and the tail's s = Y/x² rounded differently); the helper called only
+    // where small (review: the series value itself calls it wherever |y| < 2x).
+    const tail = this.angleTail(y, x);
+    const ymx = this.tmp(
+      js`${small} ? -(${tail.small} ? ${yv} * ${tail.s} * ${tail.p} : ymxangleSmall(${yv}, ${xv})) : 0`,
+    );
     const xt = this.ddAdd(evaluableInDoubleDouble(y) ? this.ddValue(y) : [yv, ZERO], [ymx, ZERO]);
     const parts = { small, xt, theta, xv };
     this.smallAngles.set(key, parts);
