@@ -738,7 +738,8 @@ function compileDerivation(derived: Derivation, options: CompileOptions, gradien
   const nearCandidates = withSmallestFirst(plain('near'), 'near');
   // The near regime for an interior choice: wherever that interior does not store a value.
   const nearFor = (interior: Chosen): Chosen => {
-    const chosen = [...candidates, ...candidates.map(shortOfTheBound)].find((c) => c.name === interior.choice.emitted);
+    // The emitted candidate's trees, as its choice records them (a twin short of the bound included).
+    const chosen = interior.choice.trees;
     const withInterior = {
       ...trees,
       ...text,

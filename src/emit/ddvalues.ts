@@ -283,9 +283,13 @@ export abstract class DoubleDoubleValues {
     // its scalar function's bit for bit (a held-out try-out found them 1-229 ulps apart where the
     // helper's s = (y/x)² and the tail's s = Y/x² rounded differently); the helper called only
     // where small (review: the series value itself calls it wherever |y| < 2x).
-    const tail = this.angleTail(y, x);
+    // Where nngp's ymxangle already computed the series value, it serves (the same doubles where small).
+    const series = this.ymxSeries.get(`${y.key};${x.key}`);
+    const tail = series ? undefined : this.angleTail(y, x);
     const ymx = this.tmp(
-      js`${small} ? -(${tail.small} ? ${yv} * ${tail.s} * ${tail.p} : ymxangleSmall(${yv}, ${xv})) : 0`,
+      tail
+        ? js`${small} ? -(${tail.small} ? ${yv} * ${tail.s} * ${tail.p} : ymxangleSmall(${yv}, ${xv})) : 0`
+        : js`${small} ? -${series!.value} : 0`,
     );
     const xt = this.ddAdd(evaluableInDoubleDouble(y) ? this.ddValue(y) : [yv, ZERO], [ymx, ZERO]);
     const parts = { small, xt, theta, xv };
