@@ -73,7 +73,8 @@ describe('emit', () => {
     }
     // The check itself can fail:
     expect(typeErrors('export const x: number = "no";').length).toBe(1);
-  });
+    // About sixty modules through the compiler: 60 s alone, 127 s once beside a CI clone's run.
+  }, 300_000);
 
   it('is deterministic: byte-identical output for the same input', () => {
     for (const { s, params } of sources) expect(compile(s, { params }).code).toBe(compile(s, { params }).code);
