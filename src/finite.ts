@@ -455,14 +455,15 @@ function fromTree(t: Tree): Monomial[] | undefined {
 /**
  * Interval rules that follow the functions' monotonicity, for proofs about values rather than
  * finiteness (provenOnHalf): atan increasing; for y > 0, atan2(y, x) = angle(y, x) decreasing in
- * x, and increasing in y where x > 0 (decreasing where x < 0); y − x·angle(y, x) increasing in y
+ * x, and increasing in y where x > 0 (decreasing where x < 0); for x > 0 and y of either sign,
+ * increasing in y and monotone in x by y's sign; y − x·angle(y, x) increasing in y
  * (∂/∂y = y²/(x² + y²)) and decreasing in x (∂/∂x = −(θ − sin θ cos θ) < 0 for θ in (0, π));
  * elsewhere the finiteness rules.
  */
 export const TIGHT_RULES: typeof INTERVAL_RULES = {
   ...INTERVAL_RULES,
   atan: { why: 'increasing', rule: ([x]) => monotone(Math.atan, x!) },
-  atan2: { why: 'monotone in each argument where y > 0', rule: ([y, x]) => angleBounds(y!, x!) },
+  atan2: { why: 'monotone in each argument where y > 0 or x > 0', rule: ([y, x]) => angleBounds(y!, x!) },
   angle: { why: 'as atan2', rule: ([y, x]) => angleBounds(y!, x!) },
   // Its value cancels where the angle is small (y³/3x² at y ≪ x): each end is widened by the
   // rounding of y − x·angle itself, 2^-40 of |y| + π|x|, absolute.
@@ -478,9 +479,13 @@ export const TIGHT_RULES: typeof INTERVAL_RULES = {
 };
 
 function angleBounds(y: Interval, x: Interval): Interval | undefined {
-  if (!(y.lo > TINY) || !quotientSafe(y, x)) return undefined;
+  if (!quotientSafe(y, x)) return undefined;
+  // Where x > 0, atan(y/x) of any sign: increasing in y; in x decreasing where y > 0 and
+  // increasing where y < 0, so each extreme at the corner of its own y (the angle of
+  // ab_relu's cov12·atan2(cov12, √gap), whose cov12 takes both signs).
+  if (x.lo > TINY) return interval(Math.atan2(y.lo, y.lo >= 0 ? x.hi : x.lo), Math.atan2(y.hi, y.hi >= 0 ? x.lo : x.hi));
+  if (!(y.lo > TINY)) return undefined;
   // Decreasing in x; in y increasing where x > 0, decreasing where x < 0: the extremes at corners.
-  if (x.lo > 0) return interval(Math.atan2(y.lo, x.hi), Math.atan2(y.hi, x.lo));
   if (x.hi < 0) return interval(Math.atan2(y.hi, x.hi), Math.atan2(y.lo, x.lo));
   return interval(Math.atan2(y.lo, x.hi), Math.atan2(y.lo, x.lo));
 }

@@ -144,9 +144,11 @@ describe('finiteness over a box of variances (finite.ts)', () => {
           return false;
         });
     }
-    // leaky_relu's 0.01·cov12 + F·(√gap + cov12·angle) is proven; gelu's and ab_relu's, which fail on
-    // typical entries (their sums cross zero), are not.
+    // leaky_relu's 0.01·cov12 + F·(√gap + cov12·angle) is proven, and ab_relu's nngp, whose angle
+    // atan2(cov12, √gap) takes cov12's sign (√gap ≥ √½ there outweighs its 0.0625·cov12); gelu's
+    // and ab_relu's derivative, which fail on typical entries (their sums cross zero), are not.
     expect(proven.map((p) => p.id)).toContain('leaky_relu');
+    expect(proven.map((p) => p.id)).toContain('ab_relu');
     expect(refuted).toContain('gelu');
     expect(refuted).toContain('ab_relu');
     // A term that reads a variance: not homogeneous in cov12 and the gap alone.
