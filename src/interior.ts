@@ -16,6 +16,7 @@
 // Of those accepted, the least expected cost wins; otherwise the module has no such regime.
 import { isPolynomial, readsOf, shareOneSign, substituteGap } from './domain.js';
 import * as E from './expr.js';
+import * as P from './poly.js';
 import * as Q from './rational.js';
 import { buildModule, printModule, type EmitInput, type ModuleParts } from './emit/module.js';
 import { inDomain, needsOf, type InteriorDomain } from './emit/parts.js';
@@ -187,6 +188,8 @@ function plainBuilt(e: Tree, options: PlainOptions, memo: Map<string, Tree>): Tr
         const gapMagnitude = toBound ? gapMagnitudeOf(substituted) : undefined;
         return gapMagnitude ? T.fn('plainsum', [substituted, bound, gapMagnitude]) : withGap;
       }
+      // A polynomial sum proven to cancel by at most lostBits bits wherever it runs needs no test.
+      if (certainOnDomain(terms, lostBits)) return sum;
       return T.fn('plainsum', [sum, bound]);
     }
     case 'mul':
@@ -237,6 +240,25 @@ export const EXPONENT_RULE = {
   why: "N may cancel entirely (gabor's -cov12 - var1/2 - var2/2 - 2 gap at the bound): its rounding is a few ulps of Σ|terms|·|F|, which the exponential makes relative, so no cancellation test is needed, only a bound on the magnitude; with the exact gap (the near regime) var1*var2 - cov12² is read as the gap, whose terms no longer count",
   example: '(-cov12 - var1/2 - var2/2 - 2*var1*var2 + 2*cov12^2) / (1 + 2*var1 + 2*var2 + 4*gap)',
 } as const;
+
+/**
+ * When a plain sum's certificate is dropped (as rules are: the identity, its precondition, why it
+ * helps; sampled for soundness in test/interior.test.ts).
+ */
+export const CERTIFICATE_RULE = {
+  name: 'certificate-proven-on-domain',
+  identity: '|Σ t| ≥ 2^-b·Σ|t| holds at every input, so the run-time test |sum| ≥ 2^-b·Σ|terms| always passes',
+  precondition:
+    'each term a polynomial in cov12, var1, var2 and the gap whose monomials share one sign for each sign of cov12; for each sign, 2^b·(±Σ t) − Σ|t| ≥ 0 proven on var1, var2 ≥ 0, cov12² ≤ var1·var2 (poly.ts sumCertainOnDomain: negative terms bounded below through cov12² ≤ var1·var2 and |cov12| ≤ the variances’ means, every coefficient then ≥ 0). The domain holds where plain sums run: the interior block tests cov12² against var1·var2, the near block reads cov12 projected; not to the bound on the plain gap (its error is not the gap’s)',
+  why: 'a certificate costs a few operations and a branch per entry (the Polynomial layer’s derivative 0.72·cov12² + 0.36·cov12 + (1 + 0.6·var1)(1 + 0.6·var2), which cannot cancel by more than three bits: 6–12% of its entries’ time)',
+  example: '0.72·cov12^2 + 0.36·cov12 + (1 + 0.6·var1)·(1 + 0.6·var2), three bits',
+} as const;
+
+/** Whether a plain sum's terms are proven to cancel by at most `lostBits` bits on the domain (CERTIFICATE_RULE). */
+export function certainOnDomain(terms: readonly Expr[], lostBits: number): boolean {
+  const polys = terms.map((t) => P.fromExpr(t));
+  return polys.every((p) => p !== undefined) && P.sumCertainOnDomain(polys as P.Poly[], lostBits);
+}
 
 /** A double-double group's name (dd, ddq), or undefined. */
 function ddGroupOf(x: Tree): 'dd' | 'ddq' | undefined {

@@ -242,6 +242,8 @@ export function separateVar1(p: Poly): Poly | undefined {
 const C = INDEX.get('cov12')!;
 const V1 = INDEX.get('var1')!;
 const V2 = INDEX.get('var2')!;
+const G = INDEX.get('gap')!;
+const R = INDEX.get('rho')!;
 
 /**
  * var1^a var2^b → var1^(a-m) var2^(b-m) (gap + cov12^2)^m with m = min(a, b), in every term:
@@ -299,6 +301,86 @@ export function positiveInsideDomain(p: Poly): boolean {
   for (const cand of [p, substituteGap(p)]) {
     if (!cand || cand.size === 0 || !termsNonneg(cand)) continue;
     if ([...cand.values()].some((t) => t.exps[C] === 0 && t.exps[INDEX.get('rho')!] === 0)) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a sum of terms cancels by at most `bits` bits everywhere on the domain, |Σ t| ≥
+ * 2^-bits·Σ|t| for var1, var2 ≥ 0 and cov12² ≤ var1·var2 (the gap read as var1·var2 − cov12²),
+ * each term a polynomial whose monomials share one sign for each sign of cov12: a proof, or false
+ * (the rule: interior.ts CERTIFICATE_RULE). For each sign σ of cov12 (cov12 = σu, u ≥ 0) every
+ * |t| is ±t, so for a sign s of the sum F = 2^bits·s·Σ t − Σ|t| is a polynomial in u, var1, var2;
+ * F ≥ 0 on u² ≤ var1·var2 (nonnegBelowProduct) for some s proves the certificate there.
+ */
+export function sumCertainOnDomain(ts: readonly Poly[], bits: number): boolean {
+  if (ts.length < 2 || ts.some((t) => t.size === 0 || [...t.values()].some((m) => m.exps[R] !== 0))) return false;
+  const k = Q.rat(2n ** BigInt(bits));
+  const gapAsProduct = sub(mul(variable('var1'), variable('var2'))!, variable('cov12', 2));
+  for (const sigma of [1, -1]) {
+    // Each term at cov12 = σu: its monomials' signs, which must agree.
+    const atSign = ts.map((t) => {
+      let out: Poly = new Map();
+      for (const m of t.values()) {
+        const flip = sigma < 0 && m.exps[C]! % 2 !== 0;
+        const exps = [...m.exps];
+        const g = exps[G]!;
+        exps[G] = 0;
+        const mono: Poly = new Map([[keyOf(exps), { coef: flip ? Q.neg(m.coef) : m.coef, exps }]]);
+        const gapPower = pow(gapAsProduct, g);
+        const term = gapPower && mul(gapPower, mono);
+        if (!term) return undefined;
+        out = add(out, term);
+      }
+      const signs = new Set([...t.values()].map((m) => m.coef.n < 0n !== (sigma < 0 && m.exps[C]! % 2 !== 0)));
+      return signs.size === 1 ? { poly: out, negative: [...signs][0]! } : undefined;
+    });
+    if (atSign.some((a) => !a)) return false;
+    const holds = [Q.ONE, Q.rat(-1)].some((s) => {
+      let F: Poly = new Map();
+      for (const a of atSign) {
+        const weight = Q.sub(Q.mul(k, s), a!.negative ? Q.rat(-1) : Q.ONE);
+        F = add(F, a!.poly, weight);
+      }
+      return nonnegBelowProduct(F);
+    });
+    if (!holds) return false;
+  }
+  return true;
+}
+
+/**
+ * F(u, var1, var2) ≥ 0 for u, var1, var2 ≥ 0 with u² ≤ var1·var2 (u in the cov12 slot): each
+ * negative term's power of u lowered, u^a → u^(a-2)·var1·var2 (a ≥ 2), then u → (var1 + var2)/2
+ * or u → (1 + var1·var2)/2 (u ≤ √(var1·var2) ≤ either mean): lower bounds of F, proven ≥ 0 where
+ * every coefficient then is. Sound for any choice of bound; the choices tried are a few.
+ */
+function nonnegBelowProduct(F: Poly): boolean {
+  const product = mul(variable('var1'), variable('var2'))!;
+  const lowered = (p: Poly, m: Term, by: Poly): Poly => {
+    const exps = [...m.exps];
+    exps[C] -= m.exps[C]! >= 2 ? 2 : 1;
+    const rest: Poly = new Map([[keyOf(exps), { coef: m.coef, exps }]]);
+    return add(sub(p, new Map([[keyOf(m.exps), m]])), mul(rest, by)!);
+  };
+  let p = F;
+  for (let steps = 0; steps < MAX_POLY_TERMS; steps++) {
+    const m = [...p.values()].find((t) => t.coef.n < 0n && t.exps[C]! >= 2);
+    if (!m) break;
+    p = lowered(p, m, product);
+  }
+  const allNonneg = (q: Poly) => [...q.values()].every((t) => t.coef.n >= 0n);
+  if (allNonneg(p)) return true;
+  const linear = [...p.values()].filter((t) => t.coef.n < 0n && t.exps[C] === 1);
+  if (linear.length === 0 || linear.length > 6) return false;
+  const means = [add(variable('var1'), variable('var2')), add(constant(Q.ONE), product)].map((q) =>
+    mul(q, constant(Q.HALF))!,
+  );
+  // Every assignment of the two means to the linear terms (at most 2^6).
+  for (let choice = 0; choice < 2 ** linear.length; choice++) {
+    let q = p;
+    linear.forEach((m, i) => (q = lowered(q, m, means[(choice >> i) & 1]!)));
+    if (allNonneg(q)) return true;
   }
   return false;
 }

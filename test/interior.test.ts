@@ -2,7 +2,16 @@
 // nothing reads the gap), then near it, chosen by measurement.
 import { describe, expect, it } from 'vitest';
 import { catalog, compile, compileActivation } from '../src/index.js';
-import { ACCEPT, EXPONENT_RULE, pairedExcess, plainTree, writtenVerdict, type BitsAt } from '../src/interior.js';
+import {
+  ACCEPT,
+  CERTIFICATE_RULE,
+  EXPONENT_RULE,
+  certainOnDomain,
+  pairedExcess,
+  plainTree,
+  writtenVerdict,
+  type BitsAt,
+} from '../src/interior.js';
 import { doubleFunction, evaluateHP, hpFromDouble } from '../src/evaluate.js';
 import { bitsOfError, rng, samplePoints } from '../src/measure.js';
 import { INTERIOR, buildModule, printModule } from '../src/emit/module.js';
@@ -12,6 +21,7 @@ import { keepsAccuracyToBound, ratioWithinOneOnHalf } from '../src/domain.js';
 import * as E from '../src/expr.js';
 import * as T from '../src/tree.js';
 import * as Q from '../src/rational.js';
+import * as P from '../src/poly.js';
 import { sym } from '../src/node.js';
 import { instantiate } from '../src/compile.js';
 import { closed, expectKernelMatchesScalars } from './helpers.js';
@@ -917,6 +927,95 @@ describe('interior regime', () => {
     expect(split.rejected).toMatch(/less accurate than the source as written at typical entries/);
     const decision = split.againstWritten!.at(-1)!;
     expect(decision.candidate[1]! - decision.bar[1]!).toBeGreaterThan(ACCEPT.againstWritten);
+  });
+
+  it('drops a certificate proven on the whole domain (CERTIFICATE_RULE): the Polynomial layer keeps its value test, not its derivative test', () => {
+    for (const field of ['name', 'identity', 'precondition', 'why', 'example'] as const)
+      expect(CERTIFICATE_RULE[field].length, field).toBeGreaterThan(10);
+    const sums = (t: Tree) => {
+      const found: Tree[] = [];
+      E.some(t, (x: Tree) => (x.k === 'fn' && x.name === 'plainsum' && found.push(x), false));
+      return found.length;
+    };
+    const poly = closed(compileActivation('polynomial'));
+    expect(sums(poly.interior.trees!.nngp)).toBeGreaterThan(0);
+    expect(sums(poly.interior.trees!.dNngp)).toBe(0);
+    // 0.72 cov12^2 + 0.36 cov12 + (1 + 0.6 var1)(1 + 0.6 var2) loses at most a bit; 0.25 - 0.15 var1 + ... cancels.
+    const [c, v1, v2] = (['cov12', 'var1', 'var2'] as const).map((n) => sym(n));
+    const k = (x: number) => E.num(Q.fromNumber(x));
+    const positive = E.mul(E.add(k(1), E.mul(k(0.6), v1!)), E.add(k(1), E.mul(k(0.6), v2!)));
+    expect(certainOnDomain([E.mul(k(0.72), E.pow(c!, k(2))), E.mul(k(0.36), c!), positive], 1)).toBe(true);
+    expect(certainOnDomain([E.mul(k(0.25), positive), E.mul(k(-1), c!)], 3)).toBe(false);
+  });
+
+  it('CERTIFICATE_RULE is sound by sampling: a proven sum cancels by at most its bits at every sampled input', () => {
+    const random = rng(4242);
+    const pick = <X>(xs: readonly X[]) => xs[Math.floor(random() * xs.length)]!;
+    // Monomials as (cov12, var1, var2, gap) exponents, and one-signed sums of them.
+    const shapes = [
+      [0, 0, 0, 0],
+      [1, 0, 0, 0],
+      [2, 0, 0, 0],
+      [3, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 1, 1, 0],
+      [1, 1, 0, 0],
+      [1, 0, 1, 0],
+      [2, 1, 0, 0],
+      [1, 1, 1, 0],
+      [0, 0, 0, 1],
+      [1, 0, 0, 1],
+      [0, 2, 1, 0],
+    ] as const;
+    const monomial = ([a, p, q, g]: readonly number[], coef: number): P.Poly =>
+      P.mul(
+        P.mul(P.mul(P.variable('cov12', a!), P.variable('var1', p!))!, P.variable('var2', q!))!,
+        P.mul(P.variable('gap', g!), P.constant(Q.fromNumber(coef)))!,
+      )!;
+    const coefficient = () => (random() < 0.5 ? -1 : 1) * pick([0.1, 0.25, 0.36, 0.5, 1, 2, 3]);
+    const term = (): P.Poly => {
+      if (random() < 0.7) return monomial(pick(shapes), coefficient());
+      // A one-signed sum of even, cov12-free shapes with one sign.
+      const sign = random() < 0.5 ? -1 : 1;
+      const evens = shapes.filter((s) => s[0] % 2 === 0);
+      return P.add(
+        monomial(pick(evens), sign * Math.abs(coefficient())),
+        monomial(pick(evens), sign * Math.abs(coefficient())),
+      );
+    };
+    const valueOf = (p: P.Poly, x: { cov12: number; var1: number; var2: number; gap: number }) =>
+      P.terms(p).reduce(
+        (acc, t) => acc + Q.toNumber(t.coef) * t.vars.reduce((m, [v, e]) => m * x[v as 'cov12'] ** e, 1),
+        0,
+      );
+    let proven = 0,
+      refuted = 0;
+    for (let trial = 0; trial < 3000; trial++) {
+      const ts = Array.from({ length: 2 + Math.floor(random() * 3) }, term);
+      const bits = pick([1, 2, 3]);
+      if (!P.sumCertainOnDomain(ts, bits)) {
+        refuted++;
+        continue;
+      }
+      proven++;
+      for (let s = 0; s < 200; s++) {
+        const var1 = 2 ** (16 * random() - 8),
+          var2 = 2 ** (16 * random() - 8);
+        const rho = s === 0 ? 1 : s === 1 ? -1 : s === 2 ? 0 : 2 * random() - 1;
+        const cov12 = rho * Math.sqrt(var1 * var2);
+        const x = { cov12, var1, var2, gap: Math.max(0, var1 * var2 - cov12 * cov12) };
+        const values = ts.map((t) => valueOf(t, x));
+        const sum = values.reduce((a, b) => a + b, 0);
+        const magnitude = values.reduce((a, b) => a + Math.abs(b), 0);
+        const shown = () => ts.map((t) => P.terms(t).map((m) => [Q.toNumber(m.coef), m.vars]));
+        if (!(Math.abs(sum) >= 2 ** -bits * magnitude * (1 - 1e-9)))
+          expect.fail(`${JSON.stringify(shown())} at ${JSON.stringify(x)}: |${sum}| < 2^-${bits} × ${magnitude}`);
+      }
+    }
+    // Both answers occur: the sampling checks real proofs, and the prover is not a constant.
+    expect(proven).toBeGreaterThan(100);
+    expect(refuted).toBeGreaterThan(100);
   });
 
   it('interior: false emits the stable code only', () => {
