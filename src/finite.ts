@@ -483,7 +483,8 @@ function angleBounds(y: Interval, x: Interval): Interval | undefined {
   // Where x > 0, atan(y/x) of any sign: increasing in y; in x decreasing where y > 0 and
   // increasing where y < 0, so each extreme at the corner of its own y (the angle of
   // ab_relu's cov12·atan2(cov12, √gap), whose cov12 takes both signs).
-  if (x.lo > TINY) return interval(Math.atan2(y.lo, y.lo >= 0 ? x.hi : x.lo), Math.atan2(y.hi, y.hi >= 0 ? x.lo : x.hi));
+  if (x.lo > TINY)
+    return interval(Math.atan2(y.lo, y.lo >= 0 ? x.hi : x.lo), Math.atan2(y.hi, y.hi >= 0 ? x.lo : x.hi));
   if (!(y.lo > TINY)) return undefined;
   // Decreasing in x; in y increasing where x > 0, decreasing where x < 0: the extremes at corners.
   if (x.hi < 0) return interval(Math.atan2(y.hi, x.hi), Math.atan2(y.lo, x.lo));
