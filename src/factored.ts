@@ -30,11 +30,10 @@ export function factoredPolynomial(e: Expr, lostBits: number): Tree | undefined 
     terms.push(k === 0 ? coefficient : T.mul([coefficient, ...powerOf(k)]));
   }
   if (terms.length === 1) return terms[0]; // one power of cov12: nothing cancels
-  // Proven to cancel by at most lostBits bits on the whole domain: no test (interior.ts CERTIFICATE_RULE).
+  // Proven to cancel by at most lostBits bits on the whole domain: bound 0, no test (interior.ts CERTIFICATE_RULE).
   const meanings = powers.map(({ k, q }) => P.mul(q, P.variable('cov12', k)));
-  if (meanings.every((m) => m !== undefined) && P.sumCertainOnDomain(meanings as P.Poly[], lostBits))
-    return T.add(terms);
-  return T.fn('plainsum', [T.add(terms), E.num(Q.rat(1, 2 ** lostBits))]);
+  const proven = meanings.every((m) => m !== undefined) && P.sumCertainOnDomain(meanings as P.Poly[], lostBits);
+  return T.fn('plainsum', [T.add(terms), E.num(proven ? Q.ZERO : Q.rat(1, 2 ** lostBits))]);
 }
 
 /** How much of the exact part the plain tail may be: its few roundings are then under an ulp of the value. */

@@ -188,8 +188,9 @@ function plainBuilt(e: Tree, options: PlainOptions, memo: Map<string, Tree>): Tr
         const gapMagnitude = toBound ? gapMagnitudeOf(substituted) : undefined;
         return gapMagnitude ? T.fn('plainsum', [substituted, bound, gapMagnitude]) : withGap;
       }
-      // A polynomial sum proven to cancel by at most lostBits bits wherever it runs needs no test.
-      if (certainOnDomain(terms, lostBits)) return sum;
+      // A polynomial sum proven to cancel by at most lostBits bits wherever it runs needs no test:
+      // bound 0 (the emitter then prints the sum alone, in the order a certified one has).
+      if (certainOnDomain(terms, lostBits)) return T.fn('plainsum', [sum, E.num(Q.ZERO)]);
       return T.fn('plainsum', [sum, bound]);
     }
     case 'mul':
@@ -423,7 +424,9 @@ export function cost(es: readonly Tree[], exact: boolean): number {
         const dd = ['dd', 'ddq', 'csum', 'expdd'].includes(e.name);
         // A double-double group's own operations are its arguments' (weighted); expdd also calls exp.
         // A certificate (plainsum, argbound) sums its terms' magnitudes and compares: a term's worth each.
-        const certificate = e.name === 'plainsum' || e.name === 'argbound';
+        // (A plainsum with bound 0, proven, tests nothing: CERTIFICATE_RULE.)
+        const proven = e.name === 'plainsum' && e.args[1]?.k === 'num' && Q.isZero(e.args[1].v);
+        const certificate = (e.name === 'plainsum' && !proven) || e.name === 'argbound';
         const terms = e.args[0]?.k === 'add' ? e.args[0].terms.length : 1;
         total += e.name === 'expdd' ? 10 : dd ? 0 : certificate ? terms + 1 : cheap.includes(e.name) ? 1 : 10;
         // A certified sum is plain, also inside a double-double group (factored.ts's tail).

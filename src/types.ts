@@ -171,7 +171,8 @@ export type FnName =
  *   of `direct`, computed at phi < phiMax as scale * phi^k0 * (a0 + a1 phi + ...) (smallangle.ts).
  * - `plainsum(a + b + ..., bound)`: the sum in plain doubles, in the interior regime only, with a
  *   runtime certificate that it does not cancel much (|sum| ≥ bound × (|a| + |b| + ...), bound ½
- *   or ¼: one or two bits); an entry where it does takes the stable code (interior.ts).
+ *   or ¼: one or two bits); an entry where it does takes the stable code (interior.ts). Bound 0:
+ *   proven on the whole domain, no test (interior.ts CERTIFICATE_RULE).
  * - `argbound(a + b + ..., bound, floor?)`: an exponent summed in plain doubles, with a runtime
  *   certificate that its terms are small (|a| + |b| + ... ≤ bound): its absolute error, which
  *   exp turns into a relative one, is then a few ulps of bound (interior.ts); the bound may be

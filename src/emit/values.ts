@@ -496,6 +496,8 @@ export interface ValueOptions {
         // fall back).
         const lastExact = e.name === 'plainsum' && !given ? exactTermLast(e.args[0]!) : undefined;
         const sum = this.val(lastExact ? lastExact.sum : e.args[0]!);
+        // Bound 0: proven on the whole domain (interior.ts CERTIFICATE_RULE), the sum alone.
+        if (e.name === 'plainsum' && isZeroNum(e.args[1]!)) return sum;
         const bound = this.val(e.args[1]!);
         const terms = lastExact ? lastExact.inexact : e.args[0]!.k === 'add' ? e.args[0]!.terms : [e.args[0]!];
         // A plainsum's own magnitude (interior.ts gapMagnitudeOf), that of a sum printed with its
@@ -837,6 +839,8 @@ interface AngleTerm {
 
 /** x/y as the tree whose atan the plain angles share (one key, so one call). */
 const ratioOf = (y: Tree, x: Tree): Tree => T.mul([x, T.pow(y, E.num(-1))]);
+
+const isZeroNum = (t: Tree) => t.k === 'num' && Q.isZero(t.v);
 
 /** ln 4, to double precision: where an exponential difference stops cancelling (expdiff). */
 const LN4 = lit('1.3862943611198906');
