@@ -944,7 +944,7 @@ describe('interior regime', () => {
     const poly = closed(compileActivation('polynomial'));
     expect(sums(poly.interior.trees!.nngp)).toBeGreaterThan(0);
     expect(sums(poly.interior.trees!.dNngp)).toBe(0);
-    // 0.72 cov12^2 + 0.36 cov12 + (1 + 0.6 var1)(1 + 0.6 var2) loses at most a bit; 0.25 - 0.15 var1 + ... cancels.
+    // 0.72 cov12^2 + 0.36 cov12 + (1 + 0.6 var1)(1 + 0.6 var2) loses at most a bit; 0.25 (1 + 0.6 var1)(1 + 0.6 var2) - cov12 cancels (zero where cov12 reaches it).
     const [c, v1, v2] = (['cov12', 'var1', 'var2'] as const).map((n) => sym(n));
     const k = (x: number) => E.num(Q.fromNumber(x));
     const positive = E.mul(E.add(k(1), E.mul(k(0.6), v1!)), E.add(k(1), E.mul(k(0.6), v2!)));
@@ -980,7 +980,7 @@ describe('interior regime', () => {
     const coefficient = () => (random() < 0.5 ? -1 : 1) * pick([0.1, 0.25, 0.36, 0.5, 1, 2, 3]);
     const term = (): P.Poly => {
       if (random() < 0.7) return monomial(pick(shapes), coefficient());
-      // A one-signed sum of even, cov12-free shapes with one sign.
+      // A one-signed sum: two shapes even in cov12, coefficients of one sign.
       const sign = random() < 0.5 ? -1 : 1;
       const evens = shapes.filter((s) => s[0] % 2 === 0);
       return P.add(
